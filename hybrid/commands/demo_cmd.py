@@ -1,0 +1,5 @@
+"""Commands of this area are registered here (see hybrid.cli.AREAS)."""
+
+
+def register(sub) -> None:
+    """Add this area's subcommands to ``sub`` (an argparse subparsers action)."""
