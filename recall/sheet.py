@@ -1,0 +1,541 @@
+"""A song's recall sheet: a TOML file people read and edit, and the model over it.
+
+The file (``songs/<song>/sheet.toml``) ::
+
+    spec = "hybrid-sheet/1"
+
+    [song]
+    title = "Night Drive"          # fixed keys, read by other parts (docs/CONTRACTS.md)
+    artist = "The Examples"
+    album = "Demo EP"
+    samplerate = 48000
+    stage = "fundamentals"         # preparation|fundamentals|vocals|depth-and-space|automation|review
+    notes = "Vocal forward in the bridge."   # song notes (optional)
+    photos = ["photos/desk.jpg"]   # optional, relative to the song folder
+
+    [tracks."1Kick"]
+    file = "stems/1Kick.wav"       # relative to the song folder
+
+    [[tracks."1Kick".inserts]]     # the track's insert chain, in signal order
+    loop = "A"                     # a loop of studio.toml
+    devices = ["1176 #2", "Pultec"]   # gear on that loop, in signal order
+
+    [devices."1176 #2"]            # a device of studio.toml, by its name in the room
+    notes = "Pushed input for grit"   # optional
+    photos = ["photos/1176.jpg"]   # optional (hand-set gear), relative to the song folder
+
+    [devices."1176 #2".values]     # parameter values in the engineer's units
+    input = 24.0                   # continuous: a number in the parameter's unit
+    ratio = "4:1"                  # stepped: the detent label
+    bypass = false                 # switch: true/false
+
+    [[checklist]]                  # a free checklist, in order
+    item = "Gain staging checked"
+    done = true
+
+Values, loops and devices are checked against the studio by :func:`validate_sheet`
+before anything is sent or saved. The model keeps the tomlkit document underneath, so
+a sheet saved by the program keeps the comments and layout of a hand edit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import tomlkit
+from tomlkit.toml_document import TOMLDocument
+
+from devices.errors import DeviceError
+from recall.errors import Problem, RecallProblems, key_path
+from recall.tomlio import parse_toml, read_toml
+
+if TYPE_CHECKING:
+    from recall.studio import Studio
+
+SHEET_SPEC = "hybrid-sheet/1"
+SHEET_FILE = "sheet.toml"
+STAGES = ("preparation", "fundamentals", "vocals", "depth-and-space", "automation", "review")
+SAMPLERATES = (44100, 48000, 88200, 96000, 176400, 192000)
+
+Value = float | str | bool
+
+
+@dataclass
+class Insert:
+    """One hop of a track's chain: the loop, and the gear on it in signal order."""
+
+    loop: str
+    devices: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"loop": self.loop, "devices": list(self.devices)}
+
+
+@dataclass
+class Track:
+    """A stem of the song (``file`` relative to the song folder) and its insert chain."""
+
+    name: str
+    file: str
+    inserts: list[Insert] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "file": self.file, "inserts": [i.to_dict() for i in self.inserts]}
+
+
+@dataclass
+class ChecklistItem:
+    item: str
+    done: bool = False
+
+    def to_dict(self) -> dict:
+        return {"item": self.item, "done": self.done}
+
+
+class Sheet:
+    """A recall sheet over its tomlkit document. Build with :meth:`load`, :meth:`parse` or :meth:`new`.
+
+    Reading accessors return plain Python values; the setters edit the document in
+    place so untouched keys, comments and layout stay as they were.
+    """
+
+    def __init__(self, doc: TOMLDocument, *, file: str | None = None):
+        self.doc = doc
+        self.file = file
+
+    # -- construction ------------------------------------------------------------
+    @classmethod
+    def parse(cls, text: str, *, file: str | None = None) -> "Sheet":
+        """Parse and check the structure (types, spec, stage); RecallProblems lists every fault."""
+        sheet = cls(parse_toml(text, display=file), file=file)
+        problems = sheet.structure_problems()
+        if problems:
+            raise RecallProblems(problems)
+        return sheet
+
+    @classmethod
+    def load(cls, path: Path) -> "Sheet":
+        doc = read_toml(Path(path))
+        sheet = cls(doc, file=str(path))
+        problems = sheet.structure_problems()
+        if problems:
+            raise RecallProblems(problems)
+        return sheet
+
+    @classmethod
+    def new(cls, title: str, *, artist: str = "", album: str = "", samplerate: int = 48000,
+            stage: str = "preparation", tracks: dict[str, str] | None = None) -> "Sheet":
+        doc = tomlkit.document()
+        doc.add(tomlkit.comment("Recall sheet: edit by hand or with hybrid; comments are kept."))
+        doc.add(tomlkit.comment("Keys: see the recall.sheet docstring (docs/CONTRACTS.md)."))
+        doc["spec"] = SHEET_SPEC
+        song = tomlkit.table()
+        song["title"] = title
+        song["artist"] = artist
+        song["album"] = album
+        song["samplerate"] = samplerate
+        song["stage"] = stage
+        doc["song"] = song
+        tracks_table = tomlkit.table(is_super_table=True)
+        for name, file in (tracks or {}).items():
+            t = tomlkit.table()
+            t["file"] = file
+            tracks_table[name] = t
+        doc["tracks"] = tracks_table
+        sheet = cls(doc)
+        problems = sheet.structure_problems()
+        if problems:
+            raise RecallProblems(problems)
+        return sheet
+
+    def dumps(self) -> str:
+        return tomlkit.dumps(self.doc)
+
+    def copy(self) -> "Sheet":
+        return Sheet(parse_toml(self.dumps(), display=self.file), file=self.file)
+
+    # -- song --------------------------------------------------------------------
+    def _song(self) -> dict:
+        return self.doc.get("song") or {}
+
+    @property
+    def title(self) -> str:
+        return str(self._song().get("title", ""))
+
+    @property
+    def artist(self) -> str:
+        return str(self._song().get("artist", ""))
+
+    @property
+    def album(self) -> str:
+        return str(self._song().get("album", ""))
+
+    @property
+    def samplerate(self) -> int:
+        return int(self._song().get("samplerate", 0))
+
+    @property
+    def stage(self) -> str:
+        return str(self._song().get("stage", "preparation"))
+
+    @property
+    def notes(self) -> str:
+        return str(self._song().get("notes", ""))
+
+    @property
+    def photos(self) -> list[str]:
+        return [str(p) for p in self._song().get("photos", [])]
+
+    def set_song(self, **fields: Any) -> None:
+        """Set [song] keys (title, artist, album, samplerate, stage, notes, photos)."""
+        if "song" not in self.doc:
+            self.doc["song"] = tomlkit.table()
+        song = self.doc["song"]
+        for name, value in fields.items():
+            if name == "notes" and "\n" in str(value):
+                song[name] = tomlkit.string(str(value), multiline=True)
+            else:
+                song[name] = value
+
+    # -- tracks ------------------------------------------------------------------
+    @property
+    def tracks(self) -> list[Track]:
+        out = []
+        for name, t in (self.doc.get("tracks") or {}).items():
+            inserts = [Insert(loop=str(i.get("loop", "")), devices=[str(d) for d in i.get("devices", [])])
+                       for i in t.get("inserts", [])]
+            out.append(Track(name=str(name), file=str(t.get("file", "")), inserts=inserts))
+        return out
+
+    def set_inserts(self, track: str, inserts: list[Insert]) -> None:
+        tracks = self.doc.setdefault("tracks", tomlkit.table(is_super_table=True))
+        if track not in tracks:
+            raise RecallProblems([Problem(self.file, key_path("tracks", track), "no such track on this sheet")])
+        if inserts:
+            tracks[track]["inserts"] = [{"loop": i.loop, "devices": list(i.devices)} for i in inserts]
+        elif "inserts" in tracks[track]:
+            del tracks[track]["inserts"]
+
+    # -- devices -----------------------------------------------------------------
+    @property
+    def device_names(self) -> list[str]:
+        return [str(n) for n in (self.doc.get("devices") or {})]
+
+    def values(self, device: str) -> dict[str, Value]:
+        entry = (self.doc.get("devices") or {}).get(device) or {}
+        return dict((entry.get("values") or {}).unwrap()) if entry.get("values") is not None else {}
+
+    def all_values(self) -> dict[str, dict[str, Value]]:
+        return {name: self.values(name) for name in self.device_names}
+
+    def device_notes(self, device: str) -> str:
+        entry = (self.doc.get("devices") or {}).get(device) or {}
+        return str(entry.get("notes", ""))
+
+    def device_photos(self, device: str) -> list[str]:
+        entry = (self.doc.get("devices") or {}).get(device) or {}
+        return [str(p) for p in entry.get("photos", [])]
+
+    def _device_table(self, device: str):
+        if "devices" not in self.doc:
+            self.doc["devices"] = tomlkit.table(is_super_table=True)
+        devices = self.doc["devices"]
+        if device not in devices:
+            devices[device] = tomlkit.table(is_super_table=True)
+        return devices[device]
+
+    def set_values(self, device: str, values: dict[str, Value]) -> None:
+        """Set parameter values of ``device`` (other parameters and comments untouched)."""
+        entry = self._device_table(device)
+        if "values" not in entry:
+            entry["values"] = tomlkit.table()
+        table = entry["values"]
+        for param, value in values.items():
+            value = _clean_value(value)
+            current = table.get(param)
+            if current is not None and _plain(current) == value and type(_plain(current)) is type(value):
+                continue
+            table[param] = value
+
+    def set_value(self, device: str, param: str, value: Value) -> None:
+        self.set_values(device, {param: value})
+
+    def remove_device(self, device: str) -> None:
+        devices = self.doc.get("devices")
+        if devices is not None and device in devices:
+            del devices[device]
+
+    def set_device_notes(self, device: str, notes: str) -> None:
+        entry = self._device_table(device)
+        if notes:
+            entry["notes"] = tomlkit.string(notes, multiline="\n" in notes)
+        elif "notes" in entry:
+            del entry["notes"]
+
+    def set_device_photos(self, device: str, photos: list[str]) -> None:
+        entry = self._device_table(device)
+        if photos:
+            entry["photos"] = list(photos)
+        elif "photos" in entry:
+            del entry["photos"]
+
+    # -- checklist ---------------------------------------------------------------
+    @property
+    def checklist(self) -> list[ChecklistItem]:
+        return [ChecklistItem(item=str(c.get("item", "")), done=bool(c.get("done", False)))
+                for c in self.doc.get("checklist", [])]
+
+    def check(self, item: str, done: bool = True) -> None:
+        """Tick (or untick) a checklist item, adding it at the end when new."""
+        if "checklist" not in self.doc:
+            self.doc["checklist"] = tomlkit.aot()
+        for entry in self.doc["checklist"]:
+            if entry.get("item") == item:
+                entry["done"] = done
+                return
+        t = tomlkit.table()
+        t["item"] = item
+        t["done"] = done
+        self.doc["checklist"].append(t)
+
+    # -- whole sheet ---------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "spec": SHEET_SPEC, "title": self.title, "artist": self.artist, "album": self.album,
+            "samplerate": self.samplerate, "stage": self.stage, "notes": self.notes,
+            "photos": self.photos, "tracks": [t.to_dict() for t in self.tracks],
+            "devices": {n: {"values": self.values(n), "notes": self.device_notes(n),
+                            "photos": self.device_photos(n)} for n in self.device_names},
+            "checklist": [c.to_dict() for c in self.checklist],
+        }
+
+    def used_devices(self) -> list[str]:
+        """Every device of the sheet in signal-flow order: chains track by track, then the rest."""
+        seen: dict[str, None] = {}
+        for track in self.tracks:
+            for ins in track.inserts:
+                for dev in ins.devices:
+                    seen.setdefault(dev, None)
+        for dev in self.device_names:
+            seen.setdefault(dev, None)
+        return list(seen)
+
+    def structure_problems(self) -> list[Problem]:
+        """Type and shape checks that need no studio: spec, [song], tracks, devices, checklist."""
+        return _StructureChecker(self.file).run(self.doc)
+
+
+def _plain(value: Any) -> Any:
+    unwrap = getattr(value, "unwrap", None)
+    return unwrap() if unwrap else value
+
+
+def _clean_value(value: Any) -> Value:
+    value = _plain(value)
+    if isinstance(value, bool) or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        v = float(value)
+        if not math.isfinite(v):
+            raise ValueError(f"{value!r} is not a finite number")
+        return round(v, 4)
+    raise TypeError(f"a sheet value is a number, a detent label or true/false, not {type(value).__name__}")
+
+
+def _type_name(value: Any) -> str:
+    value = _plain(value)
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"string {value!r}"
+    if isinstance(value, (int, float)):
+        return f"number {value}"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+class _StructureChecker:
+    def __init__(self, file: str | None):
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def bad(self, key: str, reason: str) -> None:
+        self.problems.append(Problem(self.file, key, reason))
+
+    def is_str(self, table: dict, name: str, *parts: str | int, required: bool = False) -> None:
+        key = key_path(*parts, name)
+        if name not in table:
+            if required:
+                self.bad(key, "missing (expected a string)")
+            return
+        if not isinstance(_plain(table[name]), str):
+            self.bad(key, f"expected a string, got {_type_name(table[name])}")
+
+    def str_list(self, table: dict, name: str, *parts: str | int) -> None:
+        if name not in table:
+            return
+        value = _plain(table[name])
+        if not isinstance(value, list):
+            self.bad(key_path(*parts, name), f"expected an array of strings, got {_type_name(value)}")
+            return
+        for i, item in enumerate(value):
+            if not isinstance(item, str):
+                self.bad(key_path(*parts, name, i), f"expected a string, got {_type_name(item)}")
+
+    def run(self, doc: Any) -> list[Problem]:
+        spec = doc.get("spec")
+        if spec is None:
+            self.bad("spec", f'missing (expected "{SHEET_SPEC}")')
+        elif spec != SHEET_SPEC:
+            self.bad("spec", f'unsupported spec {_plain(spec)!r} (expected "{SHEET_SPEC}")')
+        song = doc.get("song")
+        if not isinstance(song, dict):
+            self.bad("song", "missing [song] table" if song is None else f"expected a table, got {_type_name(song)}")
+        else:
+            self.song(song)
+        tracks = doc.get("tracks")
+        if tracks is not None:
+            if not isinstance(tracks, dict):
+                self.bad("tracks", f"expected a table, got {_type_name(tracks)}")
+            else:
+                for name, t in tracks.items():
+                    self.track(str(name), t)
+        devices = doc.get("devices")
+        if devices is not None:
+            if not isinstance(devices, dict):
+                self.bad("devices", f"expected a table, got {_type_name(devices)}")
+            else:
+                for name, d in devices.items():
+                    self.device(str(name), d)
+        checklist = doc.get("checklist")
+        if checklist is not None:
+            if not isinstance(_plain(checklist), list):
+                self.bad("checklist", f"expected [[checklist]] entries, got {_type_name(checklist)}")
+            else:
+                for i, entry in enumerate(checklist):
+                    if not isinstance(entry, dict):
+                        self.bad(key_path("checklist", i), f"expected a table, got {_type_name(entry)}")
+                        continue
+                    self.is_str(entry, "item", "checklist", i, required=True)
+                    if "done" in entry and not isinstance(_plain(entry["done"]), bool):
+                        self.bad(key_path("checklist", i, "done"),
+                                 f"expected true or false, got {_type_name(entry['done'])}")
+        return self.problems
+
+    def song(self, song: dict) -> None:
+        self.is_str(song, "title", "song", required=True)
+        if "title" in song and isinstance(_plain(song["title"]), str) and not str(song["title"]).strip():
+            self.bad("song.title", "empty (expected the song's title)")
+        for name in ("artist", "album", "notes"):
+            self.is_str(song, name, "song")
+        self.str_list(song, "photos", "song")
+        rate = _plain(song.get("samplerate"))
+        if rate is None:
+            self.bad("song.samplerate", "missing (expected the stems' sample rate in Hz)")
+        elif isinstance(rate, bool) or not isinstance(rate, int) or rate not in SAMPLERATES:
+            self.bad("song.samplerate", f"{_type_name(rate)} is not a sample rate (expected one of "
+                     f"{', '.join(map(str, SAMPLERATES))})")
+        stage = _plain(song.get("stage", "preparation"))
+        if stage not in STAGES:
+            self.bad("song.stage", f"{_type_name(stage)} is not a stage (expected one of {', '.join(STAGES)})")
+
+    def track(self, name: str, t: Any) -> None:
+        if not isinstance(t, dict):
+            self.bad(key_path("tracks", name), f"expected a table, got {_type_name(t)}")
+            return
+        self.is_str(t, "file", "tracks", name, required=True)
+        inserts = t.get("inserts")
+        if inserts is None:
+            return
+        if not isinstance(_plain(inserts), list):
+            self.bad(key_path("tracks", name, "inserts"), f"expected an array of tables, got {_type_name(inserts)}")
+            return
+        for i, ins in enumerate(inserts):
+            if not isinstance(ins, dict):
+                self.bad(key_path("tracks", name, "inserts", i), f"expected a table, got {_type_name(ins)}")
+                continue
+            self.is_str(ins, "loop", "tracks", name, "inserts", i, required=True)
+            self.str_list(ins, "devices", "tracks", name, "inserts", i)
+
+    def device(self, name: str, d: Any) -> None:
+        if not isinstance(d, dict):
+            self.bad(key_path("devices", name), f"expected a table, got {_type_name(d)}")
+            return
+        self.is_str(d, "notes", "devices", name)
+        self.str_list(d, "photos", "devices", name)
+        values = d.get("values")
+        if values is not None and not isinstance(values, dict):
+            self.bad(key_path("devices", name, "values"), f"expected a table, got {_type_name(values)}")
+            return
+        for param, value in (values or {}).items():
+            v = _plain(value)
+            if not isinstance(v, (bool, str, int, float)):
+                self.bad(key_path("devices", name, "values", str(param)),
+                         f"expected a number, a detent label or true/false, got {_type_name(v)}")
+        for key in d:
+            if key not in ("notes", "photos", "values"):
+                self.bad(key_path("devices", name, str(key)),
+                         "unknown key (parameter values go under "
+                         f"[{key_path('devices', name, 'values')}])")
+
+
+def validate_sheet(sheet: Sheet, studio: "Studio") -> list[Problem]:
+    """Check ``sheet`` against ``studio``: devices, parameters, values in range, loops.
+
+    Returns every problem (an empty list when the sheet is good); nothing is sent or
+    saved while this list is non-empty.
+    """
+    file = sheet.file
+    problems = list(sheet.structure_problems())
+    if problems:
+        return problems
+    for dev_name in sheet.device_names:
+        if dev_name not in studio.devices:
+            problems.append(Problem(file, key_path("devices", dev_name),
+                                    f"no device {dev_name!r} in the studio "
+                                    f"(known: {', '.join(studio.devices) or 'none'})"))
+            continue
+        profile = studio.devices[dev_name].profile
+        for param, value in sheet.values(dev_name).items():
+            key = key_path("devices", dev_name, "values", param)
+            if param not in profile.parameters:
+                problems.append(Problem(file, key, f"{profile.id} has no parameter {param!r} "
+                                        f"(known: {', '.join(profile.parameters)})"))
+                continue
+            try:
+                normalise_value(profile.parameters[param], value)
+            except (DeviceError, ValueError, TypeError) as exc:
+                problems.append(Problem(file, key, _reason(exc)))
+    for track in sheet.tracks:
+        for i, ins in enumerate(track.inserts):
+            key = key_path("tracks", track.name, "inserts", i)
+            if ins.loop not in studio.loops:
+                problems.append(Problem(file, key + ".loop", f"no loop {ins.loop!r} in the studio "
+                                        f"(known: {', '.join(studio.loops) or 'none'})"))
+            for j, dev in enumerate(ins.devices):
+                if dev not in studio.devices:
+                    problems.append(Problem(file, f"{key}.devices[{j}]", f"no device {dev!r} in the studio"))
+    return problems
+
+
+def normalise_value(param: Any, value: Any) -> Value:
+    """The value as the sheet stores it, after the profile's parse and range check."""
+    parsed = param.check(param.parse(_plain(value)))
+    return _clean_value(parsed)
+
+
+def _reason(exc: Exception) -> str:
+    return getattr(exc, "reason", None) or str(exc)
+
+
+def require_valid(sheet: Sheet, studio: "Studio") -> None:
+    """Raise RecallProblems listing every problem of ``sheet`` against ``studio``."""
+    problems = validate_sheet(sheet, studio)
+    if problems:
+        raise RecallProblems(problems)

@@ -1,0 +1,125 @@
+"""What the studio knows beyond its files: the gear's last known state, recall times, journals.
+
+Kept in ``STUDIO/.state/`` as small JSON files written atomically. This is machine
+state (what hybrid last sent to or read from each device, when each song was last
+recalled, how far an interrupted apply got), not something people edit, so it stays
+out of studio.toml and the sheets (and out of their history).
+
+- ``gear.json``: ``{device: {"values": {param: value}, "at": iso-time, "song": slug}}``
+- ``recalls.json``: ``{slug: {"at": iso-time, "ok": bool, "summary": {...}}}``
+- ``journal/<slug>.json``: the running apply of a song (sheet digest, devices done),
+  so a re-run after a failure resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from recall.errors import RecallError
+from recall.tomlio import atomic_write_text
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise RecallError(f"unreadable state file ({exc}); delete it to start afresh", file=str(path)) from None
+    if not isinstance(data, dict):
+        raise RecallError("state file is not a JSON object; delete it to start afresh", file=str(path))
+    return data
+
+
+def _write_json(path: Path, data: dict) -> None:
+    atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+class StudioState:
+    """The ``.state`` folder of one studio. Thread-safe: apply workers update it per device."""
+
+    def __init__(self, state_dir: Path):
+        self.dir = Path(state_dir)
+        self._lock = threading.Lock()
+
+    # -- gear -------------------------------------------------------------------
+    @property
+    def gear_file(self) -> Path:
+        return self.dir / "gear.json"
+
+    def known(self, device: str) -> dict[str, Any]:
+        """The values hybrid last set on (or read from) ``device``; empty when unknown."""
+        with self._lock:
+            return dict(_read_json(self.gear_file).get(device, {}).get("values", {}))
+
+    def all_known(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return {k: dict(v.get("values", {})) for k, v in _read_json(self.gear_file).items()}
+
+    def remember(self, device: str, values: dict[str, Any], *, song: str | None = None) -> None:
+        """Merge ``values`` into the known state of ``device``."""
+        with self._lock:
+            data = _read_json(self.gear_file)
+            entry = data.setdefault(device, {"values": {}})
+            entry.setdefault("values", {}).update(values)
+            entry["at"] = utc_now()
+            if song:
+                entry["song"] = song
+            _write_json(self.gear_file, data)
+
+    def forget(self, device: str) -> None:
+        """Known state is no longer trusted (a failed send, someone touched the gear)."""
+        with self._lock:
+            data = _read_json(self.gear_file)
+            if data.pop(device, None) is not None:
+                _write_json(self.gear_file, data)
+
+    # -- recall log -----------------------------------------------------------------
+    @property
+    def recalls_file(self) -> Path:
+        return self.dir / "recalls.json"
+
+    def record_recall(self, slug: str, ok: bool, summary: dict) -> None:
+        with self._lock:
+            data = _read_json(self.recalls_file)
+            data[slug] = {"at": utc_now(), "ok": ok, "summary": summary}
+            _write_json(self.recalls_file, data)
+
+    def recalls(self) -> dict[str, dict]:
+        with self._lock:
+            return _read_json(self.recalls_file)
+
+    # -- apply journal ----------------------------------------------------------------
+    def journal_file(self, slug: str) -> Path:
+        return self.dir / "journal" / f"{slug}.json"
+
+    def journal(self, slug: str) -> dict:
+        with self._lock:
+            return _read_json(self.journal_file(slug))
+
+    def start_journal(self, slug: str, digest: str, done: dict[str, str] | None = None) -> None:
+        with self._lock:
+            _write_json(self.journal_file(slug), {"digest": digest, "done": dict(done or {}),
+                                                  "complete": False, "at": utc_now()})
+
+    def journal_done(self, slug: str, device: str, status: str) -> None:
+        with self._lock:
+            path = self.journal_file(slug)
+            data = _read_json(path)
+            data.setdefault("done", {})[device] = status
+            _write_json(path, data)
+
+    def finish_journal(self, slug: str, complete: bool) -> None:
+        with self._lock:
+            path = self.journal_file(slug)
+            data = _read_json(path)
+            data["complete"] = complete
+            _write_json(path, data)

@@ -1,0 +1,320 @@
+"""The songs of a studio on disk: create, load, save with history, list, copy.
+
+Layout (docs/CONTRACTS.md): ``songs/<slug>/sheet.toml`` and ``songs/<slug>/history/``.
+Every save that changes the file first puts the previous text in the history folder as
+``<UTC time>.toml`` (e.g. ``20261121T140312.250113Z.toml``), then writes the new sheet
+atomically; a sheet that does not pass its checks is refused and the file on disk (the
+last good version) is left as it was.
+
+Version references used by :func:`read_version` and the CLI: ``current`` (the sheet on
+disk), ``1``, ``2``, ... (history, oldest first), ``-1``, ``-2``, ... (the latest previous
+versions), or a history file's name (with or without ``.toml``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from recall.errors import Problem, RecallError, RecallProblems, key_path
+from recall.sheet import SHEET_FILE, Insert, Sheet, validate_sheet
+from recall.state import StudioState
+from recall.studio import SONGS_DIR, Studio, load_studio
+from recall.tomlio import TEMP_PREFIX, atomic_write_text
+
+HISTORY_DIR = "history"
+
+
+def slugify(title: str) -> str:
+    """A folder-safe slug of a title: "Night Drive (Remix)" -> "night-drive-remix"."""
+    text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug or "song"
+
+
+def _root(studio: Studio | str | Path) -> Path:
+    return studio.root if isinstance(studio, Studio) else Path(studio).expanduser().resolve()
+
+
+def song_dir(studio: Studio | str | Path, song: str) -> Path:
+    """The folder of ``song`` (a slug, or a title that slugifies to one)."""
+    songs = _root(studio) / SONGS_DIR
+    if (songs / song / SHEET_FILE).is_file():
+        return songs / song
+    return songs / slugify(song)
+
+
+def sheet_path(studio: Studio | str | Path, song: str) -> Path:
+    return song_dir(studio, song) / SHEET_FILE
+
+
+def create_song(studio_dir: Studio | str | Path, title: str, *, artist: str = "", album: str = "",
+                samplerate: int, tracks: dict[str, str]) -> Path:
+    """Create ``songs/<slug>/sheet.toml`` for a new song; returns the sheet's path.
+
+    ``tracks`` maps a track name ("1Kick") to its file relative to the song folder
+    ("stems/1Kick.wav"), in running order. Refuses a song that already exists.
+    """
+    root = _root(studio_dir)
+    if not (root / "studio.toml").is_file():
+        raise RecallError("not a studio folder (no studio.toml; create one with `hybrid init DIR`)",
+                          file=str(root))
+    if not isinstance(title, str) or not title.strip():
+        raise RecallError("a song needs a title", file=str(root / SONGS_DIR), key="song.title")
+    folder = root / SONGS_DIR / slugify(title)
+    path = folder / SHEET_FILE
+    if path.exists():
+        raise RecallError(f"song {title!r} already exists", file=str(path))
+    for name, file in tracks.items():
+        if Path(file).is_absolute() or ".." in Path(file).parts:
+            raise RecallError(f"track file {file!r} must be relative to the song folder",
+                              file=str(path), key=key_path("tracks", name, "file"))
+    sheet = Sheet.new(title.strip(), artist=artist, album=album, samplerate=samplerate, tracks=tracks)
+    sheet.file = str(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, sheet.dumps())
+    return path
+
+
+def load_sheet(studio: Studio | str | Path, song: str) -> Sheet:
+    """Load a song's sheet (structure checked). A broken file names the last good version."""
+    path = sheet_path(studio, song)
+    if not path.is_file():
+        raise RecallError(f"no song {song!r} in this studio", file=str(path.parent))
+    try:
+        return Sheet.load(path)
+    except RecallError as exc:
+        good = last_good_version(path.parent)
+        if good is not None:
+            hint = f"; last good version: {good.relative_to(path.parent)}"
+            if isinstance(exc, RecallProblems):
+                first = exc.problems[0]
+                exc.problems[0] = Problem(first.file, first.key, first.reason + hint)
+            else:
+                exc.reason += hint
+        raise
+
+
+def save_sheet(sheet: Sheet, path: Path | str | None = None, *, studio: Studio | None = None) -> bool:
+    """Save ``sheet`` atomically, keeping the previous text in ``history/``.
+
+    Checks the structure (and, given ``studio``, devices, parameters and ranges) first;
+    a failing sheet raises RecallProblems and nothing on disk changes. Returns False
+    when the text is unchanged (no new version is made).
+    """
+    path = Path(path or sheet.file or "")
+    if not path.name:
+        raise RecallError("the sheet has no file to save to")
+    sheet.file = str(path)
+    problems = validate_sheet(sheet, studio) if studio is not None else sheet.structure_problems()
+    if problems:
+        raise RecallProblems(problems)
+    text = sheet.dumps()
+    Sheet.parse(text, file=str(path))  # what we write must read back
+    try:
+        old = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        old = None
+    if old == text:
+        return False
+    if old is not None:
+        _keep_history(path.parent, old)
+    atomic_write_text(path, text)
+    return True
+
+
+def _keep_history(folder: Path, text: str) -> Path:
+    hist = folder / HISTORY_DIR
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    target = hist / f"{stamp}.toml"
+    n = 1
+    while target.exists():
+        target = hist / f"{stamp}-{n}.toml"
+        n += 1
+    atomic_write_text(target, text)
+    return target
+
+
+@dataclass
+class Version:
+    """One earlier version of a sheet: ``number`` 1 is the oldest."""
+
+    number: int
+    name: str
+    path: Path
+    saved_at: str
+
+    def to_dict(self) -> dict:
+        return {"number": self.number, "name": self.name, "path": str(self.path), "saved_at": self.saved_at}
+
+
+def history(studio: Studio | str | Path, song: str) -> list[Version]:
+    """Earlier versions of a song's sheet, oldest first."""
+    return _versions(song_dir(studio, song))
+
+
+def _versions(folder: Path) -> list[Version]:
+    hist = folder / HISTORY_DIR
+    files = sorted(p for p in hist.glob("*.toml") if not p.name.startswith(TEMP_PREFIX)) if hist.is_dir() else []
+    out = []
+    for i, p in enumerate(files, 1):
+        m = re.match(r"(\d{8})T(\d{6})", p.stem)
+        when = (datetime.strptime(m.group(1) + m.group(2), "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+                .isoformat().replace("+00:00", "Z")) if m else ""
+        out.append(Version(number=i, name=p.stem, path=p, saved_at=when))
+    return out
+
+
+def last_good_version(folder: Path) -> Path | None:
+    for version in reversed(_versions(folder)):
+        try:
+            Sheet.load(version.path)
+        except RecallError:
+            continue
+        return version.path
+    return None
+
+
+def read_version(studio: Studio | str | Path, song: str, ref: str) -> Sheet:
+    """The sheet as it was at ``ref`` (see the module docstring for the forms of ``ref``)."""
+    folder = song_dir(studio, song)
+    if ref in ("current", "now", "sheet"):
+        return load_sheet(studio, song)
+    versions = _versions(folder)
+    chosen = None
+    if re.fullmatch(r"-?\d+", ref):
+        n = int(ref)
+        if n > 0 and n <= len(versions):
+            chosen = versions[n - 1]
+        elif n < 0 and -n <= len(versions):
+            chosen = versions[n]
+    else:
+        stem = ref[:-5] if ref.endswith(".toml") else ref
+        chosen = next((v for v in versions if v.name == stem), None)
+    if chosen is None:
+        raise RecallError(f"no version {ref!r} (there are {len(versions)}: use current, 1..{len(versions)}, "
+                          "-1 for the latest earlier one, or a history file name)",
+                          file=str(folder / HISTORY_DIR))
+    return Sheet.load(chosen.path)
+
+
+@dataclass
+class SongSummary:
+    """A song as the song list shows it. ``problems`` non-empty means the sheet is broken."""
+
+    slug: str
+    path: Path
+    title: str = ""
+    artist: str = ""
+    album: str = ""
+    stage: str = ""
+    samplerate: int = 0
+    tracks: int = 0
+    devices: int = 0
+    versions: int = 0
+    last_recalled: str | None = None
+    last_recall_ok: bool | None = None
+    last_printed: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict:
+        return {"slug": self.slug, "path": str(self.path), "title": self.title, "artist": self.artist,
+                "album": self.album, "stage": self.stage, "samplerate": self.samplerate,
+                "tracks": self.tracks, "devices": self.devices, "versions": self.versions,
+                "last_recalled": self.last_recalled, "last_recall_ok": self.last_recall_ok,
+                "last_printed": self.last_printed, "ok": self.ok,
+                "problems": [p.to_dict() for p in self.problems]}
+
+
+def list_songs(studio: Studio | str | Path) -> list[SongSummary]:
+    """Every song folder with a sheet, by album then title; broken sheets are listed with their problems."""
+    root = _root(studio)
+    songs = root / SONGS_DIR
+    state = StudioState(studio.state_dir if isinstance(studio, Studio) else root / ".state")
+    try:
+        recalls = state.recalls()
+    except RecallError:
+        recalls = {}
+    out = []
+    for folder in sorted(songs.iterdir()) if songs.is_dir() else []:
+        path = folder / SHEET_FILE
+        if not path.is_file():
+            continue
+        summary = SongSummary(slug=folder.name, path=path, title=folder.name,
+                              versions=len(_versions(folder)))
+        try:
+            sheet = Sheet.load(path)
+        except RecallProblems as exc:
+            summary.problems = exc.problems
+        except RecallError as exc:
+            summary.problems = [Problem(exc.file, exc.key, exc.reason)]
+        else:
+            summary.title = sheet.title
+            summary.artist = sheet.artist
+            summary.album = sheet.album
+            summary.stage = sheet.stage
+            summary.samplerate = sheet.samplerate
+            summary.tracks = len(sheet.tracks)
+            summary.devices = len(sheet.device_names)
+        if isinstance(studio, Studio) and summary.ok:
+            summary.problems = validate_sheet(sheet, studio)
+        recall = recalls.get(folder.name)
+        if isinstance(recall, dict):
+            summary.last_recalled = recall.get("at")
+            summary.last_recall_ok = recall.get("ok")
+        prints = [p.stat().st_mtime for p in (folder / "prints").glob("*.wav")] if (folder / "prints").is_dir() else []
+        if prints:
+            summary.last_printed = (datetime.fromtimestamp(max(prints), timezone.utc)
+                                    .isoformat(timespec="seconds").replace("+00:00", "Z"))
+        out.append(summary)
+    out.sort(key=lambda s: (s.album.lower(), s.title.lower()))
+    return out
+
+
+def copy_sheet(studio: Studio | str | Path, source: str, target: str, *, title: str | None = None) -> Path:
+    """Start ``target`` from ``source``'s settings (an album shares most of them).
+
+    Copies device values, device notes and photos, the insert chains of tracks with
+    the same name, and the checklist (unticked). An existing target keeps its own
+    title, artist, tracks and files, and its previous text goes to its history. A new
+    target (``title`` or ``target`` as the title) gets the source's artist, album and
+    sample rate and no tracks (intake adds them).
+    """
+    src = load_sheet(studio, source)
+    root = _root(studio)
+    target_path = sheet_path(root, target)
+    if target_path.is_file():
+        dst = load_sheet(root, target)
+    else:
+        new_title = title or target
+        target_path = create_song(root, new_title, artist=src.artist, album=src.album,
+                                  samplerate=src.samplerate, tracks={})
+        dst = Sheet.load(target_path)
+    if target_path.resolve() == Path(src.file).resolve():
+        raise RecallError("source and target are the same song", file=str(target_path))
+    for dev in src.device_names:
+        dst.remove_device(dev)
+        dst.set_values(dev, src.values(dev))
+        if src.device_notes(dev):
+            dst.set_device_notes(dev, src.device_notes(dev))
+        if src.device_photos(dev):
+            dst.set_device_photos(dev, src.device_photos(dev))
+    src_chains = {t.name: t.inserts for t in src.tracks}
+    for track in dst.tracks:
+        if track.name in src_chains:
+            dst.set_inserts(track.name, [Insert(i.loop, list(i.devices)) for i in src_chains[track.name]])
+    existing = {c.item for c in dst.checklist}
+    for item in src.checklist:
+        if item.item not in existing:
+            dst.check(item.item, False)
+    save_sheet(dst, target_path, studio=studio if isinstance(studio, Studio) else None)
+    return target_path
+
+

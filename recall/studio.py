@@ -1,0 +1,404 @@
+"""The studio: one folder, ``studio.toml`` (interface, devices, loops, router) plus songs.
+
+``load_studio(dir)`` reads and checks the whole file in one pass and reports every
+broken key (file, key path, reason) at once, so a tech fixes the file in one go. Each
+device's profile is resolved through ``devices.profile.resolve_profile`` (a built-in id
+or a path relative to the studio folder).
+
+The schema is in docs/CONTRACTS.md ("studio.toml"). Keys this module does not know are
+kept in ``Studio.doc`` for other parts (routing, surfaces) and listed in
+``Studio.warnings`` rather than refused, so a newer file still loads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devices.errors import DeviceError
+from devices.profile import Profile, resolve_profile
+from recall.errors import Problem, RecallError, RecallProblems, key_path
+from recall.tomlio import atomic_write_text, read_toml
+
+STUDIO_SPEC = "hybrid-studio/1"
+STUDIO_FILE = "studio.toml"
+SONGS_DIR = "songs"
+STATE_DIR = ".state"
+SAMPLERATES = (44100, 48000, 88200, 96000, 176400, 192000)
+
+
+@dataclass
+class Interface:
+    """The audio interface as PortAudio lists it (a JACK client name on JACK)."""
+
+    device: str
+    hostapi: str | None = None
+    samplerate: int = 48000
+    blocksize: int = 0
+
+    def to_dict(self) -> dict:
+        return {"device": self.device, "hostapi": self.hostapi, "samplerate": self.samplerate,
+                "blocksize": self.blocksize}
+
+
+@dataclass
+class StudioDevice:
+    """One piece of gear in this room: its name here ("1176 #2"), profile, port and channel.
+
+    ``port`` None means the unit is hand-set (no cable to the computer), whatever its
+    profile could do; a ``manual`` profile is always hand-set.
+    """
+
+    name: str
+    profile: Profile
+    port: str | None = None
+    channel: int = 1
+
+    @property
+    def machine_settable(self) -> bool:
+        return self.port is not None and self.profile.transport != "manual"
+
+    @property
+    def readback(self) -> bool:
+        return self.machine_settable and bool(self.profile.readback)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "profile": self.profile.id, "kind": self.profile.kind,
+                "transport": self.profile.transport, "port": self.port, "channel": self.channel,
+                "machine_settable": self.machine_settable, "readback": self.readback}
+
+
+@dataclass
+class Loop:
+    """An insert loop: interface output channel -> gear -> interface input channel (1-based)."""
+
+    name: str
+    out_channel: int
+    in_channel: int
+    devices: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "out": self.out_channel, "in": self.in_channel,
+                "devices": list(self.devices)}
+
+
+@dataclass
+class Router:
+    """What patches gear into loops: a device of this room, or ``manual`` (a paper bay)."""
+
+    device: str = "manual"
+
+    @property
+    def manual(self) -> bool:
+        return self.device == "manual"
+
+
+@dataclass
+class Studio:
+    """A loaded studio folder. ``problems`` is non-empty only when loaded with ``strict=False``."""
+
+    root: Path
+    name: str
+    interface: Interface | None
+    devices: dict[str, StudioDevice]
+    loops: dict[str, Loop]
+    router: Router
+    doc: Any = None
+    warnings: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def file(self) -> Path:
+        return self.root / STUDIO_FILE
+
+    @property
+    def songs_dir(self) -> Path:
+        return self.root / SONGS_DIR
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    def device(self, name: str) -> StudioDevice:
+        try:
+            return self.devices[name]
+        except KeyError:
+            raise RecallError(f"no device {name!r} in this studio (known: {', '.join(self.devices) or 'none'})",
+                              file=str(self.file), key=key_path("devices", name)) from None
+
+    def to_dict(self) -> dict:
+        return {
+            "root": str(self.root), "name": self.name,
+            "interface": self.interface.to_dict() if self.interface else None,
+            "devices": [d.to_dict() for d in self.devices.values()],
+            "loops": [loop.to_dict() for loop in self.loops.values()],
+            "router": self.router.device,
+            "warnings": [w.to_dict() for w in self.warnings],
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+def load_studio(directory: str | Path, *, strict: bool = True) -> Studio:
+    """Read ``directory/studio.toml``; every broken key is reported (RecallProblems).
+
+    With ``strict=False`` a studio is returned whenever the file parses, broken devices
+    and loops left out and listed in ``Studio.problems`` (for a UI that shows the rest).
+    """
+    root = Path(directory).expanduser().resolve()
+    path = root / STUDIO_FILE
+    if not root.is_dir():
+        raise RecallError("no such studio folder (create one with `hybrid init DIR`)", file=str(root))
+    if not path.is_file():
+        raise RecallError("no studio.toml here (create one with `hybrid init DIR`)", file=str(path))
+    doc = read_toml(path)
+    checker = _Checker(str(path))
+    studio = checker.studio(root, doc)
+    if checker.problems and strict:
+        raise RecallProblems(checker.problems)
+    studio.problems = checker.problems
+    studio.warnings = checker.warnings
+    return studio
+
+
+class _Checker:
+    """Walks a parsed studio.toml, building the model and collecting problems."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+
+    def bad(self, key: str, reason: str) -> None:
+        self.problems.append(Problem(self.file, key, reason))
+
+    def warn(self, key: str, reason: str) -> None:
+        self.warnings.append(Problem(self.file, key, reason))
+
+    def table(self, value: Any, key: str) -> dict | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.bad(key, f"expected a table, got {_type_name(value)}")
+            return None
+        return value
+
+    def typed(self, table: dict, name: str, kind: type, key: str, *, required: bool = False,
+              default: Any = None) -> Any:
+        if name not in table:
+            if required:
+                self.bad(key_path(*_split(key), name), f"missing (expected {_kind_name(kind)})")
+            return default
+        value = _plain(table[name])
+        if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+            self.bad(key_path(*_split(key), name), f"expected {_kind_name(kind)}, got {_type_name(value)}")
+            return default
+        return value
+
+    def unknown(self, table: dict, known: set[str], key: str) -> None:
+        for name in table:
+            if name not in known:
+                self.warn(key_path(*_split(key), name) if key else key_path(name),
+                          f"unknown key (known: {', '.join(sorted(known))})")
+
+    def studio(self, root: Path, doc: Any) -> Studio:
+        spec = doc.get("spec")
+        if spec is None:
+            self.bad("spec", f'missing (expected "{STUDIO_SPEC}")')
+        elif spec != STUDIO_SPEC:
+            self.bad("spec", f'unsupported spec {spec!r} (expected "{STUDIO_SPEC}")')
+        name = self.typed(doc, "name", str, "", default=root.name) or root.name
+        self.unknown(doc, {"spec", "name", "interface", "devices", "loops", "router"}, "")
+        interface = self.interface(doc.get("interface"))
+        devices = self.devices(root, doc.get("devices"))
+        loops = self.loops(doc.get("loops"), devices, doc.get("devices") or {})
+        router = self.router(doc.get("router"), devices, doc.get("devices") or {})
+        return Studio(root=root, name=str(name), interface=interface, devices=devices, loops=loops,
+                      router=router, doc=doc)
+
+    def interface(self, value: Any) -> Interface | None:
+        table = self.table(value, "interface")
+        if table is None:
+            return None
+        device = self.typed(table, "device", str, "interface", required=True)
+        hostapi = self.typed(table, "hostapi", str, "interface")
+        rate = self.typed(table, "samplerate", int, "interface", default=48000)
+        if rate not in SAMPLERATES:
+            self.bad("interface.samplerate", f"{rate} Hz is not a studio rate (expected one of "
+                     f"{', '.join(map(str, SAMPLERATES))})")
+        block = self.typed(table, "blocksize", int, "interface", default=0)
+        if block < 0:
+            self.bad("interface.blocksize", f"{block} is negative (expected 0 for the host's own, or frames)")
+        self.unknown(table, {"device", "hostapi", "samplerate", "blocksize"}, "interface")
+        return Interface(device=device or "", hostapi=hostapi, samplerate=rate, blocksize=block)
+
+    def devices(self, root: Path, value: Any) -> dict[str, StudioDevice]:
+        table = self.table(value, "devices")
+        out: dict[str, StudioDevice] = {}
+        if table is None:
+            return out
+        for name, entry in table.items():
+            key = key_path("devices", name)
+            entry = self.table(entry, key)
+            if entry is None:
+                continue
+            before = len(self.problems)
+            profile_ref = self.typed(entry, "profile", str, key, required=True)
+            port = self.typed(entry, "port", str, key)
+            channel = self.typed(entry, "channel", int, key, default=1)
+            if not 1 <= channel <= 16:
+                self.bad(key_path("devices", name, "channel"), f"{channel} is out of range (expected 1..16)")
+            self.unknown(entry, {"profile", "port", "channel"}, key)
+            profile = None
+            if profile_ref:
+                try:
+                    profile = resolve_profile(profile_ref, base_dir=root)
+                except DeviceError as exc:
+                    self.bad(key_path("devices", name, "profile"), f"cannot use profile {profile_ref!r}: {exc}")
+            if port is not None and not port.strip():
+                self.bad(key_path("devices", name, "port"), "empty (leave it out for hand-set gear)")
+            if profile is not None and len(self.problems) == before:
+                if port is not None and profile.transport == "manual":
+                    self.warn(key_path("devices", name, "port"),
+                              f"profile {profile.id!r} is hand-set only; the port is ignored")
+                out[name] = StudioDevice(name=name, profile=profile, port=port, channel=channel)
+        return out
+
+    def loops(self, value: Any, devices: dict[str, StudioDevice], declared: dict) -> dict[str, Loop]:
+        table = self.table(value, "loops")
+        out: dict[str, Loop] = {}
+        if table is None:
+            return out
+        used_out: dict[int, str] = {}
+        for name, entry in table.items():
+            key = key_path("loops", name)
+            entry = self.table(entry, key)
+            if entry is None:
+                continue
+            before = len(self.problems)
+            out_ch = self.typed(entry, "out", int, key, required=True, default=0)
+            in_ch = self.typed(entry, "in", int, key, required=True, default=0)
+            for ch_name, ch in (("out", out_ch), ("in", in_ch)):
+                if ch_name in entry and isinstance(_plain(entry[ch_name]), int) and ch < 1:
+                    self.bad(key_path("loops", name, ch_name), f"{ch} is not a channel (expected 1 or more)")
+            if out_ch in used_out and out_ch >= 1:
+                self.bad(key_path("loops", name, "out"), f"output {out_ch} is already loop {used_out[out_ch]!r}")
+            used_out.setdefault(out_ch, name)
+            gear = self.typed(entry, "devices", list, key, default=[])
+            for i, dev in enumerate(gear):
+                if not isinstance(dev, str):
+                    self.bad(key_path("loops", name, "devices", i), f"expected a device name, got {_type_name(dev)}")
+                elif dev not in declared:
+                    self.bad(key_path("loops", name, "devices", i), f"no device {dev!r} in [devices]")
+            self.unknown(entry, {"out", "in", "devices"}, key)
+            if len(self.problems) == before:
+                out[name] = Loop(name=name, out_channel=out_ch, in_channel=in_ch, devices=[str(d) for d in gear])
+        return out
+
+    def router(self, value: Any, devices: dict[str, StudioDevice], declared: dict) -> Router:
+        table = self.table(value, "router")
+        if table is None:
+            return Router()
+        device = self.typed(table, "device", str, "router", default="manual") or "manual"
+        if device != "manual" and device not in declared:
+            self.bad("router.device", f"no device {device!r} in [devices] (or \"manual\" for a paper bay)")
+            device = "manual"
+        return Router(device=device)
+
+
+def _split(key: str) -> list[str]:
+    """Undo key_path for the simple cases we build (parts are re-quoted by key_path)."""
+    if not key:
+        return []
+    parts, cur, quoted, i = [], "", False, 0
+    while i < len(key):
+        c = key[i]
+        if c == '"':
+            quoted = not quoted
+        elif c == "\\" and quoted and i + 1 < len(key):
+            i += 1
+            cur += key[i]
+        elif c == "." and not quoted:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += c
+        i += 1
+    parts.append(cur)
+    return parts
+
+
+def _plain(value: Any) -> Any:
+    unwrap = getattr(value, "unwrap", None)
+    return unwrap() if unwrap else value
+
+
+def _kind_name(kind: type) -> str:
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+            list: "an array", dict: "a table"}.get(kind, kind.__name__)
+
+
+def _type_name(value: Any) -> str:
+    value = _plain(value)
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"string {value!r}"
+    if isinstance(value, (int, float)):
+        return f"number {value}"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+STUDIO_TEMPLATE = '''\
+# A hybrid studio: the room, its gear and how it is wired.
+# Songs live in songs/<song>/sheet.toml (one recall sheet each, with their history).
+# Schema: docs/CONTRACTS.md ("studio.toml"). Edit by hand; hybrid keeps your comments.
+spec = "hybrid-studio/1"
+name = "{name}"
+
+# The audio interface, as PortAudio lists it (on JACK: the JACK client name).
+# [interface]
+# device = "hybrid-gear"
+# hostapi = "JACK Audio Connection Kit"   # optional
+# samplerate = 48000
+# blocksize = 0                           # frames per block; 0 = the host's own
+
+# Every piece of gear, by its name in this room. `hybrid devices list` shows the
+# built-in profiles; a profile may also be a path to a .toml relative to this folder.
+# Leave out `port` for gear set by hand: it still gets a sheet and a walk-through.
+# [devices."1176 #2"]
+# profile = "hy-comp-cc"
+# port = "hy-comp-cc"      # MIDI port name (substring), serial path or pyserial URL
+# channel = 1              # MIDI channel 1..16
+#
+# [devices."Pultec"]
+# profile = "hy-manual-eq"
+
+# Insert loops: interface output -> gear -> interface input (1-based channels).
+# [loops.A]
+# out = 3
+# in = 3
+# devices = ["1176 #2"]   # gear hard-wired on this loop, in signal order
+
+# What patches gear into loops: a device above, or "manual" for a paper patchbay.
+[router]
+device = "manual"
+'''
+
+
+def init_studio(directory: str | Path, *, name: str | None = None) -> Path:
+    """Create an empty studio folder with a commented studio.toml; refuses an existing studio."""
+    root = Path(directory).expanduser().resolve()
+    path = root / STUDIO_FILE
+    if path.exists():
+        raise RecallError("a studio already exists here", file=str(path))
+    if root.exists() and not root.is_dir():
+        raise RecallError("exists and is not a folder", file=str(root))
+    title = (name or root.name).replace("\\", "\\\\").replace('"', '\\"')
+    (root / SONGS_DIR).mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, STUDIO_TEMPLATE.format(name=title))
+    return path

@@ -1,0 +1,94 @@
+"""Reading TOML with tomlkit (so comments survive) and writing files atomically.
+
+A save never leaves a half-written file: the text goes to a temporary file in the same
+folder, is fsynced, renamed over the target (atomic on POSIX), and the folder is fsynced
+so the rename itself survives a power cut. A process killed at any point leaves either
+the old file or the new one; a stray temporary file is ignored by every loader.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import tomlkit
+from tomlkit.exceptions import ParseError
+from tomlkit.toml_document import TOMLDocument
+
+from recall.errors import RecallError
+
+TEMP_PREFIX = ".tmp-"
+
+
+def read_toml(path: Path, *, display: str | None = None) -> TOMLDocument:
+    """Parse ``path`` keeping comments and layout; a bad file raises RecallError (file, line, reason)."""
+    name = display or str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecallError("file not found", file=name) from None
+    except UnicodeDecodeError as exc:
+        raise RecallError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=name) from None
+    except OSError as exc:
+        raise RecallError(f"cannot read: {exc.strerror}", file=name) from None
+    return parse_toml(text, display=name)
+
+
+def parse_toml(text: str, *, display: str | None = None) -> TOMLDocument:
+    try:
+        return tomlkit.parse(text)
+    except ParseError as exc:
+        raise RecallError(f"not valid TOML: line {exc.line} column {exc.col}: {_parse_reason(exc)}",
+                          file=display) from None
+    except Exception as exc:  # tomlkit raises a few non-ParseError types on odd input
+        raise RecallError(f"not valid TOML: {exc}", file=display) from None
+
+
+def _parse_reason(exc: ParseError) -> str:
+    msg = str(exc)
+    cut = msg.rfind(" at line ")
+    return msg[:cut] if cut > 0 else msg
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically: temp file + fsync + rename + fsync of the folder."""
+    path = Path(path)
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    data = text.encode("utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        else:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    fsync_dir(folder)
+
+
+def fsync_dir(folder: Path) -> None:
+    try:
+        dfd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+def write_toml(path: Path, doc: TOMLDocument) -> None:
+    atomic_write_text(path, tomlkit.dumps(doc))

@@ -1,0 +1,87 @@
+"""Loading studio.toml: the model, and every broken key reported with file, key path, reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from recall.errors import RecallError, RecallProblems
+from recall.studio import init_studio, load_studio
+from tests.recall.studio_kit import PAPER_STUDIO, make_studio
+
+
+def test_init_writes_a_commented_studio_that_loads(tmp_path, cli):
+    out = cli("init", str(tmp_path / "room"), "--json")
+    assert out.returncode == 0, out.stderr
+    text = (tmp_path / "room" / "studio.toml").read_text()
+    assert text.count("\n#") > 10 and 'spec = "hybrid-studio/1"' in text
+    studio = load_studio(tmp_path / "room")
+    assert studio.devices == {} and studio.router.manual and (tmp_path / "room" / "songs").is_dir()
+    again = cli("init", str(tmp_path / "room"))
+    assert again.returncode == 1 and "already exists" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_devices_loops_router_resolve(tmp_path):
+    root = make_studio(tmp_path, PAPER_STUDIO + '[interface]\ndevice = "hybrid-gear"\nsamplerate = 96000\n')
+    studio = load_studio(root)
+    assert list(studio.devices) == ["Pultec A", "Pultec B", "Pultec C"]
+    pultec = studio.devices["Pultec A"]
+    assert pultec.profile.id == "test-paper-eq" and not pultec.machine_settable
+    assert studio.loops["A"].devices == ["Pultec A"] and studio.loops["B"].out_channel == 4
+    assert studio.interface.samplerate == 96000 and studio.interface.blocksize == 0
+
+
+def test_every_broken_key_is_reported(tmp_path):
+    root = make_studio(tmp_path, '''
+[devices."1176 #2"]
+profile = "no-such-profile"
+channel = 17
+
+[devices.Good]
+profile = "paper-eq.toml"
+chanel = 2
+
+[loops.A]
+out = "three"
+in = 3
+devices = ["Ghost"]
+
+[loops.B]
+out = 5
+in = 5
+devices = ["Good"]
+''')
+    with pytest.raises(RecallProblems) as err:
+        load_studio(root)
+    found = {(p.key, p.file) for p in err.value.problems}
+    keys = {k for k, _ in found}
+    assert 'devices."1176 #2".channel' in keys
+    assert 'devices."1176 #2".profile' in keys
+    assert "loops.A.out" in keys and "loops.A.devices[0]" in keys
+    assert all(f.endswith("studio.toml") for _, f in found)
+    line = str(err.value)
+    assert "\n" not in line and "more problem" in line
+    # lenient load keeps the good parts and lists the rest
+    studio = load_studio(root, strict=False)
+    assert list(studio.devices) == ["Good"] and list(studio.loops) == ["B"]
+    assert len(studio.problems) == len(err.value.problems)
+    assert any(w.key == "devices.Good.chanel" for w in studio.warnings)
+
+
+def test_toml_syntax_error_names_line(tmp_path):
+    root = make_studio(tmp_path)
+    (root / "studio.toml").write_text('spec = "hybrid-studio/1"\n[devices.x\nprofile = 1\n')
+    with pytest.raises(RecallError) as err:
+        load_studio(root)
+    assert "line 2" in str(err.value) and "studio.toml" in str(err.value)
+
+
+def test_wrong_spec_and_missing_folder(tmp_path):
+    with pytest.raises(RecallError, match="no such studio folder"):
+        load_studio(tmp_path / "nope")
+    root = make_studio(tmp_path)
+    text = (root / "studio.toml").read_text().replace("hybrid-studio/1", "hybrid-studio/9")
+    (root / "studio.toml").write_text(text)
+    with pytest.raises(RecallProblems, match="spec: unsupported spec"):
+        load_studio(root)
+    with pytest.raises(RecallError, match="already exists"):
+        init_studio(root)
