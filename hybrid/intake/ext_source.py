@@ -1,0 +1,155 @@
+"""Reading .rar (and .7z, .tar, .tar.gz ...) through bsdtar (libarchive-tools).
+
+bsdtar never writes to the disk here. It lists the archive first (``-tf`` for exact
+names, ``-tvf`` for entry types and declared sizes, matched line by line), so links,
+devices, unsafe names and oversized uploads are refused before anything is unpacked.
+Then it re-emits the archive's entries as a pax tar stream on a pipe
+(``bsdtar -cf - @ARCHIVE``), which Python's tarfile reads member by member: every entry
+is checked again (type, name), every byte is counted by ``Budget``, and only the wanted
+stems are written, by us, under names we chose, into the private staging folder.
+Encrypted members show up as bsdtar's "Encryption is not supported" error and refuse the
+upload. The compression ratio cap is not applied on this path (solid archives have no
+per-member compressed size); the per-file and total caps are.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+from hybrid.errors import HybridError
+from hybrid.intake.limits import Budget
+from hybrid.intake.members import Entry, safe_parts
+from hybrid.intake.report import Refusal
+
+_TYPE_CHARS = {"-": "file", "d": "dir", "l": "symlink", "h": "hardlink", "c": "device",
+               "b": "device", "p": "fifo", "s": "other"}
+_LIST_TIMEOUT_S = 120
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["LC_ALL"] = "C.UTF-8"  # names come out as UTF-8, not escaped
+    return env
+
+
+class ExternalSource:
+    """An archive read through bsdtar. Use as a context manager."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path).resolve()
+        tool = shutil.which("bsdtar")
+        if tool is None:
+            raise HybridError("bsdtar is needed to read this archive (install libarchive-tools)",
+                              where=str(path))
+        self._tool = tool
+        self._proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> "ExternalSource":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop()
+
+    def _run_list(self, *flags: str) -> list[str]:
+        try:
+            out = subprocess.run([self._tool, *flags, "-f", str(self.path)], capture_output=True,
+                                 env=_env(), timeout=_LIST_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise Refusal(f"listing took longer than {_LIST_TIMEOUT_S} s", rule="corrupt") from None
+        if out.returncode != 0:
+            raise _tool_refusal(out.stderr.decode("utf-8", "replace"))
+        text = out.stdout.decode("utf-8", "surrogateescape")
+        return text.split("\n")[:-1] if text else []
+
+    def entries(self) -> list[Entry]:
+        names = self._run_list("-t")
+        long = self._run_list("-tv")
+        if len(names) != len(long):
+            raise Refusal("entry names contain line breaks or the listing is inconsistent",
+                          rule="path")
+        out = []
+        for name, line in zip(names, long):
+            kind = _TYPE_CHARS.get(line[:1], "other")
+            fields = line.split(None, 5)
+            size = int(fields[4]) if len(fields) > 4 and fields[4].isdigit() else None
+            out.append(Entry(name=name, kind=kind, size=size))
+        return out
+
+    def extract(self, wanted: dict[str, Path], budget: Budget, *, chunk_bytes: int,
+                max_files: int) -> None:
+        """Stream the archive as tar; write wanted members (normalised name -> destination)."""
+        errors = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen(
+            [self._tool, "-c", "-f", "-", "--format", "pax", f"@{self.path}"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, env=_env())
+        try:
+            try:
+                self._stream(self._proc.stdout, wanted, budget, chunk_bytes, max_files)
+            except tarfile.TarError as exc:
+                self._stop()
+                raise _tool_refusal(_read(errors), fallback=f"unreadable archive ({exc})") from None
+            self._proc.stdout.close()
+            rc = self._proc.wait()
+            if rc != 0:
+                raise _tool_refusal(_read(errors))
+        finally:
+            self._stop()
+            errors.close()
+
+    def _stream(self, pipe, wanted, budget, chunk_bytes, max_files) -> None:
+        count = 0
+        with tarfile.open(fileobj=pipe, mode="r|", encoding="utf-8", errors="surrogateescape") as tf:
+            for member in tf:
+                count += 1
+                if count > max_files:
+                    raise Refusal(f"more than {max_files} entries", rule="bomb")
+                parts = safe_parts(member.name)
+                if member.issym() or member.islnk():
+                    raise Refusal(f"is a link (to {member.linkname!r}); links are never unpacked",
+                                  member=member.name, rule="link")
+                if member.isdir():
+                    continue
+                if not member.isfile():
+                    raise Refusal("is a device, pipe or other special file", member=member.name,
+                                  rule="link")
+                budget.start(member.name, None)
+                dest = wanted.get("/".join(parts))
+                if dest is None:
+                    budget.charge(member.size)  # skipped, but it still passes through the pipe
+                    continue
+                src = tf.extractfile(member)
+                with open(dest, "xb") as out:
+                    while True:
+                        chunk = src.read(chunk_bytes)
+                        if not chunk:
+                            break
+                        budget.charge(len(chunk))
+                        out.write(chunk)
+
+    def _stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc is not None and proc.stdout and not proc.stdout.closed:
+            proc.stdout.close()
+
+
+def _read(fh) -> str:
+    fh.seek(0)
+    return fh.read(4000).decode("utf-8", "replace")
+
+
+def _tool_refusal(stderr: str, fallback: str = "not an archive bsdtar can read") -> Refusal:
+    lines = [ln.removeprefix("bsdtar: ").strip() for ln in stderr.splitlines()
+             if ln.strip() and "Error exit delayed" not in ln]
+    text = "; ".join(lines[:3]) or fallback
+    if "ncrypt" in text or "assword" in text:
+        return Refusal(f"encrypted archive or member ({text}); ask for one without a password",
+                       rule="encrypted")
+    return Refusal(f"corrupt or unreadable archive ({text})", rule="corrupt")
