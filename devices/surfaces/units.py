@@ -1,0 +1,295 @@
+"""One surface unit (an MCU, an MCU XT, a HUI): 8 strips on one MIDI in/out pair.
+
+A unit keeps what the surface *should* show (``desired``) and what was last sent
+(``sent``). Setters only change ``desired`` and mark the key dirty; a writer thread
+sends the difference in frames (at most one message per key per frame) and paces the
+bytes with a token bucket at the surface's wire speed. That is what keeps a fader storm
+from flooding the port: a thousand updates of one fader within a frame become one
+message, and the last value always wins.
+
+A touched fader is never driven: its key stays dirty-but-held until the hand lets go,
+then the final desired position is sent.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Callable, Hashable
+
+import mido
+
+from devices.errors import DeviceError
+from devices.surfaces import hui, mcu
+from devices.surfaces.codec import STRIPS_PER_UNIT, display_text
+
+DIN_MIDI_BYTES_PER_S = 3125  # 31250 baud, 10 bits a byte: what an MCU/HUI's MIDI input takes
+LED_STATES = ("off", "on", "blink")
+
+
+class TokenBucket:
+    """Byte pacing: ``rate`` bytes/s sustained, ``burst`` bytes at once."""
+
+    def __init__(self, rate: float, burst: float):
+        self.rate = rate
+        self.burst = burst
+        self._tokens = burst
+        self._stamp = time.monotonic()
+
+    def delay_for(self, nbytes: int) -> float:
+        """Take ``nbytes``; return how long to wait before sending them."""
+        now = time.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+        self._tokens -= nbytes
+        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+
+
+class SurfaceUnit:
+    """Base of the protocol units. Subclasses define the codec, the keys and ``_encode``."""
+
+    kind = "surface"
+    strips = STRIPS_PER_UNIT
+
+    def __init__(self, name: str, out_port, *, max_bytes_per_s: float = DIN_MIDI_BYTES_PER_S,
+                 burst_bytes: int = 256, frame_s: float = 0.005):
+        self.name = name
+        self.out_port = out_port
+        self.in_port = None
+        self.frame_s = frame_s
+        self._bucket = TokenBucket(max_bytes_per_s, burst_bytes)
+        self._cond = threading.Condition()
+        self._desired: dict[Hashable, object] = {}
+        self._sent: dict[Hashable, object] = {}
+        self._dirty: OrderedDict[Hashable, None] = OrderedDict()
+        self.touched = [False] * self.strips
+        self._sending = False
+        self._closing = False
+        self.messages_sent = 0
+        self.bytes_sent = 0
+        self.send_error: str | None = None
+        self._writer = threading.Thread(target=self._write_loop, name=f"surface-out {name}", daemon=True)
+        self._writer.start()
+
+    # --- state -----------------------------------------------------------------------
+    def _set(self, key: Hashable, value) -> None:
+        with self._cond:
+            self._desired[key] = value
+            if self._sent.get(key, _UNSENT) != value:
+                self._dirty[key] = None
+                self._cond.notify_all()
+            else:
+                self._dirty.pop(key, None)
+
+    def set_fader(self, strip: int, value14: int) -> None:
+        self._set(("fader", strip), value14)
+
+    def fader_moved_by_hand(self, strip: int, value14: int) -> None:
+        """The fader is physically at ``value14``: nothing to send to get it there."""
+        with self._cond:
+            self._desired[("fader", strip)] = value14
+            self._sent[("fader", strip)] = value14
+            self._dirty.pop(("fader", strip), None)
+
+    def set_touched(self, strip: int, touched: bool) -> None:
+        with self._cond:
+            self.touched[strip] = touched
+            key = ("fader", strip)
+            if not touched and self._sent.get(key, _UNSENT) != self._desired.get(key, _UNSENT) \
+                    and key in self._desired:
+                self._dirty[key] = None
+                self._cond.notify_all()
+
+    def set_ring(self, strip: int, ring_byte: int) -> None:
+        self._set(("ring", strip), ring_byte)
+
+    def set_led(self, name: str, strip: int | None, state: str) -> None:
+        if state not in LED_STATES:
+            raise ValueError(f"LED state {state!r}, expected one of {LED_STATES}")
+        self._set(("led", name, strip), state)
+
+    def set_strip_text(self, strip: int, name: str, value: str) -> None:
+        raise NotImplementedError
+
+    def redraw(self) -> None:
+        """Forget what the surface shows (it rebooted, or came back online): resend all."""
+        with self._cond:
+            self._sent.clear()
+            for key in self._desired:
+                self._dirty[key] = None
+            self._cond.notify_all()
+
+    def send_now(self, *messages: mido.Message) -> None:
+        """Send outside the frame queue (heartbeat pings, queries): they must not wait."""
+        try:
+            for msg in messages:
+                self.out_port.send(msg)
+        except Exception as exc:  # rtmidi raises its own types; report, do not kill the caller
+            self.send_error = f"{type(exc).__name__}: {exc}"
+
+    def wait_idle(self, timeout_s: float = 2.0) -> bool:
+        """Block until everything dirty has been sent (held touched faders excepted)."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while self._sending or self._sendable_dirty():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.05))
+        return True
+
+    # --- the writer ------------------------------------------------------------------
+    def _sendable_dirty(self) -> list:
+        return [k for k in self._dirty if not (k[0] == "fader" and self.touched[k[1]])]
+
+    def _write_loop(self) -> None:
+        next_frame = 0.0
+        while True:
+            with self._cond:
+                while not self._closing and not self._sendable_dirty():
+                    self._cond.notify_all()
+                    self._cond.wait()
+                if self._closing and not self._sendable_dirty():
+                    return
+                self._sending = True
+            pause = next_frame - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            with self._cond:
+                batch = []
+                for key in self._sendable_dirty():
+                    del self._dirty[key]
+                    value = self._desired.get(key, _UNSENT)
+                    batch.extend(self._encode(key, value, self._sent.get(key, _UNSENT)))
+                    self._sent[key] = value
+            next_frame = time.monotonic() + self.frame_s
+            for msg in batch:
+                size = len(msg.bytes())
+                wait = self._bucket.delay_for(size)
+                if wait > 0:
+                    time.sleep(wait)
+                try:
+                    self.out_port.send(msg)
+                except Exception as exc:  # a vanished port: record it, keep the thread alive
+                    self.send_error = f"{type(exc).__name__}: {exc}"
+                    break
+                self.messages_sent += 1
+                self.bytes_sent += size
+            with self._cond:
+                self._sending = False
+                self._cond.notify_all()
+
+    def _encode(self, key, value, sent) -> list[mido.Message]:
+        raise NotImplementedError
+
+    def close(self, timeout_s: float = 1.0) -> None:
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._writer.join(timeout_s)
+        for port in (self.in_port, self.out_port):
+            if port is not None:
+                port.close()
+
+
+class _Unsent:
+    def __repr__(self) -> str:
+        return "<unsent>"
+
+
+_UNSENT = _Unsent()
+
+
+class McuUnit(SurfaceUnit):
+    """An MCU (``device_id`` 0x14) or MCU XT (0x15)."""
+
+    kind = "mcu"
+
+    def __init__(self, name: str, out_port, *, device_id: int = mcu.MCU_ID, **kwargs):
+        self.codec = mcu.McuCodec(device_id)
+        self._rows = [[" "] * mcu.LCD_COLUMNS for _ in range(mcu.LCD_ROWS)]
+        super().__init__(name, out_port, **kwargs)
+
+    def set_strip_text(self, strip: int, name: str, value: str) -> None:
+        """Top row ``name``, bottom row ``value``: 6 characters and a gap per strip."""
+        with self._cond:
+            for row, text in enumerate((name, value)):
+                cell = display_text(text, mcu.LCD_CELL - 1) + " "
+                start = strip * mcu.LCD_CELL
+                self._rows[row][start:start + mcu.LCD_CELL] = cell
+                self._set(("lcd", row), "".join(self._rows[row]))
+
+    def _encode(self, key, value, sent) -> list[mido.Message]:
+        kind = key[0]
+        if value is _UNSENT:
+            return []
+        if kind == "fader":
+            return [self.codec.fader(key[1], value)]
+        if kind == "ring":
+            return [self.codec.ring(key[1], value)]
+        if kind == "led":
+            state = {"on": mcu.LED_ON, "blink": mcu.LED_BLINK, "off": mcu.LED_OFF}[value]
+            return [self.codec.led(key[1], state, key[2])]
+        if kind == "lcd":
+            row = key[1]
+            return [self.codec.lcd(row * mcu.LCD_COLUMNS + start, text)
+                    for start, text in _changed_spans(value, sent if isinstance(sent, str) else None)]
+        raise DeviceError(f"unknown display key {key!r}", device=self.name)
+
+
+def _changed_spans(new: str, old: str | None, merge_gap: int = 7) -> list[tuple[int, str]]:
+    """The runs of ``new`` that differ from ``old``; runs closer than ``merge_gap``
+    characters merge (a SysEx header costs 7 bytes, resending a few equal ones less)."""
+    if old is None or len(old) != len(new):
+        return [(0, new)]
+    spans: list[list[int]] = []
+    for i, (a, b) in enumerate(zip(new, old)):
+        if a != b:
+            if spans and i - spans[-1][1] <= merge_gap:
+                spans[-1][1] = i + 1
+            else:
+                spans.append([i, i + 1])
+    return [(start, new[start:end]) for start, end in spans]
+
+
+class HuiUnit(SurfaceUnit):
+    """A HUI: 4-character strip displays, a 2 x 40 main display in 10-character slices."""
+
+    kind = "hui"
+    NAME_CHARS = 5  # per strip on the 40-character main display
+
+    def __init__(self, name: str, out_port, **kwargs):
+        self.codec = hui.HuiCodec()
+        self._large = [[" "] * hui.LARGE_COLUMNS for _ in range(2)]
+        super().__init__(name, out_port, **kwargs)
+
+    def set_strip_text(self, strip: int, name: str, value: str) -> None:
+        with self._cond:
+            self._set(("small", strip), display_text(name, hui.SMALL_DISPLAY_CHARS))
+            for row, text in enumerate((name, value)):
+                start = strip * self.NAME_CHARS
+                self._large[row][start:start + self.NAME_CHARS] = display_text(text, self.NAME_CHARS - 1) + " "
+                line = "".join(self._large[row])
+                for part in range(4):
+                    piece = line[part * hui.LARGE_SLICE_CHARS:(part + 1) * hui.LARGE_SLICE_CHARS]
+                    self._set(("large", row * 4 + part), piece)
+
+    def set_led(self, name: str, strip: int | None, state: str) -> None:
+        super().set_led(name, strip, "on" if state == "blink" else state)  # HUI LEDs cannot blink
+
+    def _encode(self, key, value, sent) -> list[mido.Message]:
+        kind = key[0]
+        if value is _UNSENT:
+            return []
+        if kind == "fader":
+            return self.codec.fader(key[1], value)
+        if kind == "ring":
+            return [self.codec.ring(key[1], value)]
+        if kind == "led":
+            return self.codec.led(key[1], value == "on", key[2])
+        if kind == "small":
+            return [self.codec.small_text(key[1], value)]
+        if kind == "large":
+            return [self.codec.large_text(key[1], value)]
+        raise DeviceError(f"unknown display key {key!r}", device=self.name)
