@@ -37,3 +37,11 @@ class ProfileError(DeviceError, ValueError):
         super().__init__(reason, device=file, action=key)
         self.file = file
         self.key = key
+
+
+class DeviceTimeoutError(DeviceError, TimeoutError):
+    """The gear did not answer within the time its profile allows."""
+
+
+class PortNotFoundError(DeviceError, LookupError):
+    """No MIDI port or serial device matches the name given (unplugged, switched off, mistyped)."""

@@ -22,7 +22,7 @@ import mido
 from devices.errors import DeviceError
 from devices.surfaces import mcu
 from devices.surfaces.codec import Alive, SurfaceInput, SurfaceReset, Unrecognised
-from devices.surfaces.ports import midi_backend, open_input, open_output
+from devices.surfaces.ports import midi_backend, open_input, open_output, port_names
 from devices.surfaces.units import HuiUnit, McuUnit, SurfaceUnit
 
 log = logging.getLogger(__name__)
@@ -87,10 +87,11 @@ class Surface:
         units: list[SurfaceUnit] = []
         surface = None
         try:
+            inputs, outputs = port_names(midi)
             for index, spec in enumerate(ports):
                 in_name, out_name = (spec, spec) if isinstance(spec, str) else spec
                 label = _unit_label(kind, index, name)
-                out_port = open_output(midi, out_name, device=label)
+                out_port = open_output(midi, out_name, device=label, available=outputs)
                 if kind == "mcu":
                     unit = McuUnit(label, out_port, device_id=mcu.MCU_ID if index == 0 else mcu.XT_ID,
                                    **unit_options)
@@ -100,7 +101,7 @@ class Surface:
             surface = cls(kind, units, name=name, heartbeat_s=heartbeat_s, timeout_s=timeout_s)
             for index, (unit, spec) in enumerate(zip(units, ports)):
                 in_name = spec if isinstance(spec, str) else spec[0]
-                unit.in_port = open_input(midi, in_name, device=unit.name,
+                unit.in_port = open_input(midi, in_name, device=unit.name, available=inputs,
                                           callback=surface._input_handler(index))
             if require_answer:
                 surface.check_alive(answer_timeout_s)
@@ -231,10 +232,7 @@ class Surface:
             self._watch.join(timeout_s)
         if clear:
             for unit in self.units:
-                for strip in range(unit.strips):
-                    unit.set_strip_text(strip, "", "")
-                    unit.set_fader(strip, 0)
-                    unit.set_ring(strip, 0)
+                unit.clear()
             self.wait_idle(timeout_s)
         for unit in self.units:
             unit.close(timeout_s)

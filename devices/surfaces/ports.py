@@ -21,6 +21,7 @@ except ImportError:  # another backend: its errors are OSError/ValueError
         pass
 
 _OPEN_ERRORS = (OSError, RuntimeError, ValueError, _RtMidiError)
+SEND_ERRORS = _OPEN_ERRORS  # what a send on a closed or vanished port raises
 
 DEFAULT_BACKEND = "mido.backends.rtmidi"
 
@@ -32,6 +33,14 @@ def midi_backend(name: str | None = None) -> mido.Backend:
         return mido.Backend(chosen, load=True)
     except (ImportError, AttributeError, ValueError) as exc:
         raise DeviceError(f"cannot load MIDI backend {chosen!r}: {exc}", action="opening MIDI") from exc
+
+
+def port_names(backend: mido.Backend) -> tuple[list[str], list[str]]:
+    """(input names, output names) of ``backend``; DeviceError if the MIDI system is not there."""
+    try:
+        return backend.get_input_names(), backend.get_output_names()
+    except _OPEN_ERRORS as exc:
+        raise DeviceError(f"cannot list MIDI ports ({backend.name}): {exc}", action="opening MIDI") from exc
 
 
 def find_port(available: list[str], wanted: str, *, direction: str, device: str) -> str:
@@ -50,10 +59,15 @@ def find_port(available: list[str], wanted: str, *, direction: str, device: str)
                       + ", ".join(repr(h) for h in hits), device=device, action="opening")
 
 
-def open_input(backend: mido.Backend, wanted: str, *, device: str, callback=None):
-    """An input port whose name matches ``wanted``; ``callback(msg)`` runs on the backend's thread."""
+def open_input(backend: mido.Backend, wanted: str, *, device: str, callback=None,
+               available: list[str] | None = None):
+    """An input port whose name matches ``wanted``; ``callback(msg)`` runs on the backend's
+    thread. ``available``: the backend's input names, when the caller listed them already
+    (listing costs a client connection on JACK)."""
     try:
-        name = find_port(backend.get_input_names(), wanted, direction="input", device=device)
+        if available is None:
+            available = backend.get_input_names()
+        name = find_port(available, wanted, direction="input", device=device)
         return backend.open_input(name, callback=callback)
     except DeviceError:
         raise
@@ -61,9 +75,12 @@ def open_input(backend: mido.Backend, wanted: str, *, device: str, callback=None
         raise DeviceError(f"cannot open MIDI input {wanted!r}: {exc}", device=device, action="opening") from exc
 
 
-def open_output(backend: mido.Backend, wanted: str, *, device: str):
+def open_output(backend: mido.Backend, wanted: str, *, device: str, available: list[str] | None = None):
+    """An output port whose name matches ``wanted`` (see ``open_input``)."""
     try:
-        name = find_port(backend.get_output_names(), wanted, direction="output", device=device)
+        if available is None:
+            available = backend.get_output_names()
+        name = find_port(available, wanted, direction="output", device=device)
         return backend.open_output(name)
     except DeviceError:
         raise

@@ -23,6 +23,7 @@ import mido
 from devices.errors import DeviceError
 from devices.surfaces import hui, mcu
 from devices.surfaces.codec import STRIPS_PER_UNIT, display_text
+from devices.surfaces.ports import SEND_ERRORS
 
 DIN_MIDI_BYTES_PER_S = 3125  # 31250 baud, 10 bits a byte: what an MCU/HUI's MIDI input takes
 LED_STATES = ("off", "on", "blink")
@@ -112,6 +113,16 @@ class SurfaceUnit:
     def set_strip_text(self, strip: int, name: str, value: str) -> None:
         raise NotImplementedError
 
+    def clear(self) -> None:
+        """Blank the displays, park the faders, rings and LEDs off (leaving a session)."""
+        with self._cond:
+            for strip in range(self.strips):
+                self.set_strip_text(strip, "", "")
+                self.set_fader(strip, 0)
+                self.set_ring(strip, 0)
+            for key in [k for k in self._desired if k[0] == "led"]:
+                self._set(key, "off")
+
     def redraw(self) -> None:
         """Forget what the surface shows (it rebooted, or came back online): resend all."""
         with self._cond:
@@ -125,7 +136,7 @@ class SurfaceUnit:
         try:
             for msg in messages:
                 self.out_port.send(msg)
-        except Exception as exc:  # rtmidi raises its own types; report, do not kill the caller
+        except SEND_ERRORS as exc:  # a vanished port: report it, do not kill the caller
             self.send_error = f"{type(exc).__name__}: {exc}"
 
     def wait_idle(self, timeout_s: float = 2.0) -> bool:
@@ -171,7 +182,7 @@ class SurfaceUnit:
                     time.sleep(wait)
                 try:
                     self.out_port.send(msg)
-                except Exception as exc:  # a vanished port: record it, keep the thread alive
+                except SEND_ERRORS as exc:  # a vanished port: record it, keep the thread alive
                     self.send_error = f"{type(exc).__name__}: {exc}"
                     break
                 self.messages_sent += 1

@@ -1,0 +1,209 @@
+"""MIDI ports by name through mido + python-rtmidi, on whatever rtmidi API is there.
+
+The backend is passed explicitly (never mido's global ``set_backend``). Without one,
+``MIDO_BACKEND`` decides; failing that, rtmidi's default API, except on Linux without an
+ALSA sequencer (containers, CI, this project's test machines), where JACK is used.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+import time
+from typing import Callable
+
+import mido
+
+from devices.errors import DeviceError, DeviceTimeoutError, PortNotFoundError
+from devices.monitor import IN, OUT, TrafficMonitor
+from devices.wire import WireClock
+
+JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
+_CHECK_EVERY_S = 0.25
+
+
+def midi_backend(name: str | None = None) -> mido.Backend:
+    """A loaded mido backend: ``name``, else ``$MIDO_BACKEND``, else rtmidi on the API that works here."""
+    chosen = name or os.environ.get("MIDO_BACKEND")
+    if not chosen:
+        chosen = "mido.backends.rtmidi"
+        if sys.platform.startswith("linux") and not os.path.exists("/dev/snd/seq"):
+            chosen = JACK_BACKEND
+    try:
+        return mido.Backend(chosen, load=True, use_environ=False)
+    except (ImportError, ValueError) as exc:
+        raise DeviceError(f"cannot load MIDI backend {chosen!r}: {exc}", action="opening MIDI") from None
+
+
+def list_ports(backend: mido.Backend | None = None) -> dict[str, list[str]]:
+    """``{"outputs": [...], "inputs": [...]}`` as the backend sees them (destinations and sources)."""
+    backend = backend or midi_backend()
+    try:
+        return {"outputs": list(backend.get_output_names()), "inputs": list(backend.get_input_names())}
+    except (OSError, RuntimeError, SystemError) as exc:  # rtmidi raises SystemError when no API works
+        raise DeviceError(f"cannot list MIDI ports: {exc}", action="listing MIDI ports") from None
+
+
+def find_port(wanted: str, names: list[str]) -> str | None:
+    """The port called ``wanted``: exact name, then exact client or port part, then a substring.
+
+    JACK names ports ``client:port`` and renames a second client ``client-01``; matching on
+    the parts keeps ``hy-comp-cc`` from picking ``hy-comp-cc2``.
+    """
+    if wanted in names:
+        return wanted
+    for name in names:
+        client, _, port = name.partition(":")
+        base = client.rsplit("-", 1)[0] if client.rsplit("-", 1)[-1].isdigit() else client
+        if wanted in (client, port, base):
+            return name
+    matches = [n for n in names if wanted.lower() in n.lower()]
+    return matches[0] if len(matches) >= 1 else None
+
+
+class MidiPort:
+    """An output (and, when asked, an input) on one piece of gear, paced and monitored.
+
+    ``clock`` paces sends (None = no pacing). Errors name ``device``.
+    """
+
+    def __init__(self, wanted: str, *, device: str, backend: mido.Backend | None = None,
+                 clock: WireClock | None = None, monitor: TrafficMonitor | None = None,
+                 want_input: bool = False):
+        self.wanted = wanted
+        self.device = device
+        self.backend = backend or midi_backend()
+        self.clock = clock
+        self.monitor = monitor
+        self.want_input = want_input
+        self.output_name: str | None = None
+        self.input_name: str | None = None
+        self._out = None
+        self._in = None
+        self._queue: queue.Queue = queue.Queue()
+        self._listeners: list[Callable[[mido.Message], None]] = []
+        self._lock = threading.Lock()
+        self._checked_s = 0.0
+
+    # ---- life cycle ----------------------------------------------------------------
+    def open(self) -> "MidiPort":
+        ports = list_ports(self.backend)
+        self.output_name = find_port(self.wanted, ports["outputs"])
+        if self.output_name is None:
+            raise PortNotFoundError(
+                f"no MIDI output port matches {self.wanted!r}; present: {', '.join(ports['outputs']) or 'none'}",
+                device=self.device, action="opening")
+        try:
+            self._out = self.backend.open_output(self.output_name)
+            if self.want_input:
+                self.input_name = find_port(self.wanted, ports["inputs"])
+                if self.input_name is not None:
+                    self._in = self.backend.open_input(self.input_name, callback=self._received)
+        except (OSError, RuntimeError, SystemError) as exc:
+            self.close()
+            raise DeviceError(f"cannot open MIDI port {self.output_name!r}: {exc}", device=self.device,
+                              action="opening") from None
+        self._checked_s = time.monotonic()
+        return self
+
+    def close(self) -> None:
+        for port in (self._in, self._out):
+            if port is not None:
+                try:
+                    port.close()
+                except (OSError, RuntimeError, SystemError):
+                    pass
+        self._in = self._out = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._out is not None
+
+    # ---- sending -------------------------------------------------------------------
+    def send(self, msg: mido.Message, *, note: str = "") -> None:
+        if self._out is None:
+            raise DeviceError("port is not open", device=self.device, action=note or "sending")
+        data = msg.bytes()
+        if self.clock is not None:
+            self.clock.wait_turn(len(data), is_sysex=msg.type == "sysex")
+        if time.monotonic() - self._checked_s > _CHECK_EVERY_S:
+            self.check_present(note or "sending")
+        try:
+            self._out.send(msg)
+        except (OSError, RuntimeError, SystemError, ValueError) as exc:
+            raise DeviceError(f"MIDI port {self.output_name!r} failed: {exc}", device=self.device,
+                              action=note or "sending") from None
+        if self.monitor is not None:
+            self.monitor.record(OUT, self.output_name, data, note)
+
+    def drain(self) -> None:
+        """Check the port is still there (while the last bytes go out), then wait until they have."""
+        self.check_present("sending")
+        if self.clock is not None:
+            self.clock.drain()
+
+    def check_present(self, action: str) -> None:
+        """Raise DeviceError if the gear's port has gone (unplugged, switched off, crashed)."""
+        self._checked_s = time.monotonic()
+        names = self._port_names(self._out)
+        if names is not None and self.output_name not in names:
+            raise DeviceError(f"MIDI port {self.output_name!r} has gone (unplugged or switched off?)",
+                              device=self.device, action=action)
+
+    def _port_names(self, port) -> list[str] | None:
+        # The open port's own rtmidi client can list ports without registering a new client.
+        rt = getattr(port, "_rt", None)
+        try:
+            if rt is not None:
+                return list(rt.get_ports())
+            return list(self.backend.get_output_names())
+        except (OSError, RuntimeError, SystemError):
+            return None
+
+    # ---- receiving -----------------------------------------------------------------
+    def _received(self, msg: mido.Message) -> None:
+        if self.monitor is not None:
+            self.monitor.record(IN, self.input_name or "", msg.bytes())
+        self._queue.put(msg)
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(msg)
+
+    def add_listener(self, callback: Callable[[mido.Message], None]) -> Callable[[], None]:
+        with self._lock:
+            self._listeners.append(callback)
+
+        def remove() -> None:
+            with self._lock:
+                if callback in self._listeners:
+                    self._listeners.remove(callback)
+        return remove
+
+    def flush_input(self) -> None:
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                return
+
+    def receive(self, predicate: Callable[[mido.Message], bool], timeout_s: float, *, action: str) -> mido.Message:
+        """The first incoming message for which ``predicate`` is true, or DeviceTimeoutError."""
+        if self._in is None:
+            raise DeviceError(f"no MIDI input port matches {self.wanted!r}, so the gear cannot answer",
+                              device=self.device, action=action)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.check_present(action)
+                raise DeviceTimeoutError(f"no answer within {timeout_s * 1000:.0f} ms",
+                                         device=self.device, action=action)
+            try:
+                msg = self._queue.get(timeout=left)
+            except queue.Empty:
+                continue
+            if predicate(msg):
+                return msg

@@ -1,0 +1,259 @@
+"""One control on a piece of gear: its range in the engineer's units and its taper.
+
+A parameter maps between what the engineer reads on the panel (``-4.5 dB``,
+``2.2 kHz``, ``4:1``, ``on``) and a wire number ``0..wire_max`` that a codec puts in a
+message. Values in the engineer's units are: a float for continuous controls, the detent
+label (str) for stepped controls, a bool for switches.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from devices.errors import ProfileError
+
+KINDS = ("continuous", "stepped", "switch")
+TAPERS = ("linear", "log")
+
+# unit -> (base unit, factor to base). Lets "2.2 kHz" parse for a Hz control, "800 us"
+# for a ms control, "1.2 s" for a ms control.
+_UNITS: dict[str, tuple[str, float]] = {
+    "hz": ("hz", 1.0), "khz": ("hz", 1e3),
+    "s": ("s", 1.0), "ms": ("s", 1e-3), "us": ("s", 1e-6), "µs": ("s", 1e-6),
+    "db": ("db", 1.0), "%": ("%", 1.0),
+}
+_NUMBER = re.compile(r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\d\s].*?)?\s*$")
+_SWITCH_WORDS = {
+    "on": True, "true": True, "yes": True, "1": True, "in": True,
+    "off": False, "false": False, "no": False, "0": False, "out": False,
+}
+
+
+@dataclass
+class Parameter:
+    """A control of a device model, as described in a profile's ``[parameters.NAME]``."""
+
+    name: str
+    """Key in the profile and in recall sheets (e.g. ``hmf_freq``)."""
+    label: str
+    """What the panel prints (e.g. ``HMF Freq``)."""
+    unit: str = ""
+    """The engineer's unit: ``dB``, ``Hz``, ``ms``, ``s``, ``%`` or empty."""
+    kind: str = "continuous"
+    minimum: float | None = None
+    maximum: float | None = None
+    default: Any = None
+    labels: list[str] = field(default_factory=list)
+    """Detent labels of a stepped control; ``[off, on]`` labels of a switch."""
+    values: list[float] | None = None
+    """The number each detent stands for, when its label is not a plain number (``"4:1"`` -> 4)."""
+    taper: str = "linear"
+    """How the wire range spreads over the value range: ``linear`` or ``log`` (frequencies, times)."""
+    resolution: float | None = None
+    """Smallest step worth showing (format rounds to it); continuous only."""
+    encoding: dict = field(default_factory=dict)
+    """The transport-specific encoding table (``midi`` or ``serial``) as written in the profile."""
+    dump: dict | None = None
+    """Where the value sits in a parameter dump (``offset``, ``size``), if the profile has one."""
+
+    # ---- engineer's values -------------------------------------------------------------
+    def parse(self, value: Any) -> Any:
+        """Turn text (``"-4.5 dB"``, ``"2.2k"``, ``"4:1"``, ``"on"``) or a number into a checked value."""
+        where = f"parameter {self.name}"
+        if self.kind == "switch":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, (int, float)) and value in (0, 1):
+                return bool(value)
+            text = str(value).strip().lower()
+            if self.labels:
+                lowered = [label.lower() for label in self.labels]
+                if text in lowered:
+                    return bool(lowered.index(text))
+            if text in _SWITCH_WORDS:
+                return _SWITCH_WORDS[text]
+            raise ProfileError(f"expected {self._expected()}, got {value!r}", key=where)
+        if self.kind == "stepped":
+            return self.check(self._parse_stepped(value))
+        if isinstance(value, bool):
+            raise ProfileError(f"expected {self._expected()}, got {value!r}", key=where)
+        if isinstance(value, (int, float)):
+            return self.check(float(value))
+        return self.check(self._parse_number(str(value)))
+
+    def check(self, value: Any) -> Any:
+        """Return ``value`` if it is legal for this control, else raise ProfileError naming the range."""
+        where = f"parameter {self.name}"
+        if self.kind == "switch":
+            if not isinstance(value, bool):
+                raise ProfileError(f"expected {self._expected()}, got {value!r}", key=where)
+            return value
+        if self.kind == "stepped":
+            if not isinstance(value, str) or value not in self.labels:
+                raise ProfileError(f"expected {self._expected()}, got {value!r}", key=where)
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            raise ProfileError(f"expected {self._expected()}, got {value!r}", key=where)
+        value = float(value)
+        lo, hi = self.minimum, self.maximum
+        slack = (hi - lo) * 1e-9
+        if value < lo - slack or value > hi + slack:
+            raise ProfileError(f"{self._fmt_num(value)} is out of range; expected {self._expected()}",
+                               key=where)
+        return min(max(value, lo), hi)
+
+    def format(self, value: Any) -> str:
+        """The value as the panel (and a recall sheet) would print it."""
+        if self.kind == "switch":
+            labels = self.labels or ["off", "on"]
+            return labels[1] if value else labels[0]
+        if self.kind == "stepped":
+            return str(value)
+        return self._fmt_num(float(value))
+
+    def number(self, value: Any) -> float:
+        """A value as a plain number: the detent's ``values`` entry (or label number), 1/0 for a switch."""
+        if self.kind == "switch":
+            return 1.0 if value else 0.0
+        if self.kind == "stepped":
+            index = self.labels.index(value)
+            if self.values is not None:
+                return float(self.values[index])
+            found = _NUMBER.match(value.replace(",", ""))
+            if found:
+                return float(found.group(1))
+            found = re.search(r"[-+]?\d+(?:\.\d+)?", value)
+            if found:
+                return float(found.group(0))
+            return float(index)
+        return float(value)
+
+    # ---- wire mapping --------------------------------------------------------------
+    def index(self, value: Any) -> int:
+        """Detent index of a stepped value, 0/1 of a switch."""
+        if self.kind == "switch":
+            return 1 if value else 0
+        return self.labels.index(value)
+
+    def to_wire(self, value: Any, wire_max: int, wire: list[int] | None = None) -> int:
+        """The wire number (0..wire_max) for a checked value.
+
+        Stepped controls and switches spread their detents evenly over the wire range
+        unless ``wire`` lists the number of each detent.
+        """
+        if self.kind in ("stepped", "switch"):
+            count = len(self.labels) if self.kind == "stepped" else 2
+            index = self.index(value)
+            if wire is not None:
+                return int(wire[index])
+            if count == 1:
+                return 0
+            return round(index * wire_max / (count - 1))
+        position = self._position(float(value))
+        return max(0, min(wire_max, round(position * wire_max)))
+
+    def from_wire(self, number: int, wire_max: int, wire: list[int] | None = None) -> Any:
+        """The value a wire number stands for (the inverse of ``to_wire``, to the nearest step)."""
+        if self.kind in ("stepped", "switch"):
+            count = len(self.labels) if self.kind == "stepped" else 2
+            if wire is not None:
+                index = min(range(count), key=lambda i: abs(int(wire[i]) - number))
+            elif count == 1:
+                index = 0
+            else:
+                index = round(max(0, min(wire_max, number)) * (count - 1) / wire_max)
+            return bool(index) if self.kind == "switch" else self.labels[index]
+        position = max(0, min(wire_max, number)) / wire_max
+        lo, hi = self.minimum, self.maximum
+        if self.taper == "log":
+            return lo * (hi / lo) ** position
+        return lo + (hi - lo) * position
+
+    def quantize(self, value: Any, wire_max: int, wire: list[int] | None = None) -> Any:
+        """The value the gear ends up at after a trip over a ``wire_max`` wire (what read-back gives)."""
+        return self.from_wire(self.to_wire(value, wire_max, wire), wire_max, wire)
+
+    def _position(self, value: float) -> float:
+        lo, hi = self.minimum, self.maximum
+        if self.taper == "log":
+            return math.log(value / lo) / math.log(hi / lo)
+        return (value - lo) / (hi - lo)
+
+    # ---- helpers -------------------------------------------------------------------
+    def _parse_stepped(self, value: Any) -> str:
+        if isinstance(value, str):
+            text = value.strip()
+            if text in self.labels:
+                return text
+            for label in self.labels:
+                if label.lower() == text.lower() or label.replace(" ", "").lower() == text.replace(" ", "").lower():
+                    return label
+            try:
+                number = self._parse_number(text)
+            except ProfileError:
+                raise ProfileError(f"expected {self._expected()}, got {value!r}",
+                                   key=f"parameter {self.name}") from None
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        else:
+            raise ProfileError(f"expected {self._expected()}, got {value!r}", key=f"parameter {self.name}")
+        for label in self.labels:
+            if math.isclose(self.number(label), number, rel_tol=1e-9, abs_tol=1e-9):
+                return label
+        raise ProfileError(f"{value!r} is not a detent; expected {self._expected()}",
+                           key=f"parameter {self.name}")
+
+    def _parse_number(self, text: str) -> float:
+        found = _NUMBER.match(text.replace(",", ""))
+        if not found:
+            raise ProfileError(f"expected {self._expected()}, got {text!r}", key=f"parameter {self.name}")
+        number = float(found.group(1))
+        suffix = (found.group(2) or "").strip()
+        if not suffix:
+            return number
+        mine = _UNITS.get(self.unit.lower())
+        given = _UNITS.get(suffix.lower())
+        if given is None and suffix.lower() == "k" and mine is not None:
+            given = (mine[0], 1e3 * mine[1]) if mine[0] == "hz" else None
+        if given is None and suffix.lower() == self.unit.lower():
+            return number
+        if given is None or mine is None or given[0] != mine[0]:
+            raise ProfileError(f"unit {suffix!r} does not fit; expected {self._expected()}",
+                               key=f"parameter {self.name}")
+        return number * given[1] / mine[1]
+
+    def _fmt_num(self, value: float) -> str:
+        if self.resolution:
+            value = round(value / self.resolution) * self.resolution
+        unit = self.unit
+        if unit == "Hz" and abs(value) >= 1000:
+            text, unit = f"{value / 1000:.3g}", "kHz"
+        else:
+            text = f"{value:.3g}" if abs(value) >= 100 else f"{value:.3g}"
+            if abs(value) >= 1000:
+                text = f"{value:.0f}"
+        if text == "-0":
+            text = "0"
+        return f"{text} {unit}".strip()
+
+    def _expected(self) -> str:
+        if self.kind == "switch":
+            labels = self.labels or ["off", "on"]
+            return f"{labels[0]} or {labels[1]}"
+        if self.kind == "stepped":
+            return "one of " + ", ".join(self.labels)
+        return f"{self._fmt_num(self.minimum)} .. {self._fmt_num(self.maximum)}"
+
+    def to_dict(self) -> dict:
+        out = {"name": self.name, "label": self.label, "unit": self.unit, "kind": self.kind,
+               "default": self.default, "taper": self.taper}
+        if self.kind == "continuous":
+            out.update(minimum=self.minimum, maximum=self.maximum)
+        else:
+            out["labels"] = list(self.labels)
+        if self.values is not None:
+            out["values"] = list(self.values)
+        return out

@@ -1,0 +1,124 @@
+"""Serial ports through pyserial, by device path or pyserial URL, one command at a time.
+
+Each command is written, then (when the protocol says so) its reply is awaited up to the
+profile's timeout before the next command goes: gear with a small input buffer never
+sees two commands at once. Replies are lines; what a line means (acknowledge, error,
+value) is the caller's business, with the templates of the profile.
+"""
+
+from __future__ import annotations
+
+import time
+
+import serial
+
+from devices.errors import DeviceError, DeviceTimeoutError, PortNotFoundError
+from devices.monitor import IN, OUT, TrafficMonitor
+
+
+def list_serial_ports() -> list[str]:
+    """Serial devices present (what a user would pass as ``--port``)."""
+    from serial.tools import list_ports
+
+    return sorted(p.device for p in list_ports.comports())
+
+
+class SerialPort:
+    """A line-oriented serial connection to one piece of gear."""
+
+    def __init__(self, url: str, settings, *, device: str, monitor: TrafficMonitor | None = None):
+        self.url = url
+        self.settings = settings
+        self.device = device
+        self.monitor = monitor
+        self._serial: serial.SerialBase | None = None
+        self._last_end_s = float("-inf")
+
+    def open(self) -> "SerialPort":
+        s = self.settings
+        try:
+            self._serial = serial.serial_for_url(
+                self.url, baudrate=s.baudrate, bytesize=s.bytesize, parity=s.parity,
+                stopbits=s.stopbits, timeout=s.timeout_ms / 1000, write_timeout=s.timeout_ms / 1000,
+                xonxoff=False, rtscts=False,
+            )
+        except FileNotFoundError:
+            raise PortNotFoundError(f"no serial device {self.url!r}", device=self.device, action="opening") from None
+        except (serial.SerialException, ValueError, OSError) as exc:
+            text = str(exc)
+            if "No such file" in text or "could not open port" in text:
+                raise PortNotFoundError(f"cannot open serial port {self.url!r}: {text}", device=self.device,
+                                        action="opening") from None
+            raise DeviceError(f"cannot open serial port {self.url!r}: {text}", device=self.device,
+                              action="opening") from None
+        return self
+
+    def close(self) -> None:
+        port, self._serial = self._serial, None
+        if port is not None:
+            try:
+                port.close()
+            except (serial.SerialException, OSError):
+                pass
+
+    @property
+    def is_open(self) -> bool:
+        return self._serial is not None
+
+    def wire_time_s(self, nbytes: int) -> float:
+        return nbytes * self.settings.bits_per_char / self.settings.baudrate
+
+    def command(self, line: str, *, action: str, expect_reply: bool | None = None) -> str | None:
+        """Send ``line`` (plus the terminator); return the reply line (without its terminator).
+
+        Returns None when the protocol does not wait for replies.
+        """
+        if self._serial is None:
+            raise DeviceError("port is not open", device=self.device, action=action)
+        s = self.settings
+        wait = s.wait_reply if expect_reply is None else expect_reply
+        gap = s.min_gap_ms / 1000 - (time.monotonic() - self._last_end_s)
+        if gap > 0:
+            time.sleep(gap)
+        data = (line + s.terminator).encode("latin-1")
+        try:
+            self._serial.reset_input_buffer()   # a late answer to an earlier command is not ours
+            self._serial.write(data)
+            self._serial.flush()
+        except (serial.SerialException, OSError) as exc:
+            raise DeviceError(f"serial port {self.url!r} failed: {_reason(exc)}", device=self.device,
+                              action=action) from None
+        if self.monitor is not None:
+            self.monitor.record(OUT, self.url, data, action)
+        if not wait:
+            self._last_end_s = time.monotonic()
+            return None
+        reply = self._read_line(action)
+        self._last_end_s = time.monotonic()
+        return reply
+
+    def _read_line(self, action: str) -> str:
+        s = self.settings
+        end = s.reply_terminator.encode("latin-1")
+        try:
+            # read_until gives up after the port's timeout over the whole call: nothing hangs.
+            buffer = self._serial.read_until(end, size=4096)
+        except (serial.SerialException, OSError) as exc:
+            raise DeviceError(f"serial port {self.url!r} failed: {_reason(exc)}", device=self.device,
+                              action=action) from None
+        if buffer and self.monitor is not None:
+            self.monitor.record(IN, self.url, buffer, action)
+        if not buffer.endswith(end):
+            if buffer:
+                shown = buffer.decode("latin-1").encode("unicode_escape").decode()
+                raise DeviceError(f"garbled reply {shown!r} (no line end within {s.timeout_ms:.0f} ms)",
+                                  device=self.device, action=action)
+            raise DeviceTimeoutError(f"no reply within {s.timeout_ms:.0f} ms", device=self.device, action=action)
+        return buffer[: -len(end)].decode("latin-1")
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    if "readiness to read but returned no data" in text or "Input/output error" in text:
+        return "the device went away (unplugged or switched off?)"
+    return text

@@ -1,0 +1,150 @@
+"""Text command templates for serial gear, and the patterns that read them back.
+
+A template is a Python format string, as the manual prints the command:
+``"DRV {value:.1f}"``, ``"{input}*{output}!"``, ``"Out{output:02d} In{input:02d} All"``.
+The same template both builds a line and, turned into a regular expression, parses one,
+so the device and the simulator read one table. Fields: ``value`` (the engineer's number,
+or the detent label), ``index`` (detent index), ``on`` (1/0), ``wire`` (integer wire
+number), ``input``/``output`` (router ports).
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+
+from devices.errors import ProfileError
+
+FIELDS = ("value", "index", "on", "wire", "input", "output", "label")
+_NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
+_INT = r"[-+]?\d+"
+
+
+@dataclass(frozen=True)
+class TextTemplate:
+    """A command or reply line. ``regex`` matches a whole line (without its terminator)."""
+
+    text: str
+    regex: re.Pattern
+    fields: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text, *, file: str | None = None, key: str | None = None,
+              allowed: tuple[str, ...] = FIELDS) -> "TextTemplate":
+        if not isinstance(text, str) or not text:
+            raise ProfileError("expected a command template string", file=file, key=key)
+        pattern = ""
+        fields: list[str] = []
+        try:
+            parts = list(string.Formatter().parse(text))
+        except ValueError as exc:
+            raise ProfileError(f"bad template {text!r}: {exc}", file=file, key=key) from None
+        for literal, name, spec, conversion in parts:
+            pattern += re.escape(literal)
+            if name is None:
+                continue
+            if name not in allowed:
+                raise ProfileError(f"unknown field {{{name}}}; expected one of "
+                                   + ", ".join("{" + f + "}" for f in allowed), file=file, key=key)
+            if name in fields:
+                pattern += f"(?P={name})"
+                continue
+            fields.append(name)
+            if name == "label":
+                pattern += f"(?P<{name}>.+?)"
+            elif name == "value" or (spec and spec[-1:] in "feEgG%"):
+                pattern += f"(?P<{name}>{_NUM}|\\S+?)" if name == "value" else f"(?P<{name}>{_NUM})"
+            else:
+                pattern += f"(?P<{name}>{_INT})"
+        try:
+            text.format(**{f: 1 for f in fields})
+        except (ValueError, IndexError, KeyError) as exc:
+            raise ProfileError(f"bad template {text!r}: {exc}", file=file, key=key) from None
+        return cls(text, re.compile(pattern + r"\Z"), tuple(fields))
+
+    def build(self, **values) -> str:
+        return self.text.format(**values)
+
+    def match(self, line: str) -> dict | None:
+        found = self.regex.match(line)
+        return None if found is None else found.groupdict()
+
+
+@dataclass(frozen=True)
+class SerialEncoding:
+    """How one parameter is set and read over a serial line."""
+
+    set: TextTemplate
+    query: str | None
+    reply: TextTemplate
+    """The value reply to ``query`` (defaults to the ``set`` template: gear that echoes)."""
+    wire_max: int = 0
+    """Range of ``{wire}`` (0 = the template uses ``value``/``index``/``on`` instead)."""
+    wire: tuple[int, ...] | None = None
+
+    def fields_for(self, parameter, value) -> dict:
+        """Template fields for a checked value of ``parameter``."""
+        out: dict = {}
+        if parameter.kind == "continuous":
+            out["value"] = float(value)
+        elif parameter.kind == "stepped":
+            out["value"] = parameter.number(value)
+            out["label"] = value
+            out["index"] = parameter.index(value)
+        else:
+            out["on"] = 1 if value else 0
+            out["value"] = out["on"]
+            out["index"] = out["on"]
+        if self.wire_max:
+            out["wire"] = parameter.to_wire(value, self.wire_max, list(self.wire) if self.wire else None)
+        return out
+
+    def value_from(self, parameter, fields: dict):
+        """The engineer's value from parsed template fields (the inverse of ``fields_for``)."""
+        if "wire" in fields and fields["wire"] is not None and self.wire_max:
+            if not 0 <= int(fields["wire"]) <= self.wire_max:
+                raise ProfileError(f"wire value {fields['wire']} is out of range 0..{self.wire_max}",
+                                   key=f"parameter {parameter.name}")
+            return parameter.from_wire(int(fields["wire"]), self.wire_max, list(self.wire) if self.wire else None)
+        if parameter.kind == "switch":
+            raw = fields.get("on", fields.get("index", fields.get("value")))
+            return parameter.parse(int(float(raw)) if raw is not None and re.fullmatch(_NUM, str(raw)) else raw)
+        if parameter.kind == "stepped":
+            if fields.get("label") is not None:
+                return parameter.parse(fields["label"])
+            if fields.get("index") is not None:
+                index = int(fields["index"])
+                if not 0 <= index < len(parameter.labels):
+                    raise ProfileError(f"detent index {index} is out of range 0..{len(parameter.labels) - 1}",
+                                       key=f"parameter {parameter.name}")
+                return parameter.labels[index]
+        return parameter.parse(fields.get("value"))
+
+
+def parse_serial_encoding(table, *, file: str | None, key: str) -> SerialEncoding:
+    if not isinstance(table, dict):
+        raise ProfileError('expected a table like { set = "DRV {value:.1f}", query = "DRV?" }',
+                           file=file, key=key)
+    for name in table:
+        if name not in ("set", "query", "reply", "wire_max", "wire"):
+            raise ProfileError("unknown key; expected set, query, reply, wire_max or wire",
+                               file=file, key=f"{key}.{name}")
+    set_t = TextTemplate.parse(table.get("set"), file=file, key=f"{key}.set")
+    query = table.get("query")
+    if query is not None and (not isinstance(query, str) or not query):
+        raise ProfileError("expected a query command string", file=file, key=f"{key}.query")
+    reply = TextTemplate.parse(table["reply"], file=file, key=f"{key}.reply") if "reply" in table else set_t
+    wire_max = table.get("wire_max", 0)
+    if not isinstance(wire_max, int) or wire_max < 0:
+        raise ProfileError("expected a positive integer", file=file, key=f"{key}.wire_max")
+    wire = table.get("wire")
+    if wire is not None and (not isinstance(wire, list) or not all(isinstance(w, int) for w in wire)):
+        raise ProfileError("expected a list of integers", file=file, key=f"{key}.wire")
+    return SerialEncoding(set_t, query, reply, wire_max, tuple(wire) if wire else None)
+
+
+def decode_escapes(text: str) -> str:
+    r"""Terminators are written as in C: ``"\r\n"`` in TOML already is CR LF; accept ``"CR"``/``"LF"`` too."""
+    names = {"CR": "\r", "LF": "\n", "CRLF": "\r\n", "NONE": ""}
+    return names.get(text.upper(), text) if isinstance(text, str) else text
