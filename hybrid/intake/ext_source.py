@@ -1,8 +1,11 @@
 """Reading .rar (and .7z, .tar, .tar.gz ...) through bsdtar (libarchive-tools).
 
-bsdtar never writes to the disk here. It lists the archive first (``-tf`` for exact
-names, ``-tvf`` for entry types and declared sizes, matched line by line), so links,
-devices, unsafe names and oversized uploads are refused before anything is unpacked.
+bsdtar never writes to the disk here. The archive is listed first: ``lsar -j`` (unar)
+for the encryption flags (libarchive 3.6 passes a stored, encrypted RAR 4 member
+through as if it were plain, so bsdtar alone cannot be trusted on that) and links, then
+``bsdtar -tf`` for exact names and ``-tvf`` for entry types and declared sizes, matched
+line by line. Links, devices, unsafe names, encryption and oversized uploads are refused
+before anything is unpacked.
 Then it re-emits the archive's entries as a pax tar stream on a pipe
 (``bsdtar -cf - @ARCHIVE``), which Python's tarfile reads member by member: every entry
 is checked again (type, name), every byte is counted by ``Budget``, and only the wanted
@@ -14,6 +17,7 @@ per-member compressed size); the per-file and total caps are.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -46,7 +50,12 @@ class ExternalSource:
         if tool is None:
             raise HybridError("bsdtar is needed to read this archive (install libarchive-tools)",
                               where=str(path))
+        lister = shutil.which("lsar")
+        if lister is None:
+            raise HybridError("lsar is needed to check this archive for encryption (install unar)",
+                              where=str(path))
         self._tool = tool
+        self._lister = lister
         self._proc: subprocess.Popen | None = None
 
     def __enter__(self) -> "ExternalSource":
@@ -66,7 +75,33 @@ class ExternalSource:
         text = out.stdout.decode("utf-8", "surrogateescape")
         return text.split("\n")[:-1] if text else []
 
+    def _check_flags(self) -> None:
+        """Refuse encrypted archives/members and links as unar's lsar sees them."""
+        try:
+            out = subprocess.run([self._lister, "-j", "--", str(self.path)], capture_output=True,
+                                 env=_env(), timeout=_LIST_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise Refusal(f"listing took longer than {_LIST_TIMEOUT_S} s", rule="corrupt") from None
+        try:
+            listing = json.loads(out.stdout.decode("utf-8", "replace"))
+        except ValueError:
+            listing = None
+        if out.returncode != 0 or not isinstance(listing, dict):
+            raise _tool_refusal(out.stderr.decode("utf-8", "replace") + out.stdout.decode("utf-8", "replace")[:500],
+                                fallback="lsar cannot read it")
+        if (listing.get("lsarProperties") or {}).get("XADIsEncrypted"):
+            raise Refusal("the archive is encrypted (password-protected); ask for one without a password",
+                          rule="encrypted")
+        for item in listing.get("lsarContents") or []:
+            name = str(item.get("XADFileName", "?"))
+            if item.get("XADIsEncrypted"):
+                raise Refusal("is encrypted (password-protected); ask for an archive without a password",
+                              member=name, rule="encrypted")
+            if item.get("XADIsLink") or item.get("XADIsHardLink"):
+                raise Refusal("is a link; links are never unpacked", member=name, rule="link")
+
     def entries(self) -> list[Entry]:
+        self._check_flags()
         names = self._run_list("-t")
         long = self._run_list("-tv")
         if len(names) != len(long):
