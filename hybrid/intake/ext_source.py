@@ -89,9 +89,6 @@ class ExternalSource:
         if out.returncode != 0 or not isinstance(listing, dict):
             raise _tool_refusal(out.stderr.decode("utf-8", "replace") + out.stdout.decode("utf-8", "replace")[:500],
                                 fallback="lsar cannot read it")
-        if (listing.get("lsarProperties") or {}).get("XADIsEncrypted"):
-            raise Refusal("the archive is encrypted (password-protected); ask for one without a password",
-                          rule="encrypted")
         for item in listing.get("lsarContents") or []:
             name = str(item.get("XADFileName", "?"))
             if item.get("XADIsEncrypted"):
@@ -99,6 +96,9 @@ class ExternalSource:
                               member=name, rule="encrypted")
             if item.get("XADIsLink") or item.get("XADIsHardLink"):
                 raise Refusal("is a link; links are never unpacked", member=name, rule="link")
+        if (listing.get("lsarProperties") or {}).get("XADIsEncrypted"):
+            raise Refusal("the archive is encrypted (password-protected); ask for one without a password",
+                          rule="encrypted")
 
     def entries(self) -> list[Entry]:
         self._check_flags()
