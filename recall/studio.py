@@ -53,7 +53,8 @@ class StudioDevice:
     name: str
     profile: Profile
     port: str | None = None
-    channel: int = 1
+    channel: int | None = None
+    """MIDI channel 1..16; None = the profile's own channel."""
 
     @property
     def machine_settable(self) -> bool:
@@ -63,9 +64,18 @@ class StudioDevice:
     def readback(self) -> bool:
         return self.machine_settable and bool(self.profile.readback)
 
+    @property
+    def effective_channel(self) -> int | None:
+        if self.profile.transport != "midi":
+            return None
+        if self.channel is not None:
+            return self.channel
+        midi = getattr(self.profile, "midi", None)
+        return getattr(midi, "channel", 1) if midi is not None else 1
+
     def to_dict(self) -> dict:
         return {"name": self.name, "profile": self.profile.id, "kind": self.profile.kind,
-                "transport": self.profile.transport, "port": self.port, "channel": self.channel,
+                "transport": self.profile.transport, "port": self.port, "channel": self.effective_channel,
                 "machine_settable": self.machine_settable, "readback": self.readback}
 
 
@@ -245,8 +255,8 @@ class _Checker:
             before = len(self.problems)
             profile_ref = self.typed(entry, "profile", str, key, required=True)
             port = self.typed(entry, "port", str, key)
-            channel = self.typed(entry, "channel", int, key, default=1)
-            if not 1 <= channel <= 16:
+            channel = self.typed(entry, "channel", int, key, default=None)
+            if channel is not None and not 1 <= channel <= 16:
                 self.bad(key_path("devices", name, "channel"), f"{channel} is out of range (expected 1..16)")
             self.unknown(entry, {"profile", "port", "channel"}, key)
             profile = None

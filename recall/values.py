@@ -47,3 +47,19 @@ def show(param: Any, value: Any) -> str:
         return param.format(value)
     except (TypeError, ValueError, IndexError):
         return str(value)
+
+
+def tidy(param: Any, value: Any) -> Any:
+    """A read-back value rounded for a hand-editable sheet: the fewest decimals that keep
+    the control within a quarter of a 7-bit step of where the gear reported it."""
+    if param is None or param.kind != "continuous" or isinstance(value, bool):
+        return value
+    v = float(value)
+    target = position(param, v)
+    for decimals in range(0, 5):
+        r = round(v, decimals)
+        if not float(param.minimum) <= r <= float(param.maximum):
+            continue
+        if abs(position(param, r) - target) <= 0.25 / 127:
+            return float(r)
+    return round(v, 4)

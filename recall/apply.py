@@ -1,0 +1,427 @@
+"""Apply a sheet to the gear: plan, send per port in parallel, read back, verify, report.
+
+- Devices on different ports run at the same time, one worker thread per port; devices
+  sharing a port (a DIN chain on several MIDI channels) go one after the other on that
+  port's thread, so each port keeps its own rate limit (the Device paces its wire).
+- A device that fails does not stop the others. Its known state is forgotten (the gear
+  may be half set), and its parameters join the hand walk-through.
+- A re-run of the same sheet after a failure resumes: devices the interrupted run
+  finished are not sent again (``resume=False`` sends everything).
+- ``changed_only`` sends only parameters that differ from the gear's known state
+  (``STUDIO/.state/gear.json``: what hybrid last set or read back).
+
+Progress goes to ``on_event(ApplyEvent)``, called from the worker threads (a UI must
+hand it to its own thread, e.g. Textual's ``post_message``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from devices.device import Device
+from devices.errors import DeviceError
+from recall.errors import RecallError
+from recall.sheet import Sheet, require_valid
+from recall.state import StudioState
+from recall.store import load_sheet
+from recall.studio import Studio, StudioDevice
+from recall.values import same, show
+from recall.walkthrough import Step, walkthrough
+
+# statuses of a DeviceReport
+PENDING, SENDING, VERIFYING = "pending", "sending", "verifying"
+SET, VERIFIED, FAILED, NEEDS_HAND, UNCHANGED, DONE_EARLIER = (
+    "set", "verified", "failed", "needs-hand", "unchanged", "done-earlier")
+GOOD = (SET, VERIFIED, UNCHANGED, DONE_EARLIER)
+
+
+@dataclass
+class DeviceReport:
+    """How one device's recall went."""
+
+    device: str
+    status: str = PENDING
+    reason: str = ""
+    port: str | None = None
+    sent: dict[str, Any] = field(default_factory=dict)
+    mismatches: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """param -> (wanted, read back), as the panel prints them."""
+    resent: list[str] = field(default_factory=list)
+    """Parameters sent a second time because the first read-back did not show them."""
+    messages: int = 0
+    wire_time_s: float = 0.0
+    elapsed_s: float = 0.0
+
+    def detail(self) -> str:
+        if self.status == FAILED:
+            return self.reason
+        if self.status in (SET, VERIFIED):
+            return f"{len(self.sent)} parameters, {self.messages} messages, {self.elapsed_s * 1000:.0f} ms"
+        return self.reason
+
+    def to_dict(self) -> dict:
+        return {"device": self.device, "status": self.status, "reason": self.reason, "port": self.port,
+                "sent": self.sent, "mismatches": {k: list(v) for k, v in self.mismatches.items()}, "resent": list(self.resent),
+                "messages": self.messages, "wire_time_s": round(self.wire_time_s, 6),
+                "elapsed_s": round(self.elapsed_s, 6)}
+
+
+@dataclass
+class ApplyEvent:
+    """``kind``: ``start`` (of the run), ``device`` (a device changed status), ``done`` (a device
+    finished), ``finish`` (of the run). ``report`` is the device's report (a snapshot)."""
+
+    kind: str
+    device: str | None = None
+    report: DeviceReport | None = None
+    song: str = ""
+
+
+@dataclass
+class ApplyReport:
+    """The whole run: a report per device (signal order), the hand steps, timings."""
+
+    song: str
+    devices: list[DeviceReport]
+    steps: list[Step]
+    wall_time_s: float = 0.0
+    """Sending and verifying, all ports together (opening the ports is ``open_time_s``)."""
+    open_time_s: float = 0.0
+    wire_time_by_port_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status in GOOD or r.status == NEEDS_HAND for r in self.devices)
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.devices if r.status == status)
+
+    def summary_line(self) -> str:
+        parts = [f"{self.count(s)} {s}" for s in (VERIFIED, SET, UNCHANGED, DONE_EARLIER, FAILED, NEEDS_HAND)
+                 if self.count(s)]
+        return (f"{self.song}: " + (", ".join(parts) or "nothing to do") +
+                f" in {self.open_time_s + self.wall_time_s:.2f} s")
+
+    def to_dict(self) -> dict:
+        return {"song": self.song, "ok": self.ok, "devices": [r.to_dict() for r in self.devices],
+                "steps": [s.to_dict() for s in self.steps], "wall_time_s": round(self.wall_time_s, 6),
+                "open_time_s": round(self.open_time_s, 6), "wire_time_by_port_s": {k: round(v, 6) for k, v in self.wire_time_by_port_s.items()},
+                "summary": self.summary_line()}
+
+
+def sheet_digest(sheet: Sheet) -> str:
+    return hashlib.sha256(sheet.dumps().encode("utf-8")).hexdigest()[:16]
+
+
+def targets(sheet: Sheet, studio: Studio) -> dict[str, dict[str, Any]]:
+    """Checked values per device, in signal-flow order (the sheet must be valid)."""
+    out = {}
+    for dev in sheet.used_devices():
+        values = sheet.values(dev)
+        if not values or dev not in studio.devices:
+            continue
+        params = studio.devices[dev].profile.parameters
+        ordered = [name for name in params if name in values]
+        out[dev] = {name: params[name].check(params[name].parse(values[name])) for name in ordered}
+    return out
+
+
+def apply_song(studio: Studio, song: str, **kwargs) -> ApplyReport:
+    """Load ``song``'s sheet and :func:`apply_sheet` it (see there for the options)."""
+    sheet = load_sheet(studio, song)
+    from pathlib import Path
+
+    slug = Path(sheet.file).parent.name
+    return apply_sheet(studio, sheet, slug=slug, **kwargs)
+
+
+def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, changed_only: bool = False,
+                verify: bool = True, resume: bool = True, only: Iterable[str] | None = None,
+                on_event: Callable[[ApplyEvent], None] | None = None,
+                open_device: Callable[[StudioDevice], Any] | None = None) -> ApplyReport:
+    """Set every machine-settable device of ``sheet``; see the module docstring.
+
+    Raises RecallProblems before anything is sent when the sheet does not fit the
+    studio. ``only`` limits the run to the named devices. ``open_device`` builds the
+    Device for a studio device (default: :func:`device_for`).
+    """
+    require_valid(sheet, studio)
+    slug = slug or "sheet"
+    wanted = targets(sheet, studio)
+    if only is not None:
+        only = list(only)
+        for name in only:
+            if name not in wanted:
+                raise RecallError(f"the sheet sets no values for {name!r}", file=sheet.file,
+                                  key=f'devices."{name}"')
+        wanted = {k: v for k, v in wanted.items() if k in only}
+    state = StudioState(studio.state_dir)
+    digest = sheet_digest(sheet)
+    journal = state.journal(slug) if resume else {}
+    earlier: dict[str, str] = {}
+    if journal.get("digest") == digest and not journal.get("complete"):
+        earlier = {k: v for k, v in journal.get("done", {}).items() if v in (SET, VERIFIED, UNCHANGED)}
+    state.start_journal(slug, digest, earlier)
+    emit = _Emitter(on_event, slug)
+    opener = open_device or device_for
+
+    reports: dict[str, DeviceReport] = {}
+    by_port: dict[str, list[str]] = {}
+    for dev, values in wanted.items():
+        entry = studio.devices[dev]
+        report = DeviceReport(device=dev, port=entry.port)
+        reports[dev] = report
+        if not entry.machine_settable:
+            report.status = NEEDS_HAND
+            report.reason = f"set by hand: {len(values)} controls"
+        elif dev in earlier:
+            report.status = DONE_EARLIER
+            report.reason = f"{earlier[dev]} by the interrupted run of this sheet"
+        else:
+            by_port.setdefault(_port_key(entry.port), []).append(dev)
+    emit(ApplyEvent("start", song=slug))
+    for report in reports.values():
+        if report.status != PENDING:
+            emit.device(report, done=True)
+
+    wire_by_port: dict[str, float] = {}
+    t_open = time.perf_counter()
+    # Open every device first, one at a time: JACK client creation stalls when several
+    # threads do it at once, and a recall should spend its parallel time on the wire.
+    sessions: dict[str, tuple[Any, Any, dict[str, Any]]] = {}
+    for port, names in by_port.items():
+        for name in names:
+            report, entry = reports[name], studio.devices[name]
+            to_send = _to_send(entry, wanted[name], state, changed_only)
+            if not to_send:
+                report.status = UNCHANGED
+                report.reason = "the gear already has these values"
+                state.journal_done(slug, name, UNCHANGED)
+                emit.device(report, done=True)
+                continue
+            cm = opener(entry)
+            try:
+                device = cm.__enter__()
+            except DeviceError as exc:
+                _fail(report, str(exc), state)
+                emit.device(report, done=True)
+                continue
+            sessions[name] = (cm, device, to_send)
+    open_s = time.perf_counter() - t_open
+    start = time.perf_counter()
+
+    def run_port(port: str, names: list[str]) -> None:
+        for name in names:
+            if name not in sessions:
+                continue
+            report = reports[name]
+            entry = studio.devices[name]
+            cm, device, to_send = sessions[name]
+            failure = None
+            try:
+                _apply_one(entry, device, wanted[name], to_send, report, state, slug, verify, emit)
+            except DeviceError as exc:
+                failure = exc
+                _fail(report, str(exc), state)
+            except Exception as exc:  # noqa: BLE001 - a broken device must not stop the others
+                failure = exc
+                _fail(report, f"{type(exc).__name__}: {exc}", state)
+            try:
+                cm.__exit__(type(failure) if failure else None, failure, None)
+            except DeviceError:
+                pass
+            wire_by_port[port] = wire_by_port.get(port, 0.0) + report.wire_time_s
+            if report.status in GOOD:
+                state.journal_done(slug, name, report.status)
+            emit.device(report, done=True)
+
+    threads = [threading.Thread(target=run_port, args=(port, names), name=f"recall-{port}", daemon=True)
+               for port, names in by_port.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+
+    ordered = [reports[d] for d in wanted]
+    failed = [r.device for r in ordered if r.status == FAILED]
+    steps = walkthrough(sheet, studio, extra=failed)
+    if only is not None:
+        steps = [s for s in steps if s.device in only]
+    report = ApplyReport(song=slug, devices=ordered, steps=steps, wall_time_s=wall, open_time_s=open_s,
+                         wire_time_by_port_s=wire_by_port)
+    state.finish_journal(slug, complete=report.ok)
+    state.record_recall(slug, report.ok, {s: report.count(s) for s in
+                                          (VERIFIED, SET, UNCHANGED, DONE_EARLIER, FAILED, NEEDS_HAND)})
+    emit(ApplyEvent("finish", song=slug))
+    return report
+
+
+def _to_send(entry: StudioDevice, values: dict[str, Any], state: StudioState, changed_only: bool) -> dict:
+    if not changed_only:
+        return dict(values)
+    params = entry.profile.parameters
+    known = state.known(entry.name)
+    return {k: v for k, v in values.items() if k not in known or not same(params[k], known[k], v)}
+
+
+def _fail(report: DeviceReport, reason: str, state: StudioState) -> None:
+    report.status = FAILED
+    report.reason = reason
+    state.forget(report.device)
+
+
+def _apply_one(entry: StudioDevice, device: Any, values: dict[str, Any], to_send: dict[str, Any],
+               report: DeviceReport, state: StudioState, slug: str, verify: bool, emit) -> None:
+    params = entry.profile.parameters
+    t0 = time.perf_counter()
+    report.status = SENDING
+    emit.device(report)
+    messages = device.plan(to_send)
+    report.messages = len(messages)
+    report.wire_time_s = float(device.wire_time_s(messages))
+    device.apply(to_send)
+    report.sent = {k: show(params[k], v) for k, v in to_send.items()}
+    state.remember(entry.name, to_send, song=slug)
+    if verify and device.readback:
+        report.status = VERIFYING
+        emit.device(report)
+        read = device.read(list(values))
+        wrong = _mismatched(params, values, read)
+        if wrong:
+            # one resend of what did not take (a dropped message on a busy wire), then judge
+            again = {k: values[k] for k in wrong}
+            device.apply(again)
+            report.resent = sorted(again)
+            read.update(device.read(list(again)))
+            wrong = _mismatched(params, values, read)
+        for name in wrong:
+            have = read.get(name)
+            report.mismatches[name] = (show(params[name], values[name]),
+                                       "nothing" if have is None else show(params[name], have))
+        state.remember(entry.name, {k: v for k, v in read.items() if k in params}, song=slug)
+        if report.mismatches:
+            report.status = FAILED
+            report.reason = "read back differs: " + ", ".join(
+                f"{k} = {h} (wanted {w})" for k, (w, h) in report.mismatches.items())
+        else:
+            report.status = VERIFIED
+    else:
+        report.status = SET
+        report.reason = "set (no read-back)" if not device.readback else "set (not verified)"
+    report.elapsed_s = time.perf_counter() - t0
+
+
+def _mismatched(params, values: dict[str, Any], read: dict[str, Any]) -> list[str]:
+    return [k for k, want in values.items() if read.get(k) is None or not same(params[k], want, read[k])]
+
+
+def device_for(entry: StudioDevice) -> Device:
+    """The Device that talks to a studio device over its port."""
+    return Device(entry.profile, entry.port, name=entry.name, channel=entry.channel)
+
+
+def _port_key(port: str | None) -> str:
+    return (port or "").strip()
+
+
+class _Emitter:
+    """Calls the progress callback with snapshots; a failing callback never breaks a recall."""
+
+    def __init__(self, callback, slug: str):
+        self.callback = callback
+        self.slug = slug
+        self.lock = threading.Lock()
+
+    def __call__(self, event: ApplyEvent) -> None:
+        if self.callback is None:
+            return
+        with self.lock:
+            try:
+                self.callback(event)
+            except Exception:  # noqa: BLE001 - a UI callback error must not abort the recall
+                pass
+
+    def device(self, report: DeviceReport, *, done: bool = False) -> None:
+        snap = DeviceReport(**{k: (v.copy() if isinstance(v, (dict, list)) else v)
+                               for k, v in report.__dict__.items()})
+        self(ApplyEvent("done" if done else "device", device=report.device, report=snap, song=self.slug))
+
+
+class DevicePool:
+    """Devices kept open between runs, for a session that recalls many songs (the TUI, the demo).
+
+    Opening a MIDI client costs tens to hundreds of milliseconds on JACK, more than a
+    whole recall of a small unit takes on the wire; a pool pays it once. Pass
+    ``pool.borrow`` as ``open_device``. A device that fails is closed and dropped, so
+    the next run opens it afresh. Thread-safe; ``close()`` closes everything.
+    """
+
+    def __init__(self, factory: Callable[[StudioDevice], Any] = None):
+        self._factory = factory or device_for
+        self._open: dict[tuple, Any] = {}
+        self._lock = threading.Lock()
+
+    def _key(self, entry: StudioDevice) -> tuple:
+        return (entry.name, entry.profile.id, entry.port, entry.channel)
+
+    def get(self, entry: StudioDevice) -> Any:
+        """The open Device for ``entry`` (opened on first use)."""
+        key = self._key(entry)
+        with self._lock:
+            dev = self._open.get(key)
+        if dev is None:
+            dev = self._factory(entry).open()
+            with self._lock:
+                self._open[key] = dev
+        return dev
+
+    def borrow(self, entry: StudioDevice) -> "_Borrowed":
+        return _Borrowed(self, entry)
+
+    def discard(self, entry: StudioDevice) -> None:
+        with self._lock:
+            dev = self._open.pop(self._key(entry), None)
+        if dev is not None:
+            dev.close()
+
+    def open_all(self, entries: Iterable[StudioDevice]) -> dict[str, DeviceError]:
+        """Open every machine-settable entry now; returns the errors of those that would not open."""
+        errors = {}
+        for entry in entries:
+            if entry.machine_settable:
+                try:
+                    self.get(entry)
+                except DeviceError as exc:
+                    errors[entry.name] = exc
+        return errors
+
+    def close(self) -> None:
+        with self._lock:
+            devices, self._open = list(self._open.values()), {}
+        for dev in devices:
+            dev.close()
+
+    def __enter__(self) -> "DevicePool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _Borrowed:
+    """``with pool.borrow(entry) as dev``: an open pooled device, dropped from the pool on error."""
+
+    def __init__(self, pool: DevicePool, entry: StudioDevice):
+        self.pool, self.entry = pool, entry
+
+    def __enter__(self) -> Any:
+        return self.pool.get(self.entry)
+
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is not None:
+            self.pool.discard(self.entry)
