@@ -291,9 +291,9 @@ class Device:
             if found is not None:
                 code = found.get("code") or ""
                 meaning = s.error_messages.get(code) or found.get("message") or "no explanation in the profile"
-                raise DeviceError(f"the unit answered {reply!r}: {meaning}", device=self.name, action=action)
+                raise DeviceError(f"the unit answered {ascii(reply)}: {meaning}", device=self.name, action=action)
         want = f"; expected {expected!r}" if expected else ""
-        raise DeviceError(f"garbled reply {reply!r}{want}", device=self.name, action=action)
+        raise DeviceError(f"garbled reply {ascii(reply)}{want}", device=self.name, action=action)
 
     # ---- router ----------------------------------------------------------------------
     def _router(self, action: str):

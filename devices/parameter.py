@@ -200,8 +200,12 @@ class Parameter:
             number = float(value)
         else:
             raise ProfileError(f"expected {self._expected()}, got {value!r}", key=f"parameter {self.name}")
-        for label in self.labels:
+        for label in self.labels:   # by the number it stands for ("8" -> "8:1"; 6.8 -> "5")
             if math.isclose(self.number(label), number, rel_tol=1e-9, abs_tol=1e-9):
+                return label
+        for label in self.labels:   # by the number printed on the panel (5 -> "5")
+            printed = _NUMBER.match(label)
+            if printed and math.isclose(float(printed.group(1)), number, rel_tol=1e-9, abs_tol=1e-9):
                 return label
         raise ProfileError(f"{value!r} is not a detent; expected {self._expected()}",
                            key=f"parameter {self.name}")

@@ -12,6 +12,13 @@ import time
 
 import serial
 
+try:
+    import termios
+    _LINE_ERRORS: tuple = (serial.SerialException, OSError, termios.error)
+except ImportError:  # Windows
+    termios = None
+    _LINE_ERRORS = (serial.SerialException, OSError)
+
 from devices.errors import DeviceError, DeviceTimeoutError, PortNotFoundError
 from devices.monitor import IN, OUT, TrafficMonitor
 
@@ -85,7 +92,7 @@ class SerialPort:
             self._serial.reset_input_buffer()   # a late answer to an earlier command is not ours
             self._serial.write(data)
             self._serial.flush()
-        except (serial.SerialException, OSError) as exc:
+        except _LINE_ERRORS as exc:
             raise DeviceError(f"serial port {self.url!r} failed: {_reason(exc)}", device=self.device,
                               action=action) from None
         if self.monitor is not None:
@@ -103,15 +110,15 @@ class SerialPort:
         try:
             # read_until gives up after the port's timeout over the whole call: nothing hangs.
             buffer = self._serial.read_until(end, size=4096)
-        except (serial.SerialException, OSError) as exc:
+        except _LINE_ERRORS as exc:
             raise DeviceError(f"serial port {self.url!r} failed: {_reason(exc)}", device=self.device,
                               action=action) from None
         if buffer and self.monitor is not None:
             self.monitor.record(IN, self.url, buffer, action)
         if not buffer.endswith(end):
             if buffer:
-                shown = buffer.decode("latin-1").encode("unicode_escape").decode()
-                raise DeviceError(f"garbled reply {shown!r} (no line end within {s.timeout_ms:.0f} ms)",
+                shown = ascii(buffer.decode("latin-1"))
+                raise DeviceError(f"garbled reply {shown} (no line end within {s.timeout_ms:.0f} ms)",
                                   device=self.device, action=action)
             raise DeviceTimeoutError(f"no reply within {s.timeout_ms:.0f} ms", device=self.device, action=action)
         return buffer[: -len(end)].decode("latin-1")
@@ -119,6 +126,8 @@ class SerialPort:
 
 def _reason(exc: Exception) -> str:
     text = str(exc)
+    if termios is not None and isinstance(exc, termios.error) and exc.args and exc.args[0] == 5:
+        return "the device went away (unplugged or switched off?)"
     if "readiness to read but returned no data" in text or "Input/output error" in text:
         return "the device went away (unplugged or switched off?)"
     return text

@@ -15,7 +15,6 @@ import os
 import select
 import threading
 import time
-import tty
 from typing import Any, Callable
 
 import mido
@@ -255,6 +254,8 @@ class _SerialSide:
         self._verbs = {v for v in verbs if v and not v.isalnum() and v not in "}"}
 
     def start(self) -> None:
+        import tty  # POSIX only, like the pseudo-terminal itself
+
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)
         self.sim.port = os.ttyname(self._slave)
