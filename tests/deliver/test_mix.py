@@ -1,0 +1,111 @@
+"""``hybrid deliver mix``: mix and instrumental copied bit-exact under consistent names,
+a listening copy on target under the ceiling, clear refusals."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from hybrid.deliver.mix import deliver_mix
+from hybrid.deliver.song import find_mix_files, load_song
+from hybrid.errors import HybridError
+from hybrid.loudness import measure_file
+from tests.deliver.studio import make_song, music, write_wav
+
+FS = 48000
+
+
+@pytest.fixture
+def studio(tmp_path):
+    folder = make_song(tmp_path, "night-drive", "Night Drive")
+    write_wav(folder / "mix" / "Night Drive v3.wav", music(12, level_db=-20, transient_db=-2))
+    write_wav(folder / "mix" / "Night Drive v3 Instrumental.wav", music(12, level_db=-22, seed=1))
+    return tmp_path
+
+
+def test_mix_instrumental_and_listening_copy(studio):
+    report = deliver_mix(studio, "night-drive", target_lufs=-14, ceiling_dbtp=-1)
+    deliver = studio / "songs" / "night-drive" / "deliver"
+    names = sorted(p.name for p in deliver.iterdir())
+    assert names == ["The Examples - Night Drive (Instrumental).wav",
+                     "The Examples - Night Drive (Listening -14 LUFS).wav",
+                     "The Examples - Night Drive (Mix).wav",
+                     "delivery-report.json", "delivery-report.txt"]
+    mix_dir = studio / "songs" / "night-drive" / "mix"
+    assert (deliver / names[2]).read_bytes() == (mix_dir / "Night Drive v3.wav").read_bytes()
+    assert (deliver / names[0]).read_bytes() == (mix_dir / "Night Drive v3 Instrumental.wav").read_bytes()
+
+    listening = measure_file(deliver / names[1])
+    assert listening.integrated_lufs == pytest.approx(-14.0, abs=0.1)
+    assert listening.true_peak_dbtp <= -1.0
+    assert sf.info(deliver / names[1]).subtype == "PCM_24"
+    # the bursts needed limiting: gain alone would have gone over the ceiling
+    assert report["listening"]["limiting_db"] > 0.5
+    assert report["listening"]["gain_db"] == pytest.approx(-14.0 - report["files"][0]["integrated_lufs"], abs=0.3)
+    saved = json.loads((deliver / "delivery-report.json").read_text())
+    assert saved["listening"]["name"] == names[1]
+    assert "Listening -14 LUFS" in (deliver / "delivery-report.txt").read_text()
+
+
+def test_quiet_target_needs_no_limiter_and_is_gain_only(studio):
+    report = deliver_mix(studio, "night-drive", target_lufs=-30, ceiling_dbtp=-1)
+    assert report["listening"]["limiting_db"] == 0.0
+    deliver = studio / "songs" / "night-drive" / "deliver"
+    copy, _ = sf.read(deliver / "The Examples - Night Drive (Listening -30 LUFS).wav")
+    source, _ = sf.read(studio / "songs" / "night-drive" / "mix" / "Night Drive v3.wav")
+    gain = np.sum(copy * source) / np.sum(source * source)
+    assert 20 * np.log10(gain) == pytest.approx(report["listening"]["gain_db"], abs=0.01)
+    # a pure gain (plus 24-bit TPDF dither): the residual is within 2 LSB
+    assert np.max(np.abs(copy - source * gain)) < 2.5 / 2 ** 23
+
+
+def test_too_much_limiting_is_refused_and_nothing_is_written(studio):
+    with pytest.raises(HybridError, match=r"needs \d+\.\d dB of peak limiting.*limit is 3 dB"):
+        deliver_mix(studio, "night-drive", target_lufs=-6, ceiling_dbtp=-1)
+    deliver = studio / "songs" / "night-drive" / "deliver"
+    assert not deliver.exists() or not any(deliver.iterdir())
+    assert not [p for p in (studio / "songs" / "night-drive").iterdir() if p.name.startswith(".")]
+
+
+def test_identification_by_name_and_by_deliver_table(tmp_path):
+    folder = make_song(tmp_path, "a", "A")
+    for name in ("A full.wav", "A alt.wav", "A inst.wav"):
+        write_wav(folder / "mix" / name, music(1))
+    mix, inst = find_mix_files(load_song(tmp_path, "a"))
+    assert (mix.name, inst.name) == ("A full.wav", "A inst.wav")
+
+    folder = make_song(tmp_path, "b", "B", extra='\n[deliver]\nmix = "mix/take 2.wav"\n')
+    for name in ("take 1.wav", "take 2.wav"):
+        write_wav(folder / "mix" / name, music(1))
+    mix, inst = find_mix_files(load_song(tmp_path, "b"))
+    assert mix.name == "take 2.wav" and inst is None
+
+    folder = make_song(tmp_path, "c", "C")
+    for name in ("take 1.wav", "take 2.wav"):
+        write_wav(folder / "mix" / name, music(1))
+    with pytest.raises(HybridError, match=r"cannot tell the full mix among: take 1.wav, take 2.wav.*\[deliver\]"):
+        find_mix_files(load_song(tmp_path, "c"))
+
+
+def test_bad_inputs_get_one_line(cli, tmp_path):
+    folder = make_song(tmp_path, "x", "X", extra='\n[deliver]\nmix = "../../escape.wav"\n')
+    out = cli("deliver", "mix", "x", "--studio", str(tmp_path))
+    assert out.returncode == 1 and "deliver.mix" in out.stderr and "outside the song folder" in out.stderr
+    out = cli("deliver", "mix", "nope", "--studio", str(tmp_path))
+    assert out.returncode == 1 and "no sheet.toml" in out.stderr
+    (folder / "sheet.toml").write_text((folder / "sheet.toml").read_text().split("[deliver]")[0])
+    (folder / "mix" / "X.wav").write_bytes(b"RIFF....WAVEfmt garbage")
+    out = cli("deliver", "mix", "x", "--studio", str(tmp_path))
+    assert out.returncode == 1 and "X.wav" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_cli_json(cli, studio):
+    out = cli("deliver", "mix", "night-drive", "--studio", str(studio), "--target-lufs", "-16",
+              "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["listening"]["name"] == "The Examples - Night Drive (Listening -16 LUFS).wav"
+    assert abs(data["listening"]["integrated_lufs"] + 16) <= 0.1
