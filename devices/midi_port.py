@@ -7,6 +7,7 @@ ALSA sequencer (containers, CI, this project's test machines), where JACK is use
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import sys
@@ -37,13 +38,35 @@ def midi_backend(name: str | None = None) -> mido.Backend:
         raise DeviceError(f"cannot load MIDI backend {chosen!r}: {exc}", action="opening MIDI") from None
 
 
-def list_ports(backend: mido.Backend | None = None) -> dict[str, list[str]]:
-    """``{"outputs": [...], "inputs": [...]}`` as the backend sees them (destinations and sources)."""
+def list_ports(backend: mido.Backend | None = None, *, quiet: bool = False) -> dict[str, list[str]]:
+    """``{"outputs": [...], "inputs": [...]}`` as the backend sees them (destinations and sources).
+
+    ``quiet`` keeps the C libraries' own chatter (libjack prints to fd 2 when no server
+    runs) off the terminal while listing.
+    """
     backend = backend or midi_backend()
     try:
-        return {"outputs": list(backend.get_output_names()), "inputs": list(backend.get_input_names())}
+        with _quiet_fd2(quiet):
+            return {"outputs": list(backend.get_output_names()), "inputs": list(backend.get_input_names())}
     except (OSError, RuntimeError, SystemError) as exc:  # rtmidi raises SystemError when no API works
         raise DeviceError(f"cannot list MIDI ports: {exc}", action="listing MIDI ports") from None
+
+
+@contextlib.contextmanager
+def _quiet_fd2(quiet: bool):
+    if not quiet:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def find_port(wanted: str, names: list[str]) -> str | None:

@@ -42,16 +42,18 @@ class SerialPort:
         self._last_end_s = float("-inf")
 
     def open(self) -> "SerialPort":
-        s = self.settings
         try:
-            self._serial = serial.serial_for_url(
-                self.url, baudrate=s.baudrate, bytesize=s.bytesize, parity=s.parity,
-                stopbits=s.stopbits, timeout=s.timeout_ms / 1000, write_timeout=s.timeout_ms / 1000,
-                xonxoff=False, rtscts=False,
-            )
+            try:
+                self._serial = self._open(self.settings.parity)
+            except _LINE_ERRORS as exc:
+                # A pseudo-terminal has no parity bit, and some kernels refuse to set one
+                # (EINVAL) once it has been set: parity only matters on a real UART.
+                if self.settings.parity == "N" or not _is_pty(self.url) or "Invalid argument" not in str(exc):
+                    raise
+                self._serial = self._open("N")
         except FileNotFoundError:
             raise PortNotFoundError(f"no serial device {self.url!r}", device=self.device, action="opening") from None
-        except (serial.SerialException, ValueError, OSError) as exc:
+        except (*_LINE_ERRORS, ValueError) as exc:
             text = str(exc)
             if "No such file" in text or "could not open port" in text:
                 raise PortNotFoundError(f"cannot open serial port {self.url!r}: {text}", device=self.device,
@@ -59,6 +61,14 @@ class SerialPort:
             raise DeviceError(f"cannot open serial port {self.url!r}: {text}", device=self.device,
                               action="opening") from None
         return self
+
+    def _open(self, parity: str) -> serial.SerialBase:
+        s = self.settings
+        return serial.serial_for_url(
+            self.url, baudrate=s.baudrate, bytesize=s.bytesize, parity=parity,
+            stopbits=s.stopbits, timeout=s.timeout_ms / 1000, write_timeout=s.timeout_ms / 1000,
+            xonxoff=False, rtscts=False,   # XON/XOFF would eat 0x11/0x13 from binary replies
+        )
 
     def close(self) -> None:
         port, self._serial = self._serial, None
@@ -131,3 +141,7 @@ def _reason(exc: Exception) -> str:
     if "readiness to read but returned no data" in text or "Input/output error" in text:
         return "the device went away (unplugged or switched off?)"
     return text
+
+
+def _is_pty(url: str) -> bool:
+    return url.startswith("/dev/pts/") or url.startswith("/dev/ttyp")

@@ -1,0 +1,102 @@
+"""The ``hybrid devices`` commands, run as a user runs them, against simulators in another process."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def _simulate(*args):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "hybrid", "devices", "simulate", *args, "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    first = proc.stdout.readline()
+    if not first:
+        proc.kill()
+        raise AssertionError(proc.stderr.read())
+    return proc, json.loads(first)
+
+
+def _stop(proc):
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    return out
+
+
+def test_list_shows_profiles_and_ports(cli, jack_server, tmp_path):
+    (tmp_path / "x.toml").write_text((ROOT / "tests/devices/profiles/test-sysex-sums.toml").read_text())
+    proc, where = _simulate("hy-comp-cc", "--port", "cli-list-comp")
+    try:
+        out = cli("devices", "list", "--profiles", str(tmp_path), "--json")
+        assert out.returncode == 0, out.stderr
+        result = json.loads(out.stdout)
+        ids = {p["id"]: p for p in result["profiles"]}
+        assert {"hy-comp-cc", "hy-eq-nrpn", "hy-verb-sysex", "hy-patchbay-pc", "hy-matrix-sis",
+                "hy-sat-serial", "hy-pultec-manual", "test-sysex-sums"} <= set(ids)
+        assert ids["test-sysex-sums"]["from"] == str(tmp_path)
+        assert any("cli-list-comp" in n for n in result["ports"]["midi_outputs"])
+        text = cli("devices", "list")
+        assert "hy-pultec-manual" in text.stdout and "hand-set" in text.stdout
+    finally:
+        _stop(proc)
+
+
+def test_set_and_get_a_midi_unit_with_read_back(cli, jack_server):
+    proc, where = _simulate("hy-verb-sysex", "--port", "cli-verb")
+    assert where["event"] == "listening" and where["port"] == "cli-verb"
+    try:
+        out = cli("devices", "set", "--profile", "hy-verb-sysex", "--port", "cli-verb", "--name", "Plate",
+                  "decay", "3.5 s", "type", "Plate", "--json")
+        assert out.returncode == 0, out.stderr
+        result = json.loads(out.stdout)
+        assert result["formatted"] == {"type": "Plate", "decay": "3.5 s"}
+        assert all(v["ok"] for v in result["verified"].values())
+        assert result["traffic"][0]["hex"].startswith("F0 41 10 00 5A 12 10 00 00 02")
+        out = cli("devices", "get", "--profile", "hy-verb-sysex", "--port", "cli-verb", "type", "--json")
+        assert json.loads(out.stdout)["values"] == {"type": "Plate"}
+    finally:
+        log = _stop(proc)
+    events = [json.loads(line) for line in log.splitlines()]
+    assert {"event": "change", "param": "type", "value": "Plate"} in events
+
+
+def test_serial_unit_and_router_over_ptys(cli):
+    proc, where = _simulate("hy-sat-serial")
+    try:
+        assert where["port"].startswith("/dev/")
+        out = cli("devices", "set", "--profile", "hy-sat-serial", "--port", where["port"], "drive", "9.5")
+        assert out.returncode == 0, out.stderr
+        assert "drive = 9.5 dB" in out.stdout and "verified" in out.stdout
+        out = cli("devices", "get", "--profile", "hy-sat-serial", "--port", where["port"], "--json")
+        assert json.loads(out.stdout)["values"]["drive"] == 9.5
+    finally:
+        _stop(proc)
+    proc, where = _simulate("hy-matrix-sis")
+    try:
+        out = cli("devices", "get", "--profile", "hy-matrix-sis", "--port", where["port"], "--json")
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["ties"] == {}
+    finally:
+        _stop(proc)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["set", "--profile", "hy-comp-cc", "--port", "nowhere", "threshold", "5dB"],
+     "hybrid: error: hy-comp-cc: parameter threshold: 5 dB is out of range; expected -40 dB .. 0 dB"),
+    (["set", "--profile", "hy-comp-cc", "--port", "nowhere", "threshold"], "expected PARAM VALUE pairs"),
+    (["get", "--profile", "hy-comp-cc", "--port", "nowhere"], "no MIDI output port matches 'nowhere'"),
+    (["show", "no-such-profile"], "no built-in profile 'no-such-profile'"),
+    (["get", "--profile", "hy-sat-serial", "--port", "/dev/ttyNOPE"], "hy-sat-serial: opening:"),
+    (["simulate", "hy-comp-cc", "--set", "ratio=3:1", "--for", "0"], "one of 2:1, 4:1"),
+])
+def test_errors_are_one_line(cli, jack_server, args, fragment):
+    out = cli("devices", *args)
+    assert out.returncode == 1
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hybrid: error: ") and fragment in lines[0], out.stderr
