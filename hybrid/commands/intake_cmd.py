@@ -23,6 +23,8 @@ def register(sub) -> None:
     p.add_argument("--song", metavar="NAME", help="the song's title (default: from the archive's name)")
     p.add_argument("--artist", default="", help="the artist, for the sheet")
     p.add_argument("--album", default="", help="the album, for the sheet")
+    p.add_argument("--extractor", choices=("auto", "bsdtar", "unar"), default="auto",
+                   help="tool for non-zip archives (default: bsdtar, unar when bsdtar cannot read it)")
     p.add_argument("--strict", action="store_true",
                    help="exit with status 2 when a file fails a rule (the song is still created)")
     add_json_flag(p)
@@ -34,7 +36,7 @@ def run(args) -> int:
 
     try:
         report = intake_archive(args.archive, args.studio, song=args.song, artist=args.artist,
-                                album=args.album)
+                                album=args.album, extractor=args.extractor)
     except IntakeRefused as exc:
         emit(exc.report, args.json, format_text)
         print(f"hybrid: error: {exc}", file=sys.stderr)

@@ -1,6 +1,7 @@
 """Per-file audio rules, streamed block by block so memory stays flat for any stem size.
 
-Header rules (soundfile.info): a WAV container (RIFF, WAVE_FORMAT_EXTENSIBLE, RF64; BWF
+Header rules (soundfile.info, and the chunk walk of hybrid.intake.riff for the BWF
+start and truncation): a WAV container (RIFF, WAVE_FORMAT_EXTENSIBLE, RF64; BWF
 is a WAV with a bext chunk), 44.1 kHz or more, 24-bit PCM or 32-bit float.
 Content rules (one pass over the samples, ``BLOCK_FRAMES`` at a time into a reused
 buffer): silence (peak below ``silence_dbfs``), clipping (``clip_run`` or more
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from hybrid.intake.bwf import time_reference
+from hybrid.intake.riff import read_layout
 from hybrid.intake.report import FileReport
 
 BLOCK_FRAMES = 65536
@@ -50,9 +51,16 @@ def read_header(path: Path, report: FileReport, rules: Rules) -> bool:
     if info.format not in WAV_FORMATS:
         report.add("format", "fail", f"{info.format_info} data, not WAV; ask for a WAV")
         return False
-    report.time_reference = time_reference(path)
+    layout = read_layout(path)
+    report.time_reference = layout.time_reference if layout else None
     bwf = " (BWF)" if report.time_reference is not None else ""
     report.add("format", "pass", f"{info.format_info}{bwf}")
+    if layout is not None and layout.missing_bytes:
+        report.add("integrity", "fail", f"truncated: the audio is {layout.missing_bytes} bytes short "
+                   "of what the file declares (interrupted export or upload); ask for it again")
+    elif layout is not None and layout.trailing_bytes:
+        report.add("integrity", "warn", f"{layout.trailing_bytes} bytes after the end of the WAV "
+                   "(padding or damage; the audio itself reads)")
     if info.frames == 0:
         report.add("length", "fail", "the file has no audio (0 samples)")
     if info.samplerate >= rules.min_samplerate:

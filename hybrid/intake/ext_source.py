@@ -10,8 +10,12 @@ Then it re-emits the archive's entries as a pax tar stream on a pipe
 (``bsdtar -cf - @ARCHIVE``), which Python's tarfile reads member by member: every entry
 is checked again (type, name), every byte is counted by ``Budget``, and only the wanted
 stems are written, by us, under names we chose, into the private staging folder.
-Encrypted members show up as bsdtar's "Encryption is not supported" error and refuse the
-upload. The compression ratio cap is not applied on this path (solid archives have no
+When bsdtar cannot read an archive that lsar can (formats or RAR features libarchive
+lacks), unar is the extractor instead: entries come from the ``lsar -j`` listing and each
+wanted member is streamed from ``unar -o - -i INDEX`` (stdout, never the disk) through
+the same Budget, and must come out exactly as long as listed. That costs one unar run
+per stem (a solid archive is decompressed again for each), so it is the fallback only.
+The compression ratio cap is not applied on this path (solid archives have no
 per-member compressed size); the per-file and total caps are.
 """
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 import tarfile
 import tempfile
@@ -41,21 +46,33 @@ def _env() -> dict[str, str]:
     return env
 
 
-class ExternalSource:
-    """An archive read through bsdtar. Use as a context manager."""
+EXTRACTORS = ("auto", "bsdtar", "unar")
 
-    def __init__(self, path: Path):
+
+class ExternalSource:
+    """An archive read through bsdtar (or unar). Use as a context manager.
+
+    ``extractor``: ``auto`` (bsdtar, unar when bsdtar cannot read the archive), or one of
+    ``bsdtar`` / ``unar`` to force it. ``self.extractor`` says which one was used.
+    """
+
+    def __init__(self, path: Path, extractor: str = "auto"):
+        if extractor not in EXTRACTORS:
+            raise HybridError(f"unknown extractor {extractor!r}; expected one of {', '.join(EXTRACTORS)}")
+        self.extractor = extractor
         self.path = Path(path).resolve()
         tool = shutil.which("bsdtar")
         if tool is None:
             raise HybridError("bsdtar is needed to read this archive (install libarchive-tools)",
                               where=str(path))
-        lister = shutil.which("lsar")
-        if lister is None:
-            raise HybridError("lsar is needed to check this archive for encryption (install unar)",
+        lister, unar = shutil.which("lsar"), shutil.which("unar")
+        if lister is None or unar is None:
+            raise HybridError("lsar and unar are needed to check this archive (install unar)",
                               where=str(path))
         self._tool = tool
         self._lister = lister
+        self._unar = unar
+        self._listing: list[dict] = []
         self._proc: subprocess.Popen | None = None
 
     def __enter__(self) -> "ExternalSource":
@@ -96,12 +113,25 @@ class ExternalSource:
                               member=name, rule="encrypted")
             if item.get("XADIsLink") or item.get("XADIsHardLink"):
                 raise Refusal("is a link; links are never unpacked", member=name, rule="link")
+        self._listing = [i for i in listing.get("lsarContents") or [] if isinstance(i, dict)]
         if (listing.get("lsarProperties") or {}).get("XADIsEncrypted"):
             raise Refusal("the archive is encrypted (password-protected); ask for one without a password",
                           rule="encrypted")
 
     def entries(self) -> list[Entry]:
         self._check_flags()
+        if self.extractor in ("auto", "bsdtar"):
+            try:
+                entries = self._bsdtar_entries()
+                self.extractor = "bsdtar"
+                return entries
+            except Refusal as refusal:
+                if self.extractor == "bsdtar" or refusal.rule != "corrupt":
+                    raise
+        self.extractor = "unar"
+        return [_lsar_entry(item) for item in self._listing]
+
+    def _bsdtar_entries(self) -> list[Entry]:
         names = self._run_list("-t")
         long = self._run_list("-tv")
         if len(names) != len(long):
@@ -117,7 +147,46 @@ class ExternalSource:
 
     def extract(self, wanted: dict[str, Path], budget: Budget, *, chunk_bytes: int,
                 max_files: int) -> None:
-        """Stream the archive as tar; write wanted members (normalised name -> destination)."""
+        """Write the wanted members (normalised name -> destination), counting every byte."""
+        if self.extractor == "unar":
+            self._unar_extract(wanted, budget, chunk_bytes)
+        else:
+            self._bsdtar_extract(wanted, budget, chunk_bytes, max_files)
+
+    def _unar_extract(self, wanted: dict[str, Path], budget: Budget, chunk_bytes: int) -> None:
+        by_name = {}
+        for item in self._listing:
+            by_name["/".join(safe_parts(str(item.get("XADFileName", ""))))] = item
+        for key, dest in wanted.items():
+            item = by_name[key]
+            name = str(item.get("XADFileName"))
+            budget.start(name, None)
+            errors = tempfile.TemporaryFile()
+            self._proc = subprocess.Popen(
+                [self._unar, "-q", "-no-recursion", "-o", "-", "-i", str(self.path),
+                 str(int(item["XADIndex"]))],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, env=_env())
+            try:
+                written = 0
+                with open(dest, "xb") as out:
+                    while chunk := self._proc.stdout.read(chunk_bytes):
+                        budget.charge(len(chunk))
+                        out.write(chunk)
+                        written += len(chunk)
+                rc = self._proc.wait()
+                if rc != 0:
+                    raise _tool_refusal(_read(errors), fallback=f"unar failed on {name!r}")
+                listed = item.get("XADFileSize")
+                if listed is not None and written != int(listed):
+                    raise Refusal(f"unpacked {written} bytes where the archive lists {listed}",
+                                  member=name, rule="corrupt")
+            finally:
+                self._stop()
+                errors.close()
+
+    def _bsdtar_extract(self, wanted: dict[str, Path], budget: Budget, chunk_bytes: int,
+                        max_files: int) -> None:
+        """Stream the archive as tar; write the wanted members."""
         errors = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(
             [self._tool, "-c", "-f", "-", "--format", "pax", f"@{self.path}"],
@@ -173,6 +242,27 @@ class ExternalSource:
             proc.wait()
         if proc is not None and proc.stdout and not proc.stdout.closed:
             proc.stdout.close()
+
+
+def _lsar_entry(item: dict) -> Entry:
+    mode = int(item.get("XADPosixPermissions") or 0)
+    fmt = stat.S_IFMT(mode)
+    if item.get("XADIsDirectory") or fmt == stat.S_IFDIR:
+        kind = "dir"
+    elif item.get("XADIsHardLink"):
+        kind = "hardlink"
+    elif item.get("XADIsLink") or fmt == stat.S_IFLNK:
+        kind = "symlink"
+    elif fmt in (stat.S_IFCHR, stat.S_IFBLK):
+        kind = "device"
+    elif fmt in (stat.S_IFIFO, stat.S_IFSOCK):
+        kind = "fifo"
+    else:
+        kind = "file"
+    size = item.get("XADFileSize")
+    return Entry(name=str(item.get("XADFileName", "")), kind=kind,
+                 size=int(size) if size is not None else None,
+                 encrypted=bool(item.get("XADIsEncrypted")))
 
 
 def _read(fh) -> str:

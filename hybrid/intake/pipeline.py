@@ -69,11 +69,12 @@ def song_title_from_archive(archive: Path) -> str:
 
 def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | None = None,
                    artist: str = "", album: str = "", limits: Limits = Limits(),
-                   rules: Rules = Rules()) -> IntakeReport:
+                   rules: Rules = Rules(), extractor: str = "auto") -> IntakeReport:
     """Unpack ``archive`` into a new song of the studio and check it; returns the report.
 
     Raises IntakeRefused (a HybridError carrying the report) when the upload is refused;
     the studio is then exactly as before. Bad arguments raise HybridError.
+    ``extractor`` applies to non-zip archives: auto | bsdtar | unar (see ext_source).
     """
     archive = Path(archive)
     studio = Path(studio_dir).expanduser().resolve()
@@ -92,8 +93,10 @@ def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | N
         if song_dir.exists():
             raise Refusal(f"song folder {song_dir} already exists; pick another name with --song",
                           rule="exists")
-        with _open_source(archive) as source:
-            wanted, declared = _plan(source.entries(), report, limits)
+        with _open_source(archive, extractor) as source:
+            entries = source.entries()
+            report.extractor = getattr(source, "extractor", "zipfile")
+            wanted, declared = _plan(entries, report, limits)
             _check_space(studio, declared, limits)
             staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=studio))
             stems_tmp = staging / "song" / STEMS_DIR
@@ -127,12 +130,12 @@ def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | N
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _open_source(archive: Path):
+def _open_source(archive: Path, extractor: str):
     with open(archive, "rb") as fh:
         magic = fh.read(4)
     if magic[:2] == b"PK":
         return ZipSource(archive)
-    return ExternalSource(archive)
+    return ExternalSource(archive, extractor)
 
 
 def _plan(entries, report: IntakeReport, limits: Limits) -> tuple[dict[str, tuple[str, str]], int]:

@@ -52,8 +52,8 @@ class Finding:
     """One rule's verdict on one file (or on the song as a whole)."""
 
     rule: str
-    """Rule id: format, samplerate, resolution, channels, length, start, name, drums,
-    effects, silence, clipping, mono-as-stereo, skipped."""
+    """Rule id: format, integrity, samplerate, resolution, channels, one-rate, one-length,
+    start, name, drums, effects, silence, clipping, mono-as-stereo, nested, skipped."""
     level: str
     """pass | info | warn | fail."""
     message: str
@@ -126,6 +126,8 @@ class IntakeReport:
     """The song's sample rate (the rate most stems share)."""
     refused: bool = False
     refusal: dict[str, Any] | None = None
+    extractor: str | None = None
+    """What unpacked it: zipfile, bsdtar or unar."""
     files: list[FileReport] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     """System junk dropped quietly (__MACOSX, .DS_Store, folders)."""
@@ -147,6 +149,7 @@ class IntakeReport:
         return {
             "archive": self.archive, "song": self.song, "song_dir": self.song_dir,
             "samplerate": self.samplerate, "refused": self.refused, "refusal": self.refusal,
+            "extractor": self.extractor,
             "summary": self.summary(), "files": [f.to_dict() for f in self.files],
             "ignored": self.ignored, "notes": self.notes,
         }
@@ -162,7 +165,7 @@ def format_text(report: IntakeReport) -> str:
         lines.append("Nothing was imported; the studio is as it was.")
     else:
         lines.append(f"Intake of {report.archive} -> song {report.song!r} in {report.song_dir}"
-                     f" ({report.samplerate} Hz)")
+                     f" ({report.samplerate} Hz, unpacked with {report.extractor})")
     width = max((len(f.file or f.member) for f in report.files), default=10)
     for f in report.files:
         label = {"skip": "SKIP"}.get(f.status, f.status.upper())

@@ -27,6 +27,8 @@ _METHOD_NAMES = {9: "Deflate64", 12: "bzip2", 14: "LZMA", 93: "Zstandard", 95: "
 class ZipSource:
     """A .zip opened for listing and streaming. Use as a context manager."""
 
+    extractor = "zipfile"
+
     def __init__(self, path: Path):
         self.path = Path(path)
         try:

@@ -139,9 +139,11 @@ def _rar_block(head_type: int, flags: int, body: bytes) -> bytes:
 
 
 def make_rar4(path: Path, members: list[tuple[str, bytes]] | dict[str, bytes], *,
-              modes: dict[str, int] | None = None, encrypted: set[str] = frozenset()) -> Path:
+              modes: dict[str, int] | None = None, encrypted: set[str] = frozenset(),
+              lie_sizes: dict[str, int] | None = None) -> Path:
     """A RAR 4 archive with stored members; ``modes`` sets Unix modes (symlinks: data = target),
-    ``encrypted`` sets the member's password flag (0x04)."""
+    ``encrypted`` sets the member's password flag (0x04), ``lie_sizes`` declares another
+    unpacked size for a member (with valid header checksums: a forged, not a damaged, header)."""
     items = members.items() if isinstance(members, dict) else members
     out = bytearray(b"Rar!\x1a\x07\x00")
     out += _rar_block(0x73, 0, b"\0" * 6)
@@ -149,7 +151,8 @@ def make_rar4(path: Path, members: list[tuple[str, bytes]] | dict[str, bytes], *
         nb = name.encode()
         mode = (modes or {}).get(name, 0o100644)
         flags = 0x8000 | (0x04 if name in encrypted else 0)
-        body = struct.pack("<IIBIIBBHI", len(data), len(data), 3, zlib.crc32(data), 0x5A210000,
+        unp_size = (lie_sizes or {}).get(name, len(data))
+        body = struct.pack("<IIBIIBBHI", len(data), unp_size, 3, zlib.crc32(data), 0x5A210000,
                            29, 0x30, len(nb), mode) + nb
         out += _rar_block(0x74, flags, body) + data
     out += _rar_block(0x7B, 0x4000, b"")

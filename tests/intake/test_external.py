@@ -20,10 +20,10 @@ from recall.store import load_sheet
 from tests.intake.helpers import good_stems, make_rar4, tree
 
 
-def refuse(archive, studio, sandbox, rule):
+def refuse(archive, studio, sandbox, rule, extractor="auto"):
     before = tree(sandbox)
     with pytest.raises(IntakeRefused) as caught:
-        intake_archive(archive, studio, song="Song")
+        intake_archive(archive, studio, song="Song", extractor=extractor)
     assert caught.value.rule == rule, str(caught.value)
     assert tree(sandbox) == before
     return caught.value
@@ -41,12 +41,17 @@ def make_tar(path, members: list[tarfile.TarInfo | tuple[str, bytes]]):
     return path
 
 
-def test_rar_upload_becomes_a_song(studio, uploads, sandbox):
+@pytest.mark.parametrize("extractor", ["auto", "unar"])
+def test_rar_upload_becomes_a_song(studio, uploads, sandbox, extractor):
     stems = {f"Night Drive/{k}": v for k, v in good_stems().items()}
     archive = make_rar4(uploads / "Night Drive.rar", stems)
     before = tree(sandbox)
-    report = intake_archive(archive, studio)
+    report = intake_archive(archive, studio, extractor=extractor)
+    assert report.extractor == ("bsdtar" if extractor == "auto" else "unar")
     assert not report.refused and [f.status for f in report.files] == ["pass"] * 4
+    for f in report.files:  # byte for byte what the client sent
+        name = f.member.split("/")[-1]
+        assert (studio / "songs" / "night-drive" / f.file).read_bytes() == stems[f"Night Drive/{name}"]
     assert {t.name for t in load_sheet(studio, "night-drive").tracks} == {"1Kick", "2Snare", "3Bass", "4 Keys"}
     assert all(p.startswith("studio/songs/night-drive") for p in tree(sandbox) - before)
 
@@ -62,9 +67,39 @@ def test_rar_encrypted_member_is_refused(studio, uploads, sandbox):
     assert refuse(archive, studio, sandbox, "encrypted").member == "2Snare.wav"
 
 
-def test_rar_traversal_is_refused(studio, uploads, sandbox):
+@pytest.mark.parametrize("extractor", ["auto", "unar"])
+def test_rar_traversal_is_refused(studio, uploads, sandbox, extractor):
     members = dict(good_stems(), **{"../../5Vox.wav": good_stems()["1Kick.wav"]})
-    refuse(make_rar4(uploads / "evil.rar", members), studio, sandbox, "path")
+    refuse(make_rar4(uploads / "evil.rar", members), studio, sandbox, "path", extractor)
+
+
+def test_rar_lying_size_is_refused_by_unar(studio, uploads, sandbox):
+    """The header lists 1000 bytes more than unar will unpack: never trusted, refused."""
+    stems = good_stems()
+    archive = make_rar4(uploads / "liar.rar", stems,
+                        lie_sizes={"2Snare.wav": len(stems["2Snare.wav"]) + 1000})
+    err = refuse(archive, studio, sandbox, "corrupt", "unar")
+    assert err.member == "2Snare.wav"
+
+
+def test_rar_lying_size_is_not_silent_with_bsdtar(studio, uploads):
+    """bsdtar's tar stream pads a member to its declared size: the WAV check reports the padding."""
+    stems = good_stems()
+    archive = make_rar4(uploads / "liar.rar", stems,
+                        lie_sizes={"2Snare.wav": len(stems["2Snare.wav"]) + 1000})
+    report = intake_archive(archive, studio, song="Liar", extractor="bsdtar")
+    snare = next(f for f in report.files if f.member == "2Snare.wav")
+    assert [(x.level, x.message.split()[0]) for x in snare.findings if x.rule == "integrity"] == [("warn", "1000")]
+
+
+def test_unar_takes_over_when_bsdtar_cannot_read(studio, uploads, monkeypatch):
+    """auto: a failing bsdtar listing hands the archive to unar (bsdtar swapped for /bin/false)."""
+    import shutil as _shutil
+    real_which = _shutil.which
+    monkeypatch.setattr("hybrid.intake.ext_source.shutil.which",
+                        lambda tool: "/bin/false" if tool == "bsdtar" else real_which(tool))
+    report = intake_archive(make_rar4(uploads / "x.rar", good_stems()), studio, song="X")
+    assert report.extractor == "unar" and len(report.files) == 4
 
 
 def test_7z_made_by_bsdtar(studio, uploads, tmp_path):

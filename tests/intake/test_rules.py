@@ -150,3 +150,19 @@ def test_not_wav_inside_a_wav_name_is_skipped(uploads, studio):
         assert not f.imported and findings(report, member)["format"] == "fail"
     assert not (studio / "songs" / "song" / "stems" / "5Vox.wav").exists()
     assert "5Vox" not in (studio / "songs" / "song" / "sheet.toml").read_text()
+
+
+def test_truncated_wav_fails(uploads, studio):
+    cut = wav_bytes(tone(0.5))[:-3000]
+    report = run(uploads, studio, {"5Vox.wav": cut})
+    got = findings(report, "5Vox.wav")
+    assert got["integrity"] == "fail"
+    assert "integrity" not in findings(report, "1Kick.wav")
+
+
+def test_rf64_layout_is_read(tmp_path):
+    from hybrid.intake.riff import read_layout
+    path = tmp_path / "x.wav"
+    path.write_bytes(wav_bytes(tone(0.5), fmt="RF64"))
+    layout = read_layout(path)
+    assert layout.data_bytes == int(0.5 * SR) * 3 and layout.missing_bytes == 0 and layout.trailing_bytes == 0
