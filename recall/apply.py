@@ -210,9 +210,14 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
                 _fail(report, str(exc), state)
                 emit.device(report, done=True)
                 continue
+            except Exception as exc:  # noqa: BLE001 - a unit that will not open must not stop the others
+                _fail(report, f"{name}: opening: {type(exc).__name__}: {exc}", state)
+                emit.device(report, done=True)
+                continue
             sessions[name] = (cm, device, to_send)
     open_s = time.perf_counter() - t_open
     start = time.perf_counter()
+    failures: dict[str, BaseException | None] = {}
 
     def run_port(port: str, names: list[str]) -> None:
         for name in names:
@@ -230,10 +235,7 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
             except Exception as exc:  # noqa: BLE001 - a broken device must not stop the others
                 failure = exc
                 _fail(report, f"{type(exc).__name__}: {exc}", state)
-            try:
-                cm.__exit__(type(failure) if failure else None, failure, None)
-            except DeviceError:
-                pass
+            failures[name] = failure
             wire_by_port[port] = wire_by_port.get(port, 0.0) + report.wire_time_s
             if report.status in GOOD:
                 state.journal_done(slug, name, report.status)
@@ -246,6 +248,13 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
     for t in threads:
         t.join()
     wall = time.perf_counter() - start
+    # Close after every port is done, one at a time, for the same reason as opening.
+    for name, (cm, _device, _values) in sessions.items():
+        failure = failures.get(name)
+        try:
+            cm.__exit__(type(failure) if failure else None, failure, None)
+        except DeviceError:
+            pass
 
     ordered = [reports[d] for d in wanted]
     failed = [r.device for r in ordered if r.status == FAILED]

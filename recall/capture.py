@@ -21,7 +21,6 @@ from typing import Any, Callable, Iterable
 from devices.errors import DeviceError
 from recall.apply import device_for
 from recall.diff import Change, diff_sheets
-from recall.errors import RecallError
 from recall.sheet import Sheet
 from recall.state import StudioState
 from recall.store import create_song, load_sheet, save_sheet, sheet_path
@@ -107,29 +106,53 @@ def read_gear(studio: Studio, names: Iterable[str] | None = None, *,
     failures: dict[str, DeviceError] = {}
     lock = threading.Lock()
 
+    def report(event: CaptureEvent) -> None:
+        if on_event is not None:
+            with lock:
+                on_event(event)
+
+    # Open one at a time, read ports in parallel, close one at a time (see recall.apply).
+    sessions: dict[str, tuple[Any, Any]] = {}
+    for entry in devices:
+        cm = opener(entry)
+        try:
+            sessions[entry.name] = (cm, cm.__enter__())
+        except Exception as exc:  # noqa: BLE001 - one unit that will not open must not stop the others
+            err = exc if isinstance(exc, DeviceError) else DeviceError(
+                f"{type(exc).__name__}: {exc}", device=entry.name, action="opening")
+            failures[entry.name] = err
+            report(CaptureEvent("read", entry.name, error=str(err)))
+
     def run(entries: list[StudioDevice]) -> None:
         for entry in entries:
+            if entry.name not in sessions:
+                continue
             try:
-                with opener(entry) as dev:
-                    values = dev.read()
+                values = sessions[entry.name][1].read()
                 params = entry.profile.parameters
                 values = {k: tidy(params.get(k), v) for k, v in values.items()}
                 with lock:
                     readings[entry.name] = values
                 event = CaptureEvent("read", entry.name, values=values)
-            except DeviceError as exc:
+            except Exception as exc:  # noqa: BLE001 - one broken unit must not stop the others
+                err = exc if isinstance(exc, DeviceError) else DeviceError(
+                    f"{type(exc).__name__}: {exc}", device=entry.name, action="reading back")
                 with lock:
-                    failures[entry.name] = exc
-                event = CaptureEvent("read", entry.name, error=str(exc))
-            if on_event is not None:
-                with lock:
-                    on_event(event)
+                    failures[entry.name] = err
+                event = CaptureEvent("read", entry.name, error=str(err))
+            report(event)
 
     threads = [threading.Thread(target=run, args=(entries,), daemon=True) for entries in by_port.values()]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    for name, (cm, _dev) in sessions.items():
+        failure = failures.get(name)
+        try:
+            cm.__exit__(type(failure) if failure else None, failure, None)
+        except DeviceError:
+            pass
     order = [d.name for d in devices]
     return ({k: readings[k] for k in order if k in readings}, {k: failures[k] for k in order if k in failures})
 
@@ -154,11 +177,16 @@ def learn(studio: Studio, names: Iterable[str] | None, duration_s: float, *,
     try:
         for entry in entries:
             try:
-                dev = opener(entry).open()
+                cm = opener(entry)
+                dev = cm.__enter__()
             except DeviceError as exc:
                 failures[entry.name] = exc
                 continue
-            opened.append(dev)
+            except Exception as exc:  # noqa: BLE001
+                failures[entry.name] = DeviceError(f"{type(exc).__name__}: {exc}", device=entry.name,
+                                                   action="opening to learn")
+                continue
+            opened.append(cm)
 
             def on_move(param: str, value: Any, _entry: StudioDevice = entry) -> None:
                 value = tidy(_entry.profile.parameters.get(param), value)
@@ -172,8 +200,11 @@ def learn(studio: Studio, names: Iterable[str] | None, duration_s: float, *,
     finally:
         for s in stops:
             s()
-        for dev in opened:
-            dev.close()
+        for cm in opened:
+            try:
+                cm.__exit__(None, None, None)
+            except DeviceError:
+                pass
     order = [e.name for e in entries]
     return {k: learned[k] for k in order if k in learned}, failures
 
@@ -221,10 +252,7 @@ def capture_song(studio: Studio, song: str, *, devices: Iterable[str] | None = N
     changes = diff_sheets(before, sheet, studio)
     saved = False
     if readings or learned:
-        try:
-            saved = save_sheet(sheet, path, studio=studio)
-        except RecallError:
-            raise
+        saved = save_sheet(sheet, path, studio=studio)
     return CaptureResult(song=path.parent.name, file=str(path), created=created, read=readings,
                          learned=learned, failed={k: str(v) for k, v in failures.items()},
                          changes=changes, saved=saved)
