@@ -13,7 +13,8 @@ Refused, nothing kept (exit status 1):
   * two stems that would get the same name in ``stems/`` (duplicates after dropping
     folders, or names differing only in case) (``duplicate``);
   * no readable WAV at all (``empty``), a song that already exists (``exists``), not
-    enough disk space (``disk``), an interrupt (``interrupted``).
+    enough disk space (``disk``), a read or write error (``io``), a sheet recall refuses
+    (``sheet``), an interrupt (``interrupted``).
 Skipped with a finding, the rest imported:
   * non-audio files (warn), other audio formats such as AIFF or MP3 (fail), ``.wav``
     files that are not WAV data (fail), nested archives (warn: never unpacked; the
@@ -49,6 +50,7 @@ from hybrid.intake.report import FileReport, IntakeRefused, IntakeReport, Refusa
 from hybrid.intake.zip_source import ZipSource
 from recall import store
 from recall.errors import RecallError
+from recall.studio import SONGS_DIR
 
 STAGING_PREFIX = ".intake-"
 STEMS_DIR = "stems"
@@ -61,10 +63,17 @@ NOTES = [
 _ARCHIVE_SUFFIXES = re.compile(r"(\.(zip|rar|7z|tar|tgz|tbz2?|txz|gz|bz2|xz|zst))+$", re.I)
 
 
+_STEMS_WORDS = re.compile(r"[\s_\-.()\[\]]*\b(stems?|multi-?tracks?|tracks|wavs?|bounces|audio files)"
+                          r"[\s_\-.()\[\]]*$", re.I)
+
+
 def song_title_from_archive(archive: Path) -> str:
-    """'Night Drive STEMS.zip' -> 'Night Drive STEMS'; separators become spaces."""
+    """'Night_Drive - STEMS.zip' -> 'Night Drive': archive suffixes and a trailing 'stems',
+    'multitracks', 'wavs'... go; underscores become spaces."""
     name = _ARCHIVE_SUFFIXES.sub("", Path(archive).name)
-    return re.sub(r"[_]+", " ", name).strip() or "Untitled"
+    name = re.sub(r"_+", " ", name).strip()
+    bare = _STEMS_WORDS.sub("", name).strip(" -")
+    return bare or name or "Untitled"
 
 
 def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | None = None,
@@ -89,11 +98,11 @@ def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | N
     report = IntakeReport(archive=str(archive), song=title)
     staging: Path | None = None
     try:
-        song_dir = studio / "songs" / store.slugify(title)
+        song_dir = studio / SONGS_DIR / store.slugify(title)
         if song_dir.exists():
             raise Refusal(f"song folder {song_dir} already exists; pick another name with --song",
                           rule="exists")
-        with _open_source(archive, extractor) as source:
+        with _open_source(archive, extractor, report) as source:
             entries = source.entries()
             report.extractor = getattr(source, "extractor", "zipfile")
             wanted, declared = _plan(entries, report, limits)
@@ -109,7 +118,7 @@ def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | N
         if not imported:
             raise Refusal("no WAV stems in the archive" + _skipped_hint(report), rule="empty")
         _check_together(imported, report)
-        report.notes = list(NOTES)
+        report.notes[:0] = NOTES
         _place(studio, title, artist, album, staging / "song", song_dir, report)
         report.song_dir = str(song_dir)
         return report
@@ -121,7 +130,8 @@ def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | N
         _refused(report, refusal)
         raise IntakeRefused(refusal, report) from None
     except OSError as exc:
-        refusal = Refusal(f"cannot write the stems ({exc.strerror or exc})", rule="disk",
+        refusal = Refusal(f"cannot read the archive or write the stems ({exc.strerror or exc}"
+                          f"{': ' + str(exc.filename) if exc.filename else ''})", rule="io",
                           archive=str(archive))
         _refused(report, refusal)
         raise IntakeRefused(refusal, report) from None
@@ -130,12 +140,20 @@ def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | N
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _open_source(archive: Path, extractor: str):
+def _open_source(archive: Path, extractor: str, report: IntakeReport):
+    """zipfile for zips it can decode; unar for zips it cannot; bsdtar/unar for the rest."""
     with open(archive, "rb") as fh:
         magic = fh.read(4)
-    if magic[:2] == b"PK":
-        return ZipSource(archive)
-    return ExternalSource(archive, extractor)
+    if magic[:2] != b"PK":
+        return ExternalSource(archive, extractor)
+    source = ZipSource(archive)
+    methods = source.unsupported_methods()
+    if not methods:
+        return source
+    source.close()
+    report.notes.append(f"The zip uses {', '.join(sorted(methods))}, which Python's zipfile cannot "
+                        "read; it was unpacked with unar.")
+    return ExternalSource(archive, "unar")
 
 
 def _plan(entries, report: IntakeReport, limits: Limits) -> tuple[dict[str, tuple[str, str]], int]:

@@ -22,7 +22,7 @@ class Refusal(HybridError):
 
     ``member`` names the archive entry at fault (if any), ``rule`` the guard that tripped
     (``path``, ``link``, ``encrypted``, ``bomb``, ``corrupt``, ``duplicate``, ``empty``,
-    ``exists``, ``disk``, ``interrupted``).
+    ``exists``, ``disk``, ``io``, ``sheet``, ``interrupted``).
     """
 
     def __init__(self, reason: str, *, member: str | None = None, rule: str = "refused",

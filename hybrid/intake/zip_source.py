@@ -20,6 +20,7 @@ from hybrid.intake.members import Entry, safe_parts
 from hybrid.intake.report import Refusal
 
 _LOCAL_HEADER_BYTES = 30
+_ZIPFILE_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 _METHOD_NAMES = {9: "Deflate64", 12: "bzip2", 14: "LZMA", 93: "Zstandard", 95: "XZ", 98: "PPMd",
                  99: "AES encryption"}
 
@@ -35,6 +36,15 @@ class ZipSource:
             self._zip = zipfile.ZipFile(self.path)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
             raise Refusal(f"not a readable zip archive ({exc})", rule="corrupt") from None
+
+    def unsupported_methods(self) -> set[str]:
+        """Compression methods of this zip that zipfile cannot decode (e.g. Deflate64, which
+        Windows' built-in "Compressed folder" uses for big files)."""
+        return {_METHOD_NAMES.get(i.compress_type, f"method {i.compress_type}")
+                for i in self._zip.infolist() if i.compress_type not in _ZIPFILE_METHODS}
+
+    def close(self) -> None:
+        self._zip.close()
 
     def __enter__(self) -> "ZipSource":
         return self

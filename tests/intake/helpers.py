@@ -64,10 +64,10 @@ def good_stems(seconds: float = 0.5) -> dict[str, bytes]:
 
 
 def make_zip(path: Path, members: dict[str, bytes] | list[tuple], *, folder: str = "",
-             compression: int = zipfile.ZIP_DEFLATED) -> Path:
+             compression: int = zipfile.ZIP_DEFLATED, level: int | None = None) -> Path:
     """Write a zip; ``members`` maps names to bytes, or is a list of (ZipInfo|name, bytes)."""
     items = members.items() if isinstance(members, dict) else members
-    with zipfile.ZipFile(path, "w", compression=compression) as zf:
+    with zipfile.ZipFile(path, "w", compression=compression, compresslevel=level) as zf:
         for name, data in items:
             if isinstance(name, zipfile.ZipInfo):
                 zf.writestr(name, data)
@@ -113,6 +113,22 @@ def set_encrypted_flag(path: Path, member: str) -> None:
             if bytes(data[pos + name_at:pos + name_at + n]) == name:
                 flags = struct.unpack_from("<H", data, pos + flag_at)[0]
                 struct.pack_into("<H", data, pos + flag_at, flags | 0x1)
+            pos += 4
+    path.write_bytes(bytes(data))
+
+
+def as_deflate64(path: Path) -> None:
+    """Relabel every member as Deflate64 (method 9), as Windows' built-in zip writes big files.
+
+    The members must be deflated at level 0 (stored blocks only): such a stream means the
+    same bytes in Deflate64, so the archive is a valid Deflate64 zip.
+    """
+    data = bytearray(path.read_bytes())
+    for sig, method_at in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        pos = 0
+        while (pos := data.find(sig, pos)) >= 0:
+            if struct.unpack_from("<H", data, pos + method_at)[0] == zipfile.ZIP_DEFLATED:
+                struct.pack_into("<H", data, pos + method_at, 9)
             pos += 4
     path.write_bytes(bytes(data))
 

@@ -81,3 +81,12 @@ def test_ctrl_c_leaves_nothing(studio, uploads, sandbox):
     assert proc.returncode == 130, err
     assert "interrupted" in err
     assert tree(sandbox) == before
+
+
+def test_song_title_from_archive_name():
+    from hybrid.intake import song_title_from_archive as title
+    assert title("Night_Drive - STEMS.zip") == "Night Drive"
+    assert title("Blue Hour (Multitracks).rar") == "Blue Hour"
+    assert title("01 Intro_wavs.tar.gz") == "01 Intro"
+    assert title("Stems.zip") == "Stems"
+    assert title("Tracks of My Tears.zip") == "Tracks of My Tears"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import zipfile
 
 import pytest
@@ -10,7 +12,7 @@ from hybrid.intake import IntakeRefused, Limits, intake_archive
 from hybrid.intake.limits import MIB, Budget
 from hybrid.intake.report import Refusal
 from recall.store import load_sheet
-from tests.intake.helpers import (CHARDEV_MODE, SYMLINK_MODE, good_stems, make_zip,
+from tests.intake.helpers import (CHARDEV_MODE, as_deflate64, SYMLINK_MODE, good_stems, make_zip,
                                   patch_declared_size, point_entry_at_first, set_encrypted_flag, special_info, tree)
 
 
@@ -184,3 +186,42 @@ def test_deflated_silence_is_not_a_bomb(studio, uploads):
     silent = wav_bytes(tone(20.0) * 0)  # 20 s of digital silence, 2.9 MB
     report = intake_archive(make_zip(uploads / "quiet.zip", {"1Kick.wav": silent}), studio, song="Q")
     assert [f.level for f in report.files[0].findings if f.rule == "silence"] == ["fail"]
+
+
+def _info_zip(archive, folder, *args):
+    """Run Info-ZIP's ``zip`` (the tool behind many clients' uploads) in ``folder``."""
+    subprocess.run(["zip", "-q", *args, str(archive), *sorted(os.listdir(folder))], cwd=folder,
+                   check=True)
+    return archive
+
+
+def _stem_folder(tmp_path):
+    folder = tmp_path / "src"
+    folder.mkdir()
+    for name, data in good_stems().items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def test_info_zip_password_archive_is_refused(studio, uploads, sandbox, tmp_path):
+    archive = _info_zip(uploads / "locked.zip", _stem_folder(tmp_path), "-P", "secret")
+    refuse(archive, studio, sandbox, "encrypted")
+
+
+def test_info_zip_symlink_is_refused(studio, uploads, sandbox, tmp_path):
+    folder = _stem_folder(tmp_path)
+    os.symlink("/etc/passwd", folder / "5Vox.wav")
+    archive = _info_zip(uploads / "link.zip", folder, "-y")  # -y stores the link itself
+    assert refuse(archive, studio, sandbox, "link").member == "5Vox.wav"
+
+
+def test_deflate64_zip_is_read_with_unar(studio, uploads):
+    stems = good_stems()
+    archive = make_zip(uploads / "Windows.zip", stems, level=0)
+    as_deflate64(archive)
+    with zipfile.ZipFile(archive) as zf, pytest.raises(NotImplementedError):
+        zf.open("1Kick.wav")  # zipfile itself cannot
+    report = intake_archive(archive, studio)
+    assert report.extractor == "unar" and "Deflate64" in report.notes[-1]
+    for name, data in stems.items():
+        assert (studio / "songs" / "windows" / "stems" / name).read_bytes() == data
