@@ -164,17 +164,21 @@ class Device:
         return 0.0
 
     def quantize(self, values: dict[str, Any]) -> dict[str, Any]:
-        """What the gear will hold (and read back) after ``values`` go over its wire's resolution."""
+        """What the gear will hold (and read back) once ``values`` have crossed its wire.
+
+        MIDI: the wire number's resolution (7 or 14 bits, or the detents' numbers).
+        Serial: the command's own formatting (``DRV {value:.1f}`` keeps one decimal).
+        """
         checked = self.check(values)
         out = {}
         for name, value in checked.items():
             param = self.profile.parameters[name]
             enc = param.encoding
-            wire_max = getattr(enc, "wire_max", 0)
-            if wire_max and self.profile.transport == "midi":
-                out[name] = param.quantize(value, wire_max, list(enc.wire) if enc.wire else None)
-            elif wire_max:
-                out[name] = param.quantize(value, wire_max, list(enc.wire) if enc.wire else None)
+            if isinstance(enc, SerialEncoding):
+                fields = enc.set.match(enc.set.build(**enc.fields_for(param, value)))
+                out[name] = enc.value_from(param, fields) if fields is not None else value
+            elif enc is not None and getattr(enc, "wire_max", 0):
+                out[name] = param.quantize(value, enc.wire_max, list(enc.wire) if enc.wire else None)
             else:
                 out[name] = value
         return out

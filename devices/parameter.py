@@ -234,12 +234,11 @@ class Parameter:
             value = round(value / self.resolution) * self.resolution
         unit = self.unit
         if unit == "Hz" and abs(value) >= 1000:
-            text, unit = f"{value / 1000:.3g}", "kHz"
-        else:
-            text = f"{value:.3g}" if abs(value) >= 100 else f"{value:.3g}"
-            if abs(value) >= 1000:
-                text = f"{value:.0f}"
-        if text == "-0":
+            value, unit = value / 1000, "kHz"
+        # Three significant digits as a panel reads (2.2 kHz, -4.5 dB, 120 ms), whole numbers
+        # in full (1500 ms), never "-0".
+        text = f"{value:.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+        if text in ("-0", "-0.0"):
             text = "0"
         return f"{text} {unit}".strip()
 

@@ -144,4 +144,4 @@ def _reason(exc: Exception) -> str:
 
 
 def _is_pty(url: str) -> bool:
-    return url.startswith("/dev/pts/") or url.startswith("/dev/ttyp")
+    return "/dev/pts/" in url or "/dev/ttyp" in url     # a path, or inside a URL like spy:///dev/pts/3

@@ -140,3 +140,14 @@ def test_hand_set_unit(lib):
         band = profile.sound["bands"][0]
         assert profile.role_number(band["gain_db"], sim.state) == pytest.approx(6.8)
         assert "hand-set" in sim.describe()
+
+
+def test_pyserial_url_and_command_resolution(lib, tmp_path):
+    profile = lib["hy-sat-serial"]
+    log = tmp_path / "spy.txt"
+    with Simulator(profile) as sim, Device(profile, f"spy://{sim.port}?file={log}", name="Tape") as dev:
+        want = dev.quantize({"drive": 12.53, "bias": 10.1})
+        assert want["drive"] == 12.5                      # the command carries one decimal
+        dev.apply({"drive": 12.53, "bias": 10.1})
+        assert dev.read(["drive", "bias"]) == want == {n: sim.state[n] for n in want}
+    assert "DRV 12.5" in log.read_text()                  # pyserial's own spy saw the line
