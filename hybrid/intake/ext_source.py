@@ -61,17 +61,18 @@ class ExternalSource:
             raise HybridError(f"unknown extractor {extractor!r}; expected one of {', '.join(EXTRACTORS)}")
         self.extractor = extractor
         self.path = Path(path).resolve()
-        tool = shutil.which("bsdtar")
-        if tool is None:
-            raise HybridError("bsdtar is needed to read this archive (install libarchive-tools)",
-                              where=str(path))
-        lister, unar = shutil.which("lsar"), shutil.which("unar")
-        if lister is None or unar is None:
-            raise HybridError("lsar and unar are needed to check this archive (install unar)",
-                              where=str(path))
-        self._tool = tool
-        self._lister = lister
-        self._unar = unar
+        need = {"lsar": "unar"}  # the encryption/link check always runs
+        if extractor in ("auto", "bsdtar"):
+            need["bsdtar"] = "libarchive-tools"
+        if extractor in ("auto", "unar"):
+            need["unar"] = "unar"
+        found = {tool: shutil.which(tool) for tool in need}
+        missing = [f"{tool} (package {need[tool]})" for tool, where in found.items() if where is None]
+        if missing:
+            raise HybridError(f"needs {', '.join(missing)} to read this archive", where=str(path))
+        self._tool = found.get("bsdtar") or "bsdtar"
+        self._lister = found["lsar"]
+        self._unar = found.get("unar") or "unar"
         self._listing: list[dict] = []
         self._proc: subprocess.Popen | None = None
 
