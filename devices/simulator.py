@@ -59,7 +59,10 @@ class Simulator:
         self.backend = backend
         self.state: dict[str, Any] = profile.defaults()
         if state:
-            self.state.update(profile.check_values(state))
+            try:
+                self.state.update(profile.check_values(state))
+            except ProfileError as exc:
+                raise ProfileError(exc.reason, file=f"simulated {profile.id}", key=exc.key) from None
         self.ties: dict[int, int] = {}
         """A router's ties, ``{output: input}``."""
         self.on_change = Callbacks()

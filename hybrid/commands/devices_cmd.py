@@ -311,6 +311,11 @@ def _set_text(r: dict) -> str:
 def cmd_get(args) -> int:
     device, words = resolve_device(args)
     profile = device.profile
+    if not profile.readback and not (profile.router is not None and not words):
+        raise DeviceError(f"cannot be read back (profile {profile.id} has no dump or queries); "
+                          "its values live on the recall sheet", device=device.name, action="reading back")
+    for word in words:                            # names checked before any port is opened
+        profile.parameter(word)
     with device:
         if profile.router is not None and not words:
             ties = device.ties()
