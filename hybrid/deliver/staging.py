@@ -26,6 +26,9 @@ class Staging:
         self.destination.parent.mkdir(parents=True, exist_ok=True)
         self.path = Path(tempfile.mkdtemp(prefix=f".{self.destination.name}.tmp-",
                                           dir=self.destination.parent))
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(self.path, 0o777 & ~umask)   # mkdtemp makes it private; deliverables are not
         return self
 
     def commit(self, *, replace_folder: bool = False) -> None:
