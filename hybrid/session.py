@@ -1,0 +1,630 @@
+"""The main job, orchestrated: recall a song -> apply -> verify -> measure loops -> print -> report.
+
+:class:`StudioSession` is the one façade the control-room UI and ``hybrid demo`` use
+on a studio folder. It strings the layers together (recall for sheets, history and
+apply; hybrid.audio for loops and prints) and reports progress through plain
+callbacks, so a CLI prints lines and the TUI posts messages from its worker threads;
+nothing here knows about either. Every failure is raised as a layer's exception root
+with the context a person needs (song, device, loop, file).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from devices.errors import DeviceError
+from devices.monitor import TrafficEntry, TrafficMonitor
+from hybrid.errors import HybridError
+from recall import store
+from recall.diff import Change, diff_sheets
+from recall.errors import RecallError
+from recall.sheet import Sheet, normalise_value
+from recall.studio import Studio, load_studio
+from recall.walkthrough import Step, walkthrough
+
+
+@dataclass(frozen=True)
+class DeviceProgress:
+    """One device moved on during an apply: ``status`` is pending, sending, set, verified,
+    unchanged, failed, needs a hand or skipped; ``detail`` says why (a failure's reason)."""
+
+    device: str
+    status: str
+    detail: str = ""
+
+    FINAL = ("set", "verified", "unchanged", "failed", "needs a hand", "skipped")
+
+    @property
+    def final(self) -> bool:
+        return self.status in self.FINAL
+
+    def to_dict(self) -> dict:
+        return {"device": self.device, "status": self.status, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    """A unit of the room and whether hybrid can reach it now (the Devices view's row)."""
+
+    name: str
+    model: str
+    kind: str
+    transport: str
+    port: str | None
+    state: str  # connected | missing | hand-set
+    detail: str = ""
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "model": self.model, "kind": self.kind, "transport": self.transport,
+                "port": self.port, "state": self.state, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class TrafficLine:
+    """A traffic entry with the room's device name (the monitor knows only ports)."""
+
+    device: str
+    entry: TrafficEntry
+
+    @property
+    def direction(self) -> str:
+        return self.entry.direction
+
+    @property
+    def note(self) -> str:
+        return self.entry.note
+
+    def hex(self) -> str:
+        return self.entry.hex()
+
+    def clock(self) -> str:
+        return f"{self.entry.time_s:12.3f}"
+
+
+@dataclass
+class LoopState:
+    """An insert loop and what is known of its round trip (the Loops view's row)."""
+
+    name: str
+    out_channel: int
+    in_channel: int
+    devices: list[str]
+    latency_samples: float | None = None
+    polarity: int = 1
+    gain_db: float | None = None
+    snr_db: float | None = None
+    samplerate: int = 48000
+    state: str = "never measured"  # fresh | stale | never measured | failed
+    detail: str = ""
+    measured_at: str | None = None
+    impulse: Any = field(default=None, repr=False)
+    """The measured impulse response around its peak (for a plot), when just measured."""
+
+    @property
+    def latency_ms(self) -> float | None:
+        if self.latency_samples is None:
+            return None
+        return 1000.0 * self.latency_samples / self.samplerate
+
+    def to_dict(self) -> dict:
+        return {"loop": self.name, "out": self.out_channel, "in": self.in_channel, "devices": self.devices,
+                "latency_samples": self.latency_samples, "latency_ms": self.latency_ms,
+                "polarity": self.polarity, "gain_db": self.gain_db, "snr_db": self.snr_db,
+                "state": self.state, "detail": self.detail, "measured_at": self.measured_at}
+
+
+@dataclass
+class PrintPlan:
+    """The passes a print will run: per pass, (stem, loops in order); ``dry`` tracks have no insert."""
+
+    passes: list[list[tuple[str, list[str]]]]
+    dry: list[str]
+    length_s: float
+
+    def to_dict(self) -> dict:
+        return {"passes": [[{"stem": stem, "loops": loops} for stem, loops in p] for p in self.passes],
+                "dry": self.dry, "length_s": round(self.length_s, 3)}
+
+
+@dataclass
+class PrintProgress:
+    """Where a print is: pass ``number`` of ``passes``, the share of it done, and the meters.
+
+    Meter dicts are keyed by stem name: peak and RMS in dBFS since the previous report,
+    clip counts so far.
+    """
+
+    number: int
+    passes: int
+    fraction_of_pass: float
+    stage: str
+    position_s: float
+    xruns: int = 0
+    peak_db: dict[str, float] = field(default_factory=dict)
+    rms_db: dict[str, float] = field(default_factory=dict)
+    clips: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def fraction(self) -> float:
+        """Share of the whole print done, 0..1."""
+        if self.passes <= 0:
+            return 1.0
+        return min(1.0, ((self.number - 1) + self.fraction_of_pass) / self.passes)
+
+    def text(self) -> str:
+        line = f"pass {self.number} of {self.passes}: {self.stage} {self.position_s:5.1f} s"
+        if self.xruns:
+            line += f" · {self.xruns} xruns (the pass will be marked bad)"
+        return line
+
+
+@dataclass
+class PrintedStem:
+    """One printed file and whether it can be delivered."""
+
+    name: str
+    loop: str
+    path: str | None
+    good: bool
+    peak_dbfs: float
+    rms_dbfs: float
+    clips: int
+    drift_samples: float | None
+    latency_samples: float | None
+    polarity: int
+    reason: str = ""
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "loop": self.loop, "path": self.path, "good": self.good,
+                "peak_dbfs": _finite(self.peak_dbfs), "rms_dbfs": _finite(self.rms_dbfs), "clips": self.clips,
+                "drift_samples": self.drift_samples, "latency_samples": self.latency_samples,
+                "polarity": self.polarity, "reason": self.reason}
+
+
+@dataclass
+class PrintReport:
+    """A song's print: every file, and where they are."""
+
+    song: str
+    folder: str
+    files: list[PrintedStem]
+    passes: int
+    dry: list[str]
+
+    @property
+    def good(self) -> bool:
+        return bool(self.files) and all(f.good for f in self.files)
+
+    def to_dict(self) -> dict:
+        return {"song": self.song, "folder": self.folder, "good": self.good, "passes": self.passes,
+                "dry": self.dry, "files": [f.to_dict() for f in self.files]}
+
+
+def _finite(value: float) -> float | None:
+    return round(value, 2) if value == value and abs(value) != float("inf") else None
+
+
+class TrafficLog:
+    """Every byte the session's devices send and receive, numbered so a UI can poll for new ones.
+
+    Wraps a :class:`devices.monitor.TrafficMonitor` (which the session hands to each
+    Device it opens); ``since(n)`` returns the entries after the n-th and the new count.
+    """
+
+    def __init__(self, capacity: int = 5000) -> None:
+        self.monitor = TrafficMonitor(capacity)
+        self._lock = threading.Lock()
+        self._lines: list[TrafficLine] = []
+        self._dropped = 0
+        self._capacity = capacity
+        self._ports: dict[str, str] = {}
+        self.monitor.subscribe(self._record)
+
+    def name_port(self, port: str, device: str) -> None:
+        with self._lock:
+            self._ports[port] = device
+
+    def _device_of(self, port: str) -> str:
+        """The room's name for a port: its configured port string, or one contained in it
+        (MIDI ports are resolved to full JACK names such as ``demo-comp:in``)."""
+        if port in self._ports:
+            return self._ports[port]
+        for wanted, device in self._ports.items():
+            if wanted and wanted in port:
+                self._ports[port] = device
+                return device
+        return port
+
+    def _record(self, entry: TrafficEntry) -> None:
+        with self._lock:
+            device = self._device_of(entry.port)
+            self._lines.append(TrafficLine(device, entry))
+            if len(self._lines) > self._capacity:
+                cut = len(self._lines) - self._capacity
+                del self._lines[:cut]
+                self._dropped += cut
+
+    def since(self, count: int) -> tuple[list[TrafficLine], int]:
+        with self._lock:
+            total = self._dropped + len(self._lines)
+            start = max(0, count - self._dropped)
+            return self._lines[start:], total
+
+
+class StudioSession:
+    """One open studio folder and the main job on its songs.
+
+    Thread-safe where the TUI needs it: sheet reads and saves take a lock, so a worker
+    applying a song and the Sheet view saving an edit never interleave on one file.
+    """
+
+    def __init__(self, studio_dir: str | Path) -> None:
+        self.root = Path(studio_dir).expanduser().resolve()
+        if not (self.root / "studio.toml").is_file():
+            raise HybridError("not a studio folder (no studio.toml); create one with `hybrid init DIR`",
+                              where=str(self.root))
+        self._lock = threading.RLock()
+        # One audio stream at a time, and no MIDI port scans while one runs: python-rtmidi's
+        # JACK calls hold the GIL while they wait for the server, which waits for the
+        # stream's Python callback (a deadlock in one process).
+        self._audio_lock = threading.RLock()
+        self.studio: Studio = load_studio(self.root, strict=False)
+        self._summaries: dict[str, store.SongSummary] = {}
+        self.traffic = TrafficLog()
+
+    @property
+    def studio_name(self) -> str:
+        return self.studio.name
+
+    def reload_studio(self) -> Studio:
+        with self._lock:
+            self.studio = load_studio(self.root, strict=False)
+            return self.studio
+
+    # -- songs ----------------------------------------------------------------------------
+
+    def songs(self) -> list[store.SongSummary]:
+        """Every song of the studio, by album then title (broken sheets listed with their problems)."""
+        found = store.list_songs(self.root)
+        self._summaries = {s.slug: s for s in found}
+        return found
+
+    def song_summary(self, slug: str) -> store.SongSummary:
+        summary = self._summaries.get(slug)
+        if summary is None:
+            self.songs()
+            summary = self._summaries.get(slug)
+            if summary is None:
+                raise HybridError(f"no song {slug!r} in this studio", where=str(self.root))
+        return summary
+
+    def song_dir(self, slug: str) -> Path:
+        return store.song_dir(self.root, slug)
+
+    # -- the sheet ------------------------------------------------------------------------
+
+    def sheet(self, slug: str) -> Sheet:
+        with self._lock:
+            return store.load_sheet(self.root, slug)
+
+    def parse_value(self, device: str, param: str, text: Any) -> Any:
+        """``text`` as a value of ``device``'s ``param``, checked by its profile (ProfileError if not)."""
+        profile = self.studio.device(device).profile
+        try:
+            parameter = profile.parameters[param]
+        except KeyError:
+            raise RecallError(f"{profile.id} has no parameter {param!r}", key=f"devices.{device}") from None
+        return normalise_value(parameter, text)
+
+    def save_sheet(self, slug: str, sheet: Sheet) -> bool:
+        """Save an edited sheet (checked against the studio; the old text goes to history)."""
+        with self._lock:
+            changed = store.save_sheet(sheet, store.sheet_path(self.root, slug), studio=self.studio)
+            self._summaries.pop(slug, None)
+            return changed
+
+    def history(self, slug: str) -> list[store.Version]:
+        return store.history(self.root, slug)
+
+    def diff_version(self, slug: str, ref: str) -> list[Change]:
+        """The current sheet against an earlier version (``ref`` as recall.store reads it)."""
+        with self._lock:
+            old = store.read_version(self.root, slug, ref)
+            new = store.load_sheet(self.root, slug)
+        return diff_sheets(old, new, self.studio)
+
+    def walkthrough(self, slug: str, *, extra: list[str] | tuple[str, ...] = ()) -> list[Step]:
+        """The hand-set part of the song's recall, in signal order (plus ``extra`` devices)."""
+        return walkthrough(self.sheet(slug), self.studio, extra=extra)
+
+    # -- devices --------------------------------------------------------------------------
+
+    def device_status(self) -> list[DeviceStatus]:
+        """Every unit of the room and whether its port is there now (MIDI by name, serial by path)."""
+        from devices.midi_port import find_port, list_ports
+
+        midi_outputs: list[str] | None = None
+        midi_problem = ""
+        rows = []
+        for entry in self.studio.devices.values():
+            profile = entry.profile
+            base = dict(name=entry.name, model=profile.model, kind=profile.kind,
+                        transport=profile.transport, port=entry.port)
+            if not entry.machine_settable:
+                rows.append(DeviceStatus(**base, state="hand-set", detail="set by hand from the walk-through"))
+                continue
+            if profile.transport == "midi":
+                if midi_outputs is None:
+                    try:
+                        with self._audio_lock:
+                            midi_outputs = list_ports()["outputs"]
+                    except DeviceError as exc:
+                        midi_outputs, midi_problem = [], str(exc)
+                found = find_port(entry.port, midi_outputs)
+                if found:
+                    rows.append(DeviceStatus(**base, state="connected", detail=f"{found}, channel {entry.channel}"))
+                else:
+                    rows.append(DeviceStatus(**base, state="missing",
+                                             detail=midi_problem or f"no MIDI port matching {entry.port!r}"))
+                continue
+            rows.append(self._serial_status(entry, base))
+        return rows
+
+    @staticmethod
+    def _serial_status(entry, base: dict) -> DeviceStatus:
+        port = entry.port or ""
+        if "://" in port:
+            return DeviceStatus(**base, state="connected", detail="pyserial URL (checked when used)")
+        path = Path(port)
+        if not path.exists():
+            return DeviceStatus(**base, state="missing", detail=f"no serial device at {port}")
+        if not path.is_char_device() or str(path) == "/dev/null":
+            return DeviceStatus(**base, state="missing", detail=f"{port} is not a serial port")
+        return DeviceStatus(**base, state="connected", detail=f"serial {port}")
+
+    # -- loops ----------------------------------------------------------------------------
+
+    def loop_states(self) -> list[LoopState]:
+        """Every loop of the studio with its stored latency (fresh or stale) where there is one."""
+        rate = self.studio.interface.samplerate if self.studio.interface else 48000
+        out = []
+        for loop in self.studio.loops.values():
+            state = LoopState(loop.name, loop.out_channel, loop.in_channel, list(loop.devices), samplerate=rate)
+            self._stored_latency(state)
+            out.append(state)
+        return out
+
+    def measure_loop(self, name: str) -> LoopState:
+        """Ping loop ``name`` through the studio's interface; the result is stored per loop.
+
+        Uses the ping's two public halves (play and record, then estimate) rather than
+        ``measure_loop`` so the recording is at hand for the impulse-response plot.
+        """
+        from hybrid.audio import ping
+        from hybrid.audio.interface import resolve_device
+
+        loop = self._loop(name)
+        iface = self._interface()
+        where = f"loop {name}"
+        try:
+            dev = resolve_device(iface.device, iface.hostapi)
+        except HybridError:
+            _reinitialise_portaudio()
+            dev = resolve_device(iface.device, iface.hostapi)
+        rate = int(iface.samplerate or 48000)
+        signal_ = ping.ping_signal(rate)
+        for attempt in range(2):
+            with self._audio_lock:
+                received, xruns = ping.run_duplex(dev.index, signal_, loop.out_channel, loop.in_channel, rate,
+                                                  iface.blocksize or 0, where)
+            if xruns == 0:
+                break
+        else:
+            raise HybridError(f"xruns during the ping ({xruns}) twice; the machine is too loaded", where=where)
+        result = ping.estimate(signal_.sent, received, rate, max_latency_samples=signal_.max_latency_samples,
+                               where=where)
+        self._store_latency(loop, result, iface)
+        state = self._state_from(loop, result, rate, "fresh")
+        state.impulse = impulse_around(signal_.sent, received, result.latency_samples)
+        return state
+
+    def _loop(self, name: str):
+        try:
+            return self.studio.loops[name]
+        except KeyError:
+            raise HybridError(f"no loop {name!r} in this studio (known: {', '.join(self.studio.loops) or 'none'})",
+                              where=str(self.studio.file)) from None
+
+    def _interface(self):
+        from hybrid.audio.interface import load_interface
+
+        return load_interface(self.root)
+
+    @staticmethod
+    def _state_from(loop, result, rate: int, state: str) -> LoopState:
+        return LoopState(loop.name, loop.out_channel, loop.in_channel, list(loop.devices),
+                         latency_samples=float(result.latency_samples), polarity=int(result.polarity),
+                         gain_db=float(result.gain_db), snr_db=None if result.snr_db is None else float(result.snr_db),
+                         samplerate=rate, state=state)
+
+    # -- apply ----------------------------------------------------------------------------
+
+    def apply(self, slug: str, *, on_progress: Callable[[DeviceProgress], None] | None = None,
+              changed_only: bool = False):
+        """Apply the song's sheet to the gear (recall.apply), reporting each device's progress.
+
+        Devices are opened with the session's traffic monitor, so the Devices view shows
+        every byte of the recall. Returns recall's ApplyReport.
+        """
+        from recall.apply import ApplyEvent, apply_sheet
+        from devices.device import Device
+
+        def open_device(entry):
+            self.traffic.name_port(str(entry.port), entry.name)
+            return Device(entry.profile, entry.port, name=entry.name, channel=entry.channel,
+                          monitor=self.traffic.monitor)
+
+        def relay(event: ApplyEvent) -> None:
+            if on_progress is None or event.kind not in ("device", "done") or event.report is None:
+                return
+            report = event.report
+            on_progress(DeviceProgress(report.device, APPLY_STATUS.get(report.status, report.status),
+                                       report.detail()))
+
+        with self._lock:
+            sheet = store.load_sheet(self.root, slug)
+        with self._audio_lock:
+            return apply_sheet(self.studio, sheet, slug=slug, changed_only=changed_only, on_event=relay,
+                               open_device=open_device)
+
+
+    def _stored_latency(self, state: LoopState) -> None:
+        from hybrid.audio import latency_store
+
+        try:
+            key = self._latency_key()
+            status = latency_store.status(self.root, state.name, key)
+        except HybridError as exc:
+            state.state, state.detail = "failed", str(exc)
+            return
+        entry = status.entry
+        if entry is None:
+            return
+        result = entry.result
+        state.latency_samples = float(result.latency_samples)
+        state.polarity = int(result.polarity)
+        state.gain_db = float(result.gain_db)
+        state.snr_db = None if result.snr_db is None else float(result.snr_db)
+        state.measured_at = entry.measured_at
+        state.state = "stale" if status.stale else "fresh"
+        state.detail = "; ".join(status.reasons)
+
+    def _latency_key(self):
+        from hybrid.audio import latency_store
+
+        iface = self._interface()
+        return latency_store.LatencyKey(device=iface.device, samplerate=int(iface.samplerate or 48000),
+                                        blocksize=int(iface.blocksize or 0))
+
+    def _store_latency(self, loop, result, iface) -> None:
+        from hybrid.audio import latency_store
+
+        latency_store.store(self.root, loop.name, result, self._latency_key())
+
+    # -- print ----------------------------------------------------------------------------
+
+    def _song_plan(self, slug: str):
+        from hybrid.audio.song import plan_song
+
+        sheet = self.sheet(slug)
+        return sheet, plan_song(self.studio, sheet, self.song_dir(slug), slug)
+
+    def print_plan(self, slug: str) -> PrintPlan:
+        """The passes that would print ``slug``'s stems (hybrid.audio's planner), for people."""
+        import soundfile as sf
+
+        sheet, plan = self._song_plan(slug)
+        loops_of = {t.name: [i.loop for i in t.inserts] for t in sheet.tracks}
+        passes = []
+        length_s = 0.0
+        for round_passes in plan.rounds[:1]:  # later rounds follow the same stems down their chains
+            for planned in round_passes:
+                items = []
+                for job in planned.jobs:
+                    name = Path(job.stem).stem
+                    items.append((name, loops_of.get(name, [job.loop or "?"])))
+                    try:
+                        length_s = max(length_s, sf.info(str(job.stem)).duration)
+                    except RuntimeError as exc:
+                        raise HybridError(f"cannot read stem: {exc}", where=str(job.stem)) from exc
+                passes.append(items)
+        return PrintPlan(passes=passes, dry=sorted(plan.skipped), length_s=length_s)
+
+    def print_song(self, slug: str, *, on_progress: Callable[[PrintProgress], None] | None = None) -> PrintReport:
+        """Print every stem of ``slug`` through its insert chain (hybrid.audio.song), with meters.
+
+        Holds the session's audio lock: one stream at a time in this process.
+        """
+        from hybrid.audio.song import interface_of, print_song
+
+        sheet, plan = self._song_plan(slug)
+        settings = interface_of(self.studio)
+        current: dict[str, Any] = {"number": 0, "total": plan.passes, "names": {}}
+        clips: dict[str, int] = {}
+
+        def on_pass(number: int, total: int, planned) -> None:
+            current["number"], current["total"] = number, total
+            current["names"] = {job.in_channels[0] - 1: Path(job.stem).stem.split(".round")[0]
+                                for job in planned.jobs}
+
+        def relay(progress) -> None:
+            if on_progress is None:
+                return
+            names = current["names"]
+            peak = {names[i]: v for i, v in enumerate(progress.peak_dbfs) if i in names}
+            rms = {names[i]: v for i, v in enumerate(progress.rms_dbfs) if i in names}
+            for name, value in peak.items():
+                if value >= -0.01:
+                    clips[name] = clips.get(name, 0) + 1
+            on_progress(PrintProgress(number=max(1, current["number"]), passes=current["total"],
+                                      fraction_of_pass=progress.fraction, stage=progress.stage,
+                                      position_s=progress.position_s, xruns=progress.xruns,
+                                      peak_db=peak, rms_db=rms, clips=dict(clips)))
+
+        with self._audio_lock:
+            result = print_song(self.studio, sheet, self.song_dir(slug), slug, settings,
+                                on_pass=on_pass, on_progress=relay)
+        files = []
+        for outcome in result.passes:
+            for f in outcome.files:
+                if ".rounds" in Path(f.job.output).parts:
+                    continue
+                files.append(_printed_stem(f))
+        return PrintReport(song=slug, folder=str(self.song_dir(slug) / "prints"), files=files,
+                           passes=len(result.passes), dry=sorted(plan.skipped))
+
+
+APPLY_STATUS = {"needs-hand": "needs a hand", "done-earlier": "unchanged", "verifying": "sending"}
+
+
+def impulse_around(sent, received, latency_samples: float, half_width: int = 48):
+    """The loop's impulse response around its peak, by cross-correlating the return with the
+    stimulus (normalised by the stimulus energy): enough to see timing, polarity and ringing."""
+    import numpy as np
+    from scipy import signal as sps
+
+    x = np.asarray(sent, dtype=np.float64)
+    y = np.asarray(received, dtype=np.float64)
+    corr = sps.correlate(y, x, mode="full", method="fft")[len(x) - 1:] / max(float(np.dot(x, x)), 1e-12)
+    centre = int(round(latency_samples))
+    lo, hi = max(0, centre - half_width), min(len(corr), centre + half_width + 1)
+    return corr[lo:hi]
+
+
+def _reinitialise_portaudio() -> None:
+    """PortAudio scans JACK clients once: rescan to see gear started since (no streams open here)."""
+    import sounddevice as sd
+
+    sd._terminate()
+    sd._initialize()
+
+
+
+
+def _printed_stem(f) -> PrintedStem:
+    lat = f.channels[0] if f.channels else None
+    levels = f.levels
+    return PrintedStem(
+        name=Path(f.job.output).name, loop=f.job.label, path=None if f.path is None else str(f.path),
+        good=bool(f.good),
+        peak_dbfs=levels.file_peak_dbfs if levels else float("-inf"),
+        rms_dbfs=levels.file_rms_dbfs if levels else float("-inf"),
+        clips=int(sum(f.return_clipped_samples)),
+        drift_samples=None if lat is None or lat.change_samples is None else round(lat.change_samples, 4),
+        latency_samples=None if lat is None or lat.applied_samples is None else round(lat.applied_samples, 4),
+        polarity=lat.polarity if lat else 1,
+        reason="; ".join(f.problems),
+    )

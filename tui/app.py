@@ -1,0 +1,156 @@
+"""The control-room app: one studio, six views (Songs, Sheet, Recall, Devices, Loops, Print).
+
+Keyboard first: the digits 1-6 (or F1-F6) switch views, every view lists its keys in
+the footer, and ctrl+p opens the command palette (open a song, apply, measure, print).
+The mouse works everywhere (tabs, rows, buttons).
+
+All hardware and audio work goes through :class:`hybrid.session.StudioSession` in
+thread workers that report back only by messages, so the UI never freezes; errors from
+any layer's exception root are shown as one readable line (a notification and the
+status line), never as a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+
+from devices.errors import DeviceError
+from hybrid.errors import HybridError
+from hybrid.session import StudioSession
+from recall.errors import RecallError
+from tui.commands import HybridCommands
+from tui.errors import one_line
+from tui.views.devices import DevicesView
+from tui.views.loops import LoopsView
+from tui.views.printing import PrintView
+from tui.views.recall import RecallView
+from tui.views.sheet import SheetView
+from tui.views.songs import SongsView
+
+LAYER_ERRORS = (DeviceError, RecallError, HybridError)
+
+VIEWS = (
+    ("songs", "Songs", SongsView),
+    ("sheet", "Sheet", SheetView),
+    ("recall", "Recall", RecallView),
+    ("devices", "Devices", DevicesView),
+    ("loops", "Loops", LoopsView),
+    ("print", "Print", PrintView),
+)
+
+
+class HybridApp(App[int]):
+    """The control-room UI on one studio folder."""
+
+    CSS_PATH = "styles/app.tcss"
+    TITLE = "hybrid"
+    COMMANDS = App.COMMANDS | {HybridCommands}
+    BINDINGS = [
+        *(Binding(str(i), f"show('{vid}')", label, key_display=str(i), show=False)
+          for i, (vid, label, _) in enumerate(VIEWS, start=1)),
+        *(Binding(f"f{i}", f"show('{vid}')", label, show=False)
+          for i, (vid, label, _) in enumerate(VIEWS, start=1)),
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+p", "command_palette", "Commands", show=True, priority=True),
+    ]
+
+    song: reactive[str | None] = reactive(None)
+    """The slug of the song every view works on (chosen on the Songs view)."""
+
+    def __init__(self, studio_dir: str | Path, *, rig_label: str | None = None,
+                 session: StudioSession | None = None) -> None:
+        super().__init__()
+        self.session = session or StudioSession(studio_dir)
+        self.rig_label = rig_label
+        self.errors: list[str] = []
+        """Every error line shown, oldest first."""
+        self.sub_title = self.session.studio_name
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=True)
+        yield Static(id="context")
+        with TabbedContent(id="views"):
+            for index, (vid, label, view_cls) in enumerate(VIEWS, start=1):
+                with TabPane(f"{index} {label}", id=vid):
+                    yield view_cls(id=f"{vid}-view")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_context()
+        self.query_one(SongsView).focus_table()
+
+    # -- the current song -----------------------------------------------------------------
+
+    def open_song(self, slug: str, *, view: str = "sheet") -> None:
+        """Make ``slug`` the current song and show ``view`` for it."""
+        self.song = slug
+        self.action_show(view)
+
+    def watch_song(self, slug: str | None) -> None:
+        self.refresh_context()
+        for _, _, view_cls in VIEWS:
+            for view in self.query(view_cls):
+                view.song_changed(slug)
+
+    def refresh_context(self) -> None:
+        context = self.query("#context")
+        if not context:
+            return
+        parts = [f"[b]{self.session.studio_name}[/b]"]
+        if self.song:
+            summary = self.session.song_summary(self.song)
+            parts.append(f"song [b reverse] {summary.title} [/] {summary.album or ''}"
+                         f"  stage [b]{summary.stage or '-'}[/b]")
+        else:
+            parts.append("no song open: pick one on Songs (1) and press enter")
+        if self.rig_label:
+            parts.append(self.rig_label)
+        context.first(Static).update("   ".join(parts))
+
+    # -- navigation -----------------------------------------------------------------------
+
+    def action_show(self, view: str) -> None:
+        tabs = self.query_one("#views", TabbedContent)
+        tabs.active = view
+        self.call_after_refresh(self._focus_view, view)
+
+    def _focus_view(self, view: str) -> None:
+        widget = self.query_one(f"#{view}-view")
+        focus = getattr(widget, "focus_default", None)
+        if focus is not None:
+            focus()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        view = self.query_one(f"#{event.pane.id}-view")
+        refresh = getattr(view, "view_shown", None)
+        if refresh is not None:
+            refresh()
+
+    def run_view_action(self, view: str, action: str) -> None:
+        """Show ``view`` and run one of its actions (from the command palette)."""
+        self.action_show(view)
+        widget = self.query_one(f"#{view}-view")
+        getattr(widget, f"action_{action}")()
+
+    # -- errors ---------------------------------------------------------------------------
+
+    def report_error(self, exc: BaseException, *, doing: str) -> None:
+        """Show an error from any layer as one readable line (and remember it for tests and the log)."""
+        line = f"{doing}: {one_line(exc)}"
+        self.errors.append(line)
+        self.notify(line, title="Error", severity="error", timeout=10)
+
+
+def run(studio_dir: str | Path, *, rig_label: str | None = None) -> int:
+    """Run the app on ``studio_dir`` until the user quits; returns the exit status."""
+    app = HybridApp(studio_dir, rig_label=rig_label)
+    result: Any = app.run()
+    return int(result or 0)

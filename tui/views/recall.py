@@ -1,0 +1,281 @@
+"""Recall: apply the song to the gear with live progress per device, then walk through the rest.
+
+Apply runs in a thread worker (one at a time); each device's progress arrives as a
+message and updates its row: set, verified, failed (with why), needs a hand. When it
+is done, the walk-through lists the hand-set controls (and any machine-set device that
+failed) in signal order, shown one step at a time in large type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, ProgressBar, Static
+
+from hybrid.session import DeviceProgress
+from tui.errors import UI_BOUNDARY, one_line
+from tui.widgets.panel import render_control
+
+
+STATUS_STYLE = {
+    "pending": "grey62",
+    "sending": "bold bright_cyan",
+    "set": "bold bright_white",
+    "verified": "bold black on bright_green",
+    "unchanged": "bold green",
+    "failed": "bold white on red",
+    "needs a hand": "bold black on bright_yellow",
+    "skipped": "grey62",
+}
+
+
+class WalkBox(Static, can_focus=True):
+    """The current walk-through step; focused while walking so enter/space confirm it."""
+
+    BINDINGS = [
+        Binding("enter,space", "done", "Done, next"),
+        Binding("backspace,left", "back", "Back"),
+        Binding("s,right", "skip", "Skip"),
+    ]
+
+    def _view(self) -> "RecallView":
+        return next(a for a in self.ancestors if isinstance(a, RecallView))
+
+    def action_done(self) -> None:
+        self._view().action_step_done()
+
+    def action_back(self) -> None:
+        self._view().action_step_back()
+
+    def action_skip(self) -> None:
+        self._view().action_step_skip()
+
+
+class RecallView(Vertical):
+    """Apply the open song's recall, then the walk-through of hand-set gear."""
+
+    BINDINGS = [
+        Binding("a", "apply", "Apply"),
+        Binding("c", "apply_changed", "Apply changed"),
+        Binding("w", "walk", "Walk-through"),
+    ]
+
+    @dataclass
+    class Progress(Message):
+        """One device moved on (from the apply worker)."""
+
+        progress: DeviceProgress
+
+    @dataclass
+    class Finished(Message):
+        """The apply is over: its report, or the error that stopped it."""
+
+        slug: str
+        report: Any = None
+        error: BaseException | None = None
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.slug: str | None = None
+        self.steps: list = []
+        self.step_index = 0
+        self.step_done: set[int] = set()
+        self.report = None
+        self.applying = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("Recall", classes="view-title", id="recall-title")
+        yield DataTable(id="recall-table", cursor_type="row")
+        yield ProgressBar(id="recall-progress", show_eta=False)
+        yield Static(id="recall-summary", classes="status")
+        yield WalkBox(id="walk", classes="walk-box")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("Device", key="device", width=14)
+        table.add_column("Model", key="model", width=26)
+        table.add_column("How", key="how", width=14)
+        table.add_column("Status", key="status", width=16)
+        table.add_column("Detail", key="detail")
+        self._fill()
+
+    def focus_default(self) -> None:
+        self.query_one(DataTable).focus()
+
+    def song_changed(self, slug: str | None) -> None:
+        if slug != self.slug:
+            self.slug = slug
+            self.steps = []
+            self.step_done = set()
+            self.report = None
+            self._fill()
+
+    def view_shown(self) -> None:
+        if not self.applying and self.report is None:
+            self._fill()
+
+    def _fill(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        walk = self.query_one("#walk", Static)
+        if not self.slug:
+            self.query_one("#recall-title", Static).update("Recall: open a song on Songs (1)")
+            walk.update("")
+            return
+        session = self.app.session
+        try:
+            sheet = session.sheet(self.slug)
+        except UI_BOUNDARY as exc:
+            self.query_one("#recall-title", Static).update(f"[b red]{one_line(exc)}[/]")
+            return
+        self.query_one("#recall-title", Static).update(
+            f"Recall [b]{sheet.title}[/b]: [b]a[/b] apply · [b]c[/b] only what changed · [b]w[/b] walk-through")
+        for name in sheet.used_devices():
+            entry = session.studio.devices.get(name)
+            if entry is None:
+                table.add_row(name, "?", "?", Text("failed", STATUS_STYLE["failed"]),
+                              "not a device of this studio", key=name)
+                continue
+            how = "machine-set" if entry.machine_settable else "hand-set"
+            status = "pending" if entry.machine_settable else "needs a hand"
+            table.add_row(name, f"{entry.profile.model}", how, Text(status, STATUS_STYLE[status]), "",
+                          key=name)
+        self.query_one("#recall-summary", Static).update("")
+        walk.update("")
+
+    # -- apply ----------------------------------------------------------------------------
+
+    def action_apply(self) -> None:
+        self._start_apply(changed_only=False)
+
+    def action_apply_changed(self) -> None:
+        self._start_apply(changed_only=True)
+
+    def _start_apply(self, *, changed_only: bool) -> None:
+        if not self.slug:
+            self.app.notify("open a song first (Songs, enter)", severity="warning")
+            return
+        if self.applying:
+            self.app.notify("an apply is already running", severity="warning")
+            return
+        self._fill()
+        self.applying = True
+        self.steps = []
+        self.query_one("#recall-summary", Static).update("applying…")
+        bar = self.query_one(ProgressBar)
+        bar.update(total=max(1, self.query_one(DataTable).row_count), progress=0)
+        self._apply(self.slug, changed_only)
+
+    @work(thread=True, exclusive=True, group="apply")
+    def _apply(self, slug: str, changed_only: bool) -> None:
+        try:
+            report = self.app.session.apply(slug, on_progress=lambda p: self.post_message(self.Progress(p)),
+                                            changed_only=changed_only)
+        except UI_BOUNDARY as exc:
+            self.post_message(self.Finished(slug, error=exc))
+            return
+        self.post_message(self.Finished(slug, report=report))
+
+    @on(Progress)
+    def _progress(self, event: Progress) -> None:
+        p = event.progress
+        table = self.query_one(DataTable)
+        try:
+            table.update_cell(p.device, "status", Text(p.status, STATUS_STYLE.get(p.status, "")))
+            table.update_cell(p.device, "detail", p.detail or "")
+        except KeyError:
+            return
+        if p.final:
+            self.query_one(ProgressBar).advance(1)
+
+    @on(Finished)
+    def _finished(self, event: Finished) -> None:
+        self.applying = False
+        if event.slug != self.slug:
+            return
+        bar = self.query_one(ProgressBar)
+        bar.update(progress=bar.total)
+        if event.error is not None:
+            self.query_one("#recall-summary", Static).update(f"[b red]apply stopped: {one_line(event.error)}[/]")
+            self.app.report_error(event.error, doing="apply")
+            return
+        report = self.report = event.report
+        verdict = "[b black on bright_green] RECALLED [/]" if report.ok else "[b white on red] INCOMPLETE [/]"
+        self.query_one("#recall-summary", Static).update(
+            f"{verdict}  {report.summary_line()}  · {len(report.steps)} steps by hand")
+        self.steps = list(report.steps)
+        self.step_index = 0
+        self.step_done = set()
+        self._show_step()
+        if self.steps:
+            self.query_one(WalkBox).focus()
+        self.app.refresh_context()
+
+    # -- the walk-through -----------------------------------------------------------------
+
+    def action_walk(self) -> None:
+        if not self.slug:
+            return
+        extra = [r.device for r in self.report.devices if r.status == "failed"] if self.report else []
+        try:
+            self.steps = self.app.session.walkthrough(self.slug, extra=extra)
+        except UI_BOUNDARY as exc:
+            self.app.report_error(exc, doing="walk-through")
+            return
+        self.step_index = 0
+        self.step_done = set()
+        self._show_step()
+        self.query_one(WalkBox).focus()
+
+    def _show_step(self) -> None:
+        walk = self.query_one("#walk", Static)
+        if not self.steps:
+            walk.update("[b]Walk-through[/b]: nothing to set by hand for this song")
+            return
+        if self.step_index >= len(self.steps):
+            done = len(self.step_done)
+            walk.update(f"[b black on bright_green] WALK-THROUGH DONE [/]  {done} of {len(self.steps)} "
+                        "steps confirmed  (w: start again)")
+            return
+        step = self.steps[self.step_index]
+        param = self.app.session.studio.devices[step.device].profile.parameters[step.parameter]
+        text = Text()
+        text.append(f"Step {step.number} of {len(self.steps)}", style="bold")
+        if step.chain:
+            text.append(f"   signal: {step.chain}", style="grey70")
+        text.append("\n")
+        text.append(f" {step.device} ", style="bold black on bright_white")
+        text.append("  ")
+        text.append(f"{step.label}", style="bold")
+        text.append("  →  ")
+        text.append(f" {step.setting} ", style="bold black on bright_yellow")
+        text.append("\n\n")
+        text.append_text(render_control(param, step.target))
+        if step.notes:
+            text.append(f"\n\nnote: {step.notes}", style="italic")
+        text.append("\n\nenter: done, next · backspace: back · s: skip", style="grey62")
+        walk.update(text)
+
+    def action_step_done(self) -> None:
+        if self.steps and self.step_index < len(self.steps):
+            self.step_done.add(self.step_index)
+            self.step_index += 1
+            self._show_step()
+
+    def action_step_skip(self) -> None:
+        if self.steps and self.step_index < len(self.steps):
+            self.step_index += 1
+            self._show_step()
+
+    def action_step_back(self) -> None:
+        if self.steps and self.step_index > 0:
+            self.step_index -= 1
+            self.step_done.discard(self.step_index)
+            self._show_step()
