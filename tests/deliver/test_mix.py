@@ -92,14 +92,17 @@ def test_identification_by_name_and_by_deliver_table(tmp_path):
 
 def test_bad_inputs_get_one_line(cli, tmp_path):
     folder = make_song(tmp_path, "x", "X", extra='\n[deliver]\nmix = "../../escape.wav"\n')
-    out = cli("deliver", "mix", "x", "--studio", str(tmp_path))
-    assert out.returncode == 1 and "deliver.mix" in out.stderr and "outside the song folder" in out.stderr
-    out = cli("deliver", "mix", "nope", "--studio", str(tmp_path))
-    assert out.returncode == 1 and "no sheet.toml" in out.stderr
+    with pytest.raises(HybridError, match=r"deliver\.mix: '../../escape.wav' is outside the song folder"):
+        deliver_mix(tmp_path, "x")
+    with pytest.raises(HybridError, match="no sheet.toml"):
+        deliver_mix(tmp_path, "nope")
+    with pytest.raises(HybridError, match="single folder name"):
+        deliver_mix(tmp_path, "../x")
     (folder / "sheet.toml").write_text((folder / "sheet.toml").read_text().split("[deliver]")[0])
     (folder / "mix" / "X.wav").write_bytes(b"RIFF....WAVEfmt garbage")
     out = cli("deliver", "mix", "x", "--studio", str(tmp_path))
     assert out.returncode == 1 and "X.wav" in out.stderr and "Traceback" not in out.stderr
+    assert out.stderr.count("\n") == 1
 
 
 def test_cli_json(cli, studio):
