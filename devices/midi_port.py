@@ -13,7 +13,7 @@ import queue
 import sys
 import threading
 import time
-from typing import Callable
+from typing import Callable, TypeVar
 
 import mido
 
@@ -22,6 +22,7 @@ from devices.monitor import IN, OUT, TrafficMonitor
 from devices.wire import WireClock
 
 JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
+T = TypeVar("T")
 _CHECK_EVERY_S = 0.25
 
 
@@ -47,9 +48,28 @@ def list_ports(backend: mido.Backend | None = None, *, quiet: bool = False) -> d
     backend = backend or midi_backend()
     try:
         with _quiet_fd2(quiet):
-            return {"outputs": list(backend.get_output_names()), "inputs": list(backend.get_input_names())}
+            return retry_busy(lambda: {"outputs": list(backend.get_output_names()),
+                                       "inputs": list(backend.get_input_names())},
+                              attempts=2 if quiet else 3)
     except (OSError, RuntimeError, SystemError) as exc:  # rtmidi raises SystemError when no API works
         raise DeviceError(f"cannot list MIDI ports: {exc}", action="listing MIDI ports") from None
+
+
+def retry_busy(action: Callable[[], T], attempts: int = 3, pause_s: float = 0.05) -> T:
+    """Run ``action``, again after a pause if the MIDI system was too busy to answer.
+
+    A JACK server under load can miss a new client's handshake (rtmidi then reports
+    "JACK server not running?"); a second try a moment later succeeds. A real absence
+    fails every attempt and is reported.
+    """
+    for attempt in range(attempts):
+        try:
+            return action()
+        except (RuntimeError, SystemError, OSError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(pause_s * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 @contextlib.contextmanager
@@ -119,11 +139,11 @@ class MidiPort:
                 f"no MIDI output port matches {self.wanted!r}; present: {', '.join(ports['outputs']) or 'none'}",
                 device=self.device, action="opening")
         try:
-            self._out = self.backend.open_output(self.output_name)
+            self._out = retry_busy(lambda: self.backend.open_output(self.output_name))
             if self.want_input:
                 self.input_name = find_port(self.wanted, ports["inputs"])
                 if self.input_name is not None:
-                    self._in = self.backend.open_input(self.input_name, callback=self._received)
+                    self._in = retry_busy(lambda: self.backend.open_input(self.input_name, callback=self._received))
         except (OSError, RuntimeError, SystemError) as exc:
             self.close()
             raise DeviceError(f"cannot open MIDI port {self.output_name!r}: {exc}", device=self.device,

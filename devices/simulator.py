@@ -21,7 +21,7 @@ import mido
 
 from devices.errors import DeviceError, ProfileError
 from devices.midi_codec import MidiDecoder
-from devices.midi_port import midi_backend
+from devices.midi_port import midi_backend, retry_busy
 from devices.profile import Profile
 from devices.text_codec import TextTemplate
 
@@ -164,8 +164,9 @@ class _MidiSide:
 
     def start(self) -> None:
         try:
-            self._out = self.backend.open_output(self.sim.port, client_name=self.sim.port)
-            self._in = self.backend.open_input(self.sim.port, client_name=self.sim.port, callback=self._received)
+            port = self.sim.port
+            self._out = retry_busy(lambda: self.backend.open_output(port, client_name=port))
+            self._in = retry_busy(lambda: self.backend.open_input(port, client_name=port, callback=self._received))
         except (OSError, RuntimeError, SystemError) as exc:
             self.stop()
             raise DeviceError(f"cannot open virtual MIDI port {self.sim.port!r}: {exc}",
