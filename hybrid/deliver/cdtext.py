@@ -65,7 +65,7 @@ def encode(text: CdText) -> bytes:
     tracks = text.track_count
     if tracks < 1:
         raise CdTextError("CD-Text needs the disc and at least one track")
-    packs: list[bytes] = []
+    pieces: list[tuple[int, int, int, bytes]] = []   # kind, track, position, payload
     counts = [0] * 16
     for kind, strings in ((TITLE, text.titles), (PERFORMER, text.performers)):
         if not any(strings):
@@ -84,14 +84,17 @@ def encode(text: CdText) -> bytes:
             position += list(range(len(encoded)))
         data += b"\0" * (-len(data) % PAYLOAD_BYTES)
         for start in range(0, len(data), PAYLOAD_BYTES):
-            packs.append(_pack(kind, owner[start], len(packs), position[start],
-                               bytes(data[start:start + PAYLOAD_BYTES])))
+            pieces.append((kind, owner[start], position[start], bytes(data[start:start + PAYLOAD_BYTES])))
             counts[kind - 0x80] += 1
     counts[SIZE_INFO - 0x80] = 3
-    last_sequence = len(packs) + 2
+    last_sequence = len(pieces) + 2
     if last_sequence >= MAX_PACKS:
         raise CdTextError(f"CD-Text needs {last_sequence + 1} packs; one block holds {MAX_PACKS} "
                           "(shorten titles or performers)")
+    if tracks > 99:
+        raise CdTextError(f"{tracks} tracks; CD-Text numbers tracks 1..99")
+    packs = [_pack(kind, track, sequence, position, payload)
+             for sequence, (kind, track, position, payload) in enumerate(pieces)]
     info = bytes([CHARSET_ISO_8859_1, 1, tracks, 0]) + bytes(counts) \
         + bytes([last_sequence] + [0] * 7) + bytes([LANGUAGE_ENGLISH] + [0] * 7)
     for part in range(3):

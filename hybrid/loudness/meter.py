@@ -110,9 +110,12 @@ class LoudnessMeter:
         self._sub_frames: list[int] = []
         self._sample_peak = np.zeros(self.channels)
         self._true_peak = TruePeakDetector(self.samplerate_hz, self.channels)
+        self._finished = False
 
     # -- feeding ---------------------------------------------------------------------
     def process(self, block: np.ndarray) -> None:
+        if self._finished:
+            raise RuntimeError("result() ended this programme; start a new LoudnessMeter")
         block = np.asarray(block, dtype=np.float64)
         if block.ndim == 1:
             block = block[:, None]
@@ -189,6 +192,9 @@ class LoudnessMeter:
         return float(high - low)
 
     def result(self, path: str | None = None) -> LoudnessResult:
+        """The measures of everything fed so far; ends the programme (the true-peak
+        interpolator rings out into silence), so call it once, at the end."""
+        self._finished = True
         momentary = self.momentary_lufs()
         short_term = self.short_term_lufs()
         true_peak = self._true_peak.flush()
