@@ -34,14 +34,27 @@ def register(sub) -> None:
 def run(args) -> int:
     from hybrid.intake import IntakeRefused, format_text, intake_archive
 
+    show = sys.stderr.isatty() and not args.json
     try:
         report = intake_archive(args.archive, args.studio, song=args.song, artist=args.artist,
-                                album=args.album, extractor=args.extractor)
+                                album=args.album, extractor=args.extractor,
+                                progress=_progress_line if show else None)
     except IntakeRefused as exc:
+        if show:
+            _progress_line("", "", 0, 0)
         emit(exc.report, args.json, format_text)
         print(f"hybrid: error: {exc}", file=sys.stderr)
         return 1
+    if show:
+        _progress_line("", "", 0, 0)
     emit(report, args.json, format_text)
     if args.strict and report.summary()["fail"]:
         return 2
     return 0
+
+
+def _progress_line(stage: str, name: str, done: int, total: int) -> None:
+    """One self-overwriting status line on a terminal's stderr; an empty stage clears it."""
+    text = f"{'unpacking' if stage == 'unpack' else 'checking'} {done}/{total} {name}" if stage else ""
+    sys.stderr.write("\r\033[K" + text[:100])
+    sys.stderr.flush()

@@ -9,6 +9,7 @@ is charged to it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from hybrid.intake.report import Refusal
 
@@ -45,8 +46,9 @@ class Limits:
 class Budget:
     """Counts real uncompressed bytes while streaming and refuses as soon as a cap is passed."""
 
-    def __init__(self, limits: Limits):
+    def __init__(self, limits: Limits, on_member: Callable[[str], None] | None = None):
         self.limits = limits
+        self._on_member = on_member
         self.total_bytes = 0
         self._member = ""
         self._member_bytes = 0
@@ -56,6 +58,8 @@ class Budget:
         self._member = member
         self._member_bytes = 0
         self._member_compressed = compressed_size
+        if self._on_member is not None:
+            self._on_member(member)
 
     def charge(self, nbytes: int) -> None:
         lim = self.limits

@@ -39,6 +39,7 @@ import shutil
 import tempfile
 from collections import Counter
 from pathlib import Path, PurePosixPath
+from typing import Callable
 
 from hybrid.errors import HybridError
 from hybrid.intake.audio_checks import Rules, read_header, scan_samples
@@ -52,6 +53,7 @@ from recall import store
 from recall.errors import RecallError
 from recall.studio import SONGS_DIR
 
+Progress = Callable[[str, str, int, int], None]
 STAGING_PREFIX = ".intake-"
 STEMS_DIR = "stems"
 NOTES = [
@@ -78,13 +80,17 @@ def song_title_from_archive(archive: Path) -> str:
 
 def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | None = None,
                    artist: str = "", album: str = "", limits: Limits = Limits(),
-                   rules: Rules = Rules(), extractor: str = "auto") -> IntakeReport:
+                   rules: Rules = Rules(), extractor: str = "auto",
+                   progress: Progress | None = None) -> IntakeReport:
     """Unpack ``archive`` into a new song of the studio and check it; returns the report.
 
     Raises IntakeRefused (a HybridError carrying the report) when the upload is refused;
     the studio is then exactly as before. Bad arguments raise HybridError.
     ``extractor`` applies to non-zip archives: auto | bsdtar | unar (see ext_source).
+    ``progress(stage, name, done, total)`` is called as each stem is unpacked
+    (stage ``unpack``) and checked (``check``), for a progress line on big uploads.
     """
+    tell = progress or (lambda *a: None)
     archive = Path(archive)
     studio = Path(studio_dir).expanduser().resolve()
     if not archive.is_file():
@@ -110,10 +116,19 @@ def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | N
             staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=studio))
             stems_tmp = staging / "song" / STEMS_DIR
             stems_tmp.mkdir(parents=True)
+            raw_to_stem = {raw: name for name, raw in wanted.values()}
+            done = [0]
+
+            def unpacking(member: str) -> None:
+                if member in raw_to_stem:
+                    done[0] += 1
+                    tell("unpack", raw_to_stem[member], done[0], len(wanted))
+
             source.extract({key: stems_tmp / name for key, (name, _) in wanted.items()},
-                           Budget(limits), chunk_bytes=limits.chunk_bytes, max_files=limits.max_files)
+                           Budget(limits, on_member=unpacking), chunk_bytes=limits.chunk_bytes,
+                           max_files=limits.max_files)
         _verify_staging(stems_tmp, {name for name, _ in wanted.values()})
-        _check_stems(stems_tmp, wanted, report, rules)
+        _check_stems(stems_tmp, wanted, report, rules, tell)
         imported = [f for f in report.files if f.imported]
         if not imported:
             raise Refusal("no WAV stems in the archive" + _skipped_hint(report), rule="empty")
@@ -234,10 +249,12 @@ def _verify_staging(stems: Path, expected: set[str]) -> None:
         raise Refusal(f"unpacked files do not match the listing ({', '.join(odd[:5])})", rule="corrupt")
 
 
-def _check_stems(stems: Path, wanted, report: IntakeReport, rules: Rules) -> None:
+def _check_stems(stems: Path, wanted, report: IntakeReport, rules: Rules, tell: Progress) -> None:
     """Header and content rules, one file at a time (each streamed block-wise)."""
     checked = []
-    for name, member in sorted(wanted.values(), key=lambda nm: _natural(nm[0])):
+    ordered = sorted(wanted.values(), key=lambda nm: _natural(nm[0]))
+    for i, (name, member) in enumerate(ordered, 1):
+        tell("check", name, i, len(ordered))
         path = stems / name
         fr = FileReport(member=member)
         if read_header(path, fr, rules):

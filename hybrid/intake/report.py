@@ -174,6 +174,8 @@ def format_text(report: IntakeReport) -> str:
         for finding in f.findings:
             if finding.level != "pass":
                 lines.append(f"          {finding.level:<4}  {finding.rule}: {finding.message}")
+    if report.refused:
+        return "\n".join(lines)
     s = report.summary()
     lines.append(f"Summary: {s['imported']} imported ({s['pass']} pass, {s['info']} info, "
                  f"{s['warn']} warn, {s['fail']} fail), {s['skipped']} skipped, "

@@ -30,7 +30,11 @@ def refuse(archive, studio, sandbox, rule, **kw):
 def test_good_upload_becomes_a_song(studio, uploads, sandbox):
     archive = make_zip(uploads / "Night Drive.zip", good_stems(), folder="Night Drive Stems/")
     before = tree(sandbox)
-    report = intake_archive(archive, studio)
+    calls = []
+    report = intake_archive(archive, studio, progress=lambda *a: calls.append(a))
+    assert calls[0] == ("unpack", "1Kick.wav", 1, 4) and calls[3][:3] == ("unpack", "4 Keys.wav", 4)
+    assert calls[4:] == [("check", n, i, 4) for i, n in
+                         enumerate(["1Kick.wav", "2Snare.wav", "3Bass.wav", "4 Keys.wav"], 1)]
     assert report.song == "Night Drive" and not report.refused
     song = studio / "songs" / "night-drive"
     assert sorted(p.name for p in (song / "stems").iterdir()) == [
