@@ -60,6 +60,17 @@ def needed_limiting_db(source: LoudnessResult, gain_db: float, ceiling_dbtp: flo
     return max(0.0, source.true_peak_dbtp + gain_db - ceiling_dbtp)
 
 
+def _refuse_if_too_much(source: Path, measured: LoudnessResult, gain_db: float, target_lufs: float,
+                        ceiling_dbtp: float, max_limiting_db: float, after: str = "") -> None:
+    needed = needed_limiting_db(measured, gain_db, ceiling_dbtp)
+    if needed > max_limiting_db:
+        raise HybridError(
+            f"reaching {target_lufs:g} LUFS under {ceiling_dbtp:g} dBTP needs {needed:.1f} dB of "
+            f"peak limiting{' ' + after if after else ''} (mix: {measured.integrated_lufs:.1f} LUFS, "
+            f"true peak {measured.true_peak_dbtp:+.1f} dBTP); the limit is {max_limiting_db:g} dB: "
+            "lower --target-lufs or raise --max-limiting-db", where=str(source))
+
+
 def _render(source: Path, destination: Path, gain_db: float, ceiling_dbtp: float | None,
             settings: LimiterSettings, seed: int) -> float:
     """Write ``source * gain`` (limited under ``ceiling_dbtp`` when given) as 24-bit PCM.
@@ -88,7 +99,7 @@ def _render(source: Path, destination: Path, gain_db: float, ceiling_dbtp: float
                 part = block[start - lo:stop - lo]
                 integers, _ = quantize_tpdf(part, OUTPUT_BITS, rng)
                 out.write(for_soundfile(integers, OUTPUT_BITS))
-    return -20.0 * np.log10(worst_gain)
+    return max(0.0, -20.0 * float(np.log10(worst_gain)))
 
 
 def make_listening_copy(source: Path, destination: Path, *, target_lufs: float,
@@ -102,13 +113,7 @@ def make_listening_copy(source: Path, destination: Path, *, target_lufs: float,
         raise HybridError("has no measurable loudness (silent or shorter than 0.4 s); "
                           "cannot match it to a target", where=str(source))
     gain_db = target_lufs - measured.integrated_lufs
-    needed = needed_limiting_db(measured, gain_db, ceiling_dbtp)
-    if needed > max_limiting_db:
-        raise HybridError(
-            f"reaching {target_lufs:g} LUFS under {ceiling_dbtp:g} dBTP needs {needed:.1f} dB of "
-            f"peak limiting (integrated {measured.integrated_lufs:.1f} LUFS, true peak "
-            f"{measured.true_peak_dbtp:.1f} dBTP); the limit is {max_limiting_db:g} dB: lower "
-            f"--target-lufs or raise --max-limiting-db", where=str(source))
+    _refuse_if_too_much(source, measured, gain_db, target_lufs, ceiling_dbtp, max_limiting_db)
     aim = ceiling_dbtp - CEILING_MARGIN_DB
     result = None
     for attempt in range(MAX_PASSES):  # the seed varies the dither per pass
@@ -124,8 +129,8 @@ def make_listening_copy(source: Path, destination: Path, *, target_lufs: float,
             aim -= result.true_peak_dbtp - ceiling_dbtp + CEILING_MARGIN_DB
         if not loud_ok:   # limiting took loudness away (or gave it): correct the gain
             gain_db += target_lufs - result.integrated_lufs
-            if needed_limiting_db(measured, gain_db, aim) > max_limiting_db:
-                break
+            _refuse_if_too_much(source, measured, gain_db, target_lufs, ceiling_dbtp, max_limiting_db,
+                                after="once the loudness the limiter takes is made up")
     loud_ok = abs(result.integrated_lufs - target_lufs) <= LOUDNESS_TOLERANCE_LU
     peak_ok = result.true_peak_dbtp is None or result.true_peak_dbtp <= ceiling_dbtp
     if not (loud_ok and peak_ok) or limiting_db > max_limiting_db + 0.05:
