@@ -207,6 +207,48 @@ def _finite(value: float) -> float | None:
     return round(value, 2) if value == value and abs(value) != float("inf") else None
 
 
+@dataclass
+class JobStep:
+    """One step of the main job in the report: what, whether it went well, the figures."""
+
+    name: str
+    ok: bool
+    summary: str
+    details: list[str] = field(default_factory=list)
+    data: Any = None
+
+    def to_dict(self) -> dict:
+        data = self.data.to_dict() if hasattr(self.data, "to_dict") else self.data
+        return {"step": self.name, "ok": self.ok, "summary": self.summary, "details": self.details,
+                "data": data}
+
+
+@dataclass
+class MainJobReport:
+    """The main job on one song: recall, hand-set gear, verify, loops, print."""
+
+    song: str
+    title: str
+    steps: list[JobStep] = field(default_factory=list)
+    wall_time_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.steps) and all(step.ok for step in self.steps)
+
+    def to_dict(self) -> dict:
+        return {"song": self.song, "title": self.title, "ok": self.ok,
+                "wall_time_s": round(self.wall_time_s, 3), "steps": [s.to_dict() for s in self.steps]}
+
+    def text(self, _data: Any = None) -> str:
+        lines = [f"Main job on {self.title!r} ({self.song}): {'OK' if self.ok else 'FAILED'} "
+                 f"in {self.wall_time_s:.1f} s"]
+        for step in self.steps:
+            lines.append(f"  [{'ok' if step.ok else 'FAIL'}] {step.name}: {step.summary}")
+            lines.extend(f"        {d}" for d in step.details)
+        return "\n".join(lines)
+
+
 class TrafficLog:
     """Every byte the session's devices send and receive, numbered so a UI can poll for new ones.
 
@@ -274,6 +316,9 @@ class StudioSession:
         self.studio: Studio = load_studio(self.root, strict=False)
         self._summaries: dict[str, store.SongSummary] = {}
         self.traffic = TrafficLog()
+        self.hands: Any = None
+        """Who turns hand-set knobs when a walk-through step is confirmed: None in a real room
+        (a person does), the demo rig in the demo (its simulated units have panels)."""
 
     @property
     def studio_name(self) -> str:
@@ -340,6 +385,27 @@ class StudioSession:
         """The hand-set part of the song's recall, in signal order (plus ``extra`` devices)."""
         return walkthrough(self.sheet(slug), self.studio, extra=extra)
 
+    def confirm_step(self, step: Step) -> None:
+        """A walk-through step is done. With ``hands`` (the demo's stand-in for the person at
+        the rack) the knob is turned on the simulated unit too, so it sounds as set."""
+        if self.hands is not None:
+            self.hands.turn_knob(step.device, step.parameter, step.target)
+
+    def diff_gear(self, slug: str) -> list[Change]:
+        """The sheet against what the gear reports now (devices that can be read back)."""
+        from recall.capture import read_gear
+        from recall.diff import diff_gear
+
+        sheet = self.sheet(slug)
+        names = [d for d in sheet.used_devices() if d in self.studio.devices]
+        with self._audio_lock:
+            readings, failures = read_gear(self.studio, names, open_device=self._open_device)
+        if failures:
+            name, err = next(iter(failures.items()))
+            raise DeviceError(f"could not read {len(failures)} device(s): {err}", device=name,
+                              action="reading back")
+        return diff_gear(sheet, self.studio, readings)
+
     # -- devices --------------------------------------------------------------------------
 
     def device_status(self) -> list[DeviceStatus]:
@@ -404,16 +470,11 @@ class StudioSession:
         ``measure_loop`` so the recording is at hand for the impulse-response plot.
         """
         from hybrid.audio import ping
-        from hybrid.audio.interface import resolve_device
 
         loop = self._loop(name)
         iface = self._interface()
         where = f"loop {name}"
-        try:
-            dev = resolve_device(iface.device, iface.hostapi)
-        except HybridError:
-            _reinitialise_portaudio()
-            dev = resolve_device(iface.device, iface.hostapi)
+        dev = self._resolve_interface(iface)
         rate = int(iface.samplerate or 48000)
         signal_ = ping.ping_signal(rate)
         for attempt in range(2):
@@ -438,6 +499,18 @@ class StudioSession:
             raise HybridError(f"no loop {name!r} in this studio (known: {', '.join(self.studio.loops) or 'none'})",
                               where=str(self.studio.file)) from None
 
+    def _resolve_interface(self, iface):
+        """The interface as PortAudio lists it; PortAudio scans JACK clients once, so rescan
+        when it is not there yet (gear started after PortAudio; no stream is open here)."""
+        from hybrid.audio.interface import resolve_device
+
+        with self._audio_lock:
+            try:
+                return resolve_device(iface.device, iface.hostapi)
+            except HybridError:
+                _reinitialise_portaudio()
+                return resolve_device(iface.device, iface.hostapi)
+
     def _interface(self):
         from hybrid.audio.interface import load_interface
 
@@ -460,12 +533,6 @@ class StudioSession:
         every byte of the recall. Returns recall's ApplyReport.
         """
         from recall.apply import ApplyEvent, apply_sheet
-        from devices.device import Device
-
-        def open_device(entry):
-            self.traffic.name_port(str(entry.port), entry.name)
-            return Device(entry.profile, entry.port, name=entry.name, channel=entry.channel,
-                          monitor=self.traffic.monitor)
 
         def relay(event: ApplyEvent) -> None:
             if on_progress is None or event.kind not in ("device", "done") or event.report is None:
@@ -478,7 +545,15 @@ class StudioSession:
             sheet = store.load_sheet(self.root, slug)
         with self._audio_lock:
             return apply_sheet(self.studio, sheet, slug=slug, changed_only=changed_only, on_event=relay,
-                               open_device=open_device)
+                               open_device=self._open_device)
+
+    def _open_device(self, entry):
+        """A Device for a studio unit that logs its bytes to the session's traffic monitor."""
+        from devices.device import Device
+
+        self.traffic.name_port(str(entry.port), entry.name)
+        return Device(entry.profile, entry.port, name=entry.name, channel=entry.channel,
+                      monitor=self.traffic.monitor)
 
 
     def _stored_latency(self, state: LoopState) -> None:
@@ -552,6 +627,7 @@ class StudioSession:
 
         sheet, plan = self._song_plan(slug)
         settings = interface_of(self.studio)
+        self._resolve_interface(settings)
         current: dict[str, Any] = {"number": 0, "total": plan.passes, "names": {}}
         clips: dict[str, int] = {}
 
@@ -585,6 +661,118 @@ class StudioSession:
                 files.append(_printed_stem(f))
         return PrintReport(song=slug, folder=str(self.song_dir(slug) / "prints"), files=files,
                            passes=len(result.passes), dry=sorted(plan.skipped))
+
+    # -- the main job ---------------------------------------------------------------------
+
+    def song_loops(self, slug: str) -> list[str]:
+        """The loops the song's insert chains go through, in signal order, each once."""
+        seen: dict[str, None] = {}
+        for track in self.sheet(slug).tracks:
+            for insert in track.inserts:
+                seen.setdefault(insert.loop, None)
+        return list(seen)
+
+    def run_main_job(self, slug: str, *, on_event: Callable[[str], None] | None = None) -> MainJobReport:
+        """Recall ``slug`` -> hand-set gear -> verify -> measure its loops -> print its stems.
+
+        ``on_event`` gets one line per thing that happened (for a CLI). A failing step is
+        reported and, where later steps still make sense, the job goes on: a print after
+        a failed verify is still made, and the report says which step failed and why.
+        """
+        import time
+
+        say = on_event or (lambda line: None)
+        t0 = time.perf_counter()
+        sheet = self.sheet(slug)
+        report = MainJobReport(song=slug, title=sheet.title)
+
+        def run(name: str, fn: Callable[[], JobStep]) -> JobStep:
+            say(f"{name}…")
+            try:
+                step = fn()
+            except (DeviceError, RecallError, HybridError) as exc:
+                step = JobStep(name, False, str(exc))
+            report.steps.append(step)
+            say(f"  {'ok' if step.ok else 'FAILED'}: {step.summary}")
+            for line in step.details:
+                say(f"    {line}")
+            return step
+
+        applied = run("recall: apply the sheet to the gear", lambda: self._job_apply(slug, say))
+        run("recall: hand-set gear (walk-through)", lambda: self._job_walkthrough(slug, applied))
+        run("verify: read the gear back against the sheet", lambda: self._job_verify(slug))
+        run("loops: measure the round trips", lambda: self._job_measure(slug, say))
+        run("print: stems through their insert chains", lambda: self._job_print(slug, say))
+        report.wall_time_s = time.perf_counter() - t0
+        return report
+
+    def _job_apply(self, slug: str, say: Callable[[str], None]) -> JobStep:
+        result = self.apply(slug, on_progress=lambda p: say(f"    {p.device}: {p.status}") if p.final else None)
+        details = [f"{r.device}: {APPLY_STATUS.get(r.status, r.status)}" + (f" ({r.detail()})" if r.detail() else "")
+                   for r in result.devices]
+        return JobStep("recall: apply the sheet to the gear", result.ok, result.summary_line(), details, result)
+
+    def _job_walkthrough(self, slug: str, applied: JobStep) -> JobStep:
+        steps = applied.data.steps if applied.data is not None else self.walkthrough(slug)
+        name = "recall: hand-set gear (walk-through)"
+        if not steps:
+            return JobStep(name, True, "nothing to set by hand")
+        if self.hands is None:
+            return JobStep(name, False, f"{len(steps)} steps wait for a person (run the walk-through in the TUI)",
+                           [str(s) for s in steps], [s.to_dict() for s in steps])
+        for step in steps:
+            self.confirm_step(step)
+        return JobStep(name, True, f"{len(steps)} steps set by the demo's stand-in at the rack",
+                       [str(s).strip() for s in steps], [s.to_dict() for s in steps])
+
+    def _job_verify(self, slug: str) -> JobStep:
+        name = "verify: read the gear back against the sheet"
+        changes = self.diff_gear(slug)
+        readable = [d for d in self.sheet(slug).used_devices()
+                    if d in self.studio.devices and self.studio.devices[d].readback]
+        if changes:
+            return JobStep(name, False, f"{len(changes)} value(s) differ from the sheet",
+                           [str(c) for c in changes], [c.to_dict() for c in changes])
+        return JobStep(name, True, f"{len(readable)} device(s) read back, all as on the sheet "
+                                   f"({', '.join(readable) or 'none can be read back'})")
+
+    def _job_measure(self, slug: str, say: Callable[[str], None]) -> JobStep:
+        name = "loops: measure the round trips"
+        details, results, ok = [], [], True
+        for loop in self.song_loops(slug):
+            try:
+                state = self.measure_loop(loop)
+            except HybridError as exc:
+                ok = False
+                details.append(f"loop {loop}: {exc}")
+                continue
+            results.append(state)
+            details.append(f"loop {loop}: {state.latency_samples:.3f} samples ({state.latency_ms:.3f} ms), "
+                           f"polarity {'normal' if state.polarity > 0 else 'INVERTED'}, "
+                           f"gain {state.gain_db:+.2f} dB, SNR {state.snr_db:.0f} dB")
+        summary = f"{len(results)} loop(s) measured" + ("" if ok else f", {len(details) - len(results)} failed")
+        return JobStep(name, ok, summary, details, [r.to_dict() for r in results])
+
+    def _job_print(self, slug: str, say: Callable[[str], None]) -> JobStep:
+        name = "print: stems through their insert chains"
+        last = {"number": 0}
+
+        def progress(p: PrintProgress) -> None:
+            if p.number != last["number"]:
+                last["number"] = p.number
+                say(f"    pass {p.number} of {p.passes}")
+
+        result = self.print_song(slug, on_progress=progress)
+        details = []
+        for f in result.files:
+            drift = "-" if f.drift_samples is None else f"{f.drift_samples:+.4f}"
+            details.append(f"{f.name}: {'good' if f.good else 'BAD'} via loop {f.loop}, peak {f.peak_dbfs:.1f} dBFS, "
+                           f"RMS {f.rms_dbfs:.1f} dBFS, clips {f.clips}, drift {drift} samples"
+                           + (f" ({f.reason})" if f.reason else ""))
+        good = sum(1 for f in result.files if f.good)
+        summary = (f"{good} of {len(result.files)} files good in {result.passes} pass(es) -> {result.folder}"
+                   + (f"; dry (no insert): {', '.join(result.dry)}" if result.dry else ""))
+        return JobStep(name, result.good, summary, details, result)
 
 
 APPLY_STATUS = {"needs-hand": "needs a hand", "done-earlier": "unchanged", "verifying": "sending"}

@@ -12,8 +12,11 @@ status line), never as a traceback.
 
 from __future__ import annotations
 
+import os
+import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from textual import on
 from textual.app import App, ComposeResult
@@ -149,8 +152,41 @@ class HybridApp(App[int]):
         self.notify(line, title="Error", severity="error", timeout=10)
 
 
-def run(studio_dir: str | Path, *, rig_label: str | None = None) -> int:
-    """Run the app on ``studio_dir`` until the user quits; returns the exit status."""
-    app = HybridApp(studio_dir, rig_label=rig_label)
-    result: Any = app.run()
+def run(studio_dir: str | Path, *, rig_label: str | None = None, hands: Any = None) -> int:
+    """Run the app on ``studio_dir`` until the user quits; returns the exit status.
+
+    ``hands`` turns hand-set knobs when a walk-through step is confirmed (the demo rig).
+    While the app runs, the process's C-level stderr (libjack, PortAudio and rtmidi print
+    there directly) goes to ``STUDIO/.state/tui-stderr.log`` instead of over the screen.
+    """
+    session = StudioSession(studio_dir)
+    session.hands = hands
+    app = HybridApp(studio_dir, rig_label=rig_label, session=session)
+    with stderr_to(session.root / ".state" / "tui-stderr.log"):
+        result: Any = app.run()
     return int(result or 0)
+
+
+@contextmanager
+def stderr_to(path: Path) -> Iterator[None]:
+    """Send C-level writes to file descriptor 2 to ``path`` while the UI keeps the terminal.
+
+    Textual draws on ``sys.__stderr__``; it gets a duplicate of the terminal's descriptor,
+    and descriptor 2 itself points at the log. Both are restored afterwards.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    terminal_fd = os.dup(2)
+    terminal = os.fdopen(terminal_fd, "w", buffering=1, encoding=getattr(sys.__stderr__, "encoding", None) or "utf-8")
+    saved_dunder, saved_stderr = sys.__stderr__, sys.stderr
+    with path.open("ab") as log:
+        os.dup2(log.fileno(), 2)
+        sys.__stderr__ = terminal
+        sys.stderr = terminal
+        try:
+            yield
+        finally:
+            terminal.flush()
+            sys.__stderr__, sys.stderr = saved_dunder, saved_stderr
+            os.dup2(terminal_fd, 2)
+            terminal.close()

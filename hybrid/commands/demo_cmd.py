@@ -81,7 +81,7 @@ def run_demo(args: argparse.Namespace) -> int:
         with DemoRig(Path(studio_dir)) as rig:
             if args.no_tui:
                 return _headless(args, studio_dir, rig)
-            return app_module.run(studio_dir, rig_label=rig.label())
+            return app_module.run(studio_dir, rig_label=rig.label(), hands=rig)
     finally:
         if temp_dir is not None:
             if args.keep:
@@ -91,10 +91,12 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def _headless(args: argparse.Namespace, studio_dir: Path, rig) -> int:
+    from hybrid.demo.studio import SONGS
     from hybrid.session import StudioSession
 
     session = StudioSession(studio_dir)
-    song = args.song or session.songs()[0].slug
+    session.hands = rig  # the demo's stand-in for the person at the rack turns hand-set knobs
+    song = args.song or SONGS[0].slug
 
     def say(line: str) -> None:
         if not args.json:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import subprocess
 import sys
 import threading
@@ -46,17 +47,19 @@ class DemoRig:
     """
 
     studio_dir: Path
+    server: JackServer | None = None
+    """A running JACK server to use (tests share theirs); None: the rig starts its own."""
     server_name: str = field(default_factory=lambda: f"hybrid-demo-{os.getpid()}")
     samplerate: int = 48000
     period_frames: int = 1024
     """Larger than the tests' 256: the demo runs beside whatever else the machine does, and
     its latency is measured and compensated anyway, so robustness against xruns wins."""
-    server: JackServer | None = field(default=None, init=False)
     gear_process: subprocess.Popen | None = field(default=None, init=False)
     simulators: list[str] = field(default_factory=list, init=False)
     loops: int = field(default=0, init=False)
     _saved_env: dict[str, str | None] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _owns_server: bool = field(default=False, init=False)
 
     def start(self) -> "DemoRig":
         try:
@@ -71,15 +74,31 @@ class DemoRig:
 
     def _start_server(self) -> None:
         _quiet_libjack()
+        if self.server is not None:
+            if not self.server.running:
+                raise HybridError(f"the JACK server {self.server.name} is not running", where="hybrid demo")
+            self.server_name = self.server.name
+            self.samplerate = self.server.samplerate
+            self.period_frames = self.server.period_frames
+            self._set_environ()
+            return
         server = JackServer(name=self.server_name, samplerate=self.samplerate,
                             period_frames=self.period_frames)
+        if shutil.which("jackd") is None:
+            raise HybridError(f"no JACK server to run the demo on: jackd is not installed; {INSTALL_HINT}",
+                              where="hybrid demo")
         try:
             server.start()
         except DeviceError as exc:
-            raise HybridError(f"cannot start a JACK server for the demo ({exc.reason}); "
-                              f"{INSTALL_HINT}", where="hybrid demo") from exc
+            raise HybridError(f"cannot start a JACK server for the demo: {exc.reason} (JACK allows only a few "
+                              "servers per machine: are other jackd processes running? see `pgrep -a jackd`)",
+                              where="hybrid demo") from exc
         self.server = server
-        env = dict(server.environ(), MIDO_BACKEND=MIDO_JACK_BACKEND)
+        self._owns_server = True
+        self._set_environ()
+
+    def _set_environ(self) -> None:
+        env = dict(self.server.environ(), MIDO_BACKEND=MIDO_JACK_BACKEND)
         for key, value in env.items():
             self._saved_env.setdefault(key, os.environ.get(key))
             os.environ[key] = value
@@ -176,7 +195,7 @@ class DemoRig:
     def pids(self) -> list[int]:
         """Processes the rig started (JACK server, gear process), for checks that none outlive it."""
         out = []
-        if self.server is not None and self.server._process is not None:
+        if self._owns_server and self.server is not None and self.server._process is not None:
             out.append(self.server._process.pid)
         if self.gear_process is not None:
             out.append(self.gear_process.pid)
@@ -192,10 +211,12 @@ class DemoRig:
         log = getattr(self, "_log", None)
         if log is not None:
             log.close()
-        terminate_portaudio()  # PortAudio holds JACK clients; it must let go before the server stops
-        server, self.server = self.server, None
-        if server is not None:
-            server.stop()
+        if self._owns_server:
+            terminate_portaudio()  # PortAudio holds JACK clients; it must let go before the server stops
+            server, self.server = self.server, None
+            self._owns_server = False
+            if server is not None:
+                server.stop()
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)

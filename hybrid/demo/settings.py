@@ -17,7 +17,7 @@ BASE: dict[str, dict[str, Any]] = {
                    "trim": 0.0, "bypass": False},
     "Pultec": {"low_freq": "60 Hz", "low_boost": "4", "low_atten": "2", "high_freq": "10k",
                "high_boost": "3", "bandwidth": "5", "atten_select": "20k", "high_atten": "1",
-               "power": True},
+               "power": False},
     "Tape Sat": {"drive": 8.0, "tape_speed": "15 ips", "bias": 0.0, "output": -3.0, "bypass": False},
     "Plate": {"type": "Plate", "decay": 1.8, "predelay": 25.0, "hf_damp": 6000.0, "low_cut": 150.0,
               "mix": 0.35, "level": 0.0},

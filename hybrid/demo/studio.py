@@ -107,8 +107,11 @@ SONGS = (
 )
 
 
-def build_demo_studio(root: str | Path, *, samplerate: int = 48000) -> Path:
+def build_demo_studio(root: str | Path, *, samplerate: int = 48000, interface: str = INTERFACE_CLIENT) -> Path:
     """Write the demo studio into ``root`` (created if needed; an existing demo is refreshed).
+
+    ``interface`` names the simulated gear's JACK client (two demo rigs on one JACK
+    server need different names).
 
     Stems are rendered only where missing, so re-opening a demo folder is quick and
     keeps the engineer's prints and sheet edits.
@@ -121,7 +124,7 @@ def build_demo_studio(root: str | Path, *, samplerate: int = 48000) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     studio_file = root / "studio.toml"
     if not studio_file.exists():
-        atomic_write_text(studio_file, studio_toml(samplerate))
+        atomic_write_text(studio_file, studio_toml(samplerate, interface))
     studio = load_studio(root)
     for variant, song in enumerate(SONGS):
         song_dir = root / "songs" / song.slug
@@ -154,7 +157,7 @@ def _stem_names() -> tuple[str, ...]:
     return STEM_NAMES
 
 
-def studio_toml(samplerate: int) -> str:
+def studio_toml(samplerate: int, interface_client: str = INTERFACE_CLIENT) -> str:
     """The demo room's studio.toml, commented for a newcomer who opens it."""
     doc = tomlkit.document()
     doc.add(tomlkit.comment("The demo room of `hybrid demo`: simulated gear on a private JACK server."))
@@ -162,7 +165,7 @@ def studio_toml(samplerate: int) -> str:
     doc["spec"] = "hybrid-studio/1"
     doc["name"] = STUDIO_NAME
     interface = tomlkit.table()
-    interface["device"] = INTERFACE_CLIENT
+    interface["device"] = interface_client
     interface["hostapi"] = "JACK Audio Connection Kit"
     interface["samplerate"] = samplerate
     interface["blocksize"] = 0

@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static
 
 from hybrid.session import DeviceProgress
-from tui.errors import UI_BOUNDARY, one_line
+from tui.errors import UI_BOUNDARY, one_line, shown
 from tui.widgets.panel import render_control
 
 
@@ -265,6 +265,8 @@ class RecallView(Vertical):
 
     def action_step_done(self) -> None:
         if self.steps and self.step_index < len(self.steps):
+            with shown(self.app, f"step {self.steps[self.step_index].number}"):
+                self.app.session.confirm_step(self.steps[self.step_index])
             self.step_done.add(self.step_index)
             self.step_index += 1
             self._show_step()
