@@ -108,7 +108,7 @@ def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | N
         if song_dir.exists():
             raise Refusal(f"song folder {song_dir} already exists; pick another name with --song",
                           rule="exists")
-        with _open_source(archive, extractor, report) as source:
+        with _open_source(archive, extractor, report, limits) as source:
             entries = source.entries()
             report.extractor = getattr(source, "extractor", "zipfile")
             wanted, declared = _plan(entries, report, limits)
@@ -155,13 +155,13 @@ def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | N
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _open_source(archive: Path, extractor: str, report: IntakeReport):
+def _open_source(archive: Path, extractor: str, report: IntakeReport, limits: Limits):
     """zipfile for zips it can decode; unar for zips it cannot; bsdtar/unar for the rest."""
     with open(archive, "rb") as fh:
         magic = fh.read(4)
     if magic[:2] != b"PK":
         return ExternalSource(archive, extractor)
-    source = ZipSource(archive)
+    source = ZipSource(archive, max_files=limits.max_files)
     methods = source.unsupported_methods()
     if not methods:
         return source

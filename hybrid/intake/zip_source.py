@@ -10,6 +10,7 @@ encrypted members, links and devices carried in the Unix mode bits of
 from __future__ import annotations
 
 import stat
+import struct
 import zipfile
 import zlib
 from pathlib import Path
@@ -30,8 +31,13 @@ class ZipSource:
 
     extractor = "zipfile"
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, max_files: int | None = None):
         self.path = Path(path)
+        if max_files is not None:
+            declared = declared_entry_count(self.path)
+            if declared is not None and declared > max_files:
+                raise Refusal(f"declares {declared} entries, more than the {max_files} allowed",
+                              rule="bomb")
         try:
             self._zip = zipfile.ZipFile(self.path)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
@@ -82,6 +88,28 @@ class ZipSource:
                 raise Refusal(f"corrupt member ({exc})", member=name, rule="corrupt") from None
             except RuntimeError as exc:  # zipfile's "password required" for encrypted members
                 raise Refusal(f"cannot be read ({exc})", member=name, rule="encrypted") from None
+
+
+def declared_entry_count(path: Path) -> int | None:
+    """Entries the end-of-central-directory record declares, read before zipfile parses the
+    whole central directory (which it keeps in memory: millions of entries would hurt)."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        tail_at = max(0, size - (65535 + 22))
+        fh.seek(tail_at)
+        tail = fh.read()
+        pos = tail.rfind(b"PK\x05\x06")
+        if pos < 0 or pos + 22 > len(tail):
+            return None
+        total = struct.unpack_from("<H", tail, pos + 10)[0]
+        if total != 0xFFFF or pos < 20 or tail[pos - 20:pos - 16] != b"PK\x06\x07":
+            return total
+        zip64_at = struct.unpack_from("<Q", tail, pos - 20 + 8)[0]
+        fh.seek(zip64_at)
+        rec = fh.read(56)
+        if len(rec) < 40 or rec[:4] != b"PK\x06\x06":
+            return None
+        return struct.unpack_from("<Q", rec, 32)[0]
 
 
 def _copy(src: BinaryIO, out: BinaryIO, budget: Budget, chunk_bytes: int) -> None:

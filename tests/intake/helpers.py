@@ -133,6 +133,21 @@ def as_deflate64(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+def forge_zip64_entry_count(path: Path, entries: int) -> None:
+    """Replace the end record with zip64 end records that declare ``entries`` entries."""
+    data = path.read_bytes()
+    eocd = data.rfind(b"PK\x05\x06")
+    cd_size, cd_offset = struct.unpack_from("<II", data, eocd + 12)
+    body = data[:eocd]
+    z64_at = len(body)
+    z64 = struct.pack("<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, entries, entries,
+                      cd_size, cd_offset)
+    locator = struct.pack("<4sIQI", b"PK\x06\x07", 0, z64_at, 1)
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF,
+                      0xFFFFFFFF, 0)
+    path.write_bytes(body + z64 + locator + end)
+
+
 def point_entry_at_first(path: Path, member: str) -> None:
     """Overlapping-entries bomb: the central entry of ``member`` points at the first local header."""
     data = bytearray(path.read_bytes())

@@ -13,7 +13,7 @@ from hybrid.intake.limits import MIB, Budget
 from hybrid.intake.report import Refusal
 from recall.store import load_sheet
 from tests.intake.helpers import (CHARDEV_MODE, as_deflate64, SYMLINK_MODE, good_stems, make_zip,
-                                  patch_declared_size, point_entry_at_first, set_encrypted_flag, special_info, tree)
+                                  forge_zip64_entry_count, patch_declared_size, point_entry_at_first, set_encrypted_flag, special_info, tree)
 
 
 def refuse(archive, studio, sandbox, rule, **kw):
@@ -107,6 +107,20 @@ def test_total_and_count_caps(studio, uploads, sandbox):
     assert "in all" in err.reason
     err = refuse(archive, studio, sandbox, "bomb", limits=Limits(max_files=3))
     assert "entries" in err.reason
+
+
+def test_entry_count_is_read_before_the_central_directory(uploads, tmp_path):
+    """The cap is checked on the end record, before zipfile loads every entry (zip and zip64)."""
+    from hybrid.intake.zip_source import ZipSource, declared_entry_count
+    assert declared_entry_count(make_zip(tmp_path / "few.zip", good_stems())) == 4
+    real64 = make_zip(tmp_path / "z64.zip", {f"{i}": b"" for i in range(65536)},
+                      compression=zipfile.ZIP_STORED)  # 65536 entries need a zip64 end record
+    assert declared_entry_count(real64) == 65536
+    archive = make_zip(uploads / "many.zip", good_stems())
+    forge_zip64_entry_count(archive, 10_000_000)
+    assert declared_entry_count(archive) == 10_000_000
+    with pytest.raises(Refusal, match="declares 10000000 entries"):
+        ZipSource(archive, max_files=2000)
 
 
 def test_budget_counts_real_bytes():
