@@ -53,6 +53,15 @@ def cmd_deliver_master(args) -> int:
     return 0
 
 
+def cmd_deliver_verify(args) -> int:
+    from hybrid.deliver.master import verify_delivery
+
+    checks = verify_delivery(args.studio, args.album)
+    emit({"album": args.album, "verified": checks}, args.json,
+         lambda r: f"{r['album']}: DDP verified: " + "; ".join(r["verified"]))
+    return 0
+
+
 def register(sub) -> None:
     """Add this area's subcommands to ``sub`` (an argparse subparsers action)."""
     loud = sub.add_parser(
@@ -93,3 +102,12 @@ def register(sub) -> None:
     master.add_argument("--studio", required=True, help="the studio folder")
     add_json_flag(master)
     master.set_defaults(func=cmd_deliver_master)
+
+    verify = dsub.add_parser(
+        "verify", help="re-verify an album's delivered DDP against album.toml and its CD WAVs",
+        description="Parse albums/<album>/deliver/DDP again and check the map, PQ timings, "
+                    "CD-Text, every audio byte against the CD WAVs, and the MD5 checksums.")
+    verify.add_argument("album", metavar="ALBUM", help="the album's folder name under albums/")
+    verify.add_argument("--studio", required=True, help="the studio folder")
+    add_json_flag(verify)
+    verify.set_defaults(func=cmd_deliver_verify)

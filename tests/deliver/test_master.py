@@ -179,6 +179,8 @@ def test_cli_reports_and_refuses(cli, delivered, tmp_path):
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["leadout"] == json.loads(
         (root / "albums/demo/deliver/album-report.json").read_text())["leadout"]
+    out = cli("deliver", "verify", "demo", "--studio", str(root))
+    assert out.returncode == 0 and "DDP verified" in out.stdout and "MD5 of 5 files" in out.stdout
     studio = _album(tmp_path, 'title = "A"\nupc = "5012345678901"\n', [_track()])
     out = cli("deliver", "master", "bad", "--studio", str(studio))
     assert out.returncode == 1
