@@ -25,10 +25,12 @@ Imported with their findings (the report is loud, the stems are kept):
     BWF start, silence, clipping (fail); 32-bit integer, mono saved as stereo, names
     without a number or instrument, drum-bus stems (warn); effect returns (info).
 
-Atomicity: everything is unpacked into a private ``.intake-*`` folder inside the studio
-(same file system), the song folder is moved into ``songs/`` with one rename, then the
-sheet is written by recall. Any failure, KeyboardInterrupt included, removes the staging
-folder and a song folder this run created.
+Atomicity: everything is unpacked into a private ``.intake-<host>-<pid>-*`` folder inside
+the studio (same file system), the song folder is moved into ``songs/`` with one rename,
+then the sheet is written by recall. Any failure, KeyboardInterrupt included, removes the
+staging folder and a song folder this run created. A run killed outright (SIGKILL, power
+cut) leaves its staging folder; the next intake on the same host removes staging folders
+whose process is gone.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import tempfile
 from collections import Counter
 from pathlib import Path, PurePosixPath
@@ -113,7 +116,10 @@ def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | N
             report.extractor = getattr(source, "extractor", "zipfile")
             wanted, declared = _plan(entries, report, limits)
             _check_space(studio, declared, limits)
-            staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=studio))
+            swept = _sweep_stale_staging(studio)
+            if swept:
+                report.notes.append(f"Removed {swept} staging folder(s) left by interrupted intakes.")
+            staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(), dir=studio))
             stems_tmp = staging / "song" / STEMS_DIR
             stems_tmp.mkdir(parents=True)
             raw_to_stem = {raw: name for name, raw in wanted.values()}
@@ -153,6 +159,30 @@ def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | N
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _staging_prefix() -> str:
+    return f"{STAGING_PREFIX}{socket.gethostname()}-{os.getpid()}-"
+
+
+def _sweep_stale_staging(studio: Path) -> int:
+    """Remove this host's staging folders whose intake process no longer exists."""
+    host_prefix = f"{STAGING_PREFIX}{socket.gethostname()}-"
+    removed = 0
+    for folder in studio.glob(f"{host_prefix}*"):
+        pid_text = folder.name[len(host_prefix):].split("-", 1)[0]
+        if not pid_text.isdigit() or not folder.is_dir() or folder.is_symlink():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+            continue  # alive (or someone else's process): leave it
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
+    return removed
 
 
 def _open_source(archive: Path, extractor: str, report: IntakeReport, limits: Limits):

@@ -83,6 +83,25 @@ def test_ctrl_c_leaves_nothing(studio, uploads, sandbox):
     assert tree(sandbox) == before
 
 
+def test_leftovers_of_killed_runs_are_swept(studio, uploads):
+    """A staging folder whose process is gone (SIGKILL) is removed by the next intake."""
+    import os
+    import socket
+
+    from hybrid.intake import intake_archive
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    host = socket.gethostname()
+    stale = studio / f".intake-{host}-{int(dead.stdout)}-x1"
+    live = studio / f".intake-{host}-{os.getpid()}-x2"
+    for folder in (stale, live):
+        (folder / "song" / "stems").mkdir(parents=True)
+        (folder / "song" / "stems" / "1Kick.wav").write_bytes(b"RIFF")
+    report = intake_archive(make_zip(uploads / "a.zip", good_stems()), studio)
+    assert not stale.exists() and live.exists()
+    assert "Removed 1 staging folder" in report.notes[-1]
+
+
 def test_song_title_from_archive_name():
     from hybrid.intake import song_title_from_archive as title
     assert title("Night_Drive - STEMS.zip") == "Night Drive"
