@@ -167,6 +167,9 @@ def test_duplicates_and_case_clashes_are_refused(studio, uploads, sandbox):
     case = make_zip(uploads / "case.zip", [("1Kick.wav", stems["1Kick.wav"]),
                                             ("1KICK.WAV", stems["2Snare.wav"])])
     refuse(case, studio, sandbox, "duplicate")
+    nfd = make_zip(uploads / "nfd.zip", [("5Caf\u00e9.wav", stems["1Kick.wav"]),  # Windows: NFC
+                                          ("5Cafe\u0301.wav", stems["2Snare.wav"])])  # macOS: NFD
+    refuse(nfd, studio, sandbox, "duplicate")
 
 
 def test_junk_is_ignored_and_other_files_skipped(studio, uploads):
