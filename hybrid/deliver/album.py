@@ -188,8 +188,12 @@ def load_album(studio: str | Path, name: str) -> Album:
         for extra in sorted(set(raw) - TRACK_KEYS):
             problems.add(f"{key}.{extra}", f"unknown key (known: {', '.join(sorted(TRACK_KEYS))})")
         song = raw.get("song")
-        if song is not None and (not isinstance(song, str) or not song.strip()):
-            problems.add(f"{key}.song", "expected a song folder name")
+        if song is not None and (not isinstance(song, str) or not song.strip()
+                                 or "/" in song or "\\" in song or song.startswith(".")):
+            problems.add(f"{key}.song", "expected a song folder name under songs/")
+            song = None
+        elif song is not None and not (studio / "songs" / song).is_dir():
+            problems.add(f"{key}.song", f"no song {song!r} in {studio / 'songs'}")
             song = None
         song_title, song_artist = _song_credits(studio, song) if song else ("", "")
         t_title = text(raw, "title", f"{key}.title", song_title)

@@ -164,6 +164,7 @@ def _track(file="t1.wav", extra=""):
     ('title = "A"\n', [_track(extra='isrc = "GBXYZ2600001"'), _track(extra='isrc = "GBXYZ2600001"')],
      r"tracks\[1\] \(track 2\)\.isrc: GBXYZ2600001 is also track 1's ISRC"),
     ('title = "A"\n', [_track()] * 100, r"tracks: 100 tracks, a CD holds at most 99"),
+    ('title = "A"\n', ['\n[[tracks]]\nsong = "ghost"\n'], r"tracks\[0\] \(track 1\)\.song: no song 'ghost'"),
 ])
 def test_album_errors_name_the_file_key_and_expectation(tmp_path, body, tracks, expected):
     seconds = (5.0, 3.0) if "t2.wav" in "".join(tracks) else (5.0,)
