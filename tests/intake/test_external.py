@@ -132,3 +132,22 @@ def test_truncated_rar_is_refused(studio, uploads, sandbox):
     archive = make_rar4(uploads / "cut.rar", good_stems())
     archive.write_bytes(archive.read_bytes()[:-5000])
     refuse(archive, studio, sandbox, "corrupt")
+
+
+def test_7z_bomb_is_refused_before_unpacking(studio, uploads, sandbox, tmp_path):
+    """LZMA packs 24 MiB of zeros into a few KiB; the declared size trips the per-file cap."""
+    from hybrid.intake import Limits
+    from hybrid.intake.limits import MIB
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "1Kick.wav").write_bytes(good_stems()["1Kick.wav"])
+    with open(src / "2Snare.wav", "wb") as fh:
+        fh.truncate(24 * MIB)
+    archive = uploads / "bomb.7z"
+    subprocess.run(["bsdtar", "--format", "7zip", "-cf", str(archive), "-C", str(src), "."], check=True)
+    assert archive.stat().st_size < MIB
+    before = tree(sandbox)
+    with pytest.raises(IntakeRefused) as caught:
+        intake_archive(archive, studio, song="Bomb", limits=Limits(max_file_bytes=8 * MIB))
+    assert caught.value.rule == "bomb" and caught.value.member.endswith("2Snare.wav")
+    assert tree(sandbox) == before
