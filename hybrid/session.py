@@ -240,12 +240,13 @@ class MainJobReport:
         return {"song": self.song, "title": self.title, "ok": self.ok,
                 "wall_time_s": round(self.wall_time_s, 3), "steps": [s.to_dict() for s in self.steps]}
 
-    def text(self, _data: Any = None) -> str:
+    def text(self, _data: Any = None, *, details: bool = True) -> str:
         lines = [f"Main job on {self.title!r} ({self.song}): {'OK' if self.ok else 'FAILED'} "
                  f"in {self.wall_time_s:.1f} s"]
         for step in self.steps:
             lines.append(f"  [{'ok' if step.ok else 'FAIL'}] {step.name}: {step.summary}")
-            lines.extend(f"        {d}" for d in step.details)
+            if details:
+                lines.extend(f"        {d}" for d in step.details)
         return "\n".join(lines)
 
 
@@ -765,7 +766,7 @@ class StudioSession:
         result = self.print_song(slug, on_progress=progress)
         details = []
         for f in result.files:
-            drift = "-" if f.drift_samples is None else f"{f.drift_samples:+.4f}"
+            drift = "-" if f.drift_samples is None else f"{f.drift_samples + 0.0:+.4f}".replace("-0.0000", "+0.0000")
             details.append(f"{f.name}: {'good' if f.good else 'BAD'} via loop {f.loop}, peak {f.peak_dbfs:.1f} dBFS, "
                            f"RMS {f.rms_dbfs:.1f} dBFS, clips {f.clips}, drift {drift} samples"
                            + (f" ({f.reason})" if f.reason else ""))

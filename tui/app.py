@@ -68,8 +68,9 @@ class HybridApp(App[int]):
     """The slug of the song every view works on (chosen on the Songs view)."""
 
     def __init__(self, studio_dir: str | Path, *, rig_label: str | None = None,
-                 session: StudioSession | None = None) -> None:
+                 session: StudioSession | None = None, clock: bool = True) -> None:
         super().__init__()
+        self.clock = clock
         self.session = session or StudioSession(studio_dir)
         self.rig_label = rig_label
         self.errors: list[str] = []
@@ -77,7 +78,7 @@ class HybridApp(App[int]):
         self.sub_title = self.session.studio_name
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=True)
+        yield Header(show_clock=self.clock)
         yield Static(id="context")
         with TabbedContent(id="views"):
             for index, (vid, label, view_cls) in enumerate(VIEWS, start=1):

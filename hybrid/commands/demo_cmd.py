@@ -34,6 +34,9 @@ def register(sub) -> None:
                       help="build (or reuse) the demo studio here instead of a temp folder")
     demo.add_argument("--keep", action="store_true",
                       help="keep the temp studio folder at exit (it is always kept with --studio)")
+    demo.add_argument("--jack", metavar="NAME",
+                      help="use this running JACK server instead of starting a private one "
+                           "(its period and rate are used; it is left running)")
     demo.add_argument("--song", default=None, metavar="SONG",
                       help="with --no-tui: the song to run (default: the EP's first)")
     add_json_flag(demo)
@@ -78,7 +81,7 @@ def run_demo(args: argparse.Namespace) -> int:
         studio_dir = args.studio
     try:
         build_demo_studio(studio_dir)
-        with DemoRig(Path(studio_dir)) as rig:
+        with DemoRig(Path(studio_dir), jack_name=args.jack) as rig:
             if args.no_tui:
                 return _headless(args, studio_dir, rig)
             return app_module.run(studio_dir, rig_label=rig.label(), hands=rig)
@@ -104,5 +107,7 @@ def _headless(args: argparse.Namespace, studio_dir: Path, rig) -> int:
 
     say(f"demo studio: {session.root} ({rig.label()})")
     report = session.run_main_job(song, on_event=say)
-    emit(report.to_dict(), args.json, report.text)
+    say("")
+    # the details were printed as the job ran: end with the summary
+    emit(report.to_dict(), args.json, lambda _data: report.text(details=False))
     return 0 if report.ok else 1

@@ -49,6 +49,8 @@ class DemoRig:
     studio_dir: Path
     server: JackServer | None = None
     """A running JACK server to use (tests share theirs); None: the rig starts its own."""
+    jack_name: str | None = None
+    """The name of a running JACK server to use instead (``hybrid demo --jack NAME``)."""
     server_name: str = field(default_factory=lambda: f"hybrid-demo-{os.getpid()}")
     samplerate: int = 48000
     period_frames: int = 1024
@@ -74,8 +76,10 @@ class DemoRig:
 
     def _start_server(self) -> None:
         _quiet_libjack()
+        if self.server is None and self.jack_name:
+            self.server = _external_server(self.jack_name, self.samplerate)
         if self.server is not None:
-            if not self.server.running:
+            if not (self.server.running or self.jack_name):
                 raise HybridError(f"the JACK server {self.server.name} is not running", where="hybrid demo")
             self.server_name = self.server.name
             self.samplerate = self.server.samplerate
@@ -269,6 +273,19 @@ def terminate_portaudio() -> None:
         return
     while getattr(sd, "_initialized", 0) > 0:
         sd._terminate()
+
+
+def _external_server(name: str, samplerate: int) -> JackServer:
+    """A JackServer describing a server someone else runs (checked by connecting to it)."""
+    import jack
+
+    try:
+        probe = jack.Client("hybrid-demo-probe", servername=name, no_start_server=True)
+    except jack.JackError as exc:
+        raise HybridError(f"no JACK server named {name!r} is running ({exc})", where="hybrid demo --jack") from None
+    server = JackServer(name=name, samplerate=probe.samplerate, period_frames=probe.blocksize)
+    probe.close()
+    return server
 
 
 def _quiet_libjack() -> None:

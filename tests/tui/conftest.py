@@ -1,0 +1,51 @@
+"""Fixtures for the control-room UI tests: the demo studio, its rig on the test JACK server, an app maker."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from hybrid.demo.rig import DemoRig
+from hybrid.demo.studio import build_demo_studio
+from hybrid.session import StudioSession
+from tui.app import HybridApp
+
+SIZE = (120, 40)
+
+
+@pytest.fixture(scope="module")
+def built_studio(tmp_path_factory):
+    return build_demo_studio(tmp_path_factory.mktemp("tui") / "Demo Room", interface="hybrid-gear-tui")
+
+
+@pytest.fixture
+def studio(built_studio, tmp_path):
+    """A private copy of the demo studio (tests edit sheets)."""
+    root = tmp_path / "Demo Room"
+    shutil.copytree(built_studio, root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def rig_studio(tmp_path_factory):
+    return build_demo_studio(tmp_path_factory.mktemp("tui-rig") / "Demo Room", interface="hybrid-gear-tui")
+
+
+@pytest.fixture(scope="module")
+def rig(jack_server, rig_studio):
+    with DemoRig(rig_studio, server=jack_server) as running:
+        yield running
+
+
+def make_app(root, *, hands=None, clock: bool = False) -> HybridApp:
+    session = StudioSession(root)
+    session.hands = hands
+    return HybridApp(root, session=session, clock=clock)
+
+
+async def settle(app, pilot) -> None:
+    """Let workers finish and their messages land."""
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
