@@ -2,22 +2,26 @@
 
 One pass is one duplex stream whose timeline is::
 
-    | settle | ping | window |  stems (longest N)  | tail | ping | window |
-                             ^ P: stem frame 0 leaves the outputs here
+    | settle | ping (silence, sweep, capture) |  stems (longest N)  | tail | ping (...) |
+                                              ^ P: stem frame 0 leaves the outputs here
 
 Every loop of the pass gets the ping at the same time, before and after the stems, in the
 same stream as the print. Why in-stream rather than a separate measurement stream: the
 latency we correct by is then the latency of *this* stream (some host APIs land on a
 different buffer latency each time a stream opens), every loop is measured at once, and a
 change between the two pings (clock drift, a dropout, a re-clocked interface, a patch
-pulled mid-pass) is caught for exactly the audio we deliver. The ping before the stems is
-checked as soon as it has come back, so an open loop stops the pass within a second.
+pulled mid-pass) is caught for exactly the audio we deliver. While audio streams the
+process only copies (the callback) and reads/writes disk (the worker): the pings are
+estimated after the stream stops, because a full estimate holds the interpreter long
+enough to cost the callback its deadline. During the stream the ping before the stems
+gets only a cheap look (did anything come back?), so an open loop still stops the pass
+before the stems have played.
 
 Each return is recorded to a temp file, then aligned: print[n] = return(P + latency + n),
 fraction included (``hybrid.audio.align``), polarity corrected, exactly the stem's length
 (or plus the tail when asked), written to a temp WAV carrying the stem's BWF ``bext`` and
 renamed into place only when the pass is good. A bad pass (xruns, latency moved, clipped
-return, failed ping) leaves its file as ``NAME.BAD.wav`` beside the wanted one, never under
+return, a dropout in a return (``hybrid.audio.checks``), failed ping) leaves its file as ``NAME.BAD.wav`` beside the wanted one, never under
 the good name; an earlier good file there is left alone.
 """
 
@@ -357,13 +361,19 @@ def _run_pass(stems: list[_Stem], settings: InterfaceSettings, options: PrintOpt
         return estimate(sig, received, rate, max_latency_samples=probe.max_latency_samples,
                         min_snr_db=ping.min_snr_db)
 
+    sent_peak = float(np.max(np.abs(sig)))
+
     def check_before() -> None:
+        # Runs in the worker while audio streams: only a cheap look (a full estimate holds
+        # the interpreter for tens of milliseconds and would cost the callbacks an xrun).
+        # Nothing back within 60 dB of the send means a pulled or unpatched loop: stop now.
         for pair, col in zip(pairs, in_cols_pairs):
-            try:
-                latencies[pair].before = _estimate(ping_rx["before"][:, col])
-            except HybridError as exc:
-                raise HybridError(f"the ping before the pass failed: {exc.reason}",
-                                  where=f"loop out {pair[0]} -> in {pair[1]} on {device.name}") from exc
+            back = float(np.max(np.abs(ping_rx["before"][:, col])))
+            if back < sent_peak * 1e-3:
+                level = f"{20 * np.log10(back):.1f} dBFS" if back > 0 else "digital silence"
+                raise HybridError(f"the ping before the pass failed: no return ({level}); "
+                                  f"the loop is open or not patched",
+                                  where=f"loop out {pair[0]} -> in {pair[1]} on {device.name}")
 
     run = DuplexRun(device, samplerate=rate, blocksize=settings.blocksize, out_channels=out_count,
                     in_channels=in_count, total_frames=total, produce=produce, consume=consume,
@@ -372,6 +382,13 @@ def _run_pass(stems: list[_Stem], settings: InterfaceSettings, options: PrintOpt
     stats = run.run()
     for s in stems:
         s.record.close()
+
+    for pair, col in zip(pairs, in_cols_pairs):
+        where = f"loop out {pair[0]} -> in {pair[1]} on {device.name}"
+        try:
+            latencies[pair].before = _estimate(ping_rx["before"][:, col])
+        except HybridError as exc:
+            raise HybridError(f"the ping before the pass failed: {exc.reason}", where=where) from exc
 
     pass_problems: list[str] = []
     if stats.xruns:
@@ -452,7 +469,7 @@ def _deliver(s: _Stem, latencies: dict, options: PrintOptions, rate: int, start:
                     m = min(n, s.frames - pos)
                     sent = send.read(m, dtype="float32", always_2d=True)
                     for k, (det, aligner) in enumerate(zip(detectors, aligners)):
-                        det.feed(sent[:, k], readers[k](start + aligner.whole + pos, m))
+                        det.feed(sent[:, k], readers[k](aligner.whole + pos, m))
                 if on_progress is not None:
                     on_progress(Progress(pos + n, frames, rate, [], [], stats.xruns, stage="aligning"))
         levels = writer.levels()

@@ -181,7 +181,7 @@ class WavWriter:
             self._clipped += (absval >= 1.0).sum(axis=0)
             ints = np.rint(frames * 8388608.0)
             np.clip(ints, -8388608, 8388607, out=ints)
-            packed = ints.astype("<i4").view(np.uint8).reshape(n, self.channels, 4)[:, :, :3]
+            packed = np.ascontiguousarray(ints, dtype="<i4").view(np.uint8).reshape(n, self.channels, 4)[:, :, :3]
             self._fh.write(packed.tobytes())
         else:
             self._clipped += (absval > 1.0).sum(axis=0)
