@@ -24,10 +24,7 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
-from devices.errors import DeviceError
-from hybrid.errors import HybridError
 from hybrid.session import StudioSession
-from recall.errors import RecallError
 from tui.commands import HybridCommands
 from tui.errors import one_line
 from tui.views.devices import DevicesView
@@ -37,7 +34,7 @@ from tui.views.recall import RecallView
 from tui.views.sheet import SheetView
 from tui.views.songs import SongsView
 
-LAYER_ERRORS = (DeviceError, RecallError, HybridError)
+AUDIO_SWITCH_INTERVAL_S = 0.0005
 
 VIEWS = (
     ("songs", "Songs", SongsView),
@@ -87,8 +84,16 @@ class HybridApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # Audio callbacks (PortAudio's, in this process) need the GIL within a JACK period
+        # (5 ms at 256 frames); Python hands it over every 5 ms by default, so a repaint
+        # could starve them into xruns. Hand it over more often while the UI runs.
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(AUDIO_SWITCH_INTERVAL_S)
         self.refresh_context()
         self.query_one(SongsView).focus_table()
+
+    def on_unmount(self) -> None:
+        sys.setswitchinterval(self._switch_interval)
 
     # -- the current song -----------------------------------------------------------------
 

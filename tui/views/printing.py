@@ -55,7 +55,7 @@ class PrintView(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("Print", classes="view-title", id="print-title")
         yield Static(id="print-plan", classes="side-box")
-        yield ProgressBar(id="print-progress", show_eta=False)
+        yield ProgressBar(id="print-progress", total=100, show_eta=False)
         yield Static(id="print-status", classes="status")
         yield MeterBank(id="meters")
         yield DataTable(id="print-results", cursor_type="row")

@@ -93,7 +93,7 @@ class RecallView(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("Recall", classes="view-title", id="recall-title")
         yield DataTable(id="recall-table", cursor_type="row")
-        yield ProgressBar(id="recall-progress", show_eta=False)
+        yield ProgressBar(id="recall-progress", total=1, show_eta=False)
         yield Static(id="recall-summary", classes="status")
         yield WalkBox(id="walk", classes="walk-box")
 
