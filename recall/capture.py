@@ -30,7 +30,8 @@ from recall.values import show, tidy
 
 @dataclass
 class CaptureEvent:
-    """``kind``: ``read`` (a device answered or failed), ``learn`` (a control moved)."""
+    """``kind``: ``read`` (a device answered or failed), ``listening`` (learn mode is ready for
+    knob moves on this device), ``learn`` (a control moved)."""
 
     kind: str
     device: str
@@ -44,6 +45,8 @@ class CaptureEvent:
             return f"{self.device:24s} failed     {self.error}"
         if self.kind == "learn":
             return f"{self.device:24s} learned    {self.param} = {self.value}"
+        if self.kind == "listening":
+            return f"{self.device:24s} listening  turn its knobs now"
         return f"{self.device:24s} read       {len(self.values)} parameters"
 
 
@@ -196,6 +199,10 @@ def learn(studio: Studio, names: Iterable[str] | None, duration_s: float, *,
                         on_event(CaptureEvent("learn", _entry.name, param=param,
                                               value=show(_entry.profile.parameters.get(param), value)))
             stops.append(dev.listen(on_move))
+        if on_event is not None:
+            for entry in entries:
+                if entry.name not in failures:
+                    on_event(CaptureEvent("listening", entry.name))
         (stop or threading.Event()).wait(duration_s)
     finally:
         for s in stops:

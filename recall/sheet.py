@@ -41,6 +41,7 @@ a sheet saved by the program keeps the comments and layout of a hand edit.
 from __future__ import annotations
 
 import math
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,7 +50,7 @@ import tomlkit
 from tomlkit.toml_document import TOMLDocument
 
 from devices.errors import DeviceError
-from recall.errors import Problem, RecallProblems, key_path
+from recall.errors import Problem, RecallError, RecallProblems, key_path
 from recall.tomlio import parse_toml, read_toml
 
 if TYPE_CHECKING:
@@ -111,6 +112,26 @@ class Sheet:
     def parse(cls, text: str, *, file: str | None = None) -> "Sheet":
         """Parse and check the structure (types, spec, stage); RecallProblems lists every fault."""
         sheet = cls(parse_toml(text, display=file), file=file)
+        problems = sheet.structure_problems()
+        if problems:
+            raise RecallProblems(problems)
+        return sheet
+
+    @classmethod
+    def peek(cls, path: Path) -> "Sheet":
+        """A read-only view of a sheet for listings: parsed with ``tomllib`` (fast, no comments
+        kept) and structure-checked. Do not save it: a save would drop the comments."""
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise RecallError(f"not valid TOML: {exc}", file=str(path)) from None
+        except UnicodeDecodeError as exc:
+            raise RecallError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=str(path)) from None
+        except FileNotFoundError:
+            raise RecallError("file not found", file=str(path)) from None
+        except OSError as exc:
+            raise RecallError(f"cannot read: {exc.strerror}", file=str(path)) from None
+        sheet = cls(data, file=str(path))
         problems = sheet.structure_problems()
         if problems:
             raise RecallProblems(problems)
@@ -226,7 +247,8 @@ class Sheet:
 
     def values(self, device: str) -> dict[str, Value]:
         entry = (self.doc.get("devices") or {}).get(device) or {}
-        return dict((entry.get("values") or {}).unwrap()) if entry.get("values") is not None else {}
+        values = entry.get("values")
+        return dict(_plain(values)) if values is not None else {}
 
     def all_values(self) -> dict[str, dict[str, Value]]:
         return {name: self.values(name) for name in self.device_names}
@@ -325,7 +347,7 @@ class Sheet:
 
     def structure_problems(self) -> list[Problem]:
         """Type and shape checks that need no studio: spec, [song], tracks, devices, checklist."""
-        return _StructureChecker(self.file).run(self.doc)
+        return _StructureChecker(self.file).run(_plain(self.doc))
 
 
 def _plain(value: Any) -> Any:
@@ -492,6 +514,8 @@ def validate_sheet(sheet: Sheet, studio: "Studio") -> list[Problem]:
     saved while this list is non-empty.
     """
     file = sheet.file
+    if not isinstance(sheet.doc, dict) or hasattr(sheet.doc, "unwrap"):
+        sheet = Sheet(_plain(sheet.doc), file=file)  # plain data: tomlkit items are slow to walk
     problems = list(sheet.structure_problems())
     if problems:
         return problems
@@ -503,6 +527,8 @@ def validate_sheet(sheet: Sheet, studio: "Studio") -> list[Problem]:
             continue
         profile = studio.devices[dev_name].profile
         for param, value in sheet.values(dev_name).items():
+            if param in profile.parameters and _valid(profile.parameters[param], value):
+                continue
             key = key_path("devices", dev_name, "values", param)
             if param not in profile.parameters:
                 problems.append(Problem(file, key, f"{profile.id} has no parameter {param!r} "
@@ -522,6 +548,14 @@ def validate_sheet(sheet: Sheet, studio: "Studio") -> list[Problem]:
                 if dev not in studio.devices:
                     problems.append(Problem(file, f"{key}.devices[{j}]", f"no device {dev!r} in the studio"))
     return problems
+
+
+def _valid(param: Any, value: Any) -> bool:
+    try:
+        normalise_value(param, value)
+    except (DeviceError, ValueError, TypeError):
+        return False
+    return True
 
 
 def normalise_value(param: Any, value: Any) -> Value:

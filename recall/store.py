@@ -14,6 +14,7 @@ versions), or a history file's name (with or without ``.toml``).
 from __future__ import annotations
 
 import re
+import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -113,7 +114,7 @@ def save_sheet(sheet: Sheet, path: Path | str | None = None, *, studio: Studio |
     if problems:
         raise RecallProblems(problems)
     text = sheet.dumps()
-    Sheet.parse(text, file=str(path))  # what we write must read back
+    _check_text(text, str(path))  # what we write must read back
     try:
         old = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -124,6 +125,17 @@ def save_sheet(sheet: Sheet, path: Path | str | None = None, *, studio: Studio |
         _keep_history(path.parent, old)
     atomic_write_text(path, text)
     return True
+
+
+def _check_text(text: str, file: str) -> None:
+    """The text about to be written parses and passes the structure checks (tomllib: fast)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RecallError(f"refusing to write text that does not read back: {exc}", file=file) from None
+    problems = Sheet(data, file=file).structure_problems()
+    if problems:
+        raise RecallProblems(problems)
 
 
 def _keep_history(folder: Path, text: str) -> Path:
@@ -250,7 +262,7 @@ def list_songs(studio: Studio | str | Path) -> list[SongSummary]:
         summary = SongSummary(slug=folder.name, path=path, title=folder.name,
                               versions=len(_versions(folder)))
         try:
-            sheet = Sheet.load(path)
+            sheet = Sheet.peek(path)
         except RecallProblems as exc:
             summary.problems = exc.problems
         except RecallError as exc:

@@ -12,15 +12,16 @@ import time
 import pytest
 
 from devices.profile import builtin_profiles, load_profile
-from devices.simulator import Simulator
 from recall.apply import (DONE_EARLIER, FAILED, NEEDS_HAND, SET, UNCHANGED, VERIFIED, DevicePool,
                           apply_song)
 from recall.capture import capture_song
 from recall.errors import RecallProblems
 from recall.state import StudioState
+from recall.sheet import Insert
 from recall.store import create_song, history, list_songs, load_sheet, save_sheet
 from recall.studio import load_studio
 from recall.values import same
+from tests.recall.simhost import SimHost
 from tests.recall.studio_kit import PROFILES, make_studio
 
 LIB = builtin_profiles()
@@ -36,20 +37,19 @@ VALUES = {
 
 
 class Rig:
-    """Simulators for a small mixed studio and the studio folder that points at them."""
+    """Simulators for a small mixed studio (in a process of their own) and the studio folder."""
 
     def __init__(self, root):
-        n = next(_ids)
-        tag = f"{os.getpid()}-{n}"
+        tag = f"{os.getpid()}-{next(_ids)}"
         self.names = {"Comp": f"rc-comp-{tag}", "EQ": f"rc-eq-{tag}", "Verb": f"rc-verb-{tag}"}
-        self.sims = {
-            "Comp": Simulator(LIB["hy-comp-cc"], self.names["Comp"]),
-            "EQ": Simulator(LIB["hy-eq-nrpn"], self.names["EQ"]),
-            "Verb": Simulator(LIB["hy-verb-sysex"], self.names["Verb"]),
-            "Sat": Simulator(load_profile(PROFILES / "sat-serial.toml")),
-        }
-        for sim in self.sims.values():
-            sim.start()
+        self.profiles = {"Comp": LIB["hy-comp-cc"], "EQ": LIB["hy-eq-nrpn"], "Verb": LIB["hy-verb-sysex"],
+                         "Sat": load_profile(PROFILES / "sat-serial.toml")}
+        self.sims = SimHost([
+            {"name": "Comp", "profile": "hy-comp-cc", "port": self.names["Comp"]},
+            {"name": "EQ", "profile": "hy-eq-nrpn", "port": self.names["EQ"]},
+            {"name": "Verb", "profile": "hy-verb-sysex", "port": self.names["Verb"]},
+            {"name": "Sat", "profile": str(PROFILES / "sat-serial.toml")},
+        ])
         self.root = make_studio(root, f'''
 [devices.Comp]
 profile = "hy-comp-cc"
@@ -65,7 +65,7 @@ port = "{self.names["Verb"]}"
 
 [devices.Sat]
 profile = "sat-serial.toml"
-port = "{self.sims["Sat"].port}"
+port = "{self.sims.ports["Sat"]}"
 
 [devices.Pultec]
 profile = "hy-pultec-manual"
@@ -93,8 +93,6 @@ devices = ["Verb"]
         sheet = load_sheet(self.studio, title)
         for dev, vals in values.items():
             sheet.set_values(dev, vals)
-        from recall.sheet import Insert
-
         sheet.set_inserts("1Kick", [Insert("A", ["EQ", "Comp"])])
         sheet.set_inserts("2Snare", [Insert("B", ["Pultec", "Sat"])])
         sheet.set_inserts("5Vox", [Insert("C", ["Verb"])])
@@ -102,12 +100,17 @@ devices = ["Verb"]
         return sheet
 
     def stop(self):
-        for sim in self.sims.values():
-            sim.stop()
+        self.sims.close()
+
+    def state(self, dev):
+        return self.sims.state(dev)
+
+    def received(self):
+        return {d: self.sims.received(d) for d in ("Comp", "EQ", "Verb", "Sat")}
 
     def gear_matches(self, dev, values):
-        params = self.sims[dev].profile.parameters
-        state = self.sims[dev].state
+        params = self.profiles[dev].parameters
+        state = self.state(dev)
         return {k: state[k] for k, v in values.items() if not same(params[k], params[k].parse(v), state[k])}
 
 
@@ -150,8 +153,9 @@ def test_apply_sets_every_device_and_reports_each(rig):
 
 def test_changed_sends_only_what_differs_from_known_state(rig):
     rig.song()
-    apply_song(rig.studio, "night-drive")
-    before = {d: len(s.received) for d, s in rig.sims.items()}
+    first = apply_song(rig.studio, "night-drive")
+    assert first.ok, [r.to_dict() for r in first.devices]
+    before = rig.received()
     sheet = load_sheet(rig.studio, "night-drive")
     sheet.set_value("Comp", "threshold", -24.0)
     save_sheet(sheet, studio=rig.studio)
@@ -160,15 +164,15 @@ def test_changed_sends_only_what_differs_from_known_state(rig):
                                  "Verb": UNCHANGED}
     comp = next(r for r in report.devices if r.device == "Comp")
     assert list(comp.sent) == ["threshold"] and comp.messages == 1
-    after = {d: len(s.received) for d, s in rig.sims.items()}
+    after = rig.received()
     assert after["Comp"] == before["Comp"] + 1
     assert all(after[d] == before[d] for d in ("EQ", "Verb", "Sat"))
-    assert rig.sims["Comp"].state["threshold"] == pytest.approx(-24.0, abs=0.2)
+    assert rig.state("Comp")["threshold"] == pytest.approx(-24.0, abs=0.2)
 
 
 def test_a_failed_device_does_not_stop_the_others_and_a_rerun_resumes(rig):
     rig.song()
-    rig.sims["Verb"].stop()  # switched off
+    rig.sims.stop("Verb")  # switched off
     report = apply_song(rig.studio, "night-drive")
     status = _statuses(report)
     assert status["Verb"] == FAILED and status["Comp"] == SET and status["Sat"] == VERIFIED
@@ -178,16 +182,17 @@ def test_a_failed_device_does_not_stop_the_others_and_a_rerun_resumes(rig):
     # the failed unit joins the walk-through so it can be set by hand
     assert {s.device for s in report.steps} == {"Pultec", "Verb"}
     assert StudioState(rig.studio.state_dir).known("Verb") == {}
-    rig.sims["Verb"].start()  # back on
-    counts = {d: len(s.received) for d, s in rig.sims.items()}
+    rig.sims.start("Verb")  # back on
+    counts = rig.received()
     again = apply_song(rig.studio, "night-drive")
     assert _statuses(again) == {"EQ": DONE_EARLIER, "Comp": DONE_EARLIER, "Pultec": NEEDS_HAND,
                                 "Sat": DONE_EARLIER, "Verb": VERIFIED}
     assert again.ok and rig.gear_matches("Verb", VALUES["Verb"]) == {}
-    assert all(len(rig.sims[d].received) == counts[d] for d in ("EQ", "Comp", "Sat"))
+    now = rig.received()
+    assert all(now[d] == counts[d] for d in ("EQ", "Comp", "Sat"))
     # the run completed: the next apply sends everything again
     third = apply_song(rig.studio, "night-drive")
-    assert _statuses(third)["Comp"] == SET and len(rig.sims["Comp"].received) > counts["Comp"]
+    assert _statuses(third)["Comp"] == SET and rig.received()["Comp"] > counts["Comp"]
 
 
 def test_a_bad_sheet_is_refused_before_anything_is_sent(rig):
@@ -199,7 +204,7 @@ def test_a_bad_sheet_is_refused_before_anything_is_sent(rig):
         apply_song(rig.studio, "night-drive")
     keys = {p.key for p in err.value.problems}
     assert keys == {"devices.Sat.values.drive", "devices.Comp.values.ratio"}
-    assert all(len(s.received) == 0 for s in rig.sims.values())
+    assert all(n == 0 for n in rig.received().values())
 
 
 def test_pool_keeps_ports_open_between_songs(rig):
@@ -209,8 +214,8 @@ def test_pool_keeps_ports_open_between_songs(rig):
         first = apply_song(rig.studio, "night-drive", open_device=pool.borrow)
         second = apply_song(rig.studio, "second", open_device=pool.borrow)
     assert first.ok and second.ok and second.open_time_s < 0.05
-    assert rig.sims["Comp"].state["threshold"] == pytest.approx(-30.0, abs=0.2)
-    assert rig.sims["Verb"].state["decay"] == pytest.approx(4.0, rel=0.02)
+    assert rig.state("Comp")["threshold"] == pytest.approx(-30.0, abs=0.2)
+    assert rig.state("Verb")["decay"] == pytest.approx(4.0, rel=0.02)
 
 
 def test_cli_apply_and_diff_against_the_gear(rig, cli):
@@ -220,24 +225,24 @@ def test_cli_apply_and_diff_against_the_gear(rig, cli):
     result = json.loads(out.stdout)
     assert result["ok"] and {d["device"]: d["status"] for d in result["devices"]}["Verb"] == VERIFIED
     # someone turns the reverb's decay and the saturator's drive on the front panel
-    rig.sims["Verb"].set("decay", 6.0)
-    rig.sims["Sat"].set("drive", 3.0)
+    rig.sims.set("Verb", "decay", 6.0)
+    rig.sims.set("Sat", "drive", 3.0)
     out = cli("recall", "diff", "night-drive", "current", "gear", "--studio", str(rig.root), "--json")
     assert out.returncode == 1
     changes = {c["key"]: c for c in json.loads(out.stdout)["changes"]}
     assert set(changes) == {"devices.Verb.values.decay", "devices.Sat.values.drive"}
     assert changes["devices.Sat.values.drive"]["old"] == 9.0 and changes["devices.Sat.values.drive"]["new"] == 3.0
     # a switched-off unit: apply exits non-zero with one line naming it
-    rig.sims["Verb"].stop()
+    rig.sims.stop("Verb")
     out = cli("recall", "apply", "night-drive", "--studio", str(rig.root), "--restart")
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert any(line.startswith("hybrid: error: Verb:") for line in out.stderr.splitlines())
 
 
 def test_capture_reads_the_gear_into_a_new_song_and_updates_with_history(rig):
-    rig.sims["Verb"].set("decay", 3.3)
-    rig.sims["Verb"].set("type", "Chamber")
-    rig.sims["Sat"].set("bias", 12.0)
+    rig.sims.set("Verb", "decay", 3.3)
+    rig.sims.set("Verb", "type", "Chamber")
+    rig.sims.set("Sat", "bias", 12.0)
     result = capture_song(rig.studio, "Captured Mix")
     assert result.created and result.ok and set(result.read) == {"Sat", "Verb"}
     sheet = load_sheet(rig.studio, "captured-mix")
@@ -247,7 +252,7 @@ def test_capture_reads_the_gear_into_a_new_song_and_updates_with_history(rig):
     # values are tidy for people, and the gear's known state is remembered
     assert len(repr(sheet.values("Verb")["decay"])) <= 5
     assert StudioState(rig.studio.state_dir).known("Sat")["bias"] == 12.0
-    rig.sims["Sat"].set("bias", -7.0)
+    rig.sims.set("Sat", "bias", -7.0)
     again = capture_song(rig.studio, "captured-mix", devices=["Sat"])
     assert not again.created and [c.key for c in again.changes] == ["devices.Sat.values.bias"]
     assert load_sheet(rig.studio, "captured-mix").values("Sat")["bias"] == -7.0
@@ -256,22 +261,25 @@ def test_capture_reads_the_gear_into_a_new_song_and_updates_with_history(rig):
 
 def test_learn_records_knob_moves_decoded_through_the_profile(rig):
     create_song(rig.root, "Learned", samplerate=48000, tracks={})
-    moves = threading.Event()
+    listening, stop = threading.Event(), threading.Event()
+    seen = []
+
+    def on_event(event):
+        seen.append(event)
+        if event.kind == "listening" and event.device == "Comp":
+            listening.set()
 
     def turn_knobs():
+        assert listening.wait(20)
+        rig.sims.set("Comp", "threshold", -22.0)
+        rig.sims.set("Comp", "ratio", "12:1")
+        rig.sims.set("Comp", "threshold", -25.0)  # the last position wins
         time.sleep(0.3)
-        rig.sims["Comp"].set("threshold", -22.0)
-        rig.sims["Comp"].set("ratio", "12:1")
-        rig.sims["Comp"].set("threshold", -25.0)  # the last position wins
-        moves.set()
+        stop.set()
 
-    seen = []
     t = threading.Thread(target=turn_knobs)
     t.start()
-    stop = threading.Event()
-    threading.Thread(target=lambda: (moves.wait(5), time.sleep(0.3), stop.set())).start()
-    result = capture_song(rig.studio, "learned", devices=["Comp"], learn_s=5.0, stop=stop,
-                          on_event=seen.append)
+    result = capture_song(rig.studio, "learned", devices=["Comp"], learn_s=20.0, stop=stop, on_event=on_event)
     t.join()
     assert result.ok, result.failed
     assert result.learned["Comp"]["ratio"] == "12:1"

@@ -1,0 +1,144 @@
+"""Apply a 40-device studio (mixed profiles) to simulators: wall time against wire time.
+
+The studio: CC compressors, NRPN equalisers, SysEx reverbs and program-change patchbays
+on JACK MIDI ports of their own, serial saturators on pseudo-terminals (all simulated in
+a separate process, as real gear would be), and hand-set units. Every machine-set
+device is on its own port, so recall sends on all ports at once, each at its own rate.
+
+Printed: the sum of the per-port wire times (bytes / rate, plus the gaps the profiles
+ask for), the longest single port's wire time (the floor for a parallel recall), and
+the wall time of the send phase, as ratios. Goal: wall < 1.2 x the sum of per-port wire
+times. Runs: send only (no read-back), then send + verify (read-back round trips add
+to the wall time, not to the wire time of the sends), then cold (opening every port in
+the same call).
+
+    python bench/recall_apply.py [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from devices.jack_server import JackServer  # noqa: E402
+from devices.profile import resolve_profile  # noqa: E402
+
+# The built-in saturator uses parity E, which a Linux pty refuses on a second open;
+# the test copy with parity N stands in for it (same commands, same timing model).
+SAT_PROFILE = str(ROOT / "tests" / "recall" / "profiles" / "sat-serial.toml")
+MIX = [("hy-comp-cc", 10), ("hy-eq-nrpn", 8), ("hy-verb-sysex", 6), ("hy-patchbay-pc", 4),
+       (SAT_PROFILE, 6), ("hy-pultec-manual", 6)]
+
+
+def random_values(profile, rng: random.Random) -> dict:
+    out = {}
+    for name, p in profile.parameters.items():
+        if p.kind == "switch":
+            out[name] = rng.random() < 0.5
+        elif p.kind == "stepped":
+            out[name] = rng.choice(p.labels)
+        else:
+            lo, hi = p.minimum, p.maximum
+            out[name] = round(lo * (hi / lo) ** rng.random(), 2) if p.taper == "log" else round(rng.uniform(lo, hi), 2)
+            out[name] = min(max(out[name], lo), hi)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    server = JackServer(name=f"bench-recall-apply-{os.getpid()}", max_ports=512)
+    try:
+        server.start()
+    except Exception as exc:  # noqa: BLE001 - say why and stop
+        print(f"cannot start a JACK server: {exc}", file=sys.stderr)
+        return 1
+    os.environ.update(server.environ())
+    os.environ["MIDO_BACKEND"] = "mido.backends.rtmidi/UNIX_JACK"
+    from recall.apply import DevicePool, apply_song
+    from recall.sheet import Sheet
+    from recall.store import create_song, save_sheet
+    from recall.studio import init_studio, load_studio
+    from tests.recall.simhost import SimHost
+
+    host = None
+    try:
+        rng = random.Random(7)
+        devices = []
+        for profile_ref, count in MIX:
+            prof = resolve_profile(profile_ref)
+            for i in range(1, count + 1):
+                devices.append((f"{prof.id} #{i}", profile_ref, prof, f"br-{prof.id}-{i}-{os.getpid()}"))
+        specs = [{"name": n, "profile": ref, "port": port} for n, ref, prof, port in devices
+                 if prof.transport != "manual"]
+        host = SimHost(specs)
+        with tempfile.TemporaryDirectory(prefix="bench-recall-apply-") as tmp:
+            root = Path(tmp) / "studio"
+            init_studio(root)
+            lines = []
+            for name, ref, prof, port in devices:
+                lines.append(f'[devices."{name}"]\nprofile = "{ref}"\n')
+                if prof.transport != "manual":
+                    lines.append(f'port = "{host.ports[name]}"\n')
+            with open(root / "studio.toml", "a") as fh:
+                fh.write("\n" + "\n".join(lines))
+            studio = load_studio(root)
+            songs = []
+            for s in range(args.runs):
+                path = create_song(root, f"Song {s}", samplerate=48000, tracks={})
+                sheet = Sheet.load(path)
+                for name, ref, prof, port in devices:
+                    sheet.set_values(name, random_values(prof, rng))
+                save_sheet(sheet, studio=studio)
+                songs.append(path.parent.name)
+            machine = sum(1 for d in devices if d[2].transport != "manual")
+            print(f"{len(devices)} devices ({machine} machine-set on {machine} ports, "
+                  f"{len(devices) - machine} hand-set); {args.runs} songs of random settings")
+
+            def show(label, reports):
+                sums = [sum(r.wire_time_by_port_s.values()) for r in reports]
+                maxes = [max(r.wire_time_by_port_s.values()) for r in reports]
+                walls = [r.wall_time_s for r in reports]
+                opens = [r.open_time_s for r in reports]
+                bad = [d for r in reports for d in r.devices if d.status == "failed"]
+                print(f"{label}:")
+                print(f"  sum of per-port wire times  {statistics.median(sums) * 1000:8.1f} ms (median)")
+                print(f"  max per-port wire time      {statistics.median(maxes) * 1000:8.1f} ms")
+                print(f"  wall time (send phase)      {statistics.median(walls) * 1000:8.1f} ms   "
+                      f"= {statistics.median([w / s for w, s in zip(walls, sums)]):.2f} x the sum "
+                      f"(goal < 1.2), {statistics.median([w / m for w, m in zip(walls, maxes)]):.2f} x the max port")
+                print(f"  opening the ports           {statistics.median(opens) * 1000:8.1f} ms")
+                if bad:
+                    print(f"  FAILED devices: {len(bad)}: {bad[0].device}: {bad[0].reason}")
+
+            with DevicePool() as pool:
+                errors = pool.open_all(studio.devices.values())
+                if errors:
+                    name, err = next(iter(errors.items()))
+                    print(f"{len(errors)} devices would not open, e.g. {name}: {err}", file=sys.stderr)
+                send = [apply_song(studio, song, verify=False, resume=False, open_device=pool.borrow)
+                        for song in songs]
+                show("send only, ports open (a control-room session)", send)
+                verify = [apply_song(studio, song, verify=True, resume=False, open_device=pool.borrow)
+                          for song in songs]
+                show("send + read back + verify, ports open", verify)
+            cold = [apply_song(studio, songs[0], verify=False, resume=False)]
+            show("send only, cold (ports opened by the call; open time separate)", cold)
+    finally:
+        if host is not None:
+            host.close()
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
