@@ -22,7 +22,7 @@ import mido
 from devices.errors import DeviceError
 from devices.surfaces import mcu
 from devices.surfaces.codec import Alive, SurfaceInput, SurfaceReset, Unrecognised
-from devices.surfaces.ports import midi_backend, open_input, open_output, port_names
+from devices.surfaces.ports import InputPoller, midi_backend, open_input, open_output, port_names
 from devices.surfaces.units import HuiUnit, McuUnit, SurfaceUnit
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ class Surface:
         self._answered = threading.Condition(self._lock)
         self._stop = threading.Event()
         self._watch: threading.Thread | None = None
+        self._poller = InputPoller(name)
 
     # --- opening ---------------------------------------------------------------------
     @classmethod
@@ -101,8 +102,8 @@ class Surface:
             surface = cls(kind, units, name=name, heartbeat_s=heartbeat_s, timeout_s=timeout_s)
             for index, (unit, spec) in enumerate(zip(units, ports)):
                 in_name = spec if isinstance(spec, str) else spec[0]
-                unit.in_port = open_input(midi, in_name, device=unit.name, available=inputs,
-                                          callback=surface._input_handler(index))
+                unit.in_port = open_input(midi, in_name, device=unit.name, available=inputs)
+                surface._poller.add(unit.in_port, surface._input_handler(index))
             if require_answer:
                 surface.check_alive(answer_timeout_s)
             surface.start_watch()
@@ -125,8 +126,12 @@ class Surface:
     def _input_handler(self, index: int):
         unit = self.units[index]
 
-        def handle(msg: mido.Message) -> None:
-            for event in unit.codec.decode(msg):
+        def handle(msg: mido.Message | bytes) -> None:
+            if isinstance(msg, bytes):
+                events = [Unrecognised(msg, "not a valid MIDI message")]
+            else:
+                events = unit.codec.decode(msg)
+            for event in events:
                 if isinstance(event, Alive):
                     self._alive(index, event)
                     continue
@@ -234,6 +239,7 @@ class Surface:
             for unit in self.units:
                 unit.clear()
             self.wait_idle(timeout_s)
+        self._poller.close(timeout_s)
         for unit in self.units:
             unit.close(timeout_s)
 

@@ -168,7 +168,7 @@ class HuiCodec:
     def decode(self, msg: mido.Message) -> list[SurfaceInput]:
         raw = bytes(msg.bytes())
         if msg.type in ("note_on", "note_off"):
-            if msg.note == 0 and msg.type == "note_on" and msg.velocity == 0x7F:
+            if msg.note == 0 and msg.type == "note_on" and msg.velocity == 0x7F and msg.channel == 0:
                 return [Alive(solicited=True)]
             return [Unrecognised(raw, "note other than the ping reply 90 00 7f")]
         if msg.type == "reset":

@@ -20,7 +20,7 @@ import mido
 
 from devices.surfaces import hui, mcu
 from devices.surfaces.codec import FADER_MAX, STRIPS_PER_UNIT, fader_value
-from devices.surfaces.ports import midi_backend
+from devices.surfaces.ports import InputPoller, PolledInput, _retrying, midi_backend
 
 
 class _SimUnit:
@@ -38,15 +38,18 @@ class _SimUnit:
         self.messages = 0
         midi = owner.midi
         client = f"{port_name}".replace(" ", "-")
-        self.out_port = midi.open_output(port_name, virtual=True, client_name=f"{client}-tx")
-        self.in_port = midi.open_input(port_name, virtual=True, client_name=f"{client}-rx",
-                                       callback=self._receive)
+        self.out_port = _retrying(lambda: midi.open_output(port_name, virtual=True, client_name=f"{client}-tx"))
+        self.in_port = PolledInput(midi, port_name, virtual=True, client_name=f"{client}-rx")
+        owner._poller.add(self.in_port, self._receive)
 
-    def _receive(self, msg: mido.Message) -> None:
+    def _receive(self, msg: mido.Message | bytes) -> None:
         with self.owner._cond:
             self.messages += 1
-            for command in self.codec.decode_host(msg):
-                self.apply(command)
+            if isinstance(msg, bytes):
+                self.error(f"not a valid MIDI message [{msg.hex(' ')}]")
+            else:
+                for command in self.codec.decode_host(msg):
+                    self.apply(command)
             self.owner._cond.notify_all()
 
     def error(self, text: str) -> None:
@@ -57,8 +60,7 @@ class _SimUnit:
             self.out_port.send(msg)
 
     def close(self) -> None:
-        self.in_port.close()
-        self.out_port.close()
+        self.out_port.close()  # the input is closed by the owner's poller
 
 
 class _SimMcuUnit(_SimUnit):
@@ -178,6 +180,7 @@ class SimulatedSurface:
         self.errors: list[str] = []
         self.answering = True
         self.queries = 0
+        self._poller = InputPoller(name)
 
     @property
     def port_specs(self) -> list[str]:
@@ -274,6 +277,7 @@ class SimulatedSurface:
         self.units[unit].reboot()
 
     def close(self) -> None:
+        self._poller.close()
         for unit in self.units:
             unit.close()
 

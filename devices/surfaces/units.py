@@ -199,9 +199,7 @@ class SurfaceUnit:
             self._closing = True
             self._cond.notify_all()
         self._writer.join(timeout_s)
-        for port in (self.in_port, self.out_port):
-            if port is not None:
-                port.close()
+        self.out_port.close()  # the input belongs to the surface's poller, which closes it
 
 
 class _Unsent:
