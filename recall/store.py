@@ -14,6 +14,7 @@ versions), or a history file's name (with or without ``.toml``).
 from __future__ import annotations
 
 import re
+import shutil
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
@@ -290,10 +291,19 @@ def list_songs(studio: Studio | str | Path) -> list[SongSummary]:
     return out
 
 
+def _copy_files(src_folder: Path, dst_folder: Path, rel_paths: list[str]) -> None:
+    """Copy files named relative to one song folder into another (existing files are kept)."""
+    for rel in rel_paths:
+        source, target = src_folder / rel, dst_folder / rel
+        if source.is_file() and not target.exists() and ".." not in Path(rel).parts:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
 def copy_sheet(studio: Studio | str | Path, source: str, target: str, *, title: str | None = None) -> Path:
     """Start ``target`` from ``source``'s settings (an album shares most of them).
 
-    Copies device values, device notes and photos, the insert chains of tracks with
+    Copies device values, device notes and photos (the files too), the insert chains of tracks with
     the same name, and the checklist (unticked). An existing target keeps its own
     title, artist, tracks and files, and its previous text goes to its history. A new
     target (``title`` or ``target`` as the title) gets the source's artist, album and
@@ -318,6 +328,7 @@ def copy_sheet(studio: Studio | str | Path, source: str, target: str, *, title: 
             dst.set_device_notes(dev, src.device_notes(dev))
         if src.device_photos(dev):
             dst.set_device_photos(dev, src.device_photos(dev))
+            _copy_files(Path(src.file).parent, target_path.parent, src.device_photos(dev))
     src_chains = {t.name: t.inserts for t in src.tracks}
     for track in dst.tracks:
         if track.name in src_chains:

@@ -137,6 +137,9 @@ def test_copy_from_another_song(studio):
     src = load_sheet(studio, "night-drive")
     src.set_values("Pultec A", {"low_boost": "4", "gain": 3.0})
     src.set_device_notes("Pultec A", "album EQ")
+    src.set_device_photos("Pultec A", ["photos/pultec.jpg"])
+    (studio.root / "songs" / "night-drive" / "photos").mkdir()
+    (studio.root / "songs" / "night-drive" / "photos" / "pultec.jpg").write_bytes(b"\xff\xd8jpeg")
     src.set_inserts("2Snare", [Insert("A", ["Pultec A"])])
     src.check("Gain staging", True)
     save_sheet(src, studio=studio)
@@ -146,6 +149,7 @@ def test_copy_from_another_song(studio):
     assert dst.title == "Second Song" and dst.samplerate == 44100
     assert dst.values("Pultec A") == {"low_boost": "4", "gain": 3.0}
     assert dst.device_notes("Pultec A") == "album EQ"
+    assert (path.parent / "photos" / "pultec.jpg").read_bytes() == b"\xff\xd8jpeg"
     assert dst.tracks[0].inserts == [Insert("A", ["Pultec A"])]
     assert [(c.item, c.done) for c in dst.checklist] == [("Gain staging", False)]
     assert len(history(studio, "second-song")) == 1
