@@ -2,7 +2,7 @@
 
 One pass is one duplex stream whose timeline is::
 
-    | settle | ping (silence, sweep, capture) |  stems (longest N)  | tail | ping (...) |
+    | settle | ping (silence, sweep, capture) |  stems (longest N)  | tail | guard | ping (...) |
                                               ^ P: stem frame 0 leaves the outputs here
 
 Every loop of the pass gets the ping at the same time, before and after the stems, in the
@@ -137,8 +137,10 @@ class ChannelLatency:
         def res(r):
             if r is None:
                 return None
+            snr = None if r.snr_db is None or not np.isfinite(r.snr_db) else round(float(r.snr_db), 1)
             return {"latency_samples": round(float(r.latency_samples), 4), "polarity": int(r.polarity),
-                    "gain_db": round(float(r.gain_db), 2), "snr_db": round(float(r.snr_db), 1)}
+                    "gain_db": round(float(r.gain_db), 2), "snr_db": snr,
+                    "warnings": list(getattr(r, "warnings", ()))}
         change = self.change_samples
         return {"out": self.out_channel, "in": self.in_channel, "before": res(self.before),
                 "after": res(self.after),
@@ -303,7 +305,9 @@ def _run_pass(stems: list[_Stem], settings: InterfaceSettings, options: PrintOpt
     start = ping_a + window                                   # P: stem frame 0 on the outputs
     longest = max(s.frames for s in stems)
     tail = int(round(options.tail_s * rate))
-    ping_b = start + longest + tail
+    # Ping B waits for the slowest return of the stems (up to the ping's capture window)
+    # so that their tails never fall into its noise-floor silence.
+    ping_b = start + longest + tail + probe.max_latency_samples
     total = ping_b + window + max(settings.blocksize, 256)
 
     out_count = max(ch for s in stems for ch in s.job.out_channels)
@@ -388,7 +392,8 @@ def _run_pass(stems: list[_Stem], settings: InterfaceSettings, options: PrintOpt
         try:
             latencies[pair].before = _estimate(ping_rx["before"][:, col])
         except HybridError as exc:
-            raise HybridError(f"the ping before the pass failed: {exc.reason}", where=where) from exc
+            xruns = f" ({stats.xruns} xrun(s) in the pass)" if stats.xruns else ""
+            raise HybridError(f"the ping before the pass failed: {exc.reason}{xruns}", where=where) from exc
 
     pass_problems: list[str] = []
     if stats.xruns:

@@ -39,12 +39,17 @@ Consume = Callable[[int, np.ndarray], None]    # (timeline position, frames (n, 
 
 @dataclass
 class Progress:
-    """A progress report, sent at most every ``interval_s`` from the worker thread."""
+    """A progress report, sent at most every ``interval_s`` from the worker thread (never the callback).
+
+    ``peak_dbfs``/``rms_dbfs`` hold one meter per input channel of the stream, index k for
+    input channel k+1, over the audio recorded since the previous report (empty while
+    ``stage`` is "aligning"). -inf is digital silence.
+    """
 
     position_frames: int
     total_frames: int
     samplerate: int
-    peak_dbfs: list[float]      # per recorded input channel, since the previous report
+    peak_dbfs: list[float]
     rms_dbfs: list[float]
     xruns: int
     stage: str = "printing"     # "printing" while the stream runs, "aligning" while files are written
