@@ -30,9 +30,10 @@ LED_STATES = ("off", "on", "blink")
 
 
 class TokenBucket:
-    """Byte pacing: ``rate`` bytes/s sustained, ``burst`` bytes at once."""
+    """Byte pacing: ``rate`` bytes/s sustained, ``burst`` bytes at once; ``rate`` None or 0
+    = unpaced (a USB-MIDI surface that takes bytes as fast as they come)."""
 
-    def __init__(self, rate: float, burst: float):
+    def __init__(self, rate: float | None, burst: float):
         self.rate = rate
         self.burst = burst
         self._tokens = burst
@@ -40,6 +41,8 @@ class TokenBucket:
 
     def delay_for(self, nbytes: int) -> float:
         """Take ``nbytes``; return how long to wait before sending them."""
+        if not self.rate:
+            return 0.0
         now = time.monotonic()
         self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
@@ -53,8 +56,11 @@ class SurfaceUnit:
     kind = "surface"
     strips = STRIPS_PER_UNIT
 
-    def __init__(self, name: str, out_port, *, max_bytes_per_s: float = DIN_MIDI_BYTES_PER_S,
-                 burst_bytes: int = 256, frame_s: float = 0.005):
+    def __init__(self, name: str, out_port, *, max_bytes_per_s: float | None = DIN_MIDI_BYTES_PER_S,
+                 burst_bytes: int = 64, frame_s: float = 0.005):
+        """``max_bytes_per_s``: the surface's input speed (DIN MIDI by default; None for
+        unpaced USB); ``burst_bytes``: what may go out at once (a MIDI interface's FIFO);
+        ``frame_s``: at most one message per control per frame (coalescing)."""
         self.name = name
         self.out_port = out_port
         self.in_port = None
