@@ -1,0 +1,211 @@
+"""A song's sheet on a simulated MCU over JACK MIDI, bound to a simulated compressor on JACK MIDI."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+
+import pytest
+
+from devices.profile import builtin_profiles
+from devices.simulator import Simulator
+from devices.surfaces import SurfaceSession
+from devices.surfaces.codec import fader_value
+from devices.surfaces.sim import SimulatedMcu
+from recall.sheet import Insert
+from recall.store import create_song, history, load_sheet, save_sheet
+from recall.studio import init_studio, load_studio
+from recall.surface_binding import SheetBinding, value_at
+from recall.values import same
+
+BACKEND = "mido.backends.rtmidi/UNIX_JACK"
+LIB = builtin_profiles()
+_ids = itertools.count()
+
+
+def tag() -> str:
+    return f"{os.getpid()}-{next(_ids)}"
+
+
+def make_studio(root, comp_port: str):
+    init_studio(root, name="Surface Room")
+    with open(root / "studio.toml", "a", encoding="utf-8") as fh:
+        fh.write(f'''
+[devices."1176 #2"]
+profile = "hy-comp-cc"
+port = "{comp_port}"
+
+[devices.Pultec]
+profile = "hy-pultec-manual"
+
+[loops.A]
+out = 3
+in = 3
+''')
+    path = create_song(root, "Night Drive", samplerate=48000, tracks={"1Kick": "stems/1Kick.wav"})
+    studio = load_studio(root)
+    sheet = load_sheet(studio, "night-drive")
+    sheet.set_inserts("1Kick", [Insert("A", ["1176 #2", "Pultec"])])
+    sheet.set_values("1176 #2", {"threshold": -20.0, "ratio": "4:1"})
+    sheet.set_values("Pultec", {"low_freq": "60 Hz", "low_boost": "4"})
+    save_sheet(sheet, studio=studio)
+    return studio, path
+
+
+def wait_until(predicate, timeout_s: float = 3.0) -> bool:
+    """Poll until ``predicate()`` holds: MIDI is in flight between the simulators and the binding."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+class Rig:
+    def __init__(self, tmp_path, comp_port=None, **binding_options):
+        t = tag()
+        self.comp = Simulator(LIB["hy-comp-cc"], f"sb-comp-{t}").start()
+        self.gear = []
+        self.comp.on_change(lambda p, v: self.gear.append((p, v)))
+        self.studio, self.path = make_studio(tmp_path / "studio", comp_port or self.comp.port)
+        self.mcu = SimulatedMcu(f"sb-mcu-{t}", backend=BACKEND)
+        self.session = SurfaceSession.open("mcu", self.mcu.port_specs, backend=BACKEND)
+        self.binding = SheetBinding(self.studio, "night-drive", self.session, **binding_options)
+        self.binding.start()
+
+    def strip(self, device, param):
+        return self.binding._index[(device, param)]
+
+    def close(self):
+        self.binding.close()
+        self.session.close()
+        self.mcu.close()
+        self.comp.stop()
+
+
+@pytest.fixture
+def rig(jack_server, tmp_path):
+    r = Rig(tmp_path)
+    yield r
+    r.close()
+
+
+def test_strips_show_the_sheet(rig):
+    sim = rig.mcu
+    assert [s.key for s in rig.binding.slots][:3] == [("1176 #2", "threshold"), ("1176 #2", "ratio"),
+                                                       ("1176 #2", "attack")]
+    thr = rig.strip("1176 #2", "threshold")
+    boost = rig.strip("Pultec", "low_boost")
+    # the surface abbreviates labels to its 7 characters; values as the panel prints them
+    assert sim.wait_for(lambda: sim.strip_text(thr)[1] == "-20 dB " and sim.strip_text(boost)[1] == ">4     ")
+    assert sim.strip_text(thr)[0].startswith("Th") and sim.strip_text(rig.strip("1176 #2", "ratio"))[0] == "Ratio  "
+    assert sim.fader(thr) == fader_value(0.5)          # -20 dB of -40..0
+    assert sim.led("select", boost) == "blink"
+    assert sim.errors == []
+
+
+def test_fader_move_edits_the_sheet_and_reaches_the_gear(rig):
+    thr = rig.strip("1176 #2", "threshold")
+    rig.mcu.touch(thr)
+    rig.mcu.move(thr, 0.75)                            # -10 dB
+    rig.mcu.touch(thr, False)
+    assert wait_until(lambda: any(p == "threshold" for p, _ in rig.gear))
+    assert rig.binding.wait_idle(2)
+    assert rig.binding.sheet.values("1176 #2")["threshold"] == pytest.approx(-10.0, abs=0.05)
+    assert same(LIB["hy-comp-cc"].parameters["threshold"], rig.comp.state["threshold"], -10.0)
+    rig.binding.flush()
+    on_disk = load_sheet(rig.studio, "night-drive")
+    assert on_disk.values("1176 #2")["threshold"] == pytest.approx(-10.0, abs=0.05)
+    assert on_disk.values("Pultec") == {"low_freq": "60 Hz", "low_boost": "4"}
+    assert rig.mcu.wait_for(lambda: rig.mcu.strip_text(thr)[1] == "-10 dB ")
+    assert rig.binding.errors == [] and rig.mcu.errors == []
+
+
+def test_vpot_turn_steps_a_detented_control(rig):
+    ratio = rig.strip("1176 #2", "ratio")
+    rig.mcu.turn(ratio, 2)                             # 4:1 -> 12:1
+    assert wait_until(lambda: rig.comp.state["ratio"] == "12:1")
+    assert rig.binding.sheet.values("1176 #2")["ratio"] == "12:1"
+    assert rig.mcu.wait_for(lambda: rig.mcu.strip_text(ratio)[1] == "12:1   ")
+
+
+def test_fader_storm_leaves_sheet_gear_and_file_consistent(rig):
+    thr = rig.strip("1176 #2", "threshold")
+    out = rig.strip("1176 #2", "output")
+    versions_before = len(history(rig.studio, "night-drive"))
+    rig.mcu.touch(thr)
+    rig.mcu.touch(out)
+    for i in range(400):
+        rig.mcu.move(thr, (i * 37 % 1000) / 1000)
+        rig.mcu.move(out, (i * 91 % 1000) / 1000)
+    last_thr, last_out = (399 * 37 % 1000) / 1000, (399 * 91 % 1000) / 1000
+    rig.mcu.touch(thr, False)
+    rig.mcu.touch(out, False)
+    assert wait_until(lambda: rig.binding.sheet.values("1176 #2").get("output") is not None
+                      and rig.mcu.fader(out) == fader_value(last_out), 5)
+    assert rig.binding.wait_idle(5)
+    params = LIB["hy-comp-cc"].parameters
+    want_thr = value_at(params["threshold"], fader_value(last_thr) / 16383, None)
+    want_out = value_at(params["output"], fader_value(last_out) / 16383, None)
+    values = rig.binding.sheet.values("1176 #2")
+    assert values["threshold"] == pytest.approx(want_thr, abs=0.05)
+    assert values["output"] == pytest.approx(want_out, abs=0.05)
+    assert wait_until(lambda: same(params["threshold"], rig.comp.state["threshold"], want_thr)
+                      and same(params["output"], rig.comp.state["output"], want_out))
+    assert same(params["threshold"], rig.comp.state["threshold"], want_thr)
+    assert same(params["output"], rig.comp.state["output"], want_out)
+    rig.binding.flush()
+    on_disk = load_sheet(rig.studio, "night-drive")
+    assert on_disk.values("1176 #2")["threshold"] == values["threshold"]
+    assert on_disk.values("1176 #2")["output"] == values["output"]
+    saves = len(history(rig.studio, "night-drive")) - versions_before
+    assert 1 <= saves <= 12, f"{saves} saves for one storm: not coalesced"
+    assert rig.binding.gear_messages < 800               # latest value wins, not one message per move
+    assert rig.binding.errors == [] and rig.mcu.errors == []
+
+
+def test_hand_set_target_is_confirmed_on_the_surface(rig):
+    boost = rig.strip("Pultec", "low_boost")
+    ticked = []
+    rig.binding.on_step(ticked.append)
+    pending = [(s.device, s.parameter) for s in rig.binding.pending_steps()]
+    assert ("Pultec", "low_boost") in pending
+    rig.mcu.press("select", boost)
+    assert rig.mcu.wait_for(lambda: rig.mcu.led("select", boost) == "on")
+    assert rig.binding.wait_idle(2)
+    assert [(s.device, s.parameter, s.setting) for s in ticked] == [("Pultec", "low_boost", "4")]
+    assert ("Pultec", "low_boost") not in [(s.device, s.parameter) for s in rig.binding.pending_steps()]
+    assert rig.mcu.strip_text(boost)[1] == "4      "
+    assert rig.comp.received == []       # confirming a hand-set step sends nothing to the gear
+
+
+def test_unreachable_gear_still_edits_the_sheet_and_says_so(jack_server, tmp_path):
+    r = Rig(tmp_path, comp_port="no-such-port-anywhere")
+    try:
+        assert any("1176 #2" in e and "cannot open" in e for e in r.binding.errors)
+        thr = r.strip("1176 #2", "threshold")
+        r.mcu.move(thr, 1.0)
+        assert wait_until(lambda: r.binding.sheet.values("1176 #2")["threshold"] == 0.0)
+        assert r.binding.wait_idle(3)
+        assert r.binding.sheet.values("1176 #2")["threshold"] == 0.0
+        assert r.gear == []
+    finally:
+        r.close()
+    assert load_sheet(r.studio, "night-drive").values("1176 #2")["threshold"] == 0.0
+
+
+def test_sheet_edited_on_disk_meanwhile_keeps_both(rig):
+    other = load_sheet(rig.studio, "night-drive")
+    other.set_value("Pultec", "low_freq", "100 Hz")
+    save_sheet(other, studio=rig.studio)
+    thr = rig.strip("1176 #2", "threshold")
+    rig.mcu.move(thr, 0.25)
+    assert wait_until(lambda: rig.binding.edits == 1)
+    assert rig.binding.wait_idle(3)
+    rig.binding.flush()
+    on_disk = load_sheet(rig.studio, "night-drive")
+    assert on_disk.values("Pultec")["low_freq"] == "100 Hz"
+    assert on_disk.values("1176 #2")["threshold"] == pytest.approx(-30.0, abs=0.05)
