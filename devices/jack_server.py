@@ -38,7 +38,25 @@ class JackServer:
     playback_channels: int = 16
     _process: subprocess.Popen | None = field(default=None, init=False, repr=False)
 
-    def start(self, timeout_s: float = 10.0) -> "JackServer":
+    def start(self, timeout_s: float = 10.0, slot_wait_s: float = 0.0) -> "JackServer":
+        """Start jackd and wait until it accepts clients.
+
+        JACK 2 runs at most 8 servers per machine; with ``slot_wait_s`` a start that
+        finds them all taken waits that long for one to end (tests run side by side).
+        """
+        slot_deadline = time.monotonic() + slot_wait_s
+        while True:
+            try:
+                return self._start_once(timeout_s)
+            except _NoServerSlot as exc:
+                if time.monotonic() > slot_deadline:
+                    raise DeviceError(
+                        f"{exc}: JACK allows 8 servers on one machine; stop one "
+                        "(pgrep -a jackd) and try again",
+                        device=f"JACK server {self.name}", action="starting") from None
+                time.sleep(0.5)
+
+    def _start_once(self, timeout_s: float) -> "JackServer":
         jackd = shutil.which("jackd")
         if jackd is None:
             raise DeviceError(f"jackd not found; {INSTALL_HINT}", device=f"JACK server {self.name}",
@@ -62,7 +80,10 @@ class JackServer:
         while True:
             if self._process.poll() is not None:
                 err = self._process.stderr.read().decode(errors="replace").strip().splitlines()
-                last = err[-1] if err else f"exit code {self._process.returncode}"
+                returncode, self._process = self._process.returncode, None
+                if any("Too many servers" in line for line in err):
+                    raise _NoServerSlot("too many JACK servers already running")
+                last = err[-1] if err else f"exit code {returncode}"
                 raise DeviceError(f"jackd exited at start: {last}", device=f"JACK server {self.name}",
                                   action="starting")
             try:
@@ -101,6 +122,10 @@ class JackServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class _NoServerSlot(Exception):
+    """jackd refused to start because the machine's server slots are all taken."""
 
 
 def _is_macos() -> bool:

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def jack_server():
     """A running ``jackd -d dummy`` (48 kHz, period 256) private to this test session."""
     server = JackServer(name=f"hybrid-test-{os.getpid()}")
-    server.start()
+    server.start(slot_wait_s=300)
     saved = {k: os.environ.get(k) for k in server.environ()}
     os.environ.update(server.environ())
     os.environ.setdefault("MIDO_BACKEND", "mido.backends.rtmidi/UNIX_JACK")
