@@ -16,7 +16,6 @@ queues in C++ and costs at most one poll interval (1 ms) of latency.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from typing import Callable
@@ -36,7 +35,6 @@ except ImportError:  # another backend: its errors are OSError/ValueError
 _OPEN_ERRORS = (OSError, RuntimeError, ValueError, _RtMidiError)
 SEND_ERRORS = _OPEN_ERRORS  # what a send on a closed or vanished port raises
 
-DEFAULT_BACKEND = "mido.backends.rtmidi"
 
 
 OPEN_ATTEMPTS = 4  # a JACK server under load sometimes drops a client while it connects
@@ -59,12 +57,11 @@ def _retrying(action: Callable):
 
 
 def midi_backend(name: str | None = None) -> mido.Backend:
-    """The mido backend ``name``, else ``$MIDO_BACKEND``, else rtmidi's default API."""
-    chosen = name or os.environ.get("MIDO_BACKEND") or DEFAULT_BACKEND
-    try:
-        return mido.Backend(chosen, load=True)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise DeviceError(f"cannot load MIDI backend {chosen!r}: {exc}", action="opening MIDI") from exc
+    """The mido backend ``name``, else ``$MIDO_BACKEND``, else rtmidi (on JACK where Linux
+    has no ALSA sequencer): the device layer's choice, so surfaces and gear agree."""
+    from devices.midi_port import midi_backend as device_layer_backend
+
+    return device_layer_backend(name)
 
 
 def port_names(backend: mido.Backend) -> tuple[list[str], list[str]]:
