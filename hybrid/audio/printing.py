@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -212,11 +213,13 @@ class _Stem:
 
 def print_pass(jobs: Sequence[PrintJob], settings: InterfaceSettings, options: PrintOptions = PrintOptions(),
                *, ping: PingSettings = PingSettings(),
-               on_progress: Callable[[Progress], None] | None = None) -> PassResult:
+               on_progress: Callable[[Progress], None] | None = None,
+               cancel: threading.Event | None = None) -> PassResult:
     """Print ``jobs`` in one pass through ``settings.device``; every loop runs at once.
 
     Raises HybridError for bad input (unreadable stem, rate mismatch, channel clash, missing
-    device) and for a loop whose first ping fails (nothing is printed then). Problems found
+    device), for a loop whose first ping fails, and when ``cancel`` is set while the pass
+    streams (nothing is written then, not even a BAD file). Problems found
     after the stems have played (xruns, latency moved, clipping, a failed second ping) do
     not raise: they come back in the result, the pass is not good and no file takes a
     wanted name.
@@ -227,7 +230,7 @@ def print_pass(jobs: Sequence[PrintJob], settings: InterfaceSettings, options: P
     _check_channels(jobs)
     stems = [_open_stem(job) for job in jobs]
     try:
-        return _run_pass(stems, settings, options, ping, on_progress)
+        return _run_pass(stems, settings, options, ping, on_progress, cancel)
     finally:
         for s in stems:
             s.file.close()
@@ -285,7 +288,7 @@ def _open_stem(job: PrintJob) -> _Stem:
 
 
 def _run_pass(stems: list[_Stem], settings: InterfaceSettings, options: PrintOptions, ping: PingSettings,
-              on_progress) -> PassResult:
+              on_progress, cancel) -> PassResult:
     rates = {s.file.samplerate for s in stems}
     if len(rates) > 1:
         raise HybridError(f"stems of one pass must share a sample rate, got {sorted(rates)} Hz "
@@ -382,7 +385,7 @@ def _run_pass(stems: list[_Stem], settings: InterfaceSettings, options: PrintOpt
     run = DuplexRun(device, samplerate=rate, blocksize=settings.blocksize, out_channels=out_count,
                     in_channels=in_count, total_frames=total, produce=produce, consume=consume,
                     on_progress=on_progress, progress_interval_s=options.progress_interval_s,
-                    checkpoints=[(start, check_before)])
+                    checkpoints=[(start, check_before)], cancel=cancel)
     stats = run.run()
     for s in stems:
         s.record.close()
@@ -478,6 +481,10 @@ def _deliver(s: _Stem, latencies: dict, options: PrintOptions, rate: int, start:
                 if on_progress is not None:
                     on_progress(Progress(pos + n, frames, rate, [], [], stats.xruns, stage="aligning"))
         levels = writer.levels()
+        over = sum(levels.clipped_samples) if options.fmt == "pcm24" else 0
+        if over and not options.allow_clipping:
+            problems.append(f"the aligned print passes full scale ({over} samples clipped in 24-bit, peak "
+                            f"{levels.file_peak_dbfs:+.2f} dBFS): print to float32 or lower the return")
         for det in detectors:
             problems += [d.describe(rate) for d in det.finish()[:5]]
         good = not problems and not pass_problems

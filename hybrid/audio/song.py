@@ -113,8 +113,12 @@ def print_song(studio, sheet, song_dir: Path, song: str, settings: InterfaceSett
                options: PrintOptions = PrintOptions(), *, ping: PingSettings = PingSettings(),
                on_pass: Callable[[int, int, PlannedPass], None] | None = None,
                on_progress: Callable[[Progress], None] | None = None,
-               store_latency: bool = True) -> SongPrintResult:
-    """Run :func:`plan_song`'s passes; ``on_pass(number, total, planned)`` before each."""
+               store_latency: bool = True, cancel=None) -> SongPrintResult:
+    """Run :func:`plan_song`'s passes; ``on_pass(number, total, planned)`` before each.
+
+    ``cancel`` (a threading.Event) stops the running pass and the song (HybridError); the
+    passes done by then keep their files.
+    """
     plan = plan_song(studio, sheet, song_dir, song)
     result = SongPrintResult(song=song, plan=plan)
     if not plan.rounds:
@@ -136,7 +140,8 @@ def print_song(studio, sheet, song_dir: Path, song: str, settings: InterfaceSett
                     continue
                 if on_pass is not None:
                     on_pass(number, plan.passes, planned)
-                outcome = print_pass(jobs, settings, options, ping=ping, on_progress=on_progress)
+                outcome = print_pass(jobs, settings, options, ping=ping, on_progress=on_progress,
+                                     cancel=cancel)
                 result.passes.append(outcome)
                 for f in outcome.files:
                     if not f.good:

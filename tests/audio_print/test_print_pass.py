@@ -202,3 +202,14 @@ def test_bad_input_is_one_clear_error(gear, stems, tmp_path):
         print_pass([PrintJob(stem, tmp_path / "o.wav", (1,), (1,))],
                    InterfaceSettings("hy-print-gear", samplerate=44100), FAST)
     assert list(tmp_path.iterdir()) == [tmp_path / "junk.wav"]
+
+
+def test_cancel_stops_the_pass_and_keeps_nothing(gear, stems, tmp_path):
+    d, _, _ = stems
+    job = _job(tmp_path, "kick", LOOP_FRAC, d / "1Kick.wav")
+    cancel = threading.Event()
+    hook, fired = _hook_at(START + 2000, cancel.set)
+    with pytest.raises(HybridError, match="cancelled at"):
+        print_pass([job], _settings(), FAST, ping=FAST_PING, on_progress=hook, cancel=cancel)
+    assert fired.is_set()
+    assert list(tmp_path.iterdir()) == []
