@@ -62,6 +62,10 @@ def register(sub) -> None:
                     help="also record knob moves the gear sends for SECONDS")
     sp.add_argument("--samplerate", type=int, default=None, help="sample rate of a new song (default: the studio's)")
 
+    from hybrid.commands.verify_cmd import register_recall_subcommands
+
+    register_recall_subcommands(rsub)   # fingerprint, verify, verify-step (hybrid.verify)
+
 
 # ---- helpers --------------------------------------------------------------------------
 def _studio(args):
