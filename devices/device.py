@@ -90,7 +90,7 @@ class Device:
                 clock = WireClock(p.midi.rate_bytes_per_s, min_gap_s=p.midi.min_gap_ms / 1000,
                                   gap_after_sysex_s=p.midi.gap_after_sysex_ms / 1000)
             self._midi = MidiPort(self.port, device=self.name, backend=self.backend, clock=clock,
-                                  monitor=self.monitor, want_input=True).open()
+                                  monitor=self.monitor, want_input=False).open()
         else:
             self._serial = SerialPort(self.port, p.serial, device=self.name, monitor=self.monitor).open()
         return self
@@ -239,6 +239,7 @@ class Device:
         midi = self.profile.midi
         action = "reading back (dump request)"
         request = midi.dump_request.build(dev=self.device_id, channel=self.channel)
+        self._midi.open_input(action)      # listening before asking, so the answer is not missed
         self._midi.flush_input()
         self._midi.send(mido.Message("sysex", data=request[1:-1]), note="dump request")
         reply_t = midi.dump_reply

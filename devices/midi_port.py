@@ -55,7 +55,17 @@ def list_ports(backend: mido.Backend | None = None, *, quiet: bool = False) -> d
         raise DeviceError(f"cannot list MIDI ports: {exc}", action="listing MIDI ports") from None
 
 
-def retry_busy(action: Callable[[], T], attempts: int = 3, pause_s: float = 0.05) -> T:
+def close_ports(*ports) -> None:
+    """Close mido ports, ignoring a port whose server has already gone."""
+    for port in ports:
+        if port is not None:
+            try:
+                port.close()
+            except (OSError, RuntimeError, SystemError):
+                pass
+
+
+def retry_busy(action: Callable[[], T], attempts: int = 5, pause_s: float = 0.05) -> T:
     """Run ``action``, again after a pause if the MIDI system was too busy to answer.
 
     A JACK server under load can miss a new client's handshake (rtmidi then reports
@@ -140,24 +150,37 @@ class MidiPort:
                 device=self.device, action="opening")
         try:
             self._out = retry_busy(lambda: self.backend.open_output(self.output_name))
-            if self.want_input:
-                self.input_name = find_port(self.wanted, ports["inputs"])
-                if self.input_name is not None:
-                    self._in = retry_busy(lambda: self.backend.open_input(self.input_name, callback=self._received))
         except (OSError, RuntimeError, SystemError) as exc:
             self.close()
             raise DeviceError(f"cannot open MIDI port {self.output_name!r}: {exc}", device=self.device,
                               action="opening") from None
         self._checked_s = time.monotonic()
+        if self.want_input:
+            self.open_input("opening", ports["inputs"])
         return self
 
+    def open_input(self, action: str, names: list[str] | None = None) -> None:
+        """Open the gear's answering port, if not yet open (read-back and learning need it).
+
+        Opened only when wanted: every input port opened is one more to close, and
+        closing a JACK input is where rtmidi is most fragile under load.
+        """
+        if self._in is not None:
+            return
+        if names is None:
+            names = list_ports(self.backend)["inputs"]
+        self.input_name = find_port(self.wanted, names)
+        if self.input_name is None:
+            raise DeviceError(f"no MIDI input port matches {self.wanted!r}, so the gear cannot answer; "
+                              f"present: {', '.join(names) or 'none'}", device=self.device, action=action)
+        try:
+            self._in = retry_busy(lambda: self.backend.open_input(self.input_name, callback=self._received))
+        except (OSError, RuntimeError, SystemError) as exc:
+            raise DeviceError(f"cannot open MIDI input {self.input_name!r}: {exc}", device=self.device,
+                              action=action) from None
+
     def close(self) -> None:
-        for port in (self._in, self._out):
-            if port is not None:
-                try:
-                    port.close()
-                except (OSError, RuntimeError, SystemError):
-                    pass
+        close_ports(self._in, self._out)
         self._in = self._out = None
 
     @property
@@ -216,6 +239,7 @@ class MidiPort:
             listener(msg)
 
     def add_listener(self, callback: Callable[[mido.Message], None]) -> Callable[[], None]:
+        self.open_input("listening")
         with self._lock:
             self._listeners.append(callback)
 
@@ -234,9 +258,7 @@ class MidiPort:
 
     def receive(self, predicate: Callable[[mido.Message], bool], timeout_s: float, *, action: str) -> mido.Message:
         """The first incoming message for which ``predicate`` is true, or DeviceTimeoutError."""
-        if self._in is None:
-            raise DeviceError(f"no MIDI input port matches {self.wanted!r}, so the gear cannot answer",
-                              device=self.device, action=action)
+        self.open_input(action)
         deadline = time.monotonic() + timeout_s
         while True:
             left = deadline - time.monotonic()

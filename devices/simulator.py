@@ -21,7 +21,7 @@ import mido
 
 from devices.errors import DeviceError, ProfileError
 from devices.midi_codec import MidiDecoder
-from devices.midi_port import midi_backend, retry_busy
+from devices.midi_port import close_ports, midi_backend, retry_busy
 from devices.profile import Profile
 from devices.text_codec import TextTemplate
 
@@ -173,12 +173,7 @@ class _MidiSide:
                               device=f"simulated {self.sim.profile.id}", action="starting") from None
 
     def stop(self) -> None:
-        for port in (self._in, self._out):
-            if port is not None:
-                try:
-                    port.close()
-                except (OSError, RuntimeError, SystemError):
-                    pass
+        close_ports(self._in, self._out)
         self._in = self._out = None
 
     def send(self, msg: mido.Message) -> None:

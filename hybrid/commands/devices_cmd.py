@@ -57,9 +57,11 @@ def register(sub) -> None:
     add_json_flag(p)
     p.set_defaults(func=cmd_simulate)
 
-    p = actions.add_parser("set", help="set parameters of a unit: PARAM VALUE [PARAM VALUE ...]")
+    p = actions.add_parser("set", help="set parameters of a unit: PARAM VALUE [PARAM VALUE ...]",
+                           epilog="Negative values: write threshold=-12dB, or put -- before the pairs.")
     _add_target(p)
-    p.add_argument("words", nargs="+", metavar="PARAM VALUE", help="parameter and value pairs, e.g. threshold -12dB")
+    p.add_argument("words", nargs="+", metavar="PARAM VALUE",
+                   help="parameter and value pairs (threshold 4:1) or PARAM=VALUE words (threshold=-12dB)")
     p.add_argument("--no-verify", action="store_true", help="do not read back after setting")
     add_json_flag(p)
     p.set_defaults(func=cmd_set)
@@ -260,10 +262,7 @@ def _json_line(obj: dict) -> None:
 def cmd_set(args) -> int:
     monitor = TrafficMonitor()
     device, words = resolve_device(args, monitor=monitor)
-    if len(words) % 2:
-        raise ProfileError(f"expected PARAM VALUE pairs, got {len(words)} words: {' '.join(words)}",
-                           file=device.name, key="set")
-    values = dict(zip(words[0::2], words[1::2]))
+    values = _pairs(words, device.name)
     checked = device.check(values)            # refused before any port is opened
     with device:
         messages = device.plan(checked)
@@ -292,6 +291,24 @@ def cmd_set(args) -> int:
         bad = [n for n, v in verified.items() if not v["ok"]]
         raise DeviceError(f"read-back differs for {', '.join(bad)}", device=device.name, action="verifying")
     return 0
+
+
+def _pairs(words: list[str], where: str) -> dict[str, str]:
+    """``PARAM VALUE`` pairs and ``PARAM=VALUE`` words, in order."""
+    values: dict[str, str] = {}
+    pending: str | None = None
+    for word in words:
+        if pending is not None:
+            values[pending], pending = word, None
+        elif "=" in word:
+            name, _, value = word.partition("=")
+            values[name.strip()] = value.strip()
+        else:
+            pending = word
+    if pending is not None or not values:
+        raise ProfileError(f"expected PARAM VALUE pairs or PARAM=VALUE, got: {' '.join(words)}",
+                           file=where, key="set")
+    return values
 
 
 def _same(param, want, got) -> bool:

@@ -52,10 +52,10 @@ def test_set_and_get_a_midi_unit_with_read_back(cli, jack_server):
     assert where["event"] == "listening" and where["port"] == "cli-verb"
     try:
         out = cli("devices", "set", "--profile", "hy-verb-sysex", "--port", "cli-verb", "--name", "Plate",
-                  "decay", "3.5 s", "type", "Plate", "--json")
+                  "--json", "decay", "3.5 s", "type=Plate", "--", "level", "-6dB")
         assert out.returncode == 0, out.stderr
         result = json.loads(out.stdout)
-        assert result["formatted"] == {"type": "Plate", "decay": "3.5 s"}
+        assert result["formatted"] == {"type": "Plate", "decay": "3.5 s", "level": "-6 dB"}
         assert all(v["ok"] for v in result["verified"].values())
         assert result["traffic"][0]["hex"].startswith("F0 41 10 00 5A 12 10 00 00 02")
         out = cli("devices", "get", "--profile", "hy-verb-sysex", "--port", "cli-verb", "type", "--json")
@@ -90,6 +90,7 @@ def test_serial_unit_and_router_over_ptys(cli):
     (["set", "--profile", "hy-comp-cc", "--port", "nowhere", "threshold", "5dB"],
      "hybrid: error: hy-comp-cc: parameter threshold: 5 dB is out of range; expected -40 dB .. 0 dB"),
     (["set", "--profile", "hy-comp-cc", "--port", "nowhere", "threshold"], "expected PARAM VALUE pairs"),
+    (["set", "--profile", "hy-comp-cc", "--port", "nowhere", "ratio=3:1"], "one of 2:1, 4:1"),
     (["get", "--profile", "hy-verb-sysex", "--port", "nowhere"], "no MIDI output port matches 'nowhere'"),
     (["get", "--profile", "hy-comp-cc", "--port", "nowhere"], "hy-comp-cc: reading back: cannot be read back"),
     (["get", "--profile", "hy-verb-sysex", "--port", "nowhere", "decya"], "no parameter 'decya'"),
