@@ -451,6 +451,10 @@ class SurfaceSession:
             except DeviceError as exc:  # the binder refused the edit: say so, keep serving the surface
                 log.error("%s callback failed: %s", type(event).__name__, exc)
                 self.problems.append(SurfaceProblem(self.surface.name, f"{type(event).__name__}: {exc}"))
+            except Exception as exc:  # any other root (RecallError...) or a bug: the surface stays alive
+                log.exception("%s callback failed", type(event).__name__)
+                self.problems.append(SurfaceProblem(self.surface.name,
+                                                    f"{type(event).__name__}: {type(exc).__name__}: {exc}"))
         self.events_delivered += 1
 
     # --- life ----------------------------------------------------------------------------

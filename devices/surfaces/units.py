@@ -274,10 +274,27 @@ class HuiUnit(SurfaceUnit):
     kind = "hui"
     NAME_CHARS = 5  # per strip on the 40-character main display
 
+    BLINK_S = 0.4  # HUI LEDs cannot blink by themselves: the host toggles them
+
     def __init__(self, name: str, out_port, **kwargs):
         self.codec = hui.HuiCodec()
         self._large = [[" "] * hui.LARGE_COLUMNS for _ in range(2)]
+        self._blink_on = True
         super().__init__(name, out_port, **kwargs)
+        self._blinker = threading.Thread(target=self._blink_loop, name=f"surface-blink {name}", daemon=True)
+        self._blinker.start()
+
+    def _blink_loop(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._closing, timeout=self.BLINK_S)
+                if self._closing:
+                    return
+                self._blink_on = not self._blink_on
+                for key, value in self._desired.items():
+                    if value == "blink":
+                        self._dirty[key] = None
+                self._cond.notify_all()
 
     def set_strip_text(self, strip: int, name: str, value: str) -> None:
         with self._cond:
@@ -290,9 +307,6 @@ class HuiUnit(SurfaceUnit):
                     piece = line[part * hui.LARGE_SLICE_CHARS:(part + 1) * hui.LARGE_SLICE_CHARS]
                     self._set(("large", row * 4 + part), piece)
 
-    def set_led(self, name: str, strip: int | None, state: str) -> None:
-        super().set_led(name, strip, "on" if state == "blink" else state)  # HUI LEDs cannot blink
-
     def _encode(self, key, value, sent) -> list[mido.Message]:
         kind = key[0]
         if value is _UNSENT:
@@ -302,7 +316,7 @@ class HuiUnit(SurfaceUnit):
         if kind == "ring":
             return [self.codec.ring(key[1], value)]
         if kind == "led":
-            return self.codec.led(key[1], value == "on", key[2])
+            return self.codec.led(key[1], value == "on" or (value == "blink" and self._blink_on), key[2])
         if kind == "small":
             return [self.codec.small_text(key[1], value)]
         if kind == "large":

@@ -104,3 +104,36 @@ def test_opening_a_hui_that_never_answers_fails_clearly(jack_server):
         assert sim.queries >= 1
     finally:
         sim.close()
+
+
+def test_a_hand_set_target_blinks_on_a_hui_until_confirmed(hui_rig):
+    hui_rig.session.set_slots([Slot("Pultec", "Low Freq", "60", position=0.4, kind="stepped", steps=4,
+                                    target=True)])
+    for state in ("on", "off", "on"):  # the host blinks it: HUI LEDs cannot blink by themselves
+        assert hui_rig.sim.wait_for(lambda: hui_rig.sim.led("select", 0) == state, timeout_s=1.5)
+    assert hui_rig.sim.strip_text(0) == ("LwFr ", ">60  ")
+    hui_rig.sim.press("select", 0)
+    hui_rig.settle(lambda: hui_rig.sim.strip_text(0) == ("LwFr ", "60   ") and hui_rig.sim.led("select", 0) == "on")
+    time.sleep(0.5)  # steady now
+    assert hui_rig.sim.led("select", 0) == "on"
+    assert [c.index for c in hui_rig.confirms] == [0]
+
+
+def test_a_failing_binder_does_not_stop_the_surface(hui_rig):
+    class SheetLocked(Exception):
+        pass
+
+    def refuse(edit):
+        raise SheetLocked("sheet.toml is locked by another editor")
+
+    hui_rig.session.on_edit(refuse)
+    try:
+        hui_rig.session.set_slots(make_slots(2))
+        hui_rig.settle()
+        hui_rig.sim.turn(0, 1)
+        hui_rig.sim.turn(1, 1)
+        hui_rig.settle(lambda: len(hui_rig.edits) == 2)
+        assert hui_rig.session.wait_idle()
+        assert any("SheetLocked: sheet.toml is locked" in p.detail for p in hui_rig.session.problems)
+    finally:
+        hui_rig.session._edit_callbacks.remove(refuse)
