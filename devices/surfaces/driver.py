@@ -215,6 +215,16 @@ class Surface:
                                                f"no answer for {silent_s:.1f} s; surface offline"))
                 self._query(index)
 
+    def describe(self) -> list[dict]:
+        """Per unit: name, protocol, ports, online, seconds since it last answered."""
+        now = time.monotonic()
+        with self._lock:
+            return [{"unit": unit.name, "protocol": unit.kind if self.kind == "hui" else
+                     ("MCU" if i == 0 else "MCU XT"), "output": getattr(unit.out_port, "name", None),
+                     "input": getattr(unit.in_port, "name", None), "strips": unit.strips,
+                     "online": self.online[i], "last_answer_s": round(now - self._last_alive[i], 3)}
+                    for i, unit in enumerate(self.units)]
+
     @property
     def strips(self) -> int:
         return sum(unit.strips for unit in self.units)
