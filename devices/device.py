@@ -210,16 +210,17 @@ class Device:
         self.apply(checked)
         return checked[param]
 
-    def send_raw(self, message: Message, *, note: str = "raw") -> None:
-        """Send one already built message (surfaces, tests), paced like the rest."""
+    def send_raw(self, message: Message, *, note: str = "raw") -> str | None:
+        """Send one already built message (a mido.Message, or a SerialCommand / text line),
+        paced like the rest. Returns a serial unit's reply line, unjudged."""
         self._require_open(note)
         with self._lock:
             if self._midi is not None:
                 self._midi.send(message, note=note)
                 self._midi.drain()
-            else:
-                text = message.text if isinstance(message, SerialCommand) else str(message)
-                self._serial.command(text, action=note)
+                return None
+            text = message.text if isinstance(message, SerialCommand) else str(message)
+            return self._serial.command(text, action=note)
 
     # ---- reading back --------------------------------------------------------------
     def read(self, params: list[str] | None = None) -> dict[str, Any]:

@@ -104,3 +104,13 @@ def test_errors_are_one_line(cli, jack_server, args, fragment):
     assert out.returncode == 1
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("hybrid: error: ") and fragment in lines[0], out.stderr
+
+
+def test_show_a_profile(cli):
+    out = cli("devices", "show", "hy-comp-cc", "--json")
+    assert out.returncode == 0, out.stderr
+    shown = json.loads(out.stdout)
+    ratio = next(p for p in shown["parameters"] if p["name"] == "ratio")
+    assert ratio["labels"] == ["2:1", "4:1", "8:1", "12:1", "20:1"] and ratio["encoding"] == "CC 21"
+    text = cli("devices", "show", "hy-matrix-sis").stdout
+    assert "router: 8 inputs x 8 outputs" in text

@@ -42,7 +42,7 @@ def test_saturator_recall_and_read_back(lib):
 def test_saturator_error_replies_become_one_line(lib):
     profile = lib["hy-sat-serial"]
     with Simulator(profile) as sim, Device(profile, sim.port, name="Tape") as dev:
-        assert dev._serial.command("DRV 99.0", action="set drive 99") == "ERR 2"
+        assert dev.send_raw("DRV 99.0") == "ERR 2"
         with pytest.raises(DeviceError, match=r"^Tape: raw: the unit answered 'ERR 1': unknown command$"):
             dev._expect_ack(dev._serial.command("FOO", action="raw"), "raw")
         assert sim.rejected[0].startswith("out_of_range") and sim.rejected[1].startswith("unknown_command")
@@ -69,10 +69,10 @@ def test_router_ties_untie_and_read_back(lib):
 def test_router_error_replies_exactly_as_sis(lib):
     profile = lib["hy-matrix-sis"]
     with Simulator(profile) as sim, Device(profile, sim.port, name="Matrix") as dev:
-        assert dev._serial.command("1*3!", action="tie") == "Out03 In01 All"
-        assert dev._serial.command("9*3!", action="tie") == "E01"
-        assert dev._serial.command("1*9!", action="tie") == "E13"
-        assert dev._serial.command("Q!", action="junk") == "E10"
+        assert dev.send_raw("1*3!") == "Out03 In01 All"
+        assert dev.send_raw("9*3!") == "E01"
+        assert dev.send_raw("1*9!") == "E13"
+        assert dev.send_raw("Q!") == "E10"
         with pytest.raises(DeviceError, match=r"Matrix: tie: the unit answered 'E01': invalid input number"):
             dev._route("9*3!", profile.router.tie_reply, "tie", {})
 
