@@ -178,10 +178,23 @@ class SurfaceUnit:
                 for key in self._sendable_dirty():
                     del self._dirty[key]
                     value = self._desired.get(key, _UNSENT)
-                    batch.extend(self._encode(key, value, self._sent.get(key, _UNSENT)))
+                    batch.append((key, self._encode(key, value, self._sent.get(key, _UNSENT))))
                     self._sent[key] = value
             next_frame = time.monotonic() + self.frame_s
-            for msg in batch:
+            self._send_batch(batch)
+            with self._cond:
+                self._sending = False
+                self._cond.notify_all()
+
+    def _send_batch(self, batch: list[tuple[Hashable, list[mido.Message]]]) -> None:
+        """Send at the paced rate. A fader touched while its move waited for the wire is
+        skipped (and resent on release): pacing must not turn into fighting a hand."""
+        for key, messages in batch:
+            if key[0] == "fader" and self.touched[key[1]]:
+                with self._cond:
+                    self._sent.pop(key, None)
+                continue
+            for msg in messages:
                 size = len(msg.bytes())
                 wait = self._bucket.delay_for(size)
                 if wait > 0:
@@ -190,12 +203,9 @@ class SurfaceUnit:
                     self.out_port.send(msg)
                 except SEND_ERRORS as exc:  # a vanished port: record it, keep the thread alive
                     self.send_error = f"{type(exc).__name__}: {exc}"
-                    break
+                    return
                 self.messages_sent += 1
                 self.bytes_sent += size
-            with self._cond:
-                self._sending = False
-                self._cond.notify_all()
 
     def _encode(self, key, value, sent) -> list[mido.Message]:
         raise NotImplementedError
