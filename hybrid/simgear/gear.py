@@ -9,6 +9,11 @@ these ports in order, so ``--device hybrid-gear --out 2 --in 2`` is loop 2.
 Start it before PortAudio initialises (or re-initialise PortAudio afterwards): PortAudio
 scans the JACK clients once. Run in-process (tests) with ``SimGear(...).start()`` /
 ``stop()`` or ``with SimGear(...) as gear:``; as a process with ``python -m hybrid.simgear``.
+
+In-process, open MIDI ports (python-rtmidi: device simulators, ``Device``) *before*
+starting the gear: rtmidi opens its JACK client while holding the GIL, the JACK server
+waits for every client's process callback to run a cycle, and this client's callback
+needs the GIL: a deadlock. The separate process has no such constraint.
 """
 
 from __future__ import annotations

@@ -12,15 +12,15 @@ from hybrid.audio.signals import PingSignal
 from .conftest import COMPRESSOR, EQ, GEAR, RATE
 
 
-def tone_through(loop: int, freq_hz: float, level_dbfs: float, seconds: float = 0.3) -> float:
-    """Play a sine on ``loop`` and return the level change (dB) of its settled return."""
+def tone_through(loop: int, freq_hz: float, level_dbfs: float, seconds: float = 0.3, device: str = GEAR) -> float:
+    """Play a sine on ``loop`` of ``device`` and return the level change (dB) of its settled return."""
     n = int(seconds * RATE)
     t = np.arange(n) / RATE
     sent = (10 ** (level_dbfs / 20) * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
     signal = PingSignal(sent=sent, samplerate=RATE, start=0, stop=n)
-    device = resolve_device(GEAR)
+    device = resolve_device(device)
     for _ in range(3):   # a pass with xruns may have lost samples: play it again
-        received, xruns = run_duplex(device.index, signal, loop, loop, RATE, 0, GEAR)
+        received, xruns = run_duplex(device.index, signal, loop, loop, RATE, 0, device.name)
         if not xruns:
             break
     settled = slice(n // 2, n)   # past the attack and the loop's delay
