@@ -229,19 +229,17 @@ def _tones(plan: Plan, y: np.ndarray, latency: float) -> tuple[np.ndarray, np.nd
     shift = int(round(latency))
     out = np.full((len(plan.tone_freqs_hz), len(plan.tone_levels_dbfs)), FLOOR_DB)
     thd = np.zeros_like(out)
+    bases = []
+    for f in plan.tone_freqs_hz:
+        ks = [k for k in range(1, HARMONICS + 1) if k * f < 0.45 * rate]
+        bases.append(np.exp(-2j * np.pi * np.outer(t, np.array(ks) * f)))   # (win, harmonics)
     for position, (li, fi) in enumerate(plan.tone_order()):
         _, stop = plan.tone_span(position)
         end = stop - plan.fade_samples + shift
         seg = y[end - win:end]
         if len(seg) < win:
             raise HybridError("the recording ends before the tones came back (latency too long for the plan)")
-        f = plan.tone_freqs_hz[fi]
-        amps = []
-        for k in range(1, HARMONICS + 1):
-            if k * f >= 0.45 * rate:
-                break
-            basis = np.exp(-2j * np.pi * k * f * t)
-            amps.append(2.0 * abs(seg @ basis) / win)
+        amps = list(2.0 * np.abs(seg @ bases[fi]) / win)
         fundamental = amps[0]
         out[fi, li] = max(float(_db(fundamental)), FLOOR_DB)
         harmonics = math.sqrt(sum(a * a for a in amps[1:]))

@@ -24,6 +24,7 @@ import io
 import json
 import os
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,7 +153,7 @@ class Fingerprint:
             with np.load(io.BytesIO(data), allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
             meta = json.loads(arrays["meta"].tobytes().decode())
-        except (OSError, ValueError, KeyError, UnicodeDecodeError, EOFError) as exc:
+        except (OSError, ValueError, KeyError, UnicodeDecodeError, EOFError, zipfile.BadZipFile) as exc:
             raise HybridError(f"not a readable fingerprint file: {exc}", where=where) from exc
         if meta.get("spec") != SPEC:
             raise HybridError(f"spec is {meta.get('spec')!r}, expected {SPEC!r}", where=where)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -40,7 +40,7 @@ from hybrid.verify.model import DeviceModel, run_chain
 from hybrid.verify.stimulus import Plan, build
 
 REFINE_TOP = 2
-REFINE_ITERATIONS = 12
+REFINE_ITERATIONS = 8
 
 
 @dataclass
@@ -74,8 +74,8 @@ class ChainModel:
 
     def __init__(self, devices: list[DeviceModel], plan: Plan, weights: np.ndarray) -> None:
         self.devices = list(devices)
-        self.plan = plan
-        self.sent = build(plan)
+        self.plan = replace(plan, settle_s=0.0)   # a model starts at rest: no need to wait for it
+        self.sent = build(self.plan)
         self.weights = weights
         self.runs = 0
         self.base = self.features(self.devices)
@@ -138,6 +138,15 @@ def _fmt(param, v: Any) -> str:
         return str(v)
 
 
+def _candidates(dev: DeviceModel) -> list[str]:
+    """The knobs of ``dev`` worth trying: all it sounds by, or only its bypass while it is bypassed."""
+    names = dev.sound_parameters()
+    bypass = ((dev.profile.sound or {}).get("roles") or {}).get("bypass")
+    if isinstance(bypass, str) and dev.number(bypass) >= 0.5:
+        return [bypass]
+    return names
+
+
 def find_suspects(model: ChainModel, deviation: np.ndarray, *, top: int = 3) -> list[Suspect]:
     """Rank candidate changes by how much of ``deviation`` (tolerance units) they explain."""
     d = np.asarray(deviation, float)
@@ -150,7 +159,7 @@ def find_suspects(model: ChainModel, deviation: np.ndarray, *, top: int = 3) -> 
 
     linear: list[tuple[float, int, str, float]] = []   # (residual, device index, param, best axis value)
     for i, dev in enumerate(model.devices):
-        for name in dev.sound_parameters():
+        for name in _candidates(dev):
             param = dev.profile.parameters[name]
             stored = _value(dev, name)
             if param.kind == "continuous" and param.minimum is not None:
