@@ -271,3 +271,19 @@ def test_close_blanks_the_surface(jack_server):
     assert rig.sim.wait_for(lambda: rig.sim.strip_text(0) == (" " * 7, " " * 7) and rig.sim.fader(0) == 0
                             and rig.sim.led("select", 0) == "off")
     rig.sim.close()
+
+
+def test_output_is_paced_at_the_surfaces_wire_speed(mcu_rig):
+    """An MCU takes DIN MIDI (3125 bytes/s): a full redraw may not leave faster than that
+    once the 64-byte burst is spent (a lower bound: load can only make it slower)."""
+    units = mcu_rig.session.surface.units
+    before = [u.bytes_sent for u in units]
+    start = time.monotonic()
+    slots = make_slots(32)
+    mcu_rig.session.set_slots(slots)
+    assert mcu_rig.session.wait_idle(5)
+    elapsed = time.monotonic() - start
+    busiest = max(u.bytes_sent - b for u, b in zip(units, before))
+    assert busiest > 150
+    assert elapsed >= (busiest - 64) / 3125 * 0.95, f"{busiest} bytes left in {elapsed * 1000:.1f} ms"
+    mcu_rig.settle(shows_slots(mcu_rig, slots))
