@@ -45,7 +45,7 @@ def one_hop_ms(count: int) -> list[float]:
 
     midi = midi_backend(BACKEND)
     sink = PolledInput(midi, "bench-hop", virtual=True, client_name="bench-hop-rx")
-    poller = InputPoller("bench-hop", poll_s=0.0002)
+    poller = InputPoller("bench-hop", poll_s=0.0002, idle_poll_s=0.0002)
     arrived = threading.Event()
     stamp = [0]
 

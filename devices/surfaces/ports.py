@@ -180,10 +180,18 @@ def open_input(backend: mido.Backend, wanted: str, *, device: str,
 
 
 class InputPoller:
-    """One thread that polls several inputs and hands each message to its handler."""
+    """One thread that polls several inputs and hands each message to its handler.
 
-    def __init__(self, name: str, poll_s: float = 0.001):
+    It polls every ``poll_s`` while messages flow and every ``idle_poll_s`` once nothing
+    came for ``idle_after_s``: a hand on a fader sends a touch first, so the moves that
+    matter are read at the fast rate, and an idle console costs little CPU.
+    """
+
+    def __init__(self, name: str, poll_s: float = 0.001, idle_poll_s: float = 0.004,
+                 idle_after_s: float = 0.25):
         self.poll_s = poll_s
+        self.idle_poll_s = max(poll_s, idle_poll_s)
+        self.idle_after_s = idle_after_s
         self._inputs: list[tuple[PolledInput, Callable]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -195,6 +203,7 @@ class InputPoller:
             self._inputs.append((port, handler))
 
     def _run(self) -> None:
+        last_busy = time.monotonic()
         while not self._stop.is_set():
             with self._lock:
                 inputs = list(self._inputs)
@@ -206,8 +215,11 @@ class InputPoller:
                         handler(msg)
                     except Exception:  # a handler bug must not silence the surface: log it, read on
                         log.exception("MIDI input handler for %s failed on %r", port.name, msg)
-            if not busy:
-                time.sleep(self.poll_s)
+            now = time.monotonic()
+            if busy:
+                last_busy = now
+            else:
+                time.sleep(self.poll_s if now - last_busy < self.idle_after_s else self.idle_poll_s)
 
     def close(self, timeout_s: float = 1.0) -> None:
         """Stop polling and close the inputs (safe: no MIDI thread is inside Python)."""
