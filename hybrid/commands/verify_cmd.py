@@ -17,12 +17,14 @@ from hybrid.commands.output import add_json_flag, emit
 def register_recall_subcommands(rsub) -> None:
     """Add ``fingerprint``, ``verify`` and ``verify-step`` to ``hybrid recall``'s subparsers."""
 
-    def song_cmd(name, help_text, func):
+    def song_cmd(name, help_text, func, *, loops=True):
         sp = rsub.add_parser(name, help=help_text)
         sp.add_argument("song", help="song slug or title")
         sp.add_argument("--studio", default=os.environ.get("HYBRID_STUDIO", "."),
                         help="studio folder (default: $HYBRID_STUDIO or the current folder)")
-        sp.add_argument("--loop", action="append", default=[], help="only the chain(s) on this loop (repeatable)")
+        if loops:
+            sp.add_argument("--loop", action="append", default=[],
+                            help="only the chain(s) on this loop (repeatable)")
         add_json_flag(sp)
         sp.set_defaults(func=func)
         return sp
@@ -35,7 +37,7 @@ def register_recall_subcommands(rsub) -> None:
                   cmd_verify)
     sp.add_argument("--no-suspects", action="store_true", help="only pass/fail, do not look for what moved")
     sp = song_cmd("verify-step", "did a hand-set knob land where the sheet has it? (measures its chain)",
-                  cmd_verify_step)
+                  cmd_verify_step, loops=False)
     sp.add_argument("device", help="the device's name in studio.toml")
     sp.add_argument("parameter", help="the parameter (as in the profile, e.g. hmf_gain)")
 

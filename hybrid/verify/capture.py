@@ -26,10 +26,11 @@ from hybrid.errors import HybridError
 #: samples per block when assembling a return from passes that had xruns
 BLOCK = 256
 #: two passes agree on a block when the RMS of their difference is within this share of the
-#: block's level plus an absolute slack above a quiet loop's noise (two -90 dBFS hisses
-#: differ by about -87 dBFS); a lost or repeated block of a sweep or tone differs by far more
+#: block's level plus ``AGREE_NOISE`` times the loop's hiss (the quietest blocks' RMS: two
+#: hisses differ by sqrt(2) of it); a lost or repeated block of a sweep or tone differs by far more
 AGREE_RELATIVE = 0.03
-AGREE_ABSOLUTE = 1e-4
+AGREE_NOISE = 3.0
+AGREE_ABSOLUTE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def play_record(device: str, routes: list[Route], samplerate: int, *, blocksize:
         raise HybridError(f"input channel {max(ins)} out of range 1..{dev.max_inputs}", where=where)
     passes: list[list[np.ndarray]] = []
     total_xruns = 0
-    for _ in range(max(2, retries + 2)):
+    for _ in range(max(2, retries + 3)):
         received, xruns = _one_pass(dev.index, routes, frames, samplerate, blocksize, where)
         if xruns == 0:
             return Capture(received, total_xruns, len(passes) + 1, [])
@@ -111,11 +112,12 @@ def _assemble(passes: list[list[np.ndarray]]) -> list[np.ndarray] | None:
         padded[:, :frames] = takes
         blocks = padded.reshape(len(passes), nblocks, BLOCK)
         rms = np.sqrt(np.mean(blocks ** 2, axis=2))                   # (passes, blocks)
+        hiss = float(np.percentile(rms, 1))                            # the preroll holds only the loop's hiss
         chosen = np.full(nblocks, -1)
         for i in range(len(passes)):
             for j in range(i + 1, len(passes)):
                 diff = np.sqrt(np.mean((blocks[i] - blocks[j]) ** 2, axis=1))
-                agree = diff <= AGREE_RELATIVE * np.maximum(rms[i], rms[j]) + AGREE_ABSOLUTE
+                agree = diff <= AGREE_RELATIVE * np.maximum(rms[i], rms[j]) + AGREE_NOISE * hiss + AGREE_ABSOLUTE
                 chosen = np.where((chosen < 0) & agree, i, chosen)
         if (chosen < 0).any():
             return None

@@ -184,12 +184,6 @@ def file_stem(loop: str) -> str:
     return stem
 
 
-def fingerprint_path(song_dir: Path, key: ChainKey, taken: set[str] | None = None) -> Path:
-    """``<song>/fingerprints/<loop>.npz``; a second chain on the same loop gets ``<loop>~2.npz``."""
-    stem = file_stem(key.loop)
-    return Path(song_dir) / FOLDER / f"{stem}.npz"
-
-
 def save(fp: Fingerprint, path: Path) -> None:
     """Atomic: write a temporary file beside it, fsync, rename."""
     path.parent.mkdir(parents=True, exist_ok=True)

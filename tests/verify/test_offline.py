@@ -192,17 +192,15 @@ def test_suspect_tells_a_band_frequency_from_its_gain():
 def test_xrun_passes_are_repaired_block_by_block_where_two_agree():
     rng = np.random.default_rng(3)
     clean = (0.3 * np.sin(np.arange(10_000) * 0.05)).astype(np.float32)
+    clean[:768] = 0.0                           # a preroll: only the loop's hiss there
     passes = []
     for broken in (1000, 5000, 8000):   # each pass lost a different block
-        p = clean + rng.normal(0, 3e-5, clean.shape).astype(np.float32)
+        p = clean + rng.normal(0, 1e-4, clean.shape).astype(np.float32)   # -80 dBFS hiss, different each pass
         p[broken:broken + 256] = 0.0
         passes.append([p])
     repaired = capture._assemble(passes)
     assert repaired is not None
-    assert np.abs(repaired[0] - clean).max() < 3e-4
-    same_place = [passes[0], [passes[0][0] * 1.0]]
-    same_place[1][0][1000:1256] = 0.5          # two passes that disagree on one block, and a third is missing
-    assert capture._assemble([passes[0], [passes[0][0] + 0.0]])[0] is not None
+    assert np.abs(repaired[0] - clean).max() < 1e-3
     bad = [[passes[0][0].copy()], [passes[1][0].copy()]]
     bad[1][0][1000:1256] = 0.2                 # neither pass is right about block 1000 in the same way
     assert capture._assemble(bad) is None
