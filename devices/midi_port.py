@@ -19,7 +19,7 @@ import mido
 
 from devices.errors import DeviceError, DeviceTimeoutError, PortNotFoundError
 from devices.monitor import IN, OUT, TrafficMonitor
-from devices.wire import WireClock
+from devices.wire import WireClock, shared_wire
 
 JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
 T = TypeVar("T")
@@ -155,6 +155,9 @@ class MidiPort:
             raise DeviceError(f"cannot open MIDI port {self.output_name!r}: {exc}", device=self.device,
                               action="opening") from None
         self._checked_s = time.monotonic()
+        if self.clock is not None:
+            # Every device on this port shares the cable's booking.
+            self.clock.wire = shared_wire(f"midi:{self.output_name}")
         if self.want_input:
             self.open_input("opening", ports["inputs"])
         return self

@@ -8,27 +8,52 @@ free (the interface's buffer holds it while the previous one goes out), never ea
 a gap the gear asks for (``min_gap_s`` between messages, ``gap_after_sysex_s`` after a
 SysEx) is real silence on the wire, so the next message waits for it in full.
 
-Deadlines are absolute, so a late wake-up does not add up over a long recall.
+Deadlines are absolute, so a late wake-up does not add up over a long recall. Devices
+on one cable share its booking (``shared_wire``): a recall of two units daisy-chained on
+one MIDI out takes the sum of their wire times, never less.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Callable
 
 
+class Wire:
+    """One physical cable's booking, shared by every device on it (a DIN MIDI out feeding
+    several units on different channels: their messages queue on the same 3125 bytes/s)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.bytes_end = float("-inf")    # when the last booked byte leaves the wire
+        self.gap_s = 0.0                  # silence owed after it (the gear that got it asked)
+
+
+_WIRES: dict[str, Wire] = {}
+_WIRES_LOCK = threading.Lock()
+
+
+def shared_wire(key: str) -> Wire:
+    """The booking of the cable called ``key`` (a port name), shared within this process."""
+    with _WIRES_LOCK:
+        return _WIRES.setdefault(key, Wire())
+
+
 class WireClock:
+    """Paces one device's messages on a wire (its own, or one shared with other devices)."""
+
     def __init__(self, bytes_per_s: float, *, min_gap_s: float = 0.0, gap_after_sysex_s: float = 0.0,
-                 lead_s: float = 0.002, clock: Callable[[], float] = time.monotonic,
+                 lead_s: float = 0.002, wire: Wire | None = None, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep):
         self.bytes_per_s = float(bytes_per_s)
         self.min_gap_s = float(min_gap_s)
         self.gap_after_sysex_s = float(gap_after_sysex_s)
         self.lead_s = float(lead_s)
+        self.wire = wire or Wire()
         self._clock = clock
         self._sleep = sleep
-        self._bytes_end = float("-inf")   # when the last booked byte leaves the wire
-        self._gap_s = 0.0                 # silence owed after it
+        self._my_end = float("-inf")      # when this device's last byte leaves the wire
 
     def duration_s(self, nbytes: int) -> float:
         return nbytes / self.bytes_per_s if self.bytes_per_s > 0 else 0.0
@@ -39,25 +64,28 @@ class WireClock:
     def wait_turn(self, nbytes: int, *, is_sysex: bool = False) -> float:
         """Block until a message of ``nbytes`` may be handed to the port, and book the wire for it.
 
-        Returns the time its first byte goes on the wire.
+        The slot is booked before sleeping, so devices sharing a wire from several threads
+        queue in order. Returns the time its first byte goes on the wire.
         """
-        now = self._clock()
-        start = max(now, self._bytes_end + self._gap_s)
-        handoff = start if self._gap_s > 0 else start - self.lead_s
+        wire = self.wire
+        with wire.lock:
+            now = self._clock()
+            start = max(now, wire.bytes_end + wire.gap_s)
+            handoff = start if wire.gap_s > 0 else start - self.lead_s
+            wire.bytes_end = self._my_end = start + self.duration_s(nbytes)
+            wire.gap_s = self.gap_after_s(is_sysex)
         if handoff > now:
             self._sleep_until(handoff)
-        self._bytes_end = start + self.duration_s(nbytes)
-        self._gap_s = self.gap_after_s(is_sysex)
         return start
 
     def drain(self) -> None:
-        """Block until the last booked byte has left the wire (not counting a trailing gap)."""
-        self._sleep_until(self._bytes_end)
+        """Block until this device's last booked byte has left the wire (not its trailing gap)."""
+        self._sleep_until(self._my_end)
 
     @property
     def idle_at_s(self) -> float:
-        """When the next message could start (after the trailing gap)."""
-        return self._bytes_end + self._gap_s
+        """When the next message on the wire could start (after the trailing gap)."""
+        return self.wire.bytes_end + self.wire.gap_s
 
     def _sleep_until(self, deadline: float) -> None:
         while True:

@@ -179,3 +179,26 @@ def test_no_dump_answer_times_out_and_garbled_dump_is_refused(lib):
     finally:
         inp.close()
         out.close()
+
+
+def test_two_units_on_one_cable_share_its_wire_time(lib):
+    comp, eq = lib["hy-comp-cc"], lib["hy-eq-nrpn"]
+    # One DIN output, two units daisy-chained on channels 1 and 2 (the EQ simulator answers ch 2).
+    with Simulator(comp, "t-chain", channel=1) as sim_comp, Simulator(eq, "t-chain-eq", channel=2) as sim_eq:
+        a = Device(comp, "t-chain", channel=1).open()
+        b = Device(eq, "t-chain", channel=2).open()       # same output port as the compressor
+        try:
+            values_a, values_b = off_default_values(comp), off_default_values(eq)
+            wire_s = a.wire_time_s(a.plan(values_a)) + b.wire_time_s(b.plan(values_b))
+            threads = [threading.Thread(target=d.apply, args=(v,)) for d, v in ((a, values_a), (b, values_b))]
+            start = time.monotonic()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert time.monotonic() - start >= wire_s - 0.002     # queued on one cable, never overlapped
+            assert wait_for(lambda: sim_comp.state == comp.defaults() | a.quantize(values_a))
+        finally:
+            a.close()
+            b.close()
+        assert sim_eq.received == []          # nothing went to the port the EQ was not cabled to
