@@ -257,6 +257,9 @@ def profile_from_dict(data: dict, *, source: Path) -> Profile:
         for name in params_reader.table:
             parameters[name] = _load_parameter(params_reader, name, transport, midi)
 
+    if transport == "midi":
+        _check_midi_collisions(params_reader, parameters)
+
     router = None
     if "router" in data:
         if transport != "serial":
@@ -473,6 +476,28 @@ def _load_parameter(params: _Reader, name: str, transport: str, midi: MidiSettin
             if key in reader.table:
                 reader.fail(key, "a hand-set (manual) unit has no wire encoding")
     return param
+
+
+def _check_midi_collisions(reader: _Reader, parameters: dict[str, Parameter]) -> None:
+    """Two parameters on one controller (or NRPN, or SysEx address) would fight: refuse."""
+    seen: dict = {}
+    for name, param in parameters.items():
+        enc = param.encoding
+        if enc.type == "cc":
+            keys = [("cc", enc.control)]
+        elif enc.type == "cc14":
+            keys = [("cc", enc.control), ("cc", enc.lsb_control)]
+        elif enc.type in ("nrpn", "rpn"):
+            keys = [(enc.type, enc.number)]
+        elif enc.type == "program":
+            keys = [("program", 0)]
+        else:
+            fixed = tuple(t if isinstance(t, int) else None for t in enc.template.tokens)
+            keys = [("sysex", fixed)]
+        for key in keys:
+            if key in seen:
+                reader.fail(f"{name}.midi", f"{enc.describe()} is also used by parameters.{seen[key]}")
+            seen[key] = name
 
 
 def _implicit_default(param: Parameter):

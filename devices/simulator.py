@@ -21,7 +21,7 @@ import mido
 
 from devices.errors import DeviceError, ProfileError
 from devices.midi_codec import MidiDecoder
-from devices.midi_port import close_ports, midi_backend, retry_busy
+from devices.midi_port import close_ports, find_port, list_ports, midi_backend, retry_busy
 from devices.profile import Profile
 from devices.text_codec import TextTemplate
 
@@ -167,6 +167,13 @@ class _MidiSide:
             port = self.sim.port
             self._out = retry_busy(lambda: self.backend.open_output(port, client_name=port))
             self._in = retry_busy(lambda: self.backend.open_input(port, client_name=port, callback=self._received))
+            try:
+                names = list_ports(self.backend)
+            except DeviceError:
+                names = {"outputs": [], "inputs": []}
+            # What others see (JACK renames a second client "NAME-01"): for describe().
+            self.in_name = find_port(port, names["outputs"]) or port
+            self.out_name = find_port(port, names["inputs"]) or port
         except (OSError, RuntimeError, SystemError) as exc:
             self.stop()
             raise DeviceError(f"cannot open virtual MIDI port {self.sim.port!r}: {exc}",

@@ -74,6 +74,8 @@ def test_resolve_by_id_and_by_path(tmp_path):
      "no parameter 'nope'"),
     (lambda s: s + '[sound]\nmodel = "eq"\n', "sound.bands", "at least one band"),
     (lambda s: s.replace('id = "t-comp"', ""), "id", "missing"),
+    (lambda s: s + '[parameters.ratio]\nkind = "continuous"\nrange = [1.0, 20.0]\nmidi = { type = "cc", control = 20 }\n',
+     "parameters.ratio.midi", "CC 20 is also used by parameters.threshold"),
     (lambda s: s + "readback = true\n" if False else s.replace('kind = "compressor"', 'kind = "compressor"\nreadback = true'),
      "readback", "not every parameter"),
 ])
