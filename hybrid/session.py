@@ -193,6 +193,7 @@ class PrintReport:
     files: list[PrintedStem]
     passes: int
     dry: list[str]
+    retried_for_xruns: int = 0
 
     @property
     def good(self) -> bool:
@@ -200,7 +201,8 @@ class PrintReport:
 
     def to_dict(self) -> dict:
         return {"song": self.song, "folder": self.folder, "good": self.good, "passes": self.passes,
-                "dry": self.dry, "files": [f.to_dict() for f in self.files]}
+                "dry": self.dry, "retried_for_xruns": self.retried_for_xruns,
+                "files": [f.to_dict() for f in self.files]}
 
 
 def _finite(value: float) -> float | None:
@@ -337,6 +339,12 @@ class StudioSession:
         found = store.list_songs(self.root)
         self._summaries = {s.slug: s for s in found}
         return found
+
+    def known_songs(self) -> list[store.SongSummary]:
+        """The songs as last read by :meth:`songs` (no disk access; for menus and palettes)."""
+        if not self._summaries:
+            return self.songs()
+        return list(self._summaries.values())
 
     def song_summary(self, slug: str) -> store.SongSummary:
         summary = self._summaries.get(slug)
@@ -619,10 +627,13 @@ class StudioSession:
                 passes.append(items)
         return PrintPlan(passes=passes, dry=sorted(plan.skipped), length_s=length_s)
 
-    def print_song(self, slug: str, *, on_progress: Callable[[PrintProgress], None] | None = None) -> PrintReport:
+    def print_song(self, slug: str, *, on_progress: Callable[[PrintProgress], None] | None = None,
+                   xrun_retries: int = 1) -> PrintReport:
         """Print every stem of ``slug`` through its insert chain (hybrid.audio.song), with meters.
 
-        Holds the session's audio lock: one stream at a time in this process.
+        A print whose only fault was xruns (the machine busy for a moment) is run again, up
+        to ``xrun_retries`` times; the report says how often. Holds the session's audio
+        lock: one stream at a time in this process.
         """
         from hybrid.audio.song import interface_of, print_song
 
@@ -651,17 +662,19 @@ class StudioSession:
                                       position_s=progress.position_s, xruns=progress.xruns,
                                       peak_db=peak, rms_db=rms, clips=dict(clips)))
 
-        with self._audio_lock:
-            result = print_song(self.studio, sheet, self.song_dir(slug), slug, settings,
-                                on_pass=on_pass, on_progress=relay)
-        files = []
-        for outcome in result.passes:
-            for f in outcome.files:
-                if ".rounds" in Path(f.job.output).parts:
-                    continue
-                files.append(_printed_stem(f))
+        retried = 0
+        while True:
+            with self._audio_lock:
+                result = print_song(self.studio, sheet, self.song_dir(slug), slug, settings,
+                                    on_pass=on_pass, on_progress=relay)
+            files = [_printed_stem(f) for outcome in result.passes for f in outcome.files
+                     if ".rounds" not in Path(f.job.output).parts]
+            bad = [f for f in files if not f.good]
+            if not bad or retried >= xrun_retries or not all(_only_xruns(f.reason) for f in bad):
+                break
+            retried += 1  # the machine was busy for a moment: the pass is worth one more go
         return PrintReport(song=slug, folder=str(self.song_dir(slug) / "prints"), files=files,
-                           passes=len(result.passes), dry=sorted(plan.skipped))
+                           passes=len(result.passes), dry=sorted(plan.skipped), retried_for_xruns=retried)
 
     # -- the main job ---------------------------------------------------------------------
 
@@ -772,6 +785,7 @@ class StudioSession:
                            + (f" ({f.reason})" if f.reason else ""))
         good = sum(1 for f in result.files if f.good)
         summary = (f"{good} of {len(result.files)} files good in {result.passes} pass(es) -> {result.folder}"
+                   + (" (printed again after xruns)" if result.retried_for_xruns else "")
                    + (f"; dry (no insert): {', '.join(result.dry)}" if result.dry else ""))
         return JobStep(name, result.good, summary, details, result)
 
@@ -801,6 +815,12 @@ def _reinitialise_portaudio() -> None:
     sd._initialize()
 
 
+
+
+def _only_xruns(reason: str) -> bool:
+    """True when every problem of a printed file was an xrun (nothing wrong with the gear)."""
+    problems = [p for p in reason.split("; ") if p]
+    return bool(problems) and all("xrun" in p for p in problems)
 
 
 def _printed_stem(f) -> PrintedStem:

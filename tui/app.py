@@ -49,7 +49,7 @@ VIEWS = (
 class HybridApp(App[int]):
     """The control-room UI on one studio folder."""
 
-    CSS_PATH = "styles/app.tcss"
+    CSS_PATH = Path(__file__).parent / "styles" / "app.tcss"
     TITLE = "hybrid"
     COMMANDS = App.COMMANDS | {HybridCommands}
     BINDINGS = [
@@ -70,6 +70,7 @@ class HybridApp(App[int]):
         self.clock = clock
         self.session = session or StudioSession(studio_dir)
         self.rig_label = rig_label
+        self._switch_interval = sys.getswitchinterval()
         self.errors: list[str] = []
         """Every error line shown, oldest first."""
         self.sub_title = self.session.studio_name
@@ -87,7 +88,6 @@ class HybridApp(App[int]):
         # Audio callbacks (PortAudio's, in this process) need the GIL within a JACK period
         # (5 ms at 256 frames); Python hands it over every 5 ms by default, so a repaint
         # could starve them into xruns. Hand it over more often while the UI runs.
-        self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(AUDIO_SWITCH_INTERVAL_S)
         self.refresh_context()
         self.query_one(SongsView).focus_table()

@@ -27,7 +27,7 @@ class HybridCommands(Provider):
     def _commands(self) -> list[tuple[str, object, str]]:
         app = self.app
         out = []
-        for song in app.session.songs():
+        for song in app.session.known_songs():
             out.append((f"Open song: {song.title}", partial(app.open_song, song.slug),
                         f"{song.album or 'no album'} · {song.stage or '-'}"))
         for view in VIEWS:

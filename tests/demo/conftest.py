@@ -6,6 +6,14 @@ import pytest
 
 from hybrid.demo.rig import DemoRig
 from hybrid.demo.studio import build_demo_studio
+from tests.demo import server as demo_server
+
+
+@pytest.fixture(scope="session")
+def demo_jack():
+    """A JACK dummy server at the demo's period (see tests/demo/server.py)."""
+    yield demo_server.acquire()
+    demo_server.release()
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +23,7 @@ def demo_studio(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def demo_rig(jack_server, demo_studio):
-    """The demo's gear process (simulators + simulated analog loops) on the test JACK server."""
-    with DemoRig(demo_studio, server=jack_server) as rig:
+def demo_rig(demo_jack, demo_studio):
+    """The demo's gear process (simulators + simulated analog loops) on the demo test server."""
+    with DemoRig(demo_studio, server=demo_jack) as rig:
         yield rig

@@ -64,12 +64,12 @@ def test_a_moved_knob_shows_in_the_diff_against_the_gear(demo_rig, demo_studio):
     assert changes[0].new == pytest.approx(5.0, abs=0.1)
 
 
-def test_loops_measure_as_wired(demo_rig, demo_studio, jack_server):
+def test_loops_measure_as_wired(demo_rig, demo_studio, demo_jack):
     session = StudioSession(demo_studio)
     loops = sorted(session.studio.loops)
     inverted = loops[INVERTED_LOOP_INDEX]
     state = session.measure_loop(inverted)
-    expected = LOOP_DELAYS_SAMPLES[INVERTED_LOOP_INDEX] + jack_server.period_frames  # + the host's period
+    expected = LOOP_DELAYS_SAMPLES[INVERTED_LOOP_INDEX] + demo_jack.period_frames  # + the host's period
     assert state.latency_samples == pytest.approx(expected, abs=0.05)
     assert state.polarity == -1
     assert len(state.impulse) > 10 and min(state.impulse) < -0.5 * max(abs(state.impulse))
@@ -82,9 +82,9 @@ def test_turning_an_unknown_knob_is_one_clear_error(demo_rig):
         demo_rig.turn_knob("Nope", "x", 1)
 
 
-def test_stop_leaves_no_process_behind(jack_server, tmp_path):
+def test_stop_leaves_no_process_behind(demo_jack, tmp_path):
     root = build_demo_studio(tmp_path / "room", interface="hybrid-gear-stop-test")
-    rig = DemoRig(root, server=jack_server).start()
+    rig = DemoRig(root, server=demo_jack).start()
     pids = rig.pids()
     assert pids and all(_alive(p) for p in pids)
     rig.stop()

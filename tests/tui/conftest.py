@@ -9,6 +9,7 @@ import pytest
 from hybrid.demo.rig import DemoRig
 from hybrid.demo.studio import build_demo_studio
 from hybrid.session import StudioSession
+from tests.demo import server as demo_server
 from tui.app import HybridApp
 
 SIZE = (120, 40)
@@ -32,9 +33,16 @@ def rig_studio(tmp_path_factory):
     return build_demo_studio(tmp_path_factory.mktemp("tui-rig") / "Demo Room", interface="hybrid-gear-tui")
 
 
+@pytest.fixture(scope="session")
+def demo_jack():
+    """A JACK dummy server at the demo's period (see tests/demo/server.py), shared with tests/demo."""
+    yield demo_server.acquire()
+    demo_server.release()
+
+
 @pytest.fixture(scope="module")
-def rig(jack_server, rig_studio):
-    with DemoRig(rig_studio, server=jack_server) as running:
+def rig(demo_jack, rig_studio):
+    with DemoRig(rig_studio, server=demo_jack) as running:
         yield running
 
 

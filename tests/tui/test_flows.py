@@ -86,7 +86,7 @@ async def test_measure_a_loop_and_plot_it(rig, rig_studio):
         await pilot.press("m")
         await settle(app, pilot)
         latency = float(_cell(table, "C", "latency"))
-        assert abs(latency - (100.3 + 256)) < 0.05
+        assert abs(latency - (100.3 + 1024)) < 0.05
         assert _cell(table, "C", "polarity") == "INVERTED"
         assert _cell(table, "C", "state").strip() == "fresh"
         caption = _text(app.query_one("#loop-plot"))
@@ -100,6 +100,8 @@ async def test_print_a_song_with_meters_and_results(rig, rig_studio):
     async with app.run_test(size=SIZE) as pilot:
         app.open_song(SONG, view="print")
         await pilot.pause()
+        await pilot.pause()
+        assert app.focused is app.query_one("#print-results")
         plan = _text(app.query_one("#print-plan", Static))
         assert "pass 1" in plan and "5Vox" in plan and "dry, not printed: 2Snare" in plan
         meters = app.query_one(MeterBank)
@@ -109,9 +111,8 @@ async def test_print_a_song_with_meters_and_results(rig, rig_studio):
         assert app.errors == []
         view = app.query_one(PrintView)
         assert view.report is not None and meters.repaints > 0
-        if not view.report.good and all("xrun" in f.reason for f in view.report.files if not f.good):
-            await pilot.press("p")  # the machine was busy: one retry, which must be clean
-            await settle(app, pilot)
+        # a pass spoilt by xruns (a busy machine) is printed again once by the session: must be clean
+        assert view.report.retried_for_xruns <= 1
         assert view.report.good, [(f.name, f.reason) for f in view.report.files]
         table = app.query_one("#print-results", DataTable)
         assert table.row_count == 4

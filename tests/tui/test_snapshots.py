@@ -6,8 +6,13 @@ from __future__ import annotations
 from tests.tui.conftest import SIZE, make_app
 
 
+async def _songs_read(pilot):
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 def test_songs_view(snap_compare, studio):
-    assert snap_compare(make_app(studio), terminal_size=SIZE)
+    assert snap_compare(make_app(studio), terminal_size=SIZE, run_before=_songs_read)
 
 
 def test_sheet_view(snap_compare, studio):

@@ -18,6 +18,7 @@ def _text(widget) -> str:
 async def test_songs_by_album_and_open_one(studio):
     app = make_app(studio)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         table = app.query_one("#songs-table", DataTable)
         assert table.row_count == 3
         titles = [str(table.get_row_at(i)[1]) for i in range(3)]
@@ -108,6 +109,7 @@ async def test_a_broken_sheet_is_a_readable_row_not_a_crash(studio):
     (studio / "songs" / "paper-moons" / "sheet.toml").write_text("spec = 'hybrid-sheet/1'\n[song\n")
     app = make_app(studio)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         table = app.query_one("#songs-table", DataTable)
         stages = [str(table.get_row_at(i)[3]) for i in range(table.row_count)]
         assert any("broken sheet" in s for s in stages)

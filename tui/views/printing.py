@@ -165,6 +165,7 @@ class PrintView(Vertical):
             table.add_row(f.name, f.loop, f"{f.peak_dbfs:.1f}", f"{f.rms_dbfs:.1f}", str(f.clips), drift,
                           verdict, f.reason or "", key=f.name)
         good = sum(1 for f in report.files if f.good)
+        again = " · printed again after xruns" if report.retried_for_xruns else ""
         self.query_one("#print-status", Static).update(
-            f"[b]{good} of {len(report.files)}[/b] printed files good · in {report.folder}")
+            f"[b]{good} of {len(report.files)}[/b] printed files good{again} · in {report.folder}")
         self.app.refresh_context()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from recall.store import SongSummary
+from tui.errors import UI_BOUNDARY, one_line
 
 
 def when(moment: str | None) -> str:
@@ -33,14 +37,24 @@ class SongsView(Vertical):
         Binding("ctrl+r", "reload", "Reload"),
     ]
 
+    _reading = False
+
     def compose(self) -> ComposeResult:
         yield Static("Songs", classes="view-title")
         yield DataTable(id="songs-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="songs-status", classes="status")
 
+    @dataclass
+    class Loaded(Message):
+        """The studio's songs were read (in a worker: 500 sheets take a moment)."""
+
+        songs: list
+        error: BaseException | None = None
+
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("Album", "Title", "Artist", "Stage", "Tracks", "Last recalled", "Last printed")
+        self.query_one("#songs-status", Static).update("reading the songs…")
         self.reload()
 
     def focus_table(self) -> None:
@@ -49,7 +63,30 @@ class SongsView(Vertical):
     focus_default = focus_table
 
     def reload(self) -> None:
-        songs = self.app.session.songs()
+        """Read the songs in a worker; the first paint does not wait for hundreds of sheets."""
+        if self._reading:
+            return
+        self._reading = True
+        self._read_songs()
+
+    @work(thread=True, exclusive=True, group="songs")
+    def _read_songs(self) -> None:
+        try:
+            songs = self.app.session.songs()
+        except UI_BOUNDARY as exc:
+            self.post_message(self.Loaded([], exc))
+            return
+        self.post_message(self.Loaded(songs))
+
+    @on(Loaded)
+    def _loaded(self, event: Loaded) -> None:
+        self._reading = False
+        if event.error is not None:
+            self.query_one("#songs-status", Static).update(f"[b red]{one_line(event.error)}[/]")
+            return
+        self._fill(event.songs)
+
+    def _fill(self, songs: list) -> None:
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear()

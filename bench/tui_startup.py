@@ -1,0 +1,96 @@
+"""Control-room UI start-up: time to first paint and to the song list, with a studio of 500 songs.
+
+The reference, measured in the same run, is the 3-song demo studio: the figure that
+matters is how much 500 songs cost on top. Runs the app headless (Textual's test
+harness, a 120x40 screen) and timestamps every paint; prints the figures.
+
+    python bench/tui_startup.py [--songs 500] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from recall import store  # noqa: E402
+from recall.sheet import Sheet  # noqa: E402
+from hybrid.demo.studio import SONGS, build_demo_studio  # noqa: E402
+from hybrid.session import StudioSession  # noqa: E402
+from tui.app import HybridApp  # noqa: E402
+
+ALBUMS = ("Night Shift EP", "Glass LP", "Paper Singles", "Live at the Mill", "Remixes")
+
+
+class TimedApp(HybridApp):
+    """The app with a timestamp on every paint."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.paints: list[float] = []
+
+    def _display(self, screen, renderable) -> None:
+        if renderable is not None:
+            self.paints.append(time.perf_counter())
+        super()._display(screen, renderable)
+
+
+def build_big_studio(root: Path, songs: int) -> Path:
+    """The demo studio plus ``songs`` - 3 more sheets (copies of the demo's, retitled)."""
+    build_demo_studio(root)
+    source = store.load_sheet(root, SONGS[0].slug).dumps()
+    for n in range(songs - len(SONGS)):
+        sheet = Sheet.parse(source)
+        sheet.set_song(title=f"Song {n:03d}", album=ALBUMS[n % len(ALBUMS)])
+        folder = root / "songs" / f"song-{n:03d}"
+        folder.mkdir(parents=True)
+        (folder / "sheet.toml").write_text(sheet.dumps())
+    return root
+
+
+async def measure(root: Path) -> tuple[float, float, int]:
+    """(seconds to first paint, seconds until the song table is filled and painted, rows)."""
+    t0 = time.perf_counter()
+    app = TimedApp(root, session=StudioSession(root), clock=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.query_one("#songs-table")
+        while table.row_count == 0:
+            await pilot.pause(0.005)
+        filled = time.perf_counter()
+        await pilot.pause()
+        first = app.paints[0] - t0
+        shown = next((p for p in app.paints if p >= filled), app.paints[-1]) - t0
+        return first, shown, table.row_count
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--songs", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        small = build_demo_studio(Path(tmp) / "small")
+        big = build_big_studio(Path(tmp) / "big", args.songs)
+        results = {}
+        for label, root in (("3 songs (reference)", small), (f"{args.songs} songs", big)):
+            runs = [asyncio.run(measure(root)) for _ in range(args.runs)]
+            results[label] = (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs),
+                              runs[0][2])
+    print(f"tui start-up, headless 120x40, median of {args.runs} runs")
+    for label, (first, shown, rows) in results.items():
+        print(f"  {label:22s} first paint {first * 1000:7.0f} ms   song list painted {shown * 1000:7.0f} ms"
+              f"   ({rows} rows)")
+    (ref_first, ref_shown, _), (first, shown, _) = results.values()
+    print(f"  ratio {args.songs} songs / reference: first paint {first / ref_first:.2f}x, "
+          f"song list {shown / ref_shown:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""``hybrid demo --no-tui``: the main job headless, exit 0 with its report; and its clear refusals."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import soundfile as sf
+
+from tests.conftest import ROOT
+
+
+def _run_main_job(cli, demo_jack, studio):
+    return cli("demo", "--no-tui", "--json", "--studio", str(studio), "--jack", demo_jack.name, timeout=240)
+
+
+def test_no_tui_runs_the_main_job_and_reports(cli, demo_jack, tmp_path):
+    studio = tmp_path / "Demo Room"
+    out = _run_main_job(cli, demo_jack, studio)  # a pass spoilt by xruns is printed again once
+    assert out.returncode == 0, out.stderr + out.stdout[-2000:]
+    report = json.loads(out.stdout)
+    assert report["ok"] and report["song"] == "night-drive"
+    assert len(report["steps"]) == 5 and all(s["ok"] for s in report["steps"])
+    names = [s["step"] for s in report["steps"]]
+    assert names[0].startswith("recall: apply") and names[1].startswith("recall: hand-set")
+    assert names[2].startswith("verify") and names[3].startswith("loops") and names[4].startswith("print")
+    printed = report["steps"][4]["data"]["files"]
+    assert {f["name"] for f in printed} == {"1Kick.wav", "3Bass.wav", "4Keys.wav", "5Vox.wav"}
+    for f in printed:
+        assert f["good"] and f["clips"] == 0 and abs(f["drift_samples"]) < 0.05
+        stem = studio / "songs" / "night-drive" / "stems" / f["name"]
+        assert sf.info(f["path"]).frames == sf.info(stem).frames
+    loops = {l["loop"]: l for l in report["steps"][3]["data"]}
+    assert loops["C"]["polarity"] == -1 and loops["A"]["polarity"] == 1
+
+
+def test_text_report_ends_with_the_steps(cli, demo_jack, tmp_path):
+    out = cli("demo", "--no-tui", "--studio", str(tmp_path / "room"), "--jack", demo_jack.name,
+              "--song", "glass-harbour", timeout=240)
+    lines = out.stdout.strip().splitlines()
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr
+    summary = lines[-6:]
+    assert summary[0].startswith("Main job on 'Glass Harbour' (glass-harbour): OK")
+    assert [line.split("]")[0].strip() for line in summary[1:]] == ["[ok"] * 5
+
+
+def test_without_jackd_one_line_says_how_to_install(cli, tmp_path):
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    os.symlink(sys.executable, bare / "python3")
+    out = cli("demo", "--no-tui", "--studio", str(tmp_path / "room"), env={"PATH": str(bare)})
+    assert out.returncode == 1
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in out.stderr
+    assert "jackd is not installed" in lines[0] and "apt-get install jackd2" in lines[0]
+
+
+def test_tui_without_textual_is_one_clear_line(tmp_path):
+    import subprocess
+
+    code = ("import sys; sys.modules['textual'] = None\n"
+            "from hybrid.cli import main\n"
+            f"sys.exit(main(['tui', '--studio', {str(tmp_path)!r}]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 1
+    assert out.stderr.strip() == ("hybrid: error: hybrid tui: the control-room UI needs textual "
+                                  "(pip install textual), or run `hybrid demo --no-tui`")
+
+
+def test_tui_on_a_folder_that_is_not_a_studio(cli, tmp_path):
+    out = cli("tui", "--studio", str(tmp_path))
+    assert out.returncode == 1
+    assert out.stderr.strip().endswith("not a studio folder (no studio.toml); create one with `hybrid init DIR`")
