@@ -2,6 +2,7 @@
 
     hybrid print --device DEV --out N --in N STEM.wav -o OUT.wav [--samplerate R] [--blocksize B]
                  [--format pcm24|float32] [--whole-samples] [--no-polarity] [--json]
+    hybrid print STEM.wav -o OUT.wav --studio DIR --loop NAME [...]
     hybrid print SONG --studio DIR [--plan] [--json]
 
 One stem through one loop (``--out 3,4 --in 3,4`` for a stereo stem through a stereo
@@ -33,6 +34,7 @@ def register_print(sub) -> None:
     p.add_argument("--studio", metavar="DIR", help="studio folder: [interface] defaults; SONG form")
     p.add_argument("--device", metavar="DEV", help="audio device as PortAudio lists it (name or index)")
     p.add_argument("--hostapi", metavar="API", help="host API to look the device up in")
+    p.add_argument("--loop", metavar="NAME", help="a loop of --studio's studio.toml instead of --out/--in")
     p.add_argument("--out", dest="out_channels", metavar="N[,N]", help="output channel(s), 1-based")
     p.add_argument("--in", dest="in_channels", metavar="N[,N]", help="input channel(s), 1-based")
     p.add_argument("--samplerate", type=int, metavar="R", help="stream rate (default: the stem's)")
@@ -115,8 +117,28 @@ class _ProgressLine:
 
 def cmd_print(args) -> int:
     if args.studio and args.out_channels is None and args.in_channels is None and not args.output:
+        if args.loop:
+            raise HybridError("--loop is for one stem: give STEM -o OUT.wav --loop NAME --studio DIR")
         return _print_song(args)
     return _print_stem(args)
+
+
+def _loop_channels(args) -> tuple[tuple[int, ...], tuple[int, ...], str | None, tuple[str, ...]]:
+    """``(out, in, loop name, chain)`` from --loop (with --studio) or --out/--in."""
+    if args.loop is None:
+        return _channels(args.out_channels, "--out"), _channels(args.in_channels, "--in"), None, ()
+    if not args.studio:
+        raise HybridError(f"--loop {args.loop} needs --studio DIR (where the loop is defined)")
+    if args.out_channels or args.in_channels:
+        raise HybridError("give either --loop NAME or --out/--in, not both")
+    from recall.studio import load_studio
+
+    studio = load_studio(args.studio)
+    loop = studio.loops.get(args.loop)
+    if loop is None:
+        raise HybridError(f"no loop {args.loop!r} (known: {', '.join(studio.loops) or 'none'})",
+                          where=str(studio.file))
+    return (loop.out_channel,), (loop.in_channel,), loop.name, tuple(loop.devices)
 
 
 def _print_stem(args) -> int:
@@ -129,8 +151,9 @@ def _print_stem(args) -> int:
     stem = Path(args.target)
     if not stem.is_file():
         raise HybridError("no such stem file", where=str(stem))
-    job = PrintJob(stem=stem, output=Path(args.output), out_channels=_channels(args.out_channels, "--out"),
-                   in_channels=_channels(args.in_channels, "--in"))
+    outs, ins, loop, chain = _loop_channels(args)
+    job = PrintJob(stem=stem, output=Path(args.output), out_channels=outs, in_channels=ins, loop=loop,
+                   chain=chain)
     progress = _ProgressLine()
     try:
         result = print_pass([job], _settings(args), _options(args), on_progress=progress)

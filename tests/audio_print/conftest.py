@@ -45,7 +45,7 @@ def print_server():
     from devices.jack_server import JackServer
 
     server = JackServer(name=f"hybrid-print-{os.getpid()}", period_frames=PERIOD)
-    deadline = time.monotonic() + 60     # JACK allows 8 servers per machine: wait for a slot
+    deadline = time.monotonic() + 120    # JACK allows 8 servers per machine: wait for a slot
     while True:
         try:
             server.start()

@@ -111,19 +111,20 @@ def test_cli_plan_of_a_song(tmp_path, cli):
     assert [[j["loop"] for j in p["jobs"]] for p in plan["rounds"][0]] == [["A", "D"], ["B"]]
 
 
-def test_cli_prints_one_stem(gear, tmp_path, cli):
+def test_cli_prints_one_stem_through_a_studio_loop(gear, tmp_path, cli):
+    (tmp_path / "studio.toml").write_text(STUDIO)
     x = band_limited(4800, seed=7)
     stem = write_stem(tmp_path / "kick.wav", x, time_reference=123)
     out_path = tmp_path / "kick.print.wav"
-    for _ in range(3):
-        out = cli("print", "--device", GEAR, "--out", "1", "--in", "1", str(stem), "-o", str(out_path),
+    for _ in range(3):      # device, rate and block size from [interface]; channels from [loops.A]
+        out = cli("print", str(stem), "-o", str(out_path), "--studio", str(tmp_path), "--loop", "A",
                   "--tail-s", "0.02", "--format", "float32", "--json")
         if "xrun" not in out.stderr:
             break
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     f = report["files"][0]
-    assert report["good"] and f["good"] and f["path"] == str(out_path)
+    assert report["good"] and f["good"] and f["path"] == str(out_path) and f["loop"] == "A"
     assert f["latency"][0]["applied_latency_samples"] == pytest.approx(PERIOD + 37.25, abs=0.01)
     assert f["latency"][0]["polarity"] == -1 and f["time_reference"] == 123
     assert set(f["levels"]) >= {"peak_dbfs", "rms_dbfs", "clipped_samples"}
@@ -133,6 +134,7 @@ def test_cli_prints_one_stem(gear, tmp_path, cli):
 
 @pytest.mark.parametrize("args, message", [
     (["--device", GEAR, "--in", "1", "STEM", "-o", "OUT"], "give --out N"),
+    (["--device", GEAR, "--loop", "A", "STEM", "-o", "OUT"], "--loop A needs --studio DIR"),
     (["--device", GEAR, "--out", "x", "--in", "1", "STEM", "-o", "OUT"], "--out: expected channel numbers"),
     (["--device", GEAR, "--out", "1", "--in", "1", "MISSING", "-o", "OUT"], "MISSING: no such stem file"),
 ])
