@@ -72,11 +72,19 @@ class JackServer:
         env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1")
         self._process = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            env=env, start_new_session=True,
+            env=env, start_new_session=True, preexec_fn=_die_with_parent_hook(),
         )
         deadline = time.monotonic() + timeout_s
         import jack  # JACK-Client; imported here so the module loads without libjack
 
+        # JACK-Client prints every refused connection while the server comes up: quiet it.
+        jack.set_error_function(lambda message: None)
+        try:
+            return self._wait_ready(jack, deadline, timeout_s)
+        finally:
+            jack.set_error_function(None)
+
+    def _wait_ready(self, jack, deadline: float, timeout_s: float) -> "JackServer":
         while True:
             if self._process.poll() is not None:
                 err = self._process.stderr.read().decode(errors="replace").strip().splitlines()
@@ -122,6 +130,32 @@ class JackServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _die_with_parent_hook():
+    """A ``preexec_fn`` that makes jackd get SIGTERM when the starting process dies.
+
+    Without it a test run or demo killed with SIGKILL leaves its server behind, and
+    JACK's 8-server limit soon refuses new ones. Linux only, and only when starting
+    from the main thread: the death signal follows the *thread* that forked, so a
+    server started from a worker thread would die with the worker.
+    """
+    import sys
+    import threading
+
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+        return None
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    parent = os.getpid()
+
+    def hook() -> None:
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died between fork and prctl
+            os._exit(1)
+
+    return hook
 
 
 class _NoServerSlot(Exception):
