@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -73,6 +74,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from hybrid.demo.studio import build_demo_studio
 
     app_module = None if args.no_tui else _load_tui()
+    _exit_on_hangup()
     temp_dir = None
     if args.studio is None:
         temp_dir = Path(tempfile.mkdtemp(prefix="hybrid-demo-"))
@@ -111,3 +113,13 @@ def _headless(args: argparse.Namespace, studio_dir: Path, rig) -> int:
     # the details were printed as the job ran: end with the summary
     emit(report.to_dict(), args.json, lambda _data: report.text(details=False))
     return 0 if report.ok else 1
+
+
+def _exit_on_hangup() -> None:
+    """A closed terminal (SIGHUP) or a kill (SIGTERM) unwinds like quitting, so the rig's
+    teardown runs and no JACK server or simulator is left behind."""
+    def stop(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop)

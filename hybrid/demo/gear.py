@@ -44,6 +44,7 @@ class GearProcess:
     def __init__(self, studio_dir: Path) -> None:
         self.studio_dir = Path(studio_dir)
         self.simulators: dict = {}
+        self.units: list = []
         self.gear = None
 
     def start(self) -> dict:
@@ -89,19 +90,19 @@ class GearProcess:
         self.gear = SimGear(specs, name=str(interface.get("device", "hybrid-gear"))).start()
 
     def _processors(self, devices: list[str]) -> list:
-        """The DSP of each device on a loop, following its simulator's knobs."""
-        try:  # TEMP until hybrid.simgear.sound lands
-            from hybrid.simgear.sound import processor_for
-        except ImportError:
-            return []
+        """The DSP of each device on a loop (its profile's ``[sound]``), following its simulator's
+        knobs: set over MIDI or serial, or by hand on the hand-set unit's panel."""
+        from hybrid.simgear.sound import SoundUnit
 
         out = []
-        for name in devices:
+        for index, name in enumerate(devices):
             sim = self.simulators.get(name)
-            if sim is not None:
-                proc = processor_for(sim.profile, sim)
-                if proc is not None:
-                    out.append(proc)
+            if sim is None or not sim.profile.sound:
+                continue
+            unit = SoundUnit(sim.profile, seed=len(self.units) + index + 1)
+            unit.bind(sim)
+            self.units.append(unit)
+            out.extend(unit.processors)
         return out
 
     def handle(self, request: dict) -> dict:
@@ -120,6 +121,9 @@ class GearProcess:
             raise HybridError(f"no simulated device {device!r}", where="demo gear") from None
 
     def stop(self) -> None:
+        for unit in self.units:
+            unit.unbind()
+        self.units.clear()
         gear, self.gear = self.gear, None
         if gear is not None:
             gear.stop()

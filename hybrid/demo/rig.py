@@ -94,8 +94,7 @@ class DemoRig:
         try:
             server.start()
         except DeviceError as exc:
-            raise HybridError(f"cannot start a JACK server for the demo: {exc.reason} (JACK allows only a few "
-                              "servers per machine: are other jackd processes running? see `pgrep -a jackd`)",
+            raise HybridError(f"cannot start a JACK server for the demo: {exc.reason}",
                               where="hybrid demo") from exc
         self.server = server
         self._owns_server = True

@@ -90,3 +90,17 @@ def test_stop_leaves_no_process_behind(demo_jack, tmp_path):
     rig.stop()
     assert not any(_alive(p) for p in pids)
     rig.stop()  # twice is fine
+
+
+def test_the_loops_sound_like_the_units_knobs(demo_rig, demo_studio):
+    """Tape Sat sits on loop C: switching it to bypass over its simulator's panel changes the loop's gain."""
+    session = StudioSession(demo_studio)
+    session.apply(SONG)  # drive 8 dB, output -3 dB, in circuit
+    engaged = session.measure_loop("C").gain_db
+    demo_rig.turn_knob("Tape Sat", "bypass", True)
+    try:
+        bypassed = session.measure_loop("C").gain_db
+    finally:
+        demo_rig.turn_knob("Tape Sat", "bypass", False)
+    assert bypassed == pytest.approx(-1.1, abs=0.3)  # just the loop's own gain
+    assert abs(engaged - bypassed) > 1.0
