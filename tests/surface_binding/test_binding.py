@@ -219,3 +219,78 @@ def test_sheet_edited_on_disk_meanwhile_keeps_both(rig):
     on_disk = load_sheet(rig.studio, "night-drive")
     assert on_disk.values("Pultec")["low_freq"] == "100 Hz"
     assert on_disk.values("1176 #2")["threshold"] == pytest.approx(-30.0, abs=0.05)
+
+
+def test_hui_shows_the_sheet_and_a_move_edits_it(jack_server, tmp_path):
+    from devices.surfaces.sim import SimulatedHui
+
+    t = tag()
+    comp = Simulator(LIB["hy-comp-cc"], f"sb-hcomp-{t}").start()
+    hui = SimulatedHui(f"sb-hui-{t}", backend=BACKEND)
+    session = SurfaceSession.open("hui", hui.port_specs, backend=BACKEND)
+    try:
+        studio, _path = make_studio(tmp_path / "studio", comp.port)
+        with SheetBinding(studio, "night-drive", session) as binding:
+            binding.start()
+            thr = binding._index[("1176 #2", "threshold")]
+            assert hui.wait_for(lambda: hui.fader(thr) == fader_value(0.5))
+            hui.touch(thr)
+            hui.move(thr, 1.0)
+            hui.touch(thr, False)
+            assert wait_until(lambda: comp.state["threshold"] == 0.0)
+            assert binding.sheet.values("1176 #2")["threshold"] == 0.0
+            assert binding.errors == []
+        assert load_sheet(studio, "night-drive").values("1176 #2")["threshold"] == 0.0
+    finally:
+        session.close()
+        hui.close()
+        comp.stop()
+
+
+def test_cli_surface_run_edits_the_sheet_from_the_surface(jack_server, tmp_path):
+    """``hybrid surface run`` as a person runs it: up until Ctrl-C, then a summary."""
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    t = tag()
+    comp = Simulator(LIB["hy-comp-cc"], f"sb-ccomp-{t}").start()
+    mcu = SimulatedMcu(f"sb-cmcu-{t}", backend=BACKEND)
+    proc = None
+    try:
+        studio, path = make_studio(tmp_path / "studio", comp.port)
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        proc = subprocess.Popen([sys.executable, "-m", "hybrid", "surface", "run", "night-drive", "--studio",
+                                 str(studio.root), "--mcu", mcu.port_specs[0], "--json"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        # the command is up when the strips show the sheet
+        assert mcu.wait_for(lambda: mcu.strip_text(0)[1] == "-20 dB ", 20), mcu.strip_text(0)
+        mcu.move(0, 0.25)                                   # threshold -30 dB
+        assert wait_until(lambda: same(LIB["hy-comp-cc"].parameters["threshold"], comp.state["threshold"],
+                                       -30.0), 5)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=20)
+        assert proc.returncode == 0, stderr
+        summary = json.loads(stdout)
+        assert summary["edits"] >= 1 and summary["saves"] >= 1 and summary["errors"] == []
+        assert [s["parameter"] for s in summary["pending_steps"]] == ["low_freq", "low_boost"]
+        assert load_sheet(studio, "night-drive").values("1176 #2")["threshold"] == -30.0
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        mcu.close()
+        comp.stop()
+
+
+def test_cli_surface_run_refuses_a_missing_surface(jack_server, tmp_path, cli):
+    studio, path = make_studio(tmp_path / "studio", "no-gear-here")
+    before = path.read_bytes()
+    run = cli("surface", "run", "night-drive", "--studio", str(studio.root), "--mcu", "no-such-surface-xyz")
+    assert run.returncode == 1
+    assert run.stderr.count("\n") == 1 and run.stderr.startswith("hybrid: error: ")
+    assert "no-such-surface-xyz" in run.stderr
+    assert path.read_bytes() == before
