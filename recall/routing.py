@@ -534,6 +534,19 @@ def chains_for_jobs(studio: Studio, jobs: Iterable[Any]) -> list[Chain]:
     return out
 
 
+def print_pass_fits(studio: Studio, bay: Bay | None = None) -> Callable[[Sequence[Any], Any], bool]:
+    """``fits(pass_jobs, job)``: may ``job`` join a print pass already holding ``pass_jobs``?
+
+    The router's own rule for the print planner (``hybrid.audio.planner``): on a
+    program-change patchbay one stored patch must make every chain of a pass; elsewhere
+    the same rules the planner already applies (loop, channels, unit once per pass)."""
+    bay = bay or load_bay(studio)
+
+    def fits(pass_jobs: Sequence[Any], job: Any) -> bool:
+        return not _pass_problems(studio, bay, chains_for_jobs(studio, [*pass_jobs, job]), None)
+    return fits
+
+
 # --- a paper bay: hand steps ---------------------------------------------------------------
 def patch_steps(bay: Bay, rp: RoutePass, *, first: int = 1) -> list[Step]:
     """The walk-through steps that make a pass on a paper bay ("patch Send 3 -> 1176 #2 In")."""

@@ -121,7 +121,9 @@ def cmd_apply(args) -> int:
     out["song"] = slug
     emit(out, args.json, lambda _r: _apply_text(slug, plan.bay, result))
     if not result.ok:
-        print(f"hybrid: error: {result.report.device}: {result.report.reason}", file=sys.stderr)
+        reason = result.report.reason
+        where = "" if reason.startswith(f"{result.report.device}:") else f"{result.report.device}: "
+        print(f"hybrid: error: {where}{reason}", file=sys.stderr)
         return 1
     return 0
 

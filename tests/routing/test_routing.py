@@ -118,7 +118,7 @@ def test_router_answering_with_an_error_fails_clearly_and_leaves_the_sheet(tmp_p
     assert any("invalid_output" in r for r in matrix.rejected)
 
 
-def test_router_that_never_answers_times_out(tmp_path, pty_pair):
+def test_router_that_never_answers_times_out(tmp_path, pty_pair, cli):
     _master, silent = pty_pair        # a port with nobody behind it
     root = make_studio(tmp_path / "studio", MATRIX_POINTS, matrix_port=silent)
     path = make_song(root, {"1Kick": [("A", ["1176 #2"])]})
@@ -131,6 +131,10 @@ def test_router_that_never_answers_times_out(tmp_path, pty_pair):
     assert result.report.status == FAILED
     assert "Matrix" in result.report.reason and "tie input 1 to output 3" in result.report.reason
     assert "no reply" in result.report.reason or "timed out" in result.report.reason or "timeout" in result.report.reason
+    assert path.read_bytes() == before
+    run = cli("route", "apply", "night-drive", "--studio", str(root))
+    assert run.returncode == 1
+    assert run.stderr.count("\n") == 1 and run.stderr.startswith("hybrid: error: Matrix: ")
     assert path.read_bytes() == before
 
 
@@ -199,6 +203,17 @@ def test_program_change_patchbay_recalls_the_patch_that_makes_the_pass(tmp_path,
     assert [(rp.patch, [c.track for c in rp.chains]) for rp in plan.passes] == [("Drum crush", ["1Kick", "2Snare"])]
     # a pool keeps the port open, as a session does: closing a JACK MIDI port at once can drop
     # the last message before JACK's next cycle carries it (reported to the devices layer)
+    # the rule the print planner needs from this router: 1Kick (A: 1176) and 2Snare (B: EQ) share
+    # "Drum crush"; 3Vox's chain (A: EQ -> 1176) is in no patch with either
+    from hybrid.audio.song import plan_song
+    from recall.routing import print_pass_fits
+
+    full = load_sheet(studio, "night-drive")
+    jobs = {j.stem.stem: j for r in plan_song(studio, full, studio.songs_dir / "night-drive", "").rounds
+            for p in r for j in p.jobs}
+    fits = print_pass_fits(studio)
+    assert fits([jobs["1Kick"]], jobs["2Snare"])
+    assert not fits([jobs["2Snare"]], jobs["3Vox"])
     with Simulator(LIB["hy-patchbay-pc"], name) as sim, DevicePool() as pool:
         result = apply_routes(studio, plan.passes[0], open_device=pool.borrow)
         assert result.report.status == SET, result.report.reason
