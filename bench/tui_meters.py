@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import tempfile
 import time
@@ -116,10 +115,11 @@ async def run(root: Path, count: int) -> dict:
         await app.workers.wait_for_complete()
         await pilot.pause()
         report = view.report
+        reasons = sorted({f.reason for f in report.files if not f.good}) if report else app.errors
         return {"idle": idle, "busy": busy, "meters": len(meters.channels), "rate": rate,
                 "still_printing": still_printing,
                 "good": None if report is None else report.good,
-                "files": 0 if report is None else len(report.files)}
+                "files": 0 if report is None else len(report.files), "reasons": reasons}
 
 
 def main() -> int:
@@ -133,7 +133,9 @@ def main() -> int:
             result = asyncio.run(run(root, args.presses))
 
     def ms(values, q):
-        return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 2 else max(values) * 1000
+        """The q-th percentile in ms (nearest rank: never beyond the largest sample)."""
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))] * 1000
 
     idle, busy = result["idle"], result["busy"]
     print(f"key press -> repaint, headless 160x50, {len(busy)} presses (view switches)")
@@ -142,7 +144,8 @@ def main() -> int:
           f"max {max(busy) * 1000:6.1f} ms   (still printing at the end: {result['still_printing']})")
     print(f"  ratio printing / idle: p50 {ms(busy, 50) / ms(idle, 50):.2f}x, p99 {ms(busy, 99) / ms(idle, 99):.2f}x")
     print(f"  meter repaints while printing: {result['rate']:.1f} per second (coalesced; 15 Hz timer)")
-    print(f"  print: {result['files']} files, good: {result['good']}")
+    print(f"  print: {result['files']} files, good: {result['good']}"
+          + (f" ({'; '.join(result['reasons'])[:200]})" if result["reasons"] else ""))
     return 0
 
 

@@ -415,6 +415,29 @@ class StudioSession:
                               action="reading back")
         return diff_gear(sheet, self.studio, readings)
 
+    # -- verify by ear (hybrid.verify) ------------------------------------------------------
+
+    def fingerprinted(self, slug: str) -> bool:
+        """Whether the song's chains have a stored fingerprint (how they sounded when stored)."""
+        folder = self.song_dir(slug) / "fingerprints"
+        return folder.is_dir() and any(folder.glob("*.npz"))
+
+    def fingerprint(self, slug: str, *, progress: Callable[[str], None] | None = None):
+        """Store how each insert chain of the song sounds now (hybrid.verify.fingerprint_song)."""
+        from hybrid.verify import song as verify
+
+        self._resolve_interface(self._interface())
+        with self._audio_lock:
+            return verify.fingerprint_song(self.root, slug, progress=progress)
+
+    def verify_by_ear(self, slug: str, *, progress: Callable[[str], None] | None = None):
+        """Measure each chain again against its fingerprint (hybrid.verify.verify_song): a SongVerdict."""
+        from hybrid.verify import song as verify
+
+        self._resolve_interface(self._interface())
+        with self._audio_lock:
+            return verify.verify_song(self.root, slug, progress=progress)
+
     # -- devices --------------------------------------------------------------------------
 
     def device_status(self) -> list[DeviceStatus]:
@@ -687,7 +710,8 @@ class StudioSession:
         return list(seen)
 
     def run_main_job(self, slug: str, *, on_event: Callable[[str], None] | None = None) -> MainJobReport:
-        """Recall ``slug`` -> hand-set gear -> verify -> measure its loops -> print its stems.
+        """Recall ``slug`` -> hand-set gear -> verify (read back, then by ear) -> measure its
+        loops -> print its stems.
 
         ``on_event`` gets one line per thing that happened (for a CLI). A failing step is
         reported and, where later steps still make sense, the job goes on: a print after
@@ -715,6 +739,7 @@ class StudioSession:
         applied = run("recall: apply the sheet to the gear", lambda: self._job_apply(slug, say))
         run("recall: hand-set gear (walk-through)", lambda: self._job_walkthrough(slug, applied))
         run("verify: read the gear back against the sheet", lambda: self._job_verify(slug))
+        run("verify: listen to each chain", lambda: self._job_listen(slug, say))
         run("loops: measure the round trips", lambda: self._job_measure(slug, say))
         run("print: stems through their insert chains", lambda: self._job_print(slug, say))
         report.wall_time_s = time.perf_counter() - t0
@@ -749,6 +774,28 @@ class StudioSession:
                            [str(c) for c in changes], [c.to_dict() for c in changes])
         return JobStep(name, True, f"{len(readable)} device(s) read back, all as on the sheet "
                                    f"({', '.join(readable) or 'none can be read back'})")
+
+    def _job_listen(self, slug: str, say: Callable[[str], None]) -> JobStep:
+        """Verify by ear against the stored fingerprints; on a song's first recall, store them."""
+        name = "verify: listen to each chain"
+        if not self.fingerprinted(slug):
+            prints = self.fingerprint(slug)
+            return JobStep(name, True, f"first recall: stored how its {len(prints)} chain(s) sound, "
+                                       "the next recall is checked against it",
+                           [getattr(fp, "key").label for fp in prints if hasattr(fp, "key")])
+        verdict = self.verify_by_ear(slug)
+        details = []
+        for chain in verdict.chains:
+            line = f"{chain.key.label}: {'as stored' if chain.ok else 'CHANGED'}"
+            if chain.error:
+                line += f" ({chain.error})"
+            elif not chain.ok and chain.suspect is not None:
+                line += f"; suspect: {chain.suspect.text}"
+            details.append(line)
+        changed = sum(1 for c in verdict.chains if not c.ok)
+        summary = (f"{len(verdict.chains)} chain(s) sound as stored" if verdict.ok
+                   else f"{changed} of {len(verdict.chains)} chain(s) sound different")
+        return JobStep(name, verdict.ok, summary + f" ({verdict.seconds:.1f} s)", details, verdict)
 
     def _job_measure(self, slug: str, say: Callable[[str], None]) -> JobStep:
         name = "loops: measure the round trips"

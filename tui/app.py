@@ -118,7 +118,7 @@ class HybridApp(App[int]):
             parts.append(f"song [b reverse] {summary.title} [/] {summary.album or ''}"
                          f"  stage [b]{summary.stage or '-'}[/b]")
         else:
-            parts.append("no song open: pick one on Songs (1) and press enter")
+            parts.append("no song open (Songs: enter)")
         if self.rig_label:
             parts.append(self.rig_label)
         context.first(Static).update("   ".join(parts))

@@ -192,8 +192,8 @@ class DemoRig:
 
     def label(self) -> str:
         """One line for a status bar: the server and what runs on it."""
-        return (f"demo rig: JACK {self.server_name} {self.samplerate // 1000} kHz · "
-                f"{len(self.simulators)} simulated devices · {self.loops} simulated loops")
+        return (f"demo rig: JACK {self.samplerate // 1000} kHz/{self.period_frames} · "
+                f"{len(self.simulators)} simulated units · {self.loops} loops")
 
     def pids(self) -> list[int]:
         """Processes the rig started (JACK server, gear process), for checks that none outlive it."""

@@ -88,8 +88,10 @@ def test_demo_in_a_real_terminal(tmp_path):
                f"echo {EXIT_MARK}$?; sleep 600")
     term = Terminal(f"hybrid-tmux-{os.getpid()}", command)
     try:
-        screen = term.wait_for("Night Drive", timeout_s=60)
-        assert "1 Songs" in screen and "Glass Harbour" in screen and "demo rig: JACK" in screen
+        term.wait_for("Night Drive", timeout_s=60)
+        time.sleep(0.3)
+        screen = term.screen()
+        assert "1 Songs" in screen and "Glass Harbour" in screen and "demo rig: JACK" in screen, screen
         # every process of the demo, found while it runs: the python, its JACK server, its gear process
         demo = [p for p in _descendants(term.pane_pid()) if "hybrid" in _cmdline(p)]
         names = " ".join(_cmdline(p) for p in demo)

@@ -22,6 +22,7 @@ from textual.widgets import DataTable, ProgressBar, Static
 from hybrid.session import DeviceProgress
 from tui.errors import UI_BOUNDARY, one_line, shown
 from tui.widgets.panel import render_control
+from tui.widgets.plot import Plot
 
 
 STATUS_STYLE = {
@@ -65,6 +66,8 @@ class RecallView(Vertical):
         Binding("a", "apply", "Apply"),
         Binding("c", "apply_changed", "Apply changed"),
         Binding("w", "walk", "Walk-through"),
+        Binding("v", "listen", "Verify by ear"),
+        Binding("f", "fingerprint", "Store sound"),
     ]
 
     @dataclass
@@ -81,9 +84,20 @@ class RecallView(Vertical):
         report: Any = None
         error: BaseException | None = None
 
+    @dataclass
+    class Listened(Message):
+        """Verify by ear (or storing the fingerprints) is over."""
+
+        slug: str
+        verdict: Any = None
+        stored: int | None = None
+        error: BaseException | None = None
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.slug: str | None = None
+        self.verdict = None
+        self.listening = False
         self.steps: list = []
         self.step_index = 0
         self.step_done: set[int] = set()
@@ -96,6 +110,8 @@ class RecallView(Vertical):
         yield ProgressBar(id="recall-progress", total=1, show_eta=False)
         yield Static(id="recall-summary", classes="status")
         yield WalkBox(id="walk", classes="walk-box")
+        yield Static(id="verify", classes="side-box")
+        yield Plot(id="verify-plot", caption="")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -148,7 +164,11 @@ class RecallView(Vertical):
             table.add_row(name, f"{entry.profile.model}", how, Text(status, STATUS_STYLE[status]), "",
                           key=name)
         self.query_one("#recall-summary", Static).update("")
-        walk.update("")
+        walk.update("[b]Walk-through[/b]: after an apply the hand-set steps show here, one at a time "
+                    "(w starts it now)")
+        self.query_one("#verify", Static).update(
+            "[b]Verify by ear[/b]: v measures each chain against how it sounded when stored "
+            "(f stores it now)")
 
     # -- apply ----------------------------------------------------------------------------
 
@@ -281,3 +301,67 @@ class RecallView(Vertical):
             self.step_index -= 1
             self.step_done.discard(self.step_index)
             self._show_step()
+
+    # -- verify by ear --------------------------------------------------------------------
+
+    def action_listen(self) -> None:
+        self._start_listen(store=False)
+
+    def action_fingerprint(self) -> None:
+        self._start_listen(store=True)
+
+    def _start_listen(self, *, store: bool) -> None:
+        if not self.slug:
+            self.app.notify("open a song first (Songs, enter)", severity="warning")
+            return
+        if self.listening:
+            self.app.notify("already listening", severity="warning")
+            return
+        self.listening = True
+        what = "storing how each chain sounds" if store else "listening to each chain"
+        self.query_one("#verify", Static).update(f"[b]Verify by ear[/b]: {what}…")
+        self._listen(self.slug, store)
+
+    @work(thread=True, exclusive=True, group="listen")
+    def _listen(self, slug: str, store: bool) -> None:
+        session = self.app.session
+        try:
+            if store or not session.fingerprinted(slug):
+                self.post_message(self.Listened(slug, stored=len(session.fingerprint(slug))))
+            else:
+                self.post_message(self.Listened(slug, verdict=session.verify_by_ear(slug)))
+        except UI_BOUNDARY as exc:
+            self.post_message(self.Listened(slug, error=exc))
+
+    @on(Listened)
+    def _listened(self, event: Listened) -> None:
+        self.listening = False
+        box = self.query_one("#verify", Static)
+        if event.error is not None:
+            box.update(f"[b]Verify by ear[/b]: [b red]{one_line(event.error)}[/]")
+            return
+        if event.stored is not None:
+            box.update(f"[b]Verify by ear[/b]: stored how {event.stored} chain(s) sound now; "
+                       "v checks them after the next recall")
+            return
+        self.verdict = verdict = event.verdict
+        lines = ["[b]Verify by ear[/b]: " + ("[b black on bright_green] AS STORED [/]" if verdict.ok
+                                             else "[b white on red] CHANGED [/]")]
+        for chain in verdict.chains:
+            mark = "[green]as stored[/]" if chain.ok else "[b red]changed[/]"
+            line = f"  {chain.key.label}: {mark}"
+            if chain.error:
+                line += f" ({chain.error})"
+            elif not chain.ok and chain.suspect is not None:
+                line += f" · suspect: [b]{chain.suspect.text}[/b]"
+            lines.append(line)
+        box.update("\n".join(lines))
+        worst = next((c for c in verdict.chains if not c.ok and c.comparison is not None), None)
+        shown = worst or next((c for c in verdict.chains if c.comparison is not None), None)
+        if shown is not None:
+            data = shown.plot_data().get("bands") or {}
+            deviation = data.get("deviation_db") or []
+            if deviation:
+                self.query_one("#verify-plot", Plot).show(
+                    deviation, f"{shown.key.label}: deviation per 1/3 octave, "
+                               f"{min(data.get('centres_hz', [20])):.0f} Hz .. {max(data.get('centres_hz', [20000])):.0f} Hz")

@@ -46,10 +46,10 @@ class Plot(Widget):
     Plot { height: 10; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, caption: str = "no measurement yet") -> None:
         super().__init__(id=id)
         self._values: list[float] = []
-        self._caption = "no measurement yet"
+        self._caption = caption
 
     def show(self, values: Sequence[float], caption: str) -> None:
         self._values = [float(v) for v in values]
