@@ -14,7 +14,9 @@
   Saves are coalesced: one save per quiet ``save_delay_s`` (at most ``max_save_delay_s``
   after the first unsaved edit), through ``recall.store.save_sheet`` (checked, atomic,
   the previous text to history). A sheet edited on disk meanwhile (the TUI, a text
-  editor) is reloaded and the surface's edits are laid over it, so neither is lost.
+  editor) is reloaded and the surface's edits are laid over it, so neither is lost;
+  with nothing pending, a sheet saved elsewhere is reloaded and redrawn within
+  ``disk_poll_s``.
 - Machine-set gear gets the new value too, on one sender thread: the latest value per
   parameter wins (a fader storm never queues up behind the wire), each unit paced by its
   own wire (``Device``) and at most one send per ``gear_interval_s`` per unit. What was
@@ -98,7 +100,7 @@ class SheetBinding:
     def __init__(self, studio: Studio, song: str, session: SurfaceSession, *,
                  devices: Iterable[str] | None = None, send_to_gear: bool = True,
                  pool: DevicePool | None = None, save_delay_s: float = 0.25, max_save_delay_s: float = 1.0,
-                 gear_interval_s: float = 0.005):
+                 gear_interval_s: float = 0.005, disk_poll_s: float = 0.5):
         self.studio = studio
         self.slug = song_dir(studio, song).name
         self.path = sheet_path(studio, self.slug)
@@ -107,6 +109,7 @@ class SheetBinding:
         self.save_delay_s = save_delay_s
         self.max_save_delay_s = max_save_delay_s
         self.gear_interval_s = gear_interval_s
+        self.disk_poll_s = disk_poll_s
         self._own_pool = pool is None
         self.pool = pool or DevicePool()
         self.state = StudioState(studio.state_dir)
@@ -118,7 +121,8 @@ class SheetBinding:
             studio.device(name)  # an unknown name is refused now, with the studio file
         self.slots: list[Slot] = []
         self.steps: list[Step] = []
-        self.done: set[tuple[str, str]] = set()
+        self.done: dict[tuple[str, str], Any] = {}
+        """(device, parameter) -> the target confirmed on the surface."""
         self.errors: list[str] = []
         self.edits = 0
         self.saves = 0
@@ -170,8 +174,12 @@ class SheetBinding:
                 except (DeviceError, ValueError):
                     value = param.default
                 slot = slot_for(entry, name, value)
-                if slot.target and (entry.name, name) in self.done:
-                    slot = dataclasses.replace(slot, confirmed=True)
+                key = (entry.name, name)
+                if slot.target and key in self.done:
+                    if self.done[key] == value:
+                        slot = dataclasses.replace(slot, confirmed=True)
+                    else:
+                        del self.done[key]   # the target moved: set it (and confirm it) again
                 slots.append(slot)
         self.slots = slots
         self.steps = walkthrough(self.sheet, self.studio)
@@ -217,7 +225,7 @@ class SheetBinding:
         if edit.source != "fader":
             changes["position"] = min(1.0, max(0.0, position(param, value)))
         if not entry.machine_settable and (device, name) in self.done:
-            self.done.discard((device, name))  # a new target: it must be set (and confirmed) again
+            del self.done[(device, name)]  # a new target: it must be set (and confirmed) again
             changes["confirmed"] = False
         self.slots[index] = self.session.update_slot(index, **changes)
         change = SheetChange(device, name, value, edit.time_ns)
@@ -234,7 +242,11 @@ class SheetBinding:
         key = confirm.slot.key
         if not isinstance(key, tuple) or key not in self._index:
             return
-        self.done.add(key)
+        device, name = key
+        param = self.studio.devices[device].profile.parameters[name]
+        with self._lock:
+            values = self.sheet.values(device)
+            self.done[key] = param.parse(values[name]) if name in values else param.default
         self.slots[self._index[key]] = confirm.slot
         for step in self.steps:
             if (step.device, step.parameter) == key:
@@ -247,9 +259,13 @@ class SheetBinding:
 
     # --- saving -------------------------------------------------------------------------------
     def _save_loop(self) -> None:
+        next_poll = time.monotonic() + self.disk_poll_s
         while not self._stop.is_set():
             with self._save_cond:
                 self._save_cond.wait(0.05)
+            if time.monotonic() >= next_poll:
+                next_poll = time.monotonic() + self.disk_poll_s
+                self.reload_if_changed()
             with self._lock:
                 if not self._unsaved:
                     continue
@@ -258,6 +274,32 @@ class SheetBinding:
                 overdue = now - self._first_unsaved >= self.max_save_delay_s
             if quiet or overdue:
                 self.flush()
+
+    def reload_if_changed(self) -> bool:
+        """Follow a sheet saved by someone else (the TUI, an editor): reload it and redraw.
+
+        With surface edits not yet saved, nothing happens here: the next save merges them
+        over the file (see :meth:`flush`)."""
+        with self._lock:
+            if self._unsaved:
+                return False
+            try:
+                disk = self.path.read_text(encoding="utf-8")
+            except OSError:
+                return False
+            if disk == self._disk_text:
+                return False
+            try:
+                fresh = load_sheet(self.studio, self.slug)
+            except RecallError as exc:
+                self._error(f"{exc}; the surface keeps showing the last good sheet")
+                self._disk_text = disk
+                return False
+            self.sheet = fresh
+            self._disk_text = disk
+            self._build()
+            self.session.set_slots(self.slots, offset=self.session.offset)
+            return True
 
     def flush(self) -> bool:
         """Save the surface's edits now (reloading first if the file changed on disk)."""

@@ -294,3 +294,20 @@ def test_cli_surface_run_refuses_a_missing_surface(jack_server, tmp_path, cli):
     assert run.stderr.count("\n") == 1 and run.stderr.startswith("hybrid: error: ")
     assert "no-such-surface-xyz" in run.stderr
     assert path.read_bytes() == before
+
+
+def test_surface_follows_a_sheet_saved_elsewhere(rig):
+    boost = rig.strip("Pultec", "low_boost")
+    rig.mcu.press("select", boost)
+    assert rig.mcu.wait_for(lambda: rig.mcu.led("select", boost) == "on")
+    other = load_sheet(rig.studio, "night-drive")        # the TUI changes the target and the threshold
+    other.set_values("Pultec", {"low_boost": "7"})
+    other.set_values("1176 #2", {"threshold": -5.0})
+    save_sheet(other, studio=rig.studio)
+    thr = rig.strip("1176 #2", "threshold")
+    # the new target blinks again (it was confirmed at 4); the threshold fader goes to -5 dB
+    assert rig.mcu.wait_for(lambda: rig.mcu.strip_text(boost)[1] == ">7     " and rig.mcu.fader(thr) == fader_value(0.875)
+                            and rig.mcu.strip_text(thr)[1] == "-5 dB  " and rig.mcu.led("select", boost) == "blink", 3)
+    assert ("Pultec", "low_boost") in [(s.device, s.parameter) for s in rig.binding.pending_steps()]
+    assert rig.binding.sheet.values("1176 #2")["threshold"] == -5.0
+    assert rig.comp.received == []       # a sheet saved elsewhere is not a recall: the gear is left alone
