@@ -534,6 +534,25 @@ def chains_for_jobs(studio: Studio, jobs: Iterable[Any]) -> list[Chain]:
     return out
 
 
+def route_print_pass(studio: Studio, jobs: Iterable[Any], *, index: int = 1, bay: Bay | None = None,
+                     on_event: Callable[[Any], None] | None = None,
+                     open_device: Callable[[StudioDevice], Any] | None = None) -> RouteResult:
+    """Route one planned print pass just before it plays (``hybrid.audio.song.print_song``'s
+    ``on_pass(number, total, planned)`` -> ``route_print_pass(studio, planned.jobs, index=number)``).
+
+    Raises RecallProblems when the pass's chains cannot be made (nothing is sent) and
+    RecallError when the router failed, so no pass plays through a wrong patch. A paper bay
+    returns its steps (report status ``needs-hand``): show them and wait for the person.
+    """
+    bay = bay or load_bay(studio)
+    rp = route_pass(studio, chains_for_jobs(studio, jobs), bay=bay, index=index)
+    result = apply_routes(studio, rp, bay=bay, on_event=on_event, open_device=open_device)
+    if not result.ok:
+        raise RecallError(f"pass {index} not routed: {result.report.reason}", file=str(studio.file),
+                          key="router.device")
+    return result
+
+
 def print_pass_fits(studio: Studio, bay: Bay | None = None) -> Callable[[Sequence[Any], Any], bool]:
     """``fits(pass_jobs, job)``: may ``job`` join a print pass already holding ``pass_jobs``?
 

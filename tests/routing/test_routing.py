@@ -240,7 +240,8 @@ def test_bad_router_points_name_the_studio_key(tmp_path, matrix):
 def test_route_pass_for_print_jobs(tmp_path, matrix):
     """The session routes each planned print pass just before it plays."""
     from hybrid.audio.song import plan_song
-    from recall.routing import chains_for_jobs
+    from recall.errors import RecallError
+    from recall.routing import chains_for_jobs, route_print_pass
 
     studio, sheet = matrix_studio(tmp_path, matrix, {"1Kick": [("A", ["1176 #2"])], "2Snare": [("B", ["EQ"])]})
     printing = plan_song(studio, sheet, studio.songs_dir / "night-drive", "night-drive")
@@ -248,3 +249,9 @@ def test_route_pass_for_print_jobs(tmp_path, matrix):
     rp = route_pass(studio, chains_for_jobs(studio, planned.jobs))
     assert apply_routes(studio, rp).report.status == VERIFIED
     assert matrix.ties == {3: 1, 1: 3, 4: 2, 2: 4}
+    result = route_print_pass(studio, planned.jobs, index=1)
+    assert result.report.status == VERIFIED
+    matrix.stop()                                   # the router goes away between passes
+    with pytest.raises(RecallError) as caught:
+        route_print_pass(studio, planned.jobs, index=2)
+    assert "pass 2 not routed" in str(caught.value) and "studio.toml" in str(caught.value)
