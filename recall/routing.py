@@ -62,6 +62,7 @@ from recall.studio import Studio, StudioDevice
 from recall.walkthrough import Step, walkthrough
 
 MATRIX, PATCHBAY, PAPER = "matrix", "patchbay", "paper"
+MIDI_CLOSE_LINGER_S = 0.05
 SOURCE_KINDS = ("send", "out")
 DEST_KINDS = ("in", "return")
 
@@ -668,6 +669,10 @@ def apply_routes(studio: Studio, rp: RoutePass, *, bay: Bay | None = None, verif
                 report.messages = len(device.plan({param.name: rp.patch}))
                 report.status = SET
                 report.reason = f"recalled stored patch {rp.patch!r} (no read-back)"
+                if open_device is None:
+                    # we close the port right away: give the transport a moment to carry the
+                    # last message (a JACK MIDI port closed within its cycle can drop it)
+                    time.sleep(MIDI_CLOSE_LINGER_S)
             else:
                 _tie_all(device, rp, report, result, verify, emit)
         except BaseException as exc:

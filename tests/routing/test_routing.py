@@ -14,7 +14,7 @@ from recall.apply import DevicePool, FAILED, NEEDS_HAND, SET, VERIFIED
 from recall.errors import RecallProblems
 from recall.routing import (apply_routes, load_bay, plan_routes, route_pass, song_chains,
                             walkthrough_with_patching)
-from recall.store import load_sheet
+from recall.store import load_sheet, save_sheet
 from recall.studio import load_studio
 from tests.routing.kit import MATRIX_POINTS, PAPER_POINTS, make_song, make_studio
 
@@ -186,7 +186,7 @@ device = "Bay"
 '''
 
 
-def test_program_change_patchbay_recalls_the_patch_that_makes_the_pass(tmp_path, jack_server):
+def test_program_change_patchbay_recalls_the_patch_that_makes_the_pass(tmp_path, jack_server, cli):
     name = f"rt-bay-{os.getpid()}"
     extra = f'\n[devices.Bay]\nprofile = "hy-patchbay-pc"\nport = "{name}"\n'
     root = make_studio(tmp_path / "studio", PATCHBAY, extra=extra)
@@ -198,7 +198,9 @@ def test_program_change_patchbay_recalls_the_patch_that_makes_the_pass(tmp_path,
         plan_routes(studio, sheet)
     assert caught.value.problems[0].key == 'tracks.3Vox.inserts[0]'
     assert "no stored patch of 'Bay' makes" in caught.value.problems[0].reason
+    full = load_sheet(studio, "night-drive")
     sheet.set_inserts("3Vox", [])
+    save_sheet(sheet, studio=studio)
     plan = plan_routes(studio, sheet)
     assert [(rp.patch, [c.track for c in rp.chains]) for rp in plan.passes] == [("Drum crush", ["1Kick", "2Snare"])]
     # a pool keeps the port open, as a session does: closing a JACK MIDI port at once can drop
@@ -208,7 +210,6 @@ def test_program_change_patchbay_recalls_the_patch_that_makes_the_pass(tmp_path,
     from hybrid.audio.song import plan_song
     from recall.routing import print_pass_fits
 
-    full = load_sheet(studio, "night-drive")
     jobs = {j.stem.stem: j for r in plan_song(studio, full, studio.songs_dir / "night-drive", "").rounds
             for p in r for j in p.jobs}
     fits = print_pass_fits(studio)
@@ -222,6 +223,15 @@ def test_program_change_patchbay_recalls_the_patch_that_makes_the_pass(tmp_path,
             time.sleep(0.005)
         assert sim.state["patch"] == "Drum crush", (sim.describe(), sim.received, sim.rejected)
         assert [m[0] & 0xF0 for m in sim.received] == [0xB0, 0xB0, 0xC0]   # bank select MSB/LSB, program
+        # the CLI opens the patchbay, recalls the patch and closes it again
+        sim.set("patch", "Flat (normalled)", transmit=False)
+        run = cli("route", "apply", "night-drive", "--studio", str(root), "--pass", "1", "--json")
+        assert run.returncode == 0, run.stderr
+        assert json.loads(run.stdout)["patch"] == "Drum crush"
+        deadline = time.monotonic() + 3
+        while sim.state["patch"] != "Drum crush" and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert sim.state["patch"] == "Drum crush"
 
 
 def test_bad_router_points_name_the_studio_key(tmp_path, matrix):
