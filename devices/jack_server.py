@@ -49,6 +49,8 @@ class JackServer:
             try:
                 return self._start_once(timeout_s)
             except _NoServerSlot as exc:
+                if reclaim_dead_server_slots():
+                    continue
                 if time.monotonic() > slot_deadline:
                     raise DeviceError(
                         f"{exc}: JACK allows 8 servers on one machine; stop one "
@@ -156,6 +158,58 @@ def _die_with_parent_hook():
             os._exit(1)
 
     return hook
+
+
+_REGISTRY = "/dev/shm/jack-shm-registry"
+_REGISTRY_MAGIC = 0x4A41434B  # "JACK"
+_MAX_SERVERS = 8
+_HEADER_FIELDS = 24  # magic u32, protocol u16 (+pad), type, size, hdr_len, entry_len (i32 each)
+
+
+def reclaim_dead_server_slots(registry: str = _REGISTRY) -> int:
+    """Free the JACK server slots held by servers whose process is gone; return how many.
+
+    JACK 2 keeps 8 server slots in a shared-memory registry and reclaims a dead server's
+    slot only when a server *of the same name* starts again. Our servers have unique
+    names (tests and benches run side by side), so each server that died without
+    cleaning up (SIGKILL, a crash) would hold its slot until reboot. This does what
+    jackd does for a same-name slot: zero the entry of a process that no longer exists.
+    Leaves the registry alone when its layout is not the one we know.
+    """
+    import struct
+
+    try:
+        fd = os.open(registry, os.O_RDWR)
+    except OSError:
+        return 0
+    freed = 0
+    try:
+        header = os.pread(fd, _HEADER_FIELDS, 0)
+        if len(header) < _HEADER_FIELDS:
+            return 0
+        magic, _protocol, _type, _size, hdr_len, _entry_len = struct.unpack("<IHxxiiii", header)
+        stride, rest = divmod(hdr_len - _HEADER_FIELDS, _MAX_SERVERS)
+        if magic != _REGISTRY_MAGIC or rest or stride < 8:
+            return 0
+        for slot in range(_MAX_SERVERS):
+            offset = _HEADER_FIELDS + slot * stride
+            (pid,) = struct.unpack("<i", os.pread(fd, 4, offset))
+            if pid > 0 and not _process_exists(pid):
+                os.pwrite(fd, bytes(stride), offset)
+                freed += 1
+    finally:
+        os.close(fd)
+    return freed
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class _NoServerSlot(Exception):
