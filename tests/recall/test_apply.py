@@ -253,6 +253,17 @@ def test_cli_apply_and_diff_against_the_gear(rig, cli):
     assert any(line.startswith("hybrid: error: Verb:") for line in out.stderr.splitlines())
 
 
+def test_cli_capture_into_a_new_song(rig, cli):
+    rig.sims.set("Verb", "type", "Room")
+    out = cli("recall", "capture", "From The Gear", "--studio", str(rig.root), "--device", "Verb", "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["created"] and result["read"]["Verb"]["type"] == "Room" and result["saved"]
+    assert load_sheet(rig.studio, "from-the-gear").values("Verb")["type"] == "Room"
+    out = cli("recall", "capture", "from-the-gear", "--studio", str(rig.root), "--device", "Pultec")
+    assert out.returncode == 1 and "Pultec" in out.stderr and "cannot be read back" in out.stderr
+
+
 def test_capture_reads_the_gear_into_a_new_song_and_updates_with_history(rig):
     rig.sims.set("Verb", "decay", 3.3)
     rig.sims.set("Verb", "type", "Chamber")
