@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import select
 import shutil
 import statistics
 import subprocess
@@ -47,30 +48,44 @@ READING = re.compile(r"^\s*([0-9.]+) frames\s")
 
 
 def run_jack_iodelay(client, loop: int, gear: SimGear, listen_s: float = 2.0):
-    """Wire jack_iodelay to ``loop`` and read it. Returns (value, seconds to it, inverted) or None."""
+    """Wire jack_iodelay to ``loop`` and read it. Returns (value, seconds to it, inverted) or None.
+
+    jack_iodelay names itself "jack_delay"; while an earlier one is still being removed
+    by a loaded server the new one is "jack_delay-01" and so on: its ports are found as
+    whichever jack_delay ports were not there before.
+    """
     import jack
 
+    before = {p.name for p in client.get_ports("jack_delay")}
     proc = subprocess.Popen(["stdbuf", "-oL", "jack_iodelay"], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True, env=dict(os.environ))
     start = time.monotonic()
+    readings = []
     try:
-        while len(client.get_ports("jack_delay:")) < 2:
+        while True:
+            new = sorted(p.name for p in client.get_ports("jack_delay") if p.name not in before)
+            if len(new) >= 2:
+                break
             if proc.poll() is not None or time.monotonic() - start > 5:
                 return None
             time.sleep(0.005)
+        their_in = next(n for n in new if n.endswith(":in"))
+        their_out = next(n for n in new if n.endswith(":out"))
         send, ret = gear.port_names(loop)
         while True:  # its ports exist a moment before it is active, and JACK refuses till then
             try:
-                client.connect("jack_delay:out", send)
-                client.connect(ret, "jack_delay:in")
+                client.connect(their_out, send)
+                client.connect(ret, their_in)
                 break
             except jack.JackError:
                 if time.monotonic() - start > 5:
-                    raise
+                    return None
                 time.sleep(0.01)
         connected = time.monotonic()
-        readings = []
         while time.monotonic() - connected < listen_s:
+            ready, _, _ = select.select([proc.stdout], [], [], 0.5)   # never block on a silent meter
+            if not ready:
+                continue
             line = proc.stdout.readline()
             if not line:
                 break
@@ -80,8 +95,9 @@ def run_jack_iodelay(client, loop: int, gear: SimGear, listen_s: float = 2.0):
     finally:
         proc.terminate()
         proc.wait()
-        while client.get_ports("jack_delay:"):
-            time.sleep(0.01)
+        deadline = time.monotonic() + 3.0   # let the server drop it, but never wait forever
+        while time.monotonic() < deadline and any(p.name not in before for p in client.get_ports("jack_delay")):
+            time.sleep(0.02)
     if not readings:
         return None
     settled = readings[-1][1]
@@ -103,17 +119,17 @@ def main() -> int:
     server.start()
     os.environ.update(server.environ())
     gear = SimGear([make() for _, make in CASES], name="hybrid-gear")
-    gear.start()
-    import jack
-    import sounddevice as sd
-
-    from hybrid.audio.ping import measure_loop
-    from hybrid.errors import HybridError
-
-    client = jack.Client("bench-wiring", no_start_server=True)
-    period = gear.blocksize
+    client = None
     rows = []
     try:
+        gear.start()
+        import jack
+
+        from hybrid.audio.ping import measure_loop
+        from hybrid.errors import HybridError
+
+        client = jack.Client("bench-wiring", no_start_server=True)
+        period = gear.blocksize
         for number, (name, make) in enumerate(CASES, start=1):
             known = gear.loop(number).delay.delay_samples + period
             ours, ours_t, iod, iod_t, notes = [], [], [], [], []
@@ -136,8 +152,10 @@ def main() -> int:
                     iod_t.append(when)
             rows.append((name, known, ours, ours_t, iod, iod_t, sorted(set(notes))))
     finally:
-        client.close()
-        sd._terminate()
+        if client is not None:
+            client.close()
+        if "sounddevice" in sys.modules:
+            sys.modules["sounddevice"]._terminate()
         gear.stop()
         server.stop()
 
