@@ -33,9 +33,7 @@ sys.path.insert(0, str(ROOT))
 from devices.jack_server import JackServer  # noqa: E402
 from devices.profile import resolve_profile  # noqa: E402
 
-# The built-in saturator uses parity E, which a Linux pty refuses on a second open;
-# the test copy with parity N stands in for it (same commands, same timing model).
-SAT_PROFILE = str(ROOT / "tests" / "recall" / "profiles" / "sat-serial.toml")
+SAT_PROFILE = "hy-sat-serial"
 # JACK 2 allows 64 clients per server and every MIDI unit costs four (the simulator's in
 # and out, the Device's out and in): 12 MIDI units, the rest serial and hand-set.
 MIX = [("hy-comp-cc", 4), ("hy-eq-nrpn", 3), ("hy-verb-sysex", 3), ("hy-patchbay-pc", 2),

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from devices.profile import builtin_profiles, load_profile
+from devices.profile import builtin_profiles
 from recall.apply import (DONE_EARLIER, FAILED, NEEDS_HAND, SET, UNCHANGED, VERIFIED, DevicePool,
                           apply_song)
 from recall.capture import capture_song
@@ -22,7 +22,7 @@ from recall.store import create_song, history, list_songs, load_sheet, save_shee
 from recall.studio import load_studio
 from recall.values import same
 from tests.recall.simhost import SimHost
-from tests.recall.studio_kit import PROFILES, make_studio
+from tests.recall.studio_kit import make_studio
 
 LIB = builtin_profiles()
 _ids = itertools.count()
@@ -43,12 +43,12 @@ class Rig:
         tag = f"{os.getpid()}-{next(_ids)}"
         self.names = {"Comp": f"rc-comp-{tag}", "EQ": f"rc-eq-{tag}", "Verb": f"rc-verb-{tag}"}
         self.profiles = {"Comp": LIB["hy-comp-cc"], "EQ": LIB["hy-eq-nrpn"], "Verb": LIB["hy-verb-sysex"],
-                         "Sat": load_profile(PROFILES / "sat-serial.toml")}
+                         "Sat": LIB["hy-sat-serial"]}
         self.sims = SimHost([
             {"name": "Comp", "profile": "hy-comp-cc", "port": self.names["Comp"]},
             {"name": "EQ", "profile": "hy-eq-nrpn", "port": self.names["EQ"]},
             {"name": "Verb", "profile": "hy-verb-sysex", "port": self.names["Verb"]},
-            {"name": "Sat", "profile": str(PROFILES / "sat-serial.toml")},
+            {"name": "Sat", "profile": "hy-sat-serial"},
         ])
         self.root = make_studio(root, f'''
 [devices.Comp]
@@ -64,7 +64,7 @@ profile = "hy-verb-sysex"
 port = "{self.names["Verb"]}"
 
 [devices.Sat]
-profile = "sat-serial.toml"
+profile = "hy-sat-serial"
 port = "{self.sims.ports["Sat"]}"
 
 [devices.Pultec]
