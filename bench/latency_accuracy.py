@@ -115,12 +115,20 @@ def main() -> int:
         print("jack_iodelay not found (it comes with jackd2)", file=sys.stderr)
         return 1
 
+    def worst(errors):
+        return f"{max(abs(e) for e in errors):.4f}" if errors else "-"
+
+    def mean(errors):
+        return f"{statistics.fmean(errors):+.4f}" if errors else "-"
+
+    def secs(times):
+        return f"{statistics.fmean(times):.2f}" if times else "-"
+
     server = JackServer(name=f"bench-latency-{os.getpid()}")
     server.start()
     os.environ.update(server.environ())
     gear = SimGear([make() for _, make in CASES], name="hybrid-gear")
     client = None
-    rows = []
     try:
         gear.start()
         import jack
@@ -130,6 +138,10 @@ def main() -> int:
 
         client = jack.Client("bench-wiring", no_start_server=True)
         period = gear.blocksize
+        print(f"latency error in samples against the known delay (D + one {period}-frame JACK period), "
+              f"{args.runs} runs each, 48 kHz", flush=True)
+        print(f"{'loop':<24}{'known':>9} | {'ours mean':>10}{'ours |max|':>11}{'time s':>8} | "
+              f"{'iodelay mean':>13}{'iodelay |max|':>14}{'time s':>8} | {'|ours|/|iodelay|':>16}", flush=True)
         for number, (name, make) in enumerate(CASES, start=1):
             known = gear.loop(number).delay.delay_samples + period
             ours, ours_t, iod, iod_t, notes = [], [], [], [], []
@@ -141,6 +153,8 @@ def main() -> int:
                     ours_t.append(time.perf_counter() - t0)
                     if result.polarity != gear.loop(number).gain.polarity:
                         notes.append("ours: wrong polarity")
+                    if result.method != "ess-deconvolution":
+                        notes.append(f"ours: {result.method}")
                 except HybridError as exc:
                     notes.append(f"ours refused: {exc}")
                 reading = run_jack_iodelay(client, number, gear)
@@ -150,7 +164,17 @@ def main() -> int:
                     value, when, _inverted = reading
                     iod.append(value - known)
                     iod_t.append(when)
-            rows.append((name, known, ours, ours_t, iod, iod_t, sorted(set(notes))))
+            ratio = "-"
+            if ours and iod:
+                ratio = f"{max(abs(e) for e in ours) / max(max(abs(e) for e in iod), 0.0005):.3f}"
+            print(f"{name:<24}{known:>9.3f} | {mean(ours):>10}{worst(ours):>11}{secs(ours_t):>8} | "
+                  f"{mean(iod):>13}{worst(iod):>14}{secs(iod_t):>8} | {ratio:>16}", flush=True)
+            for note in sorted(set(notes)):
+                print(f"    {note}", flush=True)
+        print("jack_iodelay prints 3 decimals: its error reads 0.0000 below 0.0005; the ratio "
+              "floors its error at 0.0005 (its resolution). Our time includes opening the stream, "
+              "0.95 s of signal and any re-measurement after xruns.")
+        print(f"xruns on the server during the bench: {gear.xruns}")
     finally:
         if client is not None:
             client.close()
@@ -158,31 +182,6 @@ def main() -> int:
             sys.modules["sounddevice"]._terminate()
         gear.stop()
         server.stop()
-
-    def worst(errors):
-        return f"{max(abs(e) for e in errors):.4f}" if errors else "-"
-
-    def mean(errors):
-        return f"{statistics.fmean(errors):+.4f}" if errors else "-"
-
-    def secs(times):
-        return f"{statistics.fmean(times):.2f}" if times else "-"
-
-    print(f"latency error in samples against the known delay (D + one {period}-frame JACK period), "
-          f"{args.runs} runs each, 48 kHz")
-    print(f"{'loop':<24}{'known':>9} | {'ours mean':>10}{'ours |max|':>11}{'time s':>8} | "
-          f"{'iodelay mean':>13}{'iodelay |max|':>14}{'time s':>8} | {'|ours|/|iodelay|':>16}")
-    for name, known, ours, ours_t, iod, iod_t, notes in rows:
-        ratio = "-"
-        if ours and iod:
-            ratio = f"{max(abs(e) for e in ours) / max(max(abs(e) for e in iod), 0.0005):.3f}"
-        print(f"{name:<24}{known:>9.3f} | {mean(ours):>10}{worst(ours):>11}{secs(ours_t):>8} | "
-              f"{mean(iod):>13}{worst(iod):>14}{secs(iod_t):>8} | {ratio:>16}")
-        for note in notes:
-            print(f"    {note}")
-    print("jack_iodelay prints 3 decimals: its error reads 0.0000 below 0.0005; the ratio "
-          "floors its error at 0.0005 (its resolution).")
-    print(f"xruns on the server during the bench: {gear.xruns}")
     return 0
 
 

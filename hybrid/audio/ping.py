@@ -483,10 +483,27 @@ def run_duplex(device_index: int, ping: PingSignal, out_channel: int, in_channel
                            callback=callback, finished_callback=done.set)
     except (sd.PortAudioError, ValueError) as exc:
         raise HybridError(f"cannot open the stream: {exc}", where=where) from exc
-    with stream:
-        if not done.wait(timeout=total / samplerate + 10.0):
-            raise HybridError("the stream stalled (no audio callbacks): is the audio server running?",
-                              where=where)
+    stream.start()
+    if not done.wait(timeout=total / samplerate + 10.0):
+        # A wedged host (a JACK server that stopped running cycles) can block Pa_StopStream
+        # for ever: let a helper thread try, and answer now.
+        threading.Thread(target=_close_quietly, args=(stream,), daemon=True).start()
+        raise HybridError("the stream stalled (no audio callbacks): is the audio server running?",
+                          where=where)
+    closer = threading.Thread(target=_close_quietly, args=(stream,), daemon=True)
+    closer.start()
+    closer.join(timeout=5.0)
+    if closer.is_alive():
+        raise HybridError("the audio host did not let the stream close (is it wedged?)", where=where)
     if state["pos"] < total:
         raise HybridError("the stream stopped early", where=where)
     return received, state["xruns"]
+
+
+def _close_quietly(stream) -> None:
+    import sounddevice as sd
+
+    try:
+        stream.close(ignore_errors=True)
+    except sd.PortAudioError:
+        pass
