@@ -37,6 +37,8 @@ from hybrid.errors import HybridError
 MIDO_JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
 GEAR_START_TIMEOUT_S = 30.0
 GEAR_REPLY_TIMEOUT_S = 5.0
+JACK_SLOT_WAIT_S = 15.0
+"""How long to wait for one of JACK's 8 server slots to come free (other demos, test runs)."""
 
 
 @dataclass
@@ -92,7 +94,7 @@ class DemoRig:
             raise HybridError(f"no JACK server to run the demo on: jackd is not installed; {INSTALL_HINT}",
                               where="hybrid demo")
         try:
-            server.start()
+            server.start(slot_wait_s=JACK_SLOT_WAIT_S)
         except DeviceError as exc:
             raise HybridError(f"cannot start a JACK server for the demo: {exc.reason}",
                               where="hybrid demo") from exc
