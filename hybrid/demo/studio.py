@@ -57,6 +57,15 @@ LOOPS = {
     "D": (6, 6, ["Plate"]),
 }
 
+# What the simulated matrix patches (recall.routing): loop A's send and return and the VCA
+# Comp sit on it, so each print pass through loop A is routed (two ties, read back) before
+# it plays. The other loops stay hard-wired. Only a one-unit loop is on the matrix: the
+# simulated gear's audio is wired in JACK whatever the matrix says, so a multi-unit loop
+# on it would let verify "patch units alone" (hybrid.verify.isolate) and measure the
+# whole chain as one unit.
+ROUTER_LOOPS = {"A": (1, 1)}          # loop -> (send: matrix input, return: matrix output)
+ROUTER_UNITS = {"VCA Comp": (2, 2)}   # unit -> (in: matrix output, out: matrix input)
+
 
 @dataclass(frozen=True)
 class DemoSong:
@@ -190,6 +199,18 @@ def studio_toml(samplerate: int, interface_client: str = INTERFACE_CLIENT) -> st
         entry["devices"] = gear
         loops[name] = entry
     doc["loops"] = loops
+    router = tomlkit.table()
+    router["device"] = "Matrix"
+    router["device"].comment("the serial matrix patches loop A's unit before each print pass")
+    for table, points, sides in (("loops", ROUTER_LOOPS, ("send", "return")),
+                                 ("devices", ROUTER_UNITS, ("in", "out"))):
+        section = tomlkit.table(is_super_table=True)
+        for name, (a, b) in points.items():
+            entry = tomlkit.table()
+            entry[sides[0]], entry[sides[1]] = a, b
+            section[name] = entry
+        router[table] = section
+    doc["router"] = router
     return tomlkit.dumps(doc)
 
 

@@ -111,3 +111,31 @@ def test_plan_keeps_to_the_patchbays_stored_patches(tmp_path, cli):
     assert out.returncode == 0, out.stderr
     plan = json.loads(out.stdout)                    # no stored patch makes both chains: two passes
     assert [[j["loop"] for j in p["jobs"]] for p in plan["rounds"][0]] == [["A"], ["B"]]
+
+
+PAPER = '''
+[router]
+device = "manual"
+
+[router.loops.A]
+send = "Send 1"
+return = "Return 1"
+
+[router.devices."1176"]
+in = "1176 In"
+out = "1176 Out"
+'''
+
+
+def test_cli_lists_a_paper_bays_cords_and_goes_on_without_a_terminal(gear, tmp_path, cli):
+    _song(tmp_path, {"1Kick": [("A", ["1176"])]})
+    with (tmp_path / "studio.toml").open("a") as fh:
+        fh.write(PAPER)
+    for _ in range(3):                               # stdin is not a terminal: no wait for Enter
+        out = cli("print", "night-drive", "--studio", str(tmp_path), "--tail-s", "0.02")
+        if out.returncode == 0:
+            break
+    assert out.returncode == 0, out.stderr
+    assert "pass 1/1 routed: Patchbay needs-hand (patch by hand: 2 cords)" in out.stderr, out.stderr
+    assert "Patchbay: patch Send 1 -> 1176 In" in out.stderr and "Patchbay: patch 1176 Out -> Return 1" in out.stderr
+    assert (tmp_path / "songs" / "night-drive" / "prints" / "1Kick.wav").is_file()

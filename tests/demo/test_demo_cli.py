@@ -28,6 +28,8 @@ def test_no_tui_runs_the_main_job_and_reports(cli, demo_jack, tmp_path):
     assert "first recall: stored how its" in report["steps"][3]["summary"]
     assert names[4].startswith("loops") and names[5].startswith("print")
     printed = report["steps"][5]["data"]["files"]
+    routing = report["steps"][5]["data"]["routing"]   # loop A patched on the simulated matrix, read back
+    assert routing and all("Matrix verified (2 ties read back)" in line for line in routing), routing
     assert {f["name"] for f in printed} == {"1Kick.wav", "3Bass.wav", "4Keys.wav", "5Vox.wav"}
     for f in printed:
         assert f["good"] and f["clips"] == 0 and abs(f["drift_samples"]) < 0.05
