@@ -206,7 +206,11 @@ def _print_song(args) -> int:
         for step in routed.steps:
             sys.stderr.write(f"  {step}\n")
         if routed.steps and not args.yes and sys.stdin.isatty():
-            input(f"patch pass {number} as above, then press Enter (Ctrl-C stops) ")
+            try:
+                input(f"patch pass {number} as above, then press Enter (Ctrl-C stops) ")
+            except EOFError:
+                raise HybridError(f"stopped before pass {number}: its cords were not confirmed",
+                                  where=f"song {args.target}") from None
 
     try:
         result = print_song(studio, sheet, song_dir, args.target, settings, _options(args),
