@@ -490,6 +490,8 @@ def _deliver(s: _Stem, latencies: dict, options: PrintOptions, rate: int, start:
         good = not problems and not pass_problems
         final = job.output if good else _bad_name(job.output)
         os.replace(tmp, final)
+        if good:  # a BAD file left by an earlier attempt no longer describes this stem
+            _bad_name(job.output).unlink(missing_ok=True)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

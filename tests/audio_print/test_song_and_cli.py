@@ -147,3 +147,17 @@ def test_cli_bad_input_is_one_line(tmp_path, cli, args, message):
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("hybrid: error: ")
     assert message.replace("MISSING", "missing.wav") in lines[0]
+
+
+def test_a_good_print_clears_the_bad_file_of_an_earlier_attempt(gear, tmp_path):
+    from .conftest import LOOP_FRAC, print_clean
+    from hybrid.audio.printing import PrintJob
+
+    stem = write_stem(tmp_path / "1Kick.wav", band_limited(4800))
+    out = tmp_path / "prints" / "1Kick.wav"
+    out.parent.mkdir()
+    stale = out.with_name("1Kick.BAD.wav")
+    stale.write_bytes(b"RIFF from a spoilt pass")
+    result = print_clean([PrintJob(stem, out, out_channels=(LOOP_FRAC,), in_channels=(LOOP_FRAC,))])
+    assert result.files[0].good
+    assert out.exists() and not stale.exists()
