@@ -18,14 +18,17 @@ before on machines without ALSA (containers, CI, the test machines):
 
 How this backend avoids those:
 
-- One JACK client per port, as rtmidi does, so names stay what the code and tests
-  expect: a virtual port ``N`` opened with ``client_name=X`` is ``X:N`` (JACK renames a
-  second client ``X-01``); a non-virtual open makes a private client and connects its
-  port to the named one. A shared client per process was measured against this (see
-  ``bench/jack_midi_clients.py``) and is not worth its riskier close path.
-- Closing is ``deactivate()`` (libjack waits for the process cycle to end; CFFI has
-  released the GIL, so a process callback waiting for it finishes) and then
-  ``close()``: the port is never unregistered under a running process callback.
+- Names stay what the code and tests expect: a virtual port ``N`` opened with
+  ``client_name=X`` gets a client of its own and is ``X:N`` (JACK renames a second
+  client ``X-01``, as with rtmidi). Non-virtual ports (the gear hybrid talks to) all
+  live on one shared client per process, ``mido:output-1``, ``mido:input-2``...,
+  connected to the named port: one Python process callback a period instead of one
+  per port (16 idle ports: about 8x less CPU, ``bench/jack_midi_clients.py``).
+- A port is never unregistered under a running process callback: a port leaving the
+  shared client first leaves the list its process callback walks, and is unregistered
+  once a later cycle has ended; a client's last port closes it with ``deactivate()``
+  (libjack waits for the cycle in flight; CFFI has released the GIL, so a callback
+  waiting for it finishes) and then ``close()``.
 - The process callback only moves bytes: outgoing events wait in a deque and are
   written in the next cycle, whatever does not fit in the period's buffer stays queued
   for the next one (never dropped); incoming events are copied into a deque and a
@@ -54,7 +57,6 @@ import sys
 import queue
 import threading
 import time
-import weakref
 
 import jack
 import mido
@@ -77,11 +79,10 @@ buffer. 256 events a period is still ~48,000 a second at 48 kHz, far above any M
 cable."""
 MAX_BYTES_PER_CYCLE = 16384
 _DEFAULT_CLIENT = {"input": "mido-in", "output": "mido-out"}
-_DEFAULT_PORT = {"input": "input", "output": "output"}
+SHARED_CLIENT_NAME = "mido"
+"""The client carrying this process's non-virtual ports (``mido:output-1``...)."""
 _ACTIVE_SENSING = 0xFE
 
-_live: "weakref.WeakSet[_JackPort]" = weakref.WeakSet()
-_live_lock = threading.Lock()
 
 
 def _server_key() -> str:
@@ -117,11 +118,10 @@ def get_devices(api=None, **kwargs) -> list[dict]:
 
 def _listing_client() -> tuple[jack.Client, bool]:
     key = _server_key()
-    with _live_lock:
-        for port in list(_live):
-            client = port._client
-            if client is not None and port._server == key and port._gone is None:
-                return client, False
+    with _hosts_lock:
+        for host in _hosts:
+            if host.server == key and host.gone is None and host.client is not None:
+                return host.client, False
     return _open_client("mido-list"), True
 
 
@@ -139,104 +139,117 @@ def get_ioport_names(**kwargs) -> list[str]:
     return [name for name in get_input_names() if name in outputs]
 
 
-# ---- ports ------------------------------------------------------------------------------
+# ---- JACK clients -----------------------------------------------------------------------
 
-class _JackPort:
-    """What an input and an output share: their own client, its life and its process thread."""
+class _Host:
+    """One active JACK client and the ports it carries, with one process callback for all.
 
-    _direction = ""
+    The shared host (``shared=True``, one per server and process) carries every
+    non-virtual port: their names matter to nobody, and one Python process callback a
+    period costs far less than one per port (bench/jack_midi_clients.py). A virtual
+    port gets a host of its own, named as asked (JACK renames a second ``X`` to ``X-01``).
 
-    def _open_jack(self, name, virtual, client_name, api=None, **kwargs) -> None:
-        self._client = None
-        self._jport = None
-        self._cycles = 0
-        self._gone: str | None = None
-        self._process_thread: int | None = None
-        self._server = _server_key()
-        self._device_type = "JACK-Client"
-        if client_name is not None:
-            virtual = True  # as mido's rtmidi backend: a client name means a virtual port
-        if virtual:
-            if not name:
-                raise OSError("virtual port must have a name")
-            client_label, port_label, target = client_name or _DEFAULT_CLIENT[self._direction], name, None
-        else:
-            client_label, port_label = _DEFAULT_CLIENT[self._direction], _DEFAULT_PORT[self._direction]
-            target = None  # resolved below, once a client can list
-        if sys.getswitchinterval() > SWITCH_INTERVAL_S:
-            sys.setswitchinterval(SWITCH_INTERVAL_S)
-        client = _open_client(client_label)
-        self._event = _ffi.new("jack_midi_event_t*")
+    A port leaves a running host in two steps: out of the tuple the process callback
+    reads, then, once a later cycle has ended (so no cycle can still be using it),
+    unregistered. The last port leaving retires the client: ``deactivate()`` (libjack
+    waits for the cycle in flight; CFFI has released the GIL) and ``close()``.
+    """
+
+    def __init__(self, name: str, shared: bool):
+        self.shared = shared
+        self.server = _server_key()
+        self.members: tuple = ()
+        self.cycles = 0
+        self.gone: str | None = None
+        self.process_thread: int | None = None
+        self.event = _ffi.new("jack_midi_event_t*")
+        self._lock = threading.Lock()
+        self._next_port = 1
+        self.client = _open_client(name)
         try:
-            if not virtual:
-                target = self._target(client, name)
-            register = client.midi_inports if self._direction == "input" else client.midi_outports
-            try:
-                self._jport = register.register(port_label)
-                self._port_ptr = self._jport._ptr
-            except jack.JackError as exc:
-                raise OSError(f"cannot register JACK MIDI port {port_label!r}: {exc}") from None
-            client.set_process_callback(self._process)
-            client.set_shutdown_callback(self._shutdown)
-            try:
-                client.activate()
-                if target is not None:
-                    pair = (target, self._jport) if self._direction == "input" else (self._jport, target)
-                    client.connect(*pair)
-                    # The server applies a new connection from a later cycle on: an event
-                    # written before then would go nowhere. Let two of our cycles pass.
-                    self._wait_cycles(_DRAIN_CYCLES, time.monotonic() + FLUSH_TIMEOUT_S)
-            except jack.JackError as exc:
-                raise OSError(f"cannot connect to JACK MIDI port {target or port_label!r}: {exc}") from None
-        except BaseException:
-            client.deactivate()
-            client.close()
-            raise
-        self._client = client
-        self.name = name if virtual else target
-        with _live_lock:
-            _live.add(self)
+            self.client.set_process_callback(self._process)
+            self.client.set_shutdown_callback(self._shutdown)
+            self.client.activate()
+        except jack.JackError as exc:
+            self.client.close()
+            raise OSError(f"cannot activate JACK client {name!r}: {exc}") from None
 
-    def _target(self, client: jack.Client, name: str | None) -> str:
-        wanted = dict(is_input=True) if self._direction == "output" else dict(is_output=True)
-        names = [p.name for p in client.get_ports(is_midi=True, **wanted)]
-        if name is None:
-            if not names:
-                raise OSError("no ports available")
-            return names[0]
-        if name not in names:
-            raise OSError(f"unknown port {name!r}")
-        return name
+    # JACK's process thread: each member moves its bytes; nothing here may raise.
+    def _process(self, frames: int) -> None:
+        self.process_thread = threading.get_ident()
+        for member in self.members:
+            try:
+                member._process(frames)
+            except Exception as exc:  # an exception into JACK would stop the callback for good
+                member._failed = f"process callback failed: {exc}"
+        self.cycles += 1
 
     def _shutdown(self, status, reason) -> None:
-        self._gone = reason or "JACK server shut down"
+        self.gone = reason or "JACK server shut down"
 
-    def _check_alive(self) -> None:
-        if self._gone is not None:
-            raise OSError(f"JACK MIDI port {self.name!r} is gone: {self._gone}")
+    def register(self, direction: str, short_name: str | None):
+        """A new MIDI port on this client (``short_name`` None: the next free ``input-N``)."""
+        with self._lock:
+            if short_name is None:
+                short_name = f"{direction}-{self._next_port}"
+                self._next_port += 1
+            ports_of = self.client.midi_inports if direction == "input" else self.client.midi_outports
+            try:
+                return ports_of.register(short_name)
+            except jack.JackError as exc:
+                raise OSError(f"cannot register JACK MIDI port {short_name!r}: {exc}") from None
 
-    def _close_jack(self) -> None:
-        with _live_lock:
-            _live.discard(self)
-        client, self._client = self._client, None
-        if client is None:
-            return
-        if self._gone is not None:
-            _abandon(client)
-        elif threading.get_ident() == self._process_thread:
-            # Closed from JACK's own thread (garbage collection of a dropped port):
-            # deactivating here would wait for this very cycle. Hand it to a thread.
-            threading.Thread(target=_retire, args=(client,), daemon=True).start()
-        else:
-            _retire(client)
+    def attach(self, member) -> None:
+        with self._lock:
+            self.members = self.members + (member,)
 
-    def _wait_cycles(self, cycles: int, deadline: float) -> bool:
-        target = self._cycles + cycles
-        while self._cycles < target:
-            if self._gone is not None or time.monotonic() > deadline:
+    def has_port(self, short_name: str) -> bool:
+        return any(p.shortname == short_name for p in
+                   list(self.client.midi_inports) + list(self.client.midi_outports))
+
+    def wait_cycles(self, cycles: int, deadline: float) -> bool:
+        """Wait until ``cycles`` more process cycles have ended; False on timeout or shutdown."""
+        target = self.cycles + cycles
+        while self.cycles < target:
+            if self.gone is not None or time.monotonic() > deadline:
                 return False
             time.sleep(0.001)
         return True
+
+    def detach(self, member, jport) -> None:
+        with _hosts_lock:
+            with self._lock:
+                self.members = tuple(m for m in self.members if m is not member)
+                last = not self.members
+                if last:
+                    _hosts.discard(self)
+        if self.gone is not None:
+            if last:
+                _abandon(self.client)
+            return
+        in_process_thread = threading.get_ident() == self.process_thread
+        if last:
+            if in_process_thread:
+                # Closed from JACK's own thread (garbage collection of a dropped port):
+                # deactivating here would wait for this very cycle. Hand it to a thread.
+                threading.Thread(target=_retire, args=(self.client,), daemon=True).start()
+            else:
+                _retire(self.client)
+            return
+        if jport is None:
+            return
+        if in_process_thread:
+            threading.Thread(target=self._unregister, args=(jport,), daemon=True).start()
+        else:
+            self._unregister(jport)
+
+    def _unregister(self, jport) -> None:
+        # A cycle ending after the member left the tuple started after it left: from
+        # then on no process callback can touch the port.
+        self.wait_cycles(1, time.monotonic() + FLUSH_TIMEOUT_S)
+        if self.gone is None:
+            with self._lock:
+                jport.unregister()
 
 
 def _retire(client: jack.Client) -> None:
@@ -252,6 +265,119 @@ def _abandon(client: jack.Client) -> None:
     or closing one afterwards crashed the process (segfault).
     """
     client._ptr = _ffi.NULL
+
+
+_hosts: "set[_Host]" = set()
+_hosts_lock = threading.Lock()
+
+
+def _shared_host(member) -> _Host:
+    """This server's shared host, ``member`` already attached (so no close retires it meanwhile)."""
+    key = _server_key()
+    with _hosts_lock:
+        for host in _hosts:
+            if host.shared and host.server == key and host.gone is None:
+                break
+        else:
+            host = _Host(SHARED_CLIENT_NAME, shared=True)
+            _hosts.add(host)
+        host.attach(member)
+        return host
+
+
+def _own_host(member, client_name: str) -> _Host:
+    host = _Host(client_name, shared=False)
+    with _hosts_lock:
+        _hosts.add(host)
+        host.attach(member)
+    return host
+
+
+# ---- ports ------------------------------------------------------------------------------
+
+class _JackPort:
+    """What an input and an output share: a port on a host client, its life and errors."""
+
+    _direction = ""
+
+    def _open_jack(self, name, virtual, client_name, api=None, **kwargs) -> None:
+        self._host = None
+        self._jport = None
+        self._failed: str | None = None
+        self._device_type = "JACK-Client"
+        if client_name is not None:
+            virtual = True  # as mido's rtmidi backend: a client name means a virtual port
+        if virtual and not name:
+            raise OSError("virtual port must have a name")
+        if sys.getswitchinterval() > SWITCH_INTERVAL_S:
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
+        self._port_ptr = None  # the process callback skips this member until it has a port
+        host = _own_host(self, client_name or _DEFAULT_CLIENT[self._direction]) if virtual else _shared_host(self)
+        jport = target = None
+        try:
+            if not virtual:
+                target = self._target(host.client, name)
+            jport = host.register(self._direction, name if virtual else None)
+            self._host, self._jport = host, jport
+            self._port_ptr = jport._ptr
+            if target is not None:
+                pair = (target, jport) if self._direction == "input" else (jport, target)
+                try:
+                    host.client.connect(*pair)
+                except jack.JackError as exc:
+                    raise OSError(f"cannot connect to JACK MIDI port {target!r}: {exc}") from None
+                # The server applies a new connection from a later cycle on: an event
+                # written before then would go nowhere. Let two cycles pass.
+                host.wait_cycles(_DRAIN_CYCLES, time.monotonic() + FLUSH_TIMEOUT_S)
+        except BaseException:
+            self._host = self._jport = None
+            host.detach(self, jport)
+            raise
+        self.name = name if virtual else target
+
+    @property
+    def _gone(self) -> str | None:
+        host = self._host
+        if host is not None and host.gone is not None:
+            return host.gone
+        return self._failed
+
+    @property
+    def _client(self):
+        return self._host.client if self._host is not None else None
+
+    @property
+    def _cycles(self) -> int:
+        return self._host.cycles if self._host is not None else 0
+
+    def _target(self, client: jack.Client, name: str | None) -> str:
+        wanted = dict(is_input=True) if self._direction == "output" else dict(is_output=True)
+        names = [p.name for p in client.get_ports(is_midi=True, **wanted)]
+        if name is None:
+            if not names:
+                raise OSError("no ports available")
+            return names[0]
+        if name not in names:
+            raise OSError(f"unknown port {name!r}")
+        return name
+
+    def _check_alive(self) -> None:
+        if self._gone is not None:
+            raise OSError(f"JACK MIDI port {self.name!r} is gone: {self._gone}")
+
+    def _in_process_thread(self) -> bool:
+        return self._host is not None and threading.get_ident() == self._host.process_thread
+
+    def _close_jack(self) -> None:
+        host, jport = self._host, self._jport
+        if host is None:
+            return
+        host.detach(self, jport)
+        self._host = None
+
+    def _wait_cycles(self, cycles: int, deadline: float) -> bool:
+        host = self._host
+        return host is not None and host.wait_cycles(cycles, deadline)
 
 
 class Input(_JackPort, ports.BaseInput):
@@ -271,26 +397,24 @@ class Input(_JackPort, ports.BaseInput):
         self.callback = callback
         self._dispatcher = threading.Thread(target=self._dispatch, daemon=True,
                                             name=f"jack-midi-in {self.name}")
+        self._event = _ffi.new("jack_midi_event_t*")
         self._open_jack(self.name, virtual, client_name)
         self._dispatcher.name = f"jack-midi-in {self.name}"
         self._dispatcher.start()
 
     # JACK's process thread: copy the bytes, wake the dispatcher, nothing else.
     def _process(self, frames: int) -> None:
-        try:
-            self._process_thread = threading.get_ident()
-            buf = _lib.jack_port_get_buffer(self._port_ptr, frames)
-            count = _lib.jack_midi_get_event_count(buf)
-            if count:
-                event, append, get = self._event, self._incoming.append, _lib.jack_midi_event_get
-                as_bytes = _ffi.buffer
-                for i in range(count):
-                    if get(event, buf, i) == 0:
-                        append(as_bytes(event.buffer, event.size)[:])  # bytes, copied once
-                self._wake.set()
-        except Exception as exc:  # never raise into JACK: that would stop the callback for good
-            self._gone = f"process callback failed: {exc}"
-        self._cycles += 1
+        if self._port_ptr is None:
+            return
+        buf = _lib.jack_port_get_buffer(self._port_ptr, frames)
+        count = _lib.jack_midi_get_event_count(buf)
+        if count:
+            event, append, get = self._event, self._incoming.append, _lib.jack_midi_event_get
+            as_bytes = _ffi.buffer
+            for i in range(count):
+                if get(event, buf, i) == 0:
+                    append(as_bytes(event.buffer, event.size)[:])  # bytes, copied once
+            self._wake.set()
 
     def _dispatch(self) -> None:
         while True:
@@ -396,31 +520,28 @@ class Output(_JackPort, ports.BaseOutput):
 
     # JACK's process thread: write what fits, keep the rest for the next cycle.
     def _process(self, frames: int) -> None:
-        try:
-            self._process_thread = threading.get_ident()
-            buf = _lib.jack_port_get_buffer(self._port_ptr, frames)
-            _lib.jack_midi_clear_buffer(buf)
-            pending = self._outgoing
-            if pending:
-                room_of, write = _lib.jack_midi_max_event_size, _lib.jack_midi_event_write
-                events = written = 0
-                while pending and events < MAX_EVENTS_PER_CYCLE and written < MAX_BYTES_PER_CYCLE:
-                    data = pending[0]
-                    room = room_of(buf)
-                    if len(data) > room:
-                        if events or room < 2:
-                            break
-                        # Larger than a whole empty buffer: a SysEx goes in pieces.
-                        data, pending[0] = data[:room], data[room:]
-                        write(buf, 0, data, len(data))
+        if self._port_ptr is None:
+            return
+        buf = _lib.jack_port_get_buffer(self._port_ptr, frames)
+        _lib.jack_midi_clear_buffer(buf)
+        pending = self._outgoing
+        if pending:
+            room_of, write = _lib.jack_midi_max_event_size, _lib.jack_midi_event_write
+            events = written = 0
+            while pending and events < MAX_EVENTS_PER_CYCLE and written < MAX_BYTES_PER_CYCLE:
+                data = pending[0]
+                room = room_of(buf)
+                if len(data) > room:
+                    if events or room < 2:
                         break
+                    # Larger than a whole empty buffer: a SysEx goes in pieces.
+                    data, pending[0] = data[:room], data[room:]
                     write(buf, 0, data, len(data))
-                    pending.popleft()
-                    events += 1
-                    written += len(data)
-        except Exception as exc:  # never raise into JACK: that would stop the callback for good
-            self._gone = f"process callback failed: {exc}"
-        self._cycles += 1
+                    break
+                write(buf, 0, data, len(data))
+                pending.popleft()
+                events += 1
+                written += len(data)
 
     @property
     def pending(self) -> int:
@@ -437,7 +558,7 @@ class Output(_JackPort, ports.BaseOutput):
         return self._wait_cycles(_DRAIN_CYCLES, deadline)
 
     def _close(self):
-        if self._client is not None and threading.get_ident() != self._process_thread:
+        if self._client is not None and not self._in_process_thread():
             self.flush()
         self._close_jack()
 

@@ -227,6 +227,8 @@ import jack, mido
 be = mido.Backend("devices.jack_midi", load=True, use_environ=False)
 out = be.open_output("stress-src", client_name="jm-stress-src-{tag}")
 patch = jack.Client("jm-stress-patch", no_start_server=True)
+# Kept open throughout: the non-virtual inputs below then leave a running shared client.
+keep = be.open_input(f"jm-stress-src-{tag}:stress-src", callback=lambda m: None)
 stop = False
 got = [0]
 def pump():
@@ -250,6 +252,7 @@ for i in range({cycles}):
     inp.close()
 stop = True
 print("ok", got[0], flush=True)
+keep.close()
 out.close()
 patch.close()
 """
@@ -265,6 +268,29 @@ def test_open_feed_close_cycles_neither_crash_nor_hang(backend, tmp_path):
     assert run.returncode == 0, f"exit {run.returncode}: {run.stderr[-2000:]}"
     assert run.stdout.startswith("ok ")
     assert int(run.stdout.split()[1]) > 100  # traffic really flowed while ports closed
+
+
+def test_non_virtual_ports_share_one_client_and_leave_it_one_by_one(backend):
+    got_a, collect_a = _collector()
+    got_b, collect_b = _collector()
+    source = backend.open_output("src", client_name="jm-shared-src")
+    sink = backend.open_input("sink", client_name="jm-shared-sink", callback=collect_b)
+    a = backend.open_input("jm-shared-src:src", callback=collect_a)
+    b = backend.open_output("jm-shared-sink:sink")
+    try:
+        shared = [n for n in backend.get_output_names() + backend.get_input_names() if n.startswith("mido:")]
+        assert len(shared) == 2 and {n.split(":")[1].split("-")[0] for n in shared} == {"input", "output"}
+        a.close()  # leaves the running client; b must carry on
+        assert len([n for n in backend.get_output_names() if n.startswith("mido:")]) == 0
+        for value in range(10):
+            b.send(mido.Message("control_change", control=1, value=value))
+            source.send(mido.Message("control_change", control=2, value=value))
+        assert wait_for(lambda: len(got_b) == 10)
+        assert [m.value for m in got_b] == list(range(10)) and got_a == []
+    finally:
+        for port in (b, a, sink, source):
+            port.close()
+    assert not [n for n in backend.get_output_names() + backend.get_input_names() if n.startswith("mido:")]
 
 
 def test_callback_may_close_its_own_port(backend):
