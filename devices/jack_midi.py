@@ -57,6 +57,7 @@ import sys
 import queue
 import threading
 import time
+import traceback
 
 import jack
 import mido
@@ -219,6 +220,8 @@ class _Host:
     def detach(self, member, jport) -> None:
         with _hosts_lock:
             with self._lock:
+                if member not in self.members:
+                    return
                 self.members = tuple(m for m in self.members if m is not member)
                 last = not self.members
                 if last:
@@ -369,11 +372,11 @@ class _JackPort:
         return self._host is not None and threading.get_ident() == self._host.process_thread
 
     def _close_jack(self) -> None:
-        host, jport = self._host, self._jport
-        if host is None:
-            return
-        host.detach(self, jport)
-        self._host = None
+        with _hosts_lock:  # two threads closing one port: only the first leaves the host
+            host, jport = self._host, self._jport
+            self._host = None
+        if host is not None:
+            host.detach(self, jport)
 
     def _wait_cycles(self, cycles: int, deadline: float) -> bool:
         host = self._host
@@ -426,13 +429,11 @@ class Input(_JackPort, ports.BaseInput):
                 if handled % 32 == 0:
                     time.sleep(0)  # let a JACK process thread waiting for the GIL have it now
                 for msg in self._parse(self._incoming.popleft()):
-                    with self._callback_lock:
-                        deliver = self._callback or self._queue.put
-                    try:
-                        deliver(msg)
-                    except Exception:  # a callback's bug must not stop the input
-                        import traceback
-                        traceback.print_exc()
+                    with self._callback_lock:  # a callback being swapped in gets it, not the queue
+                        try:
+                            (self._callback or self._queue.put)(msg)
+                        except Exception:  # a callback's bug must not stop the input
+                            traceback.print_exc()
             if self._stopping:
                 return
 
