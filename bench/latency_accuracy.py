@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import select
 import shutil
 import statistics
 import subprocess
@@ -47,30 +48,44 @@ READING = re.compile(r"^\s*([0-9.]+) frames\s")
 
 
 def run_jack_iodelay(client, loop: int, gear: SimGear, listen_s: float = 2.0):
-    """Wire jack_iodelay to ``loop`` and read it. Returns (value, seconds to it, inverted) or None."""
+    """Wire jack_iodelay to ``loop`` and read it. Returns (value, seconds to it, inverted) or None.
+
+    jack_iodelay names itself "jack_delay"; while an earlier one is still being removed
+    by a loaded server the new one is "jack_delay-01" and so on: its ports are found as
+    whichever jack_delay ports were not there before.
+    """
     import jack
 
+    before = {p.name for p in client.get_ports("jack_delay")}
     proc = subprocess.Popen(["stdbuf", "-oL", "jack_iodelay"], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True, env=dict(os.environ))
     start = time.monotonic()
+    readings = []
     try:
-        while len(client.get_ports("jack_delay:")) < 2:
+        while True:
+            new = sorted(p.name for p in client.get_ports("jack_delay") if p.name not in before)
+            if len(new) >= 2:
+                break
             if proc.poll() is not None or time.monotonic() - start > 5:
                 return None
             time.sleep(0.005)
+        their_in = next(n for n in new if n.endswith(":in"))
+        their_out = next(n for n in new if n.endswith(":out"))
         send, ret = gear.port_names(loop)
         while True:  # its ports exist a moment before it is active, and JACK refuses till then
             try:
-                client.connect("jack_delay:out", send)
-                client.connect(ret, "jack_delay:in")
+                client.connect(their_out, send)
+                client.connect(ret, their_in)
                 break
             except jack.JackError:
                 if time.monotonic() - start > 5:
-                    raise
+                    return None
                 time.sleep(0.01)
         connected = time.monotonic()
-        readings = []
         while time.monotonic() - connected < listen_s:
+            ready, _, _ = select.select([proc.stdout], [], [], 0.5)   # never block on a silent meter
+            if not ready:
+                continue
             line = proc.stdout.readline()
             if not line:
                 break
@@ -80,8 +95,9 @@ def run_jack_iodelay(client, loop: int, gear: SimGear, listen_s: float = 2.0):
     finally:
         proc.terminate()
         proc.wait()
-        while client.get_ports("jack_delay:"):
-            time.sleep(0.01)
+        deadline = time.monotonic() + 3.0   # let the server drop it, but never wait forever
+        while time.monotonic() < deadline and any(p.name not in before for p in client.get_ports("jack_delay")):
+            time.sleep(0.02)
     if not readings:
         return None
     settled = readings[-1][1]
@@ -99,21 +115,33 @@ def main() -> int:
         print("jack_iodelay not found (it comes with jackd2)", file=sys.stderr)
         return 1
 
+    def worst(errors):
+        return f"{max(abs(e) for e in errors):.4f}" if errors else "-"
+
+    def mean(errors):
+        return f"{statistics.fmean(errors):+.4f}" if errors else "-"
+
+    def secs(times):
+        return f"{statistics.fmean(times):.2f}" if times else "-"
+
     server = JackServer(name=f"bench-latency-{os.getpid()}")
     server.start()
     os.environ.update(server.environ())
     gear = SimGear([make() for _, make in CASES], name="hybrid-gear")
-    gear.start()
-    import jack
-    import sounddevice as sd
-
-    from hybrid.audio.ping import measure_loop
-    from hybrid.errors import HybridError
-
-    client = jack.Client("bench-wiring", no_start_server=True)
-    period = gear.blocksize
-    rows = []
+    client = None
     try:
+        gear.start()
+        import jack
+
+        from hybrid.audio.ping import measure_loop
+        from hybrid.errors import HybridError
+
+        client = jack.Client("bench-wiring", no_start_server=True)
+        period = gear.blocksize
+        print(f"latency error in samples against the known delay (D + one {period}-frame JACK period), "
+              f"{args.runs} runs each, 48 kHz", flush=True)
+        print(f"{'loop':<24}{'known':>9} | {'ours mean':>10}{'ours |max|':>11}{'time s':>8} | "
+              f"{'iodelay mean':>13}{'iodelay |max|':>14}{'time s':>8} | {'|ours|/|iodelay|':>16}", flush=True)
         for number, (name, make) in enumerate(CASES, start=1):
             known = gear.loop(number).delay.delay_samples + period
             ours, ours_t, iod, iod_t, notes = [], [], [], [], []
@@ -125,6 +153,8 @@ def main() -> int:
                     ours_t.append(time.perf_counter() - t0)
                     if result.polarity != gear.loop(number).gain.polarity:
                         notes.append("ours: wrong polarity")
+                    if result.method != "ess-deconvolution":
+                        notes.append(f"ours: {result.method}")
                 except HybridError as exc:
                     notes.append(f"ours refused: {exc}")
                 reading = run_jack_iodelay(client, number, gear)
@@ -134,37 +164,24 @@ def main() -> int:
                     value, when, _inverted = reading
                     iod.append(value - known)
                     iod_t.append(when)
-            rows.append((name, known, ours, ours_t, iod, iod_t, sorted(set(notes))))
+            ratio = "-"
+            if ours and iod:
+                ratio = f"{max(abs(e) for e in ours) / max(max(abs(e) for e in iod), 0.0005):.3f}"
+            print(f"{name:<24}{known:>9.3f} | {mean(ours):>10}{worst(ours):>11}{secs(ours_t):>8} | "
+                  f"{mean(iod):>13}{worst(iod):>14}{secs(iod_t):>8} | {ratio:>16}", flush=True)
+            for note in sorted(set(notes)):
+                print(f"    {note}", flush=True)
+        print("jack_iodelay prints 3 decimals: its error reads 0.0000 below 0.0005; the ratio "
+              "floors its error at 0.0005 (its resolution). Our time includes opening the stream, "
+              "0.95 s of signal and any re-measurement after xruns.")
+        print(f"xruns on the server during the bench: {gear.xruns}")
     finally:
-        client.close()
-        sd._terminate()
+        if client is not None:
+            client.close()
+        if "sounddevice" in sys.modules:
+            sys.modules["sounddevice"]._terminate()
         gear.stop()
         server.stop()
-
-    def worst(errors):
-        return f"{max(abs(e) for e in errors):.4f}" if errors else "-"
-
-    def mean(errors):
-        return f"{statistics.fmean(errors):+.4f}" if errors else "-"
-
-    def secs(times):
-        return f"{statistics.fmean(times):.2f}" if times else "-"
-
-    print(f"latency error in samples against the known delay (D + one {period}-frame JACK period), "
-          f"{args.runs} runs each, 48 kHz")
-    print(f"{'loop':<24}{'known':>9} | {'ours mean':>10}{'ours |max|':>11}{'time s':>8} | "
-          f"{'iodelay mean':>13}{'iodelay |max|':>14}{'time s':>8} | {'|ours|/|iodelay|':>16}")
-    for name, known, ours, ours_t, iod, iod_t, notes in rows:
-        ratio = "-"
-        if ours and iod:
-            ratio = f"{max(abs(e) for e in ours) / max(max(abs(e) for e in iod), 0.0005):.3f}"
-        print(f"{name:<24}{known:>9.3f} | {mean(ours):>10}{worst(ours):>11}{secs(ours_t):>8} | "
-              f"{mean(iod):>13}{worst(iod):>14}{secs(iod_t):>8} | {ratio:>16}")
-        for note in notes:
-            print(f"    {note}")
-    print("jack_iodelay prints 3 decimals: its error reads 0.0000 below 0.0005; the ratio "
-          "floors its error at 0.0005 (its resolution).")
-    print(f"xruns on the server during the bench: {gear.xruns}")
     return 0
 
 

@@ -36,6 +36,7 @@ class JackServer:
     max_ports: int = 256
     capture_channels: int = 16
     playback_channels: int = 16
+    client_timeout_ms: int = 5000
     _process: subprocess.Popen | None = field(default=None, init=False, repr=False)
 
     def start(self, timeout_s: float = 10.0, slot_wait_s: float = 0.0) -> "JackServer":
@@ -68,6 +69,9 @@ class JackServer:
                               device=f"JACK server {self.name}", action="starting")
         cmd = [
             jackd, "-n", self.name, "--no-realtime", "-p", str(self.max_ports),
+            # client timeout: on a loaded machine a Python client can stall for longer than
+            # JACK's default 500 ms and would be thrown out of the graph
+            "-t", str(self.client_timeout_ms),
             "-d", "dummy", "-r", str(self.samplerate), "-p", str(self.period_frames),
             "-C", str(self.capture_channels), "-P", str(self.playback_channels),
         ]

@@ -206,6 +206,8 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
             cm = opener(entry)
             try:
                 device = cm.__enter__()
+                if verify and entry.readback:
+                    open_answer_port(device)
             except DeviceError as exc:
                 _fail(report, str(exc), state)
                 emit.device(report, done=True)
@@ -323,6 +325,23 @@ def _apply_one(entry: StudioDevice, device: Any, values: dict[str, Any], to_send
         report.status = SET
         report.reason = "set (no read-back)" if not device.readback else "set (not verified)"
     report.elapsed_s = time.perf_counter() - t0
+
+
+def open_answer_port(device: Any) -> None:
+    """Open a MIDI unit's input (its answers) now, in the one-at-a-time opening phase.
+
+    ``Device`` opens it lazily on the first read-back; doing that inside the parallel
+    phase creates a JACK client while other threads send and receive, which stalls the
+    JACK server (python-rtmidi holds the GIL in jack_client_open while the server waits
+    for this process's clients). Asks the device layer for a public way when it has one.
+    """
+    opener = getattr(device, "open_input", None)
+    if callable(opener):
+        opener()
+        return
+    port = getattr(device, "_midi", None)
+    if port is not None and hasattr(port, "open_input"):
+        port.open_input("opening for read-back")
 
 
 def _mismatched(params, values: dict[str, Any], read: dict[str, Any]) -> list[str]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from devices.errors import DeviceError
-from recall.apply import device_for
+from recall.apply import device_for, open_answer_port
 from recall.diff import Change, diff_sheets
 from recall.sheet import Sheet
 from recall.state import StudioState
@@ -119,7 +119,13 @@ def read_gear(studio: Studio, names: Iterable[str] | None = None, *,
     for entry in devices:
         cm = opener(entry)
         try:
-            sessions[entry.name] = (cm, cm.__enter__())
+            dev = cm.__enter__()
+            try:
+                open_answer_port(dev)
+            except BaseException as exc:
+                cm.__exit__(type(exc), exc, None)
+                raise
+            sessions[entry.name] = (cm, dev)
         except Exception as exc:  # noqa: BLE001 - one unit that will not open must not stop the others
             err = exc if isinstance(exc, DeviceError) else DeviceError(
                 f"{type(exc).__name__}: {exc}", device=entry.name, action="opening")
@@ -182,6 +188,11 @@ def learn(studio: Studio, names: Iterable[str] | None, duration_s: float, *,
             try:
                 cm = opener(entry)
                 dev = cm.__enter__()
+                try:
+                    open_answer_port(dev)
+                except BaseException as exc:
+                    cm.__exit__(type(exc), exc, None)
+                    raise
             except DeviceError as exc:
                 failures[entry.name] = exc
                 continue

@@ -110,7 +110,9 @@ class LatencyResult:
     with nothing sent (1.0 = full scale). ``snr_db``: return RMS over that noise.
     ``uncertainty_samples``: standard error of the delay from the noise in the response;
     ``confidence`` 0..1: 0.5 at 0.01 sample of noise error, lowered further when the
-    loop's phase is far from a straight line (phase-shifting gear, see ``warnings``). ``peak_dbfs``: the return's peak. ``warnings``: e.g. a hot return.
+    loop's phase is far from a straight line (phase-shifting gear, see ``warnings``).
+    ``peak_dbfs``: the return's peak. ``method``: how it was timed. ``warnings``: e.g. a
+    hot return, a phase-shifting loop, xruns survived.
     """
 
     latency_samples: float
@@ -411,13 +413,22 @@ def measure_loop(device, out_channel: int, in_channel: int, samplerate: int | No
     if not 1 <= in_channel <= dev.max_inputs:
         raise HybridError(f"input channel {in_channel} out of range 1..{dev.max_inputs}", where=where)
     rate = int(samplerate or sd.query_devices(dev.index)["default_samplerate"])
+    # room for the round trip: a few host blocks on top of the loop itself
+    capture_s = max(capture_s, 4 * (blocksize or 0) / rate + 0.05)
     ping = ping_signal(rate, sweep_s=sweep_s, level_dbfs=level_dbfs, preroll_s=preroll_s, capture_s=capture_s)
     attempts = max(1, retries + 1)
     with_xruns: list[LatencyResult] = []
+    refusal: HybridError | None = None
     for _ in range(attempts):
         received, xruns = run_duplex(dev.index, ping, out_channel, in_channel, rate, blocksize or 0, where)
-        result = estimate(ping.sent, received, rate, max_latency_samples=ping.max_latency_samples,
-                          min_snr_db=min_snr_db, where=where)
+        try:
+            result = estimate(ping.sent, received, rate, max_latency_samples=ping.max_latency_samples,
+                              min_snr_db=min_snr_db, where=where)
+        except HybridError as exc:
+            if xruns == 0:
+                raise
+            refusal = exc
+            continue   # the xrun may be what spoiled it: measure again
         if xruns == 0:
             return result
         # An xrun may have lost or shifted samples (on hardware it does). Such a pass is
@@ -430,6 +441,8 @@ def measure_loop(device, out_channel: int, in_channel: int, samplerate: int | No
                     f"xruns during the ping; {len(with_xruns) + 1} passes agreed within "
                     f"{XRUN_AGREEMENT_SAMPLES} sample",))
         with_xruns.append(result)
+    if not with_xruns and refusal is not None:
+        raise refusal   # every pass had xruns and was refused: the refusal is the news
     figures = ", ".join(f"{r.latency_samples:.3f}" for r in with_xruns)
     raise HybridError(f"xruns in every one of {attempts} passes and their figures disagree ({figures}); "
                       "the machine is too loaded for this block size", where=where)
@@ -470,10 +483,27 @@ def run_duplex(device_index: int, ping: PingSignal, out_channel: int, in_channel
                            callback=callback, finished_callback=done.set)
     except (sd.PortAudioError, ValueError) as exc:
         raise HybridError(f"cannot open the stream: {exc}", where=where) from exc
-    with stream:
-        if not done.wait(timeout=total / samplerate + 10.0):
-            raise HybridError("the stream stalled (no audio callbacks): is the audio server running?",
-                              where=where)
+    stream.start()
+    if not done.wait(timeout=total / samplerate + 10.0):
+        # A wedged host (a JACK server that stopped running cycles) can block Pa_StopStream
+        # for ever: let a helper thread try, and answer now.
+        threading.Thread(target=_close_quietly, args=(stream,), daemon=True).start()
+        raise HybridError("the stream stalled (no audio callbacks): is the audio server running?",
+                          where=where)
+    closer = threading.Thread(target=_close_quietly, args=(stream,), daemon=True)
+    closer.start()
+    closer.join(timeout=5.0)
+    if closer.is_alive():
+        raise HybridError("the audio host did not let the stream close (is it wedged?)", where=where)
     if state["pos"] < total:
         raise HybridError("the stream stopped early", where=where)
     return received, state["xruns"]
+
+
+def _close_quietly(stream) -> None:
+    import sounddevice as sd
+
+    try:
+        stream.close(ignore_errors=True)
+    except sd.PortAudioError:
+        pass

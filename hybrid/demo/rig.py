@@ -38,6 +38,8 @@ from hybrid.errors import HybridError
 MIDO_JACK_BACKEND = JACK_BACKEND
 GEAR_START_TIMEOUT_S = 30.0
 GEAR_REPLY_TIMEOUT_S = 5.0
+JACK_SLOT_WAIT_S = 15.0
+"""How long to wait for one of JACK's 8 server slots to come free (other demos, test runs)."""
 
 
 @dataclass
@@ -93,7 +95,7 @@ class DemoRig:
             raise HybridError(f"no JACK server to run the demo on: jackd is not installed; {INSTALL_HINT}",
                               where="hybrid demo")
         try:
-            server.start()
+            server.start(slot_wait_s=JACK_SLOT_WAIT_S)
         except DeviceError as exc:
             raise HybridError(f"cannot start a JACK server for the demo: {exc.reason}",
                               where="hybrid demo") from exc

@@ -27,7 +27,7 @@ VARIANTS: tuple[dict[str, dict[str, Any]], ...] = (
     {},
     {"VCA Comp": {"ratio": "8:1", "attack": 3.0, "threshold": -22.0},
      "Pultec": {"low_boost": "6", "high_boost": "2"},
-     "Plate": {"type": "Hall", "decay": 2.6}},
+     "Plate": {"type": "Hall", "decay": 1.6}},
     {"Tape Sat": {"drive": 14.0, "tape_speed": "7.5 ips"},
      "Channel EQ": {"hmf_gain": 4.0, "hf_gain": 3.0},
      "Pultec": {"high_freq": "12k", "high_boost": "5"}},

@@ -67,3 +67,44 @@ def test_failure_is_one_line_on_stderr(gear, cli, tmp_path):
     out = cli("latency", "measure", "Nope", "--studio", str(studio(tmp_path)))
     assert out.returncode == 1
     assert "no loop 'Nope'" in out.stderr and "Spare, Verb" in out.stderr
+
+
+def test_gear_as_its_own_process_serves_the_cli(jack_server, cli, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    config = tmp_path / "gear.toml"
+    config.write_text('name = "hy-ping-proc"\n[[loops]]\ndelay_samples = 12.5\npolarity = -1\n'
+                      '  [[loops.gear]]\n  model = "saturator"\n  drive_db = 3.0\n  output_db = -3.0\n')
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "hybrid.simgear", "--config", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        ready = json.loads(proc.stdout.readline())
+        assert ready["ready"] and ready["name"] == "hy-ping-proc" and ready["loops"] == 1
+        out = cli("latency", "measure", "--device", "hy-ping-proc", "--out", "1", "--in", "1", "--json")
+        assert out.returncode == 0, out.stderr
+        report = json.loads(out.stdout)
+        assert report["latency_samples"] == pytest.approx(12.5 + PERIOD, abs=0.01)
+        assert report["polarity"] == -1
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
+
+
+def test_bad_gear_config_is_one_clear_line(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    config = tmp_path / "gear.toml"
+    config.write_text('[[loops]]\ndelay_samples = 10\n  [[loops.gear]]\n  model = "flanger"\n')
+    out = subprocess.run([sys.executable, "-m", "hybrid.simgear", "--config", str(config)], capture_output=True,
+                         text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 1
+    assert out.stderr.strip() == (f"hybrid.simgear: error: {config}: loops[1].gear[1]: model: expected one of "
+                                  "compressor, eq, reverb, saturator (or a profile), got 'flanger'")

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from devices.profile import builtin_profiles, load_profile
+from devices.profile import builtin_profiles
 from recall.apply import (DONE_EARLIER, FAILED, NEEDS_HAND, SET, UNCHANGED, VERIFIED, DevicePool,
                           apply_song)
 from recall.capture import capture_song
@@ -22,7 +22,7 @@ from recall.store import create_song, history, list_songs, load_sheet, save_shee
 from recall.studio import load_studio
 from recall.values import same
 from tests.recall.simhost import SimHost
-from tests.recall.studio_kit import PROFILES, make_studio
+from tests.recall.studio_kit import make_studio
 
 LIB = builtin_profiles()
 _ids = itertools.count()
@@ -43,12 +43,12 @@ class Rig:
         tag = f"{os.getpid()}-{next(_ids)}"
         self.names = {"Comp": f"rc-comp-{tag}", "EQ": f"rc-eq-{tag}", "Verb": f"rc-verb-{tag}"}
         self.profiles = {"Comp": LIB["hy-comp-cc"], "EQ": LIB["hy-eq-nrpn"], "Verb": LIB["hy-verb-sysex"],
-                         "Sat": load_profile(PROFILES / "sat-serial.toml")}
+                         "Sat": LIB["hy-sat-serial"]}
         self.sims = SimHost([
             {"name": "Comp", "profile": "hy-comp-cc", "port": self.names["Comp"]},
             {"name": "EQ", "profile": "hy-eq-nrpn", "port": self.names["EQ"]},
             {"name": "Verb", "profile": "hy-verb-sysex", "port": self.names["Verb"]},
-            {"name": "Sat", "profile": str(PROFILES / "sat-serial.toml")},
+            {"name": "Sat", "profile": "hy-sat-serial"},
         ])
         self.root = make_studio(root, f'''
 [devices.Comp]
@@ -64,7 +64,7 @@ profile = "hy-verb-sysex"
 port = "{self.names["Verb"]}"
 
 [devices.Sat]
-profile = "sat-serial.toml"
+profile = "hy-sat-serial"
 port = "{self.sims.ports["Sat"]}"
 
 [devices.Pultec]
@@ -251,6 +251,17 @@ def test_cli_apply_and_diff_against_the_gear(rig, cli):
     out = cli("recall", "apply", "night-drive", "--studio", str(rig.root), "--restart")
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert any(line.startswith("hybrid: error: Verb:") for line in out.stderr.splitlines())
+
+
+def test_cli_capture_into_a_new_song(rig, cli):
+    rig.sims.set("Verb", "type", "Room")
+    out = cli("recall", "capture", "From The Gear", "--studio", str(rig.root), "--device", "Verb", "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["created"] and result["read"]["Verb"]["type"] == "Room" and result["saved"]
+    assert load_sheet(rig.studio, "from-the-gear").values("Verb")["type"] == "Room"
+    out = cli("recall", "capture", "from-the-gear", "--studio", str(rig.root), "--device", "Pultec")
+    assert out.returncode == 1 and "Pultec" in out.stderr and "cannot be read back" in out.stderr
 
 
 def test_capture_reads_the_gear_into_a_new_song_and_updates_with_history(rig):

@@ -9,19 +9,24 @@ import subprocess
 import sys
 import time
 
-from devices.surfaces.ports import midi_backend, port_names
+import jack
+
 from tests.conftest import ROOT
-from tests.surfaces.conftest import BACKEND, unique
+from tests.surfaces.conftest import unique
 
 
-def _wait_for_port(fragment: str, timeout_s: float = 20.0) -> None:
-    midi = midi_backend(BACKEND)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        inputs, outputs = port_names(midi)
-        if any(fragment in n for n in inputs) and any(fragment in n for n in outputs):
-            return
-        time.sleep(0.1)
+def _wait_for_port(server, fragment: str, timeout_s: float = 20.0) -> None:
+    """Poll with one JACK client (listing through rtmidi opens two clients per call)."""
+    client = jack.Client("surface-cli-test", servername=server.name, no_start_server=True)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            names = [p.name for p in client.get_ports(is_midi=True)]
+            if sum(fragment in n for n in names) >= 2:  # the simulator's input and output
+                return
+            time.sleep(0.1)
+    finally:
+        client.close()
     raise AssertionError(f"the simulator's ports {fragment!r} never appeared")
 
 
@@ -32,7 +37,7 @@ def test_check_finds_a_simulated_mcu_with_an_extender(jack_server, cli):
                             "--extenders", "1", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True, env=env, cwd=ROOT)
     try:
-        _wait_for_port(f"{name} XT1")
+        _wait_for_port(jack_server, f"{name} XT1")
         out = cli("surface", "check", "--mcu", f"{name} MCU", "--xt", f"{name} XT1", "--json")
         assert out.returncode == 0, out.stderr
         report = json.loads(out.stdout)

@@ -128,7 +128,8 @@ class PrintView(Vertical):
     @work(thread=True, exclusive=True, group="print")
     def _print(self, slug: str) -> None:
         try:
-            report = self.app.session.print_song(slug, on_progress=self._progress_from_worker)
+            report = self.app.session.print_song(slug, on_progress=self._progress_from_worker,
+                                                 separate_process=True)
         except UI_BOUNDARY as exc:
             self.post_message(self.Finished(slug, error=exc))
             return
