@@ -34,6 +34,8 @@ How this backend avoids those:
   for the next one (never dropped); incoming events are copied into a deque and a
   dispatcher thread parses them and calls the user's callback or fills the port's
   queue. No user code runs in JACK's process thread.
+- A non-virtual open returns once two cycles have run with the new connection (the
+  server applies it from a later cycle on; a message sent before would go nowhere).
 - An output flushes before it closes: it waits (bounded) until the process thread has
   written every queued event and two more cycles have passed, so the destination has
   read them.
@@ -53,8 +55,8 @@ from __future__ import annotations
 
 import collections
 import os
-import sys
 import queue
+import sys
 import threading
 import time
 import traceback
