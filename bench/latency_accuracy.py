@@ -24,6 +24,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -176,13 +177,25 @@ def main() -> int:
               "0.95 s of signal and any re-measurement after xruns.")
         print(f"xruns on the server during the bench: {gear.xruns}")
     finally:
+        # A server wedged by the load can block a client's close for ever: if cleaning up
+        # takes more than 15 s, stop the server (which frees its clients) and leave.
+        watchdog = threading.Timer(15.0, _give_up, args=(server,))
+        watchdog.daemon = True
+        watchdog.start()
+        gear.stop()
         if client is not None:
             client.close()
         if "sounddevice" in sys.modules:
             sys.modules["sounddevice"]._terminate()
-        gear.stop()
         server.stop()
+        watchdog.cancel()
     return 0
+
+
+def _give_up(server: JackServer) -> None:
+    print("cleanup hung on the JACK server: stopping it", file=sys.stderr, flush=True)
+    server.stop()
+    os._exit(1)
 
 
 if __name__ == "__main__":

@@ -124,7 +124,7 @@ async def run(root: Path, count: int) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--presses", type=int, default=40)
+    parser.add_argument("--presses", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = build_bench_studio(Path(tmp) / "bench")

@@ -7,10 +7,12 @@ up before PortAudio initialises, and PortAudio must be terminated before it goes
 
 from __future__ import annotations
 
+import collections
 import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -38,6 +40,9 @@ class JackServer:
     playback_channels: int = 16
     client_timeout_ms: int = 5000
     _process: subprocess.Popen | None = field(default=None, init=False, repr=False)
+    _log: collections.deque = field(default_factory=lambda: collections.deque(maxlen=200),
+                                    init=False, repr=False)
+    _drain: threading.Thread | None = field(default=None, init=False, repr=False)
 
     def start(self, timeout_s: float = 10.0, slot_wait_s: float = 0.0) -> "JackServer":
         """Start jackd and wait until it accepts clients.
@@ -80,6 +85,13 @@ class JackServer:
             cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             env=env, start_new_session=True, preexec_fn=_die_with_parent_hook(),
         )
+        # jackd logs every xrun to stderr; a pipe nobody reads fills up (64 KiB) and then
+        # jackd blocks in write() with the whole graph stopped. Drain it all the time,
+        # keeping the last lines for error messages.
+        self._log = collections.deque(maxlen=200)
+        self._drain = threading.Thread(target=_drain_lines, args=(self._process.stderr, self._log),
+                                       name=f"jackd-log-{self.name}", daemon=True)
+        self._drain.start()
         deadline = time.monotonic() + timeout_s
         import jack  # JACK-Client; imported here so the module loads without libjack
 
@@ -93,7 +105,8 @@ class JackServer:
     def _wait_ready(self, jack, deadline: float, timeout_s: float) -> "JackServer":
         while True:
             if self._process.poll() is not None:
-                err = self._process.stderr.read().decode(errors="replace").strip().splitlines()
+                self._drain.join(timeout=2)
+                err = list(self._log)
                 returncode, self._process = self._process.returncode, None
                 if any("Too many servers" in line for line in err):
                     raise _NoServerSlot("too many JACK servers already running")
@@ -123,6 +136,10 @@ class JackServer:
             proc.kill()
             proc.wait()
 
+    def log_tail(self, count: int = 20) -> list[str]:
+        """The last lines jackd printed (xruns, client errors), oldest first."""
+        return list(self._log)[-count:]
+
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
@@ -136,6 +153,13 @@ class JackServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _drain_lines(stream, lines: collections.deque) -> None:
+    """Read ``stream`` to its end, keeping the last lines (decoded) in ``lines``."""
+    with stream:
+        for raw in iter(stream.readline, b""):
+            lines.append(raw.decode(errors="replace").rstrip())
 
 
 def _die_with_parent_hook():

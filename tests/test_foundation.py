@@ -40,3 +40,39 @@ def test_pty_pair_carries_all_byte_values(pty_pair):
             assert chunk, "pty stopped delivering bytes"
             got += chunk
         assert got == payload
+
+
+def test_jack_server_keeps_running_while_it_logs_a_lot():
+    """jackd writes a line per xrun/client error to stderr; the server must never block on it.
+
+    Each refused connection below makes jackd log a few lines; 2000 of them are far more
+    than a pipe holds (64 KiB), which used to stop the whole graph: then the flood never
+    finishes (a blocked libjack call cannot be interrupted, so it runs in a thread).
+    """
+    import threading
+
+    from devices.jack_server import JackServer
+
+    with JackServer(name=f"hybrid-log-{os.getpid()}") as server:
+        client = jack.Client("log-flood", servername=server.name, no_start_server=True)
+        client.activate()
+        jack.set_error_function(lambda message: None)
+
+        def flood():
+            for _ in range(2000):
+                try:
+                    client.connect("no-such:port", "none:either")
+                except jack.JackError:
+                    pass
+
+        worker = threading.Thread(target=flood, daemon=True)
+        worker.start()
+        worker.join(timeout=60)
+        jack.set_error_function(None)
+        assert not worker.is_alive(), "jackd stopped answering while it logged"
+        assert server.log_tail(), "jackd logged nothing: the flood did not flood"
+        probe = jack.Client("log-probe", servername=server.name, no_start_server=True)
+        assert probe.get_ports("system:")
+        probe.close()
+        client.deactivate()
+        client.close()

@@ -71,6 +71,7 @@ class HybridApp(App[int]):
         self.session = session or StudioSession(studio_dir)
         self.rig_label = rig_label
         self._switch_interval = sys.getswitchinterval()
+        self._wanted_view = "songs"
         self.errors: list[str] = []
         """Every error line shown, oldest first."""
         self.sub_title = self.session.studio_name
@@ -128,9 +129,12 @@ class HybridApp(App[int]):
     def action_show(self, view: str) -> None:
         tabs = self.query_one("#views", TabbedContent)
         tabs.active = view
+        self._wanted_view = view
         self.call_after_refresh(self._focus_view, view)
 
     def _focus_view(self, view: str) -> None:
+        if self._wanted_view != view:
+            return  # another key switched views meanwhile: focusing this one would switch back
         widget = self.query_one(f"#{view}-view")
         focus = getattr(widget, "focus_default", None)
         if focus is not None:

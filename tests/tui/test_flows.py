@@ -111,8 +111,8 @@ async def test_print_a_song_with_meters_and_results(rig, rig_studio):
         assert app.errors == []
         view = app.query_one(PrintView)
         assert view.report is not None and meters.repaints > 0
-        # a pass spoilt by xruns (a busy machine) is printed again once by the session: must be clean
-        assert view.report.retried_for_xruns <= 1
+        # a pass spoilt by xruns (a busy machine) is printed again by the session: the last must be clean
+        assert view.report.retried_for_xruns <= 2
         assert view.report.good, [(f.name, f.reason) for f in view.report.files]
         table = app.query_one("#print-results", DataTable)
         assert table.row_count == 4
