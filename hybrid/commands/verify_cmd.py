@@ -33,9 +33,13 @@ def register_recall_subcommands(rsub) -> None:
                   cmd_fingerprint)
     sp.add_argument("--takes", type=int, default=2,
                     help="measurements per chain; their spread sets the tolerance (default 2)")
+    sp.add_argument("--no-isolate", action="store_true",
+                    help="do not also fingerprint each unit alone (a matrix router patches them one by one)")
     sp = song_cmd("verify", "measure each insert chain again and compare with its fingerprint; name what moved",
                   cmd_verify)
     sp.add_argument("--no-suspects", action="store_true", help="only pass/fail, do not look for what moved")
+    sp.add_argument("--no-isolate", action="store_true",
+                    help="do not patch the units of a failing chain alone to measure them (matrix router)")
     sp = song_cmd("verify-step", "did a hand-set knob land where the sheet has it? (measures its chain)",
                   cmd_verify_step, loops=False)
     sp.add_argument("device", help="the device's name in studio.toml")
@@ -52,13 +56,13 @@ def cmd_fingerprint(args) -> int:
     from hybrid.verify import fingerprint_song
 
     fps = fingerprint_song(args.studio, args.song, takes=args.takes, loops=args.loop or None,
-                           progress=_progress(args.json))
+                           isolate=not args.no_isolate, progress=_progress(args.json))
     result = {"ok": True, "song": args.song, "fingerprints": [
         {"chain": fp.key.to_dict(), "samplerate": fp.samplerate, "takes": fp.takes,
          "gain_ref_db": round(fp.reference.gain_ref_db, 3),
          "noise_floor_dbfs": round(fp.reference.noise_floor_dbfs, 2),
          "latency_samples": round(fp.reference.latency_samples, 3),
-         "tolerance": fp.tolerance.to_dict(), "warnings": fp.warnings} for fp in fps]}
+         "tolerance": fp.tolerance.to_dict(), "warnings": fp.warnings, "alone": sorted(fp.alone)} for fp in fps]}
 
     def text(_):
         lines = []
@@ -66,6 +70,8 @@ def cmd_fingerprint(args) -> int:
             lines.append(f"{fp.key.label:36s} stored  gain {fp.reference.gain_ref_db:+.2f} dB @1k/-20 dBFS, "
                          f"noise {fp.reference.noise_floor_dbfs:.1f} dBFS, THD {fp.reference.thd_at(-4):.3f}% @-4 dBFS")
             lines.append(f"{'':36s} tolerance {fp.tolerance.describe()}")
+            if fp.alone:
+                lines.append(f"{'':36s} and each unit alone: {', '.join(fp.alone)}")
         return "\n".join(lines)
 
     emit(result, args.json, text)
@@ -76,7 +82,7 @@ def cmd_verify(args) -> int:
     from hybrid.verify import verify_song
 
     verdict = verify_song(args.studio, args.song, loops=args.loop or None, suspects=not args.no_suspects,
-                          progress=_progress(args.json))
+                          isolate=not args.no_isolate, progress=_progress(args.json))
 
     def text(_):
         lines = []
@@ -89,6 +95,8 @@ def cmd_verify(args) -> int:
                          f"(tolerance {comp.tolerance.describe()})")
             for failure in comp.failures:
                 lines.append(f"{'':38s}{failure}")
+            if c.isolation:
+                lines.append(f"{'':38s}{c.isolation}")
             for k, s in enumerate(c.suspects):
                 lines.append(f"{'':38s}{'suspect' if k == 0 else 'or':7s} {s.text} (explains {100 * s.explained:.0f}%)")
         lines.append(f"{'PASS' if verdict.ok else 'FAIL'}: {sum(c.ok for c in verdict.chains)}/{len(verdict.chains)} "

@@ -67,8 +67,15 @@ def open_device(device: str, hostapi: str | None = None, *, rescan: bool = True)
 
 
 def play_record(device: str, routes: list[Route], samplerate: int, *, blocksize: int = 0,
-                hostapi: str | None = None, retries: int = 2, rescan: bool = True) -> Capture:
-    """Play every route's ``sent`` on its output, record its input; all the same length."""
+                hostapi: str | None = None, retries: int = 2, rescan: bool = True,
+                fresh_client: bool = True) -> Capture:
+    """Play every route's ``sent`` on its output, record its input; all the same length.
+
+    ``fresh_client``: re-initialise PortAudio first (a new JACK client; no other stream of
+    this process may be open). A JACK server under load may drop a client that was late
+    (JACK "zombifies" it); every later stream on that client then hangs in PortAudio's
+    open. A fresh client per measurement keeps one late pass from stopping the rest.
+    """
     if not routes:
         raise HybridError("nothing to measure", where=str(device))
     frames = len(routes[0].sent)
@@ -78,6 +85,8 @@ def play_record(device: str, routes: list[Route], samplerate: int, *, blocksize:
     ins = [r.in_channel for r in routes]
     if len(set(outs)) != len(outs) or len(set(ins)) != len(ins):
         raise HybridError("two loops measured together share a channel", where=str(device))
+    if fresh_client:
+        _fresh_portaudio()
     dev = open_device(device, hostapi, rescan=rescan)
     where = f"{dev.name}"
     if max(outs) > dev.max_outputs or min(outs) < 1:
@@ -99,6 +108,13 @@ def play_record(device: str, routes: list[Route], samplerate: int, *, blocksize:
                                [f"xruns in {len(passes)} passes; every block taken where two passes agreed"])
     raise HybridError(f"xruns in every one of {len(passes)} passes and they disagree on some blocks; "
                       "the machine is too loaded to measure now", where=where)
+
+
+def _fresh_portaudio() -> None:
+    import sounddevice as sd
+
+    sd._terminate()
+    sd._initialize()
 
 
 def _assemble(passes: list[list[np.ndarray]]) -> list[np.ndarray] | None:

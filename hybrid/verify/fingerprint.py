@@ -14,7 +14,8 @@ The tolerance comes from repeatability: the chain is measured ``takes`` times (2
 default); the spread between takes gives a standard deviation per figure (pooled with
 the median of its kind so two lucky takes do not make it zero), and a figure passes
 within ``K_SIGMA`` of them, never tighter than the floors below (what a real analog
-loop drifts by between sessions: a fraction of a dB, a few degrees).
+loop drifts by between sessions: a fraction of a dB, a few degrees; wider under 40 Hz,
+where a short sweep puts little energy and transformers roll off).
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ K_SIGMA = 6.0
 FLOOR_BAND_DB = 0.2
 FLOOR_TRANSFER_DB = 0.25
 FLOOR_PHASE_DEG = 3.0
+#: bands under this hold few sweep cycles and sit on transformers' low cut: wider floors there
+LOW_BAND_HZ = 40.0
+FLOOR_LOW_BAND_DB = 0.5
+FLOOR_LOW_PHASE_DEG = 10.0
 
 
 @dataclass(frozen=True)
@@ -76,17 +81,20 @@ class Tolerance:
                 "phase_deg_min": float(self.phase_deg.min()), "phase_deg_max": float(self.phase_deg.max()),
                 "repeatability_band_db": self.sigma_band_db, "repeatability_transfer_db": self.sigma_transfer_db,
                 "k_sigma": K_SIGMA, "floors": {"band_db": FLOOR_BAND_DB, "transfer_db": FLOOR_TRANSFER_DB,
-                                               "phase_deg": FLOOR_PHASE_DEG}}
+                                               "phase_deg": FLOOR_PHASE_DEG, "below_hz": LOW_BAND_HZ,
+                                               "band_db_below": FLOOR_LOW_BAND_DB,
+                                               "phase_deg_below": FLOOR_LOW_PHASE_DEG}}
 
     def describe(self) -> str:
-        return (f"+-{self.band_db.min():.2f} dB per 1/3 octave, +-{self.transfer_db.min():.2f} dB on the "
-                f"transfer curve, +-{self.phase_deg.min():.0f} deg (max({K_SIGMA:g} x repeatability "
-                f"{self.sigma_band_db:.3f}/{self.sigma_transfer_db:.3f} dB, floor))")
+        return (f"+-{self.band_db.min():.2f} dB per 1/3 octave (+-{self.band_db.max():.2f} under "
+                f"{LOW_BAND_HZ:g} Hz), +-{self.transfer_db.min():.2f} dB on the transfer curve, "
+                f"+-{self.phase_deg.min():.0f} deg; max({K_SIGMA:g} x repeatability "
+                f"{self.sigma_band_db:.3f}/{self.sigma_transfer_db:.3f} dB, floor)")
 
 
 def tolerance_from_takes(takes: list[Measurement]) -> Tolerance:
     """Tolerances from the spread of repeated takes (see the module docstring)."""
-    def sigma(values: list[np.ndarray], floor: float) -> tuple[np.ndarray, float]:
+    def sigma(values: list[np.ndarray], floor) -> tuple[np.ndarray, float]:
         stack = np.stack(values)
         if len(values) < 2:
             per = np.zeros(stack.shape[1:])
@@ -96,10 +104,11 @@ def tolerance_from_takes(takes: list[Measurement]) -> Tolerance:
         per = np.maximum(per, pooled)
         return np.maximum(floor, K_SIGMA * per), pooled
 
-    band, sb = sigma([t.band_db for t in takes], FLOOR_BAND_DB)
+    low = takes[0].band_centres_hz < LOW_BAND_HZ
+    band, sb = sigma([t.band_db for t in takes], np.where(low, FLOOR_LOW_BAND_DB, FLOOR_BAND_DB))
     transfer, st = sigma([t.transfer_out_dbfs for t in takes], FLOOR_TRANSFER_DB)
     phases = np.unwrap(np.radians(np.stack([t.band_phase_deg for t in takes])), axis=0)
-    phase, _ = sigma(list(np.degrees(phases)), FLOOR_PHASE_DEG)
+    phase, _ = sigma(list(np.degrees(phases)), np.where(low, FLOOR_LOW_PHASE_DEG, FLOOR_PHASE_DEG))
     return Tolerance(band, transfer, phase, sb, st)
 
 
@@ -121,6 +130,8 @@ class Fingerprint:
     created: str
     takes: int
     warnings: list[str] = field(default_factory=list)
+    alone: dict[str, "Fingerprint"] = field(default_factory=dict)
+    """Each unit's own fingerprint, measured alone (not in this file: ``<loop>@<unit>.npz``)."""
 
     @property
     def digest(self) -> str:

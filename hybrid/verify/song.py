@@ -34,6 +34,7 @@ from hybrid.verify.analysis import Measurement, analyse
 from hybrid.verify.capture import Route, play_record
 from hybrid.verify.compare import Comparison, compare
 from hybrid.verify.fingerprint import ChainKey, Fingerprint, check_current, tolerance_from_takes
+from hybrid.verify.isolate import device_file_stem, reason_not, restore, route, snapshot
 from hybrid.verify.model import DeviceModel
 from hybrid.verify.stimulus import Plan, build, default_plan
 from hybrid.verify.suspects import ChainModel, Suspect, find_suspects, fit_parameter
@@ -59,6 +60,13 @@ class Chain:
     @property
     def profiles(self) -> dict[str, str]:
         return {d.name: d.profile.id for d in self.devices}
+
+    def alone(self, index: int) -> "Chain":
+        """The chain's ``index``-th unit alone in the same loop (its own fingerprint file)."""
+        dev = self.devices[index]
+        path = self.path.with_name(device_file_stem(self.path.stem, dev.name) + ".npz")
+        return Chain(ChainKey(self.key.loop, (dev.name,), self.key.tracks), self.out_channel, self.in_channel,
+                     [dev], path)
 
     @property
     def values(self) -> dict[str, dict[str, Any]]:
@@ -202,8 +210,14 @@ def _utc_now() -> str:
 
 
 def fingerprint_song(studio_dir: str | Path, song: str, *, takes: int = 2, loops: list[str] | None = None,
-                     progress: Progress | None = None) -> list[Fingerprint]:
-    """Measure and store the fingerprint of every chain of ``song`` (or only those on ``loops``)."""
+                     isolate: bool = True, progress: Progress | None = None) -> list[Fingerprint]:
+    """Measure and store the fingerprint of every chain of ``song`` (or only those on ``loops``).
+
+    With ``isolate`` and a matrix router, each unit of a multi-unit chain is also patched
+    alone into the loop and fingerprinted (``<loop>@<unit>.npz``; ``Fingerprint.alone``;
+    one take, judged with the chain's tolerance: same loop, same stimulus), then the
+    router is put back as it was.
+    """
     if takes < 1:
         raise HybridError(f"takes must be >= 1, got {takes}")
     studio, sheet, folder = load_song(studio_dir, song)
@@ -215,17 +229,35 @@ def fingerprint_song(studio_dir: str | Path, song: str, *, takes: int = 2, loops
     settle_s = max(p.settle_s for p in plans)   # one length for all: measured in one stream
     jobs = [_Job(c, replace(p, settle_s=settle_s)) for c, p in zip(chains, plans)]
     _measure(studio, jobs, takes, progress)
-    out = []
-    for job in jobs:
-        c = job.chain
-        fp = Fingerprint(key=c.key, plan=job.plan, reference=Measurement.mean(job.takes),
-                         tolerance=tolerance_from_takes(job.takes), out_channel=c.out_channel,
-                         in_channel=c.in_channel, interface=studio.interface.device, samplerate=rate,
-                         blocksize=int(studio.interface.blocksize or 0), profiles=c.profiles, values=c.values,
-                         created=_utc_now(), takes=takes, warnings=sorted(set(job.warnings)))
-        fpmod.save(fp, c.path)
-        out.append(fp)
+    out = [_store(studio, job, takes) for job in jobs]
+    if isolate:
+        for job, fp in zip(jobs, out):
+            chain = job.chain
+            if reason_not(studio, chain.key) is not None:
+                continue
+            before = snapshot(studio)
+            try:
+                for index in range(len(chain.devices)):
+                    alone = chain.alone(index)
+                    route(studio, alone.key, alone.key.devices, chain.out_channel, chain.in_channel)
+                    ajob = _Job(alone, job.plan)
+                    _measure(studio, [ajob], 1, progress)
+                    fp.alone[alone.key.devices[0]] = _store(studio, ajob, 1, tolerance=fp.tolerance)
+            finally:
+                restore(studio, before)
     return out
+
+
+def _store(studio, job: _Job, takes: int, *, tolerance=None) -> Fingerprint:
+    c = job.chain
+    fp = Fingerprint(key=c.key, plan=job.plan, reference=Measurement.mean(job.takes),
+                     tolerance=tolerance or tolerance_from_takes(job.takes), out_channel=c.out_channel,
+                     in_channel=c.in_channel, interface=studio.interface.device,
+                     samplerate=int(studio.interface.samplerate), blocksize=int(studio.interface.blocksize or 0),
+                     profiles=c.profiles, values=c.values, created=_utc_now(), takes=takes,
+                     warnings=sorted(set(job.warnings)))
+    fpmod.save(fp, c.path)
+    return fp
 
 
 # ---- verifying -------------------------------------------------------------------------------
@@ -244,6 +276,10 @@ class ChainVerdict:
     fingerprint_file: str | None = None
     created: str | None = None
     seconds: float = 0.0
+    alone: dict[str, Comparison] = field(default_factory=dict)
+    """Each unit measured alone (matrix router) against its own fingerprint, when the chain failed."""
+    isolation: str | None = None
+    """Why the units were not measured alone, or what measuring them alone showed."""
 
     @property
     def suspect(self) -> Suspect | None:
@@ -252,7 +288,10 @@ class ChainVerdict:
     def to_dict(self) -> dict:
         out = {"chain": self.key.to_dict(), "ok": self.ok, "error": self.error,
                "fingerprint": self.fingerprint_file, "fingerprinted": self.created,
-               "seconds": round(self.seconds, 3), "suspects": [s.to_dict() for s in self.suspects]}
+               "seconds": round(self.seconds, 3), "suspects": [s.to_dict() for s in self.suspects],
+               "isolation": self.isolation,
+               "alone": {name: {"ok": c.ok, "failures": list(c.failures), "worst_ratio": round(c.worst_ratio, 3)}
+                         for name, c in self.alone.items()}}
         if self.comparison is not None:
             out["comparison"] = self.comparison.to_dict()
         if self.stored is not None and self.now is not None:
@@ -277,6 +316,7 @@ class ChainVerdict:
             "suspect": suspect.text if suspect else None,
             "suspect_device": suspect.device if suspect else None,
             "suspect_parameter": suspect.parameter if suspect else None,
+            "alone": {name: c.ok for name, c in self.alone.items()}, "isolation": self.isolation,
         }
         if s is None or n is None or c is None:
             return data
@@ -324,8 +364,14 @@ def _model_for(fp: Fingerprint, chain: Chain) -> ChainModel:
 
 
 def verify_song(studio_dir: str | Path, song: str, *, loops: list[str] | None = None, suspects: bool = True,
-                progress: Progress | None = None) -> SongVerdict:
-    """Measure every fingerprinted chain of ``song`` again and judge it (see the module docstring)."""
+                isolate: bool = True, progress: Progress | None = None) -> SongVerdict:
+    """Measure every fingerprinted chain of ``song`` again and judge it (see the module docstring).
+
+    For a failing chain of several units on a matrix router (and ``isolate``), each unit
+    is patched alone into the loop and measured against its own fingerprint
+    (``hybrid.verify.isolate``); the suspects are then looked for in the units that fail
+    alone, or, when none does, among the chain's orders. The chain is patched back after.
+    """
     t0 = time.perf_counter()
     studio, sheet, folder = load_song(studio_dir, song)
     chains = [c for c in song_chains(studio, sheet, folder) if not loops or c.key.loop in loops]
@@ -346,15 +392,65 @@ def verify_song(studio_dir: str | Path, song: str, *, loops: list[str] | None = 
         t1 = time.perf_counter()
         now = job.takes[0]
         comp = compare(fp, now)
-        found: list[Suspect] = []
-        if not comp.ok and suspects:
-            if progress:
-                progress(f"looking for the suspect on {job.chain.key.label}")
-            found = find_suspects(_model_for(fp, job.chain), comp.deviation_vector())
-        verdicts[i] = ChainVerdict(job.chain.key, comp.ok, comparison=comp, suspects=found, stored=fp.reference,
-                                   now=now, fingerprint_file=str(job.chain.path), created=fp.created,
-                                   seconds=time.perf_counter() - t1)
+        verdict = ChainVerdict(job.chain.key, comp.ok, comparison=comp, stored=fp.reference, now=now,
+                               fingerprint_file=str(job.chain.path), created=fp.created)
+        if not comp.ok:
+            if isolate:
+                _measure_alone(studio, job.chain, rate, verdict, progress)
+            if suspects:
+                if progress:
+                    progress(f"looking for the suspect on {job.chain.key.label}")
+                verdict.suspects = _suspects(job.chain, fp, comp, verdict, rate)
+        verdict.seconds = time.perf_counter() - t1
+        verdicts[i] = verdict
     return SongVerdict(song, [verdicts[i] for i in range(len(chains))], time.perf_counter() - t0)
+
+
+def _measure_alone(studio, chain: Chain, rate: int, verdict: ChainVerdict, progress: Progress | None) -> None:
+    why = reason_not(studio, chain.key)
+    if why is not None:
+        verdict.isolation = f"units not measured alone: {why}"
+        return
+    stored = []
+    for index in range(len(chain.devices)):
+        alone = chain.alone(index)
+        try:
+            stored.append((alone, _stored_for(alone, rate)))
+        except HybridError as exc:
+            verdict.isolation = f"units not measured alone: {exc}"
+            return
+    before = snapshot(studio)
+    try:
+        for alone, fp in stored:
+            if progress:
+                progress(f"measuring {alone.key.devices[0]} alone in loop {chain.key.loop}")
+            route(studio, alone.key, alone.key.devices, chain.out_channel, chain.in_channel)
+            job = _Job(alone, fp.plan)
+            _measure(studio, [job], 1, None)
+            verdict.alone[alone.key.devices[0]] = compare(fp, job.takes[0])
+    finally:
+        restore(studio, before)
+    failing = [name for name, c in verdict.alone.items() if not c.ok]
+    verdict.isolation = (f"measured alone: {', '.join(failing)} differ(s) from the fingerprint" if failing else
+                         "measured alone, every unit is as stored: the order or the patching changed")
+
+
+def _suspects(chain: Chain, fp: Fingerprint, comp: Comparison, verdict: ChainVerdict, rate: int) -> list[Suspect]:
+    if not verdict.alone:
+        return find_suspects(_model_for(fp, chain), comp.deviation_vector())
+    failing = [name for name, c in verdict.alone.items() if not c.ok]
+    if not failing:
+        found = find_suspects(_model_for(fp, chain), comp.deviation_vector(), top=10)
+        return [s for s in found if s.kind != "parameter"][:3]
+    found: list[Suspect] = []
+    for index, dev in enumerate(chain.devices):
+        if dev.name not in failing:
+            continue
+        alone = chain.alone(index)
+        afp = _stored_for(alone, rate)
+        found += find_suspects(_model_for(afp, alone), verdict.alone[dev.name].deviation_vector())
+    found.sort(key=lambda s: -s.explained)
+    return found[:3]
 
 
 # ---- the walk-through's step check ----------------------------------------------------------

@@ -7,7 +7,7 @@ One pass, about 1.9 s at the defaults, laid out as:
 - ``settle_s`` of silence first lets the gear forget what it played before (a
   compressor's release, a reverb's tail: ``hybrid.verify.song.plan_for`` sets it from
   the chain's settings), so every take starts from rest, as the first did.
-- The sweep (exponential, 20 Hz .. 0.45 fs) gives the magnitude and phase response by
+- The sweep (exponential, 10 Hz .. 0.45 fs: its fade-in below the 20 Hz band) gives the magnitude and phase response by
   deconvolution. It is quiet (-30 dBFS peak) so dynamics gear stays under its threshold
   and the response is the small-signal one; the ESS pushes harmonic distortion away from
   the linear response, so a little saturation does not bend it.
@@ -34,6 +34,8 @@ from hybrid.audio.signals import log_sweep
 
 REFERENCE_TONE_HZ = 1000.0
 REFERENCE_LEVEL_DBFS = -20.0
+#: the sweep starts an octave under the lowest band, so its fade-in stays below 20 Hz
+SWEEP_START_HZ = 10.0
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ def build(plan: Plan) -> np.ndarray:
     """The stimulus, float32 mono, ``plan.frames`` long."""
     plan.check()
     out = np.zeros(plan.frames, dtype=np.float64)
-    out[plan.sweep_start:plan.sweep_stop] = log_sweep(plan.samplerate, plan.sweep_s,
+    out[plan.sweep_start:plan.sweep_stop] = log_sweep(plan.samplerate, plan.sweep_s, f_start_hz=SWEEP_START_HZ,
                                                       level_dbfs=plan.sweep_level_dbfs)
     n = plan.tone_samples
     t = np.arange(n) / plan.samplerate
