@@ -147,19 +147,35 @@ def test_burst_larger_than_a_period_buffer_arrives_complete_in_order(backend, pa
     assert got == [m.bytes() for m in burst]
 
 
-def test_sysex_larger_than_a_whole_buffer_goes_in_pieces_and_is_reassembled(backend):
+def _huge_once(backend, xruns: list[int], tag):
     got, collect = _collector()
-    sink = backend.open_input("huge", client_name="jm-huge", callback=collect)
-    out = backend.open_output("jm-huge:huge")
+    sink = backend.open_input("huge", client_name=f"jm-huge-{tag}", callback=collect)
+    out = backend.open_output(f"jm-huge-{tag}:huge")
+    before = xruns[0]
     try:
-        huge = mido.Message("sysex", data=[i % 128 for i in range(50_000)])
-        out.send(huge)
+        out.send(HUGE)
         out.send(mido.Message("note_off", note=1))
-        assert wait_for(lambda: len(got) == 2, timeout_s=3.0)
-        assert got[0].bytes() == huge.bytes() and got[1].type == "note_off"
+        wait_for(lambda: len(got) == 2, timeout_s=3.0)
+        return [m.bytes() for m in got], xruns[0] - before
     finally:
         out.close()
         sink.close()
+
+
+HUGE = mido.Message("sysex", data=[i % 128 for i in range(50_000)])
+
+
+def test_sysex_larger_than_a_whole_buffer_goes_in_pieces_and_is_reassembled(backend, patchbay):
+    xruns = [0]
+    patchbay.set_xrun_callback(lambda delay_us: xruns.__setitem__(0, xruns[0] + 1))
+    patchbay.activate()
+    want = [HUGE.bytes(), mido.Message("note_off", note=1).bytes()]
+    got, late = _huge_once(backend, xruns, "a")
+    if got != want and late:
+        # mido parses 50 kB of SysEx holding the GIL for ~30 ms: the Python clients can
+        # miss cycles (xruns) and JACK loses what was in them. Once more, and clean.
+        got, late = _huge_once(backend, xruns, "b")
+    assert got == want, f"{len(got)} of 2 arrived ({late} xruns)"
 
 
 def test_close_right_after_send_delivers_the_message(backend):
