@@ -9,7 +9,8 @@ fresh interpreter, without the session's MIDI and monitor threads.
 
 ``python -m hybrid.print_process STUDIO SONG`` loads the studio and the sheet itself,
 runs :func:`hybrid.audio.song.print_song`, and writes pickled frames to its standard
-output: ``("pass", (number, total, planned))``, ``("progress", Progress)``, then
+output: ``("route", (number, total, RouteResult))`` where the studio has a router,
+``("pass", (number, total, planned))``, ``("progress", Progress)``, then
 ``("result", SongPrintResult)`` or ``("error", line)``. Frames are length-prefixed;
 anything else the child prints goes to its standard error.
 """
@@ -29,7 +30,8 @@ from hybrid.errors import HybridError
 _HEADER = struct.Struct(">I")
 
 
-def run_print(root: Path, slug: str, *, on_pass: Callable[..., None], on_progress: Callable[[Any], None]):
+def run_print(root: Path, slug: str, *, on_pass: Callable[..., None], on_progress: Callable[[Any], None],
+              on_route: Callable[..., None] | None = None):
     """Print ``slug`` of the studio at ``root`` in a child process; returns its SongPrintResult."""
     package_root = Path(__file__).resolve().parents[1]
     env = dict(os.environ)
@@ -51,6 +53,9 @@ def run_print(root: Path, slug: str, *, on_pass: Callable[..., None], on_progres
                     on_pass(*payload)
                 elif kind == "progress":
                     on_progress(payload)
+                elif kind == "route":
+                    if on_route is not None:
+                        on_route(*payload)
                 elif kind == "result":
                     return payload
                 elif kind == "error":
@@ -102,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         sheet = store.load_sheet(studio, slug)
         result = print_song(studio, sheet, store.song_dir(studio, slug), slug, interface_of(studio),
                             on_pass=lambda number, total, planned: send("pass", (number, total, planned)),
-                            on_progress=lambda progress: send("progress", progress))
+                            on_progress=lambda progress: send("progress", progress),
+                            on_route=lambda number, total, routed: send("route", (number, total, routed)))
     except (DeviceError, RecallError, HybridError, OSError) as exc:
         send("error", str(exc))
         return 1

@@ -199,6 +199,8 @@ class PrintReport:
     passes: int
     dry: list[str]
     retried_for_xruns: int = 0
+    routing: list[str] = field(default_factory=list)
+    """One line per routed pass (the router's outcome), a paper bay's hand steps under it."""
 
     @property
     def good(self) -> bool:
@@ -206,7 +208,7 @@ class PrintReport:
 
     def to_dict(self) -> dict:
         return {"song": self.song, "folder": self.folder, "good": self.good, "passes": self.passes,
-                "dry": self.dry, "retried_for_xruns": self.retried_for_xruns,
+                "dry": self.dry, "retried_for_xruns": self.retried_for_xruns, "routing": self.routing,
                 "files": [f.to_dict() for f in self.files]}
 
 
@@ -643,10 +645,10 @@ class StudioSession:
     # -- print ----------------------------------------------------------------------------
 
     def _song_plan(self, slug: str):
-        from hybrid.audio.song import plan_song
+        from hybrid.audio.song import pass_rule, plan_song
 
         sheet = self.sheet(slug)
-        return sheet, plan_song(self.studio, sheet, self.song_dir(slug), slug)
+        return sheet, plan_song(self.studio, sheet, self.song_dir(slug), slug, fits=pass_rule(self.studio))
 
     def print_plan(self, slug: str) -> PrintPlan:
         """The passes that would print ``slug``'s stems (hybrid.audio's planner), for people."""
@@ -684,6 +686,7 @@ class StudioSession:
 
         sheet, plan = self._song_plan(slug)
         settings = interface_of(self.studio)
+        routing: list[str] = []
         self._resolve_interface(settings)
         current: dict[str, Any] = {"number": 0, "total": plan.passes, "names": {}}
         clips: dict[str, int] = {}
@@ -692,6 +695,13 @@ class StudioSession:
             current["number"], current["total"] = number, total
             current["names"] = {job.in_channels[0] - 1: Path(job.stem).stem.split(".round")[0]
                                 for job in planned.jobs}
+
+        def on_route(number: int, total: int, routed) -> None:
+            # the session cannot stop for a person mid-print: a paper bay's cords are listed
+            # (the main job's walk-through shows the first pass's before the print)
+            routing.append(f"pass {number} of {total}: {routed.report.device} {routed.report.status} "
+                           f"({routed.report.reason})")
+            routing.extend(f"  {step}" for step in routed.steps)
 
         def relay(progress) -> None:
             if on_progress is None:
@@ -709,12 +719,13 @@ class StudioSession:
 
         retried = 0
         while True:
+            routing.clear()  # a print run again reports its own routing
             with self._audio_lock:
                 if separate_process:
-                    result = run_print(self.root, slug, on_pass=on_pass, on_progress=relay)
+                    result = run_print(self.root, slug, on_pass=on_pass, on_progress=relay, on_route=on_route)
                 else:
                     result = print_song(self.studio, sheet, self.song_dir(slug), slug, settings,
-                                        on_pass=on_pass, on_progress=relay)
+                                        on_pass=on_pass, on_progress=relay, on_route=on_route)
             files = [_printed_stem(f) for outcome in result.passes for f in outcome.files
                      if ".rounds" not in Path(f.job.output).parts]
             bad = [f for f in files if not f.good]
@@ -722,7 +733,8 @@ class StudioSession:
                 break
             retried += 1  # the machine was busy for a moment: the pass is worth one more go
         return PrintReport(song=slug, folder=str(self.song_dir(slug) / "prints"), files=files,
-                           passes=len(result.passes), dry=sorted(plan.skipped), retried_for_xruns=retried)
+                           passes=len(result.passes), dry=sorted(plan.skipped), retried_for_xruns=retried,
+                           routing=routing)
 
     # -- the main job ---------------------------------------------------------------------
 
@@ -861,7 +873,7 @@ class StudioSession:
                 say(f"    pass {p.number} of {p.passes}")
 
         result = self.print_song(slug, on_progress=progress, separate_process=True)
-        details = []
+        details = list(result.routing)
         for f in result.files:
             drift = "-" if f.drift_samples is None else f"{f.drift_samples + 0.0:+.4f}".replace("-0.0000", "+0.0000")
             details.append(f"{f.name}: {'good' if f.good else 'BAD'} via loop {f.loop}, peak {f.peak_dbfs:.1f} dBFS, "

@@ -17,7 +17,7 @@ A track whose insert chain has several loops in series is printed in rounds
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 from hybrid.audio.printing import PrintJob
 from hybrid.errors import HybridError
@@ -49,8 +49,14 @@ def _resources(job: PrintJob) -> set[tuple[str, object]]:
     return res
 
 
-def plan_passes(jobs: Sequence[PrintJob]) -> list[PlannedPass]:
-    """Passes for ``jobs``: each job in the first pass where none of its resources is taken."""
+def plan_passes(jobs: Sequence[PrintJob],
+                fits: Callable[[Sequence[PrintJob], PrintJob], bool] | None = None) -> list[PlannedPass]:
+    """Passes for ``jobs``: each job in the first pass where none of its resources is taken.
+
+    ``fits(pass_jobs, job)`` adds a rule of the room on top (the router's, from
+    ``recall.routing.print_pass_fits``: on a program-change patchbay one stored patch
+    must make every chain of a pass); a job it refuses everywhere opens a pass of its own.
+    """
     passes: list[PlannedPass] = []
     taken: list[set] = []
     outputs: dict[str, str] = {}
@@ -61,7 +67,7 @@ def plan_passes(jobs: Sequence[PrintJob]) -> list[PlannedPass]:
         outputs[key] = str(job.stem)
         need = _resources(job)
         for planned, used in zip(passes, taken):
-            if not need & used:
+            if not need & used and (fits is None or fits(planned.jobs, job)):
                 planned.jobs.append(job)
                 used |= need
                 break

@@ -8,8 +8,16 @@ through the k-th insert (intermediate files in ``prints/.rounds/``, removed at t
 
 Prints land in ``songs/<song>/prints/`` under the stem's name (docs/CONTRACTS.md). A bad
 pass does not stop the song: its files are left as ``NAME.BAD.wav``, its tracks drop out
-of later rounds, and the result says so. The gear is assumed recalled and patched (the
-session does that before it calls this).
+of later rounds, and the result says so. The gear is assumed recalled (the session does
+that before it calls this).
+
+Routing: when the studio has a router (a router device in ``[router]``, or a paper bay
+with points; the template's bare ``device = "manual"`` means every loop is hard-wired),
+the passes follow the router's rule too (``recall.routing.print_pass_fits``) and each
+pass is routed just before it plays (``recall.routing.route_print_pass``). A router that
+fails stops the song before that pass plays (RecallError naming the pass and
+``router.device``): no pass plays through a wrong patch. A paper bay's hand steps go to
+``on_route``; whoever calls this shows them and waits for the person where it can.
 
 Each good pass's pings are stored per loop in ``latency.toml`` (hybrid.audio.latency_store);
 a loop whose pings disagreed is marked stale there with the figures.
@@ -20,7 +28,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from hybrid.audio import latency_store
 from hybrid.audio.interface import InterfaceSettings
@@ -77,8 +85,30 @@ def interface_of(studio) -> InterfaceSettings:
                              blocksize=iface.blocksize)
 
 
-def plan_song(studio, sheet, song_dir: Path, song: str) -> SongPlan:
-    """The rounds of passes that print ``sheet``'s tracks through their inserts."""
+def router_bay(studio):
+    """The studio's router bay (``recall.routing.Bay``) when there is anything to route, else None."""
+    from recall.routing import PAPER, load_bay
+
+    bay = load_bay(studio)
+    if bay.kind == PAPER and not bay.loops and not bay.devices:
+        return None
+    return bay
+
+
+def pass_rule(studio, bay=None):
+    """``fits(pass_jobs, job)`` for :func:`plan_song` when the studio has a router, else None."""
+    from recall.routing import print_pass_fits
+
+    bay = bay or router_bay(studio)
+    return None if bay is None else print_pass_fits(studio, bay)
+
+
+def plan_song(studio, sheet, song_dir: Path, song: str, *,
+              fits: Callable[[list[PrintJob], PrintJob], bool] | None = None) -> SongPlan:
+    """The rounds of passes that print ``sheet``'s tracks through their inserts.
+
+    ``fits``: an extra rule for who may share a pass (``hybrid.audio.planner.plan_passes``);
+    :func:`pass_rule` gives the router's."""
     prints = song_dir / PRINTS_DIR
     rounds_dir = prints / ROUNDS_DIR
     per_round: list[list[PrintJob]] = []
@@ -106,20 +136,26 @@ def plan_song(studio, sheet, song_dir: Path, song: str) -> SongPlan:
                 per_round.append([])
             per_round[k].append(job)
             source = output
-    return SongPlan(song=song, rounds=[plan_passes(jobs) for jobs in per_round], skipped=skipped)
+    return SongPlan(song=song, rounds=[plan_passes(jobs, fits) for jobs in per_round], skipped=skipped)
 
 
 def print_song(studio, sheet, song_dir: Path, song: str, settings: InterfaceSettings,
                options: PrintOptions = PrintOptions(), *, ping: PingSettings = PingSettings(),
                on_pass: Callable[[int, int, PlannedPass], None] | None = None,
                on_progress: Callable[[Progress], None] | None = None,
+               on_route: Callable[[int, int, Any], None] | None = None,
                store_latency: bool = True, cancel=None) -> SongPrintResult:
     """Run :func:`plan_song`'s passes; ``on_pass(number, total, planned)`` before each.
 
-    ``cancel`` (a threading.Event) stops the running pass and the song (HybridError); the
-    passes done by then keep their files.
+    With a router, each pass is routed first (``recall.routing.route_print_pass``), then
+    ``on_route(number, total, RouteResult)`` (a paper bay's ``.steps`` to patch by hand:
+    show them and wait for the person there), then ``on_pass``; then the pass plays. A
+    router that fails raises RecallError before the pass plays. ``cancel`` (a
+    threading.Event) stops the running pass and the song (HybridError); the passes done
+    by then keep their files.
     """
-    plan = plan_song(studio, sheet, song_dir, song)
+    bay = router_bay(studio)
+    plan = plan_song(studio, sheet, song_dir, song, fits=pass_rule(studio, bay))
     result = SongPrintResult(song=song, plan=plan)
     if not plan.rounds:
         return result
@@ -138,6 +174,12 @@ def print_song(studio, sheet, song_dir: Path, song: str, settings: InterfaceSett
                         failed_stems.add(j.output)
                 if not jobs:
                     continue
+                if bay is not None:
+                    from recall.routing import route_print_pass
+
+                    routed = route_print_pass(studio, jobs, index=number, bay=bay)
+                    if on_route is not None:
+                        on_route(number, plan.passes, routed)
                 if on_pass is not None:
                     on_pass(number, plan.passes, planned)
                 outcome = print_pass(jobs, settings, options, ping=ping, on_progress=on_progress,

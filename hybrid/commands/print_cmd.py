@@ -3,12 +3,18 @@
     hybrid print --device DEV --out N --in N STEM.wav -o OUT.wav [--samplerate R] [--blocksize B]
                  [--format pcm24|float32] [--whole-samples] [--no-polarity] [--json]
     hybrid print STEM.wav -o OUT.wav --studio DIR --loop NAME [...]
-    hybrid print SONG --studio DIR [--plan] [--json]
+    hybrid print SONG --studio DIR [--plan] [--yes] [--json]
 
 One stem through one loop (``--out 3,4 --in 3,4`` for a stereo stem through a stereo
 loop), or every track of a song through its inserts, in planned passes. The device,
 rate and block size come from ``--studio``'s ``[interface]`` unless given here.
 Registered by ``hybrid.commands.audio_cmd.register``.
+
+A studio with a router (``[router]`` of studio.toml) routes each pass just before it
+plays and says so on stderr; a router that fails stops the song there with one line (no
+pass plays through a wrong patch). A paper bay's cords are listed per pass; at a
+terminal the command waits for Enter, while without one (scripts, CI) or with ``--yes``
+it goes on, taking the cords as patched.
 
 Exit status 0 when every file came out good; 1 with one line on stderr otherwise (the
 files of a bad pass are left as NAME.BAD.wav, never under the wanted name).
@@ -50,6 +56,8 @@ def register_print(sub) -> None:
                    help="largest change between the pings before and after (default 0.1 sample)")
     p.add_argument("--allow-clipping", action="store_true", help="deliver even if a return clipped")
     p.add_argument("--plan", action="store_true", help="SONG form: show the passes, print nothing")
+    p.add_argument("--yes", action="store_true",
+                   help="SONG form on a paper bay: show each pass's cords and go on without waiting for Enter")
     add_json_flag(p)
     p.set_defaults(func=cmd_print)
 
@@ -172,13 +180,13 @@ def _print_song(args) -> int:
     from recall import store
     from recall.studio import load_studio
 
-    from hybrid.audio.song import interface_of, plan_song, print_song
+    from hybrid.audio.song import interface_of, pass_rule, plan_song, print_song
 
     studio = load_studio(args.studio)
     sheet = store.load_sheet(studio, args.target)
     song_dir = store.song_dir(studio, args.target)
     if args.plan:
-        plan = plan_song(studio, sheet, song_dir, args.target)
+        plan = plan_song(studio, sheet, song_dir, args.target, fits=pass_rule(studio))
         emit(plan.to_dict(), args.json, _plan_text)
         return 0
     settings = interface_of(studio).override(device=args.device, hostapi=args.hostapi,
@@ -191,9 +199,18 @@ def _print_song(args) -> int:
             names = ", ".join(j.stem.name for j in planned.jobs)
             sys.stderr.write(f"pass {number}/{total}: {names}\n")
 
+    def on_route(number, total, routed):
+        progress.done()
+        sys.stderr.write(f"pass {number}/{total} routed: {routed.report.device} {routed.report.status} "
+                         f"({routed.report.reason})\n")
+        for step in routed.steps:
+            sys.stderr.write(f"  {step}\n")
+        if routed.steps and not args.yes and sys.stdin.isatty():
+            input(f"patch pass {number} as above, then press Enter (Ctrl-C stops) ")
+
     try:
         result = print_song(studio, sheet, song_dir, args.target, settings, _options(args),
-                            on_pass=on_pass, on_progress=progress)
+                            on_pass=on_pass, on_progress=progress, on_route=on_route)
     finally:
         progress.done()
     emit(result.to_dict(), args.json, _song_text)

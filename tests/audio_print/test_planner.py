@@ -45,3 +45,15 @@ def test_bad_jobs_refused():
         plan_passes([job("a", 1, 1, chain=["x", "x"])])
     with pytest.raises(HybridError, match="channel repeats"):
         plan_passes([PrintJob(Path("s.wav"), Path("o.wav"), (1, 1), (1, 2))])
+
+
+def test_a_room_rule_keeps_jobs_apart():
+    """``fits`` (the router's rule, recall.routing.print_pass_fits) can refuse what the planner allows."""
+    jobs = [job("a", 1, 1, "A"), job("b", 2, 2, "B"), job("c", 3, 3, "C")]
+    seen = []
+
+    def fits(pass_jobs, new):
+        seen.append(([j.stem.stem for j in pass_jobs], new.stem.stem))
+        return new.stem.stem != "b"
+    assert [[j.stem.stem for j in p.jobs] for p in plan_passes(jobs, fits)] == [["a", "c"], ["b"]]
+    assert seen == [(["a"], "b"), (["a"], "c")]
