@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from devices.jack_server import JackServer  # noqa: E402
+from devices.midi_port import JACK_BACKEND  # noqa: E402
 from devices.profile import resolve_profile  # noqa: E402
 
 SAT_PROFILE = "hy-sat-serial"
@@ -70,7 +71,7 @@ def main() -> int:
         print(f"cannot start a JACK server: {exc}", file=sys.stderr)
         return 1
     os.environ.update(server.environ())
-    os.environ["MIDO_BACKEND"] = "mido.backends.rtmidi/UNIX_JACK"
+    os.environ["MIDO_BACKEND"] = JACK_BACKEND
     from recall.apply import DevicePool, apply_song
     from recall.sheet import Sheet
     from recall.store import create_song, save_sheet

@@ -25,7 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-BACKEND = "mido.backends.rtmidi/UNIX_JACK"
+from devices.midi_port import JACK_BACKEND  # noqa: E402
+
+BACKEND = JACK_BACKEND
 
 
 def pct(values: list[float], q: float) -> float:

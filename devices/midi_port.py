@@ -1,8 +1,11 @@
-"""MIDI ports by name through mido + python-rtmidi, on whatever rtmidi API is there.
+"""MIDI ports by name through a mido backend: python-rtmidi, or JACK-Client on JACK.
 
 The backend is passed explicitly (never mido's global ``set_backend``). Without one,
-``MIDO_BACKEND`` decides; failing that, rtmidi's default API, except on Linux without an
-ALSA sequencer (containers, CI, this project's test machines), where JACK is used.
+``MIDO_BACKEND`` decides; failing that, rtmidi's default API (CoreMIDI, ALSA, Windows),
+except on Linux without an ALSA sequencer (containers, CI, this project's test
+machines), where JACK MIDI goes through :mod:`devices.jack_midi` (rtmidi's JACK API
+crashes or hangs closing an input under load; see that module). rtmidi's JACK API stays
+selectable as ``MIDO_BACKEND=mido.backends.rtmidi/UNIX_JACK``.
 """
 
 from __future__ import annotations
@@ -21,13 +24,15 @@ from devices.errors import DeviceError, DeviceTimeoutError, PortNotFoundError
 from devices.monitor import IN, OUT, TrafficMonitor
 from devices.wire import WireClock, shared_wire
 
-JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
+JACK_BACKEND = "devices.jack_midi"
+RTMIDI_JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
 T = TypeVar("T")
 _CHECK_EVERY_S = 0.25
 
 
 def midi_backend(name: str | None = None) -> mido.Backend:
-    """A loaded mido backend: ``name``, else ``$MIDO_BACKEND``, else rtmidi on the API that works here."""
+    """A loaded mido backend: ``name``, else ``$MIDO_BACKEND``, else the one that works here
+    (rtmidi; :mod:`devices.jack_midi` on Linux without ALSA)."""
     chosen = name or os.environ.get("MIDO_BACKEND")
     if not chosen:
         chosen = "mido.backends.rtmidi"
@@ -165,8 +170,8 @@ class MidiPort:
     def open_input(self, action: str, names: list[str] | None = None) -> None:
         """Open the gear's answering port, if not yet open (read-back and learning need it).
 
-        Opened only when wanted: every input port opened is one more to close, and
-        closing a JACK input is where rtmidi is most fragile under load.
+        Opened only when wanted: every input port opened is one more JACK client (and
+        closing a JACK input is where rtmidi is most fragile under load).
         """
         if self._in is not None:
             return
@@ -222,7 +227,8 @@ class MidiPort:
                               device=self.device, action=action)
 
     def _port_names(self, port) -> list[str] | None:
-        # The open port's own rtmidi client can list ports without registering a new client.
+        # The open port's own rtmidi client can list ports without registering a new client
+        # (devices.jack_midi lists through an open port's client by itself).
         rt = getattr(port, "_rt", None)
         try:
             if rt is not None:

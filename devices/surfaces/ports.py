@@ -4,13 +4,16 @@ inputs by polling.
 Surfaces appear under names such as ``MCU Pro USB v3.1 MIDI 1`` (ALSA) or
 ``a2j:MCU Pro [20] (capture): MCU Pro MIDI 1`` (JACK); a person types a part of it.
 The backend is passed in, never set globally (mido's ``set_backend`` is import-time
-global state): on a machine without ALSA it is ``mido.backends.rtmidi/UNIX_JACK``.
+global state): the device layer's choice (:func:`devices.midi_port.midi_backend`), on a
+machine without ALSA :mod:`devices.jack_midi`.
 
-Inputs are polled, never read through a callback: with rtmidi's JACK API a callback
-runs Python inside JACK's process cycle, where it waits for the GIL -- under load the
-server then drops the client, and closing the port while a message is being delivered
-deadlocks (mido's rtmidi input always installs such a callback). A polled rtmidi input
-queues in C++ and costs at most one poll interval (1 ms) of latency.
+Inputs are polled, never read through a callback. With rtmidi a callback runs Python
+inside the MIDI thread (on JACK, inside JACK's process cycle, where it waits for the
+GIL, and closing the port while a message is being delivered deadlocks; mido's rtmidi
+input always installs such a callback), so an rtmidi input is an ``rtmidi.MidiIn``
+without one, queueing in C++. Other backends (devices.jack_midi queues in Python and
+never runs user code in JACK's thread) are read with mido's ``iter_pending()``. Either
+way a poll costs at most one poll interval (1 ms) of latency.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Callable
 import mido
 
 from devices.errors import DeviceError
+from devices.midi_port import midi_backend as devices_midi_backend
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +60,8 @@ def _retrying(action: Callable):
             time.sleep(0.05 * 2 ** attempt)
 
 
-def midi_backend(name: str | None = None) -> mido.Backend:
-    """The mido backend ``name``, else ``$MIDO_BACKEND``, else rtmidi (on JACK where Linux
-    has no ALSA sequencer): the device layer's choice, so surfaces and gear agree."""
-    from devices.midi_port import midi_backend as device_layer_backend
-
-    return device_layer_backend(name)
+# The device layer's choice of backend, so surfaces and gear agree.
+midi_backend = devices_midi_backend
 
 
 def port_names(backend: mido.Backend) -> tuple[list[str], list[str]]:

@@ -4,7 +4,7 @@ The surface knows nothing of songs: whoever binds it (``hybrid``'s recall bindin
 hands it a list of ``Slot`` s -- a label (device and parameter), the value as the
 engineer reads it, a position 0..1 -- and listens:
 
-    session = SurfaceSession.open("mcu", ["MCU Pro", "XT"], backend="mido.backends.rtmidi/UNIX_JACK")
+    session = SurfaceSession.open("mcu", ["MCU Pro", "XT"], backend="devices.jack_midi")
     session.set_slots(slots)
     session.on_edit(lambda edit: ...)      # a fader moved / V-pot turned / switch pressed
     session.on_confirm(lambda c: ...)      # a hand-set target was confirmed on the surface

@@ -32,9 +32,10 @@ from typing import Any
 
 from devices.errors import DeviceError
 from devices.jack_server import INSTALL_HINT, JackServer
+from devices.midi_port import JACK_BACKEND
 from hybrid.errors import HybridError
 
-MIDO_JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
+MIDO_JACK_BACKEND = JACK_BACKEND
 GEAR_START_TIMEOUT_S = 30.0
 GEAR_REPLY_TIMEOUT_S = 5.0
 JACK_SLOT_WAIT_S = 15.0

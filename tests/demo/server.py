@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from devices.jack_server import JackServer
+from devices.midi_port import JACK_BACKEND
 from hybrid.demo.rig import terminate_portaudio
 
 DEMO_PERIOD_FRAMES = 1024
@@ -21,7 +22,7 @@ def acquire() -> JackServer:
     if _state["server"] is None:
         server = JackServer(name=f"hybrid-demotest-{os.getpid()}", period_frames=DEMO_PERIOD_FRAMES)
         server.start(slot_wait_s=120)  # JACK's 8 server slots are shared with other test runs
-        env = dict(server.environ(), MIDO_BACKEND="mido.backends.rtmidi/UNIX_JACK")
+        env = dict(server.environ(), MIDO_BACKEND=JACK_BACKEND)
         _state["saved"] = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
         _state["server"] = server

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from devices.midi_port import JACK_BACKEND
 from devices.profile import builtin_profiles
 from devices.simulator import Simulator
 from devices.surfaces import SurfaceSession
@@ -20,7 +21,7 @@ from recall.studio import init_studio, load_studio
 from recall.surface_binding import SheetBinding, value_at
 from recall.values import same
 
-BACKEND = "mido.backends.rtmidi/UNIX_JACK"
+BACKEND = JACK_BACKEND
 LIB = builtin_profiles()
 _ids = itertools.count()
 

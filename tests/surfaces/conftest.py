@@ -6,10 +6,11 @@ import itertools
 
 import pytest
 
+from devices.midi_port import JACK_BACKEND
 from devices.surfaces import Slot, SurfaceSession
 from devices.surfaces.sim import SimulatedHui, SimulatedMcu
 
-BACKEND = "mido.backends.rtmidi/UNIX_JACK"
+BACKEND = JACK_BACKEND
 _names = itertools.count()
 
 

@@ -1,0 +1,579 @@
+"""A mido backend for JACK MIDI on JACK-Client (``mido.Backend("devices.jack_midi")``).
+
+Why not python-rtmidi's JACK API (``mido.backends.rtmidi/UNIX_JACK``), which hybrid used
+before on machines without ALSA (containers, CI, the test machines):
+
+- Closing an rtmidi JACK *input* is unsafe while its client is active: RtMidi's
+  ``MidiInJack::closePort()`` unregisters the port with no synchronisation with the
+  client's process thread, and python-rtmidi's Python callback (mido always installs
+  one) needs the GIL inside JACK's process thread while ``close_port()`` holds the GIL
+  in the main thread, waiting on the server. Result: occasional segfaults and hangs on
+  close under load (``rt_close_stress.py``: exit 139 or a hang in about 1 run of 3).
+- An rtmidi JACK output closed right after a send sometimes drops the last message
+  (the routing code waited 50 ms before closing as a workaround), and rtmidi drops
+  whatever does not fit in one period's MIDI buffer.
+- python-rtmidi holds the GIL while it waits for the JACK server, so a process that
+  also runs a Python JACK client can deadlock; JACK-Client (CFFI) releases the GIL
+  around every libjack call.
+
+How this backend avoids those:
+
+- Names stay what the code and tests expect: a virtual port ``N`` opened with
+  ``client_name=X`` gets a client of its own and is ``X:N`` (JACK renames a second
+  client ``X-01``, as with rtmidi). Non-virtual ports (the gear hybrid talks to) all
+  live on one shared client per process, ``mido:output-1``, ``mido:input-2``...,
+  connected to the named port: one Python process callback a period instead of one
+  per port (16 idle ports: about 8x less CPU, ``bench/jack_midi_clients.py``).
+- A port is never unregistered under a running process callback: a port leaving the
+  shared client first leaves the list its process callback walks, and is unregistered
+  once a later cycle has ended; a client's last port closes it with ``deactivate()``
+  (libjack waits for the cycle in flight; CFFI has released the GIL, so a callback
+  waiting for it finishes) and then ``close()``.
+- The process callback only moves bytes: outgoing events wait in a deque and are
+  written in the next cycle, whatever does not fit in the period's buffer stays queued
+  for the next one (never dropped); incoming events are copied into a deque and a
+  dispatcher thread parses them and calls the user's callback or fills the port's
+  queue. No user code runs in JACK's process thread.
+- A non-virtual open returns once two cycles have run with the new connection (the
+  server applies it from a later cycle on; a message sent before would go nowhere).
+- An output flushes before it closes: it waits (bounded) until the process thread has
+  written every queued event and two more cycles have passed, so the destination has
+  read them.
+- Errors (no server, unknown port, server gone) are ``OSError``, which the device layer
+  already turns into DeviceError.
+
+What remains: every process callback here is Python and needs the GIL once a period.
+A client late for its cycle (a thread holding the GIL, a starved CPU) is an xrun, and
+JACK itself then loses or repeats that cycle's MIDI (measured: a 20 kB SysEx parsed by
+mido holds the GIL for 13 ms, more than two 256-frame periods). So opening the first
+port lowers Python's GIL switch interval to ``SWITCH_INTERVAL_S`` (from 5 ms, about one
+period): a waiting process thread gets the GIL within half a millisecond. That is a
+process-wide setting, taken on purpose; every Python JACK client in the process gains.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import queue
+import sys
+import threading
+import time
+import traceback
+
+import jack
+import mido
+from mido import ports
+
+# JACK-Client's own CFFI handles: the process callbacks call libjack's MIDI buffer
+# functions directly (one C call per event, no Port-method overhead, bytes copied once),
+# which keeps a full buffer's worth of events well inside one period.
+_lib, _ffi = jack._lib, jack._ffi
+
+FLUSH_TIMEOUT_S = 1.0
+"""Longest an output's close waits for its queued events to be written."""
+SWITCH_INTERVAL_S = 0.0005
+_DRAIN_CYCLES = 2
+MAX_EVENTS_PER_CYCLE = 256
+"""Outgoing events written in one cycle at most (the rest wait for the next): a Python
+process callback filling a whole 32 kB buffer with 3-byte events ran longer than a
+256-frame period, the server reported an xrun and the destination read a half-written
+buffer. 256 events a period is still ~48,000 a second at 48 kHz, far above any MIDI
+cable."""
+MAX_BYTES_PER_CYCLE = 16384
+_DEFAULT_CLIENT = {"input": "mido-in", "output": "mido-out"}
+SHARED_CLIENT_NAME = "mido"
+"""The client carrying this process's non-virtual ports (``mido:output-1``...)."""
+_ACTIVE_SENSING = 0xFE
+
+
+
+def _server_key() -> str:
+    return os.environ.get("JACK_DEFAULT_SERVER") or "default"
+
+
+def _open_client(name: str) -> jack.Client:
+    try:
+        return jack.Client(name, no_start_server=True)
+    except jack.JackError as exc:
+        raise OSError(f"cannot reach the JACK server {_server_key()!r} ({exc})") from None
+
+
+# ---- listing ----------------------------------------------------------------------------
+
+def get_devices(api=None, **kwargs) -> list[dict]:
+    """Every JACK MIDI port as mido's device dicts: sources are inputs, destinations outputs.
+
+    Full JACK names (``client:port``), in JACK's order, as rtmidi's JACK API lists them.
+    An open port's own client does the listing when there is one (registering a client
+    just to list costs a server round trip and a client slot).
+    """
+    client, temporary = _listing_client()
+    try:
+        sources = [p.name for p in client.get_ports(is_midi=True, is_output=True)]
+        destinations = [p.name for p in client.get_ports(is_midi=True, is_input=True)]
+    finally:
+        if temporary:
+            client.close()
+    return ([{"name": n, "is_input": True, "is_output": False} for n in sources]
+            + [{"name": n, "is_input": False, "is_output": True} for n in destinations])
+
+
+def _listing_client() -> tuple[jack.Client, bool]:
+    key = _server_key()
+    with _hosts_lock:
+        for host in _hosts:
+            if host.server == key and host.gone is None and host.client is not None:
+                return host.client, False
+    return _open_client("mido-list"), True
+
+
+def get_input_names(**kwargs) -> list[str]:
+    return [d["name"] for d in get_devices() if d["is_input"]]
+
+
+def get_output_names(**kwargs) -> list[str]:
+    return [d["name"] for d in get_devices() if d["is_output"]]
+
+
+def get_ioport_names(**kwargs) -> list[str]:
+    """Always empty on JACK, as with rtmidi: a JACK port is a source or a destination."""
+    outputs = set(get_output_names())
+    return [name for name in get_input_names() if name in outputs]
+
+
+# ---- JACK clients -----------------------------------------------------------------------
+
+class _Host:
+    """One active JACK client and the ports it carries, with one process callback for all.
+
+    The shared host (``shared=True``, one per server and process) carries every
+    non-virtual port: their names matter to nobody, and one Python process callback a
+    period costs far less than one per port (bench/jack_midi_clients.py). A virtual
+    port gets a host of its own, named as asked (JACK renames a second ``X`` to ``X-01``).
+
+    A port leaves a running host in two steps: out of the tuple the process callback
+    reads, then, once a later cycle has ended (so no cycle can still be using it),
+    unregistered. The last port leaving retires the client: ``deactivate()`` (libjack
+    waits for the cycle in flight; CFFI has released the GIL) and ``close()``.
+    """
+
+    def __init__(self, name: str, shared: bool):
+        self.shared = shared
+        self.server = _server_key()
+        self.members: tuple = ()
+        self.cycles = 0
+        self.gone: str | None = None
+        self.process_thread: int | None = None
+        self.event = _ffi.new("jack_midi_event_t*")
+        self._lock = threading.Lock()
+        self._next_port = 1
+        self.client = _open_client(name)
+        try:
+            self.client.set_process_callback(self._process)
+            self.client.set_shutdown_callback(self._shutdown)
+            self.client.activate()
+        except jack.JackError as exc:
+            self.client.close()
+            raise OSError(f"cannot activate JACK client {name!r}: {exc}") from None
+
+    # JACK's process thread: each member moves its bytes; nothing here may raise.
+    def _process(self, frames: int) -> None:
+        self.process_thread = threading.get_ident()
+        for member in self.members:
+            try:
+                member._process(frames)
+            except Exception as exc:  # an exception into JACK would stop the callback for good
+                member._failed = f"process callback failed: {exc}"
+        self.cycles += 1
+
+    def _shutdown(self, status, reason) -> None:
+        self.gone = reason or "JACK server shut down"
+
+    def register(self, direction: str, short_name: str | None):
+        """A new MIDI port on this client (``short_name`` None: the next free ``input-N``)."""
+        with self._lock:
+            if short_name is None:
+                short_name = f"{direction}-{self._next_port}"
+                self._next_port += 1
+            ports_of = self.client.midi_inports if direction == "input" else self.client.midi_outports
+            try:
+                return ports_of.register(short_name)
+            except jack.JackError as exc:
+                raise OSError(f"cannot register JACK MIDI port {short_name!r}: {exc}") from None
+
+    def attach(self, member) -> None:
+        with self._lock:
+            self.members = self.members + (member,)
+
+    def has_port(self, short_name: str) -> bool:
+        return any(p.shortname == short_name for p in
+                   list(self.client.midi_inports) + list(self.client.midi_outports))
+
+    def wait_cycles(self, cycles: int, deadline: float) -> bool:
+        """Wait until ``cycles`` more process cycles have ended; False on timeout or shutdown."""
+        target = self.cycles + cycles
+        while self.cycles < target:
+            if self.gone is not None or time.monotonic() > deadline:
+                return False
+            time.sleep(0.001)
+        return True
+
+    def detach(self, member, jport) -> None:
+        with _hosts_lock:
+            with self._lock:
+                if member not in self.members:
+                    return
+                self.members = tuple(m for m in self.members if m is not member)
+                last = not self.members
+                if last:
+                    _hosts.discard(self)
+        if self.gone is not None:
+            if last:
+                _abandon(self.client)
+            return
+        in_process_thread = threading.get_ident() == self.process_thread
+        if last:
+            if in_process_thread:
+                # Closed from JACK's own thread (garbage collection of a dropped port):
+                # deactivating here would wait for this very cycle. Hand it to a thread.
+                threading.Thread(target=_retire, args=(self.client,), daemon=True).start()
+            else:
+                _retire(self.client)
+            return
+        if jport is None:
+            return
+        if in_process_thread:
+            threading.Thread(target=self._unregister, args=(jport,), daemon=True).start()
+        else:
+            self._unregister(jport)
+
+    def _unregister(self, jport) -> None:
+        # A cycle ending after the member left the tuple started after it left: from
+        # then on no process callback can touch the port.
+        self.wait_cycles(1, time.monotonic() + FLUSH_TIMEOUT_S)
+        if self.gone is None:
+            with self._lock:
+                jport.unregister()
+
+
+def _retire(client: jack.Client) -> None:
+    client.deactivate()
+    client.close()
+
+
+def _abandon(client: jack.Client) -> None:
+    """Forget a client whose server has gone, without calling into libjack.
+
+    libjack frees a dead server's clients itself once this process opens a new client
+    ("Jack server was closed but clients are still allocated, cleanup..."); deactivating
+    or closing one afterwards crashed the process (segfault).
+    """
+    client._ptr = _ffi.NULL
+
+
+_hosts: "set[_Host]" = set()
+_hosts_lock = threading.Lock()
+
+
+def _shared_host(member) -> _Host:
+    """This server's shared host, ``member`` already attached (so no close retires it meanwhile)."""
+    key = _server_key()
+    with _hosts_lock:
+        for host in _hosts:
+            if host.shared and host.server == key and host.gone is None:
+                break
+        else:
+            host = _Host(SHARED_CLIENT_NAME, shared=True)
+            _hosts.add(host)
+        host.attach(member)
+        return host
+
+
+def _own_host(member, client_name: str) -> _Host:
+    host = _Host(client_name, shared=False)
+    with _hosts_lock:
+        _hosts.add(host)
+        host.attach(member)
+    return host
+
+
+# ---- ports ------------------------------------------------------------------------------
+
+class _JackPort:
+    """What an input and an output share: a port on a host client, its life and errors."""
+
+    _direction = ""
+
+    def _open_jack(self, name, virtual, client_name, api=None, **kwargs) -> None:
+        self._host = None
+        self._jport = None
+        self._failed: str | None = None
+        self._device_type = "JACK-Client"
+        if client_name is not None:
+            virtual = True  # as mido's rtmidi backend: a client name means a virtual port
+        if virtual and not name:
+            raise OSError("virtual port must have a name")
+        if sys.getswitchinterval() > SWITCH_INTERVAL_S:
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
+        self._port_ptr = None  # the process callback skips this member until it has a port
+        host = _own_host(self, client_name or _DEFAULT_CLIENT[self._direction]) if virtual else _shared_host(self)
+        jport = target = None
+        try:
+            if not virtual:
+                target = self._target(host.client, name)
+            jport = host.register(self._direction, name if virtual else None)
+            self._host, self._jport = host, jport
+            self._port_ptr = jport._ptr
+            if target is not None:
+                pair = (target, jport) if self._direction == "input" else (jport, target)
+                try:
+                    host.client.connect(*pair)
+                except jack.JackError as exc:
+                    raise OSError(f"cannot connect to JACK MIDI port {target!r}: {exc}") from None
+                # The server applies a new connection from a later cycle on: an event
+                # written before then would go nowhere. Let two cycles pass.
+                host.wait_cycles(_DRAIN_CYCLES, time.monotonic() + FLUSH_TIMEOUT_S)
+        except BaseException:
+            self._host = self._jport = None
+            host.detach(self, jport)
+            raise
+        self.name = name if virtual else target
+
+    @property
+    def _gone(self) -> str | None:
+        host = self._host
+        if host is not None and host.gone is not None:
+            return host.gone
+        return self._failed
+
+    @property
+    def _client(self):
+        return self._host.client if self._host is not None else None
+
+    @property
+    def _cycles(self) -> int:
+        return self._host.cycles if self._host is not None else 0
+
+    def _target(self, client: jack.Client, name: str | None) -> str:
+        wanted = dict(is_input=True) if self._direction == "output" else dict(is_output=True)
+        names = [p.name for p in client.get_ports(is_midi=True, **wanted)]
+        if name is None:
+            if not names:
+                raise OSError("no ports available")
+            return names[0]
+        if name not in names:
+            raise OSError(f"unknown port {name!r}")
+        return name
+
+    def _check_alive(self) -> None:
+        if self._gone is not None:
+            raise OSError(f"JACK MIDI port {self.name!r} is gone: {self._gone}")
+
+    def _in_process_thread(self) -> bool:
+        return self._host is not None and threading.get_ident() == self._host.process_thread
+
+    def _close_jack(self) -> None:
+        with _hosts_lock:  # two threads closing one port: only the first leaves the host
+            host, jport = self._host, self._jport
+            self._host = None
+        if host is not None:
+            host.detach(self, jport)
+
+    def _wait_cycles(self, cycles: int, deadline: float) -> bool:
+        host = self._host
+        return host is not None and host.wait_cycles(cycles, deadline)
+
+
+class Input(_JackPort, ports.BaseInput):
+    """A JACK MIDI input; messages go to ``callback`` or to the queue ``receive()`` reads."""
+
+    _locking = False
+    _direction = "input"
+
+    def _open(self, virtual=False, client_name=None, callback=None, api=None, **kwargs):
+        self._incoming: collections.deque = collections.deque()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._queue: queue.Queue = queue.Queue()
+        self._callback = None
+        self._callback_lock = threading.RLock()
+        self._sysex: bytearray | None = None
+        self.callback = callback
+        self._dispatcher = threading.Thread(target=self._dispatch, daemon=True,
+                                            name=f"jack-midi-in {self.name}")
+        self._event = _ffi.new("jack_midi_event_t*")
+        self._open_jack(self.name, virtual, client_name)
+        self._dispatcher.name = f"jack-midi-in {self.name}"
+        self._dispatcher.start()
+
+    # JACK's process thread: copy the bytes, wake the dispatcher, nothing else.
+    def _process(self, frames: int) -> None:
+        if self._port_ptr is None:
+            return
+        buf = _lib.jack_port_get_buffer(self._port_ptr, frames)
+        count = _lib.jack_midi_get_event_count(buf)
+        if count:
+            event, append, get = self._event, self._incoming.append, _lib.jack_midi_event_get
+            as_bytes = _ffi.buffer
+            for i in range(count):
+                if get(event, buf, i) == 0:
+                    append(as_bytes(event.buffer, event.size)[:])  # bytes, copied once
+            self._wake.set()
+
+    def _dispatch(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            handled = 0
+            while self._incoming:
+                handled += 1
+                if handled % 32 == 0:
+                    time.sleep(0)  # let a JACK process thread waiting for the GIL have it now
+                for msg in self._parse(self._incoming.popleft()):
+                    with self._callback_lock:  # a callback being swapped in gets it, not the queue
+                        try:
+                            (self._callback or self._queue.put)(msg)
+                        except Exception:  # a callback's bug must not stop the input
+                            traceback.print_exc()
+            if self._stopping:
+                return
+
+    def _parse(self, data: bytes) -> list[mido.Message]:
+        """Messages in one JACK event; a SysEx longer than a period's buffer comes in pieces."""
+        if self._sysex is not None:
+            self._sysex += data
+            if data[-1:] != b"\xf7":
+                return []
+            data, self._sysex = bytes(self._sysex), None
+        elif data[:1] == b"\xf0" and data[-1:] != b"\xf7":
+            self._sysex = bytearray(data)
+            return []
+        if not data or data[0] == _ACTIVE_SENSING:
+            return []
+        try:
+            return [mido.Message.from_bytes(data)]
+        except ValueError:
+            return []  # not a valid message: ignored, as mido's rtmidi backend does
+
+    @property
+    def callback(self):
+        return self._callback
+
+    @callback.setter
+    def callback(self, func):
+        with self._callback_lock:
+            if func:
+                while True:  # the new callback gets what queued up meanwhile
+                    try:
+                        func(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+            self._callback = func
+
+    def receive(self, block=True):
+        """The next message (None when ``block`` is false and none is there)."""
+        self._check_callback()
+        if not block:
+            return self.poll()
+        while True:
+            try:
+                return self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if self.closed:
+                    raise OSError("port closed during receive()") from None
+
+    def poll(self):
+        try:
+            return self._queue.get_nowait()
+        except queue.Empty:
+            return None
+
+    receive.__doc__ = ports.BaseInput.receive.__doc__
+    poll.__doc__ = ports.BaseInput.poll.__doc__
+
+    def _close(self):
+        self._close_jack()
+        self._stopping = True
+        self._wake.set()
+        if self._dispatcher.is_alive() and threading.current_thread() is not self._dispatcher:
+            self._dispatcher.join(FLUSH_TIMEOUT_S)
+
+
+class Output(_JackPort, ports.BaseOutput):
+    """A JACK MIDI output; ``send()`` queues, the next process cycle writes."""
+
+    _direction = "output"
+
+    def _open(self, virtual=False, client_name=None, api=None, **kwargs):
+        self._outgoing: collections.deque = collections.deque()
+        self._open_jack(self.name, virtual, client_name)
+
+    def send(self, msg):
+        """Queue ``msg`` for the next process cycle (its bytes are copied now)."""
+        if not isinstance(msg, mido.Message):
+            raise TypeError("argument to send() must be a Message")
+        if self.closed:
+            raise ValueError("send() called on closed port")
+        self._check_alive()
+        self._outgoing.append(bytes(msg.bytes()))  # a deque append is thread-safe: no lock
+
+    def _send(self, msg):
+        self.send(msg)
+
+    # JACK's process thread: write what fits, keep the rest for the next cycle.
+    def _process(self, frames: int) -> None:
+        if self._port_ptr is None:
+            return
+        buf = _lib.jack_port_get_buffer(self._port_ptr, frames)
+        _lib.jack_midi_clear_buffer(buf)
+        pending = self._outgoing
+        if pending:
+            room_of, write = _lib.jack_midi_max_event_size, _lib.jack_midi_event_write
+            events = written = 0
+            while pending and events < MAX_EVENTS_PER_CYCLE and written < MAX_BYTES_PER_CYCLE:
+                data = pending[0]
+                room = room_of(buf)
+                if len(data) > room:
+                    if events or room < 2:
+                        break
+                    # Larger than a whole empty buffer: a SysEx goes in pieces.
+                    data, pending[0] = data[:room], data[room:]
+                    write(buf, 0, data, len(data))
+                    break
+                write(buf, 0, data, len(data))
+                pending.popleft()
+                events += 1
+                written += len(data)
+
+    @property
+    def pending(self) -> int:
+        """Events queued but not yet written to JACK."""
+        return len(self._outgoing)
+
+    def flush(self, timeout_s: float = FLUSH_TIMEOUT_S) -> bool:
+        """Wait until every queued event has reached the destination's cycle; False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        while self._outgoing:
+            if self._gone is not None or self._client is None or time.monotonic() > deadline:
+                return False
+            time.sleep(0.001)
+        return self._wait_cycles(_DRAIN_CYCLES, deadline)
+
+    def _close(self):
+        if self._client is not None and not self._in_process_thread():
+            self.flush()
+        self._close_jack()
+
+
+class IOPort(ports.IOPort):
+    """An input and an output under one name (two clients, as with rtmidi's backend)."""
+
+    def __init__(self, name=None, virtual=False, callback=None, autoreset=False, **kwargs):
+        inp = Input(name, virtual=virtual, callback=callback, **kwargs)
+        try:
+            out = Output(name, virtual=virtual, autoreset=autoreset, **kwargs)
+        except BaseException:
+            inp.close()
+            raise
+        super().__init__(inp, out)
