@@ -10,11 +10,11 @@ clear error naming what is available instead of a PortAudio traceback mid-print.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hybrid.errors import HybridError
+from hybrid.tomlfile import STUDIO_MISSING, read_toml
 
 
 @dataclass(frozen=True)
@@ -41,14 +41,7 @@ class InterfaceSettings:
 def load_interface(studio_dir: str | os.PathLike) -> InterfaceSettings:
     """Read ``[interface]`` from ``STUDIO/studio.toml``."""
     path = Path(studio_dir) / "studio.toml"
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise HybridError("no studio.toml here (is this a studio folder?)", where=str(path)) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HybridError(f"cannot read: {exc}", where=str(path)) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise HybridError(f"not valid TOML: {exc}", where=str(path)) from exc
+    data = read_toml(path, missing=STUDIO_MISSING)
     return interface_from_table(data.get("interface"), where=str(path))
 
 

@@ -29,7 +29,6 @@ import datetime as _dt
 import math
 import os
 import tempfile
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +36,7 @@ import tomlkit
 
 from hybrid.audio.ping import LatencyResult
 from hybrid.errors import HybridError
+from hybrid.tomlfile import STUDIO_MISSING, read_toml
 
 FILENAME = "latency.toml"
 SPEC = "hybrid-latency/1"
@@ -113,16 +113,9 @@ def path_of(studio_dir) -> Path:
 def load(studio_dir) -> dict[str, StoredLatency]:
     """Every entry of ``STUDIO/latency.toml`` (empty when there is none yet)."""
     path = path_of(studio_dir)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    data = read_toml(path, missing=None)
+    if not data:
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HybridError(f"cannot read: {exc}", where=str(path)) from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise HybridError(f"not valid TOML: {exc}", where=str(path)) from exc
     spec = data.get("spec", SPEC)
     if spec != SPEC:
         raise HybridError(f"spec: expected {SPEC!r}, got {spec!r}", where=str(path))
@@ -289,14 +282,7 @@ class LoopDef:
 def read_loops(studio_dir) -> dict[str, LoopDef]:
     """The loops of ``STUDIO/studio.toml`` (a stand-in for recall's studio loader)."""
     path = Path(studio_dir) / "studio.toml"
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise HybridError("no studio.toml here (is this a studio folder?)", where=str(path)) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HybridError(f"cannot read: {exc}", where=str(path)) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise HybridError(f"not valid TOML: {exc}", where=str(path)) from exc
+    data = read_toml(path, missing=STUDIO_MISSING)
     loops = data.get("loops", {})
     if not isinstance(loops, dict):
         raise HybridError("loops: expected tables [loops.NAME]", where=str(path))

@@ -26,12 +26,12 @@ EQ processors take ``bands = [{ type = "peak", freq_hz = 1000, gain_db = 3, q = 
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hybrid.errors import HybridError
+from hybrid.tomlfile import read_toml
 from hybrid.simgear.dsp import Band, Compressor, Equaliser, Processor, Reverb, Saturator
 from hybrid.simgear.loop import LoopSpec
 
@@ -60,14 +60,7 @@ class GearConfig:
 
 def load_config(path: str | Path) -> GearConfig:
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise HybridError("no such file", where=str(path)) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HybridError(f"cannot read: {exc}", where=str(path)) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise HybridError(f"not valid TOML: {exc}", where=str(path)) from exc
+    data = read_toml(path)
     config = GearConfig(name=str(data.get("name", "hybrid-gear")), server=data.get("server"))
     loops = data.get("loops")
     if not isinstance(loops, list) or not loops:
