@@ -51,7 +51,7 @@ from tomlkit.toml_document import TOMLDocument
 
 from devices.errors import DeviceError
 from recall.errors import Problem, RecallError, RecallProblems, key_path
-from recall.tomlio import parse_toml, read_toml
+from recall.tomlio import parse_toml, read_toml, plain as _plain, type_name as _type_name
 
 if TYPE_CHECKING:
     from recall.studio import Studio
@@ -350,11 +350,6 @@ class Sheet:
         return _StructureChecker(self.file).run(_plain(self.doc))
 
 
-def _plain(value: Any) -> Any:
-    unwrap = getattr(value, "unwrap", None)
-    return unwrap() if unwrap else value
-
-
 def _clean_value(value: Any) -> Value:
     value = _plain(value)
     if isinstance(value, bool) or isinstance(value, str):
@@ -365,21 +360,6 @@ def _clean_value(value: Any) -> Value:
             raise ValueError(f"{value!r} is not a finite number")
         return round(v, 4)
     raise TypeError(f"a sheet value is a number, a detent label or true/false, not {type(value).__name__}")
-
-
-def _type_name(value: Any) -> str:
-    value = _plain(value)
-    if isinstance(value, bool):
-        return f"boolean {str(value).lower()}"
-    if isinstance(value, str):
-        return f"string {value!r}"
-    if isinstance(value, (int, float)):
-        return f"number {value}"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "a table"
-    return type(value).__name__
 
 
 class _StructureChecker:

@@ -19,7 +19,7 @@ from typing import Any
 from devices.errors import DeviceError
 from devices.profile import Profile, resolve_profile
 from recall.errors import Problem, RecallError, RecallProblems, key_path
-from recall.tomlio import atomic_write_text, read_toml
+from recall.tomlio import atomic_write_text, read_toml, plain as _plain, type_name as _type_name
 
 STUDIO_SPEC = "hybrid-studio/1"
 STUDIO_FILE = "studio.toml"
@@ -338,29 +338,9 @@ def _split(key: str) -> list[str]:
     return parts
 
 
-def _plain(value: Any) -> Any:
-    unwrap = getattr(value, "unwrap", None)
-    return unwrap() if unwrap else value
-
-
 def _kind_name(kind: type) -> str:
     return {str: "a string", int: "an integer", float: "a number", bool: "true or false",
             list: "an array", dict: "a table"}.get(kind, kind.__name__)
-
-
-def _type_name(value: Any) -> str:
-    value = _plain(value)
-    if isinstance(value, bool):
-        return f"boolean {str(value).lower()}"
-    if isinstance(value, str):
-        return f"string {value!r}"
-    if isinstance(value, (int, float)):
-        return f"number {value}"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "a table"
-    return type(value).__name__
 
 
 STUDIO_TEMPLATE = '''\

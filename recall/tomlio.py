@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import tomlkit
 from tomlkit.exceptions import ParseError
@@ -92,3 +93,25 @@ def fsync_dir(folder: Path) -> None:
 
 def write_toml(path: Path, doc: TOMLDocument) -> None:
     atomic_write_text(path, tomlkit.dumps(doc))
+
+
+def plain(value: Any) -> Any:
+    """A tomlkit item as the plain Python value it holds (anything else as it is)."""
+    unwrap = getattr(value, "unwrap", None)
+    return unwrap() if unwrap else value
+
+
+def type_name(value: Any) -> str:
+    """How a complaint names what it found: ``string 'x'``, ``number 4``, ``a table``..."""
+    value = plain(value)
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"string {value!r}"
+    if isinstance(value, (int, float)):
+        return f"number {value}"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
