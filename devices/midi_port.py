@@ -24,15 +24,19 @@ from devices.errors import DeviceError, DeviceTimeoutError, PortNotFoundError
 from devices.monitor import IN, OUT, TrafficMonitor
 from devices.wire import WireClock, shared_wire
 
-JACK_BACKEND = "devices.jack_midi"
 RTMIDI_JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
+#: The backend on JACK (Linux without ALSA). Still rtmidi's JACK API: devices.jack_midi
+#: closes safely and never drops output, but its input runs Python in JACK's process
+#: thread, and a late GIL loses that cycle's events; the surface suites lost touches
+#: with it as the default. Opt in with MIDO_BACKEND=devices.jack_midi.
+JACK_BACKEND = RTMIDI_JACK_BACKEND
 T = TypeVar("T")
 _CHECK_EVERY_S = 0.25
 
 
 def midi_backend(name: str | None = None) -> mido.Backend:
     """A loaded mido backend: ``name``, else ``$MIDO_BACKEND``, else the one that works here
-    (rtmidi; :mod:`devices.jack_midi` on Linux without ALSA)."""
+    (rtmidi, on its JACK API on Linux without ALSA; :mod:`devices.jack_midi` on request)."""
     chosen = name or os.environ.get("MIDO_BACKEND")
     if not chosen:
         chosen = "mido.backends.rtmidi"
