@@ -77,28 +77,15 @@ def _figures(costs: np.ndarray) -> dict:
             "p99_share": float(np.percentile(costs, 99)) / period_s}
 
 
-def start_server(server, wait_s: float = 120.0):
-    """Start ``server``, waiting for a slot: JACK allows 8 servers per machine, shared here."""
-    from devices.errors import DeviceError
-
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            return server.start()
-        except DeviceError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--channels", type=int, default=16)
     args = parser.parse_args()
 
-    server = start_server(JackServer(name=f"bench-print-cost-{os.getpid()}", period_frames=PERIOD,
-                                     capture_channels=args.channels, playback_channels=args.channels))
+    server = JackServer(name=f"bench-print-cost-{os.getpid()}", period_frames=PERIOD,
+                        capture_channels=args.channels, playback_channels=args.channels)
+    server.start(slot_wait_s=120)  # JACK runs 8 servers per machine: wait for a free one
     try:
         os.environ.update(server.environ())
         import sounddevice as sd

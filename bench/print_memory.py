@@ -90,20 +90,6 @@ def child(folder: Path, channels: int, seconds: float) -> None:
         sd._terminate()
 
 
-def start_server(server, wait_s: float = 120.0):
-    """Start ``server``, waiting for a slot: JACK allows 8 servers per machine, shared here."""
-    from devices.errors import DeviceError
-
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            return server.start()
-        except DeviceError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--channels", type=int, default=16)
@@ -118,8 +104,9 @@ def main() -> int:
     from devices.jack_server import JackServer
 
     figures = []
-    server = start_server(JackServer(name=f"bench-print-mem-{os.getpid()}", capture_channels=args.channels,
-                                     playback_channels=args.channels, period_frames=PERIOD))
+    server = JackServer(name=f"bench-print-mem-{os.getpid()}", capture_channels=args.channels,
+                        playback_channels=args.channels, period_frames=PERIOD)
+    server.start(slot_wait_s=120)  # JACK runs 8 servers per machine: wait for a free one
     try:
         env = dict(os.environ, **server.environ(), PYTHONPATH=str(ROOT))
         for seconds in (args.short, args.long):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from scipy.signal import butter, sosfilt
@@ -41,19 +39,10 @@ def print_server():
 
     import sounddevice as sd
 
-    from devices.errors import DeviceError
     from devices.jack_server import JackServer
 
     server = JackServer(name=f"hybrid-print-{os.getpid()}", period_frames=PERIOD)
-    deadline = time.monotonic() + 120    # JACK allows 8 servers per machine: wait for a slot
-    while True:
-        try:
-            server.start()
-            break
-        except DeviceError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+    server.start(slot_wait_s=120)        # JACK allows 8 servers per machine: wait for a slot
     saved = {k: os.environ.get(k) for k in server.environ()}
     os.environ.update(server.environ())
     try:
