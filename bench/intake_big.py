@@ -61,7 +61,7 @@ def make_zip(path: Path, stems: list[Path]) -> Path:
 
 def child(archive: str, studio: str, trace: bool) -> None:
     """Run one intake in this (fresh) process and print its figures as JSON."""
-    from hybrid.intake import intake_archive
+    from hybrid.files.intake import intake_archive
     from recall.studio import init_studio
 
     init_studio(studio, name="Bench Room")

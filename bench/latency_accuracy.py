@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from devices.jack_server import JackServer  # noqa: E402
 from hybrid.simgear import LoopSpec, SimGear  # noqa: E402
-from hybrid.simgear.dsp import Band, Equaliser, Reverb  # noqa: E402
+from hybrid.models.dsp import Band, Equaliser, Reverb  # noqa: E402
 
 DELAY = 100.3
 CASES = [
@@ -134,7 +134,7 @@ def main() -> int:
         gear.start()
         import jack
 
-        from hybrid.audio.ping import measure_loop
+        from hybrid.live.audio.ping import measure_loop
         from hybrid.errors import HybridError
 
         client = jack.Client("bench-wiring", no_start_server=True)

@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hybrid.simgear.dsp import Band, Compressor, Equaliser, Reverb, Saturator  # noqa: E402
+from hybrid.models.dsp import Band, Compressor, Equaliser, Reverb, Saturator  # noqa: E402
 from hybrid.simgear.loop import LoopChannel, LoopSpec  # noqa: E402
 
 RATE = 48000

@@ -1,7 +1,7 @@
 """Loudness of a 5-minute stereo 48 kHz file: time against real time.
 
 Synthesizes the file (24-bit PCM, pink-ish noise with a slow level ride, so the gates
-and LRA have work to do) into a temp folder, then times ``hybrid.loudness.measure_file``
+and LRA have work to do) into a temp folder, then times ``hybrid.files.loudness.measure_file``
 (K-weighting, gating, LRA, 4x true peak, all streamed) against the plain block-wise
 read of the same file, measured in the same run. Prints the x-real-time factor.
 Run: python bench/loudness_speed.py
@@ -20,7 +20,7 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hybrid.loudness import measure_file  # noqa: E402
+from hybrid.files.loudness import measure_file  # noqa: E402
 
 FS = 48000
 SECONDS = 300

@@ -1,6 +1,6 @@
 """Audio callback cost of a print stream at 16 in / 16 out, 256 frames: p99 as a share of the block period.
 
-Runs the real print stream (``hybrid.audio.stream.DuplexRun``: ring -> output buffer,
+Runs the real print stream (``hybrid.live.audio.stream.DuplexRun``: ring -> output buffer,
 input buffer -> ring, counters) on a private JACK dummy server's 16x16 ``system`` device
 at 48 kHz, period 256, with the worker thread streaming as in a print. The reference in
 the same run is a bare callback that only zeroes its output buffer: the floor of a
@@ -45,7 +45,7 @@ def _bare(sd, device_index: int, channels: int, seconds: float) -> np.ndarray:
 
 
 def _print_stream(device, channels: int, seconds: float):
-    from hybrid.audio.stream import DuplexRun
+    from hybrid.live.audio.stream import DuplexRun
 
     total = int(seconds * RATE)
     rng = np.random.default_rng(0)
@@ -93,7 +93,7 @@ def main() -> int:
         sd._terminate()
         sd._initialize()
         try:
-            from hybrid.audio.interface import resolve_device
+            from hybrid.live.audio.interface import resolve_device
 
             device = resolve_device("system")
             ref = _figures(_bare(sd, device.index, args.channels, args.seconds))

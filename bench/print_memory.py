@@ -42,7 +42,7 @@ def _write_stems(folder: Path, channels: int, seconds: float) -> list[Path]:
     """Band-limited noise stems, written block by block (the bench itself stays small)."""
     import numpy as np
 
-    from hybrid.audio.wavio import Bext, WavWriter
+    from hybrid.live.audio.wavio import Bext, WavWriter
 
     rng = np.random.default_rng(1)
     paths = []
@@ -57,8 +57,8 @@ def _write_stems(folder: Path, channels: int, seconds: float) -> list[Path]:
 
 def child(folder: Path, channels: int, seconds: float) -> None:
     """One print in this process; prints a JSON line with the memory figures."""
-    from hybrid.audio.interface import InterfaceSettings
-    from hybrid.audio.printing import PrintJob, PrintOptions, print_pass
+    from hybrid.live.audio.interface import InterfaceSettings
+    from hybrid.live.audio.printing import PrintJob, PrintOptions, print_pass
     from hybrid.simgear import SimGear
 
     stems = _write_stems(folder, channels, seconds)

@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import tomlkit  # noqa: E402
 
-from hybrid.demo.rig import DemoRig  # noqa: E402
-from hybrid.demo.stems import Arrangement, write_stems  # noqa: E402
-from hybrid.session import StudioSession  # noqa: E402
+from hybrid.app.demo.rig import DemoRig  # noqa: E402
+from hybrid.app.demo.stems import Arrangement, write_stems  # noqa: E402
+from hybrid.app.session import StudioSession  # noqa: E402
 from recall.sheet import Insert, Sheet  # noqa: E402
 from recall.tomlio import atomic_write_text  # noqa: E402
 from tui.app import HybridApp  # noqa: E402

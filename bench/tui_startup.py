@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from recall import store  # noqa: E402
 from recall.sheet import Sheet  # noqa: E402
-from hybrid.demo.studio import SONGS, build_demo_studio  # noqa: E402
-from hybrid.session import StudioSession  # noqa: E402
+from hybrid.app.demo.studio import SONGS, build_demo_studio  # noqa: E402
+from hybrid.app.session import StudioSession  # noqa: E402
 from tui.app import HybridApp  # noqa: E402
 
 ALBUMS = ("Night Shift EP", "Glass LP", "Paper Singles", "Live at the Mill", "Remixes")

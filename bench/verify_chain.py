@@ -134,8 +134,8 @@ def main() -> int:
     from devices.jack_server import JackServer
     from devices.profile import builtin_profiles
     from hybrid.simgear import LoopSpec, SimGear
-    from hybrid.simgear.sound import SoundUnit
-    from hybrid.verify import fingerprint_song, verify_song
+    from hybrid.models.sound import SoundUnit
+    from hybrid.live.verify import fingerprint_song, verify_song
 
     profiles = builtin_profiles()
     with tempfile.TemporaryDirectory() as tmp, JackServer(name=f"bench-verify-{os.getpid()}") as server:

@@ -42,7 +42,7 @@ of one pass, two chains on one loop, more chains than the studio has loops, a un
 loop that is not on the router, no stored patch that makes a pass's chains.
 
 :func:`plan_routes` groups a song's chains into passes with the print planner's rules
-(``hybrid.audio.planner``: round k prints the k-th insert of each track; first-fit in
+(``hybrid.live.audio.planner``: round k prints the k-th insert of each track; first-fit in
 track order; a loop, a channel or a unit once per pass), plus the router's own: on a
 program-change patchbay all chains of a pass must come from one stored patch.
 """
@@ -523,7 +523,7 @@ def plan_routes(studio: Studio, sheet: Sheet, *, song: str = "", together: bool 
 
 
 def chains_for_jobs(studio: Studio, jobs: Iterable[Any]) -> list[Chain]:
-    """Chains for the print planner's jobs (``hybrid.audio.printing.PrintJob``: ``loop``, ``chain``,
+    """Chains for the print planner's jobs (``hybrid.live.audio.printing.PrintJob``: ``loop``, ``chain``,
     ``stem``), so a session can route each planned pass just before it plays."""
     out = []
     for job in jobs:
@@ -538,7 +538,7 @@ def chains_for_jobs(studio: Studio, jobs: Iterable[Any]) -> list[Chain]:
 def route_print_pass(studio: Studio, jobs: Iterable[Any], *, index: int = 1, bay: Bay | None = None,
                      on_event: Callable[[Any], None] | None = None,
                      open_device: Callable[[StudioDevice], Any] | None = None) -> RouteResult:
-    """Route one planned print pass just before it plays (``hybrid.audio.song.print_song``'s
+    """Route one planned print pass just before it plays (``hybrid.live.audio.song.print_song``'s
     ``on_pass(number, total, planned)`` -> ``route_print_pass(studio, planned.jobs, index=number)``).
 
     Raises RecallProblems when the pass's chains cannot be made (nothing is sent) and
@@ -557,7 +557,7 @@ def route_print_pass(studio: Studio, jobs: Iterable[Any], *, index: int = 1, bay
 def print_pass_fits(studio: Studio, bay: Bay | None = None) -> Callable[[Sequence[Any], Any], bool]:
     """``fits(pass_jobs, job)``: may ``job`` join a print pass already holding ``pass_jobs``?
 
-    The router's own rule for the print planner (``hybrid.audio.planner``): on a
+    The router's own rule for the print planner (``hybrid.live.audio.planner``): on a
     program-change patchbay one stored patch must make every chain of a pass; elsewhere
     the same rules the planner already applies (loop, channels, unit once per pass)."""
     bay = bay or load_bay(studio)

@@ -4,7 +4,7 @@ Keyboard first: the digits 1-6 (or F1-F6) switch views, every view lists its key
 the footer, and ctrl+p opens the command palette (open a song, apply, measure, print).
 The mouse works everywhere (tabs, rows, buttons).
 
-All hardware and audio work goes through :class:`hybrid.session.StudioSession` in
+All hardware and audio work goes through :class:`hybrid.app.session.StudioSession` in
 thread workers that report back only by messages, so the UI never freezes; errors from
 any layer's exception root are shown as one readable line (a notification and the
 status line), never as a traceback.
@@ -24,7 +24,7 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
-from hybrid.session import StudioSession
+from hybrid.app.session import StudioSession
 from tui.commands import HybridCommands
 from tui.errors import one_line
 from tui.views.devices import DevicesView

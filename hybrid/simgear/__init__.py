@@ -1,11 +1,10 @@
 """Simulated analog gear for tests and the demo: a JACK client whose insert loops sound like gear.
 
-- ``dsp``   block processors: fractional delay, gain/polarity, noise, saturator, clipper,
-            transformer high-pass, EQ (biquads), compressor, reverb
+Sub-layer 2 of ``hybrid/``: runs the gear models of ``hybrid.models`` (``dsp``, ``sound``)
+in a JACK client; may import ``live`` and ``models``, never ``files``, ``app`` or ``cli``.
+
 - ``loop``  ``LoopSpec`` (a loop as data) and ``LoopChannel`` (it running, with test hooks)
 - ``gear``  ``SimGear``: the JACK client, N loops on ports ``in_K``/``out_K``
-- ``sound`` processors built from a device profile's ``[sound]`` table, following a
-            device simulator's knobs (MIDI/serial) through ``Simulator.on_change``
 - ``config`` the TOML file ``python -m hybrid.simgear --config FILE`` runs
 """
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from hybrid.errors import HybridError
 from hybrid.tomlfile import read_toml
-from hybrid.simgear.dsp import Band, Compressor, Equaliser, Processor, Reverb, Saturator
+from hybrid.models.dsp import Band, Compressor, Equaliser, Processor, Reverb, Saturator
 from hybrid.simgear.loop import LoopSpec
 
 PROCESSOR_MODELS = {"compressor": Compressor, "eq": Equaliser, "reverb": Reverb, "saturator": Saturator}
@@ -124,7 +124,7 @@ def _device(config: GearConfig, loop: int, table: dict, path: Path, where: str) 
     from devices.errors import DeviceError
     from devices.profile import resolve_profile
 
-    from hybrid.simgear.sound import SoundUnit
+    from hybrid.models.sound import SoundUnit
 
     try:
         profile = resolve_profile(str(table["profile"]), base_dir=path.parent)

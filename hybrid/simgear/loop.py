@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hybrid.simgear.dsp import (MAX_BLOCK, Clipper, FractionalDelay, Gain, HighPass, NoiseFloor,
+from hybrid.models.dsp import (MAX_BLOCK, Clipper, FractionalDelay, Gain, HighPass, NoiseFloor,
                                 Processor, db_to_gain)
 
 

@@ -21,7 +21,7 @@ EQ = 7             # 20 samples through a one-band EQ
 @pytest.fixture(scope="module")
 def gear(jack_server):
     from hybrid.simgear import LoopSpec, SimGear
-    from hybrid.simgear.dsp import Band, Compressor, Equaliser
+    from hybrid.models.dsp import Band, Compressor, Equaliser
 
     loops = [
         LoopSpec(delay_samples=37.25),

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from hybrid.audio.ping import estimate
-from hybrid.audio.signals import ping_signal
-from hybrid.simgear.dsp import Band, Equaliser, FractionalDelay, Reverb
+from hybrid.live.audio.ping import estimate
+from hybrid.live.audio.signals import ping_signal
+from hybrid.models.dsp import Band, Equaliser, FractionalDelay, Reverb
 from hybrid.simgear.loop import LoopChannel, LoopSpec
 
 RATE = 48000
@@ -47,7 +47,7 @@ def test_reverb_tail_follows_decay_time():
 
 def test_estimator_through_gear_that_is_not_a_wire():
     """Offline through the same chains: a reverb's tail and a compressor do not move the figure."""
-    from hybrid.simgear.dsp import Compressor
+    from hybrid.models.dsp import Compressor
 
     ping = ping_signal(RATE, sweep_s=0.3, capture_s=0.1)
     for processors in ([Reverb(decay_s=1.5, predelay_ms=10.0, mix=0.3)],

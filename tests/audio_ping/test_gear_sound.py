@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hybrid.audio.interface import resolve_device
-from hybrid.audio.ping import run_duplex
-from hybrid.audio.signals import PingSignal
+from hybrid.live.audio.interface import resolve_device
+from hybrid.live.audio.ping import run_duplex
+from hybrid.live.audio.signals import PingSignal
 
 from .conftest import COMPRESSOR, EQ, GEAR, RATE
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from hybrid.audio.ping import measure_loop
+from hybrid.live.audio.ping import measure_loop
 from hybrid.errors import HybridError
 
 from .conftest import FRAC, GEAR, HIGHPASS, HOOKS, INVERTED, NOISY, PERIOD

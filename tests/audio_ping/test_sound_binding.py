@@ -11,7 +11,7 @@ from devices.device import Device
 from devices.profile import builtin_profiles
 from devices.simulator import Simulator
 from hybrid.simgear import LoopSpec, SimGear
-from hybrid.simgear.sound import SoundUnit
+from hybrid.models.sound import SoundUnit
 
 from .test_gear_sound import tone_through
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hybrid.audio import latency_store as store
-from hybrid.audio.ping import LatencyResult
+from hybrid.live.audio import latency_store as store
+from hybrid.live.audio.ping import LatencyResult
 from hybrid.errors import HybridError
 
 KEY = store.LatencyKey(device="hy-gear", samplerate=48000, blocksize=0, route="A3>B3")

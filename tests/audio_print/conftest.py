@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.signal import butter, sosfilt
 
-from hybrid.audio.printing import PingSettings, PrintOptions, print_pass
-from hybrid.audio.wavio import Bext, WavWriter
+from hybrid.live.audio.printing import PingSettings, PrintOptions, print_pass
+from hybrid.live.audio.wavio import Bext, WavWriter
 
 RATE = 48000
 GEAR = "hy-print-gear"
@@ -108,7 +108,7 @@ def print_clean(jobs, options=FAST, attempts: int = 3, **kw):
 
 
 def _settings():
-    from hybrid.audio.interface import InterfaceSettings
+    from hybrid.live.audio.interface import InterfaceSettings
 
     return InterfaceSettings(device=GEAR)
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hybrid.audio.align import ChannelAligner, fractional_kernel, split_latency
+from hybrid.live.audio.align import ChannelAligner, fractional_kernel, split_latency
 
 RATE = 48000
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hybrid.audio.checks import DropoutDetector
+from hybrid.live.audio.checks import DropoutDetector
 
 
 def _run(send, ret, block):

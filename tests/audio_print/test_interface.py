@@ -2,7 +2,7 @@
 
 import pytest
 
-from hybrid.audio.interface import InterfaceSettings, load_interface
+from hybrid.live.audio.interface import InterfaceSettings, load_interface
 from hybrid.errors import HybridError
 
 

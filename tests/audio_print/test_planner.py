@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from hybrid.audio.planner import clashes, plan_passes
-from hybrid.audio.printing import PrintJob
+from hybrid.live.audio.planner import clashes, plan_passes
+from hybrid.live.audio.printing import PrintJob
 from hybrid.errors import HybridError
 
 

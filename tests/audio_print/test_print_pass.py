@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from hybrid.audio.printing import PrintJob, PrintOptions, print_pass
-from hybrid.audio.wavio import read_bext
+from hybrid.live.audio.printing import PrintJob, PrintOptions, print_pass
+from hybrid.live.audio.wavio import read_bext
 from hybrid.errors import HybridError
 
 from .conftest import (FAST, FAST_PING, LOOP_FRAC, LOOP_FRAC2, LOOP_HOOKS, LOOP_HOT, PERIOD, RATE,
@@ -195,7 +195,7 @@ def test_bad_input_is_one_clear_error(gear, stems, tmp_path):
     with pytest.raises(HybridError, match="output channel 1 is used twice"):
         print_pass([PrintJob(stem, tmp_path / "a.wav", (1,), (1,)), PrintJob(stem, tmp_path / "b.wav", (1,), (2,))],
                    _settings(), FAST, ping=FAST_PING)
-    from hybrid.audio.interface import InterfaceSettings
+    from hybrid.live.audio.interface import InterfaceSettings
     with pytest.raises(HybridError, match="no such audio device"):
         print_pass([PrintJob(stem, tmp_path / "o.wav", (1,), (1,))], InterfaceSettings("no-such-gear"), FAST)
     with pytest.raises(HybridError, match="stems are 48000 Hz but the interface runs at 44100"):

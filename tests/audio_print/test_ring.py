@@ -5,7 +5,7 @@ import threading
 import numpy as np
 import pytest
 
-from hybrid.audio.ring import FrameRing
+from hybrid.live.audio.ring import FrameRing
 
 
 def test_wraps_and_keeps_order():

@@ -9,7 +9,7 @@ import pytest
 from devices.profile import builtin_profiles
 from devices.simulator import Simulator
 
-from hybrid.audio.song import print_song
+from hybrid.live.audio.song import print_song
 
 from .conftest import FAST, FAST_PING, GEAR, RATE
 from .test_song_and_cli import STUDIO, _song
@@ -57,7 +57,7 @@ def _routed_song(tmp_path, matrix):
 
 
 def test_each_pass_routed_on_the_matrix_before_it_plays(gear, tmp_path, matrix):
-    from hybrid.audio.interface import InterfaceSettings
+    from hybrid.live.audio.interface import InterfaceSettings
 
     studio, sheet, song_dir = _routed_song(tmp_path, matrix)
     for _ in range(3):

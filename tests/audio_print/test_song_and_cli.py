@@ -12,7 +12,7 @@ import soundfile as sf
 from recall import store
 from recall.studio import load_studio
 
-from hybrid.audio.song import plan_song, print_song
+from hybrid.live.audio.song import plan_song, print_song
 
 from .conftest import FAST, FAST_PING, GEAR, PERIOD, RATE, band_limited, residual_db, write_stem
 
@@ -87,7 +87,7 @@ def test_song_planned_and_printed_in_rounds(gear, tmp_path):
     assert len(kick) == len(bass) == 6000
     assert residual_db(sources["1Kick"][:, 0].astype(float), kick) < -95        # loop A's inversion corrected
     assert residual_db(sources["3Bass"][:, 0].astype(float), bass, -3.0) < -60  # through D, then B (-3 dB)
-    from hybrid.audio.wavio import read_bext
+    from hybrid.live.audio.wavio import read_bext
     assert read_bext(prints / "3Bass.wav").time_reference == 48000 * 3   # carried through both rounds
     assert not (prints / ".rounds").exists()
 
@@ -97,7 +97,7 @@ def test_song_planned_and_printed_in_rounds(gear, tmp_path):
 
 
 def _iface():
-    from hybrid.audio.interface import InterfaceSettings
+    from hybrid.live.audio.interface import InterfaceSettings
 
     return InterfaceSettings(device=GEAR, samplerate=RATE)
 
@@ -151,7 +151,7 @@ def test_cli_bad_input_is_one_line(tmp_path, cli, args, message):
 
 def test_a_good_print_clears_the_bad_file_of_an_earlier_attempt(gear, tmp_path):
     from .conftest import LOOP_FRAC, print_clean
-    from hybrid.audio.printing import PrintJob
+    from hybrid.live.audio.printing import PrintJob
 
     stem = write_stem(tmp_path / "1Kick.wav", band_limited(4800))
     out = tmp_path / "prints" / "1Kick.wav"

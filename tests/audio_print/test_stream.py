@@ -7,8 +7,8 @@ import time
 
 import numpy as np
 
-from hybrid.audio.interface import resolve_device
-from hybrid.audio.stream import DuplexRun
+from hybrid.live.audio.interface import resolve_device
+from hybrid.live.audio.stream import DuplexRun
 
 from .conftest import GEAR, LOOP_HOOKS, RATE
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from hybrid.audio.wavio import Bext, WavWriter, read_bext
+from hybrid.live.audio.wavio import Bext, WavWriter, read_bext
 from hybrid.errors import HybridError
 
 

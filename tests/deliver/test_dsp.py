@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from scipy.signal import resample_poly
 
-from hybrid.deliver.dither import quantize_tpdf
-from hybrid.deliver.limiter import LimiterSettings, gain_curve, interpolated_peak, trailing_minimum
-from hybrid.deliver.resample import Resampler
-from hybrid.loudness import measure_array
+from hybrid.files.deliver.dither import quantize_tpdf
+from hybrid.files.deliver.limiter import LimiterSettings, gain_curve, interpolated_peak, trailing_minimum
+from hybrid.files.deliver.resample import Resampler
+from hybrid.files.loudness import measure_array
 
 FS = 48000
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from hybrid.deliver.cdtext import CdText, CdTextError, crc16_ccitt, decode, encode
-from hybrid.deliver.codes import format_isrc, normalize_isrc, normalize_upc
-from hybrid.deliver.ddp import (MapPacket, PqEntry, ddpid_bytes, msf, msf_to_sector, parse_ddpid,
+from hybrid.files.deliver.cdtext import CdText, CdTextError, crc16_ccitt, decode, encode
+from hybrid.files.deliver.codes import format_isrc, normalize_isrc, normalize_upc
+from hybrid.files.deliver.ddp import (MapPacket, PqEntry, ddpid_bytes, msf, msf_to_sector, parse_ddpid,
                                 parse_ddpms, parse_pq)
 
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from hybrid.deliver.album import load_album
-from hybrid.deliver.ddp import FRAMES_PER_SECTOR, SECTOR_BYTES, read_ddp
-from hybrid.deliver.master import deliver_master, verify_delivery
+from hybrid.files.deliver.album import load_album
+from hybrid.files.deliver.ddp import FRAMES_PER_SECTOR, SECTOR_BYTES, read_ddp
+from hybrid.files.deliver.master import deliver_master, verify_delivery
 from hybrid.errors import HybridError
 from tests.deliver.studio import make_song, music, write_wav
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from hybrid.deliver.mix import deliver_mix
-from hybrid.deliver.song import find_mix_files, load_song
+from hybrid.files.deliver.mix import deliver_mix
+from hybrid.files.deliver.song import find_mix_files, load_song
 from hybrid.errors import HybridError
-from hybrid.loudness import measure_file
+from hybrid.files.loudness import measure_file
 from tests.deliver.studio import make_song, music, write_wav
 
 FS = 48000

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hybrid.demo.rig import DemoRig
-from hybrid.demo.studio import build_demo_studio
+from hybrid.app.demo.rig import DemoRig
+from hybrid.app.demo.studio import build_demo_studio
 from tests.demo import server as demo_server
 
 

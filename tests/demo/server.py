@@ -12,7 +12,7 @@ import os
 
 from devices.jack_server import JackServer
 from devices.midi_port import JACK_BACKEND
-from hybrid.demo.rig import terminate_portaudio
+from hybrid.app.demo.rig import terminate_portaudio
 
 DEMO_PERIOD_FRAMES = 1024
 _state: dict = {"server": None, "users": 0, "saved": {}}

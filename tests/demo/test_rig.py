@@ -6,11 +6,11 @@ import os
 
 import pytest
 
-from hybrid.demo.gear import INVERTED_LOOP_INDEX, LOOP_DELAYS_SAMPLES
-from hybrid.demo.rig import DemoRig
-from hybrid.demo.studio import SONGS, build_demo_studio
+from hybrid.app.demo.gear import INVERTED_LOOP_INDEX, LOOP_DELAYS_SAMPLES
+from hybrid.app.demo.rig import DemoRig
+from hybrid.app.demo.studio import SONGS, build_demo_studio
 from hybrid.errors import HybridError
-from hybrid.session import StudioSession
+from hybrid.app.session import StudioSession
 
 SONG = SONGS[0].slug
 

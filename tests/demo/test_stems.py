@@ -6,7 +6,7 @@ import numpy as np
 import soundfile as sf
 from scipy import signal
 
-from hybrid.demo.stems import STEM_NAMES, Arrangement, note_hz, render_stems, write_stems
+from hybrid.app.demo.stems import STEM_NAMES, Arrangement, note_hz, render_stems, write_stems
 
 ARR = Arrangement(tempo_bpm=120, chords=(("A", "min"), ("F", "maj"), ("C", "maj"), ("G", "maj")),
                   melody=(12, None, 15, 17, 19, None, 17, 15) * 2, seed=5)

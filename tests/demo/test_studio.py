@@ -6,7 +6,7 @@ from recall import store
 from recall.sheet import validate_sheet
 from recall.studio import load_studio
 
-from hybrid.demo.studio import ALBUM, SONGS, build_demo_studio
+from hybrid.app.demo.studio import ALBUM, SONGS, build_demo_studio
 
 
 def test_the_ep_of_three_songs_loads_and_validates(demo_studio):

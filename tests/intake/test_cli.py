@@ -88,7 +88,7 @@ def test_leftovers_of_killed_runs_are_swept(studio, uploads):
     import os
     import socket
 
-    from hybrid.intake import intake_archive
+    from hybrid.files.intake import intake_archive
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
     host = socket.gethostname()
@@ -103,7 +103,7 @@ def test_leftovers_of_killed_runs_are_swept(studio, uploads):
 
 
 def test_song_title_from_archive_name():
-    from hybrid.intake import song_title_from_archive as title
+    from hybrid.files.intake import song_title_from_archive as title
     assert title("Night_Drive - STEMS.zip") == "Night Drive"
     assert title("Blue Hour (Multitracks).rar") == "Blue Hour"
     assert title("01 Intro_wavs.tar.gz") == "01 Intro"

@@ -15,7 +15,7 @@ import tarfile
 
 import pytest
 
-from hybrid.intake import IntakeRefused, intake_archive
+from hybrid.files.intake import IntakeRefused, intake_archive
 from recall.store import load_sheet
 from tests.intake.helpers import good_stems, make_rar4, tree
 
@@ -96,7 +96,7 @@ def test_unar_takes_over_when_bsdtar_cannot_read(studio, uploads, monkeypatch):
     """auto: a failing bsdtar listing hands the archive to unar (bsdtar swapped for /bin/false)."""
     import shutil as _shutil
     real_which = _shutil.which
-    monkeypatch.setattr("hybrid.intake.ext_source.shutil.which",
+    monkeypatch.setattr("hybrid.files.intake.ext_source.shutil.which",
                         lambda tool: "/bin/false" if tool == "bsdtar" else real_which(tool))
     report = intake_archive(make_rar4(uploads / "x.rar", good_stems()), studio, song="X")
     assert report.extractor == "unar" and len(report.files) == 4
@@ -136,8 +136,8 @@ def test_truncated_rar_is_refused(studio, uploads, sandbox):
 
 def test_7z_bomb_is_refused_before_unpacking(studio, uploads, sandbox, tmp_path):
     """LZMA packs 24 MiB of zeros into a few KiB; the declared size trips the per-file cap."""
-    from hybrid.intake import Limits
-    from hybrid.intake.limits import MIB
+    from hybrid.files.intake import Limits
+    from hybrid.files.intake.limits import MIB
     src = tmp_path / "src"
     src.mkdir()
     (src / "1Kick.wav").write_bytes(good_stems()["1Kick.wav"])

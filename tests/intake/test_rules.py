@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hybrid.intake import intake_archive
-from hybrid.intake.audio_checks import BLOCK_FRAMES
+from hybrid.files.intake import intake_archive
+from hybrid.files.intake.audio_checks import BLOCK_FRAMES
 from tests.intake.helpers import SR, good_stems, make_zip, tone, wav_bytes, with_bext
 
 
@@ -161,7 +161,7 @@ def test_truncated_wav_fails(uploads, studio):
 
 
 def test_rf64_layout_is_read(tmp_path):
-    from hybrid.intake.riff import read_layout
+    from hybrid.files.intake.riff import read_layout
     path = tmp_path / "x.wav"
     path.write_bytes(wav_bytes(tone(0.5), fmt="RF64"))
     layout = read_layout(path)

@@ -8,9 +8,9 @@ import zipfile
 
 import pytest
 
-from hybrid.intake import IntakeRefused, Limits, intake_archive
-from hybrid.intake.limits import MIB, Budget
-from hybrid.intake.report import Refusal
+from hybrid.files.intake import IntakeRefused, Limits, intake_archive
+from hybrid.files.intake.limits import MIB, Budget
+from hybrid.files.intake.report import Refusal
 from recall.store import load_sheet
 from tests.intake.helpers import (CHARDEV_MODE, as_deflate64, SYMLINK_MODE, good_stems, make_zip,
                                   forge_zip64_entry_count, patch_declared_size, point_entry_at_first, set_encrypted_flag, special_info, tree)
@@ -111,7 +111,7 @@ def test_total_and_count_caps(studio, uploads, sandbox):
 
 def test_entry_count_is_read_before_the_central_directory(uploads, tmp_path):
     """The cap is checked on the end record, before zipfile loads every entry (zip and zip64)."""
-    from hybrid.intake.zip_source import ZipSource, declared_entry_count
+    from hybrid.files.intake.zip_source import ZipSource, declared_entry_count
     assert declared_entry_count(make_zip(tmp_path / "few.zip", good_stems())) == 4
     real64 = make_zip(tmp_path / "z64.zip", {f"{i}": b"" for i in range(65536)},
                       compression=zipfile.ZIP_STORED)  # 65536 entries need a zip64 end record

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hybrid.loudness import LoudnessMeter, measure_array
+from hybrid.files.loudness import LoudnessMeter, measure_array
 from tests.loudness.signals import FS, faded, sequence, tone
 
 TOLERANCE_LU = 0.1

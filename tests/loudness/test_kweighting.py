@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.signal import sosfreqz
 
-from hybrid.loudness import k_weighting_sos
+from hybrid.files.loudness import k_weighting_sos
 
 # ITU-R BS.1770-4, tables 1 and 2 (48 kHz)
 PUBLISHED_48K = np.array([

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from hybrid.errors import HybridError
-from hybrid.loudness import measure_array, measure_file
+from hybrid.files.loudness import measure_array, measure_file
 from tests.loudness.signals import FS, sequence
 
 

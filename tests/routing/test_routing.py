@@ -161,7 +161,7 @@ def test_paper_bay_becomes_walkthrough_steps(tmp_path, cli):
 
 
 def test_planner_splits_stems_sharing_a_unit_and_agrees_with_the_print_planner(tmp_path, matrix):
-    from hybrid.audio.song import plan_song
+    from hybrid.live.audio.song import plan_song
 
     chains = {"1Kick": [("A", ["1176 #2"])], "2Snare": [("B", ["1176 #2"])], "3Bass": [("C", [])],
               "4Vox": [("B", ["EQ"]), ("A", ["1176 #2"])]}
@@ -207,7 +207,7 @@ def test_program_change_patchbay_recalls_the_patch_that_makes_the_pass(tmp_path,
     # the last message before JACK's next cycle carries it (reported to the devices layer)
     # the rule the print planner needs from this router: 1Kick (A: 1176) and 2Snare (B: EQ) share
     # "Drum crush"; 3Vox's chain (A: EQ -> 1176) is in no patch with either
-    from hybrid.audio.song import plan_song
+    from hybrid.live.audio.song import plan_song
     from recall.routing import print_pass_fits
 
     jobs = {j.stem.stem: j for r in plan_song(studio, full, studio.songs_dir / "night-drive", "").rounds
@@ -249,7 +249,7 @@ def test_bad_router_points_name_the_studio_key(tmp_path, matrix):
 
 def test_route_pass_for_print_jobs(tmp_path, matrix):
     """The session routes each planned print pass just before it plays."""
-    from hybrid.audio.song import plan_song
+    from hybrid.live.audio.song import plan_song
     from recall.errors import RecallError
     from recall.routing import chains_for_jobs, route_print_pass
 

@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from hybrid.demo.rig import DemoRig
-from hybrid.demo.studio import build_demo_studio
-from hybrid.session import StudioSession
+from hybrid.app.demo.rig import DemoRig
+from hybrid.app.demo.studio import build_demo_studio
+from hybrid.app.session import StudioSession
 from tests.demo import server as demo_server
 from tui.app import HybridApp
 

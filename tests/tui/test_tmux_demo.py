@@ -95,7 +95,7 @@ def test_demo_in_a_real_terminal(tmp_path):
         # every process of the demo, found while it runs: the python, its JACK server, its gear process
         demo = [p for p in _descendants(term.pane_pid()) if "hybrid" in _cmdline(p)]
         names = " ".join(_cmdline(p) for p in demo)
-        assert "jackd -n hybrid-demo-" in names and "hybrid.demo.gear" in names
+        assert "jackd -n hybrid-demo-" in names and "hybrid.app.demo.gear" in names
         term.keys("Down", "Enter")
         screen = term.wait_for("Threshold")
         assert "VCA Comp" in screen and "Pultec" in screen

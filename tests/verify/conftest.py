@@ -143,7 +143,7 @@ def rig(jack_server, tmp_path_factory):
     from devices.profile import builtin_profiles
     from devices.simulator import Simulator
     from hybrid.simgear import LoopSpec, SimGear
-    from hybrid.simgear.sound import SoundUnit
+    from hybrid.models.sound import SoundUnit
     from recall.apply import apply_song
     from recall.studio import load_studio
 

@@ -12,8 +12,8 @@ import pytest
 from devices.profile import builtin_profiles
 from devices.simulator import Simulator
 from hybrid.errors import HybridError
-from hybrid.verify.fingerprint import ChainKey
-from hybrid.verify.isolate import reason_not, restore, route, snapshot
+from hybrid.live.verify.fingerprint import ChainKey
+from hybrid.live.verify.isolate import reason_not, restore, route, snapshot
 from recall.studio import load_studio
 
 STUDIO = '''spec = "hybrid-studio/1"

@@ -14,15 +14,15 @@ import pytest
 
 from devices.profile import builtin_profiles
 from hybrid.errors import HybridError
-from hybrid.simgear.dsp import Band, Compressor, Equaliser, FractionalDelay, NoiseFloor, Saturator
-from hybrid.verify import capture
-from hybrid.verify.analysis import analyse
-from hybrid.verify.compare import compare
-from hybrid.verify.fingerprint import (ChainKey, Fingerprint, FLOOR_BAND_DB, check_current, load, save,
+from hybrid.models.dsp import Band, Compressor, Equaliser, FractionalDelay, NoiseFloor, Saturator
+from hybrid.live.verify import capture
+from hybrid.live.verify.analysis import analyse
+from hybrid.live.verify.compare import compare
+from hybrid.live.verify.fingerprint import (ChainKey, Fingerprint, FLOOR_BAND_DB, check_current, load, save,
                                        tolerance_from_takes)
-from hybrid.verify.model import DeviceModel, run_chain
-from hybrid.verify.stimulus import build, default_plan
-from hybrid.verify.suspects import ChainModel, find_suspects
+from hybrid.live.verify.model import DeviceModel, run_chain
+from hybrid.live.verify.stimulus import build, default_plan
+from hybrid.live.verify.suspects import ChainModel, find_suspects
 
 RATE = 48000
 PROFILES = builtin_profiles()
@@ -216,7 +216,7 @@ def test_cli_refuses_unknown_songs_and_missing_fingerprints_in_one_line(tmp_path
     assert result.returncode == 1
     (chain,) = json.loads(result.stdout)["chains"]
     assert "no fingerprint stored" in chain["error"] and "B.npz" in chain["error"]
-    from hybrid.verify import verify_step
+    from hybrid.live.verify import verify_step
 
     with pytest.raises(HybridError, match="EQ has no parameter 'nope'"):
         verify_step(studio, SONG, "EQ", "nope")

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from hybrid.verify import check_steps, verify_song, verify_step
-from hybrid.verify.fingerprint import load
+from hybrid.live.verify import check_steps, verify_song, verify_step
+from hybrid.live.verify.fingerprint import load
 
 from tests.conftest import run_cli
 

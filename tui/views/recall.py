@@ -19,7 +19,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static
 
-from hybrid.session import DeviceProgress
+from hybrid.app.session import DeviceProgress
 from tui.errors import UI_BOUNDARY, one_line, shown
 from tui.widgets.panel import render_control
 from tui.widgets.plot import Plot

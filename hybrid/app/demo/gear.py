@@ -1,0 +1,172 @@
+"""The demo's gear process: every device simulator and the simulated analog chains, in one process.
+
+Run by :class:`hybrid.app.demo.rig.DemoRig` as ``python -m hybrid.app.demo.gear STUDIO_DIR``.
+
+Why a process of its own: the simulated analog gear is a JACK client whose process
+callback is Python (it needs the GIL every period), and python-rtmidi's JACK calls
+(listing or opening ports) hold the GIL while they wait for the JACK server, which in
+turn waits for that process callback: in one process the two deadlock. Here the gear
+is alone with its simulators, which talk to the JACK server only at start-up.
+
+Protocol on stdin/stdout, one JSON object per line:
+- at start the process prints ``{"ready": true, "serial": {device: pty path}, "loops": N,
+  "simulators": [names]}`` or ``{"error": "..."}`` and exits 1;
+- ``{"set": [device, param, value]}`` turns a knob (a hand-set unit's, in the demo the
+  person at the rack); answered ``{"ok": value}`` or ``{"error": "..."}``;
+- ``{"state": device}`` answers ``{"ok": {param: value}}``;
+- ``{"quit": true}`` or end of input stops everything and exits 0.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from devices.errors import DeviceError
+from hybrid.errors import HybridError
+
+# Each demo loop's own round trip on top of the host's buffering: converters and gear
+# delay by a fraction of a sample too, which is what hybrid measures and corrects.
+LOOP_DELAYS_SAMPLES = (37.25, 61.6, 100.3, 23.8)
+LOOP_GAINS_DB = (-0.4, 0.3, -1.1, 0.0)
+INVERTED_LOOP_INDEX = 2  # one loop is wired with pins 2 and 3 swapped: polarity inverted
+
+
+def _say(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj, default=str) + "\n")
+    sys.stdout.flush()
+
+
+class GearProcess:
+    """The simulators and the SimGear client of one demo studio."""
+
+    def __init__(self, studio_dir: Path) -> None:
+        self.studio_dir = Path(studio_dir)
+        self.simulators: dict = {}
+        self.units: list = []
+        self.gear = None
+
+    def start(self) -> dict:
+        from hybrid.app.demo.studio import demo_devices
+
+        from devices.profile import resolve_profile
+        from devices.simulator import Simulator
+
+        serial = {}
+        for name, entry in demo_devices(self.studio_dir).items():
+            profile = resolve_profile(entry["profile"], base_dir=self.studio_dir)
+            port = entry.get("port") if profile.transport == "midi" else None
+            sim = Simulator(profile, port, channel=int(entry.get("channel", 1)) if port else None)
+            sim.start()
+            self.simulators[name] = sim
+            if profile.transport == "serial":
+                serial[name] = str(sim.port)
+        self._start_gear()
+        return {"ready": True, "serial": serial, "simulators": list(self.simulators),
+                "loops": len(self.gear.loops)}
+
+    def _start_gear(self) -> None:
+        """One loop per interface channel up to the highest studio loop; channels without a
+        studio loop are plain wires (the main outs). Each studio loop has its own delay with
+        a fraction, a small gain error, hiss and a transformer's low cut, and one is wired
+        inverted, so measuring and printing have real work to do."""
+        from hybrid.app.demo.studio import load_studio_toml
+        from hybrid.simgear import LoopSpec, SimGear
+
+        studio = load_studio_toml(self.studio_dir)
+        loops = studio.get("loops", {})
+        channels = max([int(t.get("out", 1)) for t in loops.values()] + [2])
+        specs = [LoopSpec() for _ in range(channels)]
+        for index, (_name, table) in enumerate(sorted(loops.items())):
+            specs[int(table["out"]) - 1] = LoopSpec(
+                delay_samples=LOOP_DELAYS_SAMPLES[index % len(LOOP_DELAYS_SAMPLES)],
+                polarity=-1 if index == INVERTED_LOOP_INDEX else 1,
+                gain_db=LOOP_GAINS_DB[index % len(LOOP_GAINS_DB)],
+                noise_dbfs=-90.0, highpass_hz=12.0, seed=index + 1,
+                processors=self._processors(table.get("devices", [])),
+            )
+        interface = studio.get("interface", {})
+        self.gear = SimGear(specs, name=str(interface.get("device", "hybrid-gear"))).start()
+
+    def _processors(self, devices: list[str]) -> list:
+        """The DSP of each device on a loop (its profile's ``[sound]``), following its simulator's
+        knobs: set over MIDI or serial, or by hand on the hand-set unit's panel."""
+        from hybrid.models.sound import SoundUnit
+
+        out = []
+        for index, name in enumerate(devices):
+            sim = self.simulators.get(name)
+            if sim is None or not sim.profile.sound:
+                continue
+            unit = SoundUnit(sim.profile, seed=len(self.units) + index + 1)
+            unit.bind(sim)
+            self.units.append(unit)
+            out.extend(unit.processors)
+        return out
+
+    def handle(self, request: dict) -> dict:
+        if "set" in request:
+            device, param, value = request["set"]
+            sim = self._sim(device)
+            return {"ok": sim.set(param, value)}
+        if "state" in request:
+            return {"ok": dict(self._sim(request["state"]).state)}
+        return {"error": f"unknown request {sorted(request)}"}
+
+    def _sim(self, device: str):
+        try:
+            return self.simulators[device]
+        except KeyError:
+            raise HybridError(f"no simulated device {device!r}", where="demo gear") from None
+
+    def stop(self) -> None:
+        for unit in self.units:
+            unit.unbind()
+        self.units.clear()
+        gear, self.gear = self.gear, None
+        if gear is not None:
+            gear.stop()
+        for sim in reversed(list(self.simulators.values())):
+            sim.stop()
+        self.simulators.clear()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1:
+        print("usage: python -m hybrid.app.demo.gear STUDIO_DIR", file=sys.stderr)
+        return 2
+    import jack
+
+    jack.set_error_function(lambda message: None)  # keep libjack's chatter off the terminal
+    jack.set_info_function(lambda message: None)
+    proc = GearProcess(Path(args[0]))
+    try:
+        _say(proc.start())
+    except (DeviceError, HybridError, OSError, ImportError) as exc:
+        _say({"error": str(exc)})
+        proc.stop()
+        return 1
+    try:
+        for line in sys.stdin:
+            try:
+                request = json.loads(line)
+            except json.JSONDecodeError:
+                _say({"error": f"not JSON: {line.strip()[:60]}"})
+                continue
+            if request.get("quit"):
+                break
+            try:
+                _say(proc.handle(request))
+            except (DeviceError, HybridError, ValueError, TypeError) as exc:
+                _say({"error": str(exc)})
+    except KeyboardInterrupt:
+        pass
+    finally:
+        proc.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

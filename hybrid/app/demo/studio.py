@@ -1,0 +1,241 @@
+"""The demo studio folder: a small room of built-in gear and an EP of three songs.
+
+The room mixes machine-set gear (a CC compressor, an NRPN equaliser, a SysEx reverb,
+a serial tape saturator, a serial matrix router) with a hand-set equaliser that exists
+only on paper, so the demo shows both halves of a recall: what sets itself and what
+comes as a walk-through. Each song has synthesised stems (``1Kick.wav`` ...) and a
+sheet with insert chains through the room's loops.
+
+The studio file follows docs/CONTRACTS.md; sheets are built with :mod:`recall.sheet`
+and checked against the studio before they are written, so the demo never ships a
+sheet the product would refuse.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+
+from hybrid.app.demo.stems import Arrangement, write_stems
+from hybrid.errors import HybridError
+
+STUDIO_NAME = "Demo Room"
+ARTIST = "The Examples"
+ALBUM = "Night Shift EP"
+INTERFACE_CLIENT = "hybrid-gear"
+"""JACK client name of the simulated analog gear; PortAudio lists it as the interface."""
+
+
+@dataclass(frozen=True)
+class DemoDevice:
+    """A unit of the demo room: its name here, built-in profile, port, MIDI channel."""
+
+    name: str
+    profile: str
+    port: str | None  # MIDI port name; "pty" = a serial simulator's pty (filled in at start); None = hand-set
+    channel: int = 1
+
+
+DEVICES = (
+    DemoDevice("VCA Comp", "hy-comp-cc", "demo-comp", 1),
+    DemoDevice("Channel EQ", "hy-eq-nrpn", "demo-eq", 2),
+    DemoDevice("Pultec", "hy-pultec-manual", None),
+    DemoDevice("Tape Sat", "hy-sat-serial", "pty"),
+    DemoDevice("Plate", "hy-verb-sysex", "demo-verb", 3),
+    DemoDevice("Matrix", "hy-matrix-sis", "pty"),
+)
+
+# Insert loops: out/in channels of the interface and the gear wired on them, in signal order.
+LOOPS = {
+    "A": (3, 3, ["VCA Comp"]),
+    "B": (4, 4, ["Channel EQ", "Pultec"]),
+    "C": (5, 5, ["Tape Sat"]),
+    "D": (6, 6, ["Plate"]),
+}
+
+# What the simulated matrix patches (recall.routing): loop A's send and return and the VCA
+# Comp sit on it, so each print pass through loop A is routed (two ties, read back) before
+# it plays. The other loops stay hard-wired. Only a one-unit loop is on the matrix: the
+# simulated gear's audio is wired in JACK whatever the matrix says, so a multi-unit loop
+# on it would let verify "patch units alone" (hybrid.live.verify.isolate) and measure the
+# whole chain as one unit.
+ROUTER_LOOPS = {"A": (1, 1)}          # loop -> (send: matrix input, return: matrix output)
+ROUTER_UNITS = {"VCA Comp": (2, 2)}   # unit -> (in: matrix output, out: matrix input)
+
+
+@dataclass(frozen=True)
+class DemoSong:
+    slug: str
+    title: str
+    stage: str
+    key_root: tuple[str, int]
+    arrangement: Arrangement
+    inserts: dict[str, list[str]]  # track -> loops in order (one loop each in the demo)
+    values: dict[str, dict[str, Any]]  # device -> {param: value in engineer's units}
+    notes: str = ""
+    device_notes: dict[str, str] | None = None
+
+
+def _song_values(variant: int) -> dict[str, dict[str, Any]]:
+    """Per-song settings: the same gear, set a little differently for each song."""
+    from hybrid.app.demo.settings import song_values
+
+    return song_values(variant)
+
+
+SONGS = (
+    DemoSong(
+        "night-drive", "Night Drive", "vocals", ("A", 3),
+        Arrangement(tempo_bpm=112, chords=(("A", "min"), ("F", "maj"), ("C", "maj"), ("G", "maj")),
+                    melody=(12, None, 15, 17, 19, None, 17, 15, 12, None, 15, 17, 22, 19, 17, None),
+                    seed=11),
+        inserts={"1Kick": ["A"], "3Bass": ["C"], "4Keys": ["D"], "5Vox": ["B"]},
+        values={}, notes="Vocal forward in the bridge; keep the plate dark.",
+        device_notes={"Pultec": "Low shelf boost and attenuation both in: the Pultec trick."},
+    ),
+    DemoSong(
+        "glass-harbour", "Glass Harbour", "fundamentals", ("D", 4),
+        Arrangement(tempo_bpm=92, chords=(("D", "maj"), ("B", "min"), ("G", "maj"), ("A", "maj")),
+                    melody=(0, None, 4, None, 7, 9, 7, None, 4, None, 2, None, 0, None, None, None),
+                    seed=23),
+        inserts={"2Snare": ["A"], "3Bass": ["B"], "5Vox": ["D"]},
+        values={}, notes="Slow and wide. Snare through the VCA comp; try 8:1 on the next pass.",
+    ),
+    DemoSong(
+        "paper-moons", "Paper Moons", "review", ("E", 4),
+        Arrangement(tempo_bpm=124, chords=(("E", "min"), ("C", "maj"), ("G", "maj"), ("D", "maj")),
+                    melody=(7, 7, None, 10, 12, None, 10, 7, 5, None, 3, None, 5, 7, None, None),
+                    seed=37),
+        inserts={"1Kick": ["C"], "2Snare": ["A"], "4Keys": ["B"], "5Vox": ["D"]},
+        values={}, notes="Client wants the keys brighter than the rough.",
+    ),
+)
+
+
+def build_demo_studio(root: str | Path, *, samplerate: int = 48000, interface: str = INTERFACE_CLIENT) -> Path:
+    """Write the demo studio into ``root`` (created if needed; an existing demo is refreshed).
+
+    ``interface`` names the simulated gear's JACK client (two demo rigs on one JACK
+    server need different names).
+
+    Stems are rendered only where missing, so re-opening a demo folder is quick and
+    keeps the engineer's prints and sheet edits.
+    """
+    from recall.sheet import Insert, Sheet, require_valid
+    from recall.studio import load_studio
+    from recall.tomlio import atomic_write_text
+
+    root = Path(root).expanduser().resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    studio_file = root / "studio.toml"
+    if not studio_file.exists():
+        atomic_write_text(studio_file, studio_toml(samplerate, interface))
+    studio = load_studio(root)
+    for variant, song in enumerate(SONGS):
+        song_dir = root / "songs" / song.slug
+        stems_dir = song_dir / "stems"
+        if not all((stems_dir / f"{name}.wav").exists() for name in _stem_names()):
+            write_stems(stems_dir, song.arrangement, samplerate, song.key_root)
+        sheet_file = song_dir / "sheet.toml"
+        if sheet_file.exists():
+            continue
+        sheet = Sheet.new(song.title, artist=ARTIST, album=ALBUM, samplerate=samplerate,
+                          stage=song.stage,
+                          tracks={name: f"stems/{name}.wav" for name in _stem_names()})
+        sheet.set_song(notes=song.notes)
+        for track, loops in song.inserts.items():
+            sheet.set_inserts(track, [Insert(loop=loop, devices=list(LOOPS[loop][2])) for loop in loops])
+        for device, values in _song_values(variant).items():
+            sheet.set_values(device, values)
+        for device, note in (song.device_notes or {}).items():
+            sheet.set_device_notes(device, note)
+        sheet.file = str(sheet_file)
+        require_valid(sheet, studio)
+        song_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(sheet_file, sheet.dumps())
+    return root
+
+
+def _stem_names() -> tuple[str, ...]:
+    from hybrid.app.demo.stems import STEM_NAMES
+
+    return STEM_NAMES
+
+
+def studio_toml(samplerate: int, interface_client: str = INTERFACE_CLIENT) -> str:
+    """The demo room's studio.toml, commented for a newcomer who opens it."""
+    doc = tomlkit.document()
+    doc.add(tomlkit.comment("The demo room of `hybrid demo`: simulated gear on a private JACK server."))
+    doc.add(tomlkit.comment("Serial ports (pty paths) are rewritten each time the demo starts."))
+    doc["spec"] = "hybrid-studio/1"
+    doc["name"] = STUDIO_NAME
+    interface = tomlkit.table()
+    interface["device"] = interface_client
+    interface["hostapi"] = "JACK Audio Connection Kit"
+    interface["samplerate"] = samplerate
+    interface["blocksize"] = 0
+    doc["interface"] = interface
+    devices = tomlkit.table(is_super_table=True)
+    for dev in DEVICES:
+        entry = tomlkit.table()
+        entry["profile"] = dev.profile
+        if dev.port == "pty":
+            entry["port"] = "/dev/null"
+            entry["port"].comment("a pty of the demo's simulator, set when the demo starts")
+        elif dev.port is not None:
+            entry["port"] = dev.port
+            entry["channel"] = dev.channel
+        devices[dev.name] = entry
+    doc["devices"] = devices
+    loops = tomlkit.table(is_super_table=True)
+    for name, (out_ch, in_ch, gear) in LOOPS.items():
+        entry = tomlkit.table()
+        entry["out"] = out_ch
+        entry["in"] = in_ch
+        entry["devices"] = gear
+        loops[name] = entry
+    doc["loops"] = loops
+    router = tomlkit.table()
+    router["device"] = "Matrix"
+    router["device"].comment("the serial matrix patches loop A's unit before each print pass")
+    for table, points, sides in (("loops", ROUTER_LOOPS, ("send", "return")),
+                                 ("devices", ROUTER_UNITS, ("in", "out"))):
+        section = tomlkit.table(is_super_table=True)
+        for name, (a, b) in points.items():
+            entry = tomlkit.table()
+            entry[sides[0]], entry[sides[1]] = a, b
+            section[name] = entry
+        router[table] = section
+    doc["router"] = router
+    return tomlkit.dumps(doc)
+
+
+def load_studio_toml(root: Path) -> dict:
+    """The demo studio file as plain data (for the rig, which starts before recall loads it)."""
+    try:
+        with (Path(root) / "studio.toml").open("rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise HybridError(f"cannot read studio.toml: {exc}", where=str(root)) from exc
+
+
+def demo_devices(root: Path) -> dict[str, dict]:
+    """The devices of the studio file (name -> its table), each of which gets a simulator."""
+    return {name: dict(entry) for name, entry in load_studio_toml(root).get("devices", {}).items()}
+
+
+def record_serial_ports(root: Path, paths: dict[str, str]) -> None:
+    """Write the simulators' pty paths into studio.toml (comments and hand edits kept)."""
+    if not paths:
+        return
+    from recall.tomlio import atomic_write_text
+
+    path = Path(root) / "studio.toml"
+    doc = tomlkit.parse(path.read_text())
+    for name, port in paths.items():
+        doc["devices"][name]["port"] = port
+    atomic_write_text(path, tomlkit.dumps(doc))

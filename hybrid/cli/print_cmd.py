@@ -1,0 +1,259 @@
+"""``hybrid print``: print stems through analog loops, aligned to a fraction of a sample.
+
+    hybrid print --device DEV --out N --in N STEM.wav -o OUT.wav [--samplerate R] [--blocksize B]
+                 [--format pcm24|float32] [--whole-samples] [--no-polarity] [--json]
+    hybrid print STEM.wav -o OUT.wav --studio DIR --loop NAME [...]
+    hybrid print SONG --studio DIR [--plan] [--yes] [--json]
+
+One stem through one loop (``--out 3,4 --in 3,4`` for a stereo stem through a stereo
+loop), or every track of a song through its inserts, in planned passes. The device,
+rate and block size come from ``--studio``'s ``[interface]`` unless given here.
+Registered by ``hybrid.cli.audio_cmd.register``.
+
+A studio with a router (``[router]`` of studio.toml) routes each pass just before it
+plays and says so on stderr; a router that fails stops the song there with one line (no
+pass plays through a wrong patch). A paper bay's cords are listed per pass; at a
+terminal the command waits for Enter, while without one (scripts, CI) or with ``--yes``
+it goes on, taking the cords as patched.
+
+Exit status 0 when every file came out good; 1 with one line on stderr otherwise (the
+files of a bad pass are left as NAME.BAD.wav, never under the wanted name).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from hybrid.cli.output import add_json_flag, emit
+from hybrid.errors import HybridError
+
+
+def register_print(sub) -> None:
+    p = sub.add_parser(
+        "print", help="print stems through analog loops, aligned to a fraction of a sample",
+        description="Play stems out through insert loops, record the returns and write them aligned "
+                    "(sub-sample latency, polarity), exactly the stem's length and BWF time reference.")
+    p.add_argument("target", metavar="STEM|SONG", help="a stem file (with --out/--in), or a song of --studio")
+    p.add_argument("-o", "--output", metavar="OUT.wav", help="the printed file (single-stem form)")
+    p.add_argument("--studio", metavar="DIR", help="studio folder: [interface] defaults; SONG form")
+    p.add_argument("--device", metavar="DEV", help="audio device as PortAudio lists it (name or index)")
+    p.add_argument("--hostapi", metavar="API", help="host API to look the device up in")
+    p.add_argument("--loop", metavar="NAME", help="a loop of --studio's studio.toml instead of --out/--in")
+    p.add_argument("--out", dest="out_channels", metavar="N[,N]", help="output channel(s), 1-based")
+    p.add_argument("--in", dest="in_channels", metavar="N[,N]", help="input channel(s), 1-based")
+    p.add_argument("--samplerate", type=int, metavar="R", help="stream rate (default: the stem's)")
+    p.add_argument("--blocksize", type=int, metavar="B", help="frames per block (0 = the host's own)")
+    p.add_argument("--format", dest="fmt", choices=("pcm24", "float32"), default="pcm24",
+                   help="printed file format (default pcm24)")
+    p.add_argument("--whole-samples", action="store_true", help="align to whole samples only")
+    p.add_argument("--no-polarity", action="store_true", help="keep the loop's polarity as it came back")
+    p.add_argument("--tail-s", type=float, default=1.0, metavar="S",
+                   help="post-roll after the stem for tails (default 1.0 s)")
+    p.add_argument("--keep-tail", action="store_true", help="keep the tail instead of trimming to the stem")
+    p.add_argument("--latency-tolerance", type=float, default=0.1, metavar="SAMPLES",
+                   help="largest change between the pings before and after (default 0.1 sample)")
+    p.add_argument("--allow-clipping", action="store_true", help="deliver even if a return clipped")
+    p.add_argument("--plan", action="store_true", help="SONG form: show the passes, print nothing")
+    p.add_argument("--yes", action="store_true",
+                   help="SONG form on a paper bay: show each pass's cords and go on without waiting for Enter")
+    add_json_flag(p)
+    p.set_defaults(func=cmd_print)
+
+
+def _channels(text: str | None, flag: str) -> tuple[int, ...]:
+    if text is None:
+        raise HybridError(f"give {flag} N (or N,N for a stereo stem)")
+    try:
+        chans = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise HybridError(f"{flag}: expected channel numbers like 3 or 3,4, got {text!r}") from None
+    if any(c < 1 for c in chans):
+        raise HybridError(f"{flag}: channels are numbered from 1, got {text!r}")
+    return chans
+
+
+def _settings(args):
+    from hybrid.live.audio.interface import InterfaceSettings, load_interface
+
+    if args.blocksize is not None and args.blocksize < 0:
+        raise HybridError(f"--blocksize: expected 0 (the host's own) or more, got {args.blocksize}")
+    if args.samplerate is not None and args.samplerate <= 0:
+        raise HybridError(f"--samplerate: expected a positive rate, got {args.samplerate}")
+    if args.studio:
+        base = load_interface(args.studio)
+    elif args.device:
+        base = InterfaceSettings(device=args.device)
+    else:
+        raise HybridError("give --device DEV (or --studio DIR with an [interface])")
+    return base.override(device=args.device, hostapi=args.hostapi, samplerate=args.samplerate,
+                         blocksize=args.blocksize)
+
+
+def _options(args):
+    from hybrid.live.audio.printing import PrintOptions
+
+    return PrintOptions(fmt=args.fmt, whole_samples=args.whole_samples, correct_polarity=not args.no_polarity,
+                        keep_tail=args.keep_tail, tail_s=args.tail_s,
+                        latency_tolerance_samples=args.latency_tolerance, allow_clipping=args.allow_clipping)
+
+
+class _ProgressLine:
+    """One self-rewriting line on stderr when it is a terminal; nothing otherwise."""
+
+    def __init__(self):
+        self.live = sys.stderr.isatty()
+        self._last = 0.0
+
+    def __call__(self, p) -> None:
+        now = time.monotonic()
+        if not self.live or (now - self._last < 0.2 and p.position_frames < p.total_frames):
+            return
+        self._last = now
+        meters = " ".join(f"{v:6.1f}" if v > -200 else "  -inf" for v in p.peak_dbfs)
+        extra = f"  peak dBFS {meters}" if meters else ""
+        xr = f"  xruns {p.xruns}" if p.xruns else ""
+        sys.stderr.write(f"\r{p.stage:9s} {p.position_s:7.1f} s {100 * p.fraction:5.1f}%{extra}{xr}\033[K")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.live:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def cmd_print(args) -> int:
+    if args.studio and args.out_channels is None and args.in_channels is None and not args.output:
+        if args.loop:
+            raise HybridError("--loop is for one stem: give STEM -o OUT.wav --loop NAME --studio DIR")
+        return _print_song(args)
+    return _print_stem(args)
+
+
+def _loop_channels(args) -> tuple[tuple[int, ...], tuple[int, ...], str | None, tuple[str, ...]]:
+    """``(out, in, loop name, chain)`` from --loop (with --studio) or --out/--in."""
+    if args.loop is None:
+        return _channels(args.out_channels, "--out"), _channels(args.in_channels, "--in"), None, ()
+    if not args.studio:
+        raise HybridError(f"--loop {args.loop} needs --studio DIR (where the loop is defined)")
+    if args.out_channels or args.in_channels:
+        raise HybridError("give either --loop NAME or --out/--in, not both")
+    from recall.studio import load_studio
+
+    studio = load_studio(args.studio)
+    loop = studio.loops.get(args.loop)
+    if loop is None:
+        raise HybridError(f"no loop {args.loop!r} (known: {', '.join(studio.loops) or 'none'})",
+                          where=str(studio.file))
+    return (loop.out_channel,), (loop.in_channel,), loop.name, tuple(loop.devices)
+
+
+def _print_stem(args) -> int:
+    from hybrid.live.audio.printing import PrintJob, print_pass
+
+    if not args.output:
+        raise HybridError("give -o OUT.wav for the printed file (or SONG --studio DIR for a whole song)")
+    if args.plan:
+        raise HybridError("--plan is for the SONG form (SONG --studio DIR)")
+    stem = Path(args.target)
+    if not stem.is_file():
+        raise HybridError("no such stem file", where=str(stem))
+    outs, ins, loop, chain = _loop_channels(args)
+    job = PrintJob(stem=stem, output=Path(args.output), out_channels=outs, in_channels=ins, loop=loop,
+                   chain=chain)
+    progress = _ProgressLine()
+    try:
+        result = print_pass([job], _settings(args), _options(args), on_progress=progress)
+    finally:
+        progress.done()
+    emit(result.to_dict(), args.json, _pass_text)
+    if not result.good:
+        f = result.files[0]
+        print(f"hybrid: error: {job.stem}: print is bad ({'; '.join(f.problems)}); kept as {f.path}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_song(args) -> int:
+    from recall import store
+    from recall.studio import load_studio
+
+    from hybrid.live.audio.song import interface_of, pass_rule, plan_song, print_song
+
+    studio = load_studio(args.studio)
+    sheet = store.load_sheet(studio, args.target)
+    song_dir = store.song_dir(studio, args.target)
+    if args.plan:
+        plan = plan_song(studio, sheet, song_dir, args.target, fits=pass_rule(studio))
+        emit(plan.to_dict(), args.json, _plan_text)
+        return 0
+    settings = interface_of(studio).override(device=args.device, hostapi=args.hostapi,
+                                             samplerate=args.samplerate, blocksize=args.blocksize)
+    progress = _ProgressLine()
+
+    def on_pass(number, total, planned):
+        if progress.live:
+            progress.done()
+            names = ", ".join(j.stem.name for j in planned.jobs)
+            sys.stderr.write(f"pass {number}/{total}: {names}\n")
+
+    def on_route(number, total, routed):
+        progress.done()
+        sys.stderr.write(f"pass {number}/{total} routed: {routed.report.device} {routed.report.status} "
+                         f"({routed.report.reason})\n")
+        for step in routed.steps:
+            sys.stderr.write(f"  {step}\n")
+        if routed.steps and not args.yes and sys.stdin.isatty():
+            try:
+                input(f"patch pass {number} as above, then press Enter (Ctrl-C stops) ")
+            except EOFError:
+                raise HybridError(f"stopped before pass {number}: its cords were not confirmed",
+                                  where=f"song {args.target}") from None
+
+    try:
+        result = print_song(studio, sheet, song_dir, args.target, settings, _options(args),
+                            on_pass=on_pass, on_progress=progress, on_route=on_route)
+    finally:
+        progress.done()
+    emit(result.to_dict(), args.json, _song_text)
+    if not result.good:
+        bad = ", ".join(f"{name} ({why})" for name, why in result.failed_tracks.items())
+        print(f"hybrid: error: song {args.target}: {len(result.failed_tracks)} print(s) bad: {bad}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _pass_text(d: dict) -> str:
+    lines = []
+    for f in d["files"]:
+        lat = ", ".join(f"{c['applied_latency_samples']} samples" + (" inverted" if c["polarity"] < 0 else "")
+                        for c in f["latency"])
+        lv = f["levels"] or {}
+        lines.append(f"{'good' if f['good'] else 'BAD '}  {f['path']}  ({f['frames']} frames at "
+                     f"{f['samplerate']} Hz, {f['format']}; latency {lat}; peak {lv.get('peak_dbfs')} dBFS, "
+                     f"RMS {lv.get('rms_dbfs')} dBFS)")
+        lines += [f"      {p}" for p in f["problems"]]
+    if d["stream"]["xruns"]:
+        lines.append(f"xruns: {d['stream']['xruns']}")
+    return "\n".join(lines)
+
+
+def _plan_text(d: dict) -> str:
+    lines = [f"song {d['song']}: {d['passes']} pass(es)"]
+    for r, passes in enumerate(d["rounds"], 1):
+        for p in passes:
+            jobs = "; ".join(f"{Path(j['stem']).name} via {j['loop']}" for j in p["jobs"])
+            lines.append(f"  round {r} pass {p['pass']}: {jobs}")
+    lines += [f"  skipped {name}: {why}" for name, why in d["skipped"].items()]
+    return "\n".join(lines)
+
+
+def _song_text(d: dict) -> str:
+    out = [f"song {d['song']}: {'good' if d['good'] else 'with bad prints'}"]
+    for p in d["passes"]:
+        out.append(_pass_text(p))
+    out += [f"skipped {name}: {why}" for name, why in d["skipped"].items()]
+    return "\n".join(out)

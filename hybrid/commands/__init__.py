@@ -1,1 +1,0 @@
-"""Subcommands of the ``hybrid`` CLI, one module per area (see hybrid.cli.AREAS)."""

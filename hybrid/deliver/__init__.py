@@ -1,7 +1,0 @@
-"""Mix and master deliverables: WAV copies, loudness-matched listening copies, CD
-masters (44.1 kHz/16-bit, TPDF dither), DDP 2.00 images with PQ and CD-Text, cue
-sheets, checksums, and the read-back that verifies them.
-
-Entry points: :func:`hybrid.deliver.mix.deliver_mix`, :func:`hybrid.deliver.master.deliver_master`;
-the DDP writer/parser in :mod:`hybrid.deliver.ddp`.
-"""

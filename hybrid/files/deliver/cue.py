@@ -1,0 +1,43 @@
+"""A CDRWin cue sheet for the DDP's audio image (``FILE "IMAGE.DAT" BINARY``).
+
+BINARY means raw little-endian 16-bit stereo, which is what IMAGE.DAT holds, so any
+cue-reading burner or player can audition or burn a reference CD-R straight from the
+image. Index times are absolute (MM:SS:FF, 75 frames per second) and track 1 starts
+with ``INDEX 00 00:00:00``. Text is ISO 8859-1, as CD-Text is.
+"""
+
+from __future__ import annotations
+
+from hybrid.files.deliver.ddp import IMAGE_NAME, SECTORS_PER_SECOND, DdpLayout
+
+
+def cue_time(sector: int) -> str:
+    minutes, rest = divmod(sector, 60 * SECTORS_PER_SECOND)
+    seconds, frames = divmod(rest, SECTORS_PER_SECOND)
+    return f"{minutes:02d}:{seconds:02d}:{frames:02d}"
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', "'") + '"'
+
+
+def cue_sheet(layout: DdpLayout, *, title: str, performer: str, track_titles: list[str],
+              track_performers: list[str], image_name: str = IMAGE_NAME) -> str:
+    lines = []
+    if layout.upc:
+        lines.append(f"CATALOG {layout.upc}")
+    if performer:
+        lines.append(f"PERFORMER {_quoted(performer)}")
+    lines.append(f"TITLE {_quoted(title)}")
+    lines.append(f"FILE {_quoted(image_name)} BINARY")
+    for track, t_title, t_performer in zip(layout.tracks, track_titles, track_performers):
+        lines.append(f"  TRACK {track.number:02d} AUDIO")
+        lines.append(f"    TITLE {_quoted(t_title)}")
+        if t_performer:
+            lines.append(f"    PERFORMER {_quoted(t_performer)}")
+        if track.isrc:
+            lines.append(f"    ISRC {track.isrc}")
+        if track.pregap_sector is not None:
+            lines.append(f"    INDEX 00 {cue_time(track.pregap_sector)}")
+        lines.append(f"    INDEX 01 {cue_time(track.start_sector)}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,376 @@
+"""Intake of one client upload: unpack safely, check every stem, create the song.
+
+Policy (what a studio wants: the engineer keeps what can be listened to and talked
+about, and nothing dangerous or ambiguous ever lands):
+
+Refused, nothing kept (exit status 1):
+  * unsafe entries anywhere in the archive: ``..`` paths, absolute names, drive letters,
+    NUL bytes; symlinks, hard links, devices and pipes (``path``, ``link``);
+  * encrypted members or archives (``encrypted``): they cannot be checked;
+  * zip bombs and oversized uploads: file-count, per-file, total and ratio caps, checked
+    on declared sizes and again on the bytes actually streamed (``bomb``);
+  * corrupt archives (bad CRC, truncated, unknown compression) (``corrupt``);
+  * two stems that would get the same name in ``stems/`` (duplicates after dropping
+    folders, or names differing only in case) (``duplicate``);
+  * no readable WAV at all (``empty``), a song that already exists (``exists``), not
+    enough disk space (``disk``), a read or write error (``io``), a sheet recall refuses
+    (``sheet``), an interrupt (``interrupted``).
+Skipped with a finding, the rest imported:
+  * non-audio files (warn), other audio formats such as AIFF or MP3 (fail), ``.wav``
+    files that are not WAV data (fail), nested archives (warn: never unpacked; the
+    client should send the stems in one archive).
+  * ``__MACOSX``, ``.DS_Store``, ``._*``, ``Thumbs.db`` and folders are ignored quietly.
+Imported with their findings (the report is loud, the stems are kept):
+  * 16-bit or below-44.1 kHz files, other rates or lengths than the song's, a different
+    BWF start, silence, clipping (fail); 32-bit integer, mono saved as stereo, names
+    without a number or instrument, drum-bus stems (warn); effect returns (info).
+
+Atomicity: everything is unpacked into a private ``.intake-<host>-<pid>-*`` folder inside
+the studio (same file system), the song folder is moved into ``songs/`` with one rename,
+then the sheet is written by recall. Any failure, KeyboardInterrupt included, removes the
+staging folder and a song folder this run created. A run killed outright (SIGKILL, power
+cut) leaves its staging folder; the next intake on the same host removes staging folders
+whose process is gone.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import tempfile
+from collections import Counter
+from pathlib import Path, PurePosixPath
+from typing import Callable
+
+from hybrid.errors import HybridError
+from hybrid.files.intake.audio_checks import Rules, read_header, scan_samples
+from hybrid.files.intake.ext_source import ExternalSource
+from hybrid.files.intake.limits import Budget, Limits, size_text
+from hybrid.files.intake.members import classify, clash_key, safe_parts, stem_filename
+from hybrid.files.intake.names import check_name
+from hybrid.files.intake.report import FileReport, IntakeRefused, IntakeReport, Refusal
+from hybrid.files.intake.zip_source import ZipSource
+from recall import store
+from recall.errors import RecallError
+from recall.studio import SONGS_DIR
+
+Progress = Callable[[str, str, int, int], None]
+STAGING_PREFIX = ".intake-"
+STEMS_DIR = "stems"
+NOTES = [
+    "Effects printed into a stem cannot be detected from the audio; names that look like "
+    "effect returns are listed as info.",
+    "'Starting together' is checked as equal length and, where files carry one, equal BWF "
+    "time reference; a stem padded to the same length from a different start cannot be told apart.",
+]
+_ARCHIVE_SUFFIXES = re.compile(r"(\.(zip|rar|7z|tar|tgz|tbz2?|txz|gz|bz2|xz|zst))+$", re.I)
+
+
+_STEMS_WORDS = re.compile(r"[\s_\-.()\[\]]*\b(stems?|multi-?tracks?|tracks|wavs?|bounces|audio files)"
+                          r"[\s_\-.()\[\]]*$", re.I)
+
+
+def song_title_from_archive(archive: Path) -> str:
+    """'Night_Drive - STEMS.zip' -> 'Night Drive': archive suffixes and a trailing 'stems',
+    'multitracks', 'wavs'... go; underscores become spaces."""
+    name = _ARCHIVE_SUFFIXES.sub("", Path(archive).name)
+    name = re.sub(r"_+", " ", name).strip()
+    bare = _STEMS_WORDS.sub("", name).strip(" -")
+    return bare or name or "Untitled"
+
+
+def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | None = None,
+                   artist: str = "", album: str = "", limits: Limits = Limits(),
+                   rules: Rules = Rules(), extractor: str = "auto",
+                   progress: Progress | None = None) -> IntakeReport:
+    """Unpack ``archive`` into a new song of the studio and check it; returns the report.
+
+    Raises IntakeRefused (a HybridError carrying the report) when the upload is refused;
+    the studio is then exactly as before. Bad arguments raise HybridError.
+    ``extractor`` applies to non-zip archives: auto | bsdtar | unar (see ext_source).
+    ``progress(stage, name, done, total)`` is called as each stem is unpacked
+    (stage ``unpack``) and checked (``check``), for a progress line on big uploads.
+    """
+    tell = progress or (lambda *a: None)
+    archive = Path(archive)
+    studio = Path(studio_dir).expanduser().resolve()
+    if not archive.is_file():
+        raise HybridError("archive not found", where=str(archive))
+    if not (studio / "studio.toml").is_file():
+        raise HybridError("not a studio folder (no studio.toml; create one with `hybrid init DIR`)",
+                          where=str(studio))
+    title = (song or song_title_from_archive(archive)).strip()
+    if not title:
+        raise HybridError("the song needs a name (--song)", where=str(archive))
+    report = IntakeReport(archive=str(archive), song=title)
+    staging: Path | None = None
+    try:
+        song_dir = studio / SONGS_DIR / store.slugify(title)
+        if song_dir.exists():
+            raise Refusal(f"song folder {song_dir} already exists; pick another name with --song",
+                          rule="exists")
+        with _open_source(archive, extractor, report, limits) as source:
+            entries = source.entries()
+            report.extractor = getattr(source, "extractor", "zipfile")
+            wanted, declared = _plan(entries, report, limits)
+            _check_space(studio, declared, limits)
+            swept = _sweep_stale_staging(studio)
+            if swept:
+                report.notes.append(f"Removed {swept} staging folder(s) left by interrupted intakes.")
+            staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(), dir=studio))
+            stems_tmp = staging / "song" / STEMS_DIR
+            stems_tmp.mkdir(parents=True)
+            raw_to_stem = {raw: name for name, raw in wanted.values()}
+            done = [0]
+
+            def unpacking(member: str) -> None:
+                if member in raw_to_stem:
+                    done[0] += 1
+                    tell("unpack", raw_to_stem[member], done[0], len(wanted))
+
+            source.extract({key: stems_tmp / name for key, (name, _) in wanted.items()},
+                           Budget(limits, on_member=unpacking), chunk_bytes=limits.chunk_bytes,
+                           max_files=limits.max_files)
+        _verify_staging(stems_tmp, {name for name, _ in wanted.values()})
+        _check_stems(stems_tmp, wanted, report, rules, tell)
+        imported = [f for f in report.files if f.imported]
+        if not imported:
+            raise Refusal("no WAV stems in the archive" + _skipped_hint(report), rule="empty")
+        _check_together(imported, report)
+        report.notes[:0] = NOTES
+        _place(studio, title, artist, album, staging / "song", song_dir, report)
+        report.song_dir = str(song_dir)
+        return report
+    except KeyboardInterrupt:
+        _refused(report, Refusal("interrupted; nothing was imported", rule="interrupted"))
+        raise
+    except Refusal as refusal:
+        refusal.archive = str(archive)
+        _refused(report, refusal)
+        raise IntakeRefused(refusal, report) from None
+    except OSError as exc:
+        refusal = Refusal(f"cannot read the archive or write the stems ({exc.strerror or exc}"
+                          f"{': ' + str(exc.filename) if exc.filename else ''})", rule="io",
+                          archive=str(archive))
+        _refused(report, refusal)
+        raise IntakeRefused(refusal, report) from None
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _staging_prefix() -> str:
+    return f"{STAGING_PREFIX}{socket.gethostname()}-{os.getpid()}-"
+
+
+def _sweep_stale_staging(studio: Path) -> int:
+    """Remove this host's staging folders whose intake process no longer exists."""
+    host_prefix = f"{STAGING_PREFIX}{socket.gethostname()}-"
+    removed = 0
+    for folder in studio.glob(f"{host_prefix}*"):
+        pid_text = folder.name[len(host_prefix):].split("-", 1)[0]
+        if not pid_text.isdigit() or not folder.is_dir() or folder.is_symlink():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+            continue  # alive (or someone else's process): leave it
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def _open_source(archive: Path, extractor: str, report: IntakeReport, limits: Limits):
+    """zipfile for zips it can decode; unar for zips it cannot; bsdtar/unar for the rest."""
+    with open(archive, "rb") as fh:
+        magic = fh.read(4)
+    if magic[:2] != b"PK":
+        return ExternalSource(archive, extractor)
+    source = ZipSource(archive, max_files=limits.max_files)
+    methods = source.unsupported_methods()
+    if not methods:
+        return source
+    source.close()
+    report.notes.append(f"The zip uses {', '.join(sorted(methods))}, which Python's zipfile cannot "
+                        "read; it was unpacked with unar.")
+    return ExternalSource(archive, "unar")
+
+
+def _plan(entries, report: IntakeReport, limits: Limits) -> tuple[dict[str, tuple[str, str]], int]:
+    """Judge every entry before unpacking anything: refuse, ignore, skip or want.
+
+    Returns ({normalised name: (stem file name, raw name)}, declared bytes of the wanted stems).
+    """
+    if len(entries) > limits.max_files:
+        raise Refusal(f"{len(entries)} entries, more than the {limits.max_files} allowed", rule="bomb")
+    wanted: dict[str, tuple[str, str]] = {}
+    seen: dict[str, str] = {}
+    declared_total = declared_wanted = 0
+    for entry in entries:
+        parts = safe_parts(entry.name)
+        if entry.kind in ("symlink", "hardlink"):
+            raise Refusal("is a link; links are never unpacked", member=entry.name, rule="link")
+        if entry.kind not in ("file", "dir"):
+            raise Refusal("is a device, pipe or other special file", member=entry.name, rule="link")
+        if entry.encrypted:
+            raise Refusal("is encrypted (password-protected); ask for an archive without a password",
+                          member=entry.name, rule="encrypted")
+        if entry.kind == "dir":
+            continue
+        size = entry.size or 0
+        if size > limits.max_file_bytes:
+            raise Refusal(f"declares {size_text(size)}, more than the {size_text(limits.max_file_bytes)} "
+                          "allowed for one file", member=entry.name, rule="bomb")
+        declared_total += size
+        kind = classify(parts)
+        if kind == "junk":
+            report.ignored.append(entry.name)
+            continue
+        fr = FileReport(member=entry.name)
+        if kind == "wav":
+            name = stem_filename(parts)
+            key = clash_key(name)
+            if key in seen:
+                raise Refusal(f"would land as stems/{name}, like {seen[key]!r} (duplicate or "
+                              "names differing only in case); ask the client which one is right",
+                              member=entry.name, rule="duplicate")
+            seen[key] = entry.name
+            wanted["/".join(parts)] = (name, entry.name)
+            declared_wanted += size
+            continue
+        if kind == "archive":
+            fr.add("nested", "warn", "an archive inside the archive: not unpacked; ask for the "
+                   "stems in one archive")
+        elif kind == "audio":
+            suffix = PurePosixPath(parts[-1]).suffix.lstrip(".").upper()
+            fr.add("format", "fail", f"{suffix} file, not WAV: skipped; ask for WAV")
+        else:
+            fr.add("skipped", "warn", "not an audio file: skipped")
+        report.files.append(fr)
+    if declared_total > limits.max_total_bytes:
+        raise Refusal(f"declares {size_text(declared_total)} in all, more than the "
+                      f"{size_text(limits.max_total_bytes)} allowed", rule="bomb")
+    return wanted, declared_wanted
+
+
+def _check_space(studio: Path, declared: int, limits: Limits) -> None:
+    free = shutil.disk_usage(studio).free
+    if declared + limits.min_free_bytes > free:
+        raise Refusal(f"the stems need {size_text(declared)} and the studio's disk has "
+                      f"{size_text(free)} free", rule="disk")
+
+
+def _verify_staging(stems: Path, expected: set[str]) -> None:
+    """After unpacking: exactly the expected names, each a plain file with one link."""
+    found = set()
+    with os.scandir(stems) as it:
+        for item in it:
+            st = item.stat(follow_symlinks=False)
+            if item.is_symlink() or not item.is_file(follow_symlinks=False) or st.st_nlink != 1:
+                raise Refusal(f"unpacked {item.name!r} is not a plain file", member=item.name, rule="link")
+            found.add(item.name)
+    if found != expected:
+        odd = sorted(found ^ expected)
+        raise Refusal(f"unpacked files do not match the listing ({', '.join(odd[:5])})", rule="corrupt")
+
+
+def _check_stems(stems: Path, wanted, report: IntakeReport, rules: Rules, tell: Progress) -> None:
+    """Header and content rules, one file at a time (each streamed block-wise)."""
+    checked = []
+    ordered = sorted(wanted.values(), key=lambda nm: _natural(nm[0]))
+    for i, (name, member) in enumerate(ordered, 1):
+        tell("check", name, i, len(ordered))
+        path = stems / name
+        fr = FileReport(member=member)
+        if read_header(path, fr, rules):
+            fr.imported = True
+            fr.file = f"{STEMS_DIR}/{name}"
+            fr.track = name[:-len(".wav")]
+            if fr.frames:
+                scan_samples(path, fr, rules)
+            check_name(fr, fr.track)
+        else:
+            path.unlink()
+        checked.append(fr)
+    report.files[:0] = checked
+
+
+def _check_together(imported: list[FileReport], report: IntakeReport) -> None:
+    """One sample rate, one length, one start (BWF time reference) for the whole song."""
+    rates = Counter(f.samplerate for f in imported)
+    song_rate = max(rates, key=lambda r: (rates[r], r))
+    report.samplerate = song_rate
+    same_rate = [f for f in imported if f.samplerate == song_rate]
+    lengths = Counter(f.frames for f in same_rate)
+    song_frames = max(lengths, key=lambda n: (lengths[n], n))
+    refs = Counter(f.time_reference for f in imported if f.time_reference is not None)
+    song_ref = max(refs, key=lambda r: (refs[r], -r)) if refs else None
+    for f in imported:
+        if f.samplerate != song_rate:
+            f.add("one-rate", "fail", f"{f.samplerate} Hz while the song's stems are {song_rate} Hz")
+            f.add("one-length", "info", "not compared: different sample rate")
+            continue
+        if len(rates) == 1 and len(imported) > 1:
+            f.add("one-rate", "pass", f"all stems at {song_rate} Hz")
+        diff = f.frames - song_frames
+        if diff:
+            f.add("one-length", "fail", f"{f.frames} samples, {diff:+d} ({diff / song_rate * 1000:+.1f} ms) "
+                  f"against the song's {song_frames}: the stems will not line up")
+        elif len(imported) > 1:
+            f.add("one-length", "pass", f"same length as the others ({song_frames} samples)")
+        if song_ref is not None:
+            if f.time_reference is None:
+                f.add("start", "info", "no BWF time reference (others have one)")
+            elif f.time_reference != song_ref:
+                d = f.time_reference - song_ref
+                f.add("start", "fail", f"BWF start {d:+d} samples ({d / song_rate:+.3f} s) from the "
+                      "others: exported from a different position")
+            else:
+                f.add("start", "pass", f"BWF start equal to the others ({song_ref})")
+
+
+def _place(studio: Path, title: str, artist: str, album: str, staged_song: Path,
+           song_dir: Path, report: IntakeReport) -> None:
+    """Move the staged song folder into songs/ in one rename, then write its sheet."""
+    tracks = {f.track: f.file for f in report.files if f.imported}
+    song_dir.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(staged_song, song_dir)
+    except OSError:
+        raise Refusal(f"song folder {song_dir} appeared while unpacking; nothing was imported",
+                      rule="exists") from None
+    try:
+        store.create_song(studio, title, artist=artist, album=album,
+                          samplerate=report.samplerate, tracks=tracks)
+    except BaseException as exc:
+        shutil.rmtree(song_dir, ignore_errors=True)
+        if isinstance(exc, RecallError):
+            raise Refusal(f"cannot create the song's sheet ({exc})", rule="sheet") from None
+        raise
+
+
+def _refused(report: IntakeReport, refusal: Refusal) -> None:
+    report.refused = True
+    report.song_dir = None
+    report.refusal = {"rule": refusal.rule, "member": refusal.member, "reason": refusal.reason}
+    for f in report.files:
+        f.imported = False
+        f.file = None
+
+
+def _skipped_hint(report: IntakeReport) -> str:
+    kinds = {f.findings[0].rule for f in report.files if f.findings}
+    if "nested" in kinds:
+        return " (only nested archives, which are not unpacked: ask for the WAVs in one archive)"
+    if report.files:
+        return f" ({len(report.files)} other file(s) skipped)"
+    return ""
+
+
+def _natural(name: str) -> list:
+    return [int(t) if t.isdigit() else t.casefold() for t in re.split(r"(\d+)", name)]

@@ -1,0 +1,313 @@
+"""Measured loop latencies, kept in ``STUDIO/latency.toml``, each keyed to what it depends on.
+
+A loop's round trip holds only for the interface device, sample rate, block size and
+route (the patch the router made) it was measured with: change any of them and the
+figure is stale, and the next print measures again. ``lookup`` returns only a current
+figure; ``status`` says why one is stale. ``invalidate`` marks an entry stale by hand
+(a print pass whose pings disagreed).
+
+The file is plain TOML, rewritten with tomlkit so comments and hand edits survive, and
+saved atomically (temp file, fsync, rename)::
+
+    spec = "hybrid-latency/1"
+
+    [loops.A]
+    latency_samples = 293.25
+    polarity = -1
+    gain_db = -0.02
+    ...
+    measured_at = "2026-11-21T13:40:00Z"
+    key = { device = "hybrid-gear", samplerate = 48000, blocksize = 0, route = "" }
+
+Also here, until recall's studio loader takes over: a tiny reader of studio.toml's
+``[loops.NAME]`` tables (``read_loops``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomlkit
+
+from hybrid.live.audio.ping import LatencyResult
+from hybrid.errors import HybridError
+from hybrid.tomlfile import STUDIO_MISSING, read_toml
+
+FILENAME = "latency.toml"
+SPEC = "hybrid-latency/1"
+
+
+@dataclass(frozen=True)
+class LatencyKey:
+    """What a measured latency depends on. ``route`` is the router's description of the
+    patch ("" when the loop is hard-wired)."""
+
+    device: str
+    samplerate: int
+    blocksize: int
+    route: str = ""
+
+    def differences(self, current: "LatencyKey", *, compare_route: bool = True) -> list[str]:
+        """How ``current`` differs from this (stored) key, one phrase per field."""
+        out = []
+        for name in ("device", "samplerate", "blocksize", "route"):
+            if name == "route" and not compare_route:
+                continue
+            was, now = getattr(self, name), getattr(current, name)
+            if now is None:
+                continue
+            if was != now:
+                out.append(f"{name} {was!r} -> {now!r}")
+        return out
+
+    def to_dict(self) -> dict:
+        return {"device": self.device, "samplerate": self.samplerate, "blocksize": self.blocksize,
+                "route": self.route}
+
+
+@dataclass(frozen=True)
+class StoredLatency:
+    """One entry of latency.toml. ``stale_reason`` is set when something marked it stale."""
+
+    loop: str
+    result: LatencyResult
+    key: LatencyKey
+    measured_at: str
+    stale_reason: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"loop": self.loop, **self.result.to_dict(), "key": self.key.to_dict(),
+                "measured_at": self.measured_at, "stale_reason": self.stale_reason}
+
+
+@dataclass(frozen=True)
+class LatencyStatus:
+    """A loop's stored latency against the current key: ``stale`` with ``reasons``."""
+
+    loop: str
+    entry: StoredLatency | None
+    stale: bool
+    reasons: tuple[str, ...]
+
+    @property
+    def current(self) -> LatencyResult | None:
+        return None if self.stale or self.entry is None else self.entry.result
+
+    def to_dict(self) -> dict:
+        return {"loop": self.loop, "measured": self.entry is not None, "stale": self.stale,
+                "reasons": list(self.reasons), "entry": self.entry.to_dict() if self.entry else None}
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def path_of(studio_dir) -> Path:
+    return Path(studio_dir) / FILENAME
+
+
+def load(studio_dir) -> dict[str, StoredLatency]:
+    """Every entry of ``STUDIO/latency.toml`` (empty when there is none yet)."""
+    path = path_of(studio_dir)
+    data = read_toml(path, missing=None)
+    if not data:
+        return {}
+    spec = data.get("spec", SPEC)
+    if spec != SPEC:
+        raise HybridError(f"spec: expected {SPEC!r}, got {spec!r}", where=str(path))
+    loops = data.get("loops", {})
+    if not isinstance(loops, dict):
+        raise HybridError("loops: expected a table of loops", where=str(path))
+    return {name: _entry(name, table, path) for name, table in loops.items()}
+
+
+def _entry(name: str, table, path: Path) -> StoredLatency:
+    where = f"{path}: loops.{name}"
+    if not isinstance(table, dict):
+        raise HybridError("expected a table", where=where)
+    key = table.get("key")
+    if not isinstance(key, dict):
+        raise HybridError("key: expected { device, samplerate, blocksize, route }", where=where)
+    try:
+        result = LatencyResult(
+            latency_samples=_number(table, "latency_samples", where),
+            polarity=_polarity(table, where),
+            gain_db=_number(table, "gain_db", where),
+            snr_db=_number(table, "snr_db", where, optional=True),
+            noise_floor_dbfs=_number(table, "noise_floor_dbfs", where, optional=True),
+            confidence=_number(table, "confidence", where),
+            uncertainty_samples=_number(table, "uncertainty_samples", where),
+            samplerate=_integer(table, "samplerate", where, default=key.get("samplerate")),
+            peak_dbfs=_number(table, "peak_dbfs", where),
+            method=str(table.get("method", "")),
+            warnings=tuple(str(w) for w in table.get("warnings", [])),
+        )
+        stored_key = LatencyKey(device=str(key.get("device", "")),
+                                samplerate=_integer(key, "samplerate", where + ".key"),
+                                blocksize=_integer(key, "blocksize", where + ".key"),
+                                route=str(key.get("route", "")))
+    except (TypeError, ValueError) as exc:
+        raise HybridError(str(exc), where=where) from exc
+    stale = table.get("stale_reason")
+    return StoredLatency(loop=name, result=result, key=stored_key, measured_at=str(table.get("measured_at", "")),
+                         stale_reason=str(stale) if stale else None)
+
+
+def _number(table: dict, name: str, where: str, optional: bool = False) -> float | None:
+    value = table.get(name)
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise HybridError(f"{name}: expected a number, got {value!r}", where=where)
+    return float(value)
+
+
+def _integer(table: dict, name: str, where: str, default=None) -> int:
+    value = table.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise HybridError(f"{name}: expected an integer, got {value!r}", where=where)
+    return value
+
+
+def _polarity(table: dict, where: str) -> int:
+    value = table.get("polarity")
+    if value not in (1, -1) or isinstance(value, bool):
+        raise HybridError(f"polarity: expected 1 or -1, got {value!r}", where=where)
+    return int(value)
+
+
+def status(studio_dir, loop: str, key: LatencyKey, *, compare_route: bool = True) -> LatencyStatus:
+    """The stored figure for ``loop`` and whether it still holds for ``key``."""
+    entry = load(studio_dir).get(loop)
+    if entry is None:
+        return LatencyStatus(loop, None, True, ("not measured",))
+    reasons = entry.key.differences(key, compare_route=compare_route)
+    if entry.stale_reason:
+        reasons.insert(0, entry.stale_reason)
+    return LatencyStatus(loop, entry, bool(reasons), tuple(reasons))
+
+
+def lookup(studio_dir, loop: str, key: LatencyKey) -> LatencyResult | None:
+    """The stored latency of ``loop`` if it was measured with exactly ``key``, else None."""
+    return status(studio_dir, loop, key).current
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def store(studio_dir, loop: str, result: LatencyResult, key: LatencyKey, *,
+          measured_at: str | None = None) -> StoredLatency:
+    """Record ``result`` for ``loop`` under ``key`` (replacing the loop's earlier entry)."""
+    if not loop or any(c in loop for c in "\n\r"):
+        raise HybridError(f"bad loop name {loop!r}", where=str(path_of(studio_dir)))
+    measured_at = measured_at or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    doc = _document(studio_dir)
+    loops = doc.setdefault("loops", tomlkit.table(is_super_table=True))
+    entry = tomlkit.table()
+    for name, value in result.to_dict().items():
+        if name == "latency_ms" or value is None:
+            continue
+        if name == "warnings":
+            if value:
+                entry[name] = list(value)
+            continue
+        entry[name] = value
+    entry["measured_at"] = measured_at
+    inline = tomlkit.inline_table()
+    inline.update(key.to_dict())
+    entry["key"] = inline
+    loops[loop] = entry
+    _save(studio_dir, doc)
+    return StoredLatency(loop=loop, result=result, key=key, measured_at=measured_at)
+
+
+def invalidate(studio_dir, loop: str, reason: str) -> None:
+    """Mark ``loop``'s entry stale (e.g. the pings around a print pass disagreed)."""
+    doc = _document(studio_dir)
+    loops = doc.get("loops")
+    if loops is None or loop not in loops:
+        return
+    loops[loop]["stale_reason"] = reason
+    _save(studio_dir, doc)
+
+
+def _document(studio_dir) -> tomlkit.TOMLDocument:
+    path = path_of(studio_dir)
+    load(studio_dir)  # validates, with clear errors, before we touch it
+    if path.exists():
+        return tomlkit.parse(path.read_text(encoding="utf-8"))
+    doc = tomlkit.document()
+    doc.add(tomlkit.comment("Round-trip latencies measured by `hybrid latency measure`."))
+    doc.add(tomlkit.comment("Each holds only for the device, sample rate, block size and route in its key."))
+    doc["spec"] = SPEC
+    return doc
+
+
+def _save(studio_dir, doc) -> None:
+    path = path_of(studio_dir)
+    if not path.parent.is_dir():
+        raise HybridError("no such studio folder", where=str(path.parent))
+    fd, tmp = tempfile.mkstemp(prefix=".latency-", suffix=".toml", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(tomlkit.dumps(doc))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise HybridError(f"cannot write: {exc}", where=str(path)) from exc
+
+
+# --------------------------------------------------------------------------- studio.toml loops
+
+
+@dataclass(frozen=True)
+class LoopDef:
+    """``[loops.NAME]`` of studio.toml: 1-based interface channels and the gear on it."""
+
+    name: str
+    out_channel: int
+    in_channel: int
+    devices: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "out": self.out_channel, "in": self.in_channel, "devices": list(self.devices)}
+
+
+def read_loops(studio_dir) -> dict[str, LoopDef]:
+    """The loops of ``STUDIO/studio.toml`` (a stand-in for recall's studio loader)."""
+    path = Path(studio_dir) / "studio.toml"
+    data = read_toml(path, missing=STUDIO_MISSING)
+    loops = data.get("loops", {})
+    if not isinstance(loops, dict):
+        raise HybridError("loops: expected tables [loops.NAME]", where=str(path))
+    out = {}
+    for name, table in loops.items():
+        where = f"{path}: loops.{name}"
+        if not isinstance(table, dict):
+            raise HybridError("expected a table with out, in", where=where)
+        channels = []
+        for key in ("out", "in"):
+            value = table.get(key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise HybridError(f"{key}: expected a 1-based channel number, got {value!r}", where=where)
+            channels.append(value)
+        devices = table.get("devices", [])
+        if not isinstance(devices, list) or not all(isinstance(d, str) for d in devices):
+            raise HybridError("devices: expected a list of device names", where=where)
+        out[name] = LoopDef(name, channels[0], channels[1], tuple(devices))
+    return out
+
+
+def read_loop(studio_dir, name: str) -> LoopDef:
+    loops = read_loops(studio_dir)
+    if name not in loops:
+        known = ", ".join(sorted(loops)) or "none"
+        raise HybridError(f"no loop {name!r} in studio.toml (loops: {known})",
+                          where=str(Path(studio_dir) / "studio.toml"))
+    return loops[name]

@@ -1,0 +1,210 @@
+"""Print a whole song: every track through its insert chain, loops in parallel, in planned passes.
+
+The song's sheet (recall) says which loop each track goes through (``[[tracks.X.inserts]]``,
+in signal order); the studio says which channels a loop is on. Jobs are grouped by
+``hybrid.live.audio.planner`` so loops run at once and no unit serves two tracks in a pass.
+A track with several inserts is printed in rounds: round k sends round k-1's print
+through the k-th insert (intermediate files in ``prints/.rounds/``, removed at the end).
+
+Prints land in ``songs/<song>/prints/`` under the stem's name (docs/CONTRACTS.md). A bad
+pass does not stop the song: its files are left as ``NAME.BAD.wav``, its tracks drop out
+of later rounds, and the result says so. The gear is assumed recalled (the session does
+that before it calls this).
+
+Routing: when the studio has a router (a router device in ``[router]``, or a paper bay
+with points; the template's bare ``device = "manual"`` means every loop is hard-wired),
+the passes follow the router's rule too (``recall.routing.print_pass_fits``) and each
+pass is routed just before it plays (``recall.routing.route_print_pass``). A router that
+fails stops the song before that pass plays (RecallError naming the pass and
+``router.device``): no pass plays through a wrong patch. A paper bay's hand steps go to
+``on_route``; whoever calls this shows them and waits for the person where it can.
+
+Each good pass's pings are stored per loop in ``latency.toml`` (hybrid.live.audio.latency_store);
+a loop whose pings disagreed is marked stale there with the figures.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from hybrid.live.audio import latency_store
+from hybrid.live.audio.interface import InterfaceSettings
+from hybrid.live.audio.planner import PlannedPass, plan_passes
+from hybrid.live.audio.printing import PassResult, PingSettings, PrintJob, PrintOptions, print_pass
+from hybrid.live.audio.stream import Progress
+from hybrid.errors import HybridError
+
+PRINTS_DIR = "prints"
+ROUNDS_DIR = ".rounds"
+
+
+@dataclass
+class SongPlan:
+    """Rounds of passes, and the tracks left out (no insert), with why."""
+
+    song: str
+    rounds: list[list[PlannedPass]]
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def passes(self) -> int:
+        return sum(len(r) for r in self.rounds)
+
+    def to_dict(self) -> dict:
+        return {"song": self.song, "passes": self.passes, "skipped": self.skipped,
+                "rounds": [[p.to_dict() for p in r] for r in self.rounds]}
+
+
+@dataclass
+class SongPrintResult:
+    """Every pass that ran, and the tracks that did not come out good."""
+
+    song: str
+    plan: SongPlan
+    passes: list[PassResult] = field(default_factory=list)
+    failed_tracks: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def good(self) -> bool:
+        return not self.failed_tracks and all(p.good for p in self.passes)
+
+    def to_dict(self) -> dict:
+        return {"song": self.song, "good": self.good, "skipped": self.plan.skipped,
+                "failed_tracks": self.failed_tracks, "passes": [p.to_dict() for p in self.passes]}
+
+
+def interface_of(studio) -> InterfaceSettings:
+    """The studio's ``[interface]`` as print settings (recall's Studio)."""
+    iface = studio.interface
+    if iface is None:
+        raise HybridError("the studio has no [interface] (device, samplerate, blocksize)", where=str(studio.file))
+    return InterfaceSettings(device=iface.device, hostapi=iface.hostapi, samplerate=iface.samplerate,
+                             blocksize=iface.blocksize)
+
+
+def router_bay(studio):
+    """The studio's router bay (``recall.routing.Bay``) when there is anything to route, else None."""
+    from recall.routing import PAPER, load_bay
+
+    bay = load_bay(studio)
+    if bay.kind == PAPER and not bay.loops and not bay.devices:
+        return None
+    return bay
+
+
+def pass_rule(studio, bay=None):
+    """``fits(pass_jobs, job)`` for :func:`plan_song` when the studio has a router, else None."""
+    from recall.routing import print_pass_fits
+
+    bay = bay or router_bay(studio)
+    return None if bay is None else print_pass_fits(studio, bay)
+
+
+def plan_song(studio, sheet, song_dir: Path, song: str, *,
+              fits: Callable[[list[PrintJob], PrintJob], bool] | None = None) -> SongPlan:
+    """The rounds of passes that print ``sheet``'s tracks through their inserts.
+
+    ``fits``: an extra rule for who may share a pass (``hybrid.live.audio.planner.plan_passes``);
+    :func:`pass_rule` gives the router's."""
+    prints = song_dir / PRINTS_DIR
+    rounds_dir = prints / ROUNDS_DIR
+    per_round: list[list[PrintJob]] = []
+    skipped: dict[str, str] = {}
+    for track in sheet.tracks:
+        if not track.inserts:
+            skipped[track.name] = "no insert on this track"
+            continue
+        stem = song_dir / track.file
+        if not stem.is_file():
+            raise HybridError(f"track {track.name!r}: stem not found", where=str(stem))
+        final = prints / (Path(track.file).stem + ".wav")
+        source = stem
+        for k, insert in enumerate(track.inserts):
+            loop = studio.loops.get(insert.loop)
+            if loop is None:
+                raise HybridError(f"track {track.name!r}: no loop {insert.loop!r} in the studio "
+                                  f"(known: {', '.join(studio.loops) or 'none'})", where=str(studio.file))
+            last = k == len(track.inserts) - 1
+            output = final if last else rounds_dir / f"{Path(track.file).stem}.round{k + 1}.wav"
+            job = PrintJob(stem=source, output=output, out_channels=(loop.out_channel,),
+                           in_channels=(loop.in_channel,), loop=loop.name,
+                           chain=tuple(insert.devices or loop.devices))
+            while len(per_round) <= k:
+                per_round.append([])
+            per_round[k].append(job)
+            source = output
+    return SongPlan(song=song, rounds=[plan_passes(jobs, fits) for jobs in per_round], skipped=skipped)
+
+
+def print_song(studio, sheet, song_dir: Path, song: str, settings: InterfaceSettings,
+               options: PrintOptions = PrintOptions(), *, ping: PingSettings = PingSettings(),
+               on_pass: Callable[[int, int, PlannedPass], None] | None = None,
+               on_progress: Callable[[Progress], None] | None = None,
+               on_route: Callable[[int, int, Any], None] | None = None,
+               store_latency: bool = True, cancel=None) -> SongPrintResult:
+    """Run :func:`plan_song`'s passes; ``on_pass(number, total, planned)`` before each.
+
+    With a router, each pass is routed first (``recall.routing.route_print_pass``), then
+    ``on_route(number, total, RouteResult)`` (a paper bay's ``.steps`` to patch by hand:
+    show them and wait for the person there), then ``on_pass``; then the pass plays. A
+    router that fails raises RecallError before the pass plays. ``cancel`` (a
+    threading.Event) stops the running pass and the song (HybridError); the passes done
+    by then keep their files.
+    """
+    bay = router_bay(studio)
+    plan = plan_song(studio, sheet, song_dir, song, fits=pass_rule(studio, bay))
+    result = SongPrintResult(song=song, plan=plan)
+    if not plan.rounds:
+        return result
+    (song_dir / PRINTS_DIR).mkdir(exist_ok=True)
+    if len(plan.rounds) > 1:
+        (song_dir / PRINTS_DIR / ROUNDS_DIR).mkdir(exist_ok=True)
+    failed_stems: set[Path] = set()        # files that did not come out good: later rounds skip them
+    number = 0
+    try:
+        for round_passes in plan.rounds:
+            for planned in round_passes:
+                number += 1
+                jobs = [j for j in planned.jobs if j.stem not in failed_stems]
+                for j in planned.jobs:
+                    if j.stem in failed_stems:
+                        failed_stems.add(j.output)
+                if not jobs:
+                    continue
+                if bay is not None:
+                    from recall.routing import route_print_pass
+
+                    routed = route_print_pass(studio, jobs, index=number, bay=bay)
+                    if on_route is not None:
+                        on_route(number, plan.passes, routed)
+                if on_pass is not None:
+                    on_pass(number, plan.passes, planned)
+                outcome = print_pass(jobs, settings, options, ping=ping, on_progress=on_progress,
+                                     cancel=cancel)
+                result.passes.append(outcome)
+                for f in outcome.files:
+                    if not f.good:
+                        failed_stems.add(f.job.output)
+                        result.failed_tracks[f.job.stem.name] = "; ".join(f.problems)
+                if store_latency:
+                    _store(studio.root, settings, outcome)
+    finally:
+        shutil.rmtree(song_dir / PRINTS_DIR / ROUNDS_DIR, ignore_errors=True)
+    return result
+
+
+def _store(studio_dir: Path, settings: InterfaceSettings, outcome: PassResult) -> None:
+    key = latency_store.LatencyKey(device=settings.device, samplerate=outcome.samplerate,
+                                   blocksize=settings.blocksize)
+    for f in outcome.files:
+        if not f.job.loop or len(f.channels) != 1:
+            continue
+        lat = f.channels[0]
+        moved = [p for p in f.problems if "latency moved" in p or "polarity flipped" in p]
+        if moved:
+            latency_store.invalidate(studio_dir, f.job.loop, moved[0])
+        elif lat.before is not None and outcome.stats.xruns == 0:
+            latency_store.store(studio_dir, f.job.loop, lat.before, key)

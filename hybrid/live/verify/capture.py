@@ -1,0 +1,183 @@
+"""Play stimuli through several insert loops at once and record their returns, sample-locked.
+
+One duplex sounddevice stream on the studio's interface plays each loop's stimulus on
+its output channel and records its input channel; ``received[k][i]`` arrived in the
+callback position where ``sent[k][i]`` was written (the ping's convention, see
+``hybrid.live.audio.ping.run_duplex``, which does the same for one loop). Loops measured
+together must not share a channel.
+
+Xruns: on a loaded machine a JACK client may miss a cycle, and a pass that reported
+xruns may have lost or repeated a block somewhere. Such a pass is not thrown away: the
+pass is played again, and the return is assembled block by block (``BLOCK`` samples)
+from passes that *agree* on that block (see ``_agree``); a block no two passes agree on
+needs another pass, up to ``retries`` more. A clean pass (no xruns) is used as it is.
+When blocks stay disputed, the measurement is refused rather than trusted.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from hybrid.errors import HybridError
+
+#: samples per block when assembling a return from passes that had xruns
+BLOCK = 256
+#: two passes agree on a block when the RMS of their difference is within this share of the
+#: block's level plus ``AGREE_NOISE`` times the loop's hiss (the quietest blocks' RMS: two
+#: hisses differ by sqrt(2) of it); a lost or repeated block of a sweep or tone differs by far more
+AGREE_RELATIVE = 0.03
+AGREE_NOISE = 3.0
+AGREE_ABSOLUTE = 1e-6
+
+
+@dataclass(frozen=True)
+class Route:
+    """One loop to measure: 1-based interface channels and what to play."""
+
+    out_channel: int
+    in_channel: int
+    sent: np.ndarray
+
+
+@dataclass
+class Capture:
+    received: list[np.ndarray]
+    xruns: int
+    passes: int
+    warnings: list[str]
+
+
+def open_device(device: str, hostapi: str | None = None, *, rescan: bool = True):
+    """The interface as PortAudio lists it; PortAudio re-initialised once if it is not there yet."""
+    import sounddevice as sd
+
+    from hybrid.live.audio.interface import resolve_device
+
+    try:
+        return resolve_device(str(device), hostapi)
+    except HybridError:
+        if not rescan:
+            raise
+        sd._terminate()
+        sd._initialize()
+        return resolve_device(str(device), hostapi)
+
+
+def play_record(device: str, routes: list[Route], samplerate: int, *, blocksize: int = 0,
+                hostapi: str | None = None, retries: int = 2, rescan: bool = True,
+                fresh_client: bool = True) -> Capture:
+    """Play every route's ``sent`` on its output, record its input; all the same length.
+
+    ``fresh_client``: re-initialise PortAudio first (a new JACK client; no other stream of
+    this process may be open). A JACK server under load may drop a client that was late
+    (JACK "zombifies" it); every later stream on that client then hangs in PortAudio's
+    open. A fresh client per measurement keeps one late pass from stopping the rest.
+    """
+    if not routes:
+        raise HybridError("nothing to measure", where=str(device))
+    frames = len(routes[0].sent)
+    if any(len(r.sent) != frames for r in routes):
+        raise HybridError("the loops measured together need stimuli of one length", where=str(device))
+    outs = [r.out_channel for r in routes]
+    ins = [r.in_channel for r in routes]
+    if len(set(outs)) != len(outs) or len(set(ins)) != len(ins):
+        raise HybridError("two loops measured together share a channel", where=str(device))
+    if fresh_client:
+        _fresh_portaudio()
+    dev = open_device(device, hostapi, rescan=rescan)
+    where = f"{dev.name}"
+    if max(outs) > dev.max_outputs or min(outs) < 1:
+        raise HybridError(f"output channel {max(outs)} out of range 1..{dev.max_outputs}", where=where)
+    if max(ins) > dev.max_inputs or min(ins) < 1:
+        raise HybridError(f"input channel {max(ins)} out of range 1..{dev.max_inputs}", where=where)
+    passes: list[list[np.ndarray]] = []
+    total_xruns = 0
+    for _ in range(max(2, retries + 3)):
+        received, xruns = _one_pass(dev.index, routes, frames, samplerate, blocksize, where)
+        if xruns == 0:
+            return Capture(received, total_xruns, len(passes) + 1, [])
+        total_xruns += xruns
+        passes.append(received)
+        if len(passes) >= 2:
+            assembled = _assemble(passes)
+            if assembled is not None:
+                return Capture(assembled, total_xruns, len(passes),
+                               [f"xruns in {len(passes)} passes; every block taken where two passes agreed"])
+    raise HybridError(f"xruns in every one of {len(passes)} passes and they disagree on some blocks; "
+                      "the machine is too loaded to measure now", where=where)
+
+
+def _fresh_portaudio() -> None:
+    import sounddevice as sd
+
+    sd._terminate()
+    sd._initialize()
+
+
+def _assemble(passes: list[list[np.ndarray]]) -> list[np.ndarray] | None:
+    """Each route's return built from blocks two passes agree on; None if some block has no agreeing pair."""
+    out = []
+    for k in range(len(passes[0])):
+        takes = np.stack([p[k].astype(np.float64) for p in passes])   # (passes, frames)
+        frames = takes.shape[1]
+        nblocks = -(-frames // BLOCK)
+        padded = np.zeros((len(passes), nblocks * BLOCK))
+        padded[:, :frames] = takes
+        blocks = padded.reshape(len(passes), nblocks, BLOCK)
+        rms = np.sqrt(np.mean(blocks ** 2, axis=2))                   # (passes, blocks)
+        hiss = float(np.percentile(rms, 1))                            # the preroll holds only the loop's hiss
+        chosen = np.full(nblocks, -1)
+        for i in range(len(passes)):
+            for j in range(i + 1, len(passes)):
+                diff = np.sqrt(np.mean((blocks[i] - blocks[j]) ** 2, axis=1))
+                agree = diff <= AGREE_RELATIVE * np.maximum(rms[i], rms[j]) + AGREE_NOISE * hiss + AGREE_ABSOLUTE
+                chosen = np.where((chosen < 0) & agree, i, chosen)
+        if (chosen < 0).any():
+            return None
+        result = blocks[chosen, np.arange(nblocks)].reshape(-1)[:frames]
+        out.append(result.astype(np.float32))
+    return out
+
+
+def _one_pass(device_index: int, routes: list[Route], frames: int, samplerate: int, blocksize: int,
+              where: str) -> tuple[list[np.ndarray], int]:
+    import sounddevice as sd
+
+    n_out = max(r.out_channel for r in routes)
+    n_in = max(r.in_channel for r in routes)
+    sent = np.zeros((frames, n_out), dtype=np.float32)
+    for r in routes:
+        sent[:, r.out_channel - 1] = r.sent
+    in_idx = [r.in_channel - 1 for r in routes]
+    received = np.zeros((frames, len(routes)), dtype=np.float32)
+    state = {"pos": 0, "xruns": 0}
+    done = threading.Event()
+
+    def callback(indata, outdata, count, time_info, status):
+        if status.input_overflow or status.output_underflow or status.input_underflow or status.output_overflow:
+            state["xruns"] += 1
+        pos = state["pos"]
+        n = min(count, frames - pos)
+        outdata.fill(0)
+        if n > 0:
+            outdata[:n] = sent[pos:pos + n]
+            received[pos:pos + n] = indata[:n, in_idx]
+        state["pos"] = pos + n
+        if pos + n >= frames:
+            raise sd.CallbackStop
+
+    try:
+        stream = sd.Stream(device=(device_index, device_index), samplerate=samplerate, blocksize=blocksize,
+                           channels=(n_in, n_out), dtype="float32", callback=callback,
+                           finished_callback=done.set)
+    except (sd.PortAudioError, ValueError) as exc:
+        raise HybridError(f"cannot open the stream: {exc}", where=where) from exc
+    with stream:
+        if not done.wait(timeout=frames / samplerate + 10.0):
+            raise HybridError("the stream stalled (no audio callbacks): is the audio server running?", where=where)
+    if state["pos"] < frames:
+        raise HybridError("the stream stopped early", where=where)
+    return [received[:, k].copy() for k in range(len(routes))], state["xruns"]
