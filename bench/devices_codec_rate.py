@@ -30,7 +30,7 @@ def workload(count: int):
     for profile in builtin_profiles().values():
         if profile.transport != "midi":
             continue
-        for name, p in profile.parameters.items():
+        for _name, p in profile.parameters.items():
             if p.kind == "continuous":
                 values = [p.minimum + (p.maximum - p.minimum) * f for f in (0.1, 0.5, 0.9)]
             elif p.kind == "stepped":

@@ -143,7 +143,7 @@ def main() -> int:
               f"{args.runs} runs each, 48 kHz", flush=True)
         print(f"{'loop':<24}{'known':>9} | {'ours mean':>10}{'ours |max|':>11}{'time s':>8} | "
               f"{'iodelay mean':>13}{'iodelay |max|':>14}{'time s':>8} | {'|ours|/|iodelay|':>16}", flush=True)
-        for number, (name, make) in enumerate(CASES, start=1):
+        for number, (name, _make) in enumerate(CASES, start=1):
             known = gear.loop(number).delay.delay_samples + period
             ours, ours_t, iod, iod_t, notes = [], [], [], [], []
             for _ in range(args.runs):

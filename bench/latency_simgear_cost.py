@@ -68,13 +68,13 @@ def main() -> int:
         ins = [(0.1 * rng.standard_normal(BLOCK)).astype(np.float32) for _ in loops]
         outs = [np.zeros(BLOCK, np.float32) for _ in loops]
         for _ in range(50):  # warm up (first calls import and allocate)
-            for loop, x, y in zip(loops, ins, outs):
+            for loop, x, y in zip(loops, ins, outs, strict=False):
                 loop.process(x, y)
         times = np.empty(args.blocks)
         cpu = np.empty(args.blocks)
         for i in range(args.blocks):
             start, start_cpu = time.perf_counter(), time.thread_time()
-            for loop, x, y in zip(loops, ins, outs):
+            for loop, x, y in zip(loops, ins, outs, strict=False):
                 loop.process(x, y)
             times[i] = time.perf_counter() - start
             cpu[i] = time.thread_time() - start_cpu

@@ -93,7 +93,7 @@ def main() -> int:
             root = Path(tmp) / "studio"
             init_studio(root)
             lines = []
-            for name, ref, prof, port in devices:
+            for name, ref, prof, _port in devices:
                 lines.append(f'[devices."{name}"]\nprofile = "{ref}"\n')
                 if prof.transport != "manual":
                     lines.append(f'port = "{host.ports[name]}"\n')
@@ -104,7 +104,7 @@ def main() -> int:
             for s in range(args.runs):
                 path = create_song(root, f"Song {s}", samplerate=48000, tracks={})
                 sheet = Sheet.load(path)
-                for name, ref, prof, port in devices:
+                for name, ref, prof, _port in devices:
                     sheet.set_values(name, random_values(prof, rng))
                 save_sheet(sheet, studio=studio)
                 songs.append(path.parent.name)
@@ -122,8 +122,8 @@ def main() -> int:
                 print(f"  sum of per-port wire times  {statistics.median(sums) * 1000:8.1f} ms (median)")
                 print(f"  max per-port wire time      {statistics.median(maxes) * 1000:8.1f} ms")
                 print(f"  wall time (send phase)      {statistics.median(walls) * 1000:8.1f} ms   "
-                      f"= {statistics.median([w / s for w, s in zip(walls, sums)]):.2f} x the sum "
-                      f"(goal < 1.2), {statistics.median([w / m for w, m in zip(walls, maxes)]):.2f} x the max port")
+                      f"= {statistics.median([w / s for w, s in zip(walls, sums, strict=False)]):.2f} x the sum "
+                      f"(goal < 1.2), {statistics.median([w / m for w, m in zip(walls, maxes, strict=False)]):.2f} x the max port")
                 print(f"  opening the ports           {statistics.median(opens) * 1000:8.1f} ms")
                 if bad:
                     print(f"  FAILED devices: {len(bad)}: {bad[0].device}: {bad[0].reason}")

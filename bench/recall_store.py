@@ -136,7 +136,7 @@ def main() -> int:
             sheets.append(sheet)
 
         ref_save, save = [], []
-        for i, (p, sheet) in enumerate(zip(paths, sheets)):
+        for i, (p, sheet) in enumerate(zip(paths, sheets, strict=False)):
             data = sheet.dumps().encode()
             ref = p.parent / "ref-write.toml"
             t0 = time.perf_counter()

@@ -185,7 +185,7 @@ def redraw_ms(switches: int, paced: bool) -> tuple[list[float], float, int]:
             if not surface.wait_for(shows(offset), 5.0):
                 raise SystemExit(f"bank switch {i} never reached the surface (errors: {surface.errors[:3]})")
             times.append((time.perf_counter() - start) * 1000)
-            sent = [u.bytes_sent - b for u, b in zip(units, before)]
+            sent = [u.bytes_sent - b for u, b in zip(units, before, strict=False)]
             total_bytes = sum(sent)
             wire_s.append(max(sent) / DIN_MIDI_BYTES_PER_S)
             time.sleep(0.1)  # let the token bucket refill, as between a person's presses

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import mido
 
@@ -75,7 +76,7 @@ class Device:
         self._lock = threading.RLock()
 
     # ---- life cycle ----------------------------------------------------------------
-    def open(self) -> "Device":
+    def open(self) -> Device:
         p = self.profile
         if p.transport == "manual":
             raise DeviceError("is set by hand (no remote control); recall it with the walk-through",
@@ -101,7 +102,7 @@ class Device:
                 port.close()
         self._midi = self._serial = None
 
-    def __enter__(self) -> "Device":
+    def __enter__(self) -> Device:
         return self.open()
 
     def __exit__(self, *exc) -> None:

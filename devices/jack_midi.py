@@ -272,7 +272,7 @@ def _abandon(client: jack.Client) -> None:
     client._ptr = _ffi.NULL
 
 
-_hosts: "set[_Host]" = set()
+_hosts: set[_Host] = set()
 _hosts_lock = threading.Lock()
 
 

@@ -44,7 +44,7 @@ class JackServer:
                                     init=False, repr=False)
     _drain: threading.Thread | None = field(default=None, init=False, repr=False)
 
-    def start(self, timeout_s: float = 10.0, slot_wait_s: float = 0.0) -> "JackServer":
+    def start(self, timeout_s: float = 10.0, slot_wait_s: float = 0.0) -> JackServer:
         """Start jackd and wait until it accepts clients.
 
         JACK 2 runs at most 8 servers per machine; with ``slot_wait_s`` a start that
@@ -64,7 +64,7 @@ class JackServer:
                         device=f"JACK server {self.name}", action="starting") from None
                 time.sleep(0.5)
 
-    def _start_once(self, timeout_s: float) -> "JackServer":
+    def _start_once(self, timeout_s: float) -> JackServer:
         jackd = shutil.which("jackd")
         if jackd is None:
             raise DeviceError(f"jackd not found; {INSTALL_HINT}", device=f"JACK server {self.name}",
@@ -102,7 +102,7 @@ class JackServer:
         finally:
             jack.set_error_function(None)
 
-    def _wait_ready(self, jack, deadline: float, timeout_s: float) -> "JackServer":
+    def _wait_ready(self, jack, deadline: float, timeout_s: float) -> JackServer:
         while True:
             if self._process.poll() is not None:
                 self._drain.join(timeout=2)
@@ -148,7 +148,7 @@ class JackServer:
         """Environment variables that make clients (PortAudio, rtmidi, JACK-Client) use this server."""
         return {"JACK_DEFAULT_SERVER": self.name, "JACK_NO_START_SERVER": "1"}
 
-    def __enter__(self) -> "JackServer":
+    def __enter__(self) -> JackServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -16,7 +16,8 @@ import queue
 import sys
 import threading
 import time
-from typing import Callable, TypeVar
+from typing import TypeVar
+from collections.abc import Callable
 
 import mido
 
@@ -150,7 +151,7 @@ class MidiPort:
         self._checked_s = 0.0
 
     # ---- life cycle ----------------------------------------------------------------
-    def open(self) -> "MidiPort":
+    def open(self) -> MidiPort:
         ports = list_ports(self.backend)
         self.output_name = find_port(self.wanted, ports["outputs"])
         if self.output_name is None:

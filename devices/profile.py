@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from devices.errors import ProfileError
-from devices.midi_codec import MidiEncoding, parse_encoding
+from devices.midi_codec import parse_encoding
 from devices.parameter import KINDS, TAPERS, Parameter
 from devices.sysex import SysexTemplate
 from devices.text_codec import SerialEncoding, TextTemplate, decode_escapes, parse_serial_encoding
@@ -192,7 +192,7 @@ class _Reader:
                             f"got {value!r}")
         return value
 
-    def sub(self, name: str, *, required: bool = False) -> "_Reader | None":
+    def sub(self, name: str, *, required: bool = False) -> _Reader | None:
         table = self.get(name, dict, required=required, what="a table")
         return None if table is None else _Reader(self.file, table, self.key(name))
 

@@ -41,7 +41,7 @@ class SerialPort:
         self._serial: serial.SerialBase | None = None
         self._last_end_s = float("-inf")
 
-    def open(self) -> "SerialPort":
+    def open(self) -> SerialPort:
         try:
             try:
                 self._serial = self._open(self.settings.parity)

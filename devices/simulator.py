@@ -15,7 +15,8 @@ import os
 import select
 import threading
 import time
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import mido
 
@@ -75,7 +76,7 @@ class Simulator:
         self._lock = threading.Lock()
 
     # ---- life cycle ----------------------------------------------------------------
-    def start(self) -> "Simulator":
+    def start(self) -> Simulator:
         if self._impl is not None:
             return self
         if self.profile.transport == "midi":
@@ -92,7 +93,7 @@ class Simulator:
         if impl is not None:
             impl.stop()
 
-    def __enter__(self) -> "Simulator":
+    def __enter__(self) -> Simulator:
         return self.start()
 
     def __exit__(self, *exc) -> None:

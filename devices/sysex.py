@@ -51,7 +51,7 @@ class SysexTemplate:
 
     @classmethod
     def parse(cls, text: str, *, checksum_kind: str = "none", checksum_start: int = 1,
-              data_size: int = 0, file: str | None = None, key: str | None = None) -> "SysexTemplate":
+              data_size: int = 0, file: str | None = None, key: str | None = None) -> SysexTemplate:
         if not isinstance(text, str):
             raise ProfileError("expected a SysEx template string like 'F0 41 {dev} ... F7'",
                                file=file, key=key)
@@ -146,7 +146,7 @@ class SysexTemplate:
         found: dict = {"data": []}
         msb = lsb = hi = lo = None
         cs_at = None
-        for token, byte in zip(self.tokens, message):
+        for token, byte in zip(self.tokens, message, strict=False):
             if isinstance(token, int):
                 if byte != token:
                     return None

@@ -31,7 +31,7 @@ class TextTemplate:
 
     @classmethod
     def parse(cls, text, *, file: str | None = None, key: str | None = None,
-              allowed: tuple[str, ...] = FIELDS) -> "TextTemplate":
+              allowed: tuple[str, ...] = FIELDS) -> TextTemplate:
         if not isinstance(text, str) or not text:
             raise ProfileError("expected a command template string", file=file, key=key)
         pattern = ""
@@ -40,7 +40,7 @@ class TextTemplate:
             parts = list(string.Formatter().parse(text))
         except ValueError as exc:
             raise ProfileError(f"bad template {text!r}: {exc}", file=file, key=key) from None
-        for literal, name, spec, conversion in parts:
+        for literal, name, spec, _conversion in parts:
             pattern += re.escape(literal)
             if name is None:
                 continue

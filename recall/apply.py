@@ -20,7 +20,8 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from devices.device import Device
 from devices.errors import DeviceError
@@ -193,7 +194,7 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
     # Open every device first, one at a time: JACK client creation stalls when several
     # threads do it at once, and a recall should spend its parallel time on the wire.
     sessions: dict[str, tuple[Any, Any, dict[str, Any]]] = {}
-    for port, names in by_port.items():
+    for _port, names in by_port.items():
         for name in names:
             report, entry = reports[name], studio.devices[name]
             to_send = _to_send(entry, wanted[name], state, changed_only)
@@ -408,7 +409,7 @@ class DevicePool:
                 self._open[key] = dev
         return dev
 
-    def borrow(self, entry: StudioDevice) -> "_Borrowed":
+    def borrow(self, entry: StudioDevice) -> _Borrowed:
         return _Borrowed(self, entry)
 
     def discard(self, entry: StudioDevice) -> None:
@@ -434,7 +435,7 @@ class DevicePool:
         for dev in devices:
             dev.close()
 
-    def __enter__(self) -> "DevicePool":
+    def __enter__(self) -> DevicePool:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -13,15 +13,13 @@ known state, so a following ``apply --changed`` sends nothing that already match
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from devices.errors import DeviceError
 from recall.apply import device_for, open_answer_port
 from recall.diff import Change, diff_sheets
-from recall.sheet import Sheet
 from recall.state import StudioState
 from recall.store import create_song, load_sheet, save_sheet, sheet_path
 from recall.studio import Studio, StudioDevice

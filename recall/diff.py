@@ -77,14 +77,14 @@ def _flatten(sheet: Sheet) -> dict[str, tuple[Any, str | None, str | None]]:
     return out
 
 
-def _param(studio: "Studio | None", device: str | None, param: str | None) -> Any:
+def _param(studio: Studio | None, device: str | None, param: str | None) -> Any:
     if studio is None or device is None or param is None:
         return None
     entry = studio.devices.get(device)
     return entry.profile.parameters.get(param) if entry else None
 
 
-def diff_sheets(old: Sheet, new: Sheet, studio: "Studio | None" = None) -> list[Change]:
+def diff_sheets(old: Sheet, new: Sheet, studio: Studio | None = None) -> list[Change]:
     """What changed from ``old`` to ``new``: keys of ``new`` in order, then removed keys."""
     a, b = _flatten(old), _flatten(new)
     changes = []
@@ -101,7 +101,7 @@ def diff_sheets(old: Sheet, new: Sheet, studio: "Studio | None" = None) -> list[
     return changes
 
 
-def diff_gear(sheet: Sheet, studio: "Studio", readings: dict[str, dict[str, Any]]) -> list[Change]:
+def diff_gear(sheet: Sheet, studio: Studio, readings: dict[str, dict[str, Any]]) -> list[Change]:
     """Sheet values (old) against what the gear reports now (new), for the devices read.
 
     Only parameters the sheet sets are compared; a parameter the sheet leaves out is

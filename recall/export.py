@@ -125,7 +125,7 @@ def _parsed(param: Any, value: Any) -> Any:
         return value
 
 
-def export_html(sheet: Sheet, studio: "Studio", *, song_folder: Path | None = None) -> str:
+def export_html(sheet: Sheet, studio: Studio, *, song_folder: Path | None = None) -> str:
     """The sheet as one self-contained HTML page."""
     folder = Path(song_folder or Path(sheet.file or ".").parent)
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -204,7 +204,7 @@ def _md(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def export_markdown(sheet: Sheet, studio: "Studio") -> str:
+def export_markdown(sheet: Sheet, studio: Studio) -> str:
     """The sheet as Markdown, for a ticket or a chat."""
     lines = [f"# {sheet.title}", ""]
     meta = [x for x in (sheet.artist, sheet.album, f"{sheet.samplerate} Hz") if x]
@@ -248,7 +248,7 @@ def export_markdown(sheet: Sheet, studio: "Studio") -> str:
     return "\n".join(lines)
 
 
-def export_song(sheet: Sheet, studio: "Studio", out_dir: Path | None = None, *, fmt: str = "both") -> list[Path]:
+def export_song(sheet: Sheet, studio: Studio, out_dir: Path | None = None, *, fmt: str = "both") -> list[Path]:
     """Write ``<slug>.html`` and/or ``<slug>.md`` (default: the song's ``export/`` folder)."""
     from recall.tomlio import atomic_write_text
 

@@ -51,7 +51,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
+from collections.abc import Callable, Iterable, Sequence
 
 from devices.errors import DeviceError
 from recall.apply import (FAILED, GOOD, NEEDS_HAND, SENDING, SET, UNCHANGED, VERIFIED, VERIFYING, ApplyEvent,

@@ -109,7 +109,7 @@ class Sheet:
 
     # -- construction ------------------------------------------------------------
     @classmethod
-    def parse(cls, text: str, *, file: str | None = None) -> "Sheet":
+    def parse(cls, text: str, *, file: str | None = None) -> Sheet:
         """Parse and check the structure (types, spec, stage); RecallProblems lists every fault."""
         sheet = cls(parse_toml(text, display=file), file=file)
         problems = sheet.structure_problems()
@@ -118,7 +118,7 @@ class Sheet:
         return sheet
 
     @classmethod
-    def peek(cls, path: Path) -> "Sheet":
+    def peek(cls, path: Path) -> Sheet:
         """A read-only view of a sheet for listings: parsed with ``tomllib`` (fast, no comments
         kept) and structure-checked. Do not save it: a save would drop the comments."""
         try:
@@ -138,7 +138,7 @@ class Sheet:
         return sheet
 
     @classmethod
-    def load(cls, path: Path) -> "Sheet":
+    def load(cls, path: Path) -> Sheet:
         doc = read_toml(Path(path))
         sheet = cls(doc, file=str(path))
         problems = sheet.structure_problems()
@@ -148,7 +148,7 @@ class Sheet:
 
     @classmethod
     def new(cls, title: str, *, artist: str = "", album: str = "", samplerate: int = 48000,
-            stage: str = "preparation", tracks: dict[str, str] | None = None) -> "Sheet":
+            stage: str = "preparation", tracks: dict[str, str] | None = None) -> Sheet:
         doc = tomlkit.document()
         doc.add(tomlkit.comment("Recall sheet: edit by hand or with hybrid; comments are kept."))
         doc.add(tomlkit.comment("Keys: see the recall.sheet docstring (docs/CONTRACTS.md)."))
@@ -175,7 +175,7 @@ class Sheet:
     def dumps(self) -> str:
         return tomlkit.dumps(self.doc)
 
-    def copy(self) -> "Sheet":
+    def copy(self) -> Sheet:
         return Sheet(parse_toml(self.dumps(), display=self.file), file=self.file)
 
     # -- song --------------------------------------------------------------------
@@ -487,7 +487,7 @@ class _StructureChecker:
                          f"[{key_path('devices', name, 'values')}])")
 
 
-def validate_sheet(sheet: Sheet, studio: "Studio") -> list[Problem]:
+def validate_sheet(sheet: Sheet, studio: Studio) -> list[Problem]:
     """Check ``sheet`` against ``studio``: devices, parameters, values in range, loops.
 
     Returns every problem (an empty list when the sheet is good); nothing is sent or
@@ -548,7 +548,7 @@ def _reason(exc: Exception) -> str:
     return getattr(exc, "reason", None) or str(exc)
 
 
-def require_valid(sheet: Sheet, studio: "Studio") -> None:
+def require_valid(sheet: Sheet, studio: Studio) -> None:
     """Raise RecallProblems listing every problem of ``sheet`` against ``studio``."""
     problems = validate_sheet(sheet, studio)
     if problems:

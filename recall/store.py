@@ -18,13 +18,13 @@ import shutil
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 from recall.errors import Problem, RecallError, RecallProblems, key_path
 from recall.sheet import SHEET_FILE, Insert, Sheet, validate_sheet
 from recall.state import StudioState
-from recall.studio import SONGS_DIR, Studio, load_studio
+from recall.studio import SONGS_DIR, Studio
 from recall.tomlio import TEMP_PREFIX, atomic_write_text
 
 HISTORY_DIR = "history"
@@ -141,7 +141,7 @@ def _check_text(text: str, file: str) -> None:
 
 def _keep_history(folder: Path, text: str) -> Path:
     hist = folder / HISTORY_DIR
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     target = hist / f"{stamp}.toml"
     n = 1
     while target.exists():
@@ -175,7 +175,7 @@ def _versions(folder: Path) -> list[Version]:
     out = []
     for i, p in enumerate(files, 1):
         m = re.match(r"(\d{8})T(\d{6})", p.stem)
-        when = (datetime.strptime(m.group(1) + m.group(2), "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+        when = (datetime.strptime(m.group(1) + m.group(2), "%Y%m%d%H%M%S").replace(tzinfo=UTC)
                 .isoformat().replace("+00:00", "Z")) if m else ""
         out.append(Version(number=i, name=p.stem, path=p, saved_at=when))
     return out
@@ -284,7 +284,7 @@ def list_songs(studio: Studio | str | Path) -> list[SongSummary]:
             summary.last_recall_ok = recall.get("ok")
         prints = [p.stat().st_mtime for p in (folder / "prints").glob("*.wav")] if (folder / "prints").is_dir() else []
         if prints:
-            summary.last_printed = (datetime.fromtimestamp(max(prints), timezone.utc)
+            summary.last_printed = (datetime.fromtimestamp(max(prints), UTC)
                                     .isoformat(timespec="seconds").replace("+00:00", "Z"))
         out.append(summary)
     out.sort(key=lambda s: (s.album.lower(), s.title.lower()))

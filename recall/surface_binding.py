@@ -37,7 +37,8 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from devices.errors import DeviceError
 from devices.surfaces import Slot, SlotConfirm, SlotEdit, SurfaceSession
@@ -411,7 +412,7 @@ class SheetBinding:
         if self._own_pool:
             self.pool.close()
 
-    def __enter__(self) -> "SheetBinding":
+    def __enter__(self) -> SheetBinding:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -9,7 +9,8 @@ place in the flow.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
 
 from recall.sheet import Sheet
 from recall.values import position, show
@@ -57,7 +58,7 @@ def chain_order(sheet: Sheet) -> list[tuple[str, str]]:
     return list(seen.items())
 
 
-def walkthrough(sheet: Sheet, studio: "Studio", *, extra: Iterable[str] = ()) -> list[Step]:
+def walkthrough(sheet: Sheet, studio: Studio, *, extra: Iterable[str] = ()) -> list[Step]:
     """Steps for every hand-set device on the sheet (and the machine-set ones named in ``extra``,
     e.g. those an apply could not set)."""
     extra = set(extra)

@@ -16,7 +16,8 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from textual import on
 from textual.app import App, ComposeResult

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import traceback
 from contextlib import contextmanager
-from typing import Iterator
+from collections.abc import Iterator
 
 from devices.errors import DeviceError
 from hybrid.errors import HybridError

@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import mido
 
@@ -71,7 +71,7 @@ class Surface:
     @classmethod
     def open(cls, kind: str, ports: Sequence[PortSpec], *, backend: str | None = None,
              name: str | None = None, heartbeat_s: float | None = None, timeout_s: float | None = None,
-             answer_timeout_s: float = 1.0, require_answer: bool = True, **unit_options) -> "Surface":
+             answer_timeout_s: float = 1.0, require_answer: bool = True, **unit_options) -> Surface:
         """Open ``kind`` ("mcu" or "hui") on ``ports``: one entry per unit, a port name
         (matched as a substring, for both directions) or ``(input_name, output_name)``.
         For an MCU the first unit is the MCU, the others its extenders (XT)."""
@@ -100,7 +100,7 @@ class Surface:
                     unit = HuiUnit(label, out_port, **unit_options)
                 units.append(unit)
             surface = cls(kind, units, name=name, heartbeat_s=heartbeat_s, timeout_s=timeout_s)
-            for index, (unit, spec) in enumerate(zip(units, ports)):
+            for index, (unit, spec) in enumerate(zip(units, ports, strict=False)):
                 in_name = spec if isinstance(spec, str) else spec[0]
                 unit.in_port = open_input(midi, in_name, device=unit.name, available=inputs)
                 surface._poller.add(unit.in_port, surface._input_handler(index))
@@ -253,7 +253,7 @@ class Surface:
         for unit in self.units:
             unit.close(timeout_s)
 
-    def __enter__(self) -> "Surface":
+    def __enter__(self) -> Surface:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -30,7 +30,8 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 from devices.errors import DeviceError
 from devices.surfaces.codec import (
@@ -164,7 +165,7 @@ class SurfaceSession:
         self._draw_all()
 
     @classmethod
-    def open(cls, kind: str, ports: Sequence[PortSpec], **options) -> "SurfaceSession":
+    def open(cls, kind: str, ports: Sequence[PortSpec], **options) -> SurfaceSession:
         """Open a surface (see ``Surface.open`` for the options) and show an empty bank."""
         return cls(Surface.open(kind, ports, **options))
 
@@ -481,7 +482,7 @@ class SurfaceSession:
         self._dispatcher.join(1.0)
         self.surface.close()
 
-    def __enter__(self) -> "SurfaceSession":
+    def __enter__(self) -> SurfaceSession:
         return self
 
     def __exit__(self, *exc) -> None:

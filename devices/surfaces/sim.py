@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import mido
 
@@ -30,7 +30,7 @@ TOUCH_GRACE_S = 0.1  # a host move sent before it could hear a touch is a crossi
 class _SimUnit:
     """One simulated unit: a virtual input (the host writes here) and output."""
 
-    def __init__(self, owner: "SimulatedSurface", index: int, port_name: str, codec):
+    def __init__(self, owner: SimulatedSurface, index: int, port_name: str, codec):
         self.owner = owner
         self.index = index
         self.port_name = port_name

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from typing import Hashable
+from collections.abc import Hashable
 
 import mido
 
@@ -269,7 +269,7 @@ def _changed_spans(new: str, old: str | None, merge_gap: int = 7) -> list[tuple[
     if old is None or len(old) != len(new):
         return [(0, new)]
     spans: list[list[int]] = []
-    for i, (a, b) in enumerate(zip(new, old)):
+    for i, (a, b) in enumerate(zip(new, old, strict=False)):
         if a != b:
             if spans and i - spans[-1][1] <= merge_gap:
                 spans[-1][1] = i + 1

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from hybrid.cli.output import add_json_flag, emit
-from recall.errors import RecallError, RecallProblems
+from recall.errors import RecallProblems
 
 
 def register(sub) -> None:

@@ -319,7 +319,7 @@ class _SosFilter(Processor):
         if len(zi) != len(sections):  # a band was added or removed on another thread
             zi = [np.zeros(2) for _ in sections]
         new_zi = []
-        for (b, a), z in zip(sections, zi):
+        for (b, a), z in zip(sections, zi, strict=False):
             x, z = signal.lfilter(b, a, x, zi=z)
             new_zi.append(z)
         self._zi = new_zi
@@ -367,7 +367,7 @@ class Band:
     q: float = 0.707
     enabled: bool = True
 
-    def check(self) -> "Band":
+    def check(self) -> Band:
         if self.type not in BAND_TYPES:
             raise ValueError(f"EQ band type must be one of {', '.join(BAND_TYPES)}, got {self.type!r}")
         if not self.freq_hz > 0:
@@ -629,13 +629,13 @@ class Reverb(Processor):
             seg_in = wet_in[start:start + step]
             c = len(seg_in)
             acc = wet[start:start + c]
-            for k, (ring, m) in enumerate(zip(self._combs, self._comb_lens)):
+            for k, (ring, m) in enumerate(zip(self._combs, self._comb_lens, strict=False)):
                 delayed = ring.window(m, c)  # y[n - m] for this chunk: already written
                 filtered, self._comb_lp[k] = signal.lfilter(lp_b, lp_a, delayed, zi=self._comb_lp[k])
                 acc += delayed
                 ring.push(seg_in + feedback[k] * filtered)
             out = acc.copy()
-            for ring, m in zip(self._allpasses, self._allpass_lens):
+            for ring, m in zip(self._allpasses, self._allpass_lens, strict=False):
                 delayed = ring.window(m, c).copy()
                 ring.push(out + self.ALLPASS_FEEDBACK * delayed)
                 out = delayed - out

@@ -14,7 +14,8 @@ sound in the loop at the next audio block.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from hybrid.errors import HybridError
 from hybrid.models.dsp import Band, Compressor, Equaliser, Gain, NoiseFloor, Processor, Reverb, Saturator

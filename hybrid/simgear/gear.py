@@ -52,7 +52,7 @@ class SimGear:
 
     # ---- life cycle
 
-    def start(self) -> "SimGear":
+    def start(self) -> SimGear:
         import jack  # JACK-Client; here so importing this module needs no JACK library
 
         if self._client is not None:
@@ -85,7 +85,7 @@ class SimGear:
         client.deactivate()
         client.close()
 
-    def __enter__(self) -> "SimGear":
+    def __enter__(self) -> SimGear:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -124,7 +124,7 @@ class SimGear:
     # ---- JACK callbacks (audio thread)
 
     def _process(self, frames: int) -> None:
-        for loop, inport, outport in zip(self.loops, self._inports, self._outports):
+        for loop, inport, outport in zip(self.loops, self._inports, self._outports, strict=False):
             out = outport.get_array()
             try:
                 loop.process(inport.get_array(), out)

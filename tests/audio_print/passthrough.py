@@ -26,7 +26,7 @@ class PassThrough:
         self.client.set_process_callback(self._process)
 
     def _process(self, frames: int) -> None:
-        for k, (inp, out) in enumerate(zip(self.inports, self.outports)):
+        for k, (inp, out) in enumerate(zip(self.inports, self.outports, strict=False)):
             line = self._lines[k]
             line[:-frames] = line[frames:]
             line[-frames:] = inp.get_array()
@@ -35,7 +35,7 @@ class PassThrough:
                 np.clip(y, -self.clip_at, self.clip_at, out=y)
             out.get_array()[:] = y
 
-    def __enter__(self) -> "PassThrough":
+    def __enter__(self) -> PassThrough:
         self.client.activate()
         return self
 

@@ -12,7 +12,7 @@ from devices.simulator import Simulator
 from hybrid.live.audio.song import print_song
 
 from .conftest import FAST, FAST_PING, GEAR, RATE
-from .test_song_and_cli import STUDIO, _song
+from .test_song_and_cli import _song
 
 # Loops A and B and the 1176 sit on the matrix: send A = in 1, return A = out 1, ...
 ROUTER = '''

@@ -15,7 +15,7 @@ from recall.diff import diff_sheets
 from recall.errors import RecallError, RecallProblems
 from recall.sheet import Insert, Sheet, validate_sheet
 from recall.store import (copy_sheet, create_song, history, list_songs, load_sheet, read_version,
-                          save_sheet, sheet_path, slugify)
+                          save_sheet, slugify)
 from recall.studio import load_studio
 from tests.recall.studio_kit import PAPER_STUDIO, make_studio
 

@@ -12,8 +12,7 @@ from devices.profile import builtin_profiles
 from devices.simulator import Simulator
 from recall.apply import DevicePool, FAILED, NEEDS_HAND, SET, VERIFIED
 from recall.errors import RecallProblems
-from recall.routing import (apply_routes, load_bay, plan_routes, route_pass, song_chains,
-                            walkthrough_with_patching)
+from recall.routing import (apply_routes, load_bay, plan_routes, route_pass, walkthrough_with_patching)
 from recall.store import load_sheet, save_sheet
 from recall.studio import load_studio
 from tests.routing.kit import MATRIX_POINTS, PAPER_POINTS, make_song, make_studio

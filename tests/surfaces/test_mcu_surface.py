@@ -283,7 +283,7 @@ def test_output_is_paced_at_the_surfaces_wire_speed(mcu_rig):
     mcu_rig.session.set_slots(slots)
     assert mcu_rig.session.wait_idle(5)
     elapsed = time.monotonic() - start
-    busiest = max(u.bytes_sent - b for u, b in zip(units, before))
+    busiest = max(u.bytes_sent - b for u, b in zip(units, before, strict=False))
     assert busiest > 150
     assert elapsed >= (busiest - 64) / 3125 * 0.95, f"{busiest} bytes left in {elapsed * 1000:.1f} ms"
     mcu_rig.settle(shows_slots(mcu_rig, slots))

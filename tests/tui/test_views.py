@@ -124,7 +124,7 @@ async def test_views_switch_by_number_keys(studio):
     app = make_app(studio)
     async with app.run_test(size=SIZE) as pilot:
         tabs = app.query_one("#views", TabbedContent)
-        for key, view in zip("234561", ("sheet", "recall", "devices", "loops", "print", "songs")):
+        for key, view in zip("234561", ("sheet", "recall", "devices", "loops", "print", "songs"), strict=False):
             await pilot.press(key)
             await pilot.pause()
             assert tabs.active == view

@@ -39,7 +39,7 @@ def test_fingerprint_is_stored_beside_the_sheet_keyed_to_loop_rate_and_chain(rig
     assert fp.values["EQ"]["hmf_gain"] == 4.0 and fp.values["Comp"]["ratio"] == "4:1"
     ref = fp.reference
     # what the sheet set is what was heard: the HMF bell, the LMF cut, the compressor over threshold
-    band = dict(zip(ref.band_centres_hz.round(), ref.band_db))
+    band = dict(zip(ref.band_centres_hz.round(), ref.band_db, strict=False))
     assert band[2520.0] - band[1000.0] > 2.0
     assert band[397.0] < band[1000.0] - 1.5
     gain = ref.transfer_out_dbfs[0] - ref.tone_levels_dbfs

@@ -18,7 +18,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, RichLog, Static
 
-from tui.errors import UI_BOUNDARY, one_line
+from tui.errors import UI_BOUNDARY
 
 POLL_S = 0.25
 

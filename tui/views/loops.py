@@ -154,7 +154,7 @@ class LoopsView(Vertical):
         st = event.result
         table = self.query_one(DataTable)
         for key, cell in zip(("loop", "route", "gear", "latency", "ms", "polarity", "gain", "snr", "state"),
-                             self._cells(st)):
+                             self._cells(st), strict=False):
             table.update_cell(event.loop, key, cell)
         if st.impulse is not None and len(st.impulse):
             self.query_one(Plot).show(st.impulse, f"loop {st.name}: impulse response around the peak "

@@ -46,7 +46,7 @@ class WalkBox(Static, can_focus=True):
         Binding("s,right", "skip", "Skip"),
     ]
 
-    def _view(self) -> "RecallView":
+    def _view(self) -> RecallView:
         return next(a for a in self.ancestors if isinstance(a, RecallView))
 
     def action_done(self) -> None:

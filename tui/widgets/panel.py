@@ -120,14 +120,14 @@ class ParamRow(Widget, can_focus=True):
     class Changed(Message):
         """A control got a new, validated value (the view saves it to the sheet)."""
 
-        row: "ParamRow"
+        row: ParamRow
         device: str
         param: str
         value: Any
 
     @dataclass
     class EditRequested(Message):
-        row: "ParamRow"
+        row: ParamRow
 
     def __init__(self, device: str, param: Any, value: Any, *, editable: bool = True) -> None:
         super().__init__(classes="param-row")

@@ -66,7 +66,7 @@ class DemoRig:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _owns_server: bool = field(default=False, init=False)
 
-    def start(self) -> "DemoRig":
+    def start(self) -> DemoRig:
         try:
             self._start_server()
             self._start_gear()
@@ -230,7 +230,7 @@ class DemoRig:
                 os.environ[key] = value
         self._saved_env.clear()
 
-    def __enter__(self) -> "DemoRig":
+    def __enter__(self) -> DemoRig:
         return self.start()
 
     def __exit__(self, *exc) -> None:

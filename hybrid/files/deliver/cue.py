@@ -30,7 +30,7 @@ def cue_sheet(layout: DdpLayout, *, title: str, performer: str, track_titles: li
         lines.append(f"PERFORMER {_quoted(performer)}")
     lines.append(f"TITLE {_quoted(title)}")
     lines.append(f"FILE {_quoted(image_name)} BINARY")
-    for track, t_title, t_performer in zip(layout.tracks, track_titles, track_performers):
+    for track, t_title, t_performer in zip(layout.tracks, track_titles, track_performers, strict=False):
         lines.append(f"  TRACK {track.number:02d} AUDIO")
         lines.append(f"    TITLE {_quoted(t_title)}")
         if t_performer:

@@ -128,7 +128,7 @@ class MapPacket:
         return _field(record, 128).encode("ascii")
 
     @classmethod
-    def parse(cls, blob: bytes, where: str) -> "MapPacket":
+    def parse(cls, blob: bytes, where: str) -> MapPacket:
         text = blob.decode("ascii", errors="replace")
         if text[:4] != "VVVM":
             raise DdpFormatError(f"{where}: marker {text[:4]!r}, expected 'VVVM'")
@@ -163,7 +163,7 @@ class PqEntry:
         return _field(record, 64).encode("ascii")
 
     @classmethod
-    def parse(cls, blob: bytes, where: str) -> "PqEntry":
+    def parse(cls, blob: bytes, where: str) -> PqEntry:
         text = blob.decode("ascii", errors="replace")
         if text[:4] != "VVVS":
             raise DdpFormatError(f"{where}: marker {text[:4]!r}, expected 'VVVS'")

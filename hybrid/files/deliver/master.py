@@ -144,7 +144,7 @@ def verify_ddp(ddp_dir: Path, layout: DdpLayout, album: Album, cd_files: list[Pa
           f"{image.pre2} != {layout.tracks[0].start_sector}")
     got = [(e.track, e.index, e.sector, e.isrc, e.upc) for e in image.pq]
     want = [(e.track, e.index, e.sector, e.isrc, e.upc) for e in layout.pq]
-    diffs = [f"packet {i}: {g} != {w}" for i, (g, w) in enumerate(zip(got, want)) if g != w]
+    diffs = [f"packet {i}: {g} != {w}" for i, (g, w) in enumerate(zip(got, want, strict=False)) if g != w]
     if len(got) != len(want):
         diffs.append(f"{len(got)} packets, expected {len(want)}")
     check(not diffs, f"PQ timings, ISRCs and UPC ({len(want)} packets)", "; ".join(diffs[:3]))
@@ -155,7 +155,7 @@ def verify_ddp(ddp_dir: Path, layout: DdpLayout, album: Album, cd_files: list[Pa
     samples = np.memmap(image.image, dtype="<i2", mode="r").reshape(-1, 2)
     audio_ok, detail = True, ""
     previous_end = 0
-    for track, cd_file in zip(layout.tracks, cd_files):
+    for track, cd_file in zip(layout.tracks, cd_files, strict=False):
         gap = samples[previous_end * FRAMES_PER_SECTOR:track.start_sector * FRAMES_PER_SECTOR]
         if np.any(gap):
             audio_ok, detail = False, f"track {track.number}: pregap is not digital silence"
@@ -201,7 +201,7 @@ def verify_ddp(ddp_dir: Path, layout: DdpLayout, album: Album, cd_files: list[Pa
 
 def _plan(album: Album, cd_frames: list[int]) -> DdpLayout:
     return plan_layout([(t.number, round(t.pregap_s * 75), frames, t.isrc or "")
-                        for t, frames in zip(album.tracks, cd_frames)], album.upc)
+                        for t, frames in zip(album.tracks, cd_frames, strict=False)], album.upc)
 
 
 def _cdtext(album: Album) -> CdText:
@@ -280,7 +280,7 @@ def deliver_master(studio: str | Path, album_name: str) -> dict:
         album_result = album_meter.result()
         album_lufs = album_result.integrated_lufs
         tracks = []
-        for (track, name, converted, master), placed in zip(entries, layout.tracks):
+        for (track, name, converted, master), placed in zip(entries, layout.tracks, strict=False):
             cd = converted["measured"]
             tracks.append({
                 "number": track.number, "title": track.title, "performer": track.performer,

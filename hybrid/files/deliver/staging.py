@@ -22,7 +22,7 @@ class Staging:
         self.path: Path | None = None
         self._committed = False
 
-    def __enter__(self) -> "Staging":
+    def __enter__(self) -> Staging:
         self.destination.parent.mkdir(parents=True, exist_ok=True)
         self.path = Path(tempfile.mkdtemp(prefix=f".{self.destination.name}.tmp-",
                                           dir=self.destination.parent))

@@ -76,7 +76,7 @@ class ExternalSource:
         self._listing: list[dict] = []
         self._proc: subprocess.Popen | None = None
 
-    def __enter__(self) -> "ExternalSource":
+    def __enter__(self) -> ExternalSource:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -139,7 +139,7 @@ class ExternalSource:
             raise Refusal("entry names contain line breaks or the listing is inconsistent",
                           rule="path")
         out = []
-        for name, line in zip(names, long):
+        for name, line in zip(names, long, strict=False):
             kind = _TYPE_CHARS.get(line[:1], "other")
             fields = line.split(None, 5)
             size = int(fields[4]) if len(fields) > 4 and fields[4].isdigit() else None

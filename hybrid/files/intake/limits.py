@@ -9,7 +9,7 @@ is charged to it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from hybrid.files.intake.report import Refusal
 

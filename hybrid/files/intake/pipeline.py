@@ -42,7 +42,7 @@ import socket
 import tempfile
 from collections import Counter
 from pathlib import Path, PurePosixPath
-from typing import Callable
+from collections.abc import Callable
 
 from hybrid.errors import HybridError
 from hybrid.files.intake.audio_checks import Rules, read_header, scan_samples

@@ -41,7 +41,7 @@ class Refusal(HybridError):
 class IntakeRefused(Refusal):
     """A Refusal raised by ``intake_archive``, carrying the report built so far."""
 
-    def __init__(self, refusal: Refusal, report: "IntakeReport"):
+    def __init__(self, refusal: Refusal, report: IntakeReport):
         super().__init__(refusal.reason, member=refusal.member, rule=refusal.rule,
                          archive=refusal.archive)
         self.report = report

@@ -52,7 +52,7 @@ class ZipSource:
     def close(self) -> None:
         self._zip.close()
 
-    def __enter__(self) -> "ZipSource":
+    def __enter__(self) -> ZipSource:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -140,7 +140,7 @@ def _kind(info: zipfile.ZipInfo) -> str:
 def _refuse_overlaps(infos: list[zipfile.ZipInfo], archive_bytes: int) -> None:
     """Each member's data must end before the next member's local header starts."""
     spans = sorted(infos, key=lambda i: i.header_offset)
-    for cur, nxt in zip(spans, spans[1:]):
+    for cur, nxt in zip(spans, spans[1:], strict=False):
         end = cur.header_offset + _LOCAL_HEADER_BYTES + cur.compress_size
         if end > nxt.header_offset:
             raise Refusal(f"overlaps member {nxt.filename!r} (overlapping-entries zip bomb "

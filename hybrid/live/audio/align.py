@@ -15,7 +15,7 @@ bypasses filtering so an integer alignment is bit-exact.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy.signal import oaconvolve

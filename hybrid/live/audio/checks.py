@@ -57,7 +57,7 @@ class DropoutDetector:
         edges = np.flatnonzero(padded[1:] != padded[:-1])
         starts, ends = edges[0::2], edges[1::2]          # run k covers [starts[k], ends[k])
         absend = np.abs(send)
-        for s, e in zip(starts, ends):
+        for s, e in zip(starts, ends, strict=False):
             continuing = s == 0 and self._in_zero
             if not continuing:
                 prev_nonzero = self._prev_nonzero if s == 0 else True

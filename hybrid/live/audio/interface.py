@@ -27,7 +27,7 @@ class InterfaceSettings:
     blocksize: int = 0
 
     def override(self, *, device: str | None = None, hostapi: str | None = None,
-                 samplerate: int | None = None, blocksize: int | None = None) -> "InterfaceSettings":
+                 samplerate: int | None = None, blocksize: int | None = None) -> InterfaceSettings:
         """These settings with any given (not None) value replacing the studio's."""
         changes = {k: v for k, v in dict(device=device, hostapi=hostapi, samplerate=samplerate,
                                           blocksize=blocksize).items() if v is not None}

@@ -52,7 +52,7 @@ class LatencyKey:
     blocksize: int
     route: str = ""
 
-    def differences(self, current: "LatencyKey", *, compare_route: bool = True) -> list[str]:
+    def differences(self, current: LatencyKey, *, compare_route: bool = True) -> list[str]:
         """How ``current`` differs from this (stored) key, one phrase per field."""
         out = []
         for name in ("device", "samplerate", "blocksize", "route"):
@@ -204,7 +204,7 @@ def store(studio_dir, loop: str, result: LatencyResult, key: LatencyKey, *,
     """Record ``result`` for ``loop`` under ``key`` (replacing the loop's earlier entry)."""
     if not loop or any(c in loop for c in "\n\r"):
         raise HybridError(f"bad loop name {loop!r}", where=str(path_of(studio_dir)))
-    measured_at = measured_at or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    measured_at = measured_at or _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     doc = _document(studio_dir)
     loops = doc.setdefault("loops", tomlkit.table(is_super_table=True))
     entry = tomlkit.table()

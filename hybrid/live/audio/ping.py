@@ -138,7 +138,7 @@ class LatencyResult:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "LatencyResult":
+    def from_dict(cls, data: dict) -> LatencyResult:
         names = {f for f in cls.__dataclass_fields__}
         kwargs = {k: v for k, v in data.items() if k in names}
         kwargs["warnings"] = tuple(kwargs.get("warnings", ()))

@@ -17,7 +17,7 @@ A track whose insert chain has several loops in series is printed in rounds
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from hybrid.live.audio.printing import PrintJob
 from hybrid.errors import HybridError
@@ -66,7 +66,7 @@ def plan_passes(jobs: Sequence[PrintJob],
             raise HybridError(f"two jobs write the same file ({outputs[key]} and {job.stem})", where=key)
         outputs[key] = str(job.stem)
         need = _resources(job)
-        for planned, used in zip(passes, taken):
+        for planned, used in zip(passes, taken, strict=False):
             if not need & used and (fits is None or fits(planned.jobs, job)):
                 planned.jobs.append(job)
                 used |= need

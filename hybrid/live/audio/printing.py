@@ -32,7 +32,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import soundfile as sf
@@ -41,7 +41,7 @@ from hybrid.live.audio.align import ChannelAligner
 from hybrid.live.audio.checks import DropoutDetector
 from hybrid.live.audio.ping import estimate
 from hybrid.live.audio.signals import ping_signal
-from hybrid.live.audio.interface import InterfaceSettings, ResolvedDevice, resolve_device
+from hybrid.live.audio.interface import InterfaceSettings, resolve_device
 from hybrid.live.audio.stream import DuplexRun, Progress, StreamStats
 from hybrid.live.audio.wavio import FORMATS, Bext, Levels, WavWriter, read_bext
 from hybrid.errors import HybridError
@@ -315,7 +315,7 @@ def _run_pass(stems: list[_Stem], settings: InterfaceSettings, options: PrintOpt
 
     out_count = max(ch for s in stems for ch in s.job.out_channels)
     in_count = max(ch for s in stems for ch in s.job.in_channels)
-    pairs = [(o, i) for s in stems for o, i in zip(s.job.out_channels, s.job.in_channels)]
+    pairs = [(o, i) for s in stems for o, i in zip(s.job.out_channels, s.job.in_channels, strict=False)]
     in_index = {i: k for k, i in enumerate(sorted({i for _, i in pairs}))}
     ping_rx = {name: np.zeros((window, len(in_index)), dtype=np.float32) for name in ("before", "after")}
     clip_level = 10.0 ** (options.clip_level_dbfs / 20.0)
@@ -343,7 +343,7 @@ def _run_pass(stems: list[_Stem], settings: InterfaceSettings, options: PrintOpt
                 block[a - pos:b - pos, out_cols_pairs] = sig[a - lo:b - lo, None]
         a, b = max(pos, start), min(pos + n, start + longest)
         if a < b:
-            for s, cols in zip(stems, out_cols):
+            for s, cols in zip(stems, out_cols, strict=False):
                 want = min(b, start + s.frames) - a
                 if want > 0:
                     got = s.file.read(want, dtype="float32", always_2d=True, out=s.buf[:want])
@@ -374,7 +374,7 @@ def _run_pass(stems: list[_Stem], settings: InterfaceSettings, options: PrintOpt
         # Runs in the worker while audio streams: only a cheap look (a full estimate holds
         # the interpreter for tens of milliseconds and would cost the callbacks an xrun).
         # Nothing back within 60 dB of the send means a pulled or unpatched loop: stop now.
-        for pair, col in zip(pairs, in_cols_pairs):
+        for pair, col in zip(pairs, in_cols_pairs, strict=False):
             back = float(np.max(np.abs(ping_rx["before"][:, col])))
             if back < sent_peak * 1e-3:
                 level = f"{20 * np.log10(back):.1f} dBFS" if back > 0 else "digital silence"
@@ -390,7 +390,7 @@ def _run_pass(stems: list[_Stem], settings: InterfaceSettings, options: PrintOpt
     for s in stems:
         s.record.close()
 
-    for pair, col in zip(pairs, in_cols_pairs):
+    for pair, col in zip(pairs, in_cols_pairs, strict=False):
         where = f"loop out {pair[0]} -> in {pair[1]} on {device.name}"
         try:
             latencies[pair].before = _estimate(ping_rx["before"][:, col])
@@ -401,7 +401,7 @@ def _run_pass(stems: list[_Stem], settings: InterfaceSettings, options: PrintOpt
     pass_problems: list[str] = []
     if stats.xruns:
         pass_problems.append(f"{stats.xruns} xrun(s) during the pass ({_xrun_text(stats)})")
-    for pair, col in zip(pairs, in_cols_pairs):
+    for pair, col in zip(pairs, in_cols_pairs, strict=False):
         lat = latencies[pair]
         try:
             lat.after = _estimate(ping_rx["after"][:, col])
@@ -440,7 +440,7 @@ def _latency_problems(lat: ChannelLatency, tol: float) -> list[str]:
 def _deliver(s: _Stem, latencies: dict, options: PrintOptions, rate: int, start: int, stats: StreamStats,
              pass_problems: list[str], on_progress, total: int) -> PrintedFile:
     job = s.job
-    chans = [latencies[(o, i)] for o, i in zip(job.out_channels, job.in_channels)]
+    chans = [latencies[(o, i)] for o, i in zip(job.out_channels, job.in_channels, strict=False)]
     problems: list[str] = []
     for lat in chans:
         moved = _latency_problems(lat, options.latency_tolerance_samples)
@@ -476,7 +476,7 @@ def _deliver(s: _Stem, latencies: dict, options: PrintOptions, rate: int, start:
                 if pos < s.frames:      # dropouts: only where the stem plays
                     m = min(n, s.frames - pos)
                     sent = send.read(m, dtype="float32", always_2d=True)
-                    for k, (det, aligner) in enumerate(zip(detectors, aligners)):
+                    for k, (det, aligner) in enumerate(zip(detectors, aligners, strict=False)):
                         det.feed(sent[:, k], readers[k](aligner.whole + pos, m))
                 if on_progress is not None:
                     on_progress(Progress(pos + n, frames, rate, [], [], stats.xruns, stage="aligning"))

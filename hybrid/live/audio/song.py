@@ -28,7 +28,8 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from hybrid.live.audio import latency_store
 from hybrid.live.audio.interface import InterfaceSettings

@@ -47,7 +47,7 @@ class Bext:
     raw: bytes   # the chunk body as found, so a copy is exact
 
     @classmethod
-    def parse(cls, body: bytes) -> "Bext":
+    def parse(cls, body: bytes) -> Bext:
         if len(body) < _BEXT_FIXED:
             body = body + b"\x00" * (_BEXT_FIXED - len(body))
 
@@ -66,7 +66,7 @@ class Bext:
 
     @classmethod
     def new(cls, time_reference: int, *, description: str = "", originator: str = "hybrid",
-            coding_history: str = "") -> "Bext":
+            coding_history: str = "") -> Bext:
         """A fresh version-1 chunk (for tests, and for files that had none but need one)."""
         body = bytearray(_BEXT_FIXED)
         body[0:len(description[:256])] = description[:256].encode("latin-1")
@@ -212,7 +212,7 @@ class WavWriter:
         if not self._fh.closed:
             self._fh.close()
 
-    def levels(self) -> "Levels":
+    def levels(self) -> Levels:
         """Peak, RMS and clipped-sample counts of everything written so far."""
         frames = max(self.frames, 1)
         rms = np.sqrt(self._sumsq / frames)
@@ -221,7 +221,7 @@ class WavWriter:
             clipped_samples=[int(c) for c in self._clipped],
         )
 
-    def __enter__(self) -> "WavWriter":
+    def __enter__(self) -> WavWriter:
         return self
 
     def __exit__(self, exc_type, *_exc) -> None:
@@ -254,7 +254,7 @@ class Levels:
         return {"peak_dbfs": _round(self.file_peak_dbfs), "rms_dbfs": _round(self.file_rms_dbfs),
                 "clipped_samples": int(sum(self.clipped_samples)),
                 "channels": [{"peak_dbfs": _round(p), "rms_dbfs": _round(r), "clipped_samples": c}
-                             for p, r, c in zip(self.peak_dbfs, self.rms_dbfs, self.clipped_samples)]}
+                             for p, r, c in zip(self.peak_dbfs, self.rms_dbfs, self.clipped_samples, strict=False)]}
 
 
 def _dbfs(value: float) -> float:

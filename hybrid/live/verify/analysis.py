@@ -102,13 +102,13 @@ class Measurement:
             "scalars": np.array([self.latency_samples, self.polarity, self.noise_floor_dbfs])}
 
     @classmethod
-    def from_arrays(cls, arrays: dict) -> "Measurement":
+    def from_arrays(cls, arrays: dict) -> Measurement:
         latency, polarity, noise = (float(v) for v in arrays["scalars"])
         return cls(**{k: np.asarray(arrays[k], dtype=np.float64) for k in ARRAY_FIELDS},
                    latency_samples=latency, polarity=int(polarity), noise_floor_dbfs=noise)
 
     @classmethod
-    def mean(cls, takes: list["Measurement"]) -> "Measurement":
+    def mean(cls, takes: list[Measurement]) -> Measurement:
         """The average of several takes (dB and degrees averaged; scalars averaged)."""
         first = takes[0]
         arrays = {k: np.mean([getattr(t, k) for t in takes], axis=0) for k in ARRAY_FIELDS}

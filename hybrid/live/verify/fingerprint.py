@@ -130,7 +130,7 @@ class Fingerprint:
     created: str
     takes: int
     warnings: list[str] = field(default_factory=list)
-    alone: dict[str, "Fingerprint"] = field(default_factory=dict)
+    alone: dict[str, Fingerprint] = field(default_factory=dict)
     """Each unit's own fingerprint, measured alone (not in this file: ``<loop>@<unit>.npz``)."""
 
     @property
@@ -159,7 +159,7 @@ class Fingerprint:
         return buf.getvalue()
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, where: str) -> "Fingerprint":
+    def from_bytes(cls, data: bytes, *, where: str) -> Fingerprint:
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}

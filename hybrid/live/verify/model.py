@@ -33,7 +33,7 @@ class DeviceModel:
     profile: Profile
     values: dict[str, Any]
 
-    def with_value(self, parameter: str, value: Any) -> "DeviceModel":
+    def with_value(self, parameter: str, value: Any) -> DeviceModel:
         return DeviceModel(self.name, self.profile, {**self.values, parameter: value})
 
     def number(self, role: Any) -> float:

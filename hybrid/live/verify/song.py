@@ -24,7 +24,8 @@ import datetime as _dt
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -61,7 +62,7 @@ class Chain:
     def profiles(self) -> dict[str, str]:
         return {d.name: d.profile.id for d in self.devices}
 
-    def alone(self, index: int) -> "Chain":
+    def alone(self, index: int) -> Chain:
         """The chain's ``index``-th unit alone in the same loop (its own fingerprint file)."""
         dev = self.devices[index]
         path = self.path.with_name(device_file_stem(self.path.stem, dev.name) + ".npz")
@@ -194,19 +195,19 @@ def _measure(studio, jobs: list[_Job], takes: int, progress: Progress | None) ->
             used_in.add(c.in_channel)
             pending.remove(job)
         sents = [build(job.plan) for job in group]
-        routes = [Route(job.chain.out_channel, job.chain.in_channel, s) for job, s in zip(group, sents)]
+        routes = [Route(job.chain.out_channel, job.chain.in_channel, s) for job, s in zip(group, sents, strict=False)]
         for take in range(takes):
             if progress:
                 progress(f"measuring {', '.join(j.chain.key.label for j in group)}"
                          + (f" (take {take + 1}/{takes})" if takes > 1 else ""))
             cap = play_record(iface.device, routes, rate, blocksize=int(iface.blocksize or 0), hostapi=iface.hostapi)
-            for job, sent, received in zip(group, sents, cap.received):
+            for job, sent, received in zip(group, sents, cap.received, strict=False):
                 job.takes.append(analyse(job.plan, sent, received, where=f"loop {job.chain.key.loop}"))
                 job.warnings.extend(cap.warnings)
 
 
 def _utc_now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def fingerprint_song(studio_dir: str | Path, song: str, *, takes: int = 2, loops: list[str] | None = None,
@@ -227,11 +228,11 @@ def fingerprint_song(studio_dir: str | Path, song: str, *, takes: int = 2, loops
     rate = int(studio.interface.samplerate)
     plans = [plan_for(c.devices, rate) for c in chains]
     settle_s = max(p.settle_s for p in plans)   # one length for all: measured in one stream
-    jobs = [_Job(c, replace(p, settle_s=settle_s)) for c, p in zip(chains, plans)]
+    jobs = [_Job(c, replace(p, settle_s=settle_s)) for c, p in zip(chains, plans, strict=False)]
     _measure(studio, jobs, takes, progress)
     out = [_store(studio, job, takes) for job in jobs]
     if isolate:
-        for job, fp in zip(jobs, out):
+        for job, fp in zip(jobs, out, strict=False):
             chain = job.chain
             if reason_not(studio, chain.key) is not None:
                 continue

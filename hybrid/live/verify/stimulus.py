@@ -107,7 +107,7 @@ class Plan:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Plan":
+    def from_dict(cls, data: dict) -> Plan:
         names = set(cls.__dataclass_fields__)
         kwargs = {k: v for k, v in data.items() if k in names}
         for key in ("tone_freqs_hz", "tone_levels_dbfs"):
@@ -115,7 +115,7 @@ class Plan:
                 kwargs[key] = tuple(float(v) for v in kwargs[key])
         return cls(**kwargs)
 
-    def check(self) -> "Plan":
+    def check(self) -> Plan:
         window_hz = 1000.0 / self.analysis_ms
         for f in self.tone_freqs_hz:
             if abs(f / window_hz - round(f / window_hz)) > 1e-9 or not 0 < f < 0.45 * self.samplerate:
