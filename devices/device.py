@@ -321,8 +321,8 @@ class Device:
         spec = self._router(action)
         self._check_port("input", input, spec.inputs, action)
         self._check_port("output", output, spec.outputs, action)
-        self._route(spec.tie.build(input=input, output=output), spec.tie_reply, action,
-                    want={"input": input, "output": output})
+        self._route(spec.tie.build(input=spec.wire_port(input), output=spec.wire_port(output)), spec.tie_reply,
+                    action, want={"input": spec.wire_port(input), "output": spec.wire_port(output)})
 
     def untie(self, output: int) -> None:
         """Disconnect whatever feeds ``output``."""
@@ -331,7 +331,8 @@ class Device:
         if spec.untie is None:
             raise DeviceError("its profile has no untie command", device=self.name, action=action)
         self._check_port("output", output, spec.outputs, action)
-        self._route(spec.untie.build(output=output), spec.untie_reply, action, want={"output": output})
+        self._route(spec.untie.build(output=spec.wire_port(output)), spec.untie_reply, action,
+                    want={"output": spec.wire_port(output)})
 
     def ties(self) -> dict[int, int]:
         """Read back ``{output: input}`` for every output that is fed (0 = nothing is left out)."""
@@ -342,10 +343,10 @@ class Device:
         out = {}
         with self._lock:
             for output in range(1, spec.outputs + 1):
-                found = self._route(spec.query.build(output=output), spec.query_reply, f"reading output {output}",
-                                    want={})
-                source = int(found["input"])
-                if source:
+                found = self._route(spec.query.build(output=spec.wire_port(output)), spec.query_reply,
+                                    f"reading output {output}", want={})
+                source = spec.port_from_wire(int(found["input"]))
+                if 1 <= source <= spec.inputs:
                     out[output] = source
         return out
 
