@@ -223,6 +223,22 @@ class Device:
             text = message.text if isinstance(message, SerialCommand) else str(message)
             return self._serial.command(text, action=note)
 
+    def receive_raw(self, fits: Callable[[mido.Message], bool], timeout_s: float, *, action: str,
+                    send_first: mido.Message | None = None, flush: bool = True) -> mido.Message:
+        """The first incoming MIDI message ``fits`` accepts (listening starts before ``send_first``
+        goes out, so the answer is not missed). Used to capture a unit's dumps."""
+        self._require_open(action)
+        if self._midi is None:
+            raise DeviceError("only MIDI gear sends SysEx dumps", device=self.name, action=action)
+        with self._lock:
+            self._midi.open_input(action)
+            if flush:
+                self._midi.flush_input()
+            if send_first is not None:
+                self._midi.send(send_first, note=action)
+                self._midi.drain()
+            return self._midi.receive(fits, timeout_s, action=action)
+
     # ---- reading back --------------------------------------------------------------
     def read(self, params: list[str] | None = None) -> dict[str, Any]:
         """Ask the gear what it is set to; values in the engineer's units, panel order."""

@@ -24,6 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from devices.dump import DumpFormat, parse_dump
 from devices.errors import ProfileError
 from devices.midi_codec import parse_encoding
 from devices.parameter import CONTROLS, KINDS, TAPERS, Parameter
@@ -152,6 +153,8 @@ class Profile:
     """What the profile infers rather than quotes from the maker (empty = all published)."""
     network_port: int | None = None
     """The TCP/UDP port the maker documents (a studio gives only the unit's ``host``)."""
+    dump: DumpFormat | None = None
+    """Recall by dump: how the unit's edit buffer looks as SysEx (``[dump]``)."""
 
     def applicable(self, state: dict[str, Any]) -> list[str]:
         """Names of the parameters that exist with the selectors at ``state`` (defaults fill gaps)."""
@@ -265,7 +268,7 @@ def _type_names(types) -> str:
 
 _TOP_KEYS = {"spec", "id", "maker", "model", "kind", "transport", "description", "readback",
              "midi", "serial", "router", "parameters", "sound", "version", "author", "source",
-             "firmware_tested", "inferred", "network_port"}
+             "firmware_tested", "inferred", "network_port", "dump"}
 _PARAM_KEYS = {"label", "unit", "kind", "range", "default", "labels", "values", "taper", "resolution",
                "midi", "serial", "dump", "when", "control", "concentric_with", "floor", "preset_names"}
 
@@ -339,6 +342,7 @@ def profile_from_dict(data: dict, *, source: Path) -> Profile:
         sources=_load_sources(top), firmware_tested=top.get("firmware_tested", str, default=""),
         inferred=top.get("inferred", str, default=""),
         network_port=_network_port(top),
+        dump=parse_dump(data["dump"], file=file, transport=transport) if "dump" in data else None,
     )
 
 
@@ -614,16 +618,19 @@ def _load_panel_keys(reader: _Reader, param: Parameter) -> None:
 
 
 def _preset_names(reader: _Reader) -> list[str]:
-    """``preset_names = { first = 0, last = 99, width = 2, letters = "ABC" }`` -> 00A, 00B, ... 99C."""
+    """``preset_names = { first = 0, last = 99, width = 2, letters = "ABC" }`` -> 00A, 00B, ... 99C
+    (``letter_first = true``: A000 ... A127, B000 ..., a bank letter before the numbers)."""
     spec = reader.sub("preset_names")
     assert spec is not None
-    spec.only({"first", "last", "width", "letters"})
+    spec.only({"first", "last", "width", "letters", "letter_first"})
     first = int(spec.number("first", default=0, lo=0, hi=9999))
     last = int(spec.number("last", required=True, lo=first, hi=9999))
     width = int(spec.number("width", default=1, lo=1, hi=4))
     letters = spec.get("letters", str, default="")
     if len(set(letters)) != len(letters):
         spec.fail("letters", "expected distinct letters")
+    if spec.get("letter_first", bool, default=False):     # A000..A127, B000.. (a table letter, then numbers)
+        return [f"{letter}{n:0{width}d}" for letter in (letters or [""]) for n in range(first, last + 1)]
     return [f"{n:0{width}d}{letter}" for n in range(first, last + 1) for letter in (letters or [""])]
 
 

@@ -52,7 +52,8 @@ class Simulator:
 
     def __init__(self, profile: Profile, port: str | None = None, *, channel: int | None = None,
                  backend: mido.Backend | None = None, device_id: int | None = None,
-                 state: dict[str, Any] | None = None):
+                 state: dict[str, Any] | None = None,
+                 decoder: Callable[[Simulator, mido.Message], bool] | None = None):
         self.profile = profile
         self.channel = channel or (profile.midi.channel if profile.midi else 1)
         self.device_id = device_id if device_id is not None else (profile.midi.device_id if profile.midi else 0x10)
@@ -72,6 +73,11 @@ class Simulator:
         self.rejected: list[str] = []
         """Why each rejected message was rejected (bad checksum, unknown command...)."""
         self.dump_requests = 0
+        self.memory: dict[str, Any] = {}
+        """What a document-rule decoder keeps between messages (a selected bank, an edit buffer)."""
+        self.decoder = decoder
+        """Reads incoming MIDI by the maker's document instead of the profile's codec
+        (``devices.unit_sims``); returns True when it handled the message."""
         self._impl = None
         self._lock = threading.Lock()
 
@@ -125,6 +131,11 @@ class Simulator:
             for msg in enc.encode(wire, self.channel, device_id=self.device_id):
                 self._impl.send(msg)
         return value
+
+    def transmit(self, msg: mido.Message) -> None:
+        """Send a MIDI message out of the unit (a dump reply, a panel move)."""
+        if isinstance(self._impl, _MidiSide):
+            self._impl.send(msg)
 
     def _update(self, param: str, value: Any) -> None:
         with self._lock:
@@ -191,6 +202,10 @@ class _MidiSide:
     def _received(self, msg: mido.Message) -> None:
         sim = self.sim
         sim.received.append(bytes(msg.bytes()))
+        if sim.decoder is not None:
+            if not sim.decoder(sim, msg):
+                sim.rejected.append(f"not in the document: {msg.hex()}")
+            return
         midi = sim.profile.midi
         if msg.type == "sysex" and midi.dump_request is not None:
             found = midi.dump_request.match([0xF0, *msg.data, 0xF7], dev=sim.device_id)
