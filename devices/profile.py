@@ -161,6 +161,17 @@ class Profile:
         full = {**self.defaults(), **state}
         return [name for name, p in self.parameters.items() if p.applies(full)]
 
+    def applicable_to(self, values: dict[str, Any]) -> list[str]:
+        """``applicable`` for values as a sheet holds them (text allowed; unparsable selectors count as unset)."""
+        state: dict[str, Any] = {}
+        for name in self.selectors():
+            if name in values:
+                try:
+                    state[name] = self.parameters[name].parse(values[name])
+                except ProfileError:
+                    pass
+        return self.applicable(state)
+
     def selectors(self) -> list[str]:
         """Parameters other parameters depend on, in panel order."""
         used = {name for p in self.parameters.values() for name in (p.when or {})}
