@@ -88,12 +88,14 @@ def test_m7_dump_is_caught_in_learn_mode_and_replayed(lib, tmp_path):
     with Simulator(profile, "dump-m7", decoder=DECODERS[profile.id]) as sim, \
             Device(profile, sim.port, name="M7") as dev:
         sim.memory["edit_buffer"] = packet
-        timer = threading.Timer(0.3, front_panel_dump, args=(sim,))
+        stop = dev.listen(lambda *_: None)        # the MIDI input is up before the person presses EDIT
+        timer = threading.Timer(1.0, front_panel_dump, args=(sim,))
         timer.start()
         try:
             capture_to_song(dev, tmp_path, "M7", learn=True, timeout_s=5)
         finally:
             timer.cancel()
+            stop()
         sim.memory["edit_buffer"] = [0x00]
         assert recall_from_song(dev, tmp_path, "M7") is False     # the M7 cannot be asked back
         assert wait_for(lambda: sim.memory["edit_buffer"] == packet)
