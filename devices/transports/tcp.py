@@ -220,6 +220,7 @@ class TcpLink(TextLink):
             raise self.error(f"cannot connect to {self.address[0]}:{self.address[1]}: {reason}", action,
                              code="port_not_found") from None
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(None)     # the reader blocks; waits are bounded by the reply queue's deadline
         self._sock = sock
         self._replies = queue.Queue()
         self._prompted = threading.Event()
@@ -228,22 +229,40 @@ class TcpLink(TextLink):
         try:
             if self.tcp.banner is not None:
                 self._await(lambda r: self.tcp.banner is not None and self.tcp.banner.match(r) is not None,
-                            deadline, action, f"the unit's greeting {self.tcp.banner.text!r}", code="no_banner")
+                            deadline, action, f"greeting {self.tcp.banner.text!r}", code="no_banner")
             if self.tcp.password is not None:
                 if not self._prompted.wait(max(0.0, deadline - time.monotonic())):
                     raise self.error(f"no password prompt {self.tcp.password_prompt!r} within "
                                      f"{self.tcp.timeout_ms:.0f} ms", action, code="no_banner")
+                self._prompted.clear()
                 self._write(self.tcp.password + self.tcp.terminator, "password", shown=b"*****")
-                reply = self._await(lambda _r: True, deadline, action, "an answer to the password", code="refused")
-                if self.tcp.login_ok is not None and self.tcp.login_ok.match(reply) is None:
-                    raise self.error(f"the unit refused the password (answered {ascii(reply)})", action,
-                                     code="refused")
+                self._login(deadline, action)
         except DeviceError:
             self._failed_attempt()
             self._drop()
             raise
         self._backoff_s = self.tcp.reconnect_ms / 1000
         self._next_try_s = 0.0
+
+    def _login(self, deadline: float, action: str) -> None:
+        """After the password: the unit's welcome (or any line), not a second prompt."""
+        while time.monotonic() < deadline:
+            if self._prompted.is_set():
+                raise self.error("the unit refused the password (it asked again)", action, code="refused")
+            try:
+                reply = self._replies.get(timeout=0.01)
+            except queue.Empty:
+                continue
+            if isinstance(reply, _Closed):
+                raise self.error("the unit closed the connection after the password", action, code="refused")
+            if self.tcp.login_ok is None or self.tcp.login_ok.match(reply) is not None:
+                return
+            if self.tcp.error is not None and self.tcp.error.match(reply) is not None:
+                raise self.error(f"the unit refused the password (answered {ascii(reply)})", action,
+                                 code="refused")
+            self._unasked(reply)
+        raise DeviceTimeoutError(f"no answer to the password within {self.tcp.timeout_ms:.0f} ms",
+                                 device=self.device.name, port=self.port, action=action, code="refused")
 
     def _failed_attempt(self) -> None:
         self._next_try_s = time.monotonic() + self._backoff_s
