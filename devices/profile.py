@@ -31,9 +31,10 @@ from devices.parameter import CONTROLS, KINDS, TAPERS, Parameter
 from devices.sysex import SysexTemplate
 from devices.strips import expand_strips
 from devices.text_codec import SerialEncoding, TextTemplate, decode_escapes, parse_serial_encoding
+from devices.transports import transport as transport_of, transport_names
 
 SPEC = "hybrid-device/1"
-TRANSPORTS = ("midi", "serial", "manual")
+TRANSPORTS = transport_names()
 DEVICE_KINDS = ("compressor", "equaliser", "reverb", "saturator", "patchbay", "router", "manual",
                 "delay", "limiter", "gate", "preamp", "filter", "other")
 SOUND_MODELS = ("compressor", "eq", "reverb", "saturator", "none")
@@ -176,11 +177,19 @@ class Profile:
         """Parameters other parameters depend on, in panel order."""
         used = {name for p in self.parameters.values() for name in (p.when or {})}
         return [name for name in self.parameters if name in used]
+    settings: dict[str, Any] = field(default_factory=dict)
+    """Each transport table of the file, read by its transport (``settings["tcp"]``): the
+    profile's own transport's, and others it may also be reached by (a serial unit's ``[tcp]``)."""
 
     @property
     def recallable(self) -> bool:
         """False for hand-set units: their values are set by a person following the sheet."""
-        return self.transport != "manual"
+        return transport_of(self.transport).machine_settable
+
+    @property
+    def listens(self) -> bool:
+        """The unit tells of its panel moves (a device can learn a setting from it)."""
+        return transport_of(self.transport).listens(self)
 
     def defaults(self) -> dict[str, Any]:
         return {name: p.default for name, p in self.parameters.items()}
@@ -279,9 +288,9 @@ def _type_names(types) -> str:
 
 _TOP_KEYS = {"spec", "id", "maker", "model", "kind", "transport", "description", "readback",
              "midi", "serial", "router", "parameters", "sound", "version", "author", "source",
-             "firmware_tested", "inferred", "network_port", "dump"}
+             "firmware_tested", "inferred", "network_port", "dump", *TRANSPORTS}
 _PARAM_KEYS = {"label", "unit", "kind", "range", "default", "labels", "values", "taper", "resolution",
-               "midi", "serial", "dump", "when", "control", "concentric_with", "floor", "preset_names"}
+               "midi", "serial", "dump", "when", "control", "concentric_with", "floor", "preset_names", *TRANSPORTS}
 
 
 def load_profile(path: str | Path) -> Profile:
@@ -311,11 +320,16 @@ def profile_from_dict(data: dict, *, source: Path) -> Profile:
     transport = top.choice("transport", TRANSPORTS, required=True)
     kind = top.choice("kind", DEVICE_KINDS, required=True)
 
-    midi = _load_midi(top.sub("midi")) if transport == "midi" else None
-    serial = _load_serial(top.sub("serial")) if transport == "serial" else None
-    for other, wanted in (("midi", "midi"), ("serial", "serial")):
-        if other in data and transport != wanted:
-            top.fail(other, f"a [{other}] table does not fit transport {transport!r}")
+    own = transport_of(transport)
+    settings = {transport: own.load_settings(top.sub(transport), None)}
+    for other in TRANSPORTS:       # other ways to reach it (a serial unit's [tcp]), read by their transport
+        if other != transport and other in data:
+            extra = transport_of(other)
+            if extra.protocol != own.protocol:
+                top.fail(other, f"a [{other}] table does not fit transport {transport!r}")
+            settings[other] = extra.load_settings(top.sub(other), settings[transport])
+    midi = settings.get("midi")
+    serial = settings.get("serial")
 
     if isinstance(data.get("parameters"), dict):
         data = {**data, "parameters": expand_strips(data["parameters"], file=file)}
@@ -324,32 +338,25 @@ def profile_from_dict(data: dict, *, source: Path) -> Profile:
     parameters: dict[str, Parameter] = {}
     if params_reader is not None:
         for name in params_reader.table:
-            parameters[name] = _load_parameter(params_reader, name, transport, midi)
+            parameters[name] = _load_parameter(params_reader, name, own, settings[transport])
         _check_conditions(params_reader, parameters)
-
-    if transport == "midi":
-        _check_midi_collisions(params_reader, parameters)
+        own.check_profile(params_reader, parameters, settings[transport])
 
     router = None
     if "router" in data:
-        if transport != "serial":
-            top.fail("router", "a [router] table needs transport \"serial\"")
+        if not own.routes_by_text:
+            top.fail("router", "a [router] table needs a text transport (serial or tcp)")
         router = _load_router(top.sub("router"))
-    elif kind == "router" and transport != "manual":
+    elif kind == "router" and own.machine_settable:
         top.fail("router", "missing; a router profile describes its tie commands in [router]")
 
-    readback = _readback(top, transport, parameters, midi, router)
+    readback = _readback(top, own, parameters, settings[transport], router)
     sound = _load_sound(top.sub("sound"), parameters)
-    if midi is not None and midi.dump_reply is not None:
-        size = midi.dump_reply.data_size
-        for name, param in parameters.items():
-            if param.dump is not None and param.dump["offset"] + param.dump["size"] > size:
-                params_reader.fail(f"{name}.dump", f"offset + size exceeds the dump's {size} data bytes")
     return Profile(
         id=profile_id, maker=top.get("maker", str, default=""), model=top.get("model", str, default=profile_id),
         kind=kind, transport=transport, parameters=parameters, readback=readback, sound=sound,
         source=source, description=top.get("description", str, default=""), midi=midi, serial=serial,
-        router=router, version=top.get("version", str, default=""), author=top.get("author", str, default=""),
+        router=router, settings=settings, version=top.get("version", str, default=""), author=top.get("author", str, default=""),
         sources=_load_sources(top), firmware_tested=top.get("firmware_tested", str, default=""),
         inferred=top.get("inferred", str, default=""),
         network_port=_network_port(top),
@@ -403,15 +410,8 @@ def _check_conditions(reader: _Reader, parameters: dict[str, Parameter]) -> None
             reader.fail(f"{name}.concentric_with", f"no parameter {param.concentric_with!r}")
 
 
-def _readback(top: _Reader, transport, parameters, midi, router) -> bool:
-    if transport == "manual":
-        possible = False
-    elif transport == "serial":
-        possible = all(isinstance(p.encoding, SerialEncoding) and p.encoding.query for p in parameters.values()) \
-            and (router is None or router.query is not None)
-    else:
-        possible = midi.dump_request is not None and bool(parameters) and \
-            all(p.dump is not None for p in parameters.values())
+def _readback(top: _Reader, own, parameters, settings, router) -> bool:
+    possible = own.readback_possible(parameters, settings, router)
     wanted = top.get("readback", bool, default=possible)
     if wanted and not possible:
         top.fail("readback", "true, but not every parameter has a query or a place in the dump")
@@ -522,7 +522,7 @@ def _load_router(reader: _Reader) -> RouterSpec:
     return spec
 
 
-def _load_parameter(params: _Reader, name: str, transport: str, midi: MidiSettings | None) -> Parameter:
+def _load_parameter(params: _Reader, name: str, own, settings) -> Parameter:
     reader = params.sub(name)
     reader.only(_PARAM_KEYS)
     kind = reader.choice("kind", KINDS, required=True)
@@ -575,37 +575,58 @@ def _load_parameter(params: _Reader, name: str, transport: str, midi: MidiSettin
     except ProfileError as exc:
         reader.fail("default", exc.reason)
 
-    if transport == "midi":
-        table = reader.table.get("midi")
-        if table is None:
-            reader.fail("midi", "missing; expected how this parameter is sent, e.g. { type = \"cc\", control = 20 }")
-        param.encoding = parse_encoding(table, file=reader.file, key=reader.key("midi"),
-                                        sysex_defaults={"checksum": midi.sysex_checksum,
-                                                        "checksum_start": midi.sysex_checksum_start},
-                                        null_after=midi.null_after_nrpn)
-        if param.encoding.wire is not None and kind == "continuous":
-            reader.fail("midi.wire", "only stepped controls and switches list wire numbers")
-        if param.encoding.wire is not None and len(param.encoding.wire) != (len(param.labels)):
-            reader.fail("midi.wire", f"expected {len(param.labels)} numbers, one per label")
-        param.law = param.encoding.law
-        _check_law(reader, param, param.encoding.wire_max)
-        dump = reader.sub("dump")
-        if dump is not None:
-            dump.only({"offset", "size"})
-            if midi.dump_reply is None:
-                dump.fail("offset", "the profile has no [midi.dump] to place this in")
-            param.dump = {"offset": int(dump.number("offset", required=True, lo=0)),
-                          "size": int(dump.number("size", default=1, lo=1, hi=2))}
-    elif transport == "serial":
-        table = reader.table.get("serial")
-        if table is None:
-            reader.fail("serial", 'missing; expected how this parameter is sent, e.g. { set = "DRV {value:.1f}" }')
-        param.encoding = parse_serial_encoding(table, file=reader.file, key=reader.key("serial"))
-    else:
-        for key in ("midi", "serial", "dump"):
-            if key in reader.table:
-                reader.fail(key, "a hand-set (manual) unit has no wire encoding")
+    for key in TRANSPORTS:        # the encoding tables of other transports do not belong here
+        if key in reader.table and key != own.encoding_key and transport_of(key).encoding_key == key:
+            reader.fail(key, f"a {key} encoding does not fit transport {own.name!r}"
+                        if own.machine_settable else "a hand-set (manual) unit has no wire encoding")
+    if not own.machine_settable and "dump" in reader.table:
+        reader.fail("dump", "a hand-set (manual) unit has no wire encoding")
+    param.encoding = own.load_encoding(reader, param, settings)
     return param
+
+
+def load_midi_encoding(reader: _Reader, param: Parameter, midi: MidiSettings) -> Any:
+    """A parameter's ``midi`` table (and its place in the dump); used by the MIDI transport."""
+    kind = param.kind
+    table = reader.table.get("midi")
+    if table is None:
+        reader.fail("midi", "missing; expected how this parameter is sent, e.g. { type = \"cc\", control = 20 }")
+    param.encoding = parse_encoding(table, file=reader.file, key=reader.key("midi"),
+                                    sysex_defaults={"checksum": midi.sysex_checksum,
+                                                    "checksum_start": midi.sysex_checksum_start},
+                                    null_after=midi.null_after_nrpn)
+    if param.encoding.wire is not None and kind == "continuous":
+        reader.fail("midi.wire", "only stepped controls and switches list wire numbers")
+    if param.encoding.wire is not None and len(param.encoding.wire) != (len(param.labels)):
+        reader.fail("midi.wire", f"expected {len(param.labels)} numbers, one per label")
+    param.law = param.encoding.law
+    _check_law(reader, param, param.encoding.wire_max)
+    dump = reader.sub("dump")
+    if dump is not None:
+        dump.only({"offset", "size"})
+        if midi.dump_reply is None:
+            dump.fail("offset", "the profile has no [midi.dump] to place this in")
+        param.dump = {"offset": int(dump.number("offset", required=True, lo=0)),
+                      "size": int(dump.number("size", default=1, lo=1, hi=2))}
+    return param.encoding
+
+
+def load_text_encoding(reader: _Reader, key: str) -> SerialEncoding:
+    """A parameter's text command table (``serial``, ``tcp``); used by the text transports."""
+    table = reader.table.get(key)
+    if table is None:
+        reader.fail(key, 'missing; expected how this parameter is sent, e.g. { set = "DRV {value:.1f}" }')
+    return parse_serial_encoding(table, file=reader.file, key=reader.key(key))
+
+
+def check_midi_profile(reader: _Reader, parameters: dict[str, Parameter], midi: MidiSettings) -> None:
+    """Across a MIDI profile's parameters: no two on one controller, dump places inside the dump."""
+    _check_midi_collisions(reader, parameters)
+    if midi.dump_reply is not None:
+        size = midi.dump_reply.data_size
+        for name, param in parameters.items():
+            if param.dump is not None and param.dump["offset"] + param.dump["size"] > size:
+                reader.fail(f"{name}.dump", f"offset + size exceeds the dump's {size} data bytes")
 
 
 def _load_panel_keys(reader: _Reader, param: Parameter) -> None:

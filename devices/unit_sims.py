@@ -13,14 +13,15 @@ handled; the simulator records anything else as rejected.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mido
 
 if TYPE_CHECKING:
     from devices.simulator import Simulator
 
-Decoder = Callable[["Simulator", mido.Message], bool]
+Decoder = Callable[["Simulator", Any], bool]
+"""Called with each incoming message (a mido.Message, or a python-osc OscMessage)."""
 
 
 def _channel_ok(sim: Simulator, msg: mido.Message) -> bool:
@@ -159,7 +160,54 @@ def front_panel_dump(sim: Simulator) -> None:
         sim.transmit(mido.Message("sysex", data=edit))
 
 
+# ---- Behringer X32 / Midas M32: Unofficial X32/M32 OSC Remote Protocol (P.-G. Maillot) ----------------
+# "float to dB: if (f >= 0.5) d = f * 40. - 30.; else if (f >= 0.25) d = f * 80. - 50.; else if (f >=
+# 0.0625) d = f * 160. - 70.; else if (f >= 0.0) d = f * 480. - 90.;" with 1024 fader steps (the console
+# rounds f to idx / 1023) and f = 0 meaning -inf; /ch/NN/mix/on 0 = muted; insert/pos {PRE, POST};
+# insert/sel {OFF, FX1L, FX1R, ..., FX8R, AUX1 ... AUX6}.
+_X32_SEL = ["OFF"] + [f"FX{k}{side}" for k in range(1, 9) for side in "LR"] + [f"AUX{k}" for k in range(1, 7)]
+
+
+def x32_fader_db(f: float) -> float:
+    f = round(f * 1023) / 1023
+    if f >= 0.5:
+        return f * 40.0 - 30.0
+    if f >= 0.25:
+        return f * 80.0 - 50.0
+    if f >= 0.0625:
+        return f * 160.0 - 70.0
+    return f * 480.0 - 90.0
+
+
+def x32(sim: Simulator, msg: Any) -> bool:
+    address = getattr(msg, "address", "")
+    params = list(getattr(msg, "params", []))
+    parts = address.split("/")
+    if len(parts) < 5 or parts[1] != "ch" or len(params) != 1 or not (parts[2].isdigit() and 1 <= int(parts[2]) <= 32):
+        return False
+    ch, what, arg = parts[2], "/".join(parts[3:]), params[0]
+    if what == "mix/fader" and isinstance(arg, float) and 0.0 <= arg <= 1.0:
+        sim._update(f"ch{ch}.fader", x32_fader_db(arg))
+        return True
+    if not isinstance(arg, int) or isinstance(arg, bool):
+        return False
+    if what == "mix/on" and arg in (0, 1):
+        sim._update(f"ch{ch}.mute", arg == 0)
+        return True
+    if what == "insert/on" and arg in (0, 1):
+        sim._update(f"ch{ch}.insert.on", arg == 1)
+        return True
+    if what == "insert/pos" and arg in (0, 1):
+        sim._update(f"ch{ch}.insert.pos", ["PRE", "POST"][arg])
+        return True
+    if what == "insert/sel" and 0 <= arg < len(_X32_SEL):
+        sim._update(f"ch{ch}.insert.sel", _X32_SEL[arg])
+        return True
+    return False
+
+
 DECODERS: dict[str, Decoder] = {
+    "behringer-x32": x32,
     "strymon-bigsky": bigsky,
     "lexicon-pcm90": pcm90,
     "yamaha-spx2000": spx2000,

@@ -96,7 +96,8 @@ def test_serial_unit_and_router_over_ptys(cli):
     (["get", "--profile", "hy-verb-sysex", "--port", "nowhere", "decya"], "no parameter 'decya'"),
     (["set", "--profile", "hy-pultec-manual", "--port", "x", "low_boost", "3"], "opening: is set by hand"),
     (["show", "no-such-profile"], "no built-in profile 'no-such-profile'"),
-    (["get", "--profile", "hy-sat-serial", "--port", "/dev/ttyNOPE"], "hy-sat-serial: opening:"),
+    (["get", "--profile", "hy-sat-serial", "--port", "/dev/ttyNOPE"],
+     "hy-sat-serial (/dev/ttyNOPE): opening: no such serial device"),
     (["simulate", "hy-comp-cc", "--set", "ratio=3:1", "--for", "0"], "one of 2:1, 4:1"),
 ])
 def test_errors_are_one_line(cli, jack_server, args, fragment):

@@ -60,7 +60,7 @@ def test_resolve_by_id_and_by_path(tmp_path):
 
 @pytest.mark.parametrize("edit, key, fragment", [
     (lambda s: s.replace('spec = "hybrid-device/1"', 'spec = "hybrid-device/9"'), "spec", 'expected "hybrid-device/1"'),
-    (lambda s: s.replace('transport = "midi"', 'transport = "usb"'), "transport", "one of midi, serial, manual"),
+    (lambda s: s.replace('transport = "midi"', 'transport = "usb"'), "transport", "one of midi, serial, tcp, osc, manual"),
     (lambda s: s.replace("range = [-40.0, 0.0]", "range = [0.0, -40.0]"), "parameters.threshold.range",
      "minimum < maximum"),
     (lambda s: s.replace("default = -10.0", "default = 5.0"), "parameters.threshold.default", "out of range"),
