@@ -24,13 +24,14 @@ from devices.profile import Profile, builtin_profiles, load_profiles_dir, resolv
 from devices.serial_port import list_serial_ports
 from devices.simulator import Simulator
 from hybrid.cli.output import add_json_flag, emit
+from recall.values import same
 
 
 def register(sub) -> None:
     """Add ``devices`` and its actions to ``sub`` (an argparse subparsers action)."""
     parser = sub.add_parser("devices", help="device profiles, ports, simulated gear; set and read gear",
                             description="Device profiles and ports, simulated gear, and setting/reading a unit.")
-    parser.set_defaults(func=lambda args: _help(parser))
+    parser.set_defaults(func=lambda _args: _help(parser))
     actions = parser.add_subparsers(dest="devices_action", metavar="ACTION")
 
     p = actions.add_parser("list", help="profiles (built-in and from --profiles DIR) and the MIDI/serial ports present")
@@ -140,6 +141,7 @@ def cmd_list(args) -> int:
         ports["problems"].append(f"serial: {exc}")
     result = {
         "profiles": [{"id": p.id, "kind": p.kind, "transport": p.transport, "readback": p.readback,
+                      "recallable": p.recallable,
                       "maker": p.maker, "model": p.model, "from": origin[p.id], "source": str(p.source),
                       "parameters": len(p.parameters), "sound": p.sound["model"] if p.sound else None}
                      for p in sorted(profiles.values(), key=lambda p: p.id)],
@@ -153,7 +155,7 @@ def _list_text(result: dict) -> str:
     lines = ["Profiles:"]
     width = max(len(p["id"]) for p in result["profiles"])
     for p in result["profiles"]:
-        flags = "read-back" if p["readback"] else ("hand-set" if p["transport"] == "manual" else "write-only")
+        flags = "read-back" if p["readback"] else ("write-only" if p["recallable"] else "hand-set")
         lines.append(f"  {p['id']:<{width}}  {p['kind']:<10} {p['transport']:<7} {flags:<10} {p['model']}"
                      + ("" if p["from"] == "built-in" else f"  [{p['from']}]"))
     ports = result["ports"]
@@ -222,20 +224,19 @@ def cmd_simulate(args) -> int:
             print(f"  {text}", flush=True)
 
     sim.on_change(on_change)
-    previous = signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    previous = signal.signal(signal.SIGTERM, lambda *_a: stop.set())
     with sim:
         where = {"event": "listening", "profile": profile.id, "transport": profile.transport,
-                 "port": sim.port, "channel": sim.channel if profile.transport == "midi" else None,
+                 "port": sim.port, "channel": sim.channel if profile.midi is not None else None,
                  "where": sim.describe()}
         if args.json:
             _json_line(where)
         else:
             print(f"Simulating {profile.id} ({profile.maker} {profile.model}) on {sim.describe()}.", flush=True)
-            if profile.transport == "midi":
-                print(f"  Talk to it with: hybrid devices set --profile {profile.id} --port {sim.port} PARAM VALUE",
-                      flush=True)
-            elif profile.transport == "serial":
-                print(f"  Talk to it with: hybrid devices get --profile {profile.id} --port {sim.port}", flush=True)
+            if profile.recallable:
+                verb = "get" if profile.readback or profile.router is not None else "set"
+                print(f"  Talk to it with: hybrid devices {verb} --profile {profile.id} --port {sim.port}"
+                      + (" PARAM VALUE" if verb == "set" else ""), flush=True)
             print("  Ctrl-C stops it.", flush=True)
         sys.stdout.flush()
         try:
@@ -274,7 +275,7 @@ def cmd_set(args) -> int:
             got = device.read(list(checked))
             want = device.quantize(checked)
             verified = {name: {"want": want[name], "got": got[name],
-                               "ok": _same(device.profile.parameters[name], want[name], got[name])}
+                               "ok": same(device.profile.parameters[name], want[name], got[name])}
                         for name in checked}
     params = device.profile.parameters
     result = {
@@ -309,12 +310,6 @@ def _pairs(words: list[str], where: str) -> dict[str, str]:
         raise ProfileError(f"expected PARAM VALUE pairs or PARAM=VALUE, got: {' '.join(words)}",
                            file=where, key="set")
     return values
-
-
-def _same(param, want, got) -> bool:
-    if param.kind != "continuous":
-        return want == got
-    return abs(float(want) - float(got)) <= 1e-6 * max(1.0, abs(float(want)))
 
 
 def _set_text(r: dict) -> str:

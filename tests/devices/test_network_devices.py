@@ -352,3 +352,25 @@ def test_tcp_profile_mistakes_are_refused_with_the_key():
     with pytest.raises(ProfileError) as caught:
         _profile("test-tcp-sat", **{"tcp.port": 70000})
     assert caught.value.key == "tcp.port"
+
+
+# ---- one port lookup -------------------------------------------------------------------------
+def test_port_lookup_refuses_an_ambiguous_name_for_gear_and_surfaces_alike():
+    from devices.errors import AmbiguousPortError
+    from devices.midi_port import find_port, match_port
+    from devices.surfaces.ports import find_port as surface_find_port
+
+    names = ["Bus Comp A:in", "Bus Comp B:in", "hy-eq:in", "hy-eq2:in", "hy-eq-01:in"]
+    for lookup in (lambda w: find_port(w, names, device="Comp"),
+                   lambda w: surface_find_port(names, w, direction="output", device="Comp")):
+        with pytest.raises(AmbiguousPortError) as caught:
+            lookup("Comp")
+        assert caught.value.candidates == ["Bus Comp A:in", "Bus Comp B:in"]
+        assert str(caught.value) == ("Comp: opening: MIDI output port name 'Comp' is ambiguous: matches "
+                                     "'Bus Comp A:in', 'Bus Comp B:in'; give more of the name")
+        assert caught.value.code == "port_ambiguous"
+        assert lookup("hy-eq") == "hy-eq:in"                    # the exact client, not eq2 nor eq-01
+        assert lookup("Comp A") == "Bus Comp A:in"
+    assert find_port("nothing", names) is None
+    with pytest.raises(DeviceError, match="no MIDI input port matches 'nothing'; present: Bus Comp A:in"):
+        match_port("nothing", names, direction="input")
