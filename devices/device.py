@@ -183,6 +183,14 @@ class Device:
         with self._lock:
             return link.send_raw(message, note=note)
 
+    def receive_raw(self, fits: Callable[[mido.Message], bool], timeout_s: float, *, action: str,
+                    send_first: mido.Message | None = None, flush: bool = True) -> mido.Message:
+        """The first incoming MIDI message ``fits`` accepts (listening starts before ``send_first``
+        goes out, so the answer is not missed). Used to capture a unit's dumps."""
+        link = self._require_open(action)
+        with self._lock:
+            return link.receive(fits, timeout_s, action=action, send_first=send_first, flush=flush)
+
     # ---- reading back --------------------------------------------------------------
     def read(self, params: list[str] | None = None) -> dict[str, Any]:
         """Ask the gear what it is set to; values in the engineer's units, panel order."""
@@ -217,8 +225,8 @@ class Device:
         spec, link = self._router(action)
         self._check_port("input", input, spec.inputs, action)
         self._check_port("output", output, spec.outputs, action)
-        self._route(link, spec.tie.build(input=input, output=output), spec.tie_reply, action,
-                    want={"input": input, "output": output})
+        self._route(link, spec.tie.build(input=spec.wire_port(input), output=spec.wire_port(output)),
+                    spec.tie_reply, action, want={"input": spec.wire_port(input), "output": spec.wire_port(output)})
 
     def untie(self, output: int) -> None:
         """Disconnect whatever feeds ``output``."""
@@ -227,7 +235,8 @@ class Device:
         if spec.untie is None or spec.untie_reply is None:
             raise DeviceError("its profile has no untie command", device=self.name, action=action)
         self._check_port("output", output, spec.outputs, action)
-        self._route(link, spec.untie.build(output=output), spec.untie_reply, action, want={"output": output})
+        self._route(link, spec.untie.build(output=spec.wire_port(output)), spec.untie_reply, action,
+                    want={"output": spec.wire_port(output)})
 
     def ties(self) -> dict[int, int]:
         """Read back ``{output: input}`` for every output that is fed (0 = nothing is left out)."""
@@ -238,10 +247,10 @@ class Device:
         out = {}
         with self._lock:
             for output in range(1, spec.outputs + 1):
-                found = self._route(link, spec.query.build(output=output), spec.query_reply,
+                found = self._route(link, spec.query.build(output=spec.wire_port(output)), spec.query_reply,
                                     f"reading output {output}", want={})
-                source = int(found["input"])
-                if source:
+                source = spec.port_from_wire(int(found["input"]))
+                if 1 <= source <= spec.inputs:
                     out[output] = source
         return out
 

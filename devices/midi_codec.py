@@ -14,8 +14,12 @@ import mido
 
 from devices.errors import ProfileError
 from devices.sysex import SysexTemplate
+from devices.value_law import ValueLaw, check_table_fits, parse_law
 
 ENCODING_TYPES = ("cc", "cc14", "nrpn", "rpn", "program", "sysex")
+BANK_STYLES = ("none", "cc0", "cc32", "both")
+"""How a unit takes a bank before a program change: not at all, CC 0 only (Strymon),
+CC 32 only (Yamaha SPX2000's tables A/B/C), or CC 0 then CC 32 (a 14-bit bank)."""
 
 # Controller numbers of the registered/non-registered parameter protocol.
 CC_BANK_MSB, CC_BANK_LSB = 0, 32
@@ -37,12 +41,18 @@ class MidiEncoding:
     lsb_control: int = 0
     number: int = 0
     bits: int = 14
-    bank_select: bool = False
+    bank: str = "none"
     template: SysexTemplate | None = None
     wire_max: int = 127
     wire: tuple[int, ...] | None = None
     null_after: bool = False
     """Send the RPN null (101/100 = 127) after an NRPN/RPN so stray data entry does no harm."""
+    law: ValueLaw | None = None
+    """The value law (None = spread over 0..wire_max); the loader hands it to the parameter."""
+
+    @property
+    def bank_select(self) -> bool:
+        return self.bank != "none"
 
     def encode(self, wire: int, channel: int, *, device_id: int = 0x10) -> list[mido.Message]:
         if self.type == "cc":
@@ -61,9 +71,13 @@ class MidiEncoding:
             return out
         if self.type == "program":
             out = []
-            if self.bank_select:
-                bank = wire // 128
+            bank = wire // 128
+            if self.bank == "both":
                 out += [_cc(channel, CC_BANK_MSB, bank >> 7), _cc(channel, CC_BANK_LSB, bank & 0x7F)]
+            elif self.bank == "cc0":
+                out.append(_cc(channel, CC_BANK_MSB, bank))
+            elif self.bank == "cc32":
+                out.append(_cc(channel, CC_BANK_LSB, bank))
             out.append(mido.Message("program_change", channel=channel - 1, program=wire % 128))
             return out
         if self.type == "sysex":
@@ -79,7 +93,9 @@ class MidiEncoding:
         if self.type in ("nrpn", "rpn"):
             return f"{self.type.upper()} {self.number} ({self.bits}-bit)"
         if self.type == "program":
-            return "program change" + (" + bank select" if self.bank_select else "")
+            styles = {"none": "", "cc0": " after bank (CC 0)", "cc32": " after bank (CC 32)",
+                      "both": " after bank (CC 0 + CC 32)"}
+            return "program change" + styles[self.bank]
         return "SysEx " + self.template.describe()
 
 
@@ -92,9 +108,9 @@ def parse_encoding(table, *, file: str | None, key: str, sysex_defaults: dict,
     if kind not in ENCODING_TYPES:
         raise ProfileError(f"type must be one of {', '.join(ENCODING_TYPES)}, got {kind!r}",
                            file=file, key=f"{key}.type")
-    allowed = {"type", "wire", "wire_max"} | {
+    allowed = {"type", "wire", "wire_max", "law", "zero", "step", "points", "table", "signed"} | {
         "cc": {"control"}, "cc14": {"control", "lsb_control"}, "nrpn": {"number", "bits"},
-        "rpn": {"number", "bits"}, "program": {"bank_select"},
+        "rpn": {"number", "bits"}, "program": {"bank_select", "bank"},
         "sysex": {"template", "checksum", "checksum_start"},
     }[kind]
     for name in table:
@@ -112,8 +128,12 @@ def parse_encoding(table, *, file: str | None, key: str, sysex_defaults: dict,
     if kind == "cc":
         args.update(control=integer("control", 0, 119), wire_max=127)
     elif kind == "cc14":
-        control = integer("control", 0, 31)
-        args.update(control=control, lsb_control=integer("lsb_control", 32, 63, control + 32), wire_max=16383)
+        control = integer("control", 0, 119)
+        lsb = integer("lsb_control", 0, 119, control + 32 if control < 32 else None)
+        if lsb == control:
+            raise ProfileError("the LSB controller must differ from the MSB controller",
+                               file=file, key=f"{key}.lsb_control")
+        args.update(control=control, lsb_control=lsb, wire_max=16383)
     elif kind in ("nrpn", "rpn"):
         bits = integer("bits", 7, 14, 14)
         if bits not in (7, 14):
@@ -121,17 +141,23 @@ def parse_encoding(table, *, file: str | None, key: str, sysex_defaults: dict,
         args.update(number=integer("number", 0, 16383), bits=bits, wire_max=16383 if bits == 14 else 127,
                     null_after=null_after)
     elif kind == "program":
-        bank = table.get("bank_select", False)
-        if not isinstance(bank, bool):
+        old = table.get("bank_select", False)
+        if not isinstance(old, bool):
             raise ProfileError("expected true or false", file=file, key=f"{key}.bank_select")
-        args.update(bank_select=bank, wire_max=128 * 16384 - 1 if bank else 127)
+        bank = table.get("bank", "both" if old else "none")
+        if bank not in BANK_STYLES:
+            raise ProfileError(f"expected one of {', '.join(BANK_STYLES)}, got {bank!r}", file=file, key=f"{key}.bank")
+        if "bank" in table and "bank_select" in table:
+            raise ProfileError("give bank (the style) or bank_select, not both", file=file, key=f"{key}.bank_select")
+        wire_max = {"none": 127, "cc0": 128 * 128 - 1, "cc32": 128 * 128 - 1, "both": 128 * 16384 - 1}[bank]
+        args.update(bank=bank, wire_max=wire_max)
     else:
         template = SysexTemplate.parse(
             table.get("template"), checksum_kind=table.get("checksum", sysex_defaults.get("checksum", "none")),
             checksum_start=table.get("checksum_start", sysex_defaults.get("checksum_start", 1)),
             file=file, key=f"{key}.template")
         if not template.value_fields:
-            raise ProfileError("the template carries no value ({v}, {v_msb}/{v_lsb} or {v_hi4}/{v_lo4})",
+            raise ProfileError("the template carries no value ({v}, {v_msb}/{v_lsb}, {v_hi4}/{v_lo4} or {n0}..{n3})",
                                file=file, key=f"{key}.template")
         args.update(template=template, wire_max=template.wire_max)
     if "wire_max" in table:
@@ -141,6 +167,12 @@ def parse_encoding(table, *, file: str | None, key: str, sysex_defaults: dict,
         if not isinstance(wire, list) or not all(isinstance(w, int) and 0 <= w <= args["wire_max"] for w in wire):
             raise ProfileError(f"expected a list of integers 0..{args['wire_max']}", file=file, key=f"{key}.wire")
         args["wire"] = tuple(wire)
+    law = parse_law(table, file=file, key=key, field_bits=max(1, int(args["wire_max"]).bit_length()))
+    if law is not None:
+        if "wire" in table:
+            raise ProfileError("a value law and a wire list say the same thing twice", file=file, key=f"{key}.wire")
+        check_table_fits(law, args["wire_max"], file=file, key=f"{key}.table")
+        args["law"] = law
     return MidiEncoding(**args)
 
 
@@ -166,7 +198,8 @@ class MidiDecoder:
     _nrpn_msb: int = field(default=127, init=False)
     _nrpn_lsb: int = field(default=127, init=False)
     _data_msb: int = field(default=0, init=False)
-    _bank: int = field(default=0, init=False)
+    _bank_msb: int = field(default=0, init=False)
+    _bank_lsb: int = field(default=0, init=False)
     bad_checksums: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
@@ -193,15 +226,17 @@ class MidiDecoder:
         if getattr(msg, "channel", None) != self.channel - 1:
             return []
         if msg.type == "program_change":
-            return [(name, self._bank * 128 + msg.program) for name in self._programs]
+            return [(name, self._bank(self.encodings[name].bank) * 128 + msg.program) for name in self._programs]
         if msg.type != "control_change":
             return []
         control, value = msg.control, msg.value
-        if control == CC_BANK_MSB and control not in self._cc14_msb:
-            self._bank = (value << 7) | (self._bank & 0x7F)
+        if control == CC_BANK_MSB and control not in self._cc14_msb and control not in self._cc14_lsb \
+                and control not in self._cc:
+            self._bank_msb = value
             return []
-        if control == CC_BANK_LSB and control not in self._cc14_lsb:
-            self._bank = (self._bank & ~0x7F) | value
+        if control == CC_BANK_LSB and control not in self._cc14_lsb and control not in self._cc14_msb \
+                and control not in self._cc:
+            self._bank_lsb = value
             return []
         if control in (CC_NRPN_MSB, CC_NRPN_LSB, CC_RPN_MSB, CC_RPN_LSB):
             return self._select(control, value)
@@ -229,6 +264,15 @@ class MidiDecoder:
             return [(name, (self._pending_msb.get(name, 0) << 7) | value)]
         return []
 
+    def _bank(self, style: str) -> int:
+        if style == "cc0":
+            return self._bank_msb
+        if style == "cc32":
+            return self._bank_lsb
+        if style == "both":
+            return (self._bank_msb << 7) | self._bank_lsb
+        return 0
+
     def _select(self, control: int, value: int) -> list:
         if control in (CC_NRPN_MSB, CC_NRPN_LSB):
             if control == CC_NRPN_MSB:
@@ -252,7 +296,7 @@ class MidiDecoder:
     def _feed_sysex(self, msg: mido.Message) -> list:
         full = [0xF0, *msg.data, 0xF7]
         for name in self._sysex:
-            found = self.encodings[name].template.match(full, dev=self.device_id)
+            found = self.encodings[name].template.match(full, dev=self.device_id, channel=self.channel)
             if found is None:
                 continue
             if not found["checksum_ok"]:

@@ -7,21 +7,29 @@ and (``[sound]``) what the simulated analog gear should sound like.
 
 Everything is checked on load: a malformed profile is refused with one line naming the
 file, the key path and what was expected.
+
+A profile also says where it comes from (``version``, ``author``, ``[source]`` document
+and page, ``firmware_tested``, and ``inferred`` for anything not printed by the maker),
+may declare a console's repeated strips once (``[parameters."ch{01..32}.fader"]``), and
+may say that a parameter exists only for some settings of another (``when``).
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from devices.dump import DumpFormat, parse_dump
 from devices.errors import ProfileError
 from devices.midi_codec import parse_encoding
-from devices.parameter import KINDS, TAPERS, Parameter
+from devices.parameter import CONTROLS, KINDS, TAPERS, Parameter
 from devices.sound_schema import load_sound
 from devices.sysex import SysexTemplate
+from devices.strips import expand_strips
 from devices.text_codec import SerialEncoding, TextTemplate, decode_escapes, parse_serial_encoding
 from devices.transports import transport as transport_of, transport_names
 
@@ -95,6 +103,28 @@ class RouterSpec:
     untie_reply: TextTemplate | None
     query: TextTemplate | None
     query_reply: TextTemplate | None
+    port_base: int = 1
+    """The number the unit gives its first port on the wire (Videohub: 0). Hybrid counts
+    ports from 1 everywhere else; the templates see wire numbers."""
+
+    def wire_port(self, number: int) -> int:
+        """Hybrid's 1-based port number as the unit writes it."""
+        return number - 1 + self.port_base
+
+    def port_from_wire(self, number: int) -> int:
+        return number + 1 - self.port_base
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """Where a profile's bytes come from: the maker's document and the page or section."""
+
+    document: str
+    page: str = ""
+    url: str = ""
+
+    def cite(self) -> str:
+        return self.document + (f", {self.page}" if self.page else "")
 
 
 @dataclass
@@ -117,6 +147,37 @@ class Profile:
     settings: dict[str, Any] = field(default_factory=dict)
     """Each transport table of the file, read by its transport (``settings["tcp"]``): the
     profile's own transport's, and others it may also be reached by (a serial unit's ``[tcp]``)."""
+    version: str = ""
+    author: str = ""
+    sources: tuple[SourceDocument, ...] = ()
+    firmware_tested: str = ""
+    inferred: str = ""
+    """What the profile infers rather than quotes from the maker (empty = all published)."""
+    network_port: int | None = None
+    """The TCP/UDP port the maker documents (a studio gives only the unit's ``host``)."""
+    dump: DumpFormat | None = None
+    """Recall by dump: how the unit's edit buffer looks as SysEx (``[dump]``)."""
+
+    def applicable(self, state: dict[str, Any]) -> list[str]:
+        """Names of the parameters that exist with the selectors at ``state`` (defaults fill gaps)."""
+        full = {**self.defaults(), **state}
+        return [name for name, p in self.parameters.items() if p.applies(full)]
+
+    def applicable_to(self, values: dict[str, Any]) -> list[str]:
+        """``applicable`` for values as a sheet holds them (text allowed; unparsable selectors count as unset)."""
+        state: dict[str, Any] = {}
+        for name in self.selectors():
+            if name in values:
+                try:
+                    state[name] = self.parameters[name].parse(values[name])
+                except ProfileError:
+                    pass
+        return self.applicable(state)
+
+    def selectors(self) -> list[str]:
+        """Parameters other parameters depend on, in panel order."""
+        used = {name for p in self.parameters.values() for name in (p.when or {})}
+        return [name for name in self.parameters if name in used]
 
     @property
     def recallable(self) -> bool:
@@ -156,8 +217,12 @@ class Profile:
             "transport": self.transport, "readback": self.readback, "source": str(self.source),
             "description": self.description,
             "parameters": [p.to_dict() for p in self.parameters.values()],
-            "router": {"inputs": self.router.inputs, "outputs": self.router.outputs} if self.router else None,
+            "router": {"inputs": self.router.inputs, "outputs": self.router.outputs,
+                       "port_base": self.router.port_base} if self.router else None,
             "sound": self.sound,
+            "version": self.version, "author": self.author, "firmware_tested": self.firmware_tested,
+            "sources": [{"document": d.document, "page": d.page, "url": d.url} for d in self.sources],
+            "inferred": self.inferred,
         }
 
 
@@ -220,9 +285,10 @@ def _type_names(types) -> str:
 
 
 _TOP_KEYS = {"spec", "id", "maker", "model", "kind", "transport", "description", "readback",
-             "midi", "serial", "router", "parameters", "sound", *TRANSPORTS}
+             "midi", "serial", "router", "parameters", "sound", "version", "author", "source",
+             "firmware_tested", "inferred", "network_port", "dump", *TRANSPORTS}
 _PARAM_KEYS = {"label", "unit", "kind", "range", "default", "labels", "values", "taper", "resolution",
-               "midi", "serial", "dump", *TRANSPORTS}
+               "midi", "serial", "dump", "when", "control", "concentric_with", "floor", "preset_names", *TRANSPORTS}
 
 
 def load_profile(path: str | Path) -> Profile:
@@ -263,11 +329,15 @@ def profile_from_dict(data: dict, *, source: Path) -> Profile:
     midi = settings.get("midi")
     serial = settings.get("serial")
 
+    if isinstance(data.get("parameters"), dict):
+        data = {**data, "parameters": expand_strips(data["parameters"], file=file)}
+        top = _Reader(file, data)
     params_reader = top.sub("parameters", required=kind not in ("router",))
     parameters: dict[str, Parameter] = {}
     if params_reader is not None:
         for name in params_reader.table:
             parameters[name] = _load_parameter(params_reader, name, own, settings[transport])
+        _check_conditions(params_reader, parameters)
         own.check_profile(params_reader, parameters, settings[transport])
 
     router = None
@@ -284,8 +354,58 @@ def profile_from_dict(data: dict, *, source: Path) -> Profile:
         id=profile_id, maker=top.get("maker", str, default=""), model=top.get("model", str, default=profile_id),
         kind=kind, transport=transport, parameters=parameters, readback=readback, sound=sound,
         source=source, description=top.get("description", str, default=""), midi=midi, serial=serial,
-        router=router, settings=settings,
+        router=router, settings=settings, version=top.get("version", str, default=""), author=top.get("author", str, default=""),
+        sources=_load_sources(top), firmware_tested=top.get("firmware_tested", str, default=""),
+        inferred=top.get("inferred", str, default=""),
+        network_port=_network_port(top),
+        dump=parse_dump(data["dump"], file=file, transport=transport) if "dump" in data else None,
     )
+
+
+def _network_port(top: _Reader) -> int | None:
+    value = top.number("network_port", default=None, lo=1, hi=65535)
+    if value is not None and value != int(value):
+        top.fail("network_port", f"expected a whole port number, got {value!r}")
+    return None if value is None else int(value)
+
+
+def _load_sources(top: _Reader) -> tuple[SourceDocument, ...]:
+    """``source = { document = "...", page = "..." }`` or a list of such tables."""
+    raw = top.table.get("source")
+    if raw is None:
+        return ()
+    items = raw if isinstance(raw, list) else [raw]
+    out = []
+    for i, item in enumerate(items):
+        where = f"source[{i}]" if isinstance(raw, list) else "source"
+        if not isinstance(item, dict):
+            top.fail(where, 'expected a table like { document = "BigSky User Manual", page = "p. 23" }')
+        reader = _Reader(top.file, item, where)
+        reader.only({"document", "page", "url"})
+        out.append(SourceDocument(document=reader.get("document", str, required=True, what="the document's title"),
+                                  page=reader.get("page", str, default=""), url=reader.get("url", str, default="")))
+    return tuple(out)
+
+
+def _check_conditions(reader: _Reader, parameters: dict[str, Parameter]) -> None:
+    """``when = { algorithm = ["Hall", "Plate"] }`` names a stepped control (or switch) before it."""
+    order = list(parameters)
+    for name, param in parameters.items():
+        for selector, labels in (param.when or {}).items():
+            where = f"{name}.when.{selector}"
+            other = parameters.get(selector)
+            if other is None:
+                reader.fail(where, f"no parameter {selector!r}; expected a selector in this profile")
+            if other.kind == "continuous":
+                reader.fail(where, f"{selector!r} is continuous; a selector has detents")
+            if order.index(selector) > order.index(name):
+                reader.fail(where, f"{selector!r} comes after {name!r}; list the selector first")
+            options = other.labels if other.kind == "stepped" else ["False", "True"]
+            for label in labels:
+                if label not in options:
+                    reader.fail(where, f"{label!r} is not one of {', '.join(options)}")
+        if param.concentric_with is not None and param.concentric_with not in parameters:
+            reader.fail(f"{name}.concentric_with", f"no parameter {param.concentric_with!r}")
 
 
 def _readback(top: _Reader, own, parameters, settings, router) -> bool:
@@ -376,7 +496,8 @@ def _load_serial(reader: _Reader | None) -> SerialSettings:
 
 
 def _load_router(reader: _Reader) -> RouterSpec:
-    reader.only({"inputs", "outputs", "tie", "tie_reply", "untie", "untie_reply", "query", "query_reply"})
+    reader.only({"inputs", "outputs", "tie", "tie_reply", "untie", "untie_reply", "query", "query_reply",
+                 "port_base"})
     ports = ("input", "output")
 
     def template(name, required=False):
@@ -390,6 +511,7 @@ def _load_router(reader: _Reader) -> RouterSpec:
         tie=template("tie", True), tie_reply=template("tie_reply", True),
         untie=template("untie"), untie_reply=template("untie_reply"),
         query=template("query"), query_reply=template("query_reply"),
+        port_base=int(reader.number("port_base", default=1, lo=0, hi=1)),
     )
     if (spec.query is None) != (spec.query_reply is None):
         reader.fail("query_reply", "query and query_reply go together")
@@ -406,6 +528,11 @@ def _load_parameter(params: _Reader, name: str, own, settings) -> Parameter:
     unit = reader.get("unit", str, default="")
     label = reader.get("label", str, default=name.replace("_", " ").title())
     param = Parameter(name=name, label=label, unit=unit, kind=kind, taper=taper)
+    _load_panel_keys(reader, param)
+    if kind == "stepped" and "preset_names" in reader.table:
+        if "labels" in reader.table:
+            reader.fail("preset_names", "give labels or preset_names, not both")
+        reader.table = {**reader.table, "labels": _preset_names(reader)}
     if kind == "continuous":
         rng = reader.get("range", list, required=True, what="[minimum, maximum]")
         if len(rng) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in rng) \
@@ -415,6 +542,7 @@ def _load_parameter(params: _Reader, name: str, own, settings) -> Parameter:
         if taper == "log" and param.minimum <= 0:
             reader.fail("taper", "a log taper needs a range above zero")
         param.resolution = reader.number("resolution", default=None, lo=0)
+        param.floor_label = reader.get("floor", str, default=None, what='the label of the range\'s bottom, like "-inf"')
         for key in ("labels", "values"):
             if key in reader.table:
                 reader.fail(key, "only stepped controls and switches have labels")
@@ -469,6 +597,8 @@ def load_midi_encoding(reader: _Reader, param: Parameter, midi: MidiSettings) ->
         reader.fail("midi.wire", "only stepped controls and switches list wire numbers")
     if param.encoding.wire is not None and len(param.encoding.wire) != (len(param.labels)):
         reader.fail("midi.wire", f"expected {len(param.labels)} numbers, one per label")
+    param.law = param.encoding.law
+    _check_law(reader, param, param.encoding.wire_max)
     dump = reader.sub("dump")
     if dump is not None:
         dump.only({"offset", "size"})
@@ -495,6 +625,62 @@ def check_midi_profile(reader: _Reader, parameters: dict[str, Parameter], midi: 
         for name, param in parameters.items():
             if param.dump is not None and param.dump["offset"] + param.dump["size"] > size:
                 reader.fail(f"{name}.dump", f"offset + size exceeds the dump's {size} data bytes")
+
+
+def _load_panel_keys(reader: _Reader, param: Parameter) -> None:
+    """``control``, ``concentric_with`` and ``when``: how the panel shows it, and when it exists."""
+    param.control = reader.get("control", str, default="")
+    if param.control and param.control not in CONTROLS:
+        reader.fail("control", f"expected one of {', '.join(CONTROLS)}, got {param.control!r}")
+    if param.control in ("buttons", "toggle", "toggle3", "stepped") and param.kind == "continuous":
+        reader.fail("control", f"a {param.control} has positions; this parameter is continuous")
+    param.concentric_with = reader.get("concentric_with", str, default=None, what="a parameter name")
+    when = reader.get("when", dict, default=None, what='a table like { algorithm = ["Hall", "Plate"] }')
+    if when is not None:
+        checked: dict[str, list[str]] = {}
+        for selector, labels in when.items():
+            if isinstance(labels, str):
+                labels = [labels]
+            if not isinstance(labels, list) or not labels or not all(isinstance(x, (str, bool)) for x in labels):
+                reader.fail(f"when.{selector}", "expected a label or a list of labels")
+            checked[selector] = [str(x) for x in labels]
+        param.when = checked
+
+
+def _preset_names(reader: _Reader) -> list[str]:
+    """``preset_names = { first = 0, last = 99, width = 2, letters = "ABC" }`` -> 00A, 00B, ... 99C
+    (``letter_first = true``: A000 ... A127, B000 ..., a bank letter before the numbers)."""
+    spec = reader.sub("preset_names")
+    assert spec is not None
+    spec.only({"first", "last", "width", "letters", "letter_first"})
+    first = int(spec.number("first", default=0, lo=0, hi=9999))
+    last = int(spec.number("last", required=True, lo=first, hi=9999))
+    width = int(spec.number("width", default=1, lo=1, hi=4))
+    letters = spec.get("letters", str, default="")
+    if len(set(letters)) != len(letters):
+        spec.fail("letters", "expected distinct letters")
+    if spec.get("letter_first", bool, default=False):     # A000..A127, B000.. (a table letter, then numbers)
+        return [f"{letter}{n:0{width}d}" for letter in (letters or [""]) for n in range(first, last + 1)]
+    return [f"{n:0{width}d}{letter}" for n in range(first, last + 1) for letter in (letters or [""])]
+
+
+def _check_law(reader: _Reader, param: Parameter, wire_max: int) -> None:
+    law = param.law
+    if law is None:
+        return
+    if law.kind == "index" and param.kind != "stepped":
+        reader.fail("midi.law", "an index law numbers the detents of a stepped control")
+    if law.kind == "index" and len(param.labels) - 1 > wire_max:
+        reader.fail("midi.law", f"{len(param.labels)} detents do not fit wire numbers 0..{wire_max}")
+    if law.kind == "step" and param.kind == "continuous":
+        assert param.minimum is not None and param.maximum is not None
+        lo, hi = law.number_range()
+        for end in (param.minimum, param.maximum):
+            number = round((end - law.zero) / law.step)
+            if not lo <= number <= hi:
+                reader.fail("midi.law", f"{param.format(end)} is wire number {number}, outside {lo}..{hi}")
+            if law.signed == "none" and number > wire_max:
+                reader.fail("midi.law", f"{param.format(end)} is wire number {number}, above {wire_max}")
 
 
 def _check_midi_collisions(reader: _Reader, parameters: dict[str, Parameter]) -> None:
@@ -528,6 +714,20 @@ def _implicit_default(param: Parameter):
 
 
 # ---- the built-in library -----------------------------------------------------------------
+def _find_in(folder: Path, profile_id: str) -> Profile | None:
+    """The profile with ``profile_id`` in ``folder`` (bad files there are skipped; load_library reports them)."""
+    if not folder.is_dir():
+        return None
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            profile = load_profile(path)
+        except ProfileError:
+            continue
+        if profile.id == profile_id:
+            return profile
+    return None
+
+
 @lru_cache(maxsize=1)
 def _builtin() -> dict[str, Profile]:
     return load_profiles_dir(LIBRARY)
@@ -553,10 +753,72 @@ def load_profiles_dir(folder: str | Path) -> dict[str, Profile]:
     return out
 
 
+@dataclass
+class Library:
+    """Profiles found along a library path, by id, and the files that were refused."""
+
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    problems: list[ProfileError] = field(default_factory=list)
+    overridden: dict[str, Path] = field(default_factory=dict)
+    """Ids a later folder replaced: id -> the file that lost."""
+
+    def report(self) -> list[str]:
+        """One line per refused file, naming it and the reason."""
+        return [str(problem) for problem in self.problems]
+
+
+def user_profiles_dir() -> Path:
+    """``$HYBRID_PROFILES``, else ``$XDG_CONFIG_HOME/hybrid/profiles`` (``~/.config/hybrid/profiles``)."""
+    explicit = os.environ.get("HYBRID_PROFILES")
+    if explicit:
+        return Path(explicit)
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config) / "hybrid" / "profiles"
+
+
+def library_path(studio_root: str | Path | None = None) -> list[Path]:
+    """Where profiles are looked for, later folders winning: built-in, the user's, the studio's ``profiles/``."""
+    out = [LIBRARY, user_profiles_dir()]
+    if studio_root is not None:
+        out.append(Path(studio_root) / "profiles")
+    return out
+
+
+def load_library(folders: list[Path] | None = None) -> Library:
+    """Every profile along ``folders`` (default: ``library_path()``). A file that does not load
+    is reported with its reason and the others still load; missing folders are skipped."""
+    library = Library()
+    for folder in folders if folders is not None else library_path():
+        if not folder.is_dir():
+            continue
+        seen_here: dict[str, Path] = {}
+        for path in sorted(folder.glob("*.toml")):
+            try:
+                profile = load_profile(path)
+            except ProfileError as exc:
+                library.problems.append(exc)
+                continue
+            if profile.id in seen_here:
+                library.problems.append(ProfileError(
+                    f"id {profile.id!r} is also used by {seen_here[profile.id].name}", file=str(path), key="id"))
+                continue
+            seen_here[profile.id] = path
+            if profile.id in library.profiles:
+                library.overridden[profile.id] = library.profiles[profile.id].source
+            library.profiles[profile.id] = profile
+    return library
+
+
 def resolve_profile(name_or_path: str | Path, base_dir: str | Path | None = None) -> Profile:
-    """A built-in profile by id, or a profile file by path (relative to ``base_dir``)."""
+    """A profile by id (the studio's ``profiles/``, then the user's folder, then built-in),
+    or a profile file by path (relative to ``base_dir``)."""
     text = str(name_or_path)
     library = _builtin()
+    if not text.endswith(".toml") and "/" not in text:
+        for folder in reversed(library_path(base_dir)[1:]):
+            found = _find_in(folder, text)
+            if found is not None:
+                return found
     if text in library:
         return library[text]
     path = Path(text)

@@ -7,8 +7,14 @@ prints it::
 
 Placeholders: ``{dev}`` device id, ``{ch}`` channel-1, ``{v}`` a 7-bit value,
 ``{v_msb} {v_lsb}`` a 14-bit value in two 7-bit bytes, ``{v_hi4} {v_lo4}`` an 8-bit
-value in two nibbles, ``{data}`` a dump's data block (``size`` bytes), ``{cs}`` the
-checksum over the bytes from ``checksum_start`` to the one before it.
+value in two nibbles, ``{n0} {n1} {n2} {n3}`` a value of up to 16 bits in nibbles
+(``n0`` the least significant; the template's order is the wire's order, so both
+"least significant first" and "most significant first" charts are written as printed),
+``{data}`` a dump's data block (``size`` bytes), ``{cs}`` the checksum over the bytes
+from ``checksum_start`` to the one before it.
+
+A chart's ``1n`` / ``3n`` (a fixed high nibble, the low nibble the device number = MIDI
+channel - 1, as Yamaha prints it) is written as is: ``F0 43 1n 3E ...``.
 """
 
 from __future__ import annotations
@@ -20,8 +26,17 @@ from dataclasses import dataclass
 from devices.errors import ProfileError
 
 CHECKSUMS = ("roland", "sum7", "xor", "none")
-VALUE_FIELDS = {"v": 127, "v_msb": 16383, "v_lsb": 16383, "v_hi4": 255, "v_lo4": 255}
+VALUE_FIELDS = {"v": 127, "v_msb": 16383, "v_lsb": 16383, "v_hi4": 255, "v_lo4": 255,
+                "n0": 15, "n1": 255, "n2": 4095, "n3": 65535}
 FIELDS = {"dev", "ch", "cs", "data", *VALUE_FIELDS}
+_NIBBLES = ("n0", "n1", "n2", "n3")
+
+
+def _status_nibble(word: str) -> int | None:
+    """``"1n"`` -> 0x10: a byte whose low nibble is the channel (Yamaha's "1n")."""
+    if len(word) == 2 and word[1] == "n" and word[0] in "0123456789ABCDEFabcdef":
+        return int(word[0], 16) << 4
+    return None
 
 
 def checksum(kind: str, data) -> int:
@@ -69,6 +84,12 @@ class SysexTemplate:
                     continue
                 tokens.append(name)
                 continue
+            high = _status_nibble(word)
+            if high is not None:
+                if high > 0x70:
+                    raise ProfileError(f"{word!r} is not a data byte (00..7F)", file=file, key=key)
+                tokens.append(f"chn{high:02X}")
+                continue
             try:
                 byte = int(word, 16)
             except ValueError:
@@ -99,7 +120,14 @@ class SysexTemplate:
     @property
     def wire_max(self) -> int:
         fields = self.value_fields
+        nibbles = [f for f in fields if f in _NIBBLES]
+        if nibbles:
+            return (1 << (4 * len(nibbles))) - 1
         return max((VALUE_FIELDS[f] for f in fields), default=0)
+
+    @property
+    def value_bits(self) -> int:
+        return self.wire_max.bit_length()
 
     def build(self, *, value: int = 0, dev: int = 0x10, channel: int = 1, data=()) -> list[int]:
         """The whole message, F0 .. F7, with fields filled and the checksum computed."""
@@ -124,6 +152,10 @@ class SysexTemplate:
                 out.append((value >> 4) & 0x0F)
             elif token == "v_lo4":
                 out.append(value & 0x0F)
+            elif token in _NIBBLES:
+                out.append((value >> (4 * _NIBBLES.index(token))) & 0x0F)
+            elif token.startswith("chn"):
+                out.append(int(token[3:], 16) | ((channel - 1) & 0x0F))
             elif token == "data":
                 out.append(data[data_index] & 0x7F if data_index < len(data) else 0)
                 data_index += 1
@@ -134,7 +166,8 @@ class SysexTemplate:
             out[cs_at] = checksum(self.checksum, out[self.checksum_start:cs_at])
         return out
 
-    def match(self, message: list[int] | tuple, *, dev: int | None = None) -> dict | None:
+    def match(self, message: list[int] | tuple, *, dev: int | None = None,
+              channel: int | None = None) -> dict | None:
         """Fields of ``message`` (F0 .. F7) if it fits this template, else None.
 
         The result has ``value`` (when the template carries one), ``data`` (a dump's
@@ -145,6 +178,7 @@ class SysexTemplate:
             return None
         found: dict = {"data": []}
         msb = lsb = hi = lo = None
+        nibbles: dict[str, int] = {}
         cs_at = None
         for token, byte in zip(self.tokens, message, strict=False):
             if isinstance(token, int):
@@ -166,6 +200,16 @@ class SysexTemplate:
                 hi = byte
             elif token == "v_lo4":
                 lo = byte
+            elif token in _NIBBLES:
+                if byte > 0x0F:
+                    return None
+                nibbles[token] = byte
+            elif token.startswith("chn"):
+                if byte & 0xF0 != int(token[3:], 16):
+                    return None
+                if channel is not None and byte & 0x0F != (channel - 1) & 0x0F:
+                    return None
+                found["channel"] = (byte & 0x0F) + 1
             elif token == "data":
                 found["data"].append(byte)
             elif token == "cs":
@@ -174,6 +218,8 @@ class SysexTemplate:
             found["value"] = ((msb or 0) << 7) | (lsb or 0)
         if hi is not None or lo is not None:
             found["value"] = ((hi or 0) << 4) | (lo or 0)
+        if nibbles:
+            found["value"] = sum(n << (4 * _NIBBLES.index(t)) for t, n in nibbles.items())
         if cs_at is not None:
             found["checksum_ok"] = message[cs_at] == checksum(self.checksum, message[self.checksum_start:cs_at])
         else:
@@ -181,4 +227,5 @@ class SysexTemplate:
         return found
 
     def describe(self) -> str:
-        return " ".join(f"{t:02X}" if isinstance(t, int) else "{" + t + "}" for t in self.tokens)
+        return " ".join(f"{t:02X}" if isinstance(t, int) else f"{t[3]}n" if t.startswith("chn")
+                        else "{" + t + "}" for t in self.tokens)

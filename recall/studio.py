@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devices.errors import DeviceError
+from devices.errors import DeviceError, ProfileError
 from devices.profile import Profile, resolve_profile
+from devices.unit_settings import KEYS as UNIT_KEYS
+from devices.unit_settings import customise, parse_unit_settings, port_url
 from recall.errors import Problem, RecallError, RecallProblems, key_path
 from recall.tomlio import atomic_write_text, read_toml, plain as _plain, type_name as _type_name
 
@@ -258,13 +260,22 @@ class _Checker:
             channel = self.typed(entry, "channel", int, key, default=None)
             if channel is not None and not 1 <= channel <= 16:
                 self.bad(key_path("devices", name, "channel"), f"{channel} is out of range (expected 1..16)")
-            self.unknown(entry, {"profile", "port", "channel"}, key)
+            self.unknown(entry, {"profile", "port", "channel", *UNIT_KEYS}, key)
             profile = None
             if profile_ref:
                 try:
                     profile = resolve_profile(profile_ref, base_dir=root)
                 except DeviceError as exc:
                     self.bad(key_path("devices", name, "profile"), f"cannot use profile {profile_ref!r}: {exc}")
+            if profile is not None and any(k in entry for k in UNIT_KEYS):
+                try:   # per-unit settings: a copy of the profile for this unit (device id, CCs, ...)
+                    unit = parse_unit_settings(entry, file=None, key=key)
+                    profile = customise(profile, unit, where=key)
+                    port = port_url(profile, unit, profile.network_port, where=key) or port
+                except ProfileError as exc:
+                    where = exc.key or ""
+                    self.bad(where if where.startswith(key) else f"{key}.{where}".rstrip("."), exc.reason)
+                    profile = None
             if port is not None and not port.strip():
                 self.bad(key_path("devices", name, "port"), "empty (leave it out for hand-set gear)")
             if profile is not None and len(self.problems) == before:

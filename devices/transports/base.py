@@ -88,6 +88,13 @@ class Link:
     def open_input(self) -> None:
         """Get ready to hear the unit (a MIDI input is opened lazily otherwise)."""
 
+    def receive(self, _fits: Callable[[Any], bool], _timeout_s: float, *, action: str, send_first: Any = None,
+                flush: bool = True) -> Any:
+        """The first incoming message ``fits`` accepts, listening before ``send_first`` goes out
+        (a unit's SysEx dump)."""
+        del send_first, flush
+        raise self.error("only MIDI gear sends SysEx dumps", action)
+
     # ---- helpers ------------------------------------------------------------------------
     def error(self, reason: str, action: str, *, code: str | None = None) -> DeviceError:
         return DeviceError(reason, device=self.device.name, action=action, port=self.port, code=code)
@@ -110,6 +117,10 @@ class SimSide:
     def transmit(self, param: str, value: Any) -> None:
         """The panel moved: tell the connected controller if the unit does that."""
 
+    def send(self, message: Any) -> None:
+        """Send one message out of the unit as it is (a MIDI dump reply); ignored where
+        the transport has no such thing."""
+
 
 class Transport:
     """One registered way of reaching gear. Subclasses set the class attributes."""
@@ -127,6 +138,8 @@ class Transport:
     """Router profiles (``[router]``, text tie commands) work over it."""
     assigns_port: bool = False
     """Its simulator picks its own port (a pseudo-terminal, a free TCP/UDP port)."""
+    carries_sysex: bool = False
+    """It carries SysEx, so a unit's edit buffer can be dumped and replayed (``[dump]``)."""
 
     # ---- the profile ---------------------------------------------------------------------
     def load_settings(self, _reader: Any, _base: Any) -> Any:

@@ -36,6 +36,7 @@ class MidiTransport(Transport):
     name = "midi"
     protocol = "midi"
     encoding_key = "midi"
+    carries_sysex = True
 
     def load_settings(self, reader: Any, _base: Any) -> MidiSettings:
         return _load_midi(reader)
@@ -135,6 +136,17 @@ class MidiLink(Link):
         wait = self.settings.reply_timeout_ms / 1000 if timeout_s is None else timeout_s
         return port.receive(fits or (lambda _msg: True), wait, action=action)
 
+    def receive(self, fits: Callable[[Any], bool], timeout_s: float, *, action: str, send_first: Any = None,
+                flush: bool = True) -> mido.Message:
+        port = self.midi
+        port.open_input(action)
+        if flush:
+            port.flush_input()
+        if send_first is not None:
+            port.send(send_first, note=action)
+            port.drain()
+        return port.receive(fits, timeout_s, action=action)
+
     def read(self, names: list[str]) -> dict[str, Any]:
         midi = self.settings
         device = self.device
@@ -229,6 +241,10 @@ class MidiSim(SimSide):
     def _received(self, msg: mido.Message) -> None:
         sim = self.sim
         sim.received.append(bytes(msg.bytes()))
+        if sim.decoder is not None:
+            if not sim.decoder(sim, msg):
+                sim.rejected.append(f"not in the document: {msg.hex()}")
+            return
         midi: MidiSettings = sim.profile.settings["midi"]
         if msg.type == "sysex" and midi.dump_request is not None:
             found = midi.dump_request.match([0xF0, *msg.data, 0xF7], dev=sim.device_id)

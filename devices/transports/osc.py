@@ -320,7 +320,7 @@ class OscLink(Link):
     def __init__(self, device: DeviceContext, port: str, settings: OscSettings):
         super().__init__(device, port)
         self.settings = settings
-        self.address = host_port(port, settings.port)
+        self.address = host_port(port, settings.port or device.profile.network_port)
         self.protocol = _protocol(port)
         self._wire: _Wire | None = None
         self._replies: queue.Queue[OscMessage | None] = queue.Queue()

@@ -158,7 +158,7 @@ class TcpLink(TextLink):
         super().__init__(device, port)
         self.settings = settings
         self.tcp = settings
-        self.address = host_port(port, settings.port)
+        self.address = host_port(port, settings.port or device.profile.network_port)
         self._sock: socket.socket | None = None
         self._reader: threading.Thread | None = None
         self._replies: queue.Queue[str | _Closed] = queue.Queue()

@@ -275,8 +275,8 @@ class TextAnswerer:
     def route(self, what: str, fields: dict[str, Any]) -> None:
         sim = self.sim
         router = sim.profile.router
-        output = int(fields["output"]) if fields.get("output") is not None else None
-        source = int(fields["input"]) if fields.get("input") is not None else None
+        output = router.port_from_wire(int(fields["output"])) if fields.get("output") is not None else None
+        source = router.port_from_wire(int(fields["input"])) if fields.get("input") is not None else None
         if what == "tie" and source == 0:
             what = "untie"
         if what == "tie" and (source is None or not 1 <= source <= router.inputs):
@@ -286,13 +286,15 @@ class TextAnswerer:
             self.error("invalid_output", f"output {output}")
             return
         if what == "tie":
+            assert source is not None
             sim._set_tie(output, source)
-            self.reply(router.tie_reply.build(input=source, output=output))
+            self.reply(router.tie_reply.build(input=router.wire_port(source), output=router.wire_port(output)))
         elif what == "untie":
             sim._set_tie(output, 0)
             template: TextTemplate = router.untie_reply or router.tie_reply
-            self.reply(template.build(input=0, output=output))
+            self.reply(template.build(input=0, output=router.wire_port(output)))
         else:
             with sim._lock:
                 source = sim.ties.get(output, 0)
-            self.reply(router.query_reply.build(input=source, output=output))
+            self.reply(router.query_reply.build(input=router.wire_port(source) if source else 0,
+                                                output=router.wire_port(output)))

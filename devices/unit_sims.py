@@ -1,0 +1,167 @@
+"""Simulators that read MIDI by the maker's document, not by the profile's own codec.
+
+A round trip through one codec proves only that a profile agrees with itself: the old
+BigSky profile sent 42C as ``B0 00 00 / B0 20 01 / C0 00`` and its own decoder read it
+back as 42C. The decoders here are written from the documents' tables and prose, with
+no import of the codec; a simulator given one (``Simulator(profile, decoder=...)``)
+lands exactly what the real unit would make of the bytes.
+
+``DECODERS`` maps a profile id to its decoder. Each returns True for a message it
+handled; the simulator records anything else as rejected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import mido
+
+if TYPE_CHECKING:
+    from devices.simulator import Simulator
+
+Decoder = Callable[["Simulator", mido.Message], bool]
+
+
+def _channel_ok(sim: Simulator, msg: mido.Message) -> bool:
+    return getattr(msg, "channel", None) == sim.channel - 1
+
+
+# ---- Strymon BigSky: User Manual p. 23 ------------------------------------------------------
+# "MIDI BANK 0 = PRESETS 00A-42B / MIDI BANK 1 = PRESETS 42C-85A / MIDI BANK 2 = PRESETS 85B-99C",
+# "PRESET 00A = MIDI program # 0, PRESET 00B = MIDI program # 1, ... 01A = MIDI program # 3";
+# the bank is "a standard MIDI Bank Change message (MIDI CC# 0 with a value equal to the MIDI Bank#)".
+_BIGSKY_CC = {17: "decay", 18: "predelay", 15: "mix", 3: "tone", 9: "param1", 16: "param2", 14: "mod"}
+_BIGSKY_TYPES = ["Room", "Hall", "Plate", "Spring", "Swell", "Bloom", "Cloud", "Chorale", "Shimmer",
+                 "Magneto", "Nonlinear", "Reflections"]
+
+
+def bigsky(sim: Simulator, msg: mido.Message) -> bool:
+    if not _channel_ok(sim, msg):
+        return False
+    memory = sim.memory
+    if msg.type == "control_change" and msg.control == 0:
+        memory["bank"] = msg.value                    # CC 0 only; CC 32 is not in the chart
+        return True
+    if msg.type == "program_change":
+        number = memory.get("bank", 0) * 128 + msg.program
+        if number >= 300:
+            return False
+        sim._update("preset", f"{number // 3:02d}{'ABC'[number % 3]}")
+        return True
+    if msg.type != "control_change":
+        return False
+    if msg.control in _BIGSKY_CC:
+        sim._update(_BIGSKY_CC[msg.control], float(msg.value))
+        return True
+    if msg.control == 19 and msg.value <= 11:        # "Type encoder 19 0-11"
+        sim._update("type", _BIGSKY_TYPES[msg.value])
+        return True
+    if msg.control == 23 and msg.value <= 60:        # "Boost 23 0-60"
+        sim._update("boost", round(-3.0 + msg.value * 0.1, 1))
+        return True
+    return False
+
+
+# ---- Lexicon PCM 90: MIDI Implementation Details p. 13 and p. 41 ---------------------------------
+# 0x0B Parameter Dump: F0 06 08 <device id> 0B <type> <offset> <tempo mode flag> <4 nibbles, least
+# significant first> F7. Type 2 offset 0: "Add 40 to parameter value to derive BPM".
+_PCM90_TYPE2 = {0: ("tempo", lambda v: float(v + 40)), 1: ("ar_threshold", float)}
+_PCM90_TAP = ["1/8 beat", "1/7 beat", "1/6 beat", "1/5 beat", "1/4 beat", "1/3 beat", "1/2 beat", "1 beat",
+              "2 beats", "3 beats", "4 beats", "5 beats", "6 beats", "7 beats", "8 beats"]
+_PCM90_BEAT = ["Eighth Note", "Dotted Eighth", "Quarter Note", "Dotted Quarter", "Half Note", "Dotted Half",
+               "Whole Note"]
+
+
+def pcm90(sim: Simulator, msg: mido.Message) -> bool:
+    if msg.type != "sysex":
+        return False
+    d = list(msg.data)
+    if len(d) != 11 or d[:2] != [0x06, 0x08] or d[2] != sim.device_id or d[3] != 0x0B:
+        return False
+    kind, offset, flag, nibbles = d[4], d[5], d[6], d[7:11]
+    if flag != 0 or any(n > 0x0F for n in nibbles) or kind != 2:
+        return False
+    value = nibbles[0] | nibbles[1] << 4 | nibbles[2] << 8 | nibbles[3] << 12
+    if offset in _PCM90_TYPE2:
+        name, law = _PCM90_TYPE2[offset]
+        sim._update(name, law(value))
+        return True
+    if offset == 0x0A and value < len(_PCM90_TAP):
+        sim._update("tap_duration", _PCM90_TAP[value])
+        return True
+    if offset == 0x0B and value < len(_PCM90_BEAT):
+        sim._update("tempo_beat", _PCM90_BEAT[value])
+        return True
+    return False
+
+
+# ---- Yamaha SPX2000: Owner's Manual pp. 90-92 --------------------------------------------------------
+# Bank select: "Bank number MSB (0); fixed at 0", "Bank number LSB (0, 1, 2); 0: table A, 1: table B,
+# 2: table C", then "Program number (0-127)". Bulk dump: F0 43 0n 7E ch cl "LM  8D11E" mh ml tt bb
+# data cs F7, "ee=(Invert('L'+...de)+1)&0x7F"; request F0 43 2n 7E "LM  8D11E" mh ml F7, 256 = EDIT BUFFER.
+_DATA_NAME = [0x4C, 0x4D, 0x20, 0x20, 0x38, 0x44, 0x31, 0x31, 0x45]
+
+
+def spx2000(sim: Simulator, msg: mido.Message) -> bool:
+    memory = sim.memory
+    n = sim.channel - 1
+    if msg.type == "control_change" and _channel_ok(sim, msg):
+        if msg.control == 0 and msg.value == 0:
+            return True
+        if msg.control == 32 and msg.value <= 2:
+            memory["table"] = msg.value
+            return True
+        return False
+    if msg.type == "program_change" and _channel_ok(sim, msg):
+        sim._update("program", f"{'ABC'[memory.get('table', 0)]}{msg.program:03d}")
+        return True
+    if msg.type != "sysex":
+        return False
+    d = list(msg.data)
+    if d[:3] == [0x43, 0x20 | n, 0x7E] and d[3:12] == _DATA_NAME and d[12:14] == [2, 0] and len(d) == 14:
+        sim.dump_requests += 1
+        edit = memory.get("edit_buffer")
+        if edit is not None:
+            sim.transmit(mido.Message("sysex", data=edit))
+        return True
+    if len(d) > 17 and d[:3] == [0x43, n, 0x7E] and d[5:14] == _DATA_NAME:
+        count = d[3] * 128 + d[4]
+        body = d[5:-1]                                 # 'L' .. last data byte
+        if count != len(body) or (-sum(body)) & 0x7F != d[-1]:
+            sim.rejected.append("bulk dump with a bad count or check sum")
+            return True
+        if d[14:16] == [2, 0]:
+            memory["edit_buffer"] = d
+        return True
+    if d[:5] == [0x43, 0x10 | n, 0x1E, 0x09, 0x01] and len(d) == 12 and d[5:8] == [0x01, 0x14, 0x00]:
+        raw = d[8] << 12 | d[9] << 8 | d[10] << 4 | d[11]      # inferred layout (see the profile)
+        sim._update("output_level", float(raw - 0x10000 if raw & 0x8000 else raw))
+        return True
+    return False
+
+
+# ---- Bricasti M7: V2 addendum p. 4 ---------------------------------------------------------------------
+# "When the M7 receives the specific data packet, regardless of the state the M7 is in, it will set
+# itself to that saved state." The packet's layout is unpublished: the simulator keeps what it got and
+# sends it out again when a person "holds EDIT" (Simulator.memory["hold_edit"] via front_panel_dump).
+def m7(sim: Simulator, msg: mido.Message) -> bool:
+    if msg.type != "sysex":
+        return False
+    sim.memory["edit_buffer"] = list(msg.data)
+    return True
+
+
+def front_panel_dump(sim: Simulator) -> None:
+    """A person holds EDIT on the (simulated) M7: it sends its edit buffer."""
+    edit = sim.memory.get("edit_buffer")
+    if edit is not None:
+        sim.transmit(mido.Message("sysex", data=edit))
+
+
+DECODERS: dict[str, Decoder] = {
+    "strymon-bigsky": bigsky,
+    "lexicon-pcm90": pcm90,
+    "yamaha-spx2000": spx2000,
+    "bricasti-m7": m7,
+}
