@@ -16,8 +16,8 @@ import queue
 import sys
 import threading
 import time
-from typing import TypeVar
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import mido
 
@@ -65,7 +65,7 @@ def list_ports(backend: mido.Backend | None = None, *, quiet: bool = False) -> d
         raise DeviceError(f"cannot list MIDI ports: {exc}", action="listing MIDI ports") from None
 
 
-def close_ports(*ports) -> None:
+def close_ports(*ports: Any) -> None:
     """Close mido ports, ignoring a port whose server has already gone."""
     for port in ports:
         if port is not None:
@@ -98,7 +98,7 @@ def retry_busy(action: Callable[[], T], attempts: int = 5, pause_s: float = 0.05
 
 
 @contextlib.contextmanager
-def _quiet_fd2(quiet: bool):
+def _quiet_fd2(quiet: bool) -> Iterator[None]:
     if not quiet:
         yield
         return
@@ -175,7 +175,7 @@ class MidiPort:
         self.input_name: str | None = None
         self._out = None
         self._in = None
-        self._queue: queue.Queue = queue.Queue()
+        self._queue: queue.Queue[mido.Message] = queue.Queue()
         self._listeners: list[Callable[[mido.Message], None]] = []
         self._lock = threading.Lock()
         self._checked_s = 0.0
@@ -257,7 +257,7 @@ class MidiPort:
             raise DeviceError(f"MIDI port {self.output_name!r} has gone (unplugged or switched off?)",
                               device=self.device, action=action)
 
-    def _port_names(self, port) -> list[str] | None:
+    def _port_names(self, port: Any) -> list[str] | None:
         # The open port's own rtmidi client can list ports without registering a new client
         # (devices.jack_midi lists through an open port's client by itself).
         rt = getattr(port, "_rt", None)

@@ -10,6 +10,7 @@ interface: open, close, send, query, listen) and a simulator are made.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from devices.errors import DeviceError
@@ -122,6 +123,23 @@ class SimSide:
         the transport has no such thing."""
 
 
+@dataclass
+class Identity:
+    """What answered on a port, as ``hybrid devices scan`` reports it."""
+
+    port: str
+    transport: str
+    answer: str
+    """What the unit said (its inquiry reply in hex, its banner)."""
+    profiles: list[str] = field(default_factory=list)
+    """Ids of the profiles that fit the answer."""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"port": self.port, "transport": self.transport, "answer": self.answer,
+                "profiles": list(self.profiles), **self.detail}
+
+
 class Transport:
     """One registered way of reaching gear. Subclasses set the class attributes."""
 
@@ -178,6 +196,15 @@ class Transport:
 
     def simulate(self, sim: Any) -> SimSide:
         raise NotImplementedError
+
+    def scan_ports(self) -> list[str]:
+        """Ports of this transport present on this machine that ``hybrid devices scan`` tries
+        unasked (MIDI ports; never network addresses: those are given)."""
+        return []
+
+    def identify(self, _port: str, _profiles: list[Profile], _timeout_s: float) -> Identity | None:
+        """Ask what answers on ``port`` (a device inquiry, a banner); None when nothing does."""
+        return None
 
     def presence(self, port: str, _cache: dict[str, Any]) -> tuple[bool, str]:
         """Whether ``port`` is there now, and a word on it (``cache`` is shared by one listing)."""

@@ -36,7 +36,7 @@ from devices.errors import DeviceError, DeviceTimeoutError
 from devices.monitor import IN, OUT
 from devices.profile import SerialSettings, _load_serial
 from devices.text_codec import TextTemplate, decode_escapes
-from devices.transports.base import DeviceContext, Link, Listener, SimSide
+from devices.transports.base import DeviceContext, Identity, Link, Listener, SimSide
 from devices.transports.text import TextAnswerer, TextLink, TextTransport
 
 _NET_KEYS = ("port", "banner", "password_prompt", "password", "login_ok", "keepalive", "keepalive_ms",
@@ -115,6 +115,38 @@ class TcpTransport(TextTransport):
         found = self.text_settings(profile)
         assert isinstance(found, TcpSettings)
         return found
+
+    def identify(self, port: str, profiles: list[Any], timeout_s: float) -> Identity | None:
+        """Connect and read what the unit says first (its banner); profiles whose banner fits."""
+        try:
+            address = host_port(port, None)
+            sock = socket.create_connection(address, timeout=timeout_s)
+        except (DeviceError, OSError):
+            return None
+        heard = b""
+        deadline = time.monotonic() + timeout_s
+        with sock:
+            while (left := deadline - time.monotonic()) > 0:
+                ready, _, _ = select.select([sock], [], [], left)
+                if not ready:
+                    break
+                try:
+                    chunk = sock.recv(4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                heard += chunk
+        text = heard.decode("latin-1")
+        lines = [line.strip() for line in text.replace("\r", "\n").split("\n") if line.strip()]
+        blocks = [b.strip("\n") for b in text.replace("\r\n", "\n").split("\n\n") if b.strip()]
+        fits = []
+        for profile in profiles:
+            settings = profile.settings.get(self.name)
+            banner = getattr(settings, "banner", None)
+            if banner is not None and any(banner.match(x) is not None for x in (*lines, *blocks)):
+                fits.append(profile.id)
+        return Identity(port, self.name, text, fits)
 
     def presence(self, port: str, _cache: dict[str, Any]) -> tuple[bool, str]:
         try:

@@ -21,6 +21,7 @@ from devices.errors import DeviceError, ProfileError
 from devices.midi_port import list_ports
 from devices.monitor import TrafficMonitor
 from devices.profile import Profile, builtin_profiles, load_profiles_dir, resolve_profile
+from devices.scan import scan
 from devices.serial_port import list_serial_ports
 from devices.simulator import Simulator
 from hybrid.cli.output import add_json_flag, emit
@@ -38,6 +39,15 @@ def register(sub) -> None:
     p.add_argument("--profiles", metavar="DIR", help="also list the profiles in this folder")
     add_json_flag(p)
     p.set_defaults(func=cmd_list)
+
+    p = actions.add_parser("scan", help="what answers on which port (MIDI device inquiry, TCP banner, "
+                                        "OSC query) and the profiles that fit")
+    p.add_argument("--port", dest="ports", action="append", metavar="PORT",
+                   help="a port or URL to try (repeatable; default: every MIDI port present)")
+    p.add_argument("--timeout-ms", type=float, default=500.0, metavar="MS", help="wait per port (default 500)")
+    p.add_argument("--profiles", metavar="DIR", help="also match the profiles in this folder")
+    add_json_flag(p)
+    p.set_defaults(func=cmd_scan)
 
     p = actions.add_parser("show", help="one profile's parameters, ranges and encodings")
     p.add_argument("profile", metavar="PROFILE", help="built-in id or path to a profile .toml")
@@ -167,6 +177,29 @@ def _list_text(result: dict) -> str:
     lines += [f"  {n}" for n in ports["serial"]] or ["  (none)"]
     lines += [f"Note: {p}" for p in ports["problems"]]
     return "\n".join(lines)
+
+
+def cmd_scan(args) -> int:
+    _quiet_jack()
+    if not 1 <= args.timeout_ms <= 60000:
+        raise DeviceError(f"--timeout-ms must be 1..60000, got {args.timeout_ms:g}", action="scanning")
+    profiles = dict(builtin_profiles())
+    if args.profiles:
+        profiles.update(load_profiles_dir(args.profiles))
+    result = scan(list(profiles.values()), args.ports, timeout_s=args.timeout_ms / 1000).to_dict()
+    emit(result, args.json, _scan_text)
+    return 0
+
+
+def _scan_text(r: dict) -> str:
+    lines = []
+    for f in r["found"]:
+        fits = ", ".join(f["profiles"]) or "no profile fits"
+        answer = " ".join(f["answer"].split())[:60]
+        lines.append(f"{f['port']} ({f['transport']}): {answer}  ->  {fits}")
+    lines += [f"{port}: no answer" for port in r["silent"]]
+    lines += [f"Note: {p}" for p in r["problems"]]
+    return "\n".join(lines or ["Nothing to scan (no MIDI ports; give network units with --port URL)."])
 
 
 def cmd_show(args) -> int:

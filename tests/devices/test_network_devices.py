@@ -374,3 +374,24 @@ def test_port_lookup_refuses_an_ambiguous_name_for_gear_and_surfaces_alike():
     assert find_port("nothing", names) is None
     with pytest.raises(DeviceError, match="no MIDI input port matches 'nothing'; present: Bus Comp A:in"):
         match_port("nothing", names, direction="input")
+
+
+# ---- recognising units ------------------------------------------------------------------------
+def test_scan_recognises_network_units_by_banner_and_by_query(tcp_sat, osc_desk):
+    from devices.profile import load_profiles_dir
+    from devices.scan import scan
+
+    profiles = list(load_profiles_dir(HERE).values())
+    hub = _profile("test-tcp-hub")
+    with Simulator(tcp_sat) as sat, Simulator(hub) as hub_sim, \
+            Simulator(osc_desk, "osc.udp://127.0.0.1:0") as desk:
+        silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        silent.bind(("127.0.0.1", 0))
+        nobody = f"osc.udp://127.0.0.1:{silent.getsockname()[1]}"
+        result = scan(profiles, [sat.port, hub_sim.port, desk.port, nobody], timeout_s=0.3)
+        silent.close()
+    found = {i.port: i for i in result.found}
+    assert found[sat.port].profiles == ["test-tcp-sat"] and "TN-1 ready" in found[sat.port].answer
+    assert found[hub_sim.port].profiles == ["test-tcp-hub"]
+    assert found[desk.port].profiles == ["test-osc-desk"] and found[desk.port].transport == "osc"
+    assert result.silent == [nobody]
