@@ -320,6 +320,7 @@ class _Wire:
         self.address = address
         if protocol == "tcp":
             self.sock = socket.create_connection(address, timeout=timeout_s)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # no Nagle wait on each message
         else:
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             self.sock.bind(("0.0.0.0" if address[0] not in ("127.0.0.1", "localhost") else "127.0.0.1", 0))
@@ -623,6 +624,7 @@ class OscSim(SimSide):
                         self._packet(data, peer)
                     elif sock is self._sock:
                         client, _ = sock.accept()
+                        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                         with self._lock:
                             self._tcp_clients.append(client)
                     else:

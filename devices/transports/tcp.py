@@ -497,6 +497,7 @@ class TcpSim(SimSide):
                 if not ready:
                     continue
                 client, _ = self._server.accept()
+                client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 return
             with self._lock:
