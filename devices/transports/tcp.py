@@ -278,6 +278,7 @@ class TcpLink(TextLink):
 
     def _login(self, deadline: float, action: str) -> None:
         """After the password: the unit's welcome (or any line), not a second prompt."""
+        seen: list[str] = []
         while time.monotonic() < deadline:
             if self._prompted.is_set():
                 raise self.error("the unit refused the password (it asked again)", action, code="refused")
@@ -292,8 +293,11 @@ class TcpLink(TextLink):
             if self.tcp.error is not None and self.tcp.error.match(reply) is not None:
                 raise self.error(f"the unit refused the password (answered {ascii(reply)})", action,
                                  code="refused")
+            seen.append(reply)
             self._unasked(reply)
-        raise DeviceTimeoutError(f"no answer to the password within {self.tcp.timeout_ms:.0f} ms",
+        want = f" {self.tcp.login_ok.text!r}" if self.tcp.login_ok is not None else " answer"
+        got = f" (got {ascii(seen[-1])})" if seen else ""
+        raise DeviceTimeoutError(f"no{want} after the password within {self.tcp.timeout_ms:.0f} ms{got}",
                                  device=self.device.name, port=self.port, action=action, code="refused")
 
     def _failed_attempt(self) -> None:
