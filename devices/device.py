@@ -188,18 +188,8 @@ class Device:
         """The first incoming MIDI message ``fits`` accepts (listening starts before ``send_first``
         goes out, so the answer is not missed). Used to capture a unit's dumps."""
         link = self._require_open(action)
-        port = getattr(link, "midi", None)
-        if port is None:
-            raise DeviceError("only MIDI gear sends SysEx dumps", device=self.name, action=action)
         with self._lock:
-            port.open_input(action)
-            if flush:
-                port.flush_input()
-            if send_first is not None:
-                port.send(send_first, note=action)
-                port.drain()
-            msg: mido.Message = port.receive(fits, timeout_s, action=action)
-            return msg
+            return link.receive(fits, timeout_s, action=action, send_first=send_first, flush=flush)
 
     # ---- reading back --------------------------------------------------------------
     def read(self, params: list[str] | None = None) -> dict[str, Any]:

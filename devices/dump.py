@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import mido
 
 from devices.errors import DeviceError, DeviceTimeoutError, ProfileError
+from devices.transports import transport as transport_of
 from devices.sysex import CHECKSUMS, SysexTemplate, checksum
 
 if TYPE_CHECKING:
@@ -147,7 +148,7 @@ def parse_dump(table: Any, *, file: str, transport: str) -> DumpFormat:
     key = "dump"
     if not isinstance(table, dict):
         raise ProfileError("expected a table", file=file, key=key)
-    if transport != "midi":
+    if not transport_of(transport).carries_sysex:
         raise ProfileError("a [dump] table needs transport \"midi\"", file=file, key=key)
     for name in table:
         if name not in DUMP_KEYS:

@@ -16,7 +16,6 @@ may say that a parameter exists only for some settings of another (``when``).
 
 from __future__ import annotations
 
-import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from devices.dump import DumpFormat, parse_dump
 from devices.errors import ProfileError
 from devices.midi_codec import parse_encoding
 from devices.parameter import CONTROLS, KINDS, TAPERS, Parameter
+from devices.sound_schema import load_sound
 from devices.sysex import SysexTemplate
 from devices.strips import expand_strips
 from devices.text_codec import SerialEncoding, TextTemplate, decode_escapes, parse_serial_encoding
@@ -37,8 +37,6 @@ SPEC = "hybrid-device/1"
 TRANSPORTS = transport_names()
 DEVICE_KINDS = ("compressor", "equaliser", "reverb", "saturator", "patchbay", "router", "manual",
                 "delay", "limiter", "gate", "preamp", "filter", "other")
-SOUND_MODELS = ("compressor", "eq", "reverb", "saturator", "none")
-BAND_TYPES = ("lowshelf", "peak", "highshelf", "highpass", "lowpass")
 LIBRARY = Path(__file__).resolve().parent / "library"
 DIN_BYTES_PER_S = 3125.0
 
@@ -146,6 +144,9 @@ class Profile:
     midi: MidiSettings | None = None
     serial: SerialSettings | None = None
     router: RouterSpec | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    """Each transport table of the file, read by its transport (``settings["tcp"]``): the
+    profile's own transport's, and others it may also be reached by (a serial unit's ``[tcp]``)."""
     version: str = ""
     author: str = ""
     sources: tuple[SourceDocument, ...] = ()
@@ -177,9 +178,6 @@ class Profile:
         """Parameters other parameters depend on, in panel order."""
         used = {name for p in self.parameters.values() for name in (p.when or {})}
         return [name for name in self.parameters if name in used]
-    settings: dict[str, Any] = field(default_factory=dict)
-    """Each transport table of the file, read by its transport (``settings["tcp"]``): the
-    profile's own transport's, and others it may also be reached by (a serial unit's ``[tcp]``)."""
 
     @property
     def recallable(self) -> bool:
@@ -351,7 +349,7 @@ def profile_from_dict(data: dict, *, source: Path) -> Profile:
         top.fail("router", "missing; a router profile describes its tie commands in [router]")
 
     readback = _readback(top, own, parameters, settings[transport], router)
-    sound = _load_sound(top.sub("sound"), parameters)
+    sound = load_sound(top.sub("sound"), parameters)
     return Profile(
         id=profile_id, maker=top.get("maker", str, default=""), model=top.get("model", str, default=profile_id),
         kind=kind, transport=transport, parameters=parameters, readback=readback, sound=sound,
@@ -713,56 +711,6 @@ def _implicit_default(param: Parameter):
     if param.kind == "stepped":
         return param.labels[0]
     return param.minimum
-
-
-def _load_sound(reader: _Reader | None, parameters: dict[str, Parameter]) -> dict | None:
-    if reader is None:
-        return None
-    reader.only({"model", "roles", "bands", "noise_dbfs", "bypass"})
-    model = reader.choice("model", SOUND_MODELS, required=True)
-    roles = dict(reader.get("roles", dict, default={}))
-
-    def check_role(where: str, value, *, switch: bool = False):
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            reader.fail(where, "expected a parameter name or a number")
-        if isinstance(value, str):
-            if value not in parameters:
-                reader.fail(where, f"no parameter {value!r}; expected one of {', '.join(parameters)}")
-            if switch and parameters[value].kind != "switch":
-                reader.fail(where, f"parameter {value!r} is not a switch")
-        elif isinstance(value, float) and not math.isfinite(value):
-            reader.fail(where, "expected a finite number")
-
-    for role, value in roles.items():
-        check_role(f"roles.{role}", value, switch=role == "bypass")
-    for key in ("noise_dbfs", "bypass"):
-        if key in reader.table:
-            check_role(key, reader.table[key], switch=key == "bypass")
-            roles.setdefault(key, reader.table[key])
-    bands = reader.get("bands", list, default=[])
-    checked_bands = []
-    for i, band in enumerate(bands):
-        where = f"bands[{i}]"
-        if not isinstance(band, dict):
-            reader.fail(where, "expected a table like { type = \"peak\", freq_hz = \"hmf_freq\", ... }")
-        if band.get("type") not in BAND_TYPES:
-            reader.fail(f"{where}.type", f"expected one of {', '.join(BAND_TYPES)}, got {band.get('type')!r}")
-        if "freq_hz" not in band:
-            reader.fail(f"{where}.freq_hz", "missing; expected a parameter name or a number")
-        for key, value in band.items():
-            if key == "type":
-                continue
-            if key not in ("freq_hz", "gain_db", "q", "enabled"):
-                reader.fail(f"{where}.{key}", "unknown key; expected freq_hz, gain_db, q or enabled")
-            check_role(f"{where}.{key}", value)
-        checked_bands.append(dict(band))
-    if model == "eq" and not checked_bands:
-        reader.fail("bands", "an eq model needs at least one band")
-    out = {"model": model, "roles": roles, "bands": checked_bands}
-    for key in ("noise_dbfs", "bypass"):
-        if key in roles:
-            out[key] = roles[key]
-    return out
 
 
 # ---- the built-in library -----------------------------------------------------------------

@@ -13,15 +13,17 @@ import time
 
 import serial
 
+_LINE_ERRORS: tuple[type[Exception], ...]
 try:
     import termios
-    _LINE_ERRORS: tuple = (serial.SerialException, OSError, termios.error)
+    _LINE_ERRORS = (serial.SerialException, OSError, termios.error)
 except ImportError:  # Windows
-    termios = None
     _LINE_ERRORS = (serial.SerialException, OSError)
+_OPEN_ERRORS: tuple[type[Exception], ...] = (*_LINE_ERRORS, ValueError)
 
 from devices.errors import DeviceError, DeviceTimeoutError, PortNotFoundError
 from devices.monitor import IN, OUT, TrafficMonitor
+from devices.profile import SerialSettings
 
 
 def list_serial_ports() -> list[str]:
@@ -34,7 +36,7 @@ def list_serial_ports() -> list[str]:
 class SerialPort:
     """A line-oriented serial connection to one piece of gear."""
 
-    def __init__(self, url: str, settings, *, device: str, monitor: TrafficMonitor | None = None):
+    def __init__(self, url: str, settings: SerialSettings, *, device: str, monitor: TrafficMonitor | None = None):
         self.url = url
         self.settings = settings
         self.device = device
@@ -55,7 +57,7 @@ class SerialPort:
         except FileNotFoundError:
             raise PortNotFoundError("no such serial device", device=self.device, port=self.url,
                                     action="opening") from None
-        except (*_LINE_ERRORS, ValueError) as exc:
+        except _OPEN_ERRORS as exc:
             if _errno(exc) in (errno.ENOENT, errno.ENODEV, errno.ENXIO):
                 raise PortNotFoundError("no such serial device (unplugged or mistyped?)", device=self.device,
                                         port=self.url, action="opening") from None
@@ -84,7 +86,7 @@ class SerialPort:
         return self._serial is not None
 
     def wire_time_s(self, nbytes: int) -> float:
-        return nbytes * self.settings.bits_per_char / self.settings.baudrate
+        return float(nbytes * self.settings.bits_per_char / self.settings.baudrate)
 
     def command(self, line: str, *, action: str, expect_reply: bool | None = None) -> str | None:
         """Send ``line`` (plus the terminator); return the reply line (without its terminator).
@@ -118,9 +120,11 @@ class SerialPort:
     def _read_line(self, action: str) -> str:
         s = self.settings
         end = s.reply_terminator.encode("latin-1")
+        if self._serial is None:
+            raise DeviceError("port is not open", device=self.device, port=self.url, action=action)
         try:
             # read_until gives up after the port's timeout over the whole call: nothing hangs.
-            buffer = self._serial.read_until(end, size=4096)
+            buffer: bytes = self._serial.read_until(end, size=4096)
         except _LINE_ERRORS as exc:
             raise DeviceError(f"serial port failed: {_reason(exc)}", device=self.device, port=self.url,
                               action=action) from None
@@ -131,7 +135,8 @@ class SerialPort:
                 shown = ascii(buffer.decode("latin-1"))
                 raise DeviceError(f"garbled reply {shown} (no line end within {s.timeout_ms:.0f} ms)",
                                   device=self.device, port=self.url, action=action)
-            raise DeviceTimeoutError(f"no reply within {s.timeout_ms:.0f} ms", device=self.device, port=self.url, action=action)
+            raise DeviceTimeoutError(f"no reply within {s.timeout_ms:.0f} ms", device=self.device, port=self.url,
+                                     action=action)
         return buffer[: -len(end)].decode("latin-1")
 
 
@@ -143,7 +148,7 @@ def _errno(exc: BaseException) -> int | None:
     return number if isinstance(number, int) else None
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: BaseException) -> str:
     text = str(exc)
     if _errno(exc) == errno.EIO:
         return "the device went away (unplugged or switched off?)"

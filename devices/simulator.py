@@ -24,7 +24,7 @@ from devices.transports import transport_for_port
 from devices.transports.base import SimSide
 
 
-class Callbacks(list):
+class Callbacks(list[Callable[[str, Any], None]]):
     """A list of ``callback(param, value)``; calling it with a function subscribes that function.
 
     ``sim.on_change(cb)`` and ``sim.on_change.append(cb)`` do the same; the call form

@@ -60,7 +60,7 @@ class StudioDevice:
 
     @property
     def machine_settable(self) -> bool:
-        return self.port is not None and self.profile.transport != "manual"
+        return self.port is not None and self.profile.recallable
 
     @property
     def readback(self) -> bool:
@@ -68,7 +68,7 @@ class StudioDevice:
 
     @property
     def effective_channel(self) -> int | None:
-        if self.profile.transport != "midi":
+        if self.profile.midi is None:
             return None
         if self.channel is not None:
             return self.channel
@@ -279,7 +279,7 @@ class _Checker:
             if port is not None and not port.strip():
                 self.bad(key_path("devices", name, "port"), "empty (leave it out for hand-set gear)")
             if profile is not None and len(self.problems) == before:
-                if port is not None and profile.transport == "manual":
+                if port is not None and not profile.recallable:
                     self.warn(key_path("devices", name, "port"),
                               f"profile {profile.id!r} is hand-set only; the port is ignored")
                 out[name] = StudioDevice(name=name, profile=profile, port=port, channel=channel)

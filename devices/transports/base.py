@@ -10,6 +10,7 @@ interface: open, close, send, query, listen) and a simulator are made.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from devices.errors import DeviceError
@@ -88,6 +89,13 @@ class Link:
     def open_input(self) -> None:
         """Get ready to hear the unit (a MIDI input is opened lazily otherwise)."""
 
+    def receive(self, _fits: Callable[[Any], bool], _timeout_s: float, *, action: str, send_first: Any = None,
+                flush: bool = True) -> Any:
+        """The first incoming message ``fits`` accepts, listening before ``send_first`` goes out
+        (a unit's SysEx dump)."""
+        del send_first, flush
+        raise self.error("only MIDI gear sends SysEx dumps", action)
+
     # ---- helpers ------------------------------------------------------------------------
     def error(self, reason: str, action: str, *, code: str | None = None) -> DeviceError:
         return DeviceError(reason, device=self.device.name, action=action, port=self.port, code=code)
@@ -110,6 +118,27 @@ class SimSide:
     def transmit(self, param: str, value: Any) -> None:
         """The panel moved: tell the connected controller if the unit does that."""
 
+    def send(self, message: Any) -> None:
+        """Send one message out of the unit as it is (a MIDI dump reply); ignored where
+        the transport has no such thing."""
+
+
+@dataclass
+class Identity:
+    """What answered on a port, as ``hybrid devices scan`` reports it."""
+
+    port: str
+    transport: str
+    answer: str
+    """What the unit said (its inquiry reply in hex, its banner)."""
+    profiles: list[str] = field(default_factory=list)
+    """Ids of the profiles that fit the answer."""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"port": self.port, "transport": self.transport, "answer": self.answer,
+                "profiles": list(self.profiles), **self.detail}
+
 
 class Transport:
     """One registered way of reaching gear. Subclasses set the class attributes."""
@@ -127,6 +156,8 @@ class Transport:
     """Router profiles (``[router]``, text tie commands) work over it."""
     assigns_port: bool = False
     """Its simulator picks its own port (a pseudo-terminal, a free TCP/UDP port)."""
+    carries_sysex: bool = False
+    """It carries SysEx, so a unit's edit buffer can be dumped and replayed (``[dump]``)."""
 
     # ---- the profile ---------------------------------------------------------------------
     def load_settings(self, _reader: Any, _base: Any) -> Any:
@@ -165,6 +196,15 @@ class Transport:
 
     def simulate(self, sim: Any) -> SimSide:
         raise NotImplementedError
+
+    def scan_ports(self) -> list[str]:
+        """Ports of this transport present on this machine that ``hybrid devices scan`` tries
+        unasked (MIDI ports; never network addresses: those are given)."""
+        return []
+
+    def identify(self, _port: str, _profiles: list[Profile], _timeout_s: float) -> Identity | None:
+        """Ask what answers on ``port`` (a device inquiry, a banner); None when nothing does."""
+        return None
 
     def presence(self, port: str, _cache: dict[str, Any]) -> tuple[bool, str]:
         """Whether ``port`` is there now, and a word on it (``cache`` is shared by one listing)."""

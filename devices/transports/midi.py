@@ -8,6 +8,8 @@ virtual ports named after the unit's port.
 
 from __future__ import annotations
 
+import queue
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +20,7 @@ from devices.midi_codec import MidiDecoder
 from devices.midi_port import MidiPort, close_ports, find_port, list_ports, midi_backend, retry_busy
 from devices.parameter import Parameter
 from devices.profile import MidiSettings, Profile, _load_midi, check_midi_profile, load_midi_encoding
-from devices.transports.base import DeviceContext, Link, Listener, SimSide, Transport
+from devices.transports.base import DeviceContext, Identity, Link, Listener, SimSide, Transport
 from devices.wire import WireClock
 
 
@@ -36,6 +38,7 @@ class MidiTransport(Transport):
     name = "midi"
     protocol = "midi"
     encoding_key = "midi"
+    carries_sysex = True
 
     def load_settings(self, reader: Any, _base: Any) -> MidiSettings:
         return _load_midi(reader)
@@ -73,6 +76,49 @@ class MidiTransport(Transport):
 
     def simulate(self, sim: Any) -> SimSide:
         return MidiSim(sim)
+
+    def scan_ports(self) -> list[str]:
+        return list_ports(quiet=True)["outputs"]
+
+    def identify(self, port: str, profiles: list[Profile], timeout_s: float) -> Identity | None:
+        """Send a MIDI device inquiry (``F0 7E 7F 06 01 F7``) and read the identity reply
+        (``F0 7E <dev> 06 02 <maker> <family> <member> <version> F7``)."""
+        backend = midi_backend()
+        names = list_ports(backend, quiet=True)
+        try:
+            out_name = find_port(port, names["outputs"])
+            in_name = find_port(port, names["inputs"], direction="input")
+        except DeviceError:
+            return None
+        if out_name is None or in_name is None:
+            return None
+        replies: queue.Queue[mido.Message] = queue.Queue()
+        inport = outport = None
+        try:
+            inport = retry_busy(lambda: backend.open_input(in_name, callback=replies.put))
+            outport = retry_busy(lambda: backend.open_output(out_name))
+            outport.send(mido.Message("sysex", data=list(INQUIRY[1:-1])))
+            deadline = time.monotonic() + timeout_s
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    msg = replies.get(timeout=left)
+                except queue.Empty:
+                    break
+                data = list(msg.data) if msg.type == "sysex" else []
+                if len(data) >= 4 and data[0] == 0x7E and data[2:4] == [0x06, 0x02]:
+                    maker = tuple(data[4:7]) if data[4] == 0 else (data[4],)
+                    rest = data[4 + len(maker):]
+                    fits = [p.id for p in profiles if maker in manufacturer_ids(p)]
+                    return Identity(port, self.name, msg.hex(), fits, {
+                        "manufacturer": " ".join(f"{b:02X}" for b in maker),
+                        "family": " ".join(f"{b:02X}" for b in rest[0:2]),
+                        "member": " ".join(f"{b:02X}" for b in rest[2:4]),
+                        "version": " ".join(f"{b:02X}" for b in rest[4:8])})
+            return None
+        except (OSError, RuntimeError, SystemError):
+            return None
+        finally:
+            close_ports(inport, outport)
 
     def presence(self, port: str, cache: dict[str, Any]) -> tuple[bool, str]:
         if "midi_outputs" not in cache:
@@ -135,10 +181,23 @@ class MidiLink(Link):
         wait = self.settings.reply_timeout_ms / 1000 if timeout_s is None else timeout_s
         return port.receive(fits or (lambda _msg: True), wait, action=action)
 
+    def receive(self, fits: Callable[[Any], bool], timeout_s: float, *, action: str, send_first: Any = None,
+                flush: bool = True) -> mido.Message:
+        port = self.midi
+        port.open_input(action)
+        if flush:
+            port.flush_input()
+        if send_first is not None:
+            port.send(send_first, note=action)
+            port.drain()
+        return port.receive(fits, timeout_s, action=action)
+
     def read(self, names: list[str]) -> dict[str, Any]:
         midi = self.settings
         device = self.device
         action = "reading back (dump request)"
+        if midi.dump_request is None or midi.dump_reply is None:
+            raise self.error("its profile has no dump request", action)
         request = midi.dump_request.build(dev=device.device_id, channel=device.channel)
         reply_t = midi.dump_reply
         checked: dict[str, Any] = {}
@@ -159,6 +218,7 @@ class MidiLink(Link):
         out = {}
         for name in names:
             param = device.profile.parameters[name]
+            assert param.dump is not None
             offset, size = param.dump["offset"], param.dump["size"]
             chunk = data[offset: offset + size]
             out[name] = _from_wire(param, chunk[0] if size == 1 else (chunk[0] << 7) | chunk[1])
@@ -172,6 +232,39 @@ class MidiLink(Link):
             for name, wire in decoder.feed(msg):
                 callback(name, _from_wire(profile.parameters[name], wire))
         return self.midi.add_listener(on_message)
+
+
+INQUIRY = bytes([0xF0, 0x7E, 0x7F, 0x06, 0x01, 0xF7])
+"""The MIDI universal device inquiry (MIDI 1.0 Detailed Specification, General Information)."""
+
+
+def manufacturer_ids(profile: Profile) -> set[tuple[int, ...]]:
+    """The SysEx manufacturer ids a profile's messages carry (``(0x43,)``, ``(0x00, 0x20, 0x3C)``)."""
+    templates: list[Any] = []
+    midi: MidiSettings | None = profile.settings.get("midi")
+    if midi is not None:
+        templates += [midi.dump_request, midi.dump_reply]
+    templates += [getattr(p.encoding, "template", None) for p in profile.parameters.values()]
+    dump = getattr(profile, "dump", None)
+    heads: list[tuple[Any, ...]] = [tuple(t.tokens) for t in templates if t is not None]
+    if dump is not None:
+        heads.append(tuple(dump.head))
+    found: set[tuple[int, ...]] = set()
+    for tokens in heads:
+        if len(tokens) > 1 and tokens[0] == 0xF0 and isinstance(tokens[1], int) and tokens[1] != 0x7E:
+            maker = tokens[1:4] if tokens[1] == 0 else tokens[1:2]
+            if all(isinstance(b, int) for b in maker):
+                found.add(tuple(maker))
+    return found
+
+
+def identity_reply(profile: Profile, device_id: int) -> mido.Message | None:
+    """A simulated unit's answer to a device inquiry: its manufacturer id, family and member 0."""
+    makers = sorted(manufacturer_ids(profile))
+    if not makers:
+        return None
+    data = [0x7E, device_id & 0x7F, 0x06, 0x02, *makers[0], 0, 0, 0, 0, 0, 0, 0, 1]
+    return mido.Message("sysex", data=data)
 
 
 def decoder_for(device: DeviceContext) -> MidiDecoder:
@@ -229,7 +322,12 @@ class MidiSim(SimSide):
     def _received(self, msg: mido.Message) -> None:
         sim = self.sim
         sim.received.append(bytes(msg.bytes()))
-        if sim.decoder is not None:       # the maker's document decodes, not the profile's codec
+        if msg.type == "sysex" and bytes(msg.bytes()) == INQUIRY:
+            reply = identity_reply(sim.profile, sim.device_id)
+            if reply is not None:
+                self.send(reply)
+            return
+        if sim.decoder is not None:
             if not sim.decoder(sim, msg):
                 sim.rejected.append(f"not in the document: {msg.hex()}")
             return

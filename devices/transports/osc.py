@@ -42,7 +42,8 @@ from pythonosc import slip
 from devices.errors import DeviceError, DeviceTimeoutError, ProfileError
 from devices.monitor import IN, OUT
 from devices.parameter import Parameter
-from devices.transports.base import DeviceContext, Link, Listener, SimSide, Transport
+from devices.transports.base import DeviceContext, Identity, Link, Listener, SimSide, Transport
+from devices.transports import url_scheme
 from devices.transports.tcp import host_port
 from devices.value_law import ValueLaw, parse_law
 
@@ -93,7 +94,9 @@ class OscEncoding:
         """The argument that sets ``value`` (a checked value in the engineer's units)."""
         if param.kind == "switch":
             on = bool(value) != self.invert
-            return {"f": float(on), "i": int(on), "s": param.format(value)}[self.type]
+            if self.type == "s":
+                return param.format(value)
+            return float(on) if self.type == "f" else int(on)
         if param.kind == "stepped":
             index = param.index(value)
             if self.type == "s":
@@ -266,8 +269,44 @@ class OscTransport(Transport):
     def link(self, device: DeviceContext, port: str) -> Link:
         return OscLink(device, port, device.profile.settings[self.name])
 
+    def identify(self, port: str, profiles: list[Any], timeout_s: float) -> Identity | None:
+        """Ask each OSC profile's first parameter; a reply of the right type names the profile."""
+        try:
+            address = host_port(port, None)
+        except DeviceError:
+            return None
+        answers, fits = [], []
+        for profile in profiles:
+            if profile.settings.get(self.name) is None or not profile.parameters:
+                continue
+            name, param = next(iter(profile.parameters.items()))
+            enc: OscEncoding = param.encoding
+            try:
+                wire = _Wire(_protocol(port), address, timeout_s)
+            except OSError:
+                return None
+            try:
+                wire.send(OscCommand(enc.address).bytes())
+                packets = wire.receive(timeout_s) or []
+                for message in (m for data in packets for m in _messages(data)):
+                    if message.address == enc.address and len(message.params) == 1:
+                        enc.from_arg(param, message.params[0])
+                        answers.append(f"{message.address} {message.params[0]!r}")
+                        fits.append(profile.id)
+            except (OSError, ParseError, ProfileError, slip.ProtocolError):
+                pass
+            finally:
+                wire.close()
+            del name
+        return Identity(port, self.name, "; ".join(answers), fits) if fits else None
+
     def simulate(self, sim: Any) -> SimSide:
         return OscSim(sim, sim.profile.settings[self.name])
+
+    def presence(self, port: str, _cache: dict[str, Any]) -> tuple[bool, str]:
+        if url_scheme(port) not in self.schemes:
+            return False, "an OSC unit's port is osc.udp://HOST:PORT or osc.tcp://HOST:PORT"
+        return True, f"{port} (checked when used)"
 
 
 def _float32(number: float) -> float:
@@ -300,6 +339,7 @@ class _Wire:
         self.address = address
         if protocol == "tcp":
             self.sock = socket.create_connection(address, timeout=timeout_s)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # no Nagle wait on each message
         else:
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             self.sock.bind(("0.0.0.0" if address[0] not in ("127.0.0.1", "localhost") else "127.0.0.1", 0))
@@ -339,7 +379,7 @@ class OscLink(Link):
     def __init__(self, device: DeviceContext, port: str, settings: OscSettings):
         super().__init__(device, port)
         self.settings = settings
-        self.address = host_port(port, settings.port)
+        self.address = host_port(port, settings.port or device.profile.network_port)
         self.protocol = _protocol(port)
         self._wire: _Wire | None = None
         self._replies: queue.Queue[OscMessage | None] = queue.Queue()
@@ -603,6 +643,7 @@ class OscSim(SimSide):
                         self._packet(data, peer)
                     elif sock is self._sock:
                         client, _ = sock.accept()
+                        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                         with self._lock:
                             self._tcp_clients.append(client)
                     else:

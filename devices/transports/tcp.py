@@ -36,7 +36,7 @@ from devices.errors import DeviceError, DeviceTimeoutError
 from devices.monitor import IN, OUT
 from devices.profile import SerialSettings, _load_serial
 from devices.text_codec import TextTemplate, decode_escapes
-from devices.transports.base import DeviceContext, Link, Listener, SimSide
+from devices.transports.base import DeviceContext, Identity, Link, Listener, SimSide
 from devices.transports.text import TextAnswerer, TextLink, TextTransport
 
 _NET_KEYS = ("port", "banner", "password_prompt", "password", "login_ok", "keepalive", "keepalive_ms",
@@ -116,6 +116,38 @@ class TcpTransport(TextTransport):
         assert isinstance(found, TcpSettings)
         return found
 
+    def identify(self, port: str, profiles: list[Any], timeout_s: float) -> Identity | None:
+        """Connect and read what the unit says first (its banner); profiles whose banner fits."""
+        try:
+            address = host_port(port, None)
+            sock = socket.create_connection(address, timeout=timeout_s)
+        except (DeviceError, OSError):
+            return None
+        heard = b""
+        deadline = time.monotonic() + timeout_s
+        with sock:
+            while (left := deadline - time.monotonic()) > 0:
+                ready, _, _ = select.select([sock], [], [], left)
+                if not ready:
+                    break
+                try:
+                    chunk = sock.recv(4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                heard += chunk
+        text = heard.decode("latin-1")
+        lines = [line.strip() for line in text.replace("\r", "\n").split("\n") if line.strip()]
+        blocks = [b.strip("\n") for b in text.replace("\r\n", "\n").split("\n\n") if b.strip()]
+        fits = []
+        for profile in profiles:
+            settings = profile.settings.get(self.name)
+            banner = getattr(settings, "banner", None)
+            if banner is not None and any(banner.match(x) is not None for x in (*lines, *blocks)):
+                fits.append(profile.id)
+        return Identity(port, self.name, text, fits)
+
     def presence(self, port: str, _cache: dict[str, Any]) -> tuple[bool, str]:
         try:
             host, number = host_port(port, None)
@@ -158,7 +190,7 @@ class TcpLink(TextLink):
         super().__init__(device, port)
         self.settings = settings
         self.tcp = settings
-        self.address = host_port(port, settings.port)
+        self.address = host_port(port, settings.port or device.profile.network_port)
         self._sock: socket.socket | None = None
         self._reader: threading.Thread | None = None
         self._replies: queue.Queue[str | _Closed] = queue.Queue()
@@ -246,6 +278,7 @@ class TcpLink(TextLink):
 
     def _login(self, deadline: float, action: str) -> None:
         """After the password: the unit's welcome (or any line), not a second prompt."""
+        seen: list[str] = []
         while time.monotonic() < deadline:
             if self._prompted.is_set():
                 raise self.error("the unit refused the password (it asked again)", action, code="refused")
@@ -260,8 +293,11 @@ class TcpLink(TextLink):
             if self.tcp.error is not None and self.tcp.error.match(reply) is not None:
                 raise self.error(f"the unit refused the password (answered {ascii(reply)})", action,
                                  code="refused")
+            seen.append(reply)
             self._unasked(reply)
-        raise DeviceTimeoutError(f"no answer to the password within {self.tcp.timeout_ms:.0f} ms",
+        want = f" {self.tcp.login_ok.text!r}" if self.tcp.login_ok is not None else " answer"
+        got = f" (got {ascii(seen[-1])})" if seen else ""
+        raise DeviceTimeoutError(f"no{want} after the password within {self.tcp.timeout_ms:.0f} ms{got}",
                                  device=self.device.name, port=self.port, action=action, code="refused")
 
     def _failed_attempt(self) -> None:
@@ -465,6 +501,7 @@ class TcpSim(SimSide):
                 if not ready:
                     continue
                 client, _ = self._server.accept()
+                client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 return
             with self._lock:

@@ -50,9 +50,10 @@ class TextTransport(Transport):
     def text_settings(self, profile: Profile) -> SerialSettings:
         """This transport's settings for ``profile``: its own table, or defaults over the
         text settings of the profile's own transport (a serial unit reached over TCP)."""
-        mine = profile.settings.get(self.name)
+        mine: SerialSettings | None = profile.settings.get(self.name)
         if mine is None:
             mine = self.load_settings(None, profile.settings[profile.transport])
+        assert isinstance(mine, SerialSettings)
         return mine
 
     def plan(self, device: DeviceContext, name: str, param: Parameter, value: Any) -> list[Any]:
@@ -108,6 +109,7 @@ class TextLink(Link):
         found = enc.reply.match(reply)
         if found is None:
             self.raise_reply(reply, action, expected=enc.reply.text)
+            raise AssertionError("unreachable")
         try:
             return enc.value_from(param, found)
         except ProfileError as exc:
@@ -287,6 +289,7 @@ class TextAnswerer:
             self.error("invalid_output", f"output {output}")
             return
         if what == "tie":
+            assert source is not None
             sim._set_tie(output, source)
             self.reply(router.tie_reply.build(input=router.wire_port(source), output=router.wire_port(output)))
         elif what == "untie":

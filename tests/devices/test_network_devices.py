@@ -352,3 +352,46 @@ def test_tcp_profile_mistakes_are_refused_with_the_key():
     with pytest.raises(ProfileError) as caught:
         _profile("test-tcp-sat", **{"tcp.port": 70000})
     assert caught.value.key == "tcp.port"
+
+
+# ---- one port lookup -------------------------------------------------------------------------
+def test_port_lookup_refuses_an_ambiguous_name_for_gear_and_surfaces_alike():
+    from devices.errors import AmbiguousPortError
+    from devices.midi_port import find_port, match_port
+    from devices.surfaces.ports import find_port as surface_find_port
+
+    names = ["Bus Comp A:in", "Bus Comp B:in", "hy-eq:in", "hy-eq2:in", "hy-eq-01:in"]
+    for lookup in (lambda w: find_port(w, names, device="Comp"),
+                   lambda w: surface_find_port(names, w, direction="output", device="Comp")):
+        with pytest.raises(AmbiguousPortError) as caught:
+            lookup("Comp")
+        assert caught.value.candidates == ["Bus Comp A:in", "Bus Comp B:in"]
+        assert str(caught.value) == ("Comp: opening: MIDI output port name 'Comp' is ambiguous: matches "
+                                     "'Bus Comp A:in', 'Bus Comp B:in'; give more of the name")
+        assert caught.value.code == "port_ambiguous"
+        assert lookup("hy-eq") == "hy-eq:in"                    # the exact client, not eq2 nor eq-01
+        assert lookup("Comp A") == "Bus Comp A:in"
+    assert find_port("nothing", names) is None
+    with pytest.raises(DeviceError, match="no MIDI input port matches 'nothing'; present: Bus Comp A:in"):
+        match_port("nothing", names, direction="input")
+
+
+# ---- recognising units ------------------------------------------------------------------------
+def test_scan_recognises_network_units_by_banner_and_by_query(tcp_sat, osc_desk):
+    from devices.profile import load_profiles_dir
+    from devices.scan import scan
+
+    profiles = list(load_profiles_dir(HERE).values())
+    hub = _profile("test-tcp-hub")
+    with Simulator(tcp_sat) as sat, Simulator(hub) as hub_sim, \
+            Simulator(osc_desk, "osc.udp://127.0.0.1:0") as desk:
+        silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        silent.bind(("127.0.0.1", 0))
+        nobody = f"osc.udp://127.0.0.1:{silent.getsockname()[1]}"
+        result = scan(profiles, [sat.port, hub_sim.port, desk.port, nobody], timeout_s=0.3)
+        silent.close()
+    found = {i.port: i for i in result.found}
+    assert found[sat.port].profiles == ["test-tcp-sat"] and "TN-1 ready" in found[sat.port].answer
+    assert found[hub_sim.port].profiles == ["test-tcp-hub"]
+    assert found[desk.port].profiles == ["test-osc-desk"] and found[desk.port].transport == "osc"
+    assert result.silent == [nobody]

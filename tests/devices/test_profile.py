@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from devices.errors import DeviceError, ProfileError
-from devices.profile import builtin_profiles, load_profile, load_profiles_dir, resolve_profile
+from devices.profile import LIBRARY, builtin_profiles, load_profile, load_profiles_dir, resolve_profile
 
 HERE = Path(__file__).parent
 
@@ -110,3 +110,20 @@ def test_test_profiles_folder_loads():
     profiles = load_profiles_dir(HERE / "profiles")
     assert "test-sysex-sums" in profiles
     assert isinstance(ProfileError("x"), DeviceError) and isinstance(ProfileError("x"), ValueError)
+
+
+@pytest.mark.parametrize("sound, key, fragment", [
+    ('model = "compressor"\nroles = { atack_ms = "attack" }', "sound.roles.atack_ms",
+     "unknown role for a compressor model; expected one of threshold_db, ratio, attack_ms"),
+    ('model = "saturator"\nroles = { decay_s = 2.0 }', "sound.roles.decay_s", "unknown role for a saturator model"),
+    ('model = "compressor"\nbands = [{ type = "peak", freq_hz = 100 }]', "sound.bands",
+     "only an eq model has bands"),
+])
+def test_unknown_sound_roles_are_refused_with_file_and_key(tmp_path, sound, key, fragment):
+    text = (LIBRARY / "hy-comp-cc.toml").read_text()
+    text = text[: text.index("[sound]")] + "[sound]\n" + sound + "\n"
+    path = tmp_path / "comp.toml"
+    path.write_text(text)
+    with pytest.raises(ProfileError) as caught:
+        load_profile(path)
+    assert caught.value.file == str(path) and caught.value.key == key and fragment in caught.value.reason

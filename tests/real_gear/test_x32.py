@@ -10,7 +10,12 @@ from devices.profile import builtin_profiles
 from devices.simulator import Simulator
 from devices.unit_sims import DECODERS, x32_fader_db
 
-from tests.devices.helpers import wait_for
+from tests.devices.helpers import wait_for as _wait_for
+
+
+def wait_for(condition, timeout_s: float = 5.0) -> bool:
+    """Up to 5 s: the machine is shared and JACK delivery slows under load."""
+    return _wait_for(condition, timeout_s)
 
 
 @pytest.fixture(scope="module")

@@ -164,7 +164,7 @@ class SheetView(Vertical):
             how = "machine-set" if entry.machine_settable else "hand-set"
             if entry.machine_settable:
                 how += f" · {entry.profile.transport}"
-                if entry.profile.transport == "midi":
+                if entry.effective_channel is not None:
                     how += f" ch{entry.channel}"
             new_panels.append(DevicePanel(name, entry.profile, self._values(name),
                                           how=how, notes=sheet.device_notes(name)))

@@ -56,11 +56,11 @@ class GearProcess:
         serial = {}
         for name, entry in demo_devices(self.studio_dir).items():
             profile = resolve_profile(entry["profile"], base_dir=self.studio_dir)
-            port = entry.get("port") if profile.transport == "midi" else None
+            port = entry.get("port")
             sim = Simulator(profile, port, channel=int(entry.get("channel", 1)) if port else None)
             sim.start()
             self.simulators[name] = sim
-            if profile.transport == "serial":
+            if sim.assigns_port:          # a pseudo-terminal path, a free TCP/UDP port's URL
                 serial[name] = str(sim.port)
         self._start_gear()
         return {"ready": True, "serial": serial, "simulators": list(self.simulators),
