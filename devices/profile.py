@@ -304,6 +304,8 @@ def load_profile(path: str | Path) -> Profile:
         raise ProfileError(f"cannot read: {exc.strerror}", file=file) from None
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"not valid TOML: {exc}", file=file) from None
+    except UnicodeDecodeError:
+        raise ProfileError("not UTF-8 text (expected a TOML profile)", file=file) from None
     return profile_from_dict(data, source=path)
 
 
