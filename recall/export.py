@@ -250,7 +250,7 @@ def export_markdown(sheet: Sheet, studio: Studio) -> str:
 
 def export_song(sheet: Sheet, studio: Studio, out_dir: Path | None = None, *, fmt: str = "both") -> list[Path]:
     """Write ``<slug>.html`` and/or ``<slug>.md`` (default: the song's ``export/`` folder)."""
-    from recall.tomlio import atomic_write_text
+    from recall.tomlio import save_text
 
     folder = Path(sheet.file).parent if sheet.file else None
     if out_dir is None:
@@ -261,10 +261,10 @@ def export_song(sheet: Sheet, studio: Studio, out_dir: Path | None = None, *, fm
     written = []
     if fmt in ("html", "both"):
         p = Path(out_dir) / f"{slug}.html"
-        atomic_write_text(p, export_html(sheet, studio, song_folder=folder))
+        save_text(p, export_html(sheet, studio, song_folder=folder))
         written.append(p)
     if fmt in ("md", "markdown", "both"):
         p = Path(out_dir) / f"{slug}.md"
-        atomic_write_text(p, export_markdown(sheet, studio))
+        save_text(p, export_markdown(sheet, studio))
         written.append(p)
     return written

@@ -51,13 +51,12 @@ from tomlkit.toml_document import TOMLDocument
 
 from devices.errors import DeviceError
 from recall.errors import Problem, RecallError, RecallProblems, key_path
-from recall.tomlio import parse_toml, read_toml, plain as _plain, type_name as _type_name
+from recall.tomlio import parse_toml, read_text, plain as _plain, type_name as _type_name
 
 if TYPE_CHECKING:
     from recall.studio import Studio
 
 SHEET_SPEC = "hybrid-sheet/1"
-SHEET_FILE = "sheet.toml"
 STAGES = ("preparation", "fundamentals", "vocals", "depth-and-space", "automation", "review")
 SAMPLERATES = (44100, 48000, 88200, 96000, 176400, 192000)
 
@@ -103,9 +102,12 @@ class Sheet:
     place so untouched keys, comments and layout stay as they were.
     """
 
-    def __init__(self, doc: TOMLDocument, *, file: str | None = None):
+    def __init__(self, doc: TOMLDocument, *, file: str | None = None, loaded_text: str | None = None):
         self.doc = doc
         self.file = file
+        self.loaded_text = loaded_text
+        """The file's text when this sheet was loaded or last saved (None: not from a file).
+        ``recall.store.save_sheet`` compares it with the disk to notice an edit made since."""
 
     # -- construction ------------------------------------------------------------
     @classmethod
@@ -139,8 +141,8 @@ class Sheet:
 
     @classmethod
     def load(cls, path: Path) -> Sheet:
-        doc = read_toml(Path(path))
-        sheet = cls(doc, file=str(path))
+        text = read_text(path)
+        sheet = cls(parse_toml(text, display=str(path)), file=str(path), loaded_text=text)
         problems = sheet.structure_problems()
         if problems:
             raise RecallProblems(problems)
@@ -176,7 +178,7 @@ class Sheet:
         return tomlkit.dumps(self.doc)
 
     def copy(self) -> Sheet:
-        return Sheet(parse_toml(self.dumps(), display=self.file), file=self.file)
+        return Sheet(parse_toml(self.dumps(), display=self.file), file=self.file, loaded_text=self.loaded_text)
 
     # -- song --------------------------------------------------------------------
     def _song(self) -> dict:

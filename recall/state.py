@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from recall.errors import RecallError
-from recall.tomlio import atomic_write_text
+from recall.tomlio import save_text
 
 
 def utc_now() -> str:
@@ -40,7 +40,7 @@ def _read_json(path: Path) -> dict:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+    save_text(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
 class StudioState:

@@ -54,7 +54,7 @@ from hybrid.files.intake.report import FileReport, IntakeRefused, IntakeReport, 
 from hybrid.files.intake.zip_source import ZipSource
 from recall import store
 from recall.errors import RecallError
-from recall.studio import SONGS_DIR
+from recall.paths import StudioPaths
 
 Progress = Callable[[str, str, int, int], None]
 STAGING_PREFIX = ".intake-"
@@ -98,7 +98,7 @@ def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | N
     studio = Path(studio_dir).expanduser().resolve()
     if not archive.is_file():
         raise HybridError("archive not found", where=str(archive))
-    if not (studio / "studio.toml").is_file():
+    if not StudioPaths(studio).is_studio():
         raise HybridError("not a studio folder (no studio.toml; create one with `hybrid init DIR`)",
                           where=str(studio))
     title = (song or song_title_from_archive(archive)).strip()
@@ -107,7 +107,7 @@ def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | N
     report = IntakeReport(archive=str(archive), song=title)
     staging: Path | None = None
     try:
-        song_dir = studio / SONGS_DIR / store.slugify(title)
+        song_dir = StudioPaths(studio).song(store.slugify(title)).folder
         if song_dir.exists():
             raise Refusal(f"song folder {song_dir} already exists; pick another name with --song",
                           rule="exists")
