@@ -53,7 +53,7 @@ def clean_stale_temps(path: str | os.PathLike[str], *, now: float | None = None)
     target = Path(path)
     prefix = f"{TEMP_PREFIX}{target.name}."
     now = time.time() if now is None else now
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(target.parent))
     except OSError:

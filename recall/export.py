@@ -167,10 +167,10 @@ def export_html(sheet: Sheet, studio: Studio, *, song_folder: Path | None = None
             sub = " ".join(x for x in (prof.maker, prof.model) if x)
             out.append(f'<div class="model">{_e(sub)}{" · " + _e(chain) if chain else ""}</div><div class="controls">')
             for name, param in prof.parameters.items():
-                value = _parsed(param, values[name]) if name in values else None
-                svg = switch_svg(param, value) if param.kind == "switch" else knob_svg(param, value)
-                text = show(param, value) if value is not None else "—"
-                unset = "" if value is not None else " unset"
+                shown_value = _parsed(param, values[name]) if name in values else None
+                svg = switch_svg(param, shown_value) if param.kind == "switch" else knob_svg(param, shown_value)
+                text = show(param, shown_value) if shown_value is not None else "—"
+                unset = "" if shown_value is not None else " unset"
                 out.append(f'<div class="control{unset}" data-param="{_e(name)}">{svg}'
                            f'<div class="name">{_e(param.label or name)}</div>'
                            f'<div class="value">{_e(text)}</div></div>')

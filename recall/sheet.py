@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,7 +71,7 @@ class Insert:
     loop: str
     devices: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"loop": self.loop, "devices": list(self.devices)}
 
 
@@ -82,7 +83,7 @@ class Track:
     file: str
     inserts: list[Insert] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "file": self.file, "inserts": [i.to_dict() for i in self.inserts]}
 
 
@@ -91,7 +92,7 @@ class ChecklistItem:
     item: str
     done: bool = False
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"item": self.item, "done": self.done}
 
 
@@ -102,8 +103,10 @@ class Sheet:
     place so untouched keys, comments and layout stay as they were.
     """
 
-    def __init__(self, doc: TOMLDocument, *, file: str | None = None, loaded_text: str | None = None):
+    def __init__(self, doc: TOMLDocument | dict[str, Any], *, file: str | None = None,
+                 loaded_text: str | None = None) -> None:
         self.doc = doc
+        """The tomlkit document (a plain dict for :meth:`peek`'s read-only view)."""
         self.file = file
         self.loaded_text = loaded_text
         """The file's text when this sheet was loaded or last saved (None: not from a file).
@@ -181,7 +184,7 @@ class Sheet:
         return Sheet(parse_toml(self.dumps(), display=self.file), file=self.file, loaded_text=self.loaded_text)
 
     # -- song --------------------------------------------------------------------
-    def _song(self) -> dict:
+    def _song(self) -> dict[str, Any]:
         return self.doc.get("song") or {}
 
     @property
@@ -263,13 +266,14 @@ class Sheet:
         entry = (self.doc.get("devices") or {}).get(device) or {}
         return [str(p) for p in entry.get("photos", [])]
 
-    def _device_table(self, device: str):
+    def _device_table(self, device: str) -> MutableMapping[str, Any]:
         if "devices" not in self.doc:
             self.doc["devices"] = tomlkit.table(is_super_table=True)
         devices = self.doc["devices"]
         if device not in devices:
             devices[device] = tomlkit.table(is_super_table=True)
-        return devices[device]
+        entry: MutableMapping[str, Any] = devices[device]
+        return entry
 
     def set_values(self, device: str, values: dict[str, Value]) -> None:
         """Set parameter values of ``device`` (other parameters and comments untouched)."""
@@ -326,7 +330,7 @@ class Sheet:
         self.doc["checklist"].append(t)
 
     # -- whole sheet ---------------------------------------------------------------
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "spec": SHEET_SPEC, "title": self.title, "artist": self.artist, "album": self.album,
             "samplerate": self.samplerate, "stage": self.stage, "notes": self.notes,
@@ -372,7 +376,7 @@ class _StructureChecker:
     def bad(self, key: str, reason: str) -> None:
         self.problems.append(Problem(self.file, key, reason))
 
-    def is_str(self, table: dict, name: str, *parts: str | int, required: bool = False) -> None:
+    def is_str(self, table: dict[str, Any], name: str, *parts: str | int, required: bool = False) -> None:
         key = key_path(*parts, name)
         if name not in table:
             if required:
@@ -381,7 +385,7 @@ class _StructureChecker:
         if not isinstance(_plain(table[name]), str):
             self.bad(key, f"expected a string, got {_type_name(table[name])}")
 
-    def str_list(self, table: dict, name: str, *parts: str | int) -> None:
+    def str_list(self, table: dict[str, Any], name: str, *parts: str | int) -> None:
         if name not in table:
             return
         value = _plain(table[name])
@@ -432,7 +436,7 @@ class _StructureChecker:
                                  f"expected true or false, got {_type_name(entry['done'])}")
         return self.problems
 
-    def song(self, song: dict) -> None:
+    def song(self, song: dict[str, Any]) -> None:
         self.is_str(song, "title", "song", required=True)
         if "title" in song and isinstance(_plain(song["title"]), str) and not str(song["title"]).strip():
             self.bad("song.title", "empty (expected the song's title)")

@@ -26,6 +26,7 @@ import shutil
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import datetime, UTC
 from pathlib import Path
 
@@ -247,7 +248,7 @@ class Version:
     path: Path
     saved_at: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"number": self.number, "name": self.name, "path": str(self.path), "saved_at": self.saved_at}
 
 
@@ -331,7 +332,7 @@ class SongSummary:
     def ok(self) -> bool:
         return not self.problems
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"slug": self.slug, "path": str(self.path), "title": self.title, "artist": self.artist,
                 "album": self.album, "stage": self.stage, "samplerate": self.samplerate,
                 "tracks": self.tracks, "devices": self.devices, "versions": self.versions,
@@ -414,7 +415,8 @@ def copy_sheet(studio: Studio | str | Path, source: str, target: str, *, title: 
         target_path = create_song(root, new_title, artist=src.artist, album=src.album,
                                   samplerate=src.samplerate, tracks={})
         dst = Sheet.load(target_path)
-    if target_path.resolve() == Path(src.file).resolve():
+    src_path = sheet_path(root, source)
+    if target_path.resolve() == src_path.resolve():
         raise RecallError("source and target are the same song", file=str(target_path))
     for dev in src.device_names:
         dst.remove_device(dev)
@@ -423,7 +425,7 @@ def copy_sheet(studio: Studio | str | Path, source: str, target: str, *, title: 
             dst.set_device_notes(dev, src.device_notes(dev))
         if src.device_photos(dev):
             dst.set_device_photos(dev, src.device_photos(dev))
-            _copy_files(Path(src.file).parent, target_path.parent, src.device_photos(dev))
+            _copy_files(src_path.parent, target_path.parent, src.device_photos(dev))
     src_chains = {t.name: t.inserts for t in src.tracks}
     for track in dst.tracks:
         if track.name in src_chains:

@@ -37,7 +37,7 @@ class Interface:
     samplerate_given: bool = True
     """False when studio.toml leaves the rate out (48000 then; a print may follow its stems instead)."""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"device": self.device, "hostapi": self.hostapi, "samplerate": self.samplerate,
                 "blocksize": self.blocksize}
 
@@ -73,7 +73,7 @@ class StudioDevice:
         midi = getattr(self.profile, "midi", None)
         return getattr(midi, "channel", 1) if midi is not None else 1
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "profile": self.profile.id, "kind": self.profile.kind,
                 "transport": self.profile.transport, "port": self.port, "channel": self.effective_channel,
                 "machine_settable": self.machine_settable, "readback": self.readback}
@@ -88,7 +88,7 @@ class Loop:
     in_channel: int
     devices: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "out": self.out_channel, "in": self.in_channel,
                 "devices": list(self.devices)}
 
@@ -142,7 +142,7 @@ class Studio:
             raise RecallError(f"no device {name!r} in this studio (known: {', '.join(self.devices) or 'none'})",
                               file=str(self.file), key=key_path("devices", name)) from None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "root": str(self.root), "name": self.name,
             "interface": self.interface.to_dict() if self.interface else None,
@@ -230,7 +230,7 @@ class _Checker:
     def warn(self, key: str, reason: str) -> None:
         self.warnings.append(Problem(self.file, key, reason))
 
-    def table(self, value: Any, key: str) -> dict | None:
+    def table(self, value: Any, key: str) -> dict[str, Any] | None:
         if value is None:
             return None
         if not isinstance(value, dict):
@@ -238,7 +238,7 @@ class _Checker:
             return None
         return value
 
-    def typed(self, table: dict, name: str, kind: type, key: str, *, required: bool = False,
+    def typed(self, table: dict[str, Any], name: str, kind: type, key: str, *, required: bool = False,
               default: Any = None) -> Any:
         if name not in table:
             if required:
@@ -250,7 +250,7 @@ class _Checker:
             return default
         return value
 
-    def unknown(self, table: dict, known: set[str], key: str) -> None:
+    def unknown(self, table: dict[str, Any], known: set[str], key: str) -> None:
         for name in table:
             if name not in known:
                 self.warn(key_path(*_split(key), name) if key else key_path(name),

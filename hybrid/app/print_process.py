@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 from collections.abc import Callable
 
 from hybrid.errors import HybridError
+from recall.paths import StudioPaths
 
 _HEADER = struct.Struct(">I")
 
@@ -37,7 +38,7 @@ def run_print(root: Path, slug: str, *, on_pass: Callable[..., None], on_progres
     package_root = Path(__file__).resolve().parents[2]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(package_root), env.get("PYTHONPATH")]))
-    log = Path(root) / ".state" / "print-process.log"
+    log = StudioPaths(root).state / "print-process.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as err:
         proc = subprocess.Popen([sys.executable, "-m", "hybrid.app.print_process", str(root), slug],
