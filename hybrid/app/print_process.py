@@ -97,10 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         out.write(_HEADER.pack(len(body)) + body)
         out.flush()
 
-    from devices.errors import DeviceError
+    from hybrid.errors import LAYER_ERRORS
     from hybrid.live.audio.song import interface_of, print_song
     from recall import store
-    from recall.errors import RecallError
     from recall.studio import load_studio
 
     root, slug = args
@@ -111,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                             on_pass=lambda number, total, planned: send("pass", (number, total, planned)),
                             on_progress=lambda progress: send("progress", progress),
                             on_route=lambda number, total, routed: send("route", (number, total, routed)))
-    except (DeviceError, RecallError, HybridError, OSError) as exc:
+    except (*LAYER_ERRORS, OSError) as exc:
         send("error", str(exc))
         return 1
     send("result", result)

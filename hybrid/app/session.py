@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from devices.errors import DeviceError
 from devices.monitor import TrafficEntry, TrafficMonitor
-from hybrid.errors import HybridError
+from hybrid.errors import LAYER_ERRORS, HybridError
 from recall import store
 from recall.diff import Change, diff_sheets
 from recall.errors import RecallError
@@ -765,7 +765,7 @@ class StudioSession:
             say(f"{name}…")
             try:
                 step = fn()
-            except (DeviceError, RecallError, HybridError) as exc:
+            except LAYER_ERRORS as exc:
                 step = JobStep(name, False, str(exc))
             report.steps.append(step)
             say(f"  {'FAILED' if not step.ok else ('warning' if step.warning else 'ok')}: {step.summary}")

@@ -11,10 +11,8 @@ import argparse
 import importlib
 import sys
 
-from devices.errors import DeviceError
 from hybrid import __version__
-from hybrid.errors import HybridError
-from recall.errors import RecallError
+from hybrid.errors import LAYER_ERRORS
 
 # Order is the order of --help.
 AREAS = (
@@ -49,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(func(args) or 0)
-    except (DeviceError, RecallError, HybridError) as exc:
+    except LAYER_ERRORS as exc:
         print(f"hybrid: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
