@@ -266,14 +266,19 @@ def finite_number(value: Any, *, file: str, key: str) -> float:
 
 def read_npz(path: str | os.PathLike[str], *, max_bytes: int = MAX_NPZ_BYTES,
              file: str | None = None) -> dict[str, Any]:
-    """A numpy ``.npz`` file as {name: array}: no pickles, members capped at ``max_bytes``
+    """A numpy ``.npz`` file as {name: array}: see :func:`parse_npz`."""
+    name = file or display_path(path)
+    return parse_npz(read_bytes(path, max_bytes=max_bytes, file=name), file=name, max_bytes=max_bytes)
+
+
+def parse_npz(data: bytes, *, file: str, max_bytes: int = MAX_NPZ_BYTES) -> dict[str, Any]:
+    """The bytes of an ``.npz`` as {name: array}: no pickles, members capped at ``max_bytes``
     unpacked in all, float arrays finite."""
     import io
 
     import numpy as np
 
-    name = file or display_path(path)
-    data = read_bytes(path, max_bytes=max_bytes, file=name)
+    name = file
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             unpacked = sum(i.file_size for i in zf.infolist())

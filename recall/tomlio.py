@@ -17,6 +17,7 @@ import tomlkit
 from tomlkit.exceptions import ParseError
 from tomlkit.toml_document import TOMLDocument
 
+from devices import safe_read
 from recall.errors import RecallError
 
 TEMP_PREFIX = ".tmp-"
@@ -24,19 +25,22 @@ TEMP_PREFIX = ".tmp-"
 
 def read_toml(path: Path, *, display: str | None = None) -> TOMLDocument:
     """Parse ``path`` keeping comments and layout; a bad file raises RecallError (file, line, reason)."""
-    name = display or str(path)
+    name = display or safe_read.display_path(path)
+    if not os.path.lexists(path):
+        raise RecallError("file not found", file=name)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RecallError("file not found", file=name) from None
-    except UnicodeDecodeError as exc:
-        raise RecallError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=name) from None
-    except OSError as exc:
-        raise RecallError(f"cannot read: {exc.strerror}", file=name) from None
+        text = safe_read.read_text(path, file=name)
+    except safe_read.FileRefused as exc:
+        raise RecallError(exc.reason, file=exc.file, key=exc.key) from None
     return parse_toml(text, display=name)
 
 
 def parse_toml(text: str, *, display: str | None = None) -> TOMLDocument:
+    """tomlkit's document of ``text``, once devices.safe_read has passed it (depth, numbers)."""
+    try:
+        safe_read.parse_toml(text, file=display or "")
+    except safe_read.FileRefused as exc:
+        raise RecallError(exc.reason, file=display, key=exc.key) from None
     try:
         return tomlkit.parse(text)
     except ParseError as exc:
