@@ -41,7 +41,6 @@ a sheet saved by the program keeps the comments and layout of a hand edit.
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 import tomlkit
 from tomlkit.toml_document import TOMLDocument
 
+from devices import safe_read
 from devices.errors import DeviceError
 from recall.errors import Problem, RecallError, RecallProblems, key_path
 from recall.tomlio import parse_toml, read_text, plain as _plain, type_name as _type_name
@@ -127,15 +127,9 @@ class Sheet:
         """A read-only view of a sheet for listings: parsed with ``tomllib`` (fast, no comments
         kept) and structure-checked. Do not save it: a save would drop the comments."""
         try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise RecallError(f"not valid TOML: {exc}", file=str(path)) from None
-        except UnicodeDecodeError as exc:
-            raise RecallError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=str(path)) from None
-        except FileNotFoundError:
-            raise RecallError("file not found", file=str(path)) from None
-        except OSError as exc:
-            raise RecallError(f"cannot read: {exc.strerror}", file=str(path)) from None
+            data = safe_read.read_toml(path, file=str(path))
+        except safe_read.FileRefused as exc:
+            raise RecallError(exc.reason, file=exc.file, key=exc.key) from None
         sheet = cls(data, file=str(path))
         problems = sheet.structure_problems()
         if problems:

@@ -7,37 +7,41 @@ saves cleaned by the next save); :func:`save_text` turns a failure into a Recall
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import tomlkit
 from tomlkit.exceptions import ParseError
 from tomlkit.toml_document import TOMLDocument
 
+from devices import safe_read
 from recall.atomic import atomic_write_text
 from recall.errors import RecallError
 
 
 def read_text(path: str | os.PathLike[str], *, display: str | None = None) -> str:
-    """The file's text (UTF-8); a file that cannot be read raises RecallError (file, reason)."""
-    name = display or str(path)
+    """The file's text through devices.safe_read (special files refused, size cap, UTF-8);
+    a file that cannot be read raises RecallError (file, reason)."""
+    name = display or safe_read.display_path(path)
+    if not os.path.lexists(path):
+        raise RecallError("file not found", file=name)
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RecallError("file not found", file=name) from None
-    except UnicodeDecodeError as exc:
-        raise RecallError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=name) from None
-    except OSError as exc:
-        raise RecallError(f"cannot read: {exc.strerror}", file=name) from None
+        return safe_read.read_text(path, file=name)
+    except safe_read.FileRefused as exc:
+        raise RecallError(exc.reason, file=exc.file, key=exc.key) from None
 
 
 def read_toml(path: str | os.PathLike[str], *, display: str | None = None) -> TOMLDocument:
     """Parse ``path`` keeping comments and layout; a bad file raises RecallError (file, line, reason)."""
-    name = display or str(path)
+    name = display or safe_read.display_path(path)
     return parse_toml(read_text(path, display=name), display=name)
 
 
 def parse_toml(text: str, *, display: str | None = None) -> TOMLDocument:
+    """tomlkit's document of ``text``, once devices.safe_read has passed it (depth, numbers)."""
+    try:
+        safe_read.parse_toml(text, file=display or "")
+    except safe_read.FileRefused as exc:
+        raise RecallError(exc.reason, file=display, key=exc.key) from None
     try:
         return tomlkit.parse(text)
     except ParseError as exc:

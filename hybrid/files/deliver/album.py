@@ -25,13 +25,13 @@ control characters and at most 160 characters per field.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hybrid.files.deliver.codes import normalize_isrc, normalize_upc
 from hybrid.files.deliver.song import check_name
 from hybrid.errors import HybridError
+from hybrid.tomlfile import read_toml
 from hybrid.files.loudness.files import open_audio
 from recall.paths import StudioPaths
 
@@ -136,10 +136,7 @@ def load_album(studio: str | Path, name: str) -> Album:
     folder, file = paths.folder, paths.file
     if not file.is_file():
         raise HybridError("no album.toml (see hybrid.files.deliver.album for its keys)", where=str(folder))
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise HybridError(f"not valid TOML: {exc}", where=str(file)) from exc
+    data = read_toml(file)
     problems = _Problems(file)
 
     spec = data.get("spec", ALBUM_SPEC)
