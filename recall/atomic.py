@@ -27,6 +27,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from devices.processes import process_exists
+
 TEMP_PREFIX = ".tmp-"
 _TEMP_TAIL = re.compile(r"(?P<pid>\d+)\.[0-9a-f]{8}|[a-z0-9_]{8}")
 """After ``.tmp-<name>.``: ``<pid>.<8 hex>`` (this module), or mkstemp's 8 characters (earlier saves)."""
@@ -69,26 +71,12 @@ def clean_stale_temps(path: str | os.PathLike[str], *, now: float | None = None)
         except OSError:
             continue
         pid = match.group("pid")
-        if age_s < STALE_AFTER_S and (pid is None or _alive(int(pid))):
+        if age_s < STALE_AFTER_S and (pid is None or process_exists(int(pid))):
             continue  # its writer may still be saving (an older name form says no pid: judged by age)
         with contextlib.suppress(OSError):
             os.unlink(entry.path)
             removed.append(Path(entry.path))
     return removed
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OverflowError:
-        return False
-    return True
 
 
 @contextlib.contextmanager
@@ -118,24 +106,10 @@ def atomic_path(path: str | os.PathLike[str], *, mode: int | None = None) -> Ite
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> None:
     """Write ``data`` to ``path`` atomically (temp file, fsync, rename, fsync of the folder)."""
-    target = Path(path)
-    folder = target.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    clean_stale_temps(target)
-    tmp = temp_name(target)
-    try:
+    with atomic_path(path, mode=mode) as tmp:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _mode_for(target, mode))
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    fsync_dir(folder)
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str, *, mode: int | None = None) -> None:

@@ -54,6 +54,7 @@ from hybrid.files.intake.report import FileReport, IntakeRefused, IntakeReport, 
 from hybrid.files.intake.zip_source import ZipSource
 from recall import store
 from recall.errors import RecallError
+from devices.processes import process_exists
 from recall.paths import StudioPaths
 
 Progress = Callable[[str, str, int, int], None]
@@ -93,7 +94,7 @@ def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | N
     ``progress(stage, name, done, total)`` is called as each stem is unpacked
     (stage ``unpack``) and checked (``check``), for a progress line on big uploads.
     """
-    tell = progress or (lambda *a: None)
+    tell = progress or (lambda *_a: None)
     archive = Path(archive)
     studio = Path(studio_dir).expanduser().resolve()
     if not archive.is_file():
@@ -173,13 +174,8 @@ def _sweep_stale_staging(studio: Path) -> int:
         pid_text = folder.name[len(host_prefix):].split("-", 1)[0]
         if not pid_text.isdigit() or not folder.is_dir() or folder.is_symlink():
             continue
-        try:
-            os.kill(int(pid_text), 0)
+        if process_exists(int(pid_text)):
             continue  # alive (or someone else's process): leave it
-        except ProcessLookupError:
-            pass
-        except PermissionError:
-            continue
         shutil.rmtree(folder, ignore_errors=True)
         removed += 1
     return removed
