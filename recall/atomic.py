@@ -12,6 +12,7 @@ that list a folder skip names starting with :data:`TEMP_PREFIX` (:func:`is_temp`
 - :func:`atomic_path`: for a library that writes a file by name (numpy, soundfile): it
   gets a temporary path, and the file lands under the final name only when the block
   ends without an exception.
+- :func:`temp_name` + :func:`commit`: when the final name is chosen after writing.
 
 Errors are ``OSError`` as the system raised it; callers turn them into their package's
 one-line error (file and reason).
@@ -93,15 +94,25 @@ def atomic_path(path: str | os.PathLike[str], *, mode: int | None = None) -> Ite
     tmp = temp_name(target)
     try:
         yield tmp
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _mode_for(target, mode))
-        os.replace(tmp, target)
+        commit(tmp, target, mode=mode)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    fsync_dir(folder)
+
+
+def commit(tmp: str | os.PathLike[str], target: str | os.PathLike[str], *, mode: int | None = None) -> None:
+    """Make a finished temporary file ``target``: fsync, permissions, rename, fsync of the folder.
+
+    For a writer that picks the final name only once the data is written (a print lands
+    under its name or as ``NAME.BAD.wav``); the temporary comes from :func:`temp_name`
+    (after :func:`clean_stale_temps`), beside the target.
+    """
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.chmod(tmp, _mode_for(Path(target), mode))
+    os.replace(tmp, target)
+    fsync_dir(Path(target).parent)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> None:
