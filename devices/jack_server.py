@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 from devices.errors import DeviceError
+from devices.processes import process_exists
 
 INSTALL_HINT = (
     "install JACK 2 (Debian/Ubuntu: apt-get install jackd2 libportaudio2; "
@@ -96,7 +97,7 @@ class JackServer:
         import jack  # JACK-Client; imported here so the module loads without libjack
 
         # JACK-Client prints every refused connection while the server comes up: quiet it.
-        jack.set_error_function(lambda message: None)
+        jack.set_error_function(lambda _message: None)
         try:
             return self._wait_ready(jack, deadline, timeout_s)
         finally:
@@ -222,22 +223,12 @@ def reclaim_dead_server_slots(registry: str = _REGISTRY) -> int:
         for slot in range(_MAX_SERVERS):
             offset = _HEADER_FIELDS + slot * stride
             (pid,) = struct.unpack("<i", os.pread(fd, 4, offset))
-            if pid > 0 and not _process_exists(pid):
+            if pid > 0 and not process_exists(pid):
                 os.pwrite(fd, bytes(stride), offset)
                 freed += 1
     finally:
         os.close(fd)
     return freed
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _NoServerSlot(Exception):
