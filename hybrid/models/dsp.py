@@ -513,12 +513,20 @@ class Compressor(Processor):
         return np.maximum(over, 0.0) * slope
 
     def process(self, x: np.ndarray) -> np.ndarray:
+        gains = self.gains(np.abs(x))
+        np.multiply(x, gains, out=x)
+        return x
+
+    def gains(self, level: np.ndarray) -> np.ndarray:
+        """The linear gain for each sample (makeup included) given the detector's input
+        ``level`` (>= 0, one value per sample: ``|x|``, or the louder side of a linked pair).
+        Advances the detector; the array returned is reused by the next call."""
         _, _, _, makeup, att, rel = self._coef
-        n = len(x)
+        n = len(level)
         whole = n - n % self.CHUNK
         gains = self._gains[:n]
         if whole:
-            peaks = np.abs(x[:whole]).reshape(-1, self.CHUNK).max(axis=1)
+            peaks = level[:whole].reshape(-1, self.CHUNK).max(axis=1)
             targets = self.static_reduction_db(20 * np.log10(np.maximum(peaks, 1e-9)))
             gr = self._gr_db
             last = self._last_gain
@@ -534,10 +542,9 @@ class Compressor(Processor):
         if whole < n:
             gains[whole:] = self._last_gain
         self.gain_reduction_db = self._gr_db
-        np.multiply(x, gains, out=x)
         if makeup != 1.0:
-            np.multiply(x, makeup, out=x)
-        return x
+            np.multiply(gains, makeup, out=gains)
+        return gains
 
 
 # --------------------------------------------------------------------------- reverb
