@@ -13,6 +13,7 @@ versions), or a history file's name (with or without ``.toml``).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tomllib
@@ -258,7 +259,7 @@ def list_songs(studio: Studio | str | Path) -> list[SongSummary]:
     out = []
     for folder in sorted(songs.iterdir()) if songs.is_dir() else []:
         path = folder / SHEET_FILE
-        if not path.is_file():
+        if not os.path.lexists(path):
             continue
         summary = SongSummary(slug=folder.name, path=path, title=folder.name,
                               versions=len(_versions(folder)))
