@@ -314,12 +314,18 @@ def copy_sheet(studio: Studio | str | Path, source: str, target: str, *, title: 
     root = _root(studio)
     target_path = sheet_path(root, target)
     if target_path.is_file():
-        dst = load_sheet(root, target)
-    else:
-        new_title = title or target
-        target_path = create_song(root, new_title, artist=src.artist, album=src.album,
-                                  samplerate=src.samplerate, tracks={})
-        dst = Sheet.load(target_path)
+        return _copy_into(studio, src, load_sheet(root, target), target_path)
+    new_title = title or target
+    target_path = create_song(root, new_title, artist=src.artist, album=src.album,
+                              samplerate=src.samplerate, tracks={})
+    try:
+        return _copy_into(studio, src, Sheet.load(target_path), target_path)
+    except BaseException:  # a full or read-only disk part-way: no half-made song stays behind
+        shutil.rmtree(target_path.parent, ignore_errors=True)
+        raise
+
+
+def _copy_into(studio: Studio | str | Path, src: Sheet, dst: Sheet, target_path: Path) -> Path:
     if target_path.resolve() == Path(src.file).resolve():
         raise RecallError("source and target are the same song", file=str(target_path))
     for dev in src.device_names:

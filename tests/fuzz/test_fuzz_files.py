@@ -15,27 +15,16 @@ import json
 import os
 import random
 import re
-import runpy
 import shutil
-import signal
-import sys
-import traceback
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 
 from hybrid.errors import HybridError
-from hybrid.live.audio import latency_store
-from hybrid.live.audio.ping import LatencyResult
 from hybrid.live.verify import fingerprint as fpmod
-from recall.store import create_song, load_sheet, save_sheet
-from recall.studio import load_studio
-from tests.recall.studio_kit import PAPER_STUDIO, make_studio
+from tests.fuzz.forked import run_forked
 
 SEED = 15
 CASES = {"profile": 40, "studio": 40, "sheet": 50, "album": 15, "latency": 20, "wav": 25,
@@ -84,43 +73,6 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
     else:
         del lines[i]
     return b"\n".join(lines)
-
-
-def _wav(seconds: float = 0.2, seed: int = 0, subtype: str = "PCM_24") -> bytes:
-    rng = np.random.default_rng(seed)
-    buf = io.BytesIO()
-    sf.write(buf, 0.3 * rng.standard_normal((int(48000 * seconds), 2)), 48000, subtype=subtype,
-             format="WAV")
-    return buf.getvalue()
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory) -> Path:
-    """A studio with a profile, two songs, an album and a latency.toml; stems and an archive."""
-    root = tmp_path_factory.mktemp("fuzz") / "studio"
-    studio = load_studio(make_studio(root, PAPER_STUDIO))
-    create_song(studio.root, "Night Drive", album="Demo EP", samplerate=48000,
-                tracks={"1Kick": "stems/1Kick.wav"})
-    create_song(studio.root, "Other Song", album="Demo EP", samplerate=48000, tracks={})
-    for boost in ("3", "6"):
-        sheet = load_sheet(studio, "night-drive")
-        sheet.set_values("Pultec A", {"low_boost": boost, "gain": 2.5})
-        save_sheet(sheet, studio=studio)
-    album = root / "albums" / "demo-ep"
-    album.mkdir(parents=True)
-    (album / "album.toml").write_text(
-        'title = "Demo EP"\nartist = "The Examples"\nupc = "036000291452"\n\n'
-        '[[tracks]]\nsong = "night-drive"\nfile = "songs/night-drive/mix/master.wav"\n'
-        'pause_s = 2.0\nisrc = "USRC17607839"\n', encoding="utf-8")
-    latency_store.store(root, "A", LatencyResult(
-        latency_samples=293.25, polarity=-1, gain_db=-0.5, snr_db=44.8, noise_floor_dbfs=-60.1,
-        confidence=0.999, uncertainty_samples=2e-4, samplerate=48000, peak_dbfs=-12.0),
-        latency_store.LatencyKey(device="hy-gear", samplerate=48000, blocksize=0, route=""))
-    (root.parent / "stem.wav").write_bytes(_wav())
-    with zipfile.ZipFile(root.parent / "upload.zip", "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("Song/1Kick.wav", _wav(seed=1))
-        zf.writestr("Song/2Snare.wav", _wav(seed=2, subtype="FLOAT"))
-    return root
 
 
 def _case(base: Path, where: Path, kind: str, i: int, rng: random.Random) -> tuple[list[str], Path]:
@@ -192,49 +144,6 @@ def _judge(kind: str, args: list[str], out) -> str | None:
         if out.returncode == 1 and not all("song night-drive:" in ln for ln in lines):
             return f"recall list blamed the wrong song: {lines}"
     return None
-
-
-@dataclass
-class Run:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def run_forked(args: list[str], where: Path, timeout_s: float = 60) -> Run:
-    """``python -m hybrid ARGS`` in a child forked from this (already imported) process:
-    the same module run the same way (``runpy``, SystemExit for the status, an escaping
-    exception printed as a traceback with status 1), without paying interpreter start-up
-    and imports for each of a few hundred cases."""
-    out_path, err_path = where / "run.stdout", where / "run.stderr"
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into pytest
-        status = 1
-        try:
-            out_fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-            err_fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-            os.dup2(out_fd, 1)
-            os.dup2(err_fd, 2)
-            sys.stdout = open(1, "w", encoding="utf-8", closefd=False)
-            sys.stderr = open(2, "w", encoding="utf-8", closefd=False, errors="backslashreplace")
-            sys.argv = ["hybrid", *args]
-            signal.alarm(int(timeout_s))
-            try:
-                runpy.run_module("hybrid", run_name="__main__", alter_sys=True)
-                status = 0
-            except SystemExit as exc:
-                status = exc.code if isinstance(exc.code, int) else 1
-            except BaseException:
-                traceback.print_exc()
-                status = 1
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(status)
-    _, wait_status = os.waitpid(pid, 0)
-    code = os.waitstatus_to_exitcode(wait_status)
-    return Run(code, out_path.read_text(encoding="utf-8", errors="replace"),
-               err_path.read_text(encoding="utf-8", errors="replace"))
 
 
 def _cases(base: Path, tmp_path: Path) -> list[tuple[str, list[str], Path]]:

@@ -45,6 +45,7 @@ from hybrid.live.audio.interface import InterfaceSettings, resolve_device
 from hybrid.live.audio.stream import DuplexRun, Progress, StreamStats
 from hybrid.live.audio.wavio import FORMATS, Bext, Levels, WavWriter, read_bext
 from hybrid.errors import HybridError
+from hybrid.tomlfile import regular_file
 
 BAD_SUFFIX = ".BAD"
 _BLOCK = 65536
@@ -271,6 +272,7 @@ def _check_channels(jobs: Sequence[PrintJob]) -> None:
 
 
 def _open_stem(job: PrintJob) -> _Stem:
+    regular_file(job.stem)
     try:
         f = sf.SoundFile(job.stem)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
