@@ -1,4 +1,5 @@
-"""Reading a TOML file for the audio side, with one-line errors that name the file."""
+"""Reading a TOML file for the audio side (latency.toml, the simulated gear's config), with one-line
+errors that name the file. studio.toml is recall's to read (recall.studio)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ from pathlib import Path
 
 from devices import safe_read
 from hybrid.errors import HybridError
-
-STUDIO_MISSING = "no studio.toml here (is this a studio folder?)"
 
 
 def read_toml(path: str | Path, *, missing: str | None = "no such file") -> dict:

@@ -11,12 +11,10 @@ import argparse
 import importlib
 import sys
 
-from devices.errors import DeviceError
 from devices.safe_read import display_path
 from hybrid import __version__
 from hybrid.cli.output import print_error, silence_stdout
-from hybrid.errors import HybridError
-from recall.errors import RecallError
+from hybrid.errors import LAYER_ERRORS
 
 # Order is the order of --help.
 AREAS = (
@@ -63,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             status = int(func(args) or 0)
             sys.stdout.flush()
             return status
-        except (DeviceError, RecallError, HybridError) as exc:
+        except LAYER_ERRORS as exc:
             print_error(str(exc))
             return 1
         except OSError as exc:

@@ -35,9 +35,9 @@ from devices import safe_read
 from hybrid.errors import HybridError
 from hybrid.live.verify.analysis import ARRAY_FIELDS, Measurement
 from hybrid.live.verify.stimulus import Plan
+from recall.atomic import atomic_write_bytes
 
 SPEC = "hybrid-fingerprint/1"
-FOLDER = "fingerprints"
 K_SIGMA = 6.0
 FLOOR_BAND_DB = 0.2
 FLOOR_TRANSFER_DB = 0.25
@@ -200,17 +200,10 @@ def file_stem(loop: str) -> str:
 
 
 def save(fp: Fingerprint, path: Path) -> None:
-    """Atomic: write a temporary file beside it, fsync, rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """Atomic (recall.atomic: a temporary file beside it, fsync, rename)."""
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(fp.to_bytes())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        atomic_write_bytes(path, fp.to_bytes())
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise HybridError(f"cannot write the fingerprint: {exc}", where=str(path)) from exc
 
 
