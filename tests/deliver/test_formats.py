@@ -74,5 +74,7 @@ def test_ddp_records_round_trip_and_accept_zero_padding():
     zero_padded = raw[:14] + b"00001650" + raw[22:]          # Sonoris/HOFA style numbers
     assert parse_ddpms(zero_padded)[0].length == 1650
     entry = PqEntry("01", 1, 150, isrc="GBXYZ2600001")
-    assert len(entry.to_bytes()) == 64 and entry.to_bytes()[:18] == b"VVVS0101  00020001"
+    # HH MM SS FF as digits: hours are "00", never blank (a loader parses them as numbers)
+    assert len(entry.to_bytes()) == 64 and entry.to_bytes()[:20] == b"VVVS010100000200" + b"0100"
+    assert parse_pq(b"VVVS0101  000200" + entry.to_bytes()[16:])[0].sector == 150   # others' blanks
     assert parse_pq(entry.to_bytes()) == [entry]

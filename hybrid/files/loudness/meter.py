@@ -84,6 +84,19 @@ class LoudnessResult:
         return out
 
 
+def gated_integrated_lufs(block_powers: list[np.ndarray]) -> float | None:
+    """BS.1770 integrated loudness of the gating blocks of one or more programmes taken
+    together (an album measured as one programme, whatever each file's rate)."""
+    power = np.concatenate(block_powers) if block_powers else np.zeros(0)
+    loud = _lufs(power)
+    above_absolute = power[loud > ABSOLUTE_GATE_LUFS]
+    if len(above_absolute) == 0:
+        return None
+    relative_gate = _lufs(np.mean(above_absolute)) + RELATIVE_GATE_LU
+    gated = power[(loud > ABSOLUTE_GATE_LUFS) & (loud > relative_gate)]
+    return _finite(_lufs(np.mean(gated))) if len(gated) else None
+
+
 class LoudnessMeter:
     """Feed ``(frames, channels)`` float blocks with :meth:`process`; read :meth:`result`.
 
@@ -165,15 +178,12 @@ class LoudnessMeter:
         return _lufs(self._window_power(SHORT_TERM_SUBBLOCKS))
 
     # -- measures --------------------------------------------------------------------
+    def momentary_powers(self) -> np.ndarray:
+        """Mean weighted power of every 400 ms gating block (hop 100 ms)."""
+        return self._window_power(MOMENTARY_SUBBLOCKS)
+
     def integrated_lufs(self) -> float | None:
-        power = self._window_power(MOMENTARY_SUBBLOCKS)
-        loud = _lufs(power)
-        above_absolute = power[loud > ABSOLUTE_GATE_LUFS]
-        if len(above_absolute) == 0:
-            return None
-        relative_gate = _lufs(np.mean(above_absolute)) + RELATIVE_GATE_LU
-        gated = power[(loud > ABSOLUTE_GATE_LUFS) & (loud > relative_gate)]
-        return _finite(_lufs(np.mean(gated))) if len(gated) else None
+        return gated_integrated_lufs([self.momentary_powers()])
 
     def loudness_range_lu(self) -> float | None:
         """EBU Tech 3342: spread of the gated short-term distribution, 10th to 95th percentile."""
