@@ -545,8 +545,13 @@ def _extra_blocks(raw, album: Album, problems: _Problems, text) -> list[CdText]:
                             [t.credits.get("message", "") for t in album.tracks]),
             disc_id=text(table, "disc_id", f"{where}.disc_id", album.disc_id),
             genre=text(table, "genre", f"{where}.genre", album.genre),
-            upc=album.upc or "", isrcs=[t.isrc or "" for t in album.tracks], language=language))
+            upc=album.upc or "", isrcs=_isrcs(album), language=language))
     return blocks
+
+
+def _isrcs(album: Album) -> list[str]:
+    codes = [t.isrc or "" for t in album.tracks]
+    return codes if any(codes) else []
 
 
 def cdtext_blocks(album: Album) -> list[CdText]:
@@ -561,6 +566,6 @@ def cdtext_blocks(album: Album) -> list[CdText]:
                   performers=column([album.performer] + [t.performer for t in album.tracks]),
                   songwriters=credit("songwriter"), composers=credit("composer"),
                   arrangers=credit("arranger"), messages=credit("message"), disc_id=album.disc_id,
-                  genre=album.genre, upc=album.upc or "", isrcs=[t.isrc or "" for t in album.tracks],
+                  genre=album.genre, upc=album.upc or "", isrcs=_isrcs(album),
                   language=album.language)
     return [main] + album.extra_blocks
