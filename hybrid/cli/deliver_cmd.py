@@ -6,7 +6,20 @@ song's or album's ``deliver/`` folder; see hybrid.files.deliver for naming and f
 
 from __future__ import annotations
 
+import os
+import sys
+
 from hybrid.cli.output import add_json_flag, emit
+
+
+def _emit_to_pipe(result, as_json: bool, text) -> int:
+    """``emit``, ending quietly when the reader closed the pipe (``hybrid loudness | head``)."""
+    try:
+        emit(result, as_json, text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no second error at exit
+    return 0
 
 
 def _fmt(value, unit: str, width: int = 7) -> str:
@@ -32,8 +45,7 @@ def cmd_loudness(args) -> int:
     from hybrid.files.loudness import measure_file
 
     results = [measure_file(path).to_dict() for path in args.files]
-    emit({"files": results}, args.json, loudness_text)
-    return 0
+    return _emit_to_pipe({"files": results}, args.json, loudness_text)
 
 
 def cmd_deliver_mix(args) -> int:
@@ -47,10 +59,15 @@ def cmd_deliver_mix(args) -> int:
 
 def cmd_deliver_master(args) -> int:
     from hybrid.files.deliver.master import deliver_master, master_report_text
+    from hybrid.files.deliver.staging import Interrupted
 
-    report = deliver_master(args.studio, args.album)
-    emit(report, args.json, master_report_text)
-    return 0
+    try:
+        report = deliver_master(args.studio, args.album, normalize_lufs=args.normalize_lufs,
+                                ceiling_dbtp=args.ceiling_dbtp)
+    except Interrupted as exc:
+        print(f"hybrid: {exc}; nothing was delivered", file=sys.stderr)
+        return 128 + exc.signum
+    return _emit_to_pipe(report, args.json, master_report_text)
 
 
 def cmd_deliver_verify(args) -> int:
@@ -100,6 +117,12 @@ def register(sub) -> None:
                     "CD-Text, MD5 checksums and a cue sheet, read the image back and verify it.")
     master.add_argument("album", metavar="ALBUM", help="the album's folder name under albums/")
     master.add_argument("--studio", required=True, help="the studio folder")
+    master.add_argument("--normalize-lufs", type=float, default=None, metavar="LUFS",
+                        help="bring the album's loudness to this target with one gain for every "
+                             "track (their relative levels kept); reported per track")
+    master.add_argument("--ceiling-dbtp", type=float, default=-1.0,
+                        help="with --normalize-lufs: refuse when a track's true peak would pass "
+                             "this (default -1 dBTP)")
     add_json_flag(master)
     master.set_defaults(func=cmd_deliver_master)
 
