@@ -31,6 +31,8 @@ LRA_HIGH_PERCENTILE = 95.0
 MOMENTARY_SUBBLOCKS = 4       # 400 ms
 SHORT_TERM_SUBBLOCKS = 30     # 3 s
 SURROUND_WEIGHT = 1.41        # Ls, Rs (+1.5 dB)
+FINE_STEPS_PER_S = 400        # window maxima are searched in 2.5 ms steps
+FINE_PER_SUBBLOCK = FINE_STEPS_PER_S // 10
 
 
 def default_channel_weights(channels: int) -> np.ndarray:
@@ -121,6 +123,16 @@ class LoudnessMeter:
         self._acc = 0.0
         self._sub_energy: list[float] = []  # weighted sum of squares per 100 ms
         self._sub_frames: list[int] = []
+        # maxima of the momentary and short-term windows at every 2.5 ms step (EBU Tech 3341
+        # case 13: a 400 ms burst anywhere must read its level, not up to 1.2 dB less as a
+        # window moved in 100 ms steps would)
+        self._fine_k = 1
+        self._fine_start = 0
+        self._fine_acc = 0.0
+        self._fine_energy = np.zeros(0)
+        self._fine_frames = np.zeros(0)
+        self._window_max = {MOMENTARY_SUBBLOCKS * FINE_PER_SUBBLOCK: 0.0,
+                            SHORT_TERM_SUBBLOCKS * FINE_PER_SUBBLOCK: 0.0}
         self._sample_peak = np.zeros(self.channels)
         self._true_peak = TruePeakDetector(self.samplerate_hz, self.channels)
         self._finished = False
@@ -157,7 +169,37 @@ class LoudnessMeter:
             self._subblock_index += 1
             cursor = boundary
         self._acc += cumulative[n] - cumulative[cursor - begin]
+        self._fine_steps(cumulative, begin, end)
         self._frames = end
+
+    def _fine_steps(self, cumulative: np.ndarray, begin: int, end: int) -> None:
+        """Energy per 2.5 ms step; updates the sliding momentary and short-term maxima."""
+        fs = self.samplerate_hz
+        ks = np.arange(self._fine_k, self._fine_k + (end - begin) * FINE_STEPS_PER_S // fs + 3)
+        bounds = np.round(ks * (fs / FINE_STEPS_PER_S)).astype(np.int64)
+        bounds = bounds[bounds <= end]
+        if len(bounds) == 0:
+            self._fine_acc += cumulative[-1]
+            return
+        at = cumulative[bounds - begin]
+        energy = np.diff(np.concatenate([[0.0], at]))
+        energy[0] += self._fine_acc
+        frames = np.diff(np.concatenate([[self._fine_start], bounds])).astype(float)
+        self._fine_acc = cumulative[-1] - at[-1]
+        self._fine_start = int(bounds[-1])
+        self._fine_k += len(bounds)
+        all_energy = np.concatenate([self._fine_energy, energy])
+        all_frames = np.concatenate([self._fine_frames, frames])
+        for size in self._window_max:
+            if len(all_energy) >= size:
+                e = np.cumsum(np.concatenate([[0.0], all_energy]))
+                f = np.cumsum(np.concatenate([[0.0], all_frames]))
+                first_new = max(size, len(self._fine_energy) + 1)
+                power = (e[first_new:] - e[first_new - size:-size]) / (f[first_new:] - f[first_new - size:-size])
+                if len(power):
+                    self._window_max[size] = max(self._window_max[size], float(power.max()))
+        keep = max(self._window_max) - 1
+        self._fine_energy, self._fine_frames = all_energy[-keep:], all_frames[-keep:]
 
     # -- series ----------------------------------------------------------------------
     def _window_power(self, subblocks: int) -> np.ndarray:
@@ -201,6 +243,13 @@ class LoudnessMeter:
         high = kept[int(round(last * LRA_HIGH_PERCENTILE / 100.0))]
         return float(high - low)
 
+    def _max_lufs(self, subblocks: int, series: np.ndarray) -> float | None:
+        if not len(series):
+            return None
+        return _finite(max(float(np.max(series)), float(_lufs(self._window_max[subblocks * FINE_PER_SUBBLOCK])
+                                                        if self._window_max[subblocks * FINE_PER_SUBBLOCK] > 0
+                                                        else -math.inf)))
+
     def result(self, path: str | None = None) -> LoudnessResult:
         """The measures of everything fed so far; ends the programme (the true-peak
         interpolator rings out into silence), so call it once, at the end."""
@@ -214,8 +263,8 @@ class LoudnessMeter:
             frames=self._frames,
             duration_s=self._frames / self.samplerate_hz,
             integrated_lufs=self.integrated_lufs(),
-            momentary_max_lufs=_finite(np.max(momentary)) if len(momentary) else None,
-            short_term_max_lufs=_finite(np.max(short_term)) if len(short_term) else None,
+            momentary_max_lufs=self._max_lufs(MOMENTARY_SUBBLOCKS, momentary),
+            short_term_max_lufs=self._max_lufs(SHORT_TERM_SUBBLOCKS, short_term),
             loudness_range_lu=self.loudness_range_lu(),
             true_peak_dbtp=to_db(float(np.max(true_peak))),
             sample_peak_dbfs=to_db(float(np.max(self._sample_peak))),

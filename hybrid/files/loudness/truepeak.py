@@ -50,7 +50,9 @@ class TruePeakDetector:
         padded[:len(self.filter)] = self.filter
         # float32: peak detection needs ~1e-6 relative accuracy (0.00001 dB), and FFT
         # convolution in single precision is about twice as fast.
-        self._phases = padded.reshape(per_phase, self.factor).T[:, None, :].astype(np.float32)
+        # Phase 0 falls on the samples themselves (the sinc is zero at the other multiples
+        # of the factor), so it is taken from the samples and only phases 1.. are computed.
+        self._phases = padded.reshape(per_phase, self.factor).T[1:, None, :].astype(np.float32)
         self.history_frames = per_phase - 1
         self._history = np.zeros((channels, self.history_frames), dtype=np.float32)
         self.peak = np.zeros(channels, dtype=np.float64)
@@ -66,6 +68,7 @@ class TruePeakDetector:
         out = oaconvolve(extended[None, :, :], self._phases, mode="full", axes=2)
         out = out[:, :, start:start + block.shape[0]]
         np.maximum(self.peak, np.maximum(out.max(axis=(0, 2)), -out.min(axis=(0, 2))), out=self.peak)
+        np.maximum(self.peak, np.abs(extended[:, start:]).max(axis=1), out=self.peak)
         self._history = extended[:, extended.shape[1] - self.history_frames:]
 
     def flush(self) -> np.ndarray:
