@@ -104,9 +104,9 @@ def register(sub) -> None:
                      help="integrated loudness of the listening copy (default -14 LUFS)")
     mix.add_argument("--ceiling-dbtp", type=float, default=-1.0,
                      help="true-peak ceiling of the listening copy (default -1 dBTP)")
-    mix.add_argument("--max-limiting-db", type=float, default=3.0,
-                     help="refuse when reaching the target needs more peak limiting than this "
-                          "(default 3 dB)")
+    mix.add_argument("--max-limiting-db", type=float, default=12.0,
+                     help="most peak limiting the listening copy may use; when the target needs "
+                          "more, the closest copy is delivered and the report says so (default 12 dB)")
     add_json_flag(mix)
     mix.set_defaults(func=cmd_deliver_mix)
 

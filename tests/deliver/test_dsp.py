@@ -7,7 +7,7 @@ import pytest
 from scipy.signal import resample_poly
 
 from hybrid.files.deliver.dither import quantize_tpdf
-from hybrid.files.deliver.limiter import LimiterSettings, gain_curve, interpolated_peak, trailing_minimum
+from hybrid.files.deliver.limiter import LimiterSettings, gain_curve, interpolated_peak, release, trailing_minimum
 from hybrid.files.deliver.resample import Resampler
 from hybrid.files.loudness import measure_array
 
@@ -46,13 +46,32 @@ def test_limiter_holds_true_peak_under_the_ceiling_and_leaves_the_rest_alone():
 def test_limiter_in_overlapping_chunks_equals_one_pass():
     x = _hot_programme()
     ceiling = 10 ** (-1.0 / 20)
-    whole = gain_curve(x, FS, ceiling)
-    margin = LimiterSettings().margin_frames(FS)
+    settings = LimiterSettings()
+    whole, _ = release(gain_curve(x, FS, ceiling), FS, settings)
+    margin = settings.margin_frames(FS)
+    state = 0.0
     for start in range(0, len(x), 30000):
         stop = min(len(x), start + 30000)
         lo, hi = max(0, start - margin), min(len(x), stop + margin)
-        part = gain_curve(x[lo:hi], FS, ceiling)[start - lo:stop - lo]
+        part, state = release(gain_curve(x[lo:hi], FS, ceiling)[start - lo:stop - lo], FS, settings, state)
         np.testing.assert_allclose(part, whole[start:stop], atol=1e-12)
+
+
+def test_release_is_exponential_in_db_and_matches_the_recursion():
+    settings = LimiterSettings(release_ms=50.0)
+    curve = np.ones(20000)
+    curve[1000:1010] = 10 ** (-6 / 20)          # 6 dB of reduction for 10 samples
+    curve[5000] = 10 ** (-1 / 20)
+    out, _ = release(curve, FS, settings)
+    d = np.exp(-1 / (0.05 * FS))
+    reduction, expected = 0.0, []
+    for value in curve:                         # the textbook recursion, one sample at a time
+        reduction = max(-20 * np.log10(value), reduction * d)
+        expected.append(10 ** (-reduction / 20))
+    np.testing.assert_allclose(out, expected, rtol=1e-9)
+    later = -20 * np.log10(out[1009 + 2400])    # one time constant (50 ms) after the peak
+    assert later == pytest.approx(6 / np.e, rel=1e-3)
+    assert np.all(out <= curve)                 # release never raises the gain above the attack curve
 
 
 def test_tpdf_dither_makes_the_error_signal_independent():

@@ -106,7 +106,7 @@ class LoudnessMeter:
     which is how an album's programme loudness is measured.
     """
 
-    def __init__(self, samplerate_hz: int, channels: int, channel_weights=None):
+    def __init__(self, samplerate_hz: int, channels: int, channel_weights=None, *, true_peak: bool = True):
         if channels < 1:
             raise ValueError("a programme needs at least one channel")
         self.samplerate_hz = int(samplerate_hz)
@@ -134,7 +134,7 @@ class LoudnessMeter:
         self._window_max = {MOMENTARY_SUBBLOCKS * FINE_PER_SUBBLOCK: 0.0,
                             SHORT_TERM_SUBBLOCKS * FINE_PER_SUBBLOCK: 0.0}
         self._sample_peak = np.zeros(self.channels)
-        self._true_peak = TruePeakDetector(self.samplerate_hz, self.channels)
+        self._true_peak = TruePeakDetector(self.samplerate_hz, self.channels) if true_peak else None
         self._finished = False
 
     # -- feeding ---------------------------------------------------------------------
@@ -150,7 +150,8 @@ class LoudnessMeter:
         if n == 0:
             return
         np.maximum(self._sample_peak, np.max(np.abs(block), axis=0), out=self._sample_peak)
-        self._true_peak.process(block)
+        if self._true_peak is not None:
+            self._true_peak.process(block)
         weighted, self._zi = sosfilt(self._sos, block, axis=0, zi=self._zi)
         energy = np.square(weighted) @ self.weights
         cumulative = np.concatenate([[0.0], np.cumsum(energy)])
@@ -256,7 +257,7 @@ class LoudnessMeter:
         self._finished = True
         momentary = self.momentary_lufs()
         short_term = self.short_term_lufs()
-        true_peak = self._true_peak.flush()
+        true_peak = self._true_peak.flush() if self._true_peak is not None else np.zeros(self.channels)
         return LoudnessResult(
             samplerate_hz=self.samplerate_hz,
             channels=self.channels,
