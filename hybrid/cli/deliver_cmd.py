@@ -6,20 +6,9 @@ song's or album's ``deliver/`` folder; see hybrid.files.deliver for naming and f
 
 from __future__ import annotations
 
-import os
 import sys
 
 from hybrid.cli.output import add_json_flag, emit
-
-
-def _emit_to_pipe(result, as_json: bool, text) -> int:
-    """``emit``, ending quietly when the reader closed the pipe (``hybrid loudness | head``)."""
-    try:
-        emit(result, as_json, text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no second error at exit
-    return 0
 
 
 def _fmt(value, unit: str, width: int = 7) -> str:
@@ -45,7 +34,8 @@ def cmd_loudness(args) -> int:
     from hybrid.files.loudness import measure_file
 
     results = [measure_file(path).to_dict() for path in args.files]
-    return _emit_to_pipe({"files": results}, args.json, loudness_text)
+    emit({"files": results}, args.json, loudness_text)
+    return 0
 
 
 def cmd_deliver_mix(args) -> int:
@@ -67,7 +57,8 @@ def cmd_deliver_master(args) -> int:
     except Interrupted as exc:
         print(f"hybrid: {exc}; nothing was delivered", file=sys.stderr)
         return 128 + exc.signum
-    return _emit_to_pipe(report, args.json, master_report_text)
+    emit(report, args.json, master_report_text)
+    return 0
 
 
 def cmd_deliver_verify(args) -> int:

@@ -55,7 +55,7 @@ def test_a_folder_left_by_a_kill_is_removed_by_the_next_run(tmp_path):
     stale = tmp_path / ".deliver.tmp-killed"
     (stale / "CD").mkdir(parents=True)
     (stale / "CD" / "half.wav").write_bytes(b"x" * 1000)
-    (stale / OWNER_NAME).write_text(f"{dead.stdout.strip()} 1\n")
+    (stale / OWNER_NAME).write_text(f"{dead.stdout.strip()}\n")
     with Staging(destination) as stage:
         other = tmp_path / ".deliver.tmp-running"     # a live run's folder is left alone
         other.mkdir()

@@ -47,6 +47,7 @@ from hybrid.files.loudness import LoudnessMeter, measure_file
 from hybrid.files.loudness.files import meter_file
 from hybrid.files.loudness.meter import gated_integrated_lufs
 from hybrid.files.loudness.files import BLOCK_FRAMES, open_audio
+from recall.paths import AlbumPaths
 
 CD_RATE = 44100
 CD_BITS = 16
@@ -313,7 +314,7 @@ def verify_delivery(studio: str | Path, album_name: str) -> list[str]:
     plant's upload folder and back, say): the DDP against the running order and the
     CD WAVs. Returns the checks passed; raises HybridError on the first failures."""
     album = load_album(studio, album_name)
-    deliver = album.folder / "deliver"
+    deliver = AlbumPaths(album.folder).deliver
     cd_files = {}
     for label, name in _cd_names(album).items():
         path = deliver / "CD" / name
@@ -374,7 +375,7 @@ def deliver_master(studio: str | Path, album_name: str, *, normalize_lufs: float
     ``normalize_lufs``: bring the album's loudness to this target with one gain for every
     track (their relative levels kept)."""
     album = load_album(studio, album_name)
-    destination = album.folder / "deliver"
+    destination = AlbumPaths(album.folder).deliver
     cdtext = cdtext_blocks(album)
     try:
         cdtext_blob = encode(cdtext)

@@ -7,8 +7,9 @@ previous deliverables as they were and no half-written file behind.
 Interrupts: while a staging folder is open, SIGTERM and SIGHUP raise
 :class:`Interrupted` (SIGINT already raises KeyboardInterrupt), so the folder is removed
 on the way out. A folder a ``kill -9`` or a power cut left behind names its owner
-(process id and start time, in ``.staging-owner``); the next run beside it removes
-every such folder whose owner is gone.
+(process id, in ``.staging-owner``); the next run beside it removes every such folder
+whose owner no longer runs or that is older than recall.atomic's STALE_AFTER_S (the
+rule recall.atomic applies to temporary files).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ import threading
 import time
 from pathlib import Path
 
+from devices.processes import process_exists
+from recall.atomic import STALE_AFTER_S
+
 OWNER_NAME = ".staging-owner"
 ORPHAN_AGE_S = 600.0       # a folder without an owner file (older hybrid) this old is stale
 
@@ -34,21 +38,13 @@ class Interrupted(BaseException):
         self.signum = signum
 
 
-def _start_time(pid: int) -> str | None:
-    """The process's start time (clock ticks since boot, /proc), or None if it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
 def _owner_alive(folder: Path) -> bool:
     try:
-        pid_text, started = (folder / OWNER_NAME).read_text().split()
-    except (OSError, ValueError):
-        return time.time() - folder.stat().st_mtime < ORPHAN_AGE_S
-    return _start_time(int(pid_text)) == started
+        age_s = time.time() - folder.stat().st_mtime
+        pid = int((folder / OWNER_NAME).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return time.time() - folder.stat().st_mtime < ORPHAN_AGE_S if folder.exists() else False
+    return age_s < STALE_AFTER_S and process_exists(pid)
 
 
 def remove_stale(destination: Path) -> list[Path]:
@@ -83,7 +79,7 @@ class Staging:
                 self._handlers[signum] = signal.signal(signum, _raise_interrupted)
         self.path = Path(tempfile.mkdtemp(prefix=f".{self.destination.name}.tmp-",
                                           dir=self.destination.parent))
-        (self.path / OWNER_NAME).write_text(f"{os.getpid()} {_start_time(os.getpid())}\n")
+        (self.path / OWNER_NAME).write_text(f"{os.getpid()}\n")
         umask = os.umask(0o022)
         os.umask(umask)
         os.chmod(self.path, 0o777 & ~umask)   # mkdtemp makes it private; deliverables are not
