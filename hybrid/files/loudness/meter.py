@@ -149,9 +149,13 @@ class LoudnessMeter:
         n = len(block)
         if n == 0:
             return
-        np.maximum(self._sample_peak, np.max(np.abs(block), axis=0), out=self._sample_peak)
+        # channels first once: reductions along a contiguous axis are ~10x faster than
+        # down the columns of a (frames, 2) block
+        channels_first = np.ascontiguousarray(block.T)
+        np.maximum(self._sample_peak, np.maximum(channels_first.max(axis=1), -channels_first.min(axis=1)),
+                   out=self._sample_peak)
         if self._true_peak is not None:
-            self._true_peak.process(block)
+            self._true_peak.process_channels_first(channels_first)
         weighted, self._zi = sosfilt(self._sos, block, axis=0, zi=self._zi)
         energy = np.square(weighted) @ self.weights
         cumulative = np.concatenate([[0.0], np.cumsum(energy)])
