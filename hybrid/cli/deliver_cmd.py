@@ -7,6 +7,7 @@ song's or album's ``deliver/`` folder; see hybrid.files.deliver for naming and f
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from hybrid.cli.output import add_json_flag, emit
 
@@ -70,6 +71,16 @@ def cmd_deliver_verify(args) -> int:
     return 0
 
 
+def cmd_deliver_approve(args) -> int:
+    from hybrid.files.deliver.approve import make_approval
+
+    report = make_approval(args.studio, args.target, out=args.out)
+    emit(report, args.json, lambda r: (
+        f"approval set in {r['folder']}: {len(r['tracks'])} track WAVs cut at the PQ marks, "
+        f"PQ sheet (HTML, text, CSV), {r['zip']['file']} (MD5 {r['zip']['md5']}); lead-out {r['leadout']}"))
+    return 0
+
+
 def register(sub) -> None:
     """Add this area's subcommands to ``sub`` (an argparse subparsers action)."""
     loud = sub.add_parser(
@@ -116,6 +127,19 @@ def register(sub) -> None:
                              "this (default -1 dBTP)")
     add_json_flag(master)
     master.set_defaults(func=cmd_deliver_master)
+
+    approve = dsub.add_parser(
+        "approve", help="the client's approval set from a DDP: track WAVs, PQ sheet, upload zip",
+        description="Read a DDP (an album's delivered one, or any DDP 2.00 folder) and write the "
+                    "approval set from the image itself: one WAV per track cut at the PQ marks, "
+                    "a PQ sheet (HTML for A4, text, CSV) and one .zip of the fileset with checksums.")
+    approve.add_argument("target", metavar="ALBUM|DDP", help="an album name (with --studio) or a DDP folder")
+    approve.add_argument("--studio", help="the studio folder (for an album name)")
+    approve.add_argument("--out", type=Path, default=None,
+                         help="where to write the set (default albums/<album>/approval, or "
+                              "'<DDP folder> approval' beside a DDP folder)")
+    add_json_flag(approve)
+    approve.set_defaults(func=cmd_deliver_approve)
 
     verify = dsub.add_parser(
         "verify", help="re-verify an album's delivered DDP against album.toml and its CD WAVs",
