@@ -172,6 +172,9 @@ def _track(file="t1.wav", extra=""):
      r"tracks\[1\] \(track 2\)\.isrc: GBXYZ2600001 is also track 1's ISRC"),
     ('title = "A"\n', [_track()] * 100, r"tracks: 100 tracks, a CD holds at most 99"),
     ('title = "A"\n', ['\n[[tracks]]\nsong = "ghost"\n'], r"tracks\[0\] \(track 1\)\.song: no song 'ghost'"),
+    ('title = "A"\n', [_track(extra=f'message = "{"m" * 150}"\nsongwriter = "{"s" * 150}"')] * 12,
+     r"cdtext: the 'en' block needs \d+ packs; a block holds 256 \(253 of text, \d+ bytes too many"),
+    ('title = "A"\n[cdtext.xx]\ntitle = "B"\n', [_track()], r"cdtext.xx: unknown language"),
 ])
 def test_album_errors_name_the_file_key_and_expectation(tmp_path, body, tracks, expected):
     seconds = (5.0, 3.0) if "t2.wav" in "".join(tracks) else (5.0,)
