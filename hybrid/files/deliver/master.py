@@ -43,9 +43,9 @@ from hybrid.files.deliver.names import safe_component, track_file_name
 from hybrid.files.deliver.resample import SoxrConverter
 from hybrid.files.deliver.staging import Staging
 from hybrid.errors import HybridError
-from hybrid.files.loudness import LoudnessMeter, measure_file
+from hybrid.files.loudness import LoudnessMeter
 from hybrid.files.loudness.files import meter_file
-from hybrid.files.loudness.meter import gated_integrated_lufs
+from hybrid.files.loudness.meter import gated_integrated_lufs, gated_loudness_range
 from hybrid.files.loudness.files import BLOCK_FRAMES, open_audio
 from recall.paths import AlbumPaths
 
@@ -65,10 +65,14 @@ def _read_range(handle: sf.SoundFile, path: Path, lo: int, hi: int) -> np.ndarra
     return block
 
 
-def _cd_blocks(source: AudioFile, handle: sf.SoundFile):
-    """Float blocks of ``source`` at 44.1 kHz (its own channel count), resampled by soxr."""
+def _cd_blocks(source: AudioFile, handle: sf.SoundFile, master_meter: LoudnessMeter | None):
+    """Float blocks of ``source`` at 44.1 kHz (its own channel count), resampled by soxr;
+    ``master_meter`` is fed the master's own samples on the way (one read for both)."""
     def read(lo, hi):
-        return _read_range(handle, source.path, lo, hi)
+        block = _read_range(handle, source.path, lo, hi)
+        if master_meter is not None:
+            master_meter.process(block)
+        return block
 
     if source.samplerate_hz == CD_RATE:
         for start in range(0, source.frames, BLOCK_FRAMES):
@@ -81,18 +85,20 @@ def _seed(album: Album, label: str) -> int:
     return zlib.crc32(f"{album.name}/{label}".encode())
 
 
-def convert_to_cd(source: AudioFile, cd_path: Path, seed: int, meters: list[LoudnessMeter],
-                  gain_db: float = 0.0) -> dict:
+def convert_to_cd(source: AudioFile, cd_path: Path, seed: int, *, gain_db: float = 0.0,
+                  measure_master: bool = True) -> dict:
     """Write ``source`` as a 44.1 kHz/16-bit stereo WAV (soxr, TPDF dither; a mono master
-    is dithered once and copied to both sides, so left and right stay identical)."""
+    is dithered once and copied to both sides, so left and right stay identical). The CD
+    version is measured as it is written, the master (``measure_master``) as it is read."""
     rng = np.random.default_rng(seed)
     meter = LoudnessMeter(CD_RATE, 2)
+    master_meter = LoudnessMeter(source.samplerate_hz, source.channels) if measure_master else None
     frames = clipped = 0
     dithered = False
     gain = 10.0 ** (gain_db / 20.0)
     with open_audio(source.path) as handle, \
             sf.SoundFile(str(cd_path), "w", CD_RATE, 2, subtype="PCM_16", format="WAV") as out:
-        for block in _cd_blocks(source, handle):
+        for block in _cd_blocks(source, handle, master_meter):
             if gain_db:
                 block = block * gain
             dither = source.samplerate_hz != CD_RATE or bool(gain_db) or not is_on_grid(block, CD_BITS)
@@ -103,12 +109,13 @@ def convert_to_cd(source: AudioFile, cd_path: Path, seed: int, meters: list[Loud
             if pcm.shape[1] == 1:
                 pcm = np.repeat(pcm, 2, axis=1)
             out.write(pcm)
-            as_float = pcm / 32768.0
-            for m in [meter, *meters]:
-                m.process(as_float)
+            meter.process(pcm / 32768.0)
             frames += len(pcm)
+    powers = (meter.momentary_powers(), meter.short_term_powers())
     return {"frames": frames, "clipped_samples": clipped, "dithered": dithered,
-            "resampled": source.samplerate_hz != CD_RATE, "measured": meter.result(path=str(cd_path))}
+            "resampled": source.samplerate_hz != CD_RATE, "measured": meter.result(path=str(cd_path)),
+            "master": master_meter.result(path=str(source.path)) if master_meter is not None else None,
+            "powers": powers}
 
 
 def _copy_master(source: Path, destination: Path) -> None:
@@ -389,7 +396,6 @@ def deliver_master(studio: str | Path, album_name: str, *, normalize_lufs: float
     with Staging(destination) as stage:
         for sub in ("WAV", "CD", "DDP"):
             (stage.path / sub).mkdir()
-        album_meter = LoudnessMeter(CD_RATE, 2)
         converted: dict[str, dict] = {}
         cd_files: dict[str, tuple[Path, int]] = {}
         sources: dict[str, AudioFile] = {}
@@ -405,8 +411,7 @@ def deliver_master(studio: str | Path, album_name: str, *, normalize_lufs: float
             _copy_master(source.path, stage.path / "WAV" / names[label])
             path = stage.path / "CD" / names[label]
             converted[label] = convert_to_cd(source, path, _seed(album, f"{label}/{source.path.name}"),
-                                             [album_meter] if not label.startswith("pregap") else [],
-                                             gain_db=gain_db)
+                                             gain_db=gain_db, measure_master=not masters)
             cd_files[label] = (path, converted[label]["frames"])
             if converted[label]["clipped_samples"]:
                 warnings.append(f"{label}: {converted[label]['clipped_samples']} samples clipped "
@@ -431,8 +436,11 @@ def deliver_master(studio: str | Path, album_name: str, *, normalize_lufs: float
             track_performers=[t.performer for t in album.tracks]).encode("latin-1"))
         checks = verify_ddp(stage.path / "DDP", programme, album, cdtext)
 
-        album_result = album_meter.result()
-        album_lufs = album_result.integrated_lufs
+        played = [c for label, c in converted.items() if not label.startswith("pregap")]
+        album_lufs = gated_integrated_lufs([c["powers"][0] for c in played])
+        album_lra = gated_loudness_range([c["powers"][1] for c in played])
+        peaks = [c["measured"].true_peak_dbtp for c in played if c["measured"].true_peak_dbtp is not None]
+        album_peak = max(peaks) if peaks else None
         tracks = []
         for track, placed in zip(album.tracks, layout.tracks, strict=True):
             label = f"track {track.number}"
@@ -442,11 +450,11 @@ def deliver_master(studio: str | Path, album_name: str, *, normalize_lufs: float
                 lo = placed.start_sector * FRAMES_PER_SECTOR - lead
                 hi = placed.end_sector * FRAMES_PER_SECTOR - lead
                 cd = _measure_range(path, max(0, lo), min(cd_files["continuous"][1], hi))
-                master, info = masters.get(label), converted["continuous"]
+                master = masters.get("continuous") if len(album.tracks) == 1 else None
+                info = converted["continuous"]
             else:
                 cd = converted[label]["measured"]
-                master = masters.get(label) or (cd if track.samplerate_hz == CD_RATE and track.subtype == "PCM_16"
-                                                and not gain_db else measure_file(track.file))
+                master = masters.get(label) or converted[label]["master"]
                 info = converted[label]
             tracks.append({
                 "number": track.number, "title": track.title, "performer": track.performer,
@@ -474,8 +482,8 @@ def deliver_master(studio: str | Path, album_name: str, *, normalize_lufs: float
             "continuous": album.master is not None,
             "normalized_to_lufs": normalize_lufs, "album_gain_db": round(gain_db, 2),
             "album_integrated_lufs": _round(album_lufs),
-            "album_true_peak_dbtp": _round(album_result.true_peak_dbtp),
-            "album_loudness_range_lu": _round(album_result.loudness_range_lu, 1),
+            "album_true_peak_dbtp": _round(album_peak),
+            "album_loudness_range_lu": _round(album_lra, 1),
             "leadout": _msf_text(layout.leadout_sector),
             "ddp": {"folder": str(destination / "DDP"), "sectors": layout.leadout_sector,
                     "checksums": layout.checksums, "verified": checks},

@@ -232,21 +232,14 @@ class LoudnessMeter:
     def integrated_lufs(self) -> float | None:
         return gated_integrated_lufs([self.momentary_powers()])
 
+    def short_term_powers(self) -> np.ndarray:
+        """Mean weighted power of every 3 s window (hop 100 ms)."""
+        return self._window_power(SHORT_TERM_SUBBLOCKS)
+
     def loudness_range_lu(self) -> float | None:
         """EBU Tech 3342: spread of the gated short-term distribution, 10th to 95th percentile."""
-        power = self._window_power(SHORT_TERM_SUBBLOCKS)
-        loud = _lufs(power)
-        above_absolute = power[loud > ABSOLUTE_GATE_LUFS]
-        if len(above_absolute) == 0:
-            return None
-        relative_gate = _lufs(np.mean(above_absolute)) + LRA_RELATIVE_GATE_LU
-        kept = np.sort(loud[(loud > ABSOLUTE_GATE_LUFS) & (loud > relative_gate)])
-        if len(kept) == 0:
-            return None
-        last = len(kept) - 1
-        low = kept[int(round(last * LRA_LOW_PERCENTILE / 100.0))]
-        high = kept[int(round(last * LRA_HIGH_PERCENTILE / 100.0))]
-        return float(high - low)
+        return gated_loudness_range([self.short_term_powers()])
+
 
     def _max_lufs(self, subblocks: int, series: np.ndarray) -> float | None:
         if not len(series):
@@ -276,3 +269,20 @@ class LoudnessMeter:
             true_peak_per_channel_dbtp=[to_db(float(p)) for p in true_peak],
             path=path,
         )
+
+
+def gated_loudness_range(short_term_powers: list[np.ndarray]) -> float | None:
+    """EBU Tech 3342 loudness range of one or more programmes' short-term windows taken together."""
+    power = np.concatenate(short_term_powers) if short_term_powers else np.zeros(0)
+    loud = _lufs(power)
+    above_absolute = power[loud > ABSOLUTE_GATE_LUFS]
+    if len(above_absolute) == 0:
+        return None
+    relative_gate = _lufs(np.mean(above_absolute)) + LRA_RELATIVE_GATE_LU
+    kept = np.sort(loud[(loud > ABSOLUTE_GATE_LUFS) & (loud > relative_gate)])
+    if len(kept) == 0:
+        return None
+    last = len(kept) - 1
+    low = kept[int(round(last * LRA_LOW_PERCENTILE / 100.0))]
+    high = kept[int(round(last * LRA_HIGH_PERCENTILE / 100.0))]
+    return float(high - low)
