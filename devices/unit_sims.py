@@ -67,7 +67,8 @@ def bigsky(sim: Simulator, msg: mido.Message) -> bool:
 # ---- Lexicon PCM 90: MIDI Implementation Details p. 13 and p. 41 ---------------------------------
 # 0x0B Parameter Dump: F0 06 08 <device id> 0B <type> <offset> <tempo mode flag> <4 nibbles, least
 # significant first> F7. Type 2 offset 0: "Add 40 to parameter value to derive BPM".
-_PCM90_TYPE2 = {0: ("tempo", lambda v: float(v + 40)), 1: ("ar_threshold", float)}
+_PCM90_TYPE2: dict[int, tuple[str, Callable[[int], float]]] = {
+    0: ("tempo", lambda v: float(v + 40)), 1: ("ar_threshold", float)}
 _PCM90_TAP = ["1/8 beat", "1/7 beat", "1/6 beat", "1/5 beat", "1/4 beat", "1/3 beat", "1/2 beat", "1 beat",
               "2 beats", "3 beats", "4 beats", "5 beats", "6 beats", "7 beats", "8 beats"]
 _PCM90_BEAT = ["Eighth Note", "Dotted Eighth", "Quarter Note", "Dotted Quarter", "Half Note", "Dotted Half",
