@@ -16,7 +16,6 @@ may say that a parameter exists only for some settings of another (``when``).
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
