@@ -207,7 +207,54 @@ def x32(sim: Simulator, msg: Any) -> bool:
     return False
 
 
+# ---- Alesis Midiverb III: manual, 03 - MIDI Editing --------------------------------------------------
+# "F0 00 00 0E 03 03 <parameter#> <value lsb> <value msb> F7"; "<value lsb> = 0aaaaaaaB = new parameter value
+# lsb (bits 0-6)", "<value msb> = 00000bbbB ... (bit 0-2)"; "6=REVERB ALGORITHM 0-19, 7=REVERB DECAY 0-99,
+# 8=REVERB MIX 0-99, 4=DELAY TIME 1-100, 12=MOD AMPLITUDE 0-198 ... offset binary ... 99 represents 00".
+_MIDIVERB = {6: ("reverb_algorithm", 0, 19), 7: ("reverb_decay", 0, 99), 8: ("reverb_mix", 0, 99),
+             4: ("delay_time", 1, 100), 12: ("mod_amplitude", 0, 198)}
+
+
+def midiverb3(sim: Simulator, msg: Any) -> bool:
+    if msg.type != "sysex":
+        return False
+    d = list(msg.data)
+    if len(d) != 8 or d[:5] != [0x00, 0x00, 0x0E, 0x03, 0x03] or d[7] > 0x07 or d[5] not in _MIDIVERB:
+        return False
+    name, lo, hi = _MIDIVERB[d[5]]
+    value = d[6] | d[7] << 7
+    if not lo <= value <= hi:
+        return False
+    sim._update(name, float(value - 99 if name == "mod_amplitude" else value))
+    return True
+
+
+# ---- Behringer DSP1100: manual, Tab. 8.2 Controller functions with MIDI ---------------------------------
+# "Filter Mode O, P, A, S 11 0..3", "Frequency 20 (Hz)..20 (kHz) 13 0..30", "Fine (1/60 Oct) -9..+10 14 0..19",
+# "Bandwidth 1..120 15 0..119", "Gain -48..+16 16 0..64", "In/Out 19 0..2". Frequency steps: third octaves.
+_THIRDS = [20, 25, 31.5, 40, 50, 63, 80, 100, 125, 160, 200, 250, 315, 400, 500, 630, 800, 1000, 1250, 1600, 2000,
+           2500, 3150, 4000, 5000, 6300, 8000, 10000, 12500, 16000, 20000]
+_DSP1100: dict[int, tuple[str, int, Callable[[int], Any]]] = {
+    10: ("filter", 11, lambda v: str(v + 1)), 11: ("mode", 3, lambda v: "OPAS"[v]),
+    13: ("frequency", 30, lambda v: float(_THIRDS[v])), 14: ("fine", 19, lambda v: float(v - 9)),
+    15: ("bandwidth", 119, lambda v: float(v + 1)), 16: ("gain", 64, lambda v: float(v - 48)),
+    19: ("in_out", 2, lambda v: ["out", "in", "auto"][v]),
+}
+
+
+def dsp1100(sim: Simulator, msg: Any) -> bool:
+    if msg.type != "control_change" or not _channel_ok(sim, msg) or msg.control not in _DSP1100:
+        return False
+    name, top, meaning = _DSP1100[msg.control]
+    if msg.value > top:
+        return False
+    sim._update(name, meaning(msg.value))
+    return True
+
+
 DECODERS: dict[str, Decoder] = {
+    "alesis-midiverb3": midiverb3,
+    "behringer-dsp1100": dsp1100,
     "behringer-x32": x32,
     "strymon-bigsky": bigsky,
     "lexicon-pcm90": pcm90,

@@ -52,7 +52,7 @@ def test_a_14_bit_bank_lands_on_the_wrong_bigsky_preset(lib):
     with _sim(profile, "bigsky-wrong-bank") as sim, Device(broken, sim.port, name="BigSky") as dev:
         dev.apply({"preset": "85A"})
         dev.apply({"preset": "42C"})
-        assert wait_for(lambda: len(sim.received) >= 6)
+        assert wait_for(lambda: len(sim.received) >= 6, 15.0)
         assert wait_for(lambda: sim.state["preset"] == "00A"), sim.state
         assert any("B0 20 01" in r for r in sim.rejected)
 
@@ -77,3 +77,23 @@ def test_spx2000_program_tables_and_channel_in_status(lib):
         assert wait_for(lambda: len(sim.rejected) >= 1, 5.0), sim.received
         assert all("F0 43 14 1E" in r for r in sim.rejected)
         assert sim.state["output_level"] == 0.0
+
+
+def test_midiverb3_lands_by_the_manual(lib):
+    profile = lib["alesis-midiverb3"]
+    with _sim(profile, "midiverb-three") as sim, Device(profile, sim.port, name="MV3") as dev:
+        dev.apply({"reverb_decay": 77, "mod_amplitude": -40, "delay_time": 100})
+        assert wait_for(lambda: sim.state["reverb_decay"] == 77.0 and sim.state["mod_amplitude"] == -40.0
+                        and sim.state["delay_time"] == 100.0), sim.state
+        assert sim.rejected == []
+
+
+def test_dsp1100_lands_by_the_controller_table(lib):
+    profile = lib["behringer-dsp1100"]
+    with _sim(profile, "dsp-eleven") as sim, Device(profile, sim.port, name="DSP") as dev:
+        dev.apply({"filter": "7", "mode": "A", "frequency": "2.5 kHz", "gain": "-12 dB", "fine": 3,
+                   "bandwidth": 60, "in_out": "auto"})
+        assert wait_for(lambda: sim.state["frequency"] == 2500.0 and sim.state["gain"] == -12.0
+                        and sim.state["in_out"] == "auto"), sim.state
+        assert sim.state["filter"] == "7" and sim.state["mode"] == "A" and sim.state["fine"] == 3.0
+        assert sim.rejected == []
