@@ -29,6 +29,7 @@ from hybrid.app.session import StudioSession
 from recall.paths import StudioPaths
 from tui.commands import HybridCommands
 from tui.errors import one_line
+from tui.views.album import AlbumView
 from tui.views.devices import DevicesView
 from tui.views.intake import IntakeView
 from tui.views.loops import LoopsView
@@ -49,6 +50,7 @@ VIEWS = (
     ("print", "Print", PrintView),
     ("intake", "Intake", IntakeView),
     ("surfaces", "Surfaces", SurfacesView),
+    ("album", "Album", AlbumView),
 )
 
 
