@@ -156,7 +156,7 @@ def _one_pass(device_index: int, routes: list[Route], frames: int, samplerate: i
     state = {"pos": 0, "xruns": 0}
     done = threading.Event()
 
-    def callback(indata, outdata, count, time_info, status):
+    def callback(indata, outdata, count, _time_info, status):
         if status.input_overflow or status.output_underflow or status.input_underflow or status.output_overflow:
             state["xruns"] += 1
         pos = state["pos"]
