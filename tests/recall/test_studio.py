@@ -117,3 +117,28 @@ devices = ["1176 #2"]
     assert {p.key for p in err.value.problems} == {"loops.A.out", "loops.A.devices[0]"}
     with pytest.raises(RecallError, match=r"studio.toml: interface: missing \[interface\]"):
         load_interface(root)
+
+
+def test_surfaces_are_read_and_each_broken_key_named(tmp_path):
+    root = make_studio(tmp_path, PAPER_STUDIO + '''
+[surfaces.Desk]
+kind = "mcu"
+ports = ["MCU", "XT 1"]
+
+[surfaces.Side]
+kind = "hui"
+ports = ["HUI A", "HUI B"]
+
+[surfaces.Odd]
+kind = "faderport"
+ports = []
+''')
+    with pytest.raises(RecallProblems) as err:
+        load_studio(root)
+    keys = {p.key: p.reason for p in err.value.problems}
+    assert "at most 1 unit" in keys["surfaces.Side.ports"]
+    assert "expected one of mcu, hui" in keys["surfaces.Odd.kind"]
+    assert "empty" in keys["surfaces.Odd.ports"]
+    studio = load_studio(root, strict=False)
+    assert list(studio.surfaces) == ["Desk"]
+    assert studio.surfaces["Desk"].kind == "mcu" and studio.surfaces["Desk"].ports == ["MCU", "XT 1"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from hybrid.errors import HybridError
+from hybrid.tomlfile import regular_file
 from hybrid.files.loudness.meter import LoudnessMeter, LoudnessResult
 
 BLOCK_FRAMES = 65536
@@ -16,10 +18,11 @@ BLOCK_FRAMES = 65536
 def open_audio(path: str | Path) -> sf.SoundFile:
     """Open ``path`` for reading, or raise HybridError naming it and why."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise HybridError("no such audio file", where=str(path))
+    regular_file(path)
     try:
-        return sf.SoundFile(str(path))
+        return sf.SoundFile(os.fsencode(path))  # bytes: a non-UTF-8 name opens too
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise HybridError(f"not a readable audio file ({exc})", where=str(path)) from exc
 
