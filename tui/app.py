@@ -1,6 +1,6 @@
-"""The control-room app: one studio, the views of ``tui.views.VIEWS`` (Songs, Sheet, Recall, Devices, Loops, Print).
+"""The control-room app: one studio, the views of ``tui.views.VIEWS`` (Songs, Sheet, Recall, Devices, Loops, Print, Intake).
 
-Keyboard first: the digits 1-6 (or F1-F6) switch views, every view lists its keys in
+Keyboard first: the digits 1-7 (or F1-F7) switch views, every view lists its keys in
 the footer, and ctrl+p opens the command palette (open a song, apply, measure, print).
 The mouse works everywhere (tabs, rows, buttons). Focus follows the view that is shown
 (a key, a click on a tab, the palette): the footer always lists the shown view's keys,
@@ -28,6 +28,7 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, Tabs
 
 from hybrid.app.session import StudioSession
+from recall.paths import StudioPaths
 from tui.commands import HybridCommands
 from tui.errors import one_line
 from tui.views import VIEWS
@@ -185,7 +186,7 @@ def run(studio_dir: str | Path, *, rig_label: str | None = None, hands: Any = No
     session = StudioSession(studio_dir)
     session.hands = hands
     app = HybridApp(studio_dir, rig_label=rig_label, session=session)
-    with stderr_to(session.root / ".state" / "tui-stderr.log"):
+    with stderr_to(StudioPaths(session.root).state / "tui-stderr.log"):
         result: Any = app.run()
     return int(result or 0)
 

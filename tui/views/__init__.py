@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tui.views.devices import DevicesView
+from tui.views.intake import IntakeView
 from tui.views.loops import LoopsView
 from tui.views.printing import PrintView
 from tui.views.recall import RecallView
@@ -35,4 +36,5 @@ VIEWS: tuple[ViewSpec, ...] = (
     ViewSpec("devices", "Devices", DevicesView),
     ViewSpec("loops", "Loops", LoopsView),
     ViewSpec("print", "Print", PrintView),
+    ViewSpec("intake", "Intake", IntakeView),
 )
