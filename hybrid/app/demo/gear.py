@@ -139,8 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import jack
 
-    jack.set_error_function(lambda message: None)  # keep libjack's chatter off the terminal
-    jack.set_info_function(lambda message: None)
+    jack.set_error_function(lambda _message: None)  # keep libjack's chatter off the terminal
+    jack.set_info_function(lambda _message: None)
     proc = GearProcess(Path(args[0]))
     try:
         _say(proc.start())

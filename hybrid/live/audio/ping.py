@@ -452,19 +452,12 @@ def measure_loops(device, routes: Sequence[PingRoute], samplerate: int | None = 
     """
     import sounddevice as sd
 
-    from hybrid.live.audio.interface import resolve_device
+    from hybrid.live.audio.portaudio import find_device
 
     if not routes:
         raise HybridError("nothing to ping: no loops given")
     where = f"{device}"
-    try:
-        dev = resolve_device(str(device), hostapi)
-    except HybridError:
-        if not rescan:
-            raise
-        sd._terminate()
-        sd._initialize()
-        dev = resolve_device(str(device), hostapi)
+    dev = find_device(str(device), hostapi, rescan_if_missing=rescan)
     for route in routes:
         for o in route.outs:
             if not 1 <= o <= dev.max_outputs:
@@ -601,7 +594,9 @@ def run_streams(device_index: int, sends: np.ndarray, out_channels: Sequence[int
                            blocksize=blocksize, channels=(max(in_channels), max(out_channels)), dtype="float32",
                            callback=callback, finished_callback=done.set)
     except (sd.PortAudioError, ValueError) as exc:
-        raise HybridError(f"cannot open the stream: {exc}", where=where) from exc
+        from hybrid.live.audio.portaudio import stream_error
+
+        raise stream_error(exc, "cannot open the stream", where=where) from exc
     stream.start()
     if not done.wait(timeout=total / samplerate + 10.0):
         # A wedged host (a JACK server that stopped running cycles) can block Pa_StopStream
