@@ -63,6 +63,10 @@ def register_print(sub) -> None:
                    help="largest change between the pings before and after (default 0.1 sample)")
     p.add_argument("--allow-clipping", action="store_true", help="deliver even if a return clipped")
     p.add_argument("--plan", action="store_true", help="SONG form: show the passes, print nothing")
+    p.add_argument("--mix", action="store_true",
+                   help="SONG form: print the mix through the studio's [summing] mixer (songs/SONG/mix/VARIANT.wav)")
+    p.add_argument("--variant", action="append", metavar="NAME",
+                   help="with --mix: print only this variant of the sheet's [mix] (repeatable; default all)")
     p.add_argument("--yes", action="store_true",
                    help="SONG form on a paper bay: show each pass's cords and go on without waiting for Enter")
     add_json_flag(p)
@@ -140,11 +144,69 @@ class _ProgressLine:
 
 
 def cmd_print(args) -> int:
+    if args.variant and not args.mix:
+        raise HybridError("--variant goes with --mix (SONG --mix --variant NAME --studio DIR)")
+    if args.mix:
+        if not args.studio:
+            raise HybridError("--mix needs --studio DIR (the summing mixer and the song live there)")
+        return _print_mix(args)
     if args.studio and args.out_channels is None and args.in_channels is None and not args.output:
         if args.loop:
             raise HybridError("--loop is for one stem: give STEM -o OUT.wav --loop NAME --studio DIR")
         return _print_song(args)
     return _print_stem(args)
+
+
+def _print_mix(args) -> int:
+    """``SONG --mix``: every variant (or those asked) through the summing mixer, in consecutive passes."""
+    from recall import store
+    from recall.studio import load_studio
+
+    from hybrid.live.audio.mix import plan_mix, print_mix
+    from hybrid.live.audio.song import interface_of
+
+    studio = load_studio(args.studio)
+    sheet = store.load_sheet(studio, args.target)
+    song_dir = store.song_dir(studio, args.target)
+    if args.plan:
+        emit(plan_mix(studio, sheet, song_dir, args.target, args.variant).to_dict(), args.json,
+             lambda d: "\n".join([f"mix of {d['song']}: variants {', '.join(d['variants'])}"]
+                                 + [f"  {s['stem']} -> input(s) {s['inputs']}" for s in d["stems"]]))
+        return 0
+    settings = interface_of(studio).override(device=args.device, hostapi=args.hostapi,
+                                             samplerate=args.samplerate, blocksize=args.blocksize)
+    progress = _ProgressLine()
+
+    def on_pass(number, total, variant):
+        progress.done()
+        sys.stderr.write(f"mix pass {number}/{total}: {variant}\n")
+
+    try:
+        result = print_mix(studio, sheet, song_dir, args.target, settings, _options(args), variants=args.variant,
+                           on_pass=on_pass, on_progress=progress)
+    finally:
+        progress.done()
+    emit(result.to_dict(), args.json, _mix_text)
+    if not result.good:
+        bad = [v.variant + (" (null above the limit)" if v.null_flagged else "")
+               for v in result.variants if not v.good or v.null_flagged]
+        print(f"hybrid: error: song {args.target}: mix variant(s) bad: {', '.join(bad)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _mix_text(d: dict) -> str:
+    lines = [f"mix of {d['song']}: {'good' if d['good'] else 'with problems'}"]
+    for v in d["variants"]:
+        lines.append(f"{'good' if v['good'] else 'BAD '}  {v['variant']}: {v['path']}")
+        for p in v["passes"]:
+            for f in p["files"]:
+                lat = ", ".join(f"{c['applied_latency_samples']}" for c in f["latency"])
+                lines.append(f"      {f['loop']}: latency {lat} samples, skew {f['skew_samples']}")
+                lines += [f"      {x}" for x in f["problems"]]
+        if v["null_note"]:
+            lines.append(f"      null: {v['null_note']}")
+    return "\n".join(lines)
 
 
 def _loop_channels(args) -> tuple[tuple[int, ...], tuple[int, ...], str | None, tuple[str, ...]]:
@@ -162,7 +224,7 @@ def _loop_channels(args) -> tuple[tuple[int, ...], tuple[int, ...], str | None, 
     if loop is None:
         raise HybridError(f"no loop {args.loop!r} (known: {', '.join(studio.loops) or 'none'})",
                           where=str(studio.file))
-    return (loop.out_channel,), (loop.in_channel,), loop.name, tuple(loop.devices)
+    return tuple(loop.out_channels), tuple(loop.in_channels), loop.name, tuple(loop.devices)
 
 
 def _print_stem(args) -> int:
