@@ -255,3 +255,65 @@ def test_studio_reader_refuses_bad_loops_and_summing(tmp_path):
     keys = {p.key for p in err.value.problems}
     assert {"loops.MS.in", "summing.outs"} <= keys
     assert Path(tmp_path / "studio.toml").is_file()
+
+
+def _album(root: Path, chain: str = '["ST"]') -> Path:
+    album = root / "albums" / "ep"
+    (album / "sheets").mkdir(parents=True)
+    (album / "album.toml").write_text('spec = "hybrid-album/1"\ntitle = "EP"\n[[tracks]]\nsong = "mixed"\n'
+                                      'file = "masters/mixed.wav"\n')
+    (album / "mastering.toml").write_text(f'spec = "hybrid-mastering/1"\nchain = {chain}\ntail_s = 0.05\n')
+    return album
+
+
+def test_master_pass_prints_each_song_through_the_chain_after_its_recall(mix_gear, room):
+    from hybrid.live.audio.master import print_master
+
+    root, _ = room
+    song = root / "songs" / "mixed"
+    (song / "mix").mkdir()
+    x = band_limited(RATE // 2, channels=2, seed=21, peak=0.4)
+    write_stem(song / "mix" / "full.wav", x, time_reference=480000)
+    album = _album(root)
+    (album / "sheets" / "mixed.toml").write_text('spec = "hybrid-sheet/1"\n[song]\ntitle = "Mixed"\n'
+                                                 'samplerate = 48000\n')
+    studio = load_studio(root)
+    result = _clean_master(lambda: print_master(studio, "ep", _settings(), OPTIONS, ping=FAST_PING))
+    assert result.good, result.to_dict()
+    master, rate = sf.read(album / "masters" / "mixed.wav", dtype="float32", always_2d=True)
+    assert rate == RATE and len(master) == len(x) + int(0.05 * RATE)       # head kept, tail kept
+    assert residual_db(x[:, 0], master[:len(x), 0]) < -60
+    assert residual_db(x[:, 1], master[:len(x), 1], gain_db=-0.3) < -60
+    assert not (album / "masters" / ".rounds").exists()
+
+
+def test_master_refuses_a_sheet_for_a_song_not_on_the_album_and_skips_a_failed_recall(mix_gear, room):
+    from hybrid.live.audio.master import plan_master, print_master
+
+    root, _ = room
+    text = (root / "studio.toml").read_text().replace("[loops.ST]", '[devices.Comp]\nprofile = "hy-comp-cc"\n'
+                                                      'port = "hy-no-such-port"\n[loops.ST]\ndevices = ["Comp"]')
+    (root / "studio.toml").write_text(text)
+    song = root / "songs" / "mixed"
+    (song / "mix").mkdir()
+    write_stem(song / "mix" / "full.wav", band_limited(RATE // 4, channels=2, seed=2))
+    album = _album(root)
+    sheet = 'spec = "hybrid-sheet/1"\n[song]\ntitle = "{t}"\nsamplerate = 48000\n'
+    (album / "sheets" / "other.toml").write_text(sheet.format(t="Other"))
+    studio = load_studio(root)
+    with pytest.raises(HybridError, match=r"sheets/other.toml: a mastering sheet for 'other', which is not a track"):
+        plan_master(studio, "ep")
+    (album / "sheets" / "other.toml").unlink()
+    (album / "sheets" / "mixed.toml").write_text(sheet.format(t="Mixed") + '[devices.Comp.values]\nratio = "4:1"\n')
+    result = print_master(studio, "ep", _settings(), OPTIONS, ping=FAST_PING)
+    assert not result.good
+    assert "recall failed, not printed through a wrong chain: Comp" in result.songs[0].problem
+    assert not (album / "masters" / "mixed.wav").exists()
+
+
+def _clean_master(run, attempts: int = 3):
+    for _ in range(attempts):
+        result = run()
+        if not any("xrun" in str(p.problems) for s in result.songs for p in s.passes):
+            return result
+    raise AssertionError(f"xruns in {attempts} passes in a row")

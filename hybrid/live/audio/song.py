@@ -135,7 +135,9 @@ def plan_song(studio, sheet, song_dir: Path, song: str, *,
             raise HybridError(f"track {track.name!r}: stem not found", where=str(stem))
         final = prints / (Path(track.file).stem + ".wav")
         source = stem
-        channels = _channels_of(stem)
+        wide = any((studio.loops.get(i.loop) is not None and studio.loops[i.loop].sides > 1) or i.side or i.ms
+                   for i in track.inserts)
+        channels = _channels_of(stem) if wide else 1   # a mono loop's print checks the stem itself
         for k, insert in enumerate(track.inserts):
             loop = studio.loops.get(insert.loop)
             if loop is None:
