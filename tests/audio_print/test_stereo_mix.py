@@ -291,8 +291,8 @@ def test_master_refuses_a_sheet_for_a_song_not_on_the_album_and_skips_a_failed_r
     from hybrid.live.audio.master import plan_master, print_master
 
     root, _ = room
-    text = (root / "studio.toml").read_text().replace("[loops.ST]", '[devices.Comp]\nprofile = "hy-comp-cc"\n'
-                                                      'port = "hy-no-such-port"\n[loops.ST]\ndevices = ["Comp"]')
+    text = (root / "studio.toml").read_text().replace("[loops.ST]", '[devices.Comp]\nprofile = "hy-sat-serial"\n'
+                                                      'port = "/nonexistent/hy-tty"\n[loops.ST]\ndevices = ["Comp"]')
     (root / "studio.toml").write_text(text)
     song = root / "songs" / "mixed"
     (song / "mix").mkdir()
@@ -304,7 +304,7 @@ def test_master_refuses_a_sheet_for_a_song_not_on_the_album_and_skips_a_failed_r
     with pytest.raises(HybridError, match=r"sheets/other.toml: a mastering sheet for 'other', which is not a track"):
         plan_master(studio, "ep")
     (album / "sheets" / "other.toml").unlink()
-    (album / "sheets" / "mixed.toml").write_text(sheet.format(t="Mixed") + '[devices.Comp.values]\nratio = "4:1"\n')
+    (album / "sheets" / "mixed.toml").write_text(sheet.format(t="Mixed") + '[devices.Comp.values]\ndrive = 3.0\n')
     result = print_master(studio, "ep", _settings(), OPTIONS, ping=FAST_PING)
     assert not result.good
     assert "recall failed, not printed through a wrong chain: Comp" in result.songs[0].problem
@@ -317,3 +317,16 @@ def _clean_master(run, attempts: int = 3):
         if not any("xrun" in str(p.problems) for s in result.songs for p in s.passes):
             return result
     raise AssertionError(f"xruns in {attempts} passes in a row")
+
+
+def test_cli_mix_and_master_refuse_bad_input_with_one_line(room, cli):
+    root, _ = room
+    song = root / "songs" / "mixed"
+    (song / "sheet.toml").write_text(SHEET.format(inserts="").replace('"2Snare" = 2', '"2Snare" = 1'))
+    done = cli("print", "mixed", "--mix", "--studio", str(root), "--json")
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "sheet.toml: mix.inputs.2Snare: summing input 1 already carries '1Kick'" in done.stderr
+    done = cli("print", "--master", "ep", "--studio", str(root))
+    assert done.returncode == 1 and done.stderr.startswith("hybrid: error: ") and "album.toml" in done.stderr
+    assert done.stderr.count("\n") == 1
