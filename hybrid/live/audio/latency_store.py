@@ -294,6 +294,8 @@ def read_loops(studio_dir) -> dict[str, LoopDef]:
         channels = []
         for key in ("out", "in"):
             value = table.get(key)
+            if isinstance(value, list) and value:   # a stereo loop's sides: its first side here
+                value = value[0]
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise HybridError(f"{key}: expected a 1-based channel number, got {value!r}", where=where)
             channels.append(value)
