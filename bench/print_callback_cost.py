@@ -31,7 +31,7 @@ def _bare(sd, device_index: int, channels: int, seconds: float) -> np.ndarray:
     costs = np.zeros(int(seconds * RATE / PERIOD) + 64)
     n = [0]
 
-    def callback(indata, outdata, frames, time_info, status):
+    def callback(_indata, outdata, _frames, _time_info, _status):
         t0 = time.perf_counter()
         outdata.fill(0.0)
         if n[0] < len(costs):
@@ -61,11 +61,11 @@ def _print_stream(device, channels: int, seconds: float):
 
     sink = np.zeros(channels)
 
-    def consume(position, block):
+    def consume(_position, block):
         np.add(sink, block[-1], out=sink)       # touch the data, as the recorder does
 
     run = DuplexRun(device, samplerate=RATE, blocksize=0, out_channels=channels, in_channels=channels,
-                    total_frames=total, produce=produce, consume=consume, on_progress=lambda p: None,
+                    total_frames=total, produce=produce, consume=consume, on_progress=lambda _p: None,
                     measure_cost=True)
     return run.run()
 

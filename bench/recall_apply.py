@@ -104,7 +104,7 @@ def main() -> int:
             for s in range(args.runs):
                 path = create_song(root, f"Song {s}", samplerate=48000, tracks={})
                 sheet = Sheet.load(path)
-                for name, ref, prof, _port in devices:
+                for name, _ref, prof, _port in devices:
                     sheet.set_values(name, random_values(prof, rng))
                 save_sheet(sheet, studio=studio)
                 songs.append(path.parent.name)

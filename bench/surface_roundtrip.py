@@ -51,7 +51,7 @@ def one_hop_ms(count: int) -> list[float]:
     arrived = threading.Event()
     stamp = [0]
 
-    def got(msg) -> None:
+    def got(_msg: object) -> None:
         stamp[0] = time.perf_counter_ns()
         arrived.set()
 
@@ -91,7 +91,7 @@ def round_trip_ms(count: int) -> tuple[list[float], list[float], int]:
     gear_stamp = [0]
     edit_stamps: list[int] = []
 
-    def on_gear_change(param: str, value) -> None:
+    def on_gear_change(_param: str, _value: object) -> None:
         gear_stamp[0] = time.perf_counter_ns()
         arrived.set()
 
@@ -172,7 +172,7 @@ def redraw_ms(switches: int, paced: bool) -> tuple[list[float], float, int]:
                         return False
                     if unit.faders[local] != fader_value(slot.position):
                         return False
-                    if unit.rings[local] != ring_byte(RingMode.WRAP, ring_position(slot.position, RingMode.WRAP)):
+                    if unit.rings[local] != ring_byte(RingMode.WRAP, ring_position(slot.position)):
                         return False
                 return True
             return check

@@ -71,7 +71,7 @@ def relay_reference(backend, rounds: int, tag: str) -> list[float]:
     got = threading.Event()
     t_in = [0]
     sink = backend.open_input(f"ref-sink-{tag}", virtual=True, client_name=f"ref-sink-{tag}",
-                              callback=lambda msg: (t_in.__setitem__(0, time.perf_counter_ns()), got.set()))
+                              callback=lambda _msg: (t_in.__setitem__(0, time.perf_counter_ns()), got.set()))
     to_sink = backend.open_output(_full_name(backend, f"ref-sink-{tag}"))
     relay_in = backend.open_input(f"ref-relay-{tag}", virtual=True, client_name=f"ref-relay-{tag}",
                                   callback=lambda msg: to_sink.send(msg))
@@ -120,7 +120,7 @@ def main() -> int:
         session = SurfaceSession.open("mcu", mcu.port_specs, backend=JACK_BACKEND)
         binding = SheetBinding(studio, "bench", session)
         sheet_at = [0]
-        binding.on_change(lambda change: sheet_at.__setitem__(0, time.perf_counter_ns()))
+        binding.on_change(lambda _change: sheet_at.__setitem__(0, time.perf_counter_ns()))
         binding.start()
         strip = binding._index[("Comp", "threshold")]
         to_sheet, to_gear, total = [], [], []

@@ -128,8 +128,8 @@ def main() -> int:
 
     import jack
 
-    jack.set_error_function(lambda message: None)
-    jack.set_info_function(lambda message: None)
+    jack.set_error_function(lambda _message: None)
+    jack.set_info_function(lambda _message: None)
 
     from devices.jack_server import JackServer
     from devices.profile import builtin_profiles

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 from devices.errors import DeviceError
+from devices.processes import process_exists
 
 INSTALL_HINT = (
     "install JACK 2 (Debian/Ubuntu: apt-get install jackd2 libportaudio2; "
@@ -269,22 +270,12 @@ def reclaim_dead_server_slots(registry: str = _REGISTRY) -> int:
         for slot in range(_MAX_SERVERS):
             offset = _HEADER_FIELDS + slot * stride
             (pid,) = struct.unpack("<i", os.pread(fd, 4, offset))
-            if pid > 0 and not _process_exists(pid):
+            if pid > 0 and not process_exists(pid):
                 os.pwrite(fd, bytes(stride), offset)
                 freed += 1
     finally:
         os.close(fd)
     return freed
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _NoServerSlot(Exception):

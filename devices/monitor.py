@@ -11,7 +11,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 OUT, IN = "out", "in"
 
@@ -40,7 +40,7 @@ class TrafficEntry:
         note = f"  ({self.note})" if self.note else ""
         return f"{self.time_s - start_s:10.6f} {arrow} {self.port}: {body}{note}"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {"time_s": self.time_s, "direction": self.direction, "port": self.port,
                 "hex": self.hex(), "note": self.note}
 
@@ -56,7 +56,7 @@ class TrafficMonitor:
         self.bytes_in = 0
         self.started_s = time.monotonic()
 
-    def record(self, direction: str, port: str, data, note: str = "") -> TrafficEntry:
+    def record(self, direction: str, port: str, data: bytes | bytearray | Iterable[int], note: str = "") -> TrafficEntry:
         entry = TrafficEntry(time.monotonic(), direction, port, bytes(data), note)
         with self._lock:
             self._entries.append(entry)

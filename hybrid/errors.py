@@ -2,10 +2,14 @@
 
 Code that decides what to do about a failure (retry a print spoilt by xruns, rescan
 PortAudio after a host error, mark a loop's latency stale) reads a problem's ``code``,
-never its text: the text is for people and may change.
+never its text: the text is for people and may change. ``LAYER_ERRORS`` holds the
+layers' roots together.
 """
 
 from __future__ import annotations
+
+from devices.errors import DeviceError
+from recall.errors import RecallError
 
 
 class HybridError(Exception):
@@ -69,3 +73,8 @@ def only(problems, *codes: str) -> bool:
     """True when there are problems and every one has one of ``codes``."""
     problems = list(problems)
     return bool(problems) and all(code_of(p) in codes for p in problems)
+
+
+LAYER_ERRORS: tuple[type[Exception], ...] = (DeviceError, RecallError, HybridError)
+"""The expected failures of every layer (bad input, a unit that does not answer): each prints as
+one line. The CLI, the session, the print process and the TUI catch these, not their own lists."""

@@ -41,7 +41,7 @@ def parse_ring_byte(value: int) -> tuple[RingMode, int, bool]:
     return RingMode((value >> 4) & 0x03), position, bool(value & 0x40)
 
 
-def ring_position(normalized: float, mode: RingMode) -> int:
+def ring_position(normalized: float) -> int:
     """A 0..1 value as a ring position 1..11 (never 0: a shown value lights an LED)."""
     clamped = min(1.0, max(0.0, normalized))
     return 1 + round(clamped * (RING_POSITIONS - 1))

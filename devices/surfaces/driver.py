@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import mido
 
@@ -71,7 +72,7 @@ class Surface:
     @classmethod
     def open(cls, kind: str, ports: Sequence[PortSpec], *, backend: str | None = None,
              name: str | None = None, heartbeat_s: float | None = None, timeout_s: float | None = None,
-             answer_timeout_s: float = 1.0, require_answer: bool = True, **unit_options) -> Surface:
+             answer_timeout_s: float = 1.0, require_answer: bool = True, **unit_options: Any) -> Surface:
         """Open ``kind`` ("mcu" or "hui") on ``ports``: one entry per unit, a port name
         (matched as a substring, for both directions) or ``(input_name, output_name)``.
         For an MCU the first unit is the MCU, the others its extenders (XT)."""
@@ -93,6 +94,7 @@ class Surface:
                 in_name, out_name = (spec, spec) if isinstance(spec, str) else spec
                 label = _unit_label(kind, index, name)
                 out_port = open_output(midi, out_name, device=label, available=outputs)
+                unit: SurfaceUnit
                 if kind == "mcu":
                     unit = McuUnit(label, out_port, device_id=mcu.MCU_ID if index == 0 else mcu.XT_ID,
                                    **unit_options)
@@ -123,17 +125,17 @@ class Surface:
     def on_status(self, callback: Callable[[SurfaceStatus], None]) -> None:
         self._status_callbacks.append(callback)
 
-    def _input_handler(self, index: int):
+    def _input_handler(self, index: int) -> Callable[[mido.Message | bytes], None]:
         unit = self.units[index]
 
         def handle(msg: mido.Message | bytes) -> None:
             if isinstance(msg, bytes):
-                events = [Unrecognised(msg, "not a valid MIDI message")]
+                events: list[SurfaceInput] = [Unrecognised(msg, "not a valid MIDI message")]
             else:
-                events = unit.codec.decode(msg)
+                events = unit.decode(msg)
             for event in events:
                 if isinstance(event, Alive):
-                    self._alive(index, event)
+                    self._alive(index)
                     continue
                 if isinstance(event, SurfaceReset):
                     log.info("%s reset itself; redrawing", unit.name)
@@ -145,7 +147,7 @@ class Surface:
 
         return handle
 
-    def _alive(self, index: int, event: Alive) -> None:
+    def _alive(self, index: int) -> None:
         unit = self.units[index]
         with self._lock:
             solicited = self._query_sent[index] is not None
@@ -170,7 +172,7 @@ class Surface:
         with self._lock:
             if self._query_sent[index] is None:
                 self._query_sent[index] = time.monotonic()
-        unit.send_now(unit.codec.device_query() if self.kind == "mcu" else unit.codec.ping())
+        unit.send_now(unit.alive_query())
 
     def check_alive(self, timeout_s: float = 1.0) -> None:
         """Ask every unit and wait for all answers; DeviceError naming the first silent one."""
@@ -215,7 +217,7 @@ class Surface:
                                                f"no answer for {silent_s:.1f} s; surface offline"))
                 self._query(index)
 
-    def describe(self) -> list[dict]:
+    def describe(self) -> list[dict[str, object]]:
         """Per unit: name, protocol, ports, online, seconds since it last answered."""
         now = time.monotonic()
         with self._lock:
@@ -256,7 +258,7 @@ class Surface:
     def __enter__(self) -> Surface:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

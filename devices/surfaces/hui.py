@@ -123,7 +123,7 @@ class HuiCodec:
 
     strips = 8
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._zone_from_surface: int | None = None
         self._zone_from_host: int | None = None
         self._hi_from_surface: dict[int, int] = {}

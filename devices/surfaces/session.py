@@ -30,7 +30,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from collections.abc import Callable, Sequence
 
 from devices.errors import DeviceError
@@ -39,6 +39,7 @@ from devices.surfaces.codec import (
     fader_value, ring_byte, ring_position,
 )
 from devices.surfaces.driver import PortSpec, Surface, SurfaceStatus
+from devices.surfaces.units import SurfaceUnit
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class Slot:
     key: Any = None
     """The binder's handle for this slot (e.g. ``("1176 #2", "ratio")``); never shown."""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.kind not in SLOT_KINDS:
             raise SurfaceError(f"slot kind {self.kind!r}, expected one of {', '.join(SLOT_KINDS)}",
                                device=self.device, action=f"slot {self.parameter}")
@@ -138,6 +139,10 @@ class SurfaceProblem:
     detail: str
 
 
+_Event = SlotEdit | SlotConfirm | SurfaceStatus | SurfaceProblem
+"""What the dispatcher thread hands to the callbacks, in order."""
+E = TypeVar("E", SlotEdit, SlotConfirm, SurfaceStatus, SurfaceProblem)
+
 class SurfaceSession:
     """A ``Surface`` showing a bank of ``Slot`` s; see the module docstring."""
 
@@ -156,7 +161,7 @@ class SurfaceSession:
         self.problems: deque[SurfaceProblem] = deque(maxlen=100)
         self.events_delivered = 0
         self.events_collapsed = 0
-        self._queue: queue.Queue = queue.Queue()
+        self._queue: queue.Queue[_Event] = queue.Queue()
         self._stop = threading.Event()
         self._dispatcher = threading.Thread(target=self._dispatch_loop, name="surface-events", daemon=True)
         self._dispatcher.start()
@@ -165,7 +170,7 @@ class SurfaceSession:
         self._draw_all()
 
     @classmethod
-    def open(cls, kind: str, ports: Sequence[PortSpec], **options) -> SurfaceSession:
+    def open(cls, kind: str, ports: Sequence[PortSpec], **options: Any) -> SurfaceSession:
         """Open a surface (see ``Surface.open`` for the options) and show an empty bank."""
         return cls(Surface.open(kind, ports, **options))
 
@@ -203,7 +208,7 @@ class SurfaceSession:
             self.offset = self._clamp_offset(offset)
             self._draw_all()
 
-    def update_slot(self, index: int, slot: Slot | None = None, **changes) -> Slot:
+    def update_slot(self, index: int, slot: Slot | None = None, **changes: Any) -> Slot:
         """Replace slot ``index`` or change some of its fields; redraw it if it is shown."""
         with self._lock:
             if not 0 <= index < len(self._slots):
@@ -300,7 +305,7 @@ class SurfaceSession:
         index = self.offset + strip
         return index, (self._slots[index] if 0 <= index < len(self._slots) else None)
 
-    def _fader_touch(self, unit, base: int, event: FaderTouch, now_ns: int) -> None:
+    def _fader_touch(self, unit: SurfaceUnit, base: int, event: FaderTouch, now_ns: int) -> None:
         if event.strip >= unit.strips:
             return  # the master fader: not part of the bank
         strip = base + event.strip
@@ -318,7 +323,7 @@ class SurfaceSession:
         self._draw_strip(strip)  # the sheet may have snapped the value (a detent): go there
         unit.set_touched(event.strip, False)
 
-    def _fader_move(self, unit, base: int, event: FaderMove, now_ns: int) -> None:
+    def _fader_move(self, unit: SurfaceUnit, base: int, event: FaderMove, now_ns: int) -> None:
         if event.strip >= unit.strips:
             return
         strip = base + event.strip
@@ -355,7 +360,7 @@ class SurfaceSession:
             position = min(1.0, max(0.0, slot.position + event.ticks * VPOT_STEP))
         else:
             steps = slot.step_count - 1
-            step = min(steps, max(0, slot.step + event.ticks))
+            step = min(steps, max(0, (slot.step or 0) + event.ticks))
             position = step / steps
         if position == slot.position:
             return
@@ -414,11 +419,11 @@ class SurfaceSession:
                 for _ in batch:
                     self._queue.task_done()
 
-    def _collapse(self, batch: list) -> list:
+    def _collapse(self, batch: list[_Event]) -> list[_Event]:
         """Pending fader edits of one slot collapse into the latest (V-pot ticks sum), so a
         binder slower than the hand never falls behind it. Order between different kinds
         of edit of one slot is kept."""
-        out: list = []
+        out: list[_Event] = []
         latest: dict[tuple[int, str], int] = {}
         for event in batch:
             if isinstance(event, SlotEdit):
@@ -426,26 +431,30 @@ class SurfaceSession:
                     del latest[other]
                 key = (event.index, event.source)
                 at = latest.get(key)
-                if event.source in ("fader", "vpot") and at is not None and (
-                        event.source == "vpot" or not out[at].final):
-                    out[at] = dataclasses.replace(event, delta=out[at].delta + event.delta)
+                earlier = out[at] if at is not None else None
+                if at is not None and event.source in ("fader", "vpot") and isinstance(earlier, SlotEdit) and (
+                        event.source == "vpot" or not earlier.final):
+                    out[at] = dataclasses.replace(event, delta=earlier.delta + event.delta)
                     self.events_collapsed += 1
                     continue
                 latest[key] = len(out)
             out.append(event)
         return out
 
-    def _deliver(self, event) -> None:
+    def _deliver(self, event: _Event) -> None:
         if isinstance(event, SlotEdit):
-            callbacks = self._edit_callbacks
+            self._call(self._edit_callbacks, event)
         elif isinstance(event, SlotConfirm):
-            callbacks = self._confirm_callbacks
+            self._call(self._confirm_callbacks, event)
         elif isinstance(event, SurfaceStatus):
-            callbacks = self._status_callbacks
+            self._call(self._status_callbacks, event)
         else:
             self.problems.append(event)
             log.warning("%s: %s", event.unit_name, event.detail)
-            callbacks = self._problem_callbacks
+            self._call(self._problem_callbacks, event)
+        self.events_delivered += 1
+
+    def _call(self, callbacks: Sequence[Callable[[E], None]], event: E) -> None:
         for callback in callbacks:
             try:
                 callback(event)
@@ -456,7 +465,6 @@ class SurfaceSession:
                 log.exception("%s callback failed", type(event).__name__)
                 self.problems.append(SurfaceProblem(self.surface.name,
                                                     f"{type(event).__name__}: {type(exc).__name__}: {exc}"))
-        self.events_delivered += 1
 
     # --- life ----------------------------------------------------------------------------
     @property
@@ -485,7 +493,7 @@ class SurfaceSession:
     def __enter__(self) -> SurfaceSession:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -496,4 +504,4 @@ def _ring_for(slot: Slot) -> int:
     if slot.kind == "switch":
         return ring_byte(RingMode.WRAP, 11) if slot.position >= 0.5 else 0
     mode = RingMode.BOOST_CUT if slot.bipolar else (RingMode.DOT if slot.kind == "stepped" else RingMode.WRAP)
-    return ring_byte(mode, ring_position(slot.position, mode), centre_led=slot.target and not slot.confirmed)
+    return ring_byte(mode, ring_position(slot.position), centre_led=slot.target and not slot.confirmed)

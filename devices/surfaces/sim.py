@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import mido
 
@@ -30,7 +31,7 @@ TOUCH_GRACE_S = 0.1  # a host move sent before it could hear a touch is a crossi
 class _SimUnit:
     """One simulated unit: a virtual input (the host writes here) and output."""
 
-    def __init__(self, owner: SimulatedSurface, index: int, port_name: str, codec):
+    def __init__(self, owner: SimulatedSurface, index: int, port_name: str, codec: Any):
         self.owner = owner
         self.index = index
         self.port_name = port_name
@@ -58,6 +59,19 @@ class _SimUnit:
                     self.apply(command)
             self.owner._cond.notify_all()
 
+    # what each protocol's unit defines
+    def apply(self, command: Any) -> None:
+        raise NotImplementedError
+
+    def strip_text(self, strip: int) -> tuple[str, str]:
+        raise NotImplementedError
+
+    def led(self, name: str, strip: int | None) -> str:
+        raise NotImplementedError
+
+    def reboot(self) -> None:
+        raise NotImplementedError
+
     def motor_move_while_touched(self, strip: int, value: int) -> None:
         """The motor is off under a finger, so the move is ignored, as the hardware does.
         It is the host's fault only if it had time to hear the touch: a move already on
@@ -79,13 +93,13 @@ class _SimUnit:
 
 
 class _SimMcuUnit(_SimUnit):
-    def __init__(self, owner, index, port_name, device_id):
+    def __init__(self, owner: SimulatedSurface, index: int, port_name: str, device_id: int) -> None:
         super().__init__(owner, index, port_name, mcu.McuCodec(device_id))
         self.lcd = [" "] * mcu.LCD_SIZE
         self.leds: dict[int, int] = {}
         self.serial = f"SIM{index:04d}".encode()
 
-    def apply(self, command) -> None:
+    def apply(self, command: Any) -> None:
         if isinstance(command, mcu.Violation):
             self.error(f"{command.reason} [{command.data.hex(' ')}]")
         elif isinstance(command, mcu.LcdWrite):
@@ -133,13 +147,13 @@ class _SimMcuUnit(_SimUnit):
 
 
 class _SimHuiUnit(_SimUnit):
-    def __init__(self, owner, index, port_name):
+    def __init__(self, owner: SimulatedSurface, index: int, port_name: str) -> None:
         super().__init__(owner, index, port_name, hui.HuiCodec())
         self.small = ["    "] * STRIPS_PER_UNIT
         self.large = [" "] * (2 * hui.LARGE_COLUMNS)
         self.leds: dict[tuple[int, int], bool] = {}
 
-    def apply(self, command) -> None:
+    def apply(self, command: Any) -> None:
         if isinstance(command, hui.Violation):
             self.error(f"{command.reason} [{command.data.hex(' ')}]")
         elif isinstance(command, hui.Ping):
@@ -297,10 +311,10 @@ class SimulatedSurface:
         for unit in self.units:
             unit.close()
 
-    def __enter__(self):
+    def __enter__(self) -> SimulatedSurface:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -330,8 +344,9 @@ class SimulatedHui(SimulatedSurface):
 
     def __init__(self, name: str = "sim-hui", *, backend: str | None = None):
         super().__init__(name, backend)
-        self.units.append(_SimHuiUnit(self, 0, f"{name} HUI"))
+        self.hui = _SimHuiUnit(self, 0, f"{name} HUI")
+        self.units.append(self.hui)
 
     def small_text(self, strip: int) -> str:
-        unit, local = self.unit_strip(strip)
-        return unit.small[local]
+        _unit, local = self.unit_strip(strip)
+        return self.hui.small[local]

@@ -16,17 +16,20 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Hashable
+from typing import Any
 
 import mido
 
 from devices.errors import DeviceError
 from devices.surfaces import hui, mcu
-from devices.surfaces.codec import STRIPS_PER_UNIT, display_text
+from devices.surfaces.codec import STRIPS_PER_UNIT, SurfaceInput, display_text
 from devices.surfaces.ports import SEND_ERRORS
 
 DIN_MIDI_BYTES_PER_S = 3125  # 31250 baud, 10 bits a byte: what an MCU/HUI's MIDI input takes
 LED_STATES = ("off", "on", "blink")
+
+Key = tuple[Any, ...]
+"""A display key: ``("fader", strip)``, ``("led", name, strip)``, ``("lcd", row)`` ..."""
 
 
 class TokenBucket:
@@ -56,20 +59,20 @@ class SurfaceUnit:
     kind = "surface"
     strips = STRIPS_PER_UNIT
 
-    def __init__(self, name: str, out_port, *, max_bytes_per_s: float | None = DIN_MIDI_BYTES_PER_S,
+    def __init__(self, name: str, out_port: Any, *, max_bytes_per_s: float | None = DIN_MIDI_BYTES_PER_S,
                  burst_bytes: int = 64, frame_s: float = 0.005):
         """``max_bytes_per_s``: the surface's input speed (DIN MIDI by default; None for
         unpaced USB); ``burst_bytes``: what may go out at once (a MIDI interface's FIFO);
         ``frame_s``: at most one message per control per frame (coalescing)."""
         self.name = name
         self.out_port = out_port
-        self.in_port = None
+        self.in_port: Any = None
         self.frame_s = frame_s
         self._bucket = TokenBucket(max_bytes_per_s, burst_bytes)
         self._cond = threading.Condition()
-        self._desired: dict[Hashable, object] = {}
-        self._sent: dict[Hashable, object] = {}
-        self._dirty: OrderedDict[Hashable, None] = OrderedDict()
+        self._desired: dict[Key, object] = {}
+        self._sent: dict[Key, object] = {}
+        self._dirty: OrderedDict[Key, None] = OrderedDict()
         self.touched = [False] * self.strips
         self._sending = False
         self._closing = False
@@ -80,7 +83,7 @@ class SurfaceUnit:
         self._writer.start()
 
     # --- state -----------------------------------------------------------------------
-    def _set(self, key: Hashable, value) -> None:
+    def _set(self, key: Key, value: object) -> None:
         with self._cond:
             self._desired[key] = value
             if self._sent.get(key, _UNSENT) != value:
@@ -157,7 +160,7 @@ class SurfaceUnit:
         return True
 
     # --- the writer ------------------------------------------------------------------
-    def _sendable_dirty(self) -> list:
+    def _sendable_dirty(self) -> list[Key]:
         return [k for k in self._dirty if not (k[0] == "fader" and self.touched[k[1]])]
 
     def _write_loop(self) -> None:
@@ -174,7 +177,7 @@ class SurfaceUnit:
             if pause > 0:
                 time.sleep(pause)
             with self._cond:
-                batch = []
+                batch: list[tuple[Key, list[mido.Message]]] = []
                 for key in self._sendable_dirty():
                     del self._dirty[key]
                     value = self._desired.get(key, _UNSENT)
@@ -186,7 +189,7 @@ class SurfaceUnit:
                 self._sending = False
                 self._cond.notify_all()
 
-    def _send_batch(self, batch: list[tuple[Hashable, list[mido.Message]]]) -> None:
+    def _send_batch(self, batch: list[tuple[Key, list[mido.Message]]]) -> None:
         """Send at the paced rate. A fader touched while its move waited for the wire is
         skipped (and resent on release): pacing must not turn into fighting a hand."""
         for key, messages in batch:
@@ -207,7 +210,15 @@ class SurfaceUnit:
                 self.messages_sent += 1
                 self.bytes_sent += size
 
-    def _encode(self, key, value, sent) -> list[mido.Message]:
+    def _encode(self, key: Key, value: Any, sent: object) -> list[mido.Message]:
+        raise NotImplementedError
+
+    def decode(self, msg: mido.Message) -> list[SurfaceInput]:
+        """What the surface said, as events."""
+        raise NotImplementedError
+
+    def alive_query(self) -> mido.Message:
+        """The message the surface answers to show it is there."""
         raise NotImplementedError
 
     def close(self, timeout_s: float = 1.0) -> None:
@@ -231,10 +242,16 @@ class McuUnit(SurfaceUnit):
 
     kind = "mcu"
 
-    def __init__(self, name: str, out_port, *, device_id: int = mcu.MCU_ID, **kwargs):
+    def __init__(self, name: str, out_port: Any, *, device_id: int = mcu.MCU_ID, **kwargs: Any):
         self.codec = mcu.McuCodec(device_id)
         self._rows = [[" "] * mcu.LCD_COLUMNS for _ in range(mcu.LCD_ROWS)]
         super().__init__(name, out_port, **kwargs)
+
+    def decode(self, msg: mido.Message) -> list[SurfaceInput]:
+        return self.codec.decode(msg)
+
+    def alive_query(self) -> mido.Message:
+        return self.codec.device_query()
 
     def set_strip_text(self, strip: int, name: str, value: str) -> None:
         """Top row ``name``, bottom row ``value``: 6 characters and a gap per strip."""
@@ -245,7 +262,7 @@ class McuUnit(SurfaceUnit):
                 self._rows[row][start:start + mcu.LCD_CELL] = cell
                 self._set(("lcd", row), "".join(self._rows[row]))
 
-    def _encode(self, key, value, sent) -> list[mido.Message]:
+    def _encode(self, key: Key, value: Any, sent: object) -> list[mido.Message]:
         kind = key[0]
         if value is _UNSENT:
             return []
@@ -286,13 +303,19 @@ class HuiUnit(SurfaceUnit):
 
     BLINK_S = 0.4  # HUI LEDs cannot blink by themselves: the host toggles them
 
-    def __init__(self, name: str, out_port, **kwargs):
+    def __init__(self, name: str, out_port: Any, **kwargs: Any):
         self.codec = hui.HuiCodec()
         self._large = [[" "] * hui.LARGE_COLUMNS for _ in range(2)]
         self._blink_on = True
         super().__init__(name, out_port, **kwargs)
         self._blinker = threading.Thread(target=self._blink_loop, name=f"surface-blink {name}", daemon=True)
         self._blinker.start()
+
+    def decode(self, msg: mido.Message) -> list[SurfaceInput]:
+        return self.codec.decode(msg)
+
+    def alive_query(self) -> mido.Message:
+        return self.codec.ping()
 
     def _blink_loop(self) -> None:
         while True:
@@ -317,7 +340,7 @@ class HuiUnit(SurfaceUnit):
                     piece = line[part * hui.LARGE_SLICE_CHARS:(part + 1) * hui.LARGE_SLICE_CHARS]
                     self._set(("large", row * 4 + part), piece)
 
-    def _encode(self, key, value, sent) -> list[mido.Message]:
+    def _encode(self, key: Key, value: Any, _sent: object) -> list[mido.Message]:
         kind = key[0]
         if value is _UNSENT:
             return []

@@ -13,10 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from devices.errors import DeviceError
-from hybrid.app.rows import APPLY_STATUS, PrintProgress
-from hybrid.errors import HybridError
-from recall.errors import RecallError
+from hybrid.app.rows import PrintProgress
+from hybrid.errors import LAYER_ERRORS, HybridError
 
 
 @dataclass
@@ -82,7 +80,7 @@ def run_main_job(session, slug: str, *, on_event: Callable[[str], None] | None =
         say(f"{name}…")
         try:
             step = fn()
-        except (DeviceError, RecallError, HybridError) as exc:
+        except LAYER_ERRORS as exc:
             step = JobStep(name, False, str(exc))
         report.steps.append(step)
         say(f"  {'FAILED' if not step.ok else ('warning' if step.warning else 'ok')}: {step.summary}")
@@ -101,8 +99,8 @@ def run_main_job(session, slug: str, *, on_event: Callable[[str], None] | None =
 
 
 def _apply(session, slug: str, say: Callable[[str], None]) -> JobStep:
-    result = session.apply(slug, on_progress=lambda p: say(f"    {p.device}: {p.status}") if p.final else None)
-    details = [f"{r.device}: {APPLY_STATUS.get(r.status, r.status)}" + (f" ({r.detail()})" if r.detail() else "")
+    result = session.apply(slug, on_progress=lambda p: say(f"    {p.device}: {p.status.label}") if p.final else None)
+    details = [f"{r.device}: {r.status.label}" + (f" ({r.detail()})" if r.detail() else "")
                for r in result.devices]
     return JobStep("recall: apply the sheet to the gear", result.ok, result.summary_line(), details, result)
 

@@ -29,6 +29,7 @@ from typing import Any
 from hybrid.app.rows import PrintedStem, PrintProgress, PrintReport
 from hybrid.errors import XRUNS, code_of, only
 from hybrid.live.audio.printing import PingSettings, PrintOptions
+from recall.paths import SongPaths
 
 XRUN_RETRIES = 2
 """A print spoilt only by xruns is run again up to this often (machines shared with other work
@@ -138,7 +139,7 @@ def print_request(session, request: PrintRequest, *,
             break
         retried += 1  # the machine was busy for a moment: the pass is worth one more go
         notes.append(f"attempt {retried} spoilt by xruns between the pings: printed again")
-    return PrintReport(song=slug, folder=str(session.song_dir(slug) / "prints"), files=files,
+    return PrintReport(song=slug, folder=str(SongPaths(session.song_dir(slug)).prints), files=files,
                        passes=len(result.passes), dry=sorted(result.plan.skipped), retried_for_xruns=retried,
                        routing=list(routing), cancelled=result.cancelled, kept=[str(p) for p in result.kept],
                        notes=notes, result=result)

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from hybrid.errors import HybridError
+from recall.paths import StudioPaths
 
 _HEADER = struct.Struct(">I")
 MODULE = "hybrid.app.print_process"
@@ -53,7 +54,7 @@ def run_print(root: Path, request, *, on_pass: Callable[..., None], on_progress:
     package_root = Path(__file__).resolve().parents[2]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(package_root), env.get("PYTHONPATH")]))
-    log = Path(root) / ".state" / "print-process.log"
+    log = StudioPaths(root).state / "print-process.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     slug = request.song
     with log.open("ab") as err:
@@ -187,9 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         out.write(_HEADER.pack(len(body)) + body)
         out.flush()
 
-    from devices.errors import DeviceError
     from hybrid.app.print_job import perform
-    from recall.errors import RecallError
+    from hybrid.errors import LAYER_ERRORS
     from recall.studio import load_studio
 
     try:
@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
                          on_pass=lambda number, total, planned: send("pass", (number, total, planned)),
                          on_progress=lambda progress: send("progress", progress),
                          on_route=on_route, cancel=cancel)
-    except (DeviceError, RecallError, HybridError, OSError) as exc:
+    except (*LAYER_ERRORS, OSError) as exc:
         send("error", str(exc))
         return 1
     send("result", result)

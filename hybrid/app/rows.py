@@ -9,27 +9,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-APPLY_STATUS = {"needs-hand": "needs a hand", "done-earlier": "unchanged", "verifying": "sending"}
-"""recall.apply's statuses as the session reports them to people."""
-
+from recall.status import ApplyStatus
 
 @dataclass(frozen=True)
 class DeviceProgress:
-    """One device moved on during an apply: ``status`` is pending, sending, set, verified,
-    unchanged, failed, needs a hand or skipped; ``detail`` says why (a failure's reason)."""
+    """One device moved on during an apply (``status.label`` for people); ``detail`` says why
+    (a failure's reason)."""
 
     device: str
-    status: str
+    status: ApplyStatus
     detail: str = ""
-
-    FINAL = ("set", "verified", "unchanged", "failed", "needs a hand", "skipped")
 
     @property
     def final(self) -> bool:
-        return self.status in self.FINAL
+        return self.status.final
 
     def to_dict(self) -> dict:
-        return {"device": self.device, "status": self.status, "detail": self.detail}
+        return {"device": self.device, "status": self.status.value, "detail": self.detail}
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,14 @@ from typing import Any
 
 from devices.errors import DeviceError
 from hybrid.app.print_job import XRUN_RETRIES, PrintRequest, print_request
-from hybrid.app.rows import APPLY_STATUS, DeviceProgress, DeviceStatus, LoopState, PrintPlan, PrintProgress, PrintReport
+from hybrid.app.rows import DeviceProgress, DeviceStatus, LoopState, PrintPlan, PrintProgress, PrintReport
 from hybrid.app.traffic import TrafficLog
 from hybrid.errors import HOST_ERROR, HybridError
 from hybrid.live.audio.portaudio import rescan
 from recall import store
 from recall.diff import Change, diff_sheets
 from recall.errors import RecallError
+from recall.paths import SongPaths, StudioPaths
 from recall.sheet import Sheet, normalise_value
 from recall.studio import Studio, load_studio
 from recall.walkthrough import Step, walkthrough
@@ -43,7 +44,7 @@ class StudioSession:
         """``strict``: refuse a studio.toml with any broken key (the CLI); else load the good parts
         and keep ``studio.problems`` (the TUI shows them)."""
         self.root = Path(studio_dir).expanduser().resolve()
-        if not (self.root / "studio.toml").is_file():
+        if not StudioPaths(self.root).is_studio():
             raise HybridError("not a studio folder (no studio.toml); create one with `hybrid init DIR`",
                               where=str(self.root))
         self._lock = threading.RLock()
@@ -155,7 +156,7 @@ class StudioSession:
 
     def fingerprinted(self, slug: str) -> bool:
         """Whether the song's chains have a stored fingerprint (how they sounded when stored)."""
-        folder = self.song_dir(slug) / "fingerprints"
+        folder = SongPaths(self.song_dir(slug)).fingerprints
         return folder.is_dir() and any(folder.glob("*.npz"))
 
     def fingerprint(self, slug: str, *, loops: list[str] | None = None,
@@ -313,8 +314,7 @@ class StudioSession:
             if on_progress is None or event.kind not in ("device", "done") or event.report is None:
                 return
             report = event.report
-            on_progress(DeviceProgress(report.device, APPLY_STATUS.get(report.status, report.status),
-                                       report.detail()))
+            on_progress(DeviceProgress(report.device, report.status, report.detail()))
 
         with self._lock:
             sheet = store.load_sheet(self.root, slug)

@@ -208,6 +208,7 @@ def cmd_walkthrough(args) -> int:
 
 def cmd_apply(args) -> int:
     from recall.apply import apply_song
+    from recall.status import ApplyStatus
 
     studio = _studio(args)
     as_json = args.json
@@ -231,7 +232,7 @@ def cmd_apply(args) -> int:
             for step in report.steps:
                 print(str(step))
     for r in report.devices:
-        if r.status == "failed":
+        if r.status == ApplyStatus.FAILED:
             print(f"hybrid: error: {r.device}: {r.reason}", file=sys.stderr)
     return 0 if report.ok else 1
 

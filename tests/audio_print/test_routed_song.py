@@ -64,7 +64,7 @@ def test_each_pass_routed_on_the_matrix_before_it_plays(gear, tmp_path, matrix):
         at_pass = []     # the matrix's ties (output -> input) when each pass is about to play
         result = print_song(studio, sheet, song_dir, "night-drive", InterfaceSettings(device=GEAR, samplerate=RATE),
                             FAST, ping=FAST_PING,
-                            on_pass=lambda n, total, planned: at_pass.append(
+                            on_pass=lambda n, total, planned, at_pass=at_pass: at_pass.append(
                                 (n, total, [j.loop for j in planned.jobs], dict(matrix.ties))))
         if result.good:      # a pass spoilt by the loaded machine (xruns, a ping off) is run again
             break

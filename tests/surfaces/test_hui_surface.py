@@ -110,7 +110,7 @@ def test_a_hand_set_target_blinks_on_a_hui_until_confirmed(hui_rig):
     hui_rig.session.set_slots([Slot("Pultec", "Low Freq", "60", position=0.4, kind="stepped", steps=4,
                                     target=True)])
     for state in ("on", "off", "on"):  # the host blinks it: HUI LEDs cannot blink by themselves
-        assert hui_rig.sim.wait_for(lambda: hui_rig.sim.led("select", 0) == state, timeout_s=1.5)
+        assert hui_rig.sim.wait_for(lambda state=state: hui_rig.sim.led("select", 0) == state, timeout_s=1.5)
     assert hui_rig.sim.strip_text(0) == ("LwFr ", ">60  ")
     hui_rig.sim.press("select", 0)
     hui_rig.settle(lambda: hui_rig.sim.strip_text(0) == ("LwFr ", "60   ") and hui_rig.sim.led("select", 0) == "on")

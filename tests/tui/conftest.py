@@ -28,7 +28,7 @@ def studio(built_studio, tmp_path):
     return root
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def rig_studio(tmp_path_factory):
     return build_demo_studio(tmp_path_factory.mktemp("tui-rig") / "Demo Room", interface="hybrid-gear-tui")
 
@@ -40,8 +40,9 @@ def demo_jack():
     demo_server.release()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def rig(demo_jack, rig_studio):
+    """The demo rig, started once for the package (a start costs seconds, more on a busy machine)."""
     with DemoRig(rig_studio, server=demo_jack) as running:
         yield running
 

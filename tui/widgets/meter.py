@@ -70,7 +70,7 @@ class MeterBank(Widget):
             self.repaints += 1
             self.refresh()
 
-    def get_content_height(self, container, viewport, width: int) -> int:
+    def get_content_height(self, _container, _viewport, _width: int) -> int:
         return max(1, len(self.channels))
 
     def render(self) -> Text:

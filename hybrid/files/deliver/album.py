@@ -25,14 +25,15 @@ control characters and at most 160 characters per field.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hybrid.files.deliver.codes import normalize_isrc, normalize_upc
 from hybrid.files.deliver.song import check_name
 from hybrid.errors import HybridError
+from hybrid.tomlfile import read_toml
 from hybrid.files.loudness.files import open_audio
+from recall.paths import StudioPaths
 
 ALBUM_SPEC = "hybrid-album/1"
 MAX_TRACKS = 99
@@ -108,7 +109,7 @@ def cdtext_problem(text: str) -> str | None:
 def _song_credits(studio: Path, song: str) -> tuple[str, str]:
     from recall.sheet import Sheet
 
-    sheet_file = studio / "songs" / song / "sheet.toml"
+    sheet_file = StudioPaths(studio).song(song).sheet
     if not sheet_file.is_file():
         return "", ""
     sheet = Sheet.load(sheet_file)
@@ -116,7 +117,7 @@ def _song_credits(studio: Path, song: str) -> tuple[str, str]:
 
 
 def _default_master(studio: Path, song: str) -> Path | str:
-    folder = studio / "songs" / song / "master"
+    folder = StudioPaths(studio).song(song).master
     wavs = sorted(p for p in folder.glob("*") if p.suffix.lower() == ".wav") if folder.is_dir() else []
     if len(wavs) == 1:
         return wavs[0]
@@ -131,14 +132,11 @@ def load_album(studio: str | Path, name: str) -> Album:
     check_name("album", name)
     if not studio.is_dir():
         raise HybridError("no such studio folder", where=str(studio))
-    folder = studio / "albums" / name
-    file = folder / "album.toml"
+    paths = StudioPaths(studio).album(name)
+    folder, file = paths.folder, paths.file
     if not file.is_file():
         raise HybridError("no album.toml (see hybrid.files.deliver.album for its keys)", where=str(folder))
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise HybridError(f"not valid TOML: {exc}", where=str(file)) from exc
+    data = read_toml(file)
     problems = _Problems(file)
 
     spec = data.get("spec", ALBUM_SPEC)
@@ -192,8 +190,8 @@ def load_album(studio: str | Path, name: str) -> Album:
                                  or "/" in song or "\\" in song or song.startswith(".")):
             problems.add(f"{key}.song", "expected a song folder name under songs/")
             song = None
-        elif song is not None and not (studio / "songs" / song).is_dir():
-            problems.add(f"{key}.song", f"no song {song!r} in {studio / 'songs'}")
+        elif song is not None and not StudioPaths(studio).song(song).folder.is_dir():
+            problems.add(f"{key}.song", f"no song {song!r} in {StudioPaths(studio).songs}")
             song = None
         song_title, song_artist = _song_credits(studio, song) if song else ("", "")
         t_title = text(raw, "title", f"{key}.title", song_title)

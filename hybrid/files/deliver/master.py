@@ -43,6 +43,7 @@ from hybrid.files.deliver.staging import Staging
 from hybrid.errors import HybridError
 from hybrid.files.loudness import LoudnessMeter, measure_file
 from hybrid.files.loudness.files import BLOCK_FRAMES, open_audio
+from recall.paths import AlbumPaths
 
 CD_RATE = 44100
 CD_BITS = 16
@@ -215,7 +216,7 @@ def verify_delivery(studio: str | Path, album_name: str) -> list[str]:
     plant's upload folder and back, say): the DDP against the running order and the
     CD WAVs. Returns the checks passed; raises HybridError on the first failures."""
     album = load_album(studio, album_name)
-    deliver = album.folder / "deliver"
+    deliver = AlbumPaths(album.folder).deliver
     cd_files = [deliver / "CD" / track_file_name(t.number, t.performer, t.title) for t in album.tracks]
     frames = []
     for path in cd_files:
@@ -234,7 +235,7 @@ def _round(value, digits=2):
 def deliver_master(studio: str | Path, album_name: str) -> dict:
     """Validate, render, write the DDP, verify it, report; returns the report."""
     album = load_album(studio, album_name)
-    destination = album.folder / "deliver"
+    destination = AlbumPaths(album.folder).deliver
     cdtext = _cdtext(album)
     warnings: list[str] = []
     with Staging(destination) as stage:

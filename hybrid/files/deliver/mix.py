@@ -23,6 +23,7 @@ from hybrid.files.deliver.staging import Staging
 from hybrid.errors import HybridError
 from hybrid.files.loudness import LoudnessResult, measure_file
 from hybrid.files.loudness.files import open_audio
+from recall.paths import SongPaths
 
 WAV_FORMATS = ("WAV", "WAVEX", "RF64")
 PCM_SUBTYPES = {"PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "FLOAT": 32, "DOUBLE": 64}
@@ -91,7 +92,7 @@ def deliver_mix(studio: str | Path, song_name: str, *, target_lufs: float = -14.
             warnings.append(f"mix and instrumental differ in length by {abs(a['frames'] - b['frames'])} "
                             "samples (exported from different ranges?)")
 
-    destination = song.folder / "deliver"
+    destination = SongPaths(song.folder).deliver
     files = []
     listening_name = deliverable_name(song.artist, song.title, f"Listening {target_lufs:g} LUFS")
     with Staging(destination) as stage:

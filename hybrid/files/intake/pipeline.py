@@ -54,7 +54,8 @@ from hybrid.files.intake.report import FileReport, IntakeRefused, IntakeReport, 
 from hybrid.files.intake.zip_source import ZipSource
 from recall import store
 from recall.errors import RecallError
-from recall.studio import SONGS_DIR
+from devices.processes import process_exists
+from recall.paths import StudioPaths
 
 Progress = Callable[[str, str, int, int], None]
 STAGING_PREFIX = ".intake-"
@@ -93,12 +94,12 @@ def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | N
     ``progress(stage, name, done, total)`` is called as each stem is unpacked
     (stage ``unpack``) and checked (``check``), for a progress line on big uploads.
     """
-    tell = progress or (lambda *a: None)
+    tell = progress or (lambda *_a: None)
     archive = Path(archive)
     studio = Path(studio_dir).expanduser().resolve()
     if not archive.is_file():
         raise HybridError("archive not found", where=str(archive))
-    if not (studio / "studio.toml").is_file():
+    if not StudioPaths(studio).is_studio():
         raise HybridError("not a studio folder (no studio.toml; create one with `hybrid init DIR`)",
                           where=str(studio))
     title = (song or song_title_from_archive(archive)).strip()
@@ -107,7 +108,7 @@ def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | N
     report = IntakeReport(archive=str(archive), song=title)
     staging: Path | None = None
     try:
-        song_dir = studio / SONGS_DIR / store.slugify(title)
+        song_dir = StudioPaths(studio).song(store.slugify(title)).folder
         if song_dir.exists():
             raise Refusal(f"song folder {song_dir} already exists; pick another name with --song",
                           rule="exists")
@@ -173,13 +174,8 @@ def _sweep_stale_staging(studio: Path) -> int:
         pid_text = folder.name[len(host_prefix):].split("-", 1)[0]
         if not pid_text.isdigit() or not folder.is_dir() or folder.is_symlink():
             continue
-        try:
-            os.kill(int(pid_text), 0)
+        if process_exists(int(pid_text)):
             continue  # alive (or someone else's process): leave it
-        except ProcessLookupError:
-            pass
-        except PermissionError:
-            continue
         shutil.rmtree(folder, ignore_errors=True)
         removed += 1
     return removed

@@ -39,8 +39,6 @@ stream stopping) are reported in ``PassResult.notes`` and leave the pass good.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +56,8 @@ from hybrid.live.audio.stream import DuplexRun, Progress, StreamStats
 from hybrid.live.audio.wavio import FORMATS, Bext, Levels, WavWriter, read_bext
 from hybrid.errors import (CLIPPED, DROPOUT, LATENCY_MOVED, OVER_FULL_SCALE, PING_FAILED, POLARITY_FLIPPED,
                            XRUNS, HybridError, Problem)
+from hybrid.tomlfile import regular_file
+from recall.atomic import clean_stale_temps, commit, temp_name
 
 BAD_SUFFIX = ".BAD"
 _BLOCK = 65536
@@ -254,6 +254,7 @@ class Send:
     buf: np.ndarray | None = None
 
     def open(self) -> Send:
+        regular_file(self.path)
         try:
             f = sf.SoundFile(self.path)
         except (sf.LibsndfileError, RuntimeError, OSError) as exc:
@@ -456,10 +457,11 @@ def _run_pass(sends: list[Send], returns: list[Return], routes: list[PingRoute],
     clip_level = 10.0 ** (options.clip_level_dbfs / 20.0)
 
     for r in returns:
-        fd, name = tempfile.mkstemp(prefix=f".{r.job.output.name}.", suffix=".rec.w64", dir=r.job.output.parent)
-        os.close(fd)
-        r.record_path = Path(name)
-        r.record = sf.SoundFile(name, "w", samplerate=rate, channels=r.channels, format="W64", subtype="FLOAT")
+        scratch = r.job.output.with_name(r.job.output.name + ".rec.w64")
+        clean_stale_temps(scratch)  # recordings of passes that were killed
+        r.record_path = temp_name(scratch)
+        r.record = sf.SoundFile(str(r.record_path), "w", samplerate=rate, channels=r.channels, format="W64",
+                                subtype="FLOAT")
         r.in_cols = [ch - 1 for ch in r.job.in_channels]
         r.clipped = np.zeros(r.channels, dtype=np.int64)
 
@@ -617,7 +619,8 @@ def _deliver(r: Return, chans: list[ChannelLatency], options: PrintOptions, rate
         problems.append(Problem(CLIPPED, f"the return clipped ({sum(clipped)} samples at or above "
                                          f"{options.clip_level_dbfs:g} dBFS): lower the send or the gear's output"))
     frames = r.frames + (int(round(options.tail_s * rate)) if options.keep_tail else 0)
-    tmp = job.output.with_name(f".{job.output.name}.{os.getpid()}.partial")
+    clean_stale_temps(job.output)
+    tmp = temp_name(job.output)
     reader = sf.SoundFile(r.record_path)
     refs = [sf.SoundFile(s.path) for s in r.reference]
     try:
@@ -652,7 +655,7 @@ def _deliver(r: Return, chans: list[ChannelLatency], options: PrintOptions, rate
             problems += [Problem(DROPOUT, d.describe(rate)) for d in det.finish()[:5]]
         good = not problems and not pass_problems
         final = job.output if good else _bad_name(job.output)
-        os.replace(tmp, final)
+        commit(tmp, final)
         if good:  # a BAD file left by an earlier attempt no longer describes this stem
             _bad_name(job.output).unlink(missing_ok=True)
     except BaseException:

@@ -38,10 +38,10 @@ from hybrid.live.audio.printing import (PassResult, PingSettings, PrintJob, Prin
                                         print_pass)
 from hybrid.live.audio.stream import Progress
 from hybrid.errors import LATENCY_MOVED, POLARITY_FLIPPED, XRUNS, HybridError, PrintCancelled, code_of
+from recall.chain import track_chains
+from recall.paths import ROUNDS_DIR, SongPaths
 from recall.errors import key_path
 
-PRINTS_DIR = "prints"
-ROUNDS_DIR = ".rounds"
 
 
 @dataclass
@@ -122,10 +122,11 @@ def plan_song(studio, sheet, song_dir: Path, song: str, *,
 
     ``fits``: an extra rule for who may share a pass (``hybrid.live.audio.planner.plan_passes``);
     :func:`pass_rule` gives the router's."""
-    prints = song_dir / PRINTS_DIR
-    rounds_dir = prints / ROUNDS_DIR
+    paths = SongPaths(song_dir)
+    prints, rounds_dir = paths.prints, paths.rounds
     per_round: list[list[PrintJob]] = []
     skipped: dict[str, str] = {}
+    chains = track_chains(sheet, studio)
     for track in sheet.tracks:
         if not track.inserts:
             skipped[track.name] = "no insert on this track"
@@ -138,10 +139,10 @@ def plan_song(studio, sheet, song_dir: Path, song: str, *,
         wide = any((studio.loops.get(i.loop) is not None and studio.loops[i.loop].sides > 1) or i.side or i.ms
                    for i in track.inserts)
         channels = _channels_of(stem) if wide else 1   # a mono loop's print checks the stem itself
-        for k, insert in enumerate(track.inserts):
-            loop = studio.loops.get(insert.loop)
+        for k, (chain, insert) in enumerate(zip(chains[track.name], track.inserts, strict=True)):
+            loop = studio.loops.get(chain.loop)
             if loop is None:
-                raise HybridError(f"track {track.name!r}: no loop {insert.loop!r} in the studio "
+                raise HybridError(f"track {track.name!r}: no loop {chain.loop!r} in the studio "
                                   f"(known: {', '.join(studio.loops) or 'none'})", where=str(studio.file))
             last = k == len(track.inserts) - 1
             output = final if last else rounds_dir / f"{Path(track.file).stem}.round{k + 1}.wav"
@@ -151,7 +152,7 @@ def plan_song(studio, sheet, song_dir: Path, song: str, *,
                 sides = SideTolerance(loop.max_skew_samples, loop.max_gain_diff_db,
                                       where=f"{studio.file}: {key_path('loops', loop.name)}")
             job = PrintJob(stem=source, output=output, out_channels=outs, in_channels=ins, loop=loop.name,
-                           chain=tuple(insert.devices or loop.devices), ms=ms, sides=sides)
+                           chain=chain.devices, ms=ms, sides=sides)
             while len(per_round) <= k:
                 per_round.append([])
             per_round[k].append(job)
@@ -224,9 +225,9 @@ def print_song(studio, sheet, song_dir: Path, song: str, settings: InterfaceSett
     result = SongPrintResult(song=song, plan=plan)
     if not plan.rounds:
         return result
-    (song_dir / PRINTS_DIR).mkdir(exist_ok=True)
+    (SongPaths(song_dir).prints).mkdir(exist_ok=True)
     if len(plan.rounds) > 1:
-        (song_dir / PRINTS_DIR / ROUNDS_DIR).mkdir(exist_ok=True)
+        SongPaths(song_dir).rounds.mkdir(exist_ok=True)
     failed_stems: set[Path] = set()        # files that did not come out good: later rounds skip them
     number = 0
     try:
@@ -264,7 +265,7 @@ def print_song(studio, sheet, song_dir: Path, song: str, settings: InterfaceSett
                 if store_latency:
                     _store(studio, settings, outcome)
     finally:
-        shutil.rmtree(song_dir / PRINTS_DIR / ROUNDS_DIR, ignore_errors=True)
+        shutil.rmtree(SongPaths(song_dir).rounds, ignore_errors=True)
     return result
 
 

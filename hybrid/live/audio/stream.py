@@ -319,6 +319,13 @@ class DuplexRun:
                 last_frames, last_change = -1, time.monotonic()
                 while not self._done.wait(0.05):
                     if self._cancel is not None and self._cancel.is_set():
+                        # The callback stops the audio at its next block; give it two periods
+                        # (a stalled stream never calls it), then make sure.
+                        period_s = max(self._cb_block, self.blocksize, 256) / self.samplerate
+                        deadline = time.monotonic() + 2 * period_s
+                        while self._cancelled_at is None and time.monotonic() < deadline:
+                            time.sleep(0.001)
+                        stream.abort()
                         at = self._cancelled_at if self._cancelled_at is not None else self._cb_frames
                         raise PrintCancelled(f"cancelled at {at / self.samplerate:.1f} s of "
                                              f"{self.total / self.samplerate:.1f} s; nothing of this pass "

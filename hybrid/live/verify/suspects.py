@@ -120,7 +120,7 @@ def _from_axis(param, a: float) -> float:
     return float(min(max(v, param.minimum), param.maximum))
 
 
-def _step(param, v: float) -> float:
+def _step(param) -> float:
     if _log(param):
         return 0.1
     span = (param.maximum - param.minimum) if param.maximum is not None else 10.0
@@ -164,7 +164,7 @@ def find_suspects(model: ChainModel, deviation: np.ndarray, *, top: int = 3) -> 
             stored = _value(dev, name)
             if param.kind == "continuous" and param.minimum is not None:
                 a0 = _to_axis(param, float(stored))
-                h = _step(param, stored)
+                h = _step(param)
                 a1 = a0 + h if _from_axis(param, a0 + h) != float(stored) else a0 - h
                 probe = _from_axis(param, a1)
                 j = model.predicted(model.with_value(i, name, probe)) / (a1 - a0)
@@ -189,11 +189,11 @@ def find_suspects(model: ChainModel, deviation: np.ndarray, *, top: int = 3) -> 
         param = dev.profile.parameters[name]
         lo, hi = _to_axis(param, param.minimum), _to_axis(param, param.maximum)
 
-        def cost(a: float) -> float:
+        def cost(a: float, i: int = i, name: str = name, param=param) -> float:
             return _residual(d, model.predicted(model.with_value(i, name, _from_axis(param, a))))
 
         centre = min(max(a_guess, lo), hi)
-        width = max(abs(a_guess - _to_axis(param, float(_value(dev, name)))) * 1.5, _step(param, 0) * 2)
+        width = max(abs(a_guess - _to_axis(param, float(_value(dev, name)))) * 1.5, _step(param) * 2)
         res = minimize_scalar(cost, bounds=(max(lo, centre - width), min(hi, centre + width)), method="bounded",
                               options={"maxiter": REFINE_ITERATIONS, "xatol": 1e-3})
         best_a, best_r = (float(res.x), float(res.fun)) if res.fun < resid else (a_guess, resid)
@@ -239,7 +239,7 @@ def fit_parameter(model: ChainModel, deviation: np.ndarray, index: int, name: st
     d = np.asarray(deviation, float)
     if param.kind == "continuous" and param.minimum is not None:
         a0 = _to_axis(param, float(stored))
-        h = _step(param, stored)
+        h = _step(param)
         a1 = a0 + h if _from_axis(param, a0 + h) != float(stored) else a0 - h
         j = model.predicted(model.with_value(index, name, _from_axis(param, a1)))
         mask = np.abs(j) > 0.1 * float(np.max(np.abs(j)) or 1.0)
