@@ -18,6 +18,7 @@ from tui.views.printing import PrintView
 from tui.views.recall import RecallView
 from tui.views.sheet import SheetView
 from tui.views.songs import SongsView
+from tui.views.surfaces import SurfacesView
 
 
 @dataclass(frozen=True)
@@ -37,4 +38,5 @@ VIEWS: tuple[ViewSpec, ...] = (
     ViewSpec("loops", "Loops", LoopsView),
     ViewSpec("print", "Print", PrintView),
     ViewSpec("intake", "Intake", IntakeView),
+    ViewSpec("surfaces", "Surfaces", SurfacesView),
 )
