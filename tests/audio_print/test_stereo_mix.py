@@ -330,3 +330,19 @@ def test_cli_mix_and_master_refuse_bad_input_with_one_line(room, cli):
     done = cli("print", "--master", "ep", "--studio", str(root))
     assert done.returncode == 1 and done.stderr.startswith("hybrid: error: ") and "album.toml" in done.stderr
     assert done.stderr.count("\n") == 1
+
+
+def test_cli_mix_prints_the_variant_asked_and_full_to_null_against(mix_gear, room, cli):
+    import json
+
+    root, _ = room
+    for _ in range(3):
+        done = cli("print", "mixed", "--mix", "--variant", "instrumental", "--studio", str(root), "--json",
+                   "--tail-s", "0.05")
+        if "xrun" not in done.stdout + done.stderr:
+            break
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert [v["variant"] for v in report["variants"]] == ["full", "instrumental"]
+    assert report["variants"][1]["null_residual_db"] < -60
+    assert (root / "songs" / "mixed" / "mix" / "instrumental.wav").is_file()
