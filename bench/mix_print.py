@@ -72,7 +72,7 @@ def write_song(root: Path, seconds: float) -> None:
                                       'ins = [9, 10]\n[router]\ndevice = "manual"\n')
 
 
-def residuals(root: Path) -> list[float]:
+def residuals(root: Path, printed_path: Path) -> list[float]:
     """Full print against the model, per side, block by block (flat memory)."""
     import soundfile as sf
 
@@ -84,7 +84,7 @@ def residuals(root: Path) -> list[float]:
     stems = [sf.SoundFile(p) for p in sorted((song / "stems").glob("*.wav"))]
     err = np.zeros(2)
     ref = np.zeros(2)
-    with sf.SoundFile(song / "mix" / "full.wav") as printed:
+    with sf.SoundFile(printed_path) as printed:
         block = 4096
         while True:
             got = printed.read(block, dtype="float64", always_2d=True)
@@ -159,7 +159,9 @@ def main() -> int:
                 times.append(time.perf_counter() - start[0])
                 after = rss_mb()
                 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-                res = residuals(root) if result.variants and result.variants[0].good else [float("nan")] * 2
+                first = result.variants[0] if result.variants else None
+                # a pass spoilt by xruns (a loaded machine) still leaves its print, as NAME.BAD.wav
+                res = residuals(root, first.path) if first and first.path else [float("nan")] * 2
                 skew = result.variants[0].passes[0].files[0].skew_samples if result.variants else None
                 null = result.variants[1].null_residual_db if len(result.variants) > 1 else None
                 goal = 1.05 * seconds + 2.0

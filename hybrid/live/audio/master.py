@@ -183,9 +183,9 @@ def print_master(studio, album: str, settings, options: PrintOptions | None = No
         for number, song in enumerate(plan.songs, start=1):
             report = recall(studio, plan.sheets[song], song)
             if not report.ok:
-                from recall.apply import FAILED
+                from recall.apply import ApplyStatus
 
-                failed = [f"{d.device} ({d.reason})" for d in report.devices if d.status == FAILED]
+                failed = [f"{d.device} ({d.reason})" for d in report.devices if d.status == ApplyStatus.FAILED]
                 result.songs.append(SongMaster(song, False, None, report.to_dict(), problem=(
                     "recall failed, not printed through a wrong chain: " + (", ".join(failed) or
                                                                              report.summary_line()))))
