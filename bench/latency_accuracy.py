@@ -102,7 +102,12 @@ def run_jack_iodelay(client, loop: int, gear: SimGear, listen_s: float = 2.0):
         proc.terminate()
         proc.wait()
         deadline = time.monotonic() + 3.0   # let the server drop it, but never wait forever
-        while time.monotonic() < deadline and any(p.name not in before for p in client.get_ports("jack_delay")):
+        while time.monotonic() < deadline:
+            try:
+                if not any(p.name not in before for p in client.get_ports("jack_delay")):
+                    break
+            except jack.JackError:      # a port listed a moment ago is already gone: look again
+                pass
             time.sleep(0.02)
     if not readings:
         return None
