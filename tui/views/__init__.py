@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tui.views.album import AlbumView
 from tui.views.devices import DevicesView
 from tui.views.intake import IntakeView
 from tui.views.loops import LoopsView
@@ -39,4 +40,5 @@ VIEWS: tuple[ViewSpec, ...] = (
     ViewSpec("print", "Print", PrintView),
     ViewSpec("intake", "Intake", IntakeView),
     ViewSpec("surfaces", "Surfaces", SurfacesView),
+    ViewSpec("album", "Album", AlbumView),
 )

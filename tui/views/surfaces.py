@@ -55,6 +55,7 @@ class SurfacesView(Vertical):
     """Connected MCU/HUI surfaces, their bank and strips, events as they happen, pending targets."""
 
     PALETTE = (("Connect the selected control surface", "connect"),)
+
     BINDINGS = [
         Binding("c", "connect", "Connect"),
         Binding("d", "disconnect", "Disconnect"),
