@@ -156,7 +156,7 @@ class LoopsView(Vertical):
         table = self.query_one(DataTable)
         for key, cell in zip(("loop", "route", "gear", "latency", "ms", "polarity", "gain", "snr", "state"),
                              self._cells(st), strict=False):
-            table.update_cell(event.loop, key, cell)
+            table.update_cell(event.loop, key, cell, update_width=True)
         if st.impulse is not None and len(st.impulse):
             self.query_one(Plot).show(st.impulse, f"loop {st.name}: impulse response around the peak "
                                       f"({st.latency_samples:.3f} samples, "
