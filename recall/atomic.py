@@ -24,6 +24,7 @@ import contextlib
 import os
 import re
 import secrets
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,7 +76,10 @@ def clean_stale_temps(path: str | os.PathLike[str], *, now: float | None = None)
         if age_s < STALE_AFTER_S and (pid is None or process_exists(int(pid))):
             continue  # its writer may still be saving (an older name form says no pid: judged by age)
         with contextlib.suppress(OSError):
-            os.unlink(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)  # a staging folder (hybrid.files.deliver.staging)
+            else:
+                os.unlink(entry.path)
             removed.append(Path(entry.path))
     return removed
 

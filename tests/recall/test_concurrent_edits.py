@@ -155,3 +155,29 @@ def test_history_keeps_time_order_when_two_versions_share_a_stamp(song):
 
     listed = [Sheet.load(v.path).notes for v in versions]
     assert listed[-4:] == ["take 0", "take 1", "take 2", "take 3"] and notes == ["take 4"]
+
+
+def test_leftovers_of_dead_writers_go_live_ones_and_foreign_names_stay(tmp_path):
+    """clean_stale_temps: a dead writer's temporary file or staging folder is removed; a live
+    writer's is kept (until it is older than STALE_AFTER_S); other files are never touched."""
+    from recall.atomic import STALE_AFTER_S, temp_name
+
+    target = tmp_path / "deliver"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True, timeout=60)
+    dead_pid = int(dead.stdout)
+    stale_dir = tmp_path / f"{TEMP_PREFIX}deliver.{dead_pid}.0123abcd"
+    (stale_dir / "DDP").mkdir(parents=True)
+    (stale_dir / "DDP" / "IMAGE.DAT").write_bytes(b"\0" * 10)
+    stale_file = tmp_path / f"{TEMP_PREFIX}deliver.{dead_pid}.89abcdef"
+    stale_file.write_text("half")
+    live = temp_name(target)
+    live.write_text("being written by this process")
+    foreign = [tmp_path / f"{TEMP_PREFIX}deliver.b.{dead_pid}.0123abcd", tmp_path / "deliver.txt",
+               tmp_path / f"{TEMP_PREFIX}deliver.{dead_pid}.not-hex!"]
+    for path in foreign:
+        path.write_text("not ours")
+    assert sorted(clean_stale_temps(target)) == sorted([stale_dir, stale_file])
+    assert live.exists() and all(p.exists() for p in foreign)
+    later = os.stat(live).st_mtime + STALE_AFTER_S + 1
+    assert clean_stale_temps(target, now=later) == [live]

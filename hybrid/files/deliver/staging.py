@@ -1,16 +1,18 @@
 """All-or-nothing output folders.
 
-Deliverables are built in a hidden staging folder beside the destination and moved in
-only when everything has been written and checked. A refusal or a crash leaves the
-previous deliverables as they were and no half-written file behind.
+Deliverables are built in a hidden staging folder beside the destination (named as
+recall.atomic names its temporaries) and moved in only when everything has been written
+and checked. A refusal or a crash leaves the previous deliverables as they were and no
+half-written file behind; a killed run's staging folder is removed by the next run.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
+
+from recall.atomic import clean_stale_temps, temp_name
 
 
 class Staging:
@@ -24,11 +26,9 @@ class Staging:
 
     def __enter__(self) -> Staging:
         self.destination.parent.mkdir(parents=True, exist_ok=True)
-        self.path = Path(tempfile.mkdtemp(prefix=f".{self.destination.name}.tmp-",
-                                          dir=self.destination.parent))
-        umask = os.umask(0o022)
-        os.umask(umask)
-        os.chmod(self.path, 0o777 & ~umask)   # mkdtemp makes it private; deliverables are not
+        clean_stale_temps(self.destination)  # staging folders of runs that were killed
+        self.path = temp_name(self.destination)
+        self.path.mkdir()
         return self
 
     def commit(self, *, replace_folder: bool = False) -> None:
