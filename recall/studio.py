@@ -20,7 +20,7 @@ from devices.errors import DeviceError
 from devices.profile import Profile, resolve_profile
 from recall.errors import Problem, RecallError, RecallProblems, key_path
 from recall.paths import StudioPaths
-from recall.tomlio import read_toml, save_text, plain as _plain, type_name as _type_name
+from recall.tomlio import read_toml, save_text, write_toml, plain as _plain, type_name as _type_name
 
 STUDIO_SPEC = "hybrid-studio/1"
 SAMPLERATES = (44100, 48000, 88200, 96000, 176400, 192000)
@@ -443,3 +443,18 @@ def init_studio(directory: str | Path, *, name: str | None = None) -> Path:
         raise RecallError(f"cannot create: {exc.strerror or exc}", file=str(paths.songs)) from None
     save_text(path, STUDIO_TEMPLATE.format(name=title))
     return path
+
+
+def set_ports(directory: str | Path, ports: dict[str, str]) -> None:
+    """Set ``[devices.NAME] port`` for each named device (e.g. the pty a simulator opened), keeping
+    the file's comments and layout; RecallError for a device the file does not declare."""
+    if not ports:
+        return
+    root, doc = read_studio_file(directory)
+    path = StudioPaths(root).studio_file
+    devices = doc.get("devices")
+    for name, port in ports.items():
+        if not isinstance(devices, dict) or not isinstance(devices.get(name), dict):
+            raise RecallError(f"no device {name!r} in [devices]", file=str(path), key=key_path("devices", name))
+        devices[name]["port"] = port
+    write_toml(path, doc)

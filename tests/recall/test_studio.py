@@ -117,3 +117,16 @@ devices = ["1176 #2"]
     assert {p.key for p in err.value.problems} == {"loops.A.out", "loops.A.devices[0]"}
     with pytest.raises(RecallError, match=r"studio.toml: interface: missing \[interface\]"):
         load_interface(root)
+
+
+def test_set_ports_rewrites_only_the_ports(tmp_path):
+    from recall.studio import set_ports
+
+    root = make_studio(tmp_path, '[devices.Sat]\nprofile = "hy-sat-serial"\nport = "/dev/null"  # set when the demo starts\n')
+    before = (root / "studio.toml").read_text()
+    set_ports(root, {"Sat": "/dev/pts/7"})
+    after = (root / "studio.toml").read_text()
+    assert after == before.replace('port = "/dev/null"', 'port = "/dev/pts/7"')
+    assert load_studio(root).devices["Sat"].port == "/dev/pts/7"
+    with pytest.raises(RecallError, match=r'devices.Ghost: no device'):
+        set_ports(root, {"Ghost": "/dev/pts/8"})
