@@ -62,6 +62,7 @@ def test_an_edit_on_disk_since_the_load_is_merged_not_overwritten(song):
     back = load_sheet(root, "night-drive")
     assert back.values("Pultec A")["gain"] == 5.0 and back.stage == "vocals"
     assert back.notes == "from the editor" and sheet.notes == "from the editor"  # the caller's sheet is the merge
+    assert sheet.merged_from_disk == ["song.notes"]
     # the editor's version is in the history, as it was on disk before this save
     assert any('"from the editor"' in v.path.read_text() and "gain = 3.0" in v.path.read_text()
                for v in history(root, "night-drive"))
