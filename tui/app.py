@@ -30,6 +30,7 @@ from recall.paths import StudioPaths
 from tui.commands import HybridCommands
 from tui.errors import one_line
 from tui.views.devices import DevicesView
+from tui.views.intake import IntakeView
 from tui.views.loops import LoopsView
 from tui.views.printing import PrintView
 from tui.views.recall import RecallView
@@ -45,6 +46,7 @@ VIEWS = (
     ("devices", "Devices", DevicesView),
     ("loops", "Loops", LoopsView),
     ("print", "Print", PrintView),
+    ("intake", "Intake", IntakeView),
 )
 
 

@@ -112,7 +112,7 @@ class SoundUnit:
         """Follow ``simulator``'s knobs (its ``on_change``) from now on; returns an unsubscribe."""
         self.unbind()
 
-        def changed(param: str, value: Any) -> None:
+        def changed(_param: str, _value: Any) -> None:
             try:
                 self.apply(dict(simulator.state))
             except HybridError as exc:  # keep the simulator's thread alive; report on demand
