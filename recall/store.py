@@ -30,7 +30,7 @@ from typing import Any
 from datetime import datetime, UTC
 from pathlib import Path
 
-from recall.atomic import is_temp
+from recall.atomic import is_temp, writer_lock
 from recall.errors import Problem, RecallError, RecallProblems, key_path
 from recall.merge import merge_documents
 from recall.paths import SongPaths, StudioPaths
@@ -141,6 +141,15 @@ def save_sheet(sheet: Sheet, path: Path | str | None = None, *, studio: Studio |
     problems = validate_sheet(sheet, studio) if studio is not None else sheet.structure_problems()
     if problems:
         raise RecallProblems(problems)
+    try:
+        with writer_lock(path):
+            return _save_locked(sheet, path, base, studio)
+    except (OSError, TimeoutError) as exc:
+        raise RecallError(f"cannot save: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}",
+                          file=str(path)) from None
+
+
+def _save_locked(sheet: Sheet, path: Path, base: str | None, studio: Studio | None) -> bool:
     for _attempt in range(SAVE_ATTEMPTS):
         old = _read_current(path)
         if base is not None and old is not None and old != base:

@@ -182,3 +182,37 @@ def test_leftovers_of_dead_writers_go_live_ones_and_foreign_names_stay(tmp_path)
     assert live.exists() and all(p.exists() for p in foreign)
     later = os.stat(live).st_mtime + STALE_AFTER_S + 1
     assert clean_stale_temps(target, now=later) == [live]
+
+
+TWO_SAVERS = r"""
+import sys
+from pathlib import Path
+from recall.sheet import Sheet
+from recall.store import save_sheet
+path, who, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+for i in range(1, rounds + 1):
+    sheet = Sheet.load(path)
+    if who == "knob":
+        sheet.set_values("Pultec A", {"gain": float(i)})
+    else:
+        sheet.set_song(notes=f"round {i}")
+    save_sheet(sheet, path)
+print("done", flush=True)
+"""
+
+
+def test_two_of_our_processes_saving_one_sheet_lose_nothing(song):
+    """Two hybrid processes (a surface and the TUI, say) load, change different keys and save the
+    same sheet as fast as they can: every save merges what the other wrote; the last of each wins."""
+    root, path = song
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    rounds = 25
+    procs = [subprocess.Popen([sys.executable, "-c", TWO_SAVERS, str(path), who, str(rounds)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+             for who in ("knob", "notes")]
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0 and out.strip() == b"done", err.decode()
+    sheet = load_sheet(root, "night-drive")
+    assert sheet.values("Pultec A")["gain"] == float(rounds) and sheet.notes == f"round {rounds}"
+    assert [p.name for p in path.parent.iterdir() if p.name.startswith(TEMP_PREFIX)] == []
