@@ -104,6 +104,25 @@ class Router:
         return self.device == "manual"
 
 
+SURFACE_KINDS = ("mcu", "hui")
+MAX_MCU_UNITS = 4  # an MCU and up to three XT extenders
+
+
+@dataclass
+class SurfaceConfig:
+    """A control surface of this room (``[surfaces.NAME]``): a Mackie Control with its
+    extenders, or a HUI; one MIDI port name (substring) per unit, left to right."""
+
+    name: str
+    kind: str
+    """``mcu`` or ``hui``."""
+    ports: list[str]
+    """The MCU's port then its XTs', left to right; a HUI has one."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "ports": list(self.ports)}
+
+
 @dataclass
 class Studio:
     """A loaded studio folder. ``problems`` is non-empty only when loaded with ``strict=False``."""
@@ -117,6 +136,7 @@ class Studio:
     doc: Any = None
     warnings: list[Problem] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    surfaces: dict[str, SurfaceConfig] = field(default_factory=dict)
 
     @property
     def paths(self) -> StudioPaths:
@@ -149,6 +169,7 @@ class Studio:
             "devices": [d.to_dict() for d in self.devices.values()],
             "loops": [loop.to_dict() for loop in self.loops.values()],
             "router": self.router.device,
+            "surfaces": [s.to_dict() for s in self.surfaces.values()],
             "warnings": [w.to_dict() for w in self.warnings],
             "problems": [p.to_dict() for p in self.problems],
         }
@@ -263,13 +284,14 @@ class _Checker:
         elif spec != STUDIO_SPEC:
             self.bad("spec", f'unsupported spec {spec!r} (expected "{STUDIO_SPEC}")')
         name = self.typed(doc, "name", str, "", default=root.name) or root.name
-        self.unknown(doc, {"spec", "name", "interface", "devices", "loops", "router"}, "")
+        self.unknown(doc, {"spec", "name", "interface", "devices", "loops", "router", "surfaces"}, "")
         interface = self.interface(doc.get("interface"))
         devices = self.devices(root, doc.get("devices"))
         loops = self.loops(doc.get("loops"), doc.get("devices") or {})
         router = self.router(doc.get("router"), doc.get("devices") or {})
+        surfaces = self.surfaces(doc.get("surfaces"))
         return Studio(root=root, name=str(name), interface=interface, devices=devices, loops=loops,
-                      router=router, doc=doc)
+                      router=router, doc=doc, surfaces=surfaces)
 
     def interface(self, value: Any) -> Interface | None:
         table = self.table(value, "interface")
@@ -363,6 +385,34 @@ class _Checker:
         return Router(device=device)
 
 
+    def surfaces(self, value: Any) -> dict[str, SurfaceConfig]:
+        table = self.table(value, "surfaces")
+        out: dict[str, SurfaceConfig] = {}
+        for name, entry in (table or {}).items():
+            key = key_path("surfaces", name)
+            entry = self.table(entry, key)
+            if entry is None:
+                continue
+            before = len(self.problems)
+            kind = self.typed(entry, "kind", str, key, required=True, default="")
+            if kind and kind not in SURFACE_KINDS:
+                self.bad(key_path("surfaces", name, "kind"), f"{kind!r}, expected one of {', '.join(SURFACE_KINDS)}")
+            ports = self.typed(entry, "ports", list, key, required=True, default=[])
+            if "ports" in entry and not ports:
+                self.bad(key_path("surfaces", name, "ports"), "empty (expected one MIDI port name per unit)")
+            for i, port in enumerate(ports):
+                if not isinstance(port, str) or not port.strip():
+                    self.bad(key_path("surfaces", name, "ports", i), f"expected a MIDI port name, got {_type_name(port)}")
+            limit = 1 if kind == "hui" else MAX_MCU_UNITS
+            if len(ports) > limit:
+                self.bad(key_path("surfaces", name, "ports"),
+                         f"{len(ports)} ports; a {kind.upper()} has at most {limit} unit(s)")
+            self.unknown(entry, {"kind", "ports"}, key)
+            if len(self.problems) == before:
+                out[name] = SurfaceConfig(name=name, kind=kind, ports=[str(p) for p in ports])
+        return out
+
+
 def _split(key: str) -> list[str]:
     """Undo key_path for the simple cases we build (parts are re-quoted by key_path)."""
     if not key:
@@ -420,6 +470,11 @@ name = "{name}"
 # out = 3
 # in = 3
 # devices = ["1176 #2"]   # gear hard-wired on this loop, in signal order
+
+# Control surfaces: a Mackie Control (its MIDI port, then its XT extenders'), or a HUI.
+# [surfaces.Desk]
+# kind = "mcu"
+# ports = ["MCU", "XT"]
 
 # What patches gear into loops: a device above, or "manual" for a paper patchbay.
 [router]

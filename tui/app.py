@@ -36,6 +36,7 @@ from tui.views.printing import PrintView
 from tui.views.recall import RecallView
 from tui.views.sheet import SheetView
 from tui.views.songs import SongsView
+from tui.views.surfaces import SurfacesView
 
 AUDIO_SWITCH_INTERVAL_S = 0.0005
 
@@ -47,6 +48,7 @@ VIEWS = (
     ("loops", "Loops", LoopsView),
     ("print", "Print", PrintView),
     ("intake", "Intake", IntakeView),
+    ("surfaces", "Surfaces", SurfacesView),
 )
 
 

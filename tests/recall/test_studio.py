@@ -130,3 +130,28 @@ def test_set_ports_rewrites_only_the_ports(tmp_path):
     assert load_studio(root).devices["Sat"].port == "/dev/pts/7"
     with pytest.raises(RecallError, match=r'devices.Ghost: no device'):
         set_ports(root, {"Ghost": "/dev/pts/8"})
+
+
+def test_surfaces_are_read_and_each_broken_key_named(tmp_path):
+    root = make_studio(tmp_path, PAPER_STUDIO + '''
+[surfaces.Desk]
+kind = "mcu"
+ports = ["MCU", "XT 1"]
+
+[surfaces.Side]
+kind = "hui"
+ports = ["HUI A", "HUI B"]
+
+[surfaces.Odd]
+kind = "faderport"
+ports = []
+''')
+    with pytest.raises(RecallProblems) as err:
+        load_studio(root)
+    keys = {p.key: p.reason for p in err.value.problems}
+    assert "at most 1 unit" in keys["surfaces.Side.ports"]
+    assert "expected one of mcu, hui" in keys["surfaces.Odd.kind"]
+    assert "empty" in keys["surfaces.Odd.ports"]
+    studio = load_studio(root, strict=False)
+    assert list(studio.surfaces) == ["Desk"]
+    assert studio.surfaces["Desk"].kind == "mcu" and studio.surfaces["Desk"].ports == ["MCU", "XT 1"]

@@ -43,6 +43,7 @@ from hybrid.live.audio.interface import InterfaceSettings, resolve_device
 from hybrid.live.audio.stream import DuplexRun, Progress, StreamStats
 from hybrid.live.audio.wavio import FORMATS, Bext, Levels, WavWriter, read_bext
 from hybrid.errors import HybridError
+from hybrid.tomlfile import regular_file
 from recall.atomic import clean_stale_temps, commit, temp_name
 
 BAD_SUFFIX = ".BAD"
@@ -270,6 +271,7 @@ def _check_channels(jobs: Sequence[PrintJob]) -> None:
 
 
 def _open_stem(job: PrintJob) -> _Stem:
+    regular_file(job.stem)
     try:
         f = sf.SoundFile(job.stem)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
