@@ -8,6 +8,13 @@ or a path relative to the studio folder).
 The schema is in docs/CONTRACTS.md ("studio.toml"). Keys this module does not know are
 kept in ``Studio.doc`` for other parts (routing, surfaces) and listed in
 ``Studio.warnings`` rather than refused, so a newer file still loads.
+
+This is the only reader of studio.toml (``read_studio_file`` parses it). Each top-level
+table has one ``_Checker`` method (``interface``, ``devices``, ``loops``, ``router``,
+``surfaces``) that checks it and builds its model; a new table is one more method, its
+name in ``_Checker.studio``'s known keys and a field on ``Studio``. A part that needs one
+table without loading the gear reads it through a section reader (``load_interface``,
+``load_loops``), which runs the same method.
 """
 
 from __future__ import annotations
