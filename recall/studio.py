@@ -238,7 +238,7 @@ def load_loop(directory: str | Path, name: str) -> Loop:
     """One loop of :func:`load_loops`; RecallError naming the known loops when it is not there."""
     loops = load_loops(directory)
     if name not in loops:
-        raise RecallError(f"no loop {name!r} (known: {', '.join(loops) or 'none'})",
+        raise RecallError(f"no loop {name!r} (known: {', '.join(sorted(loops)) or 'none'})",
                           file=str(StudioPaths(Path(directory).expanduser().resolve()).studio_file),
                           key=key_path("loops", name))
     return loops[name]
