@@ -60,7 +60,7 @@ class GearProcess:
             sim = Simulator(profile, port, channel=entry.channel or 1 if port else None)
             sim.start()
             self.simulators[name] = sim
-            if profile.transport == "serial":
+            if sim.assigns_port:          # a pseudo-terminal path, a free TCP/UDP port's URL
                 serial[name] = str(sim.port)
         self._start_gear()
         return {"ready": True, "serial": serial, "simulators": list(self.simulators),
@@ -137,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import jack
 
+    from devices.jack_server import favour_this_thread
+
+    favour_this_thread()  # before any thread starts: they all inherit it (the GIL's holders)
     jack.set_error_function(lambda _message: None)  # keep libjack's chatter off the terminal
     jack.set_info_function(lambda _message: None)
     proc = GearProcess(Path(args[0]))
