@@ -27,7 +27,7 @@ from hybrid.app.demo.rig import DemoRig  # noqa: E402
 from hybrid.app.demo.stems import Arrangement, write_stems  # noqa: E402
 from hybrid.app.session import StudioSession  # noqa: E402
 from recall.sheet import Insert, Sheet  # noqa: E402
-from recall.tomlio import atomic_write_text  # noqa: E402
+from recall.atomic import atomic_write_text  # noqa: E402
 from tui.app import HybridApp  # noqa: E402
 from tui.views.printing import PrintView  # noqa: E402
 from tui.widgets.meter import MeterBank  # noqa: E402

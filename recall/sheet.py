@@ -142,6 +142,8 @@ class Sheet:
         self.loaded_text = loaded_text
         """The file's text when this sheet was loaded or last saved (None: not from a file).
         ``recall.store.save_sheet`` compares it with the disk to notice an edit made since."""
+        self.merged_from_disk: list[str] = []
+        """Keys the last save took from the file on disk (changed there since the load)."""
 
     # -- construction ------------------------------------------------------------
     @classmethod

@@ -8,6 +8,13 @@ or a path relative to the studio folder).
 The schema is in docs/CONTRACTS.md ("studio.toml"). Keys this module does not know are
 kept in ``Studio.doc`` for other parts (routing, surfaces) and listed in
 ``Studio.warnings`` rather than refused, so a newer file still loads.
+
+This is the only reader of studio.toml (``read_studio_file`` parses it). Each top-level
+table has one ``_Checker`` method (``interface``, ``devices``, ``loops``, ``router``,
+``surfaces``) that checks it and builds its model; a new table is one more method, its
+name in ``_Checker.studio``'s known keys and a field on ``Studio``. A part that needs one
+table without loading the gear reads it through a section reader (``load_interface``,
+``load_loops``), which runs the same method.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from devices.unit_settings import KEYS as UNIT_KEYS
 from devices.unit_settings import customise, parse_unit_settings, port_url
 from recall.errors import Problem, RecallError, RecallProblems, key_path
 from recall.paths import StudioPaths
-from recall.tomlio import read_toml, save_text, plain as _plain, type_name as _type_name
+from recall.tomlio import read_toml, save_text, write_toml, plain as _plain, type_name as _type_name
 
 STUDIO_SPEC = "hybrid-studio/1"
 SAMPLERATES = (44100, 48000, 88200, 96000, 176400, 192000)
@@ -275,7 +282,7 @@ def load_loop(directory: str | Path, name: str) -> Loop:
     """One loop of :func:`load_loops`; RecallError naming the known loops when it is not there."""
     loops = load_loops(directory)
     if name not in loops:
-        raise RecallError(f"no loop {name!r} (known: {', '.join(loops) or 'none'})",
+        raise RecallError(f"no loop {name!r} (known: {', '.join(sorted(loops)) or 'none'})",
                           file=str(StudioPaths(Path(directory).expanduser().resolve()).studio_file),
                           key=key_path("loops", name))
     return loops[name]
@@ -635,3 +642,18 @@ def init_studio(directory: str | Path, *, name: str | None = None) -> Path:
         raise RecallError(f"cannot create: {exc.strerror or exc}", file=str(paths.songs)) from None
     save_text(path, STUDIO_TEMPLATE.format(name=title))
     return path
+
+
+def set_ports(directory: str | Path, ports: dict[str, str]) -> None:
+    """Set ``[devices.NAME] port`` for each named device (e.g. the pty a simulator opened), keeping
+    the file's comments and layout; RecallError for a device the file does not declare."""
+    if not ports:
+        return
+    root, doc = read_studio_file(directory)
+    path = StudioPaths(root).studio_file
+    devices = doc.get("devices")
+    for name, port in ports.items():
+        if not isinstance(devices, dict) or not isinstance(devices.get(name), dict):
+            raise RecallError(f"no device {name!r} in [devices]", file=str(path), key=key_path("devices", name))
+        devices[name]["port"] = port
+    write_toml(path, doc)

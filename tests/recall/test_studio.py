@@ -119,6 +119,19 @@ devices = ["1176 #2"]
         load_interface(root)
 
 
+def test_set_ports_rewrites_only_the_ports(tmp_path):
+    from recall.studio import set_ports
+
+    root = make_studio(tmp_path, '[devices.Sat]\nprofile = "hy-sat-serial"\nport = "/dev/null"  # set when the demo starts\n')
+    before = (root / "studio.toml").read_text()
+    set_ports(root, {"Sat": "/dev/pts/7"})
+    after = (root / "studio.toml").read_text()
+    assert after == before.replace('port = "/dev/null"', 'port = "/dev/pts/7"')
+    assert load_studio(root).devices["Sat"].port == "/dev/pts/7"
+    with pytest.raises(RecallError, match=r'devices.Ghost: no device'):
+        set_ports(root, {"Ghost": "/dev/pts/8"})
+
+
 def test_surfaces_are_read_and_each_broken_key_named(tmp_path):
     root = make_studio(tmp_path, PAPER_STUDIO + '''
 [surfaces.Desk]

@@ -248,6 +248,13 @@ class SheetView(Vertical):
         except UI_BOUNDARY as exc:
             self.app.report_error(exc, doing=f"saving {self.slug}")
             return
+        merged = list(self.sheet.merged_from_disk)
+        if merged:  # the file was edited elsewhere since it was opened: show the merge
+            self.load()
+            self.app.notify("saved, with changes made elsewhere since it was opened: " + ", ".join(merged[:4])
+                            + (f" and {len(merged) - 4} more" if len(merged) > 4 else ""), title=self.sheet.title
+                            if self.sheet else self.slug)
+            return
         self.dirty = False
         for row in self.query(ParamRow):
             row.changed = False
