@@ -197,7 +197,6 @@ class TcpLink(TextLink):
         self._waiting = threading.Event()
         self._lock = threading.RLock()
         self._closing = threading.Event()
-        self._listeners: list[Listener] = []
         self._last_io_s = time.monotonic()
         self._next_try_s = 0.0
         self._backoff_s = settings.reconnect_ms / 1000
@@ -368,9 +367,7 @@ class TcpLink(TextLink):
                 self._prompted.set()
 
     def _unasked(self, reply: str) -> None:
-        for name, value in self.heard(reply):
-            for callback in list(self._listeners):
-                callback(name, value)
+        self.heard(reply)
 
     # ---- the transport interface -------------------------------------------------------
     def command(self, line: str, *, action: str, expect_reply: bool | None = None) -> str | None:
@@ -409,12 +406,7 @@ class TcpLink(TextLink):
             self._unasked(reply)
 
     def listen(self, callback: Listener) -> Callable[[], None]:
-        self._listeners.append(callback)
-
-        def stop() -> None:
-            if callback in self._listeners:
-                self._listeners.remove(callback)
-        return stop
+        return self.add_listener(callback)
 
     def _keep_alive(self) -> None:
         every_s = self.tcp.keepalive_ms / 1000

@@ -169,7 +169,7 @@ class TextLink(Link):
                     value = enc.value_from(param, found)
                 except ProfileError:
                     continue
-                self.device.heard(name, value)
+                self.tell(name, value)
                 out.append((name, value))
         return out
 
