@@ -90,9 +90,9 @@ class DumpFormat:
             if count != end - self.count_from:
                 return f"its byte count says {count}, it carries {end - self.count_from}"
         if self.checksum != "none":
-            want = checksum(self.checksum, list(data[self.checksum_start:n - 2]))
-            if data[n - 2] != want:
-                return f"checksum {data[n - 2]:02X}; expected {want:02X}"
+            expected_cs = checksum(self.checksum, list(data[self.checksum_start:n - 2]))
+            if data[n - 2] != expected_cs:
+                return f"checksum {data[n - 2]:02X}; expected {expected_cs:02X}"
         return None
 
     def describe_head(self, channel: int) -> str:

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 from devices.errors import DeviceError
+from devices.processes import process_exists
 
 INSTALL_HINT = (
     "install JACK 2 (Debian/Ubuntu: apt-get install jackd2 libportaudio2; "
@@ -30,6 +31,17 @@ class JackServer:
 
     ``period_frames`` 256 is the smallest that ran without xruns with several Python
     clients on two cores.
+
+    ``realtime`` (the default) runs the server with SCHED_FIFO priority
+    ``realtime_priority`` when this process may (root, CAP_SYS_NICE or an rtprio limit);
+    libjack then gives every client's process thread (the simulated gear's, PortAudio's,
+    rtmidi's) SCHED_FIFO just below it. Why: with --no-realtime a client's process thread
+    is an ordinary thread, and on a machine whose cores run other work (two busy loops
+    and a large file writer) it was woken more than a period late: the demo printed
+    4-16 xruns a pass at period 1024 (jackd named pure-C rtmidi clients "not finished,
+    state = Triggered": never scheduled, not slow). With SCHED_FIFO: 0 (bench/demo_load.py).
+    Where real-time scheduling is not allowed the server runs --no-realtime (jackd -R
+    without the right reports spurious xruns); ``realtime_granted`` says which it got.
     """
 
     name: str
@@ -39,10 +51,14 @@ class JackServer:
     capture_channels: int = 16
     playback_channels: int = 16
     client_timeout_ms: int = 5000
+    realtime: bool = True
+    realtime_priority: int = 70
+    realtime_granted: bool = field(default=False, init=False)
     _process: subprocess.Popen | None = field(default=None, init=False, repr=False)
     _log: collections.deque = field(default_factory=lambda: collections.deque(maxlen=200),
                                     init=False, repr=False)
     _drain: threading.Thread | None = field(default=None, init=False, repr=False)
+    _xruns: list[int] = field(default_factory=lambda: [0], init=False, repr=False)
 
     def start(self, timeout_s: float = 10.0, slot_wait_s: float = 0.0) -> JackServer:
         """Start jackd and wait until it accepts clients.
@@ -72,8 +88,10 @@ class JackServer:
         if not os.path.isdir("/dev/shm") and os.name == "posix" and not _is_macos():
             raise DeviceError("/dev/shm is missing; JACK needs shared memory",
                               device=f"JACK server {self.name}", action="starting")
+        self.realtime_granted = self.realtime and realtime_allowed(self.realtime_priority)
+        scheduling = ["-R", "-P", str(self.realtime_priority)] if self.realtime_granted else ["--no-realtime"]
         cmd = [
-            jackd, "-n", self.name, "--no-realtime", "-p", str(self.max_ports),
+            jackd, "-n", self.name, *scheduling, "-p", str(self.max_ports),
             # client timeout: on a loaded machine a Python client can stall for longer than
             # JACK's default 500 ms and would be thrown out of the graph
             "-t", str(self.client_timeout_ms),
@@ -89,14 +107,15 @@ class JackServer:
         # jackd blocks in write() with the whole graph stopped. Drain it all the time,
         # keeping the last lines for error messages.
         self._log = collections.deque(maxlen=200)
-        self._drain = threading.Thread(target=_drain_lines, args=(self._process.stderr, self._log),
+        self._xruns = [0]
+        self._drain = threading.Thread(target=_drain_lines, args=(self._process.stderr, self._log, self._xruns),
                                        name=f"jackd-log-{self.name}", daemon=True)
         self._drain.start()
         deadline = time.monotonic() + timeout_s
         import jack  # JACK-Client; imported here so the module loads without libjack
 
         # JACK-Client prints every refused connection while the server comes up: quiet it.
-        jack.set_error_function(lambda message: None)
+        jack.set_error_function(lambda _message: None)
         try:
             return self._wait_ready(jack, deadline, timeout_s)
         finally:
@@ -136,6 +155,12 @@ class JackServer:
             proc.kill()
             proc.wait()
 
+    @property
+    def xruns_logged(self) -> int:
+        """Xruns jackd has reported since it started (its "JackEngine::XRun" lines: one per
+        client that had not finished its cycle in time)."""
+        return self._xruns[0]
+
     def log_tail(self, count: int = 20) -> list[str]:
         """The last lines jackd printed (xruns, client errors), oldest first."""
         return list(self._log)[-count:]
@@ -155,10 +180,33 @@ class JackServer:
         self.stop()
 
 
-def _drain_lines(stream, lines: collections.deque) -> None:
-    """Read ``stream`` to its end, keeping the last lines (decoded) in ``lines``."""
+def realtime_allowed(priority: int = 70) -> bool:
+    """Whether this process may give a thread SCHED_FIFO ``priority`` (tried on a thread of
+    its own, which then ends: nothing else changes)."""
+    if not hasattr(os, "sched_setscheduler"):
+        return False
+    allowed = [False]
+
+    def attempt() -> None:
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))  # 0: this thread
+            allowed[0] = True
+        except (OSError, ValueError):
+            pass
+
+    probe = threading.Thread(target=attempt, name="jack-rt-probe", daemon=True)
+    probe.start()
+    probe.join()
+    return allowed[0]
+
+
+def _drain_lines(stream, lines: collections.deque, xruns: list[int]) -> None:
+    """Read ``stream`` to its end, keeping the last lines (decoded) in ``lines`` and
+    counting jackd's xrun reports in ``xruns[0]``."""
     with stream:
         for raw in iter(stream.readline, b""):
+            if b"JackEngine::XRun" in raw:
+                xruns[0] += 1
             lines.append(raw.decode(errors="replace").rstrip())
 
 
@@ -222,22 +270,12 @@ def reclaim_dead_server_slots(registry: str = _REGISTRY) -> int:
         for slot in range(_MAX_SERVERS):
             offset = _HEADER_FIELDS + slot * stride
             (pid,) = struct.unpack("<i", os.pread(fd, 4, offset))
-            if pid > 0 and not _process_exists(pid):
+            if pid > 0 and not process_exists(pid):
                 os.pwrite(fd, bytes(stride), offset)
                 freed += 1
     finally:
         os.close(fd)
     return freed
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _NoServerSlot(Exception):

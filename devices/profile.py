@@ -17,12 +17,12 @@ may say that a parameter exists only for some settings of another (``when``).
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from devices import safe_read
 from devices.dump import DumpFormat, parse_dump
 from devices.errors import ProfileError
 from devices.midi_codec import parse_encoding
@@ -295,15 +295,12 @@ def load_profile(path: str | Path) -> Profile:
     """Read and check one profile file."""
     path = Path(path)
     file = str(path)
+    if not path.exists():
+        raise ProfileError("no such profile file", file=file)
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ProfileError("no such profile file", file=file) from None
-    except OSError as exc:
-        raise ProfileError(f"cannot read: {exc.strerror}", file=file) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"not valid TOML: {exc}", file=file) from None
+        data = safe_read.read_toml(path, file=file)
+    except safe_read.FileRefused as exc:
+        raise ProfileError(exc.reason, file=exc.file, key=exc.key) from None
     return profile_from_dict(data, source=path)
 
 

@@ -50,7 +50,7 @@ class Simulator:
     def __init__(self, profile: Profile, port: str | None = None, *, channel: int | None = None,
                  backend: mido.Backend | None = None, device_id: int | None = None,
                  state: dict[str, Any] | None = None,
-                 decoder: Callable[[Simulator, mido.Message], bool] | None = None):
+                 decoder: Callable[[Simulator, Any], bool] | None = None):
         self.profile = profile
         self.channel = channel or (profile.midi.channel if profile.midi else 1)
         self.device_id = device_id if device_id is not None else (profile.midi.device_id if profile.midi else 0x10)
@@ -73,8 +73,8 @@ class Simulator:
         self.memory: dict[str, Any] = {}
         """What a document-rule decoder keeps between messages (a selected bank, an edit buffer)."""
         self.decoder = decoder
-        """Reads incoming MIDI by the maker's document instead of the profile's codec
-        (``devices.unit_sims``); returns True when it handled the message."""
+        """Reads incoming messages (MIDI, OSC) by the maker's document instead of the profile's
+        codec (``devices.unit_sims``); returns True when it handled the message."""
         self._impl: SimSide | None = None
         self._lock = threading.Lock()
 
@@ -124,9 +124,10 @@ class Simulator:
         return value
 
     def transmit(self, msg: mido.Message) -> None:
-        """Send a MIDI message out of the unit (a dump reply, a panel move)."""
-        if self._impl is not None:
-            self._impl.send(msg)
+        """Send a raw MIDI message out of the unit (a dump reply, a front-panel dump)."""
+        send = getattr(self._impl, "send", None)
+        if send is not None and isinstance(msg, mido.Message):
+            send(msg)
 
     def _update(self, param: str, value: Any) -> None:
         with self._lock:

@@ -106,6 +106,7 @@ def customise(profile: Profile, settings: UnitSettings, *, where: str) -> Profil
         if settings.channel is not None:
             midi_changes["channel"] = settings.channel
         changes["midi"] = dataclasses.replace(midi, **midi_changes)
+        changes["settings"] = {**profile.settings, "midi": changes["midi"]}
     if settings.port_base is not None:
         if profile.router is None:
             raise ProfileError(f"profile {profile.id!r} is not a router; port_base does not apply",

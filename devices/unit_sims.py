@@ -13,14 +13,15 @@ handled; the simulator records anything else as rejected.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mido
 
 if TYPE_CHECKING:
     from devices.simulator import Simulator
 
-Decoder = Callable[["Simulator", mido.Message], bool]
+Decoder = Callable[["Simulator", Any], bool]
+"""Called with each incoming message (a mido.Message, or a python-osc OscMessage)."""
 
 
 def _channel_ok(sim: Simulator, msg: mido.Message) -> bool:
@@ -66,7 +67,8 @@ def bigsky(sim: Simulator, msg: mido.Message) -> bool:
 # ---- Lexicon PCM 90: MIDI Implementation Details p. 13 and p. 41 ---------------------------------
 # 0x0B Parameter Dump: F0 06 08 <device id> 0B <type> <offset> <tempo mode flag> <4 nibbles, least
 # significant first> F7. Type 2 offset 0: "Add 40 to parameter value to derive BPM".
-_PCM90_TYPE2 = {0: ("tempo", lambda v: float(v + 40)), 1: ("ar_threshold", float)}
+_PCM90_TYPE2: dict[int, tuple[str, Callable[[int], float]]] = {
+    0: ("tempo", lambda v: float(v + 40)), 1: ("ar_threshold", float)}
 _PCM90_TAP = ["1/8 beat", "1/7 beat", "1/6 beat", "1/5 beat", "1/4 beat", "1/3 beat", "1/2 beat", "1 beat",
               "2 beats", "3 beats", "4 beats", "5 beats", "6 beats", "7 beats", "8 beats"]
 _PCM90_BEAT = ["Eighth Note", "Dotted Eighth", "Quarter Note", "Dotted Quarter", "Half Note", "Dotted Half",
@@ -159,7 +161,101 @@ def front_panel_dump(sim: Simulator) -> None:
         sim.transmit(mido.Message("sysex", data=edit))
 
 
+# ---- Behringer X32 / Midas M32: Unofficial X32/M32 OSC Remote Protocol (P.-G. Maillot) ----------------
+# "float to dB: if (f >= 0.5) d = f * 40. - 30.; else if (f >= 0.25) d = f * 80. - 50.; else if (f >=
+# 0.0625) d = f * 160. - 70.; else if (f >= 0.0) d = f * 480. - 90.;" with 1024 fader steps (the console
+# rounds f to idx / 1023) and f = 0 meaning -inf; /ch/NN/mix/on 0 = muted; insert/pos {PRE, POST};
+# insert/sel {OFF, FX1L, FX1R, ..., FX8R, AUX1 ... AUX6}.
+_X32_SEL = ["OFF"] + [f"FX{k}{side}" for k in range(1, 9) for side in "LR"] + [f"AUX{k}" for k in range(1, 7)]
+
+
+def x32_fader_db(f: float) -> float:
+    f = round(f * 1023) / 1023
+    if f >= 0.5:
+        return f * 40.0 - 30.0
+    if f >= 0.25:
+        return f * 80.0 - 50.0
+    if f >= 0.0625:
+        return f * 160.0 - 70.0
+    return f * 480.0 - 90.0
+
+
+def x32(sim: Simulator, msg: Any) -> bool:
+    address = getattr(msg, "address", "")
+    params = list(getattr(msg, "params", []))
+    parts = address.split("/")
+    if len(parts) < 5 or parts[1] != "ch" or len(params) != 1 or not (parts[2].isdigit() and 1 <= int(parts[2]) <= 32):
+        return False
+    ch, what, arg = parts[2], "/".join(parts[3:]), params[0]
+    if what == "mix/fader" and isinstance(arg, float) and 0.0 <= arg <= 1.0:
+        sim._update(f"ch{ch}.fader", x32_fader_db(arg))
+        return True
+    if not isinstance(arg, int) or isinstance(arg, bool):
+        return False
+    if what == "mix/on" and arg in (0, 1):
+        sim._update(f"ch{ch}.mute", arg == 0)
+        return True
+    if what == "insert/on" and arg in (0, 1):
+        sim._update(f"ch{ch}.insert.on", arg == 1)
+        return True
+    if what == "insert/pos" and arg in (0, 1):
+        sim._update(f"ch{ch}.insert.pos", ["PRE", "POST"][arg])
+        return True
+    if what == "insert/sel" and 0 <= arg < len(_X32_SEL):
+        sim._update(f"ch{ch}.insert.sel", _X32_SEL[arg])
+        return True
+    return False
+
+
+# ---- Alesis Midiverb III: manual, 03 - MIDI Editing --------------------------------------------------
+# "F0 00 00 0E 03 03 <parameter#> <value lsb> <value msb> F7"; "<value lsb> = 0aaaaaaaB = new parameter value
+# lsb (bits 0-6)", "<value msb> = 00000bbbB ... (bit 0-2)"; "6=REVERB ALGORITHM 0-19, 7=REVERB DECAY 0-99,
+# 8=REVERB MIX 0-99, 4=DELAY TIME 1-100, 12=MOD AMPLITUDE 0-198 ... offset binary ... 99 represents 00".
+_MIDIVERB = {6: ("reverb_algorithm", 0, 19), 7: ("reverb_decay", 0, 99), 8: ("reverb_mix", 0, 99),
+             4: ("delay_time", 1, 100), 12: ("mod_amplitude", 0, 198)}
+
+
+def midiverb3(sim: Simulator, msg: Any) -> bool:
+    if msg.type != "sysex":
+        return False
+    d = list(msg.data)
+    if len(d) != 8 or d[:5] != [0x00, 0x00, 0x0E, 0x03, 0x03] or d[7] > 0x07 or d[5] not in _MIDIVERB:
+        return False
+    name, lo, hi = _MIDIVERB[d[5]]
+    value = d[6] | d[7] << 7
+    if not lo <= value <= hi:
+        return False
+    sim._update(name, float(value - 99 if name == "mod_amplitude" else value))
+    return True
+
+
+# ---- Behringer DSP1100: manual, Tab. 8.2 Controller functions with MIDI ---------------------------------
+# "Filter Mode O, P, A, S 11 0..3", "Frequency 20 (Hz)..20 (kHz) 13 0..30", "Fine (1/60 Oct) -9..+10 14 0..19",
+# "Bandwidth 1..120 15 0..119", "Gain -48..+16 16 0..64", "In/Out 19 0..2". Frequency steps: third octaves.
+_THIRDS = [20, 25, 31.5, 40, 50, 63, 80, 100, 125, 160, 200, 250, 315, 400, 500, 630, 800, 1000, 1250, 1600, 2000,
+           2500, 3150, 4000, 5000, 6300, 8000, 10000, 12500, 16000, 20000]
+_DSP1100: dict[int, tuple[str, int, Callable[[int], Any]]] = {
+    10: ("filter", 11, lambda v: str(v + 1)), 11: ("mode", 3, lambda v: "OPAS"[v]),
+    13: ("frequency", 30, lambda v: float(_THIRDS[v])), 14: ("fine", 19, lambda v: float(v - 9)),
+    15: ("bandwidth", 119, lambda v: float(v + 1)), 16: ("gain", 64, lambda v: float(v - 48)),
+    19: ("in_out", 2, lambda v: ["out", "in", "auto"][v]),
+}
+
+
+def dsp1100(sim: Simulator, msg: Any) -> bool:
+    if msg.type != "control_change" or not _channel_ok(sim, msg) or msg.control not in _DSP1100:
+        return False
+    name, top, meaning = _DSP1100[msg.control]
+    if msg.value > top:
+        return False
+    sim._update(name, meaning(msg.value))
+    return True
+
+
 DECODERS: dict[str, Decoder] = {
+    "alesis-midiverb3": midiverb3,
+    "behringer-dsp1100": dsp1100,
+    "behringer-x32": x32,
     "strymon-bigsky": bigsky,
     "lexicon-pcm90": pcm90,
     "yamaha-spx2000": spx2000,

@@ -1,6 +1,9 @@
-"""The one exception root of the hybrid (audio and orchestration) layer."""
+"""The one exception root of the hybrid (audio and orchestration) layer, and the layers' roots together."""
 
 from __future__ import annotations
+
+from devices.errors import DeviceError
+from recall.errors import RecallError
 
 
 class HybridError(Exception):
@@ -16,3 +19,8 @@ class HybridError(Exception):
 
     def __str__(self) -> str:
         return f"{self.where}: {self.reason}" if self.where else self.reason
+
+
+LAYER_ERRORS: tuple[type[Exception], ...] = (DeviceError, RecallError, HybridError)
+"""The expected failures of every layer (bad input, a unit that does not answer): each prints as
+one line. The CLI, the session, the print process and the TUI catch these, not their own lists."""

@@ -19,25 +19,31 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
 from typing import Any
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from devices.device import Device
 from devices.errors import DeviceError
+from devices.parameter import Parameter
 from recall.errors import RecallError
 from recall.sheet import Sheet, require_valid
 from recall.state import StudioState
-from recall.store import load_sheet
+from recall.status import ApplyStatus
+from recall.store import load_sheet, song_paths
 from recall.studio import Studio, StudioDevice
 from recall.values import same, show
 from recall.walkthrough import Step, walkthrough
 
-# statuses of a DeviceReport
-PENDING, SENDING, VERIFYING = "pending", "sending", "verifying"
-SET, VERIFIED, FAILED, NEEDS_HAND, UNCHANGED, DONE_EARLIER = (
-    "set", "verified", "failed", "needs-hand", "unchanged", "done-earlier")
-GOOD = (SET, VERIFIED, UNCHANGED, DONE_EARLIER)
+DeviceOpener = Callable[[StudioDevice], AbstractContextManager[Device]]
+"""Opens a studio device for a run: :func:`device_for` (a Device is its own context manager) or
+``DevicePool.borrow``."""
+_PoolKey = tuple[str, str, str | None, int | None]
+
+REPORTED = (ApplyStatus.VERIFIED, ApplyStatus.SET, ApplyStatus.UNCHANGED, ApplyStatus.DONE_EARLIER,
+            ApplyStatus.FAILED, ApplyStatus.NEEDS_HAND)
+"""The final statuses a run's summary counts, in the order it names them."""
 
 
 @dataclass
@@ -45,7 +51,7 @@ class DeviceReport:
     """How one device's recall went."""
 
     device: str
-    status: str = PENDING
+    status: ApplyStatus = ApplyStatus.PENDING
     reason: str = ""
     port: str | None = None
     sent: dict[str, Any] = field(default_factory=dict)
@@ -58,13 +64,13 @@ class DeviceReport:
     elapsed_s: float = 0.0
 
     def detail(self) -> str:
-        if self.status == FAILED:
+        if self.status == ApplyStatus.FAILED:
             return self.reason
-        if self.status in (SET, VERIFIED):
+        if self.status in (ApplyStatus.SET, ApplyStatus.VERIFIED):
             return f"{len(self.sent)} parameters, {self.messages} messages, {self.elapsed_s * 1000:.0f} ms"
         return self.reason
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"device": self.device, "status": self.status, "reason": self.reason, "port": self.port,
                 "sent": self.sent, "mismatches": {k: list(v) for k, v in self.mismatches.items()}, "resent": list(self.resent),
                 "messages": self.messages, "wire_time_s": round(self.wire_time_s, 6),
@@ -96,18 +102,17 @@ class ApplyReport:
 
     @property
     def ok(self) -> bool:
-        return all(r.status in GOOD or r.status == NEEDS_HAND for r in self.devices)
+        return all(r.status.ok for r in self.devices)
 
-    def count(self, status: str) -> int:
+    def count(self, status: ApplyStatus) -> int:
         return sum(1 for r in self.devices if r.status == status)
 
     def summary_line(self) -> str:
-        parts = [f"{self.count(s)} {s}" for s in (VERIFIED, SET, UNCHANGED, DONE_EARLIER, FAILED, NEEDS_HAND)
-                 if self.count(s)]
+        parts = [f"{self.count(s)} {s}" for s in REPORTED if self.count(s)]
         return (f"{self.song}: " + (", ".join(parts) or "nothing to do") +
                 f" in {self.open_time_s + self.wall_time_s:.2f} s")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"song": self.song, "ok": self.ok, "devices": [r.to_dict() for r in self.devices],
                 "steps": [s.to_dict() for s in self.steps], "wall_time_s": round(self.wall_time_s, 6),
                 "open_time_s": round(self.open_time_s, 6), "wire_time_by_port_s": {k: round(v, 6) for k, v in self.wire_time_by_port_s.items()},
@@ -131,19 +136,17 @@ def targets(sheet: Sheet, studio: Studio) -> dict[str, dict[str, Any]]:
     return out
 
 
-def apply_song(studio: Studio, song: str, **kwargs) -> ApplyReport:
-    """Load ``song``'s sheet and :func:`apply_sheet` it (see there for the options)."""
+def apply_song(studio: Studio, song: str, **options: Any) -> ApplyReport:
+    """Load ``song``'s sheet and :func:`apply_sheet` it (``options``: apply_sheet's keywords)."""
+    path = song_paths(studio, song).sheet
     sheet = load_sheet(studio, song)
-    from pathlib import Path
-
-    slug = Path(sheet.file).parent.name
-    return apply_sheet(studio, sheet, slug=slug, **kwargs)
+    return apply_sheet(studio, sheet, slug=path.parent.name, **options)
 
 
 def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, changed_only: bool = False,
                 verify: bool = True, resume: bool = True, only: Iterable[str] | None = None,
                 on_event: Callable[[ApplyEvent], None] | None = None,
-                open_device: Callable[[StudioDevice], Any] | None = None) -> ApplyReport:
+                open_device: DeviceOpener | None = None) -> ApplyReport:
     """Set every machine-settable device of ``sheet``; see the module docstring.
 
     Raises RecallProblems before anything is sent when the sheet does not fit the
@@ -165,7 +168,8 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
     journal = state.journal(slug) if resume else {}
     earlier: dict[str, str] = {}
     if journal.get("digest") == digest and not journal.get("complete"):
-        earlier = {k: v for k, v in journal.get("done", {}).items() if v in (SET, VERIFIED, UNCHANGED)}
+        kept = (ApplyStatus.SET, ApplyStatus.VERIFIED, ApplyStatus.UNCHANGED)
+        earlier = {k: v for k, v in journal.get("done", {}).items() if v in kept}
     state.start_journal(slug, digest, earlier)
     emit = _Emitter(on_event, slug)
     opener = open_device or device_for
@@ -177,31 +181,31 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
         report = DeviceReport(device=dev, port=entry.port)
         reports[dev] = report
         if not entry.machine_settable:
-            report.status = NEEDS_HAND
+            report.status = ApplyStatus.NEEDS_HAND
             report.reason = f"set by hand: {len(values)} controls"
         elif dev in earlier:
-            report.status = DONE_EARLIER
+            report.status = ApplyStatus.DONE_EARLIER
             report.reason = f"{earlier[dev]} by the interrupted run of this sheet"
         else:
             by_port.setdefault(_port_key(entry.port), []).append(dev)
     emit(ApplyEvent("start", song=slug))
     for report in reports.values():
-        if report.status != PENDING:
+        if report.status != ApplyStatus.PENDING:
             emit.device(report, done=True)
 
     wire_by_port: dict[str, float] = {}
     t_open = time.perf_counter()
     # Open every device first, one at a time: JACK client creation stalls when several
     # threads do it at once, and a recall should spend its parallel time on the wire.
-    sessions: dict[str, tuple[Any, Any, dict[str, Any]]] = {}
+    sessions: dict[str, tuple[AbstractContextManager[Device], Device, dict[str, Any]]] = {}
     for _port, names in by_port.items():
         for name in names:
             report, entry = reports[name], studio.devices[name]
             to_send = _to_send(entry, wanted[name], state, changed_only)
             if not to_send:
-                report.status = UNCHANGED
+                report.status = ApplyStatus.UNCHANGED
                 report.reason = "the gear already has these values"
-                state.journal_done(slug, name, UNCHANGED)
+                state.journal_done(slug, name, ApplyStatus.UNCHANGED)
                 emit.device(report, done=True)
                 continue
             cm = opener(entry)
@@ -229,7 +233,7 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
             report = reports[name]
             entry = studio.devices[name]
             cm, device, to_send = sessions[name]
-            failure = None
+            failure: BaseException | None = None
             try:
                 _apply_one(entry, device, wanted[name], to_send, report, state, slug, verify, emit)
             except DeviceError as exc:
@@ -240,7 +244,7 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
                 _fail(report, f"{type(exc).__name__}: {exc}", state)
             failures[name] = failure
             wire_by_port[port] = wire_by_port.get(port, 0.0) + report.wire_time_s
-            if report.status in GOOD:
+            if report.status.good:
                 state.journal_done(slug, name, report.status)
             emit.device(report, done=True)
 
@@ -260,20 +264,19 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
             pass
 
     ordered = [reports[d] for d in wanted]
-    failed = [r.device for r in ordered if r.status == FAILED]
+    failed = [r.device for r in ordered if r.status == ApplyStatus.FAILED]
     steps = walkthrough(sheet, studio, extra=failed)
     if only is not None:
         steps = [s for s in steps if s.device in only]
-    report = ApplyReport(song=slug, devices=ordered, steps=steps, wall_time_s=wall, open_time_s=open_s,
-                         wire_time_by_port_s=wire_by_port)
-    state.finish_journal(slug, complete=report.ok)
-    state.record_recall(slug, report.ok, {s: report.count(s) for s in
-                                          (VERIFIED, SET, UNCHANGED, DONE_EARLIER, FAILED, NEEDS_HAND)})
+    run = ApplyReport(song=slug, devices=ordered, steps=steps, wall_time_s=wall, open_time_s=open_s,
+                      wire_time_by_port_s=wire_by_port)
+    state.finish_journal(slug, complete=run.ok)
+    state.record_recall(slug, run.ok, {s.value: run.count(s) for s in REPORTED})
     emit(ApplyEvent("finish", song=slug))
-    return report
+    return run
 
 
-def _to_send(entry: StudioDevice, values: dict[str, Any], state: StudioState, changed_only: bool) -> dict:
+def _to_send(entry: StudioDevice, values: dict[str, Any], state: StudioState, changed_only: bool) -> dict[str, Any]:
     if not changed_only:
         return dict(values)
     params = entry.profile.parameters
@@ -282,16 +285,16 @@ def _to_send(entry: StudioDevice, values: dict[str, Any], state: StudioState, ch
 
 
 def _fail(report: DeviceReport, reason: str, state: StudioState) -> None:
-    report.status = FAILED
+    report.status = ApplyStatus.FAILED
     report.reason = reason
     state.forget(report.device)
 
 
-def _apply_one(entry: StudioDevice, device: Any, values: dict[str, Any], to_send: dict[str, Any],
-               report: DeviceReport, state: StudioState, slug: str, verify: bool, emit) -> None:
+def _apply_one(entry: StudioDevice, device: Device, values: dict[str, Any], to_send: dict[str, Any],
+               report: DeviceReport, state: StudioState, slug: str, verify: bool, emit: _Emitter) -> None:
     params = entry.profile.parameters
     t0 = time.perf_counter()
-    report.status = SENDING
+    report.status = ApplyStatus.SENDING
     emit.device(report)
     messages = device.plan(to_send)
     report.messages = len(messages)
@@ -300,7 +303,7 @@ def _apply_one(entry: StudioDevice, device: Any, values: dict[str, Any], to_send
     report.sent = {k: show(params[k], v) for k, v in to_send.items()}
     state.remember(entry.name, to_send, song=slug)
     if verify and device.readback:
-        report.status = VERIFYING
+        report.status = ApplyStatus.VERIFYING
         emit.device(report)
         read = device.read(list(values))
         wrong = _mismatched(params, values, read)
@@ -317,13 +320,13 @@ def _apply_one(entry: StudioDevice, device: Any, values: dict[str, Any], to_send
                                        "nothing" if have is None else show(params[name], have))
         state.remember(entry.name, {k: v for k, v in read.items() if k in params}, song=slug)
         if report.mismatches:
-            report.status = FAILED
+            report.status = ApplyStatus.FAILED
             report.reason = "read back differs: " + ", ".join(
                 f"{k} = {h} (wanted {w})" for k, (w, h) in report.mismatches.items())
         else:
-            report.status = VERIFIED
+            report.status = ApplyStatus.VERIFIED
     else:
-        report.status = SET
+        report.status = ApplyStatus.SET
         report.reason = "set (no read-back)" if not device.readback else "set (not verified)"
     report.elapsed_s = time.perf_counter() - t0
 
@@ -345,7 +348,7 @@ def open_answer_port(device: Any) -> None:
         port.open_input("opening for read-back")
 
 
-def _mismatched(params, values: dict[str, Any], read: dict[str, Any]) -> list[str]:
+def _mismatched(params: Mapping[str, Parameter], values: dict[str, Any], read: dict[str, Any]) -> list[str]:
     return [k for k, want in values.items() if read.get(k) is None or not same(params[k], want, read[k])]
 
 
@@ -361,7 +364,7 @@ def _port_key(port: str | None) -> str:
 class _Emitter:
     """Calls the progress callback with snapshots; a failing callback never breaks a recall."""
 
-    def __init__(self, callback, slug: str):
+    def __init__(self, callback: Callable[[ApplyEvent], None] | None, slug: str) -> None:
         self.callback = callback
         self.slug = slug
         self.lock = threading.Lock()
@@ -376,8 +379,8 @@ class _Emitter:
                 pass
 
     def device(self, report: DeviceReport, *, done: bool = False) -> None:
-        snap = DeviceReport(**{k: (v.copy() if isinstance(v, (dict, list)) else v)
-                               for k, v in report.__dict__.items()})
+        snap = replace(report, sent=dict(report.sent), mismatches=dict(report.mismatches),
+                       resent=list(report.resent))
         self(ApplyEvent("done" if done else "device", device=report.device, report=snap, song=self.slug))
 
 
@@ -390,15 +393,15 @@ class DevicePool:
     the next run opens it afresh. Thread-safe; ``close()`` closes everything.
     """
 
-    def __init__(self, factory: Callable[[StudioDevice], Any] = None):
+    def __init__(self, factory: Callable[[StudioDevice], Device] | None = None) -> None:
         self._factory = factory or device_for
-        self._open: dict[tuple, Any] = {}
+        self._open: dict[_PoolKey, Device] = {}
         self._lock = threading.Lock()
 
-    def _key(self, entry: StudioDevice) -> tuple:
+    def _key(self, entry: StudioDevice) -> _PoolKey:
         return (entry.name, entry.profile.id, entry.port, entry.channel)
 
-    def get(self, entry: StudioDevice) -> Any:
+    def get(self, entry: StudioDevice) -> Device:
         """The open Device for ``entry`` (opened on first use)."""
         key = self._key(entry)
         with self._lock:
@@ -420,7 +423,7 @@ class DevicePool:
 
     def open_all(self, entries: Iterable[StudioDevice]) -> dict[str, DeviceError]:
         """Open every machine-settable entry now; returns the errors of those that would not open."""
-        errors = {}
+        errors: dict[str, DeviceError] = {}
         for entry in entries:
             if entry.machine_settable:
                 try:
@@ -438,19 +441,19 @@ class DevicePool:
     def __enter__(self) -> DevicePool:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-class _Borrowed:
+class _Borrowed(AbstractContextManager[Device]):
     """``with pool.borrow(entry) as dev``: an open pooled device, dropped from the pool on error."""
 
-    def __init__(self, pool: DevicePool, entry: StudioDevice):
+    def __init__(self, pool: DevicePool, entry: StudioDevice) -> None:
         self.pool, self.entry = pool, entry
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> Device:
         return self.pool.get(self.entry)
 
-    def __exit__(self, exc_type, *exc) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         if exc_type is not None:
             self.pool.discard(self.entry)

@@ -70,7 +70,7 @@ class CaptureResult:
                 + f"; {len(self.changes)} changes " + ("saved" if self.saved else "(nothing to save)"))
         return text
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"song": self.song, "file": self.file, "created": self.created, "ok": self.ok,
                 "read": self.read, "learned": self.learned, "failed": self.failed,
                 "changes": [c.to_dict() for c in self.changes], "saved": self.saved,

@@ -38,7 +38,7 @@ class Change:
             return "removed"
         return "changed"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "kind": self.kind, "old": self.old, "new": self.new,
                 "old_text": self.old_text, "new_text": self.new_text,
                 "device": self.device, "param": self.param}

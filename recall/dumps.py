@@ -16,7 +16,7 @@ from devices.device import Device
 from devices.dump import Dump, DumpError, capture, replay
 from devices.errors import DeviceError
 from recall.errors import RecallError
-from recall.tomlio import atomic_write_bytes, atomic_write_text
+from recall.atomic import atomic_write_bytes, atomic_write_text
 
 DUMPS_DIR = "dumps"
 

@@ -8,6 +8,7 @@ prints as one line for the CLI.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 class RecallError(Exception):
@@ -27,7 +28,7 @@ class RecallError(Exception):
         where = ": ".join(p for p in (self.file, self.key) if p)
         return f"{where}: {self.reason}" if where else self.reason
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "key": self.key, "reason": self.reason}
 
 
@@ -42,7 +43,7 @@ class Problem:
     def __str__(self) -> str:
         return str(RecallError(self.reason, file=self.file, key=self.key))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "key": self.key, "reason": self.reason}
 
     def error(self) -> RecallError:
@@ -69,13 +70,13 @@ class RecallProblems(RecallError):
             line += f" (and {more} more problem{'s' if more > 1 else ''})"
         return line
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"problems": [p.to_dict() for p in self.problems]}
 
 
 def key_path(*parts: str | int) -> str:
     """A dotted TOML key path, quoting parts that are not bare keys: ``devices."1176 #2".ratio``."""
-    out = []
+    out: list[str] = []
     for part in parts:
         if isinstance(part, int):
             out[-1:] = [f"{out[-1]}[{part}]"] if out else [f"[{part}]"]

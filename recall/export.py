@@ -272,10 +272,10 @@ def export_html(sheet: Sheet, studio: Studio, *, song_folder: Path | None = None
             for name, param in prof.parameters.items():
                 if name not in applies:
                     continue
-                value = _parsed(param, values[name]) if name in values else None
-                svg = control_svg(param, value)
-                text = show(param, value) if value is not None else "—"
-                unset = "" if value is not None else " unset"
+                shown_value = _parsed(param, values[name]) if name in values else None
+                svg = control_svg(param, shown_value)
+                text = show(param, shown_value) if shown_value is not None else "—"
+                unset = "" if shown_value is not None else " unset"
                 out.append(f'<div class="control{unset}" data-param="{_e(name)}">{svg}'
                            f'<div class="name">{_e(param.label or name)}</div>'
                            f'<div class="value">{_e(text)}</div></div>')
@@ -355,7 +355,7 @@ def export_markdown(sheet: Sheet, studio: Studio) -> str:
 
 def export_song(sheet: Sheet, studio: Studio, out_dir: Path | None = None, *, fmt: str = "both") -> list[Path]:
     """Write ``<slug>.html`` and/or ``<slug>.md`` (default: the song's ``export/`` folder)."""
-    from recall.tomlio import atomic_write_text
+    from recall.tomlio import save_text
 
     folder = Path(sheet.file).parent if sheet.file else None
     if out_dir is None:
@@ -366,10 +366,10 @@ def export_song(sheet: Sheet, studio: Studio, out_dir: Path | None = None, *, fm
     written = []
     if fmt in ("html", "both"):
         p = Path(out_dir) / f"{slug}.html"
-        atomic_write_text(p, export_html(sheet, studio, song_folder=folder))
+        save_text(p, export_html(sheet, studio, song_folder=folder))
         written.append(p)
     if fmt in ("md", "markdown", "both"):
         p = Path(out_dir) / f"{slug}.md"
-        atomic_write_text(p, export_markdown(sheet, studio))
+        save_text(p, export_markdown(sheet, studio))
         written.append(p)
     return written

@@ -41,7 +41,7 @@ a sheet saved by the program keeps the comments and layout of a hand edit.
 from __future__ import annotations
 
 import math
-import tomllib
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,15 +49,15 @@ from typing import TYPE_CHECKING, Any
 import tomlkit
 from tomlkit.toml_document import TOMLDocument
 
+from devices import safe_read
 from devices.errors import DeviceError
 from recall.errors import Problem, RecallError, RecallProblems, key_path
-from recall.tomlio import parse_toml, read_toml, plain as _plain, type_name as _type_name
+from recall.tomlio import parse_toml, read_text, plain as _plain, type_name as _type_name
 
 if TYPE_CHECKING:
     from recall.studio import Studio
 
 SHEET_SPEC = "hybrid-sheet/1"
-SHEET_FILE = "sheet.toml"
 STAGES = ("preparation", "fundamentals", "vocals", "depth-and-space", "automation", "review")
 SAMPLERATES = (44100, 48000, 88200, 96000, 176400, 192000)
 
@@ -71,7 +71,7 @@ class Insert:
     loop: str
     devices: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"loop": self.loop, "devices": list(self.devices)}
 
 
@@ -83,7 +83,7 @@ class Track:
     file: str
     inserts: list[Insert] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "file": self.file, "inserts": [i.to_dict() for i in self.inserts]}
 
 
@@ -92,7 +92,7 @@ class ChecklistItem:
     item: str
     done: bool = False
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"item": self.item, "done": self.done}
 
 
@@ -103,9 +103,14 @@ class Sheet:
     place so untouched keys, comments and layout stay as they were.
     """
 
-    def __init__(self, doc: TOMLDocument, *, file: str | None = None):
+    def __init__(self, doc: TOMLDocument | dict[str, Any], *, file: str | None = None,
+                 loaded_text: str | None = None) -> None:
         self.doc = doc
+        """The tomlkit document (a plain dict for :meth:`peek`'s read-only view)."""
         self.file = file
+        self.loaded_text = loaded_text
+        """The file's text when this sheet was loaded or last saved (None: not from a file).
+        ``recall.store.save_sheet`` compares it with the disk to notice an edit made since."""
 
     # -- construction ------------------------------------------------------------
     @classmethod
@@ -122,15 +127,9 @@ class Sheet:
         """A read-only view of a sheet for listings: parsed with ``tomllib`` (fast, no comments
         kept) and structure-checked. Do not save it: a save would drop the comments."""
         try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise RecallError(f"not valid TOML: {exc}", file=str(path)) from None
-        except UnicodeDecodeError as exc:
-            raise RecallError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=str(path)) from None
-        except FileNotFoundError:
-            raise RecallError("file not found", file=str(path)) from None
-        except OSError as exc:
-            raise RecallError(f"cannot read: {exc.strerror}", file=str(path)) from None
+            data = safe_read.read_toml(path, file=str(path))
+        except safe_read.FileRefused as exc:
+            raise RecallError(exc.reason, file=exc.file, key=exc.key) from None
         sheet = cls(data, file=str(path))
         problems = sheet.structure_problems()
         if problems:
@@ -139,8 +138,8 @@ class Sheet:
 
     @classmethod
     def load(cls, path: Path) -> Sheet:
-        doc = read_toml(Path(path))
-        sheet = cls(doc, file=str(path))
+        text = read_text(path)
+        sheet = cls(parse_toml(text, display=str(path)), file=str(path), loaded_text=text)
         problems = sheet.structure_problems()
         if problems:
             raise RecallProblems(problems)
@@ -176,10 +175,10 @@ class Sheet:
         return tomlkit.dumps(self.doc)
 
     def copy(self) -> Sheet:
-        return Sheet(parse_toml(self.dumps(), display=self.file), file=self.file)
+        return Sheet(parse_toml(self.dumps(), display=self.file), file=self.file, loaded_text=self.loaded_text)
 
     # -- song --------------------------------------------------------------------
-    def _song(self) -> dict:
+    def _song(self) -> dict[str, Any]:
         return self.doc.get("song") or {}
 
     @property
@@ -261,13 +260,14 @@ class Sheet:
         entry = (self.doc.get("devices") or {}).get(device) or {}
         return [str(p) for p in entry.get("photos", [])]
 
-    def _device_table(self, device: str):
+    def _device_table(self, device: str) -> MutableMapping[str, Any]:
         if "devices" not in self.doc:
             self.doc["devices"] = tomlkit.table(is_super_table=True)
         devices = self.doc["devices"]
         if device not in devices:
             devices[device] = tomlkit.table(is_super_table=True)
-        return devices[device]
+        entry: MutableMapping[str, Any] = devices[device]
+        return entry
 
     def set_values(self, device: str, values: dict[str, Value]) -> None:
         """Set parameter values of ``device`` (other parameters and comments untouched)."""
@@ -324,7 +324,7 @@ class Sheet:
         self.doc["checklist"].append(t)
 
     # -- whole sheet ---------------------------------------------------------------
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "spec": SHEET_SPEC, "title": self.title, "artist": self.artist, "album": self.album,
             "samplerate": self.samplerate, "stage": self.stage, "notes": self.notes,
@@ -370,7 +370,7 @@ class _StructureChecker:
     def bad(self, key: str, reason: str) -> None:
         self.problems.append(Problem(self.file, key, reason))
 
-    def is_str(self, table: dict, name: str, *parts: str | int, required: bool = False) -> None:
+    def is_str(self, table: dict[str, Any], name: str, *parts: str | int, required: bool = False) -> None:
         key = key_path(*parts, name)
         if name not in table:
             if required:
@@ -379,7 +379,7 @@ class _StructureChecker:
         if not isinstance(_plain(table[name]), str):
             self.bad(key, f"expected a string, got {_type_name(table[name])}")
 
-    def str_list(self, table: dict, name: str, *parts: str | int) -> None:
+    def str_list(self, table: dict[str, Any], name: str, *parts: str | int) -> None:
         if name not in table:
             return
         value = _plain(table[name])
@@ -430,7 +430,7 @@ class _StructureChecker:
                                  f"expected true or false, got {_type_name(entry['done'])}")
         return self.problems
 
-    def song(self, song: dict) -> None:
+    def song(self, song: dict[str, Any]) -> None:
         self.is_str(song, "title", "song", required=True)
         if "title" in song and isinstance(_plain(song["title"]), str) and not str(song["title"]).strip():
             self.bad("song.title", "empty (expected the song's title)")

@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from recall.errors import RecallError
-from recall.tomlio import atomic_write_text
+from recall.tomlio import save_text
 
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _read_json(path: Path) -> dict:
+def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -39,8 +39,8 @@ def _read_json(path: Path) -> dict:
     return data
 
 
-def _write_json(path: Path, data: dict) -> None:
-    atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    save_text(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
 class StudioState:
@@ -87,13 +87,13 @@ class StudioState:
     def recalls_file(self) -> Path:
         return self.dir / "recalls.json"
 
-    def record_recall(self, slug: str, ok: bool, summary: dict) -> None:
+    def record_recall(self, slug: str, ok: bool, summary: dict[str, Any]) -> None:
         with self._lock:
             data = _read_json(self.recalls_file)
             data[slug] = {"at": utc_now(), "ok": ok, "summary": summary}
             _write_json(self.recalls_file, data)
 
-    def recalls(self) -> dict[str, dict]:
+    def recalls(self) -> dict[str, Any]:
         with self._lock:
             return _read_json(self.recalls_file)
 
@@ -101,7 +101,7 @@ class StudioState:
     def journal_file(self, slug: str) -> Path:
         return self.dir / "journal" / f"{slug}.json"
 
-    def journal(self, slug: str) -> dict:
+    def journal(self, slug: str) -> dict[str, Any]:
         with self._lock:
             return _read_json(self.journal_file(slug))
 

@@ -3,8 +3,16 @@
 Layout (docs/CONTRACTS.md): ``songs/<slug>/sheet.toml`` and ``songs/<slug>/history/``.
 Every save that changes the file first puts the previous text in the history folder as
 ``<UTC time>.toml`` (e.g. ``20261121T140312.250113Z.toml``), then writes the new sheet
-atomically; a sheet that does not pass its checks is refused and the file on disk (the
-last good version) is left as it was.
+atomically (recall.atomic) and keeps that text in the history too; a sheet that does not
+pass its checks is refused and the file on disk (the last good version) is left as it was.
+The newest history file is not listed while it is what the sheet holds, so
+:func:`history` lists earlier versions; once an editor overwrites the sheet, hybrid's
+last save shows in the history (it is never lost).
+
+Concurrent edits: a sheet remembers the text it was loaded from. When the file on disk
+changed since (someone saved it in an editor), :func:`save_sheet` merges (recall.merge):
+keys only one side changed are kept from that side; a key both changed differently is a
+:class:`SheetConflict` naming the file, the key and both values, and nothing is written.
 
 Version references used by :func:`read_version` and the CLI: ``current`` (the sheet on
 disk), ``1``, ``2``, ... (history, oldest first), ``-1``, ``-2``, ... (the latest previous
@@ -13,21 +21,32 @@ versions), or a history file's name (with or without ``.toml``).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import datetime, UTC
 from pathlib import Path
 
+from recall.atomic import is_temp
 from recall.errors import Problem, RecallError, RecallProblems, key_path
-from recall.sheet import SHEET_FILE, Insert, Sheet, validate_sheet
+from recall.merge import merge_documents
+from recall.paths import SongPaths, StudioPaths
+from recall.sheet import Insert, Sheet, validate_sheet
 from recall.state import StudioState
-from recall.studio import SONGS_DIR, Studio
-from recall.tomlio import TEMP_PREFIX, atomic_write_text
+from recall.studio import Studio
+from recall.tomlio import parse_toml, read_text, save_text
 
-HISTORY_DIR = "history"
+SAVE_ATTEMPTS = 3
+"""How often a save re-reads and merges when the file changes again while it saves."""
+
+
+class SheetConflict(RecallProblems):
+    """The sheet changed on disk since it was loaded and this save changes the same keys
+    differently; one Problem per key (file, key, both values). Nothing was written."""
 
 
 def slugify(title: str) -> str:
@@ -41,16 +60,20 @@ def _root(studio: Studio | str | Path) -> Path:
     return studio.root if isinstance(studio, Studio) else Path(studio).expanduser().resolve()
 
 
+def song_paths(studio: Studio | str | Path, song: str) -> SongPaths:
+    """The files of ``song`` (a slug, or a title that slugifies to one)."""
+    paths = StudioPaths(_root(studio))
+    exact = paths.song(song)
+    return exact if song and exact.sheet.is_file() else paths.song(slugify(song))
+
+
 def song_dir(studio: Studio | str | Path, song: str) -> Path:
     """The folder of ``song`` (a slug, or a title that slugifies to one)."""
-    songs = _root(studio) / SONGS_DIR
-    if (songs / song / SHEET_FILE).is_file():
-        return songs / song
-    return songs / slugify(song)
+    return song_paths(studio, song).folder
 
 
 def sheet_path(studio: Studio | str | Path, song: str) -> Path:
-    return song_dir(studio, song) / SHEET_FILE
+    return song_paths(studio, song).sheet
 
 
 def create_song(studio_dir: Studio | str | Path, title: str, *, artist: str = "", album: str = "",
@@ -61,13 +84,14 @@ def create_song(studio_dir: Studio | str | Path, title: str, *, artist: str = ""
     ("stems/1Kick.wav"), in running order. Refuses a song that already exists.
     """
     root = _root(studio_dir)
-    if not (root / "studio.toml").is_file():
+    paths = StudioPaths(root)
+    if not paths.is_studio():
         raise RecallError("not a studio folder (no studio.toml; create one with `hybrid init DIR`)",
                           file=str(root))
     if not isinstance(title, str) or not title.strip():
-        raise RecallError("a song needs a title", file=str(root / SONGS_DIR), key="song.title")
-    folder = root / SONGS_DIR / slugify(title)
-    path = folder / SHEET_FILE
+        raise RecallError("a song needs a title", file=str(paths.songs), key="song.title")
+    song = paths.song(slugify(title))
+    path = song.sheet
     if path.exists():
         raise RecallError(f"song {title!r} already exists", file=str(path))
     for name, file in tracks.items():
@@ -76,8 +100,7 @@ def create_song(studio_dir: Studio | str | Path, title: str, *, artist: str = ""
                               file=str(path), key=key_path("tracks", name, "file"))
     sheet = Sheet.new(title.strip(), artist=artist, album=album, samplerate=samplerate, tracks=tracks)
     sheet.file = str(path)
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, sheet.dumps())
+    save_text(path, sheet.dumps())
     return path
 
 
@@ -104,28 +127,71 @@ def save_sheet(sheet: Sheet, path: Path | str | None = None, *, studio: Studio |
     """Save ``sheet`` atomically, keeping the previous text in ``history/``.
 
     Checks the structure (and, given ``studio``, devices, parameters and ranges) first;
-    a failing sheet raises RecallProblems and nothing on disk changes. Returns False
-    when the text is unchanged (no new version is made).
+    a failing sheet raises RecallProblems and nothing on disk changes. When the file
+    changed on disk since the sheet was loaded, the two are merged key by key (see the
+    module docstring; ``sheet`` then holds the merge) or SheetConflict is raised. Returns
+    False when the text is unchanged (no new version is made).
     """
     path = Path(path or sheet.file or "")
     if not path.name:
         raise RecallError("the sheet has no file to save to")
+    same_file = sheet.file is not None and Path(sheet.file).resolve() == path.resolve()
     sheet.file = str(path)
+    base = sheet.loaded_text if same_file else None
     problems = validate_sheet(sheet, studio) if studio is not None else sheet.structure_problems()
     if problems:
         raise RecallProblems(problems)
-    text = sheet.dumps()
-    _check_text(text, str(path))  # what we write must read back
+    for _attempt in range(SAVE_ATTEMPTS):
+        old = _read_current(path)
+        if base is not None and old is not None and old != base:
+            _merge_from_disk(sheet, base, old, studio)
+            base = old
+        text = sheet.dumps()
+        _check_text(text, str(path))  # what we write must read back
+        if old == text:
+            sheet.loaded_text = text
+            return False
+        if old is not None:
+            _keep_history(path.parent, old)
+        if _read_current(path) != old:
+            continue  # written again while we saved: merge that too
+        save_text(path, text)
+        _keep_history(path.parent, text)
+        sheet.loaded_text = text
+        return True
+    raise RecallError(f"the file keeps changing while it is saved ({SAVE_ATTEMPTS} tries); save again",
+                      file=str(path))
+
+
+def _read_current(path: Path) -> str | None:
     try:
-        old = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        old = None
-    if old == text:
-        return False
-    if old is not None:
-        _keep_history(path.parent, old)
-    atomic_write_text(path, text)
-    return True
+        return read_text(path)
+    except RecallError:
+        if not path.exists():
+            return None
+        raise
+
+
+def _merge_from_disk(sheet: Sheet, base: str, disk: str, studio: Studio | None) -> None:
+    """Carry this sheet's changes since ``base`` into the text on disk; SheetConflict when both
+    changed a key differently (nothing written, ``sheet`` unchanged)."""
+    file = sheet.file
+    try:
+        base_doc = parse_toml(base, display=file)
+        theirs = parse_toml(disk, display=file)
+    except RecallError as exc:
+        raise RecallError(f"changed on disk since it was loaded, and the file on disk does not parse "
+                          f"({exc.reason}): fix it or move it away, then save again", file=file) from None
+    mine = parse_toml(sheet.dumps(), display=file)
+    conflicts = merge_documents(base_doc, theirs, mine)
+    if conflicts:
+        raise SheetConflict([Problem(file, c.key, c.text) for c in conflicts])
+    merged = Sheet(theirs, file=file, loaded_text=sheet.loaded_text)
+    problems = validate_sheet(merged, studio) if studio is not None else merged.structure_problems()
+    if problems:
+        raise SheetConflict([Problem(p.file, p.key, "changed on disk since it was loaded; merged with this "
+                                     f"save it would be wrong: {p.reason}") for p in problems])
+    sheet.doc = theirs
 
 
 def _check_text(text: str, file: str) -> None:
@@ -139,16 +205,39 @@ def _check_text(text: str, file: str) -> None:
         raise RecallProblems(problems)
 
 
-def _keep_history(folder: Path, text: str) -> Path:
-    hist = folder / HISTORY_DIR
+def _keep_history(folder: Path, text: str) -> Path | None:
+    """Put ``text`` in the history, unless the newest version there is that text already."""
+    hist = SongPaths(folder).history
+    files = _history_files(hist)
+    if files and _same_text(files[-1], text):
+        return None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     target = hist / f"{stamp}.toml"
     n = 1
-    while target.exists():
+    while target.exists() or (files and _order(target) <= _order(files[-1])):
         target = hist / f"{stamp}-{n}.toml"
         n += 1
-    atomic_write_text(target, text)
+    save_text(target, text)
     return target
+
+
+def _same_text(path: Path, text: str) -> bool:
+    try:
+        return read_text(path) == text
+    except RecallError:
+        return False
+
+
+def _order(path: Path) -> tuple[str, int]:
+    """History files in time order: ``<stamp>.toml`` then ``<stamp>-1.toml``, ``<stamp>-2.toml`` ..."""
+    stem, _, n = path.stem.partition("-")
+    return (stem, int(n) if n.isdigit() else 0)
+
+
+def _history_files(hist: Path) -> list[Path]:
+    if not hist.is_dir():
+        return []
+    return sorted((p for p in hist.glob("*.toml") if not is_temp(p)), key=_order)
 
 
 @dataclass
@@ -160,7 +249,7 @@ class Version:
     path: Path
     saved_at: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"number": self.number, "name": self.name, "path": str(self.path), "saved_at": self.saved_at}
 
 
@@ -170,8 +259,15 @@ def history(studio: Studio | str | Path, song: str) -> list[Version]:
 
 
 def _versions(folder: Path) -> list[Version]:
-    hist = folder / HISTORY_DIR
-    files = sorted(p for p in hist.glob("*.toml") if not p.name.startswith(TEMP_PREFIX)) if hist.is_dir() else []
+    song = SongPaths(folder)
+    files = _history_files(song.history)
+    if files:
+        try:
+            current = read_text(song.sheet)
+        except RecallError:
+            current = None
+        if current is not None and _same_text(files[-1], current):
+            files.pop()  # hybrid's own last save, which the sheet still holds: not an earlier version
     out = []
     for i, p in enumerate(files, 1):
         m = re.match(r"(\d{8})T(\d{6})", p.stem)
@@ -210,7 +306,7 @@ def read_version(studio: Studio | str | Path, song: str, ref: str) -> Sheet:
     if chosen is None:
         raise RecallError(f"no version {ref!r} (there are {len(versions)}: use current, 1..{len(versions)}, "
                           "-1 for the latest earlier one, or a history file name)",
-                          file=str(folder / HISTORY_DIR))
+                          file=str(SongPaths(folder).history))
     return Sheet.load(chosen.path)
 
 
@@ -237,7 +333,7 @@ class SongSummary:
     def ok(self) -> bool:
         return not self.problems
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"slug": self.slug, "path": str(self.path), "title": self.title, "artist": self.artist,
                 "album": self.album, "stage": self.stage, "samplerate": self.samplerate,
                 "tracks": self.tracks, "devices": self.devices, "versions": self.versions,
@@ -248,17 +344,18 @@ class SongSummary:
 
 def list_songs(studio: Studio | str | Path) -> list[SongSummary]:
     """Every song folder with a sheet, by album then title; broken sheets are listed with their problems."""
-    root = _root(studio)
-    songs = root / SONGS_DIR
-    state = StudioState(studio.state_dir if isinstance(studio, Studio) else root / ".state")
+    paths = StudioPaths(_root(studio))
+    songs = paths.songs
+    state = StudioState(paths.state)
     try:
         recalls = state.recalls()
     except RecallError:
         recalls = {}
     out = []
     for folder in sorted(songs.iterdir()) if songs.is_dir() else []:
-        path = folder / SHEET_FILE
-        if not path.is_file():
+        song = SongPaths(folder)
+        path = song.sheet
+        if not os.path.lexists(path):
             continue
         summary = SongSummary(slug=folder.name, path=path, title=folder.name,
                               versions=len(_versions(folder)))
@@ -282,7 +379,7 @@ def list_songs(studio: Studio | str | Path) -> list[SongSummary]:
         if isinstance(recall, dict):
             summary.last_recalled = recall.get("at")
             summary.last_recall_ok = recall.get("ok")
-        prints = [p.stat().st_mtime for p in (folder / "prints").glob("*.wav")] if (folder / "prints").is_dir() else []
+        prints = [p.stat().st_mtime for p in song.prints.glob("*.wav")] if song.prints.is_dir() else []
         if prints:
             summary.last_printed = (datetime.fromtimestamp(max(prints), UTC)
                                     .isoformat(timespec="seconds").replace("+00:00", "Z"))
@@ -313,13 +410,20 @@ def copy_sheet(studio: Studio | str | Path, source: str, target: str, *, title: 
     root = _root(studio)
     target_path = sheet_path(root, target)
     if target_path.is_file():
-        dst = load_sheet(root, target)
-    else:
-        new_title = title or target
-        target_path = create_song(root, new_title, artist=src.artist, album=src.album,
-                                  samplerate=src.samplerate, tracks={})
-        dst = Sheet.load(target_path)
-    if target_path.resolve() == Path(src.file).resolve():
+        return _copy_into(studio, src, load_sheet(root, target), target_path, sheet_path(root, source))
+    new_title = title or target
+    target_path = create_song(root, new_title, artist=src.artist, album=src.album,
+                              samplerate=src.samplerate, tracks={})
+    try:
+        return _copy_into(studio, src, Sheet.load(target_path), target_path, sheet_path(root, source))
+    except BaseException:  # a full or read-only disk part-way: no half-made song stays behind
+        shutil.rmtree(target_path.parent, ignore_errors=True)
+        raise
+
+
+def _copy_into(studio: Studio | str | Path, src: Sheet, dst: Sheet, target_path: Path,
+               src_path: Path) -> Path:
+    if target_path.resolve() == src_path.resolve():
         raise RecallError("source and target are the same song", file=str(target_path))
     for dev in src.device_names:
         dst.remove_device(dev)
@@ -328,7 +432,7 @@ def copy_sheet(studio: Studio | str | Path, source: str, target: str, *, title: 
             dst.set_device_notes(dev, src.device_notes(dev))
         if src.device_photos(dev):
             dst.set_device_photos(dev, src.device_photos(dev))
-            _copy_files(Path(src.file).parent, target_path.parent, src.device_photos(dev))
+            _copy_files(src_path.parent, target_path.parent, src.device_photos(dev))
     src_chains = {t.name: t.inserts for t in src.tracks}
     for track in dst.tracks:
         if track.name in src_chains:

@@ -21,12 +21,10 @@ from devices.profile import Profile, resolve_profile
 from devices.unit_settings import KEYS as UNIT_KEYS
 from devices.unit_settings import customise, parse_unit_settings, port_url
 from recall.errors import Problem, RecallError, RecallProblems, key_path
-from recall.tomlio import atomic_write_text, read_toml, plain as _plain, type_name as _type_name
+from recall.paths import StudioPaths
+from recall.tomlio import read_toml, save_text, plain as _plain, type_name as _type_name
 
 STUDIO_SPEC = "hybrid-studio/1"
-STUDIO_FILE = "studio.toml"
-SONGS_DIR = "songs"
-STATE_DIR = ".state"
 SAMPLERATES = (44100, 48000, 88200, 96000, 176400, 192000)
 
 
@@ -38,8 +36,10 @@ class Interface:
     hostapi: str | None = None
     samplerate: int = 48000
     blocksize: int = 0
+    samplerate_given: bool = True
+    """False when studio.toml leaves the rate out (48000 then; a print may follow its stems instead)."""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"device": self.device, "hostapi": self.hostapi, "samplerate": self.samplerate,
                 "blocksize": self.blocksize}
 
@@ -75,7 +75,7 @@ class StudioDevice:
         midi = getattr(self.profile, "midi", None)
         return getattr(midi, "channel", 1) if midi is not None else 1
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "profile": self.profile.id, "kind": self.profile.kind,
                 "transport": self.profile.transport, "port": self.port, "channel": self.effective_channel,
                 "machine_settable": self.machine_settable, "readback": self.readback}
@@ -90,7 +90,7 @@ class Loop:
     in_channel: int
     devices: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "out": self.out_channel, "in": self.in_channel,
                 "devices": list(self.devices)}
 
@@ -106,6 +106,25 @@ class Router:
         return self.device == "manual"
 
 
+SURFACE_KINDS = ("mcu", "hui")
+MAX_MCU_UNITS = 4  # an MCU and up to three XT extenders
+
+
+@dataclass
+class SurfaceConfig:
+    """A control surface of this room (``[surfaces.NAME]``): a Mackie Control with its
+    extenders, or a HUI; one MIDI port name (substring) per unit, left to right."""
+
+    name: str
+    kind: str
+    """``mcu`` or ``hui``."""
+    ports: list[str]
+    """The MCU's port then its XTs', left to right; a HUI has one."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "ports": list(self.ports)}
+
+
 @dataclass
 class Studio:
     """A loaded studio folder. ``problems`` is non-empty only when loaded with ``strict=False``."""
@@ -119,18 +138,24 @@ class Studio:
     doc: Any = None
     warnings: list[Problem] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    surfaces: dict[str, SurfaceConfig] = field(default_factory=dict)
+
+    @property
+    def paths(self) -> StudioPaths:
+        """Every file and folder of this studio (recall.paths)."""
+        return StudioPaths(self.root)
 
     @property
     def file(self) -> Path:
-        return self.root / STUDIO_FILE
+        return self.paths.studio_file
 
     @property
     def songs_dir(self) -> Path:
-        return self.root / SONGS_DIR
+        return self.paths.songs
 
     @property
     def state_dir(self) -> Path:
-        return self.root / STATE_DIR
+        return self.paths.state
 
     def device(self, name: str) -> StudioDevice:
         try:
@@ -139,13 +164,14 @@ class Studio:
             raise RecallError(f"no device {name!r} in this studio (known: {', '.join(self.devices) or 'none'})",
                               file=str(self.file), key=key_path("devices", name)) from None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "root": str(self.root), "name": self.name,
             "interface": self.interface.to_dict() if self.interface else None,
             "devices": [d.to_dict() for d in self.devices.values()],
             "loops": [loop.to_dict() for loop in self.loops.values()],
             "router": self.router.device,
+            "surfaces": [s.to_dict() for s in self.surfaces.values()],
             "warnings": [w.to_dict() for w in self.warnings],
             "problems": [p.to_dict() for p in self.problems],
         }
@@ -157,20 +183,60 @@ def load_studio(directory: str | Path, *, strict: bool = True) -> Studio:
     With ``strict=False`` a studio is returned whenever the file parses, broken devices
     and loops left out and listed in ``Studio.problems`` (for a UI that shows the rest).
     """
-    root = Path(directory).expanduser().resolve()
-    path = root / STUDIO_FILE
-    if not root.is_dir():
-        raise RecallError("no such studio folder (create one with `hybrid init DIR`)", file=str(root))
-    if not path.is_file():
-        raise RecallError("no studio.toml here (create one with `hybrid init DIR`)", file=str(path))
-    doc = read_toml(path)
-    checker = _Checker(str(path))
+    root, doc = read_studio_file(directory)
+    checker = _Checker(str(StudioPaths(root).studio_file))
     studio = checker.studio(root, doc)
     if checker.problems and strict:
         raise RecallProblems(checker.problems)
     studio.problems = checker.problems
     studio.warnings = checker.warnings
     return studio
+
+
+def read_studio_file(directory: str | Path) -> tuple[Path, Any]:
+    """``(studio folder resolved, parsed studio.toml)``: the one place studio.toml is read."""
+    root = Path(directory).expanduser().resolve()
+    path = StudioPaths(root).studio_file
+    if not root.is_dir():
+        raise RecallError("no such studio folder (create one with `hybrid init DIR`)", file=str(root))
+    if not path.is_file():
+        raise RecallError("no studio.toml here (create one with `hybrid init DIR`)", file=str(path))
+    return root, read_toml(path)
+
+
+def load_interface(directory: str | Path) -> Interface:
+    """Only ``[interface]`` of studio.toml, checked as :func:`load_studio` checks it (for the
+    audio side, which needs no gear); RecallError when it is missing, RecallProblems when broken."""
+    root, doc = read_studio_file(directory)
+    file = str(StudioPaths(root).studio_file)
+    checker = _Checker(file)
+    if doc.get("interface") is None:
+        raise RecallError("missing [interface] table (device, samplerate, blocksize)", file=file, key="interface")
+    interface = checker.interface(doc.get("interface"))
+    if checker.problems or interface is None:
+        raise RecallProblems(checker.problems or [Problem(file, "interface", "expected a table")])
+    return interface
+
+
+def load_loops(directory: str | Path) -> dict[str, Loop]:
+    """Only ``[loops]`` of studio.toml, checked as :func:`load_studio` checks them (a loop's
+    devices must be named in [devices]; their profiles are not loaded)."""
+    root, doc = read_studio_file(directory)
+    checker = _Checker(str(StudioPaths(root).studio_file))
+    loops = checker.loops(doc.get("loops"), doc.get("devices") or {})
+    if checker.problems:
+        raise RecallProblems(checker.problems)
+    return loops
+
+
+def load_loop(directory: str | Path, name: str) -> Loop:
+    """One loop of :func:`load_loops`; RecallError naming the known loops when it is not there."""
+    loops = load_loops(directory)
+    if name not in loops:
+        raise RecallError(f"no loop {name!r} (known: {', '.join(loops) or 'none'})",
+                          file=str(StudioPaths(Path(directory).expanduser().resolve()).studio_file),
+                          key=key_path("loops", name))
+    return loops[name]
 
 
 class _Checker:
@@ -187,7 +253,7 @@ class _Checker:
     def warn(self, key: str, reason: str) -> None:
         self.warnings.append(Problem(self.file, key, reason))
 
-    def table(self, value: Any, key: str) -> dict | None:
+    def table(self, value: Any, key: str) -> dict[str, Any] | None:
         if value is None:
             return None
         if not isinstance(value, dict):
@@ -195,7 +261,7 @@ class _Checker:
             return None
         return value
 
-    def typed(self, table: dict, name: str, kind: type, key: str, *, required: bool = False,
+    def typed(self, table: dict[str, Any], name: str, kind: type, key: str, *, required: bool = False,
               default: Any = None) -> Any:
         if name not in table:
             if required:
@@ -207,7 +273,7 @@ class _Checker:
             return default
         return value
 
-    def unknown(self, table: dict, known: set[str], key: str) -> None:
+    def unknown(self, table: dict[str, Any], known: set[str], key: str) -> None:
         for name in table:
             if name not in known:
                 self.warn(key_path(*_split(key), name) if key else key_path(name),
@@ -220,13 +286,14 @@ class _Checker:
         elif spec != STUDIO_SPEC:
             self.bad("spec", f'unsupported spec {spec!r} (expected "{STUDIO_SPEC}")')
         name = self.typed(doc, "name", str, "", default=root.name) or root.name
-        self.unknown(doc, {"spec", "name", "interface", "devices", "loops", "router"}, "")
+        self.unknown(doc, {"spec", "name", "interface", "devices", "loops", "router", "surfaces"}, "")
         interface = self.interface(doc.get("interface"))
         devices = self.devices(root, doc.get("devices"))
-        loops = self.loops(doc.get("loops"), devices, doc.get("devices") or {})
-        router = self.router(doc.get("router"), devices, doc.get("devices") or {})
+        loops = self.loops(doc.get("loops"), doc.get("devices") or {})
+        router = self.router(doc.get("router"), doc.get("devices") or {})
+        surfaces = self.surfaces(doc.get("surfaces"))
         return Studio(root=root, name=str(name), interface=interface, devices=devices, loops=loops,
-                      router=router, doc=doc)
+                      router=router, doc=doc, surfaces=surfaces)
 
     def interface(self, value: Any) -> Interface | None:
         table = self.table(value, "interface")
@@ -238,11 +305,13 @@ class _Checker:
         if rate not in SAMPLERATES:
             self.bad("interface.samplerate", f"{rate} Hz is not a studio rate (expected one of "
                      f"{', '.join(map(str, SAMPLERATES))})")
+        rate_given = "samplerate" in table
         block = self.typed(table, "blocksize", int, "interface", default=0)
         if block < 0:
             self.bad("interface.blocksize", f"{block} is negative (expected 0 for the host's own, or frames)")
         self.unknown(table, {"device", "hostapi", "samplerate", "blocksize"}, "interface")
-        return Interface(device=device or "", hostapi=hostapi, samplerate=rate, blocksize=block)
+        return Interface(device=device or "", hostapi=hostapi, samplerate=rate, blocksize=block,
+                         samplerate_given=rate_given)
 
     def devices(self, root: Path, value: Any) -> dict[str, StudioDevice]:
         table = self.table(value, "devices")
@@ -285,7 +354,7 @@ class _Checker:
                 out[name] = StudioDevice(name=name, profile=profile, port=port, channel=channel)
         return out
 
-    def loops(self, value: Any, devices: dict[str, StudioDevice], declared: dict) -> dict[str, Loop]:
+    def loops(self, value: Any, declared: dict[str, Any]) -> dict[str, Loop]:
         table = self.table(value, "loops")
         out: dict[str, Loop] = {}
         if table is None:
@@ -316,7 +385,7 @@ class _Checker:
                 out[name] = Loop(name=name, out_channel=out_ch, in_channel=in_ch, devices=[str(d) for d in gear])
         return out
 
-    def router(self, value: Any, devices: dict[str, StudioDevice], declared: dict) -> Router:
+    def router(self, value: Any, declared: dict[str, Any]) -> Router:
         table = self.table(value, "router")
         if table is None:
             return Router()
@@ -325,6 +394,34 @@ class _Checker:
             self.bad("router.device", f"no device {device!r} in [devices] (or \"manual\" for a paper bay)")
             device = "manual"
         return Router(device=device)
+
+
+    def surfaces(self, value: Any) -> dict[str, SurfaceConfig]:
+        table = self.table(value, "surfaces")
+        out: dict[str, SurfaceConfig] = {}
+        for name, entry in (table or {}).items():
+            key = key_path("surfaces", name)
+            entry = self.table(entry, key)
+            if entry is None:
+                continue
+            before = len(self.problems)
+            kind = self.typed(entry, "kind", str, key, required=True, default="")
+            if kind and kind not in SURFACE_KINDS:
+                self.bad(key_path("surfaces", name, "kind"), f"{kind!r}, expected one of {', '.join(SURFACE_KINDS)}")
+            ports = self.typed(entry, "ports", list, key, required=True, default=[])
+            if "ports" in entry and not ports:
+                self.bad(key_path("surfaces", name, "ports"), "empty (expected one MIDI port name per unit)")
+            for i, port in enumerate(ports):
+                if not isinstance(port, str) or not port.strip():
+                    self.bad(key_path("surfaces", name, "ports", i), f"expected a MIDI port name, got {_type_name(port)}")
+            limit = 1 if kind == "hui" else MAX_MCU_UNITS
+            if len(ports) > limit:
+                self.bad(key_path("surfaces", name, "ports"),
+                         f"{len(ports)} ports; a {kind.upper()} has at most {limit} unit(s)")
+            self.unknown(entry, {"kind", "ports"}, key)
+            if len(self.problems) == before:
+                out[name] = SurfaceConfig(name=name, kind=kind, ports=[str(p) for p in ports])
+        return out
 
 
 def _split(key: str) -> list[str]:
@@ -385,6 +482,11 @@ name = "{name}"
 # in = 3
 # devices = ["1176 #2"]   # gear hard-wired on this loop, in signal order
 
+# Control surfaces: a Mackie Control (its MIDI port, then its XT extenders'), or a HUI.
+# [surfaces.Desk]
+# kind = "mcu"
+# ports = ["MCU", "XT"]
+
 # What patches gear into loops: a device above, or "manual" for a paper patchbay.
 [router]
 device = "manual"
@@ -394,12 +496,16 @@ device = "manual"
 def init_studio(directory: str | Path, *, name: str | None = None) -> Path:
     """Create an empty studio folder with a commented studio.toml; refuses an existing studio."""
     root = Path(directory).expanduser().resolve()
-    path = root / STUDIO_FILE
+    paths = StudioPaths(root)
+    path = paths.studio_file
     if path.exists():
         raise RecallError("a studio already exists here", file=str(path))
     if root.exists() and not root.is_dir():
         raise RecallError("exists and is not a folder", file=str(root))
     title = (name or root.name).replace("\\", "\\\\").replace('"', '\\"')
-    (root / SONGS_DIR).mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, STUDIO_TEMPLATE.format(name=title))
+    try:
+        paths.songs.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RecallError(f"cannot create: {exc.strerror or exc}", file=str(paths.songs)) from None
+    save_text(path, STUDIO_TEMPLATE.format(name=title))
     return path

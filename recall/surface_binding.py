@@ -71,7 +71,8 @@ def slot_for(entry: StudioDevice, name: str, value: Any) -> Slot:
     param = entry.profile.parameters[name]
     kind = param.kind
     steps = len(param.labels) if kind == "stepped" else (2 if kind == "switch" else 0)
-    bipolar = kind == "continuous" and float(param.minimum) < 0 < float(param.maximum)
+    bipolar = (kind == "continuous" and param.minimum is not None and param.maximum is not None
+               and float(param.minimum) < 0 < float(param.maximum))
     return Slot(device=entry.name, parameter=param.label or name, value_text=show(param, value),
                 position=min(1.0, max(0.0, position(param, value))), kind=kind, steps=steps,
                 target=not entry.machine_settable, bipolar=bipolar, key=(entry.name, name))
@@ -222,7 +223,7 @@ class SheetBinding:
             self._last_edit = now
             self.edits += 1
         index = self._index[key]
-        changes = {"value_text": show(param, value)}
+        changes: dict[str, Any] = {"value_text": show(param, value)}
         if edit.source != "fader":
             changes["position"] = min(1.0, max(0.0, position(param, value)))
         if not entry.machine_settable and (device, name) in self.done:
@@ -393,7 +394,7 @@ class SheetBinding:
         for callback in self._error_callbacks:
             callback(text)
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         return {"song": self.slug, "controls": len(self.slots), "edits": self.edits, "saves": self.saves,
                 "gear_messages": self.gear_messages, "confirmed": len(self.done),
                 "pending_steps": [s.to_dict() for s in self.pending_steps()], "errors": list(self.errors)}
@@ -415,5 +416,5 @@ class SheetBinding:
     def __enter__(self) -> SheetBinding:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()

@@ -1,42 +1,47 @@
-"""Reading TOML with tomlkit (so comments survive) and writing files atomically.
+"""Reading TOML with tomlkit (so comments survive) and saving recall's files.
 
-A save never leaves a half-written file: the text goes to a temporary file in the same
-folder, is fsynced, renamed over the target (atomic on POSIX), and the folder is fsynced
-so the rename itself survives a power cut. A process killed at any point leaves either
-the old file or the new one; a stray temporary file is ignored by every loader.
+Saves go through :mod:`recall.atomic` (temp file, fsync, rename; temporaries of killed
+saves cleaned by the next save); :func:`save_text` turns a failure into a RecallError.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import tomlkit
 from tomlkit.exceptions import ParseError
 from tomlkit.toml_document import TOMLDocument
 
+from devices import safe_read
+from recall.atomic import atomic_write_text
 from recall.errors import RecallError
 
-TEMP_PREFIX = ".tmp-"
 
-
-def read_toml(path: Path, *, display: str | None = None) -> TOMLDocument:
-    """Parse ``path`` keeping comments and layout; a bad file raises RecallError (file, line, reason)."""
-    name = display or str(path)
+def read_text(path: str | os.PathLike[str], *, display: str | None = None) -> str:
+    """The file's text through devices.safe_read (special files refused, size cap, UTF-8);
+    a file that cannot be read raises RecallError (file, reason)."""
+    name = display or safe_read.display_path(path)
+    if not os.path.lexists(path):
+        raise RecallError("file not found", file=name)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RecallError("file not found", file=name) from None
-    except UnicodeDecodeError as exc:
-        raise RecallError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=name) from None
-    except OSError as exc:
-        raise RecallError(f"cannot read: {exc.strerror}", file=name) from None
-    return parse_toml(text, display=name)
+        return safe_read.read_text(path, file=name)
+    except safe_read.FileRefused as exc:
+        raise RecallError(exc.reason, file=exc.file, key=exc.key) from None
+
+
+def read_toml(path: str | os.PathLike[str], *, display: str | None = None) -> TOMLDocument:
+    """Parse ``path`` keeping comments and layout; a bad file raises RecallError (file, line, reason)."""
+    name = display or safe_read.display_path(path)
+    return parse_toml(read_text(path, display=name), display=name)
 
 
 def parse_toml(text: str, *, display: str | None = None) -> TOMLDocument:
+    """tomlkit's document of ``text``, once devices.safe_read has passed it (depth, numbers)."""
+    try:
+        safe_read.parse_toml(text, file=display or "")
+    except safe_read.FileRefused as exc:
+        raise RecallError(exc.reason, file=display, key=exc.key) from None
     try:
         return tomlkit.parse(text)
     except ParseError as exc:
@@ -52,51 +57,16 @@ def _parse_reason(exc: ParseError) -> str:
     return msg[:cut] if cut > 0 else msg
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically: temp file + fsync + rename + fsync of the folder."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (as ``atomic_write_text``; a dump's ``.syx``, say)."""
-    path = Path(path)
-    folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", dir=folder)
+def save_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` atomically (recall.atomic); a failure is a RecallError naming the file."""
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    fsync_dir(folder)
+        atomic_write_text(path, text)
+    except OSError as exc:
+        raise RecallError(f"cannot write: {exc.strerror or exc}", file=str(path)) from None
 
 
-def fsync_dir(folder: Path) -> None:
-    try:
-        dfd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
-
-
-def write_toml(path: Path, doc: TOMLDocument) -> None:
-    atomic_write_text(path, tomlkit.dumps(doc))
+def write_toml(path: str | os.PathLike[str], doc: TOMLDocument) -> None:
+    save_text(path, tomlkit.dumps(doc))
 
 
 def plain(value: Any) -> Any:

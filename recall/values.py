@@ -33,9 +33,9 @@ def position(param: Any, value: Any) -> float:
 def same(param: Any, a: Any, b: Any) -> bool:
     """True when ``a`` and ``b`` put the control in the same place (see module docstring)."""
     if param is None or param.kind != "continuous":
-        return a == b and type(a) is type(b)
+        return bool(a == b) and type(a) is type(b)
     if isinstance(a, bool) or isinstance(b, bool) or not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
-        return a == b
+        return bool(a == b)
     return abs(position(param, a) - position(param, b)) <= TRAVEL_TOLERANCE + 1e-12
 
 
@@ -44,7 +44,7 @@ def show(param: Any, value: Any) -> str:
     if param is None:
         return str(value).lower() if isinstance(value, bool) else str(value)
     try:
-        return param.format(value)
+        return str(param.format(value))
     except (TypeError, ValueError, IndexError):
         return str(value)
 

@@ -35,7 +35,7 @@ class Step:
     chain: str
     notes: str = ""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"number": self.number, "device": self.device, "parameter": self.parameter,
                 "label": self.label, "target": self.target, "setting": self.setting,
                 "detent": self.detent, "kind": self.kind, "position": round(self.position, 4),

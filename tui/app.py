@@ -26,14 +26,17 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
 from hybrid.app.session import StudioSession
+from recall.paths import StudioPaths
 from tui.commands import HybridCommands
 from tui.errors import one_line
 from tui.views.devices import DevicesView
+from tui.views.intake import IntakeView
 from tui.views.loops import LoopsView
 from tui.views.printing import PrintView
 from tui.views.recall import RecallView
 from tui.views.sheet import SheetView
 from tui.views.songs import SongsView
+from tui.views.surfaces import SurfacesView
 
 AUDIO_SWITCH_INTERVAL_S = 0.0005
 
@@ -44,6 +47,8 @@ VIEWS = (
     ("devices", "Devices", DevicesView),
     ("loops", "Loops", LoopsView),
     ("print", "Print", PrintView),
+    ("intake", "Intake", IntakeView),
+    ("surfaces", "Surfaces", SurfacesView),
 )
 
 
@@ -173,7 +178,7 @@ def run(studio_dir: str | Path, *, rig_label: str | None = None, hands: Any = No
     session = StudioSession(studio_dir)
     session.hands = hands
     app = HybridApp(studio_dir, rig_label=rig_label, session=session)
-    with stderr_to(session.root / ".state" / "tui-stderr.log"):
+    with stderr_to(StudioPaths(session.root).state / "tui-stderr.log"):
         result: Any = app.run()
     return int(result or 0)
 

@@ -16,9 +16,11 @@ ACTIONS = (
     ("Save the sheet", "sheet", "save"),
     ("Diff the sheet against the gear now", "sheet", "diff_gear"),
     ("Check device ports", "devices", "refresh_status"),
+    ("Take in a client's upload", "intake", "take_in"),
+    ("Connect the selected control surface", "surfaces", "connect"),
 )
 
-VIEWS = ("songs", "sheet", "recall", "devices", "loops", "print")
+VIEWS = ("songs", "sheet", "recall", "devices", "loops", "print", "intake", "surfaces")
 
 
 class HybridCommands(Provider):

@@ -13,11 +13,7 @@ import traceback
 from contextlib import contextmanager
 from collections.abc import Iterator
 
-from devices.errors import DeviceError
-from hybrid.errors import HybridError
-from recall.errors import RecallError
-
-LAYER_ERRORS = (DeviceError, RecallError, HybridError)
+from hybrid.errors import LAYER_ERRORS
 
 
 def one_line(exc: BaseException) -> str:

@@ -45,6 +45,7 @@ from devices.parameter import Parameter
 from devices.transports.base import DeviceContext, Identity, Link, Listener, SimSide, Transport
 from devices.transports import url_scheme
 from devices.transports.tcp import host_port
+from devices.value_law import ValueLaw, parse_law
 
 TYPES = ("f", "i", "s")
 _TYPE_NAMES = {"f": "a float", "i": "an integer", "s": "a string"}
@@ -81,6 +82,10 @@ class OscEncoding:
     """A switch sent as 0 when on (X32 ``mix/on``: 0 = muted)."""
     wire: tuple[int, ...] | None = None
     """The integer of each detent, when not its index."""
+    law: ValueLaw | None = None
+    """A float sent by a value law (X32 fader: four segments over 1024 steps) instead of the linear travel."""
+    steps: int = 0
+    """How many positions the unit's float takes (X32 faders: 1024, level = index / 1023); 0 = any."""
 
     def describe(self) -> str:
         return f"OSC {self.address} ,{self.type}"
@@ -103,8 +108,11 @@ class OscEncoding:
             return index / (count - 1) if count > 1 else 0.0
         if self.type == "s":
             return param.format(value)
-        amount = float(value) if self.scale == "value" else travel(param, float(value))
-        return int(round(amount)) if self.type == "i" else amount
+        if self.law is not None:
+            wire_max = (self.steps or 1_000_001) - 1
+            return self.law.to_wire(float(value), wire_max) / wire_max
+        number = float(value) if self.scale == "value" else travel(param, float(value))
+        return int(round(number)) if self.type == "i" else number
 
     def from_arg(self, param: Parameter, arg: Any) -> Any:
         """The engineer's value an argument stands for; ProfileError if it cannot be one."""
@@ -133,6 +141,9 @@ class OscEncoding:
             return param.parse(arg)
         if self.scale == "value":
             return param.check(float(arg))
+        if self.law is not None and 0.0 <= float(arg) <= 1.0:
+            wire_max = (self.steps or 1_000_001) - 1
+            return param.check(self.law.from_wire(round(float(arg) * wire_max), wire_max))
         if not 0.0 <= float(arg) <= 1.0:
             raise ProfileError(f"expected 0..1 of the travel, got {arg!r}", key=where)
         return param.check(untravel(param, float(arg)))
@@ -204,7 +215,7 @@ class OscTransport(Transport):
     def load_encoding(self, reader: Any, param: Parameter, _settings: Any) -> OscEncoding:
         table = reader.get("osc", dict, required=True, what='a table like { address = "/ch/01/mix/fader", type = "f" }')
         sub = type(reader)(reader.file, table, reader.key("osc"))
-        sub.only({"address", "type", "scale", "invert", "wire"})
+        sub.only({"address", "type", "scale", "invert", "wire", "law", "points", "steps"})
         address = sub.get("address", str, required=True, what="an OSC address like /ch/01/mix/fader")
         if not address.startswith("/") or any(c in address for c in " #*,?[]{}"):
             sub.fail("address", f"expected an OSC address like /ch/01/mix/fader, got {address!r}")
@@ -220,7 +231,15 @@ class OscTransport(Transport):
             if len(wire) != len(param.labels) or not all(isinstance(w, int) and not isinstance(w, bool)
                                                           for w in wire):
                 sub.fail("wire", f"expected {len(param.labels)} integers, one per label")
-        return OscEncoding(address, kind, scale, invert, tuple(wire) if wire else None)
+        law = None
+        if "law" in table:      # a piecewise law over the float (X32's fader), from devices.value_law
+            if param.kind != "continuous" or kind != "f":
+                sub.fail("law", "a value law shapes a continuous control sent as a float")
+            law = parse_law(table, file=reader.file, key=reader.key("osc"), field_bits=20)
+            if law is None or law.kind != "points":
+                sub.fail("law", 'expected law = "points" with points = [[position, value], ...]')
+        steps = int(sub.number("steps", default=0, lo=0, hi=1_000_000))
+        return OscEncoding(address, kind, scale, invert, tuple(wire) if wire else None, law, steps)
 
     def check_profile(self, reader: Any, parameters: dict[str, Parameter], _settings: Any) -> None:
         seen: dict[str, str] = {}
@@ -652,6 +671,11 @@ class OscSim(SimSide):
             return
         address = msg.address
         asking = not msg.params
+        decoder = getattr(sim, "decoder", None)
+        if decoder is not None and not asking:      # the maker's document decodes, not the profile's codec
+            if not decoder(sim, msg):
+                sim.rejected.append(f"not in the document: {msg.address} {list(msg.params)!r}")
+            return
         if s.query == "prefix" and address.startswith(s.query_prefix + "/"):
             address, asking = address[len(s.query_prefix):], True
         name = self._by_address.get(address)

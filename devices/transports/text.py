@@ -277,9 +277,10 @@ class TextAnswerer:
     def route(self, what: str, fields: dict[str, Any]) -> None:
         sim = self.sim
         router = sim.profile.router
+        # ports as the unit numbers them on the wire (Videohub: from 0) -> hybrid's 1-based numbers
         output = router.port_from_wire(int(fields["output"])) if fields.get("output") is not None else None
         source = router.port_from_wire(int(fields["input"])) if fields.get("input") is not None else None
-        if what == "tie" and source == 0:
+        if what == "tie" and source == 0 and router.port_base == 1:
             what = "untie"
         if what == "tie" and (source is None or not 1 <= source <= router.inputs):
             self.error("invalid_input", f"input {source}")

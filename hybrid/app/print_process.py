@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 from collections.abc import Callable
 
 from hybrid.errors import HybridError
+from recall.paths import StudioPaths
 
 _HEADER = struct.Struct(">I")
 
@@ -37,7 +38,7 @@ def run_print(root: Path, slug: str, *, on_pass: Callable[..., None], on_progres
     package_root = Path(__file__).resolve().parents[2]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(package_root), env.get("PYTHONPATH")]))
-    log = Path(root) / ".state" / "print-process.log"
+    log = StudioPaths(root).state / "print-process.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as err:
         proc = subprocess.Popen([sys.executable, "-m", "hybrid.app.print_process", str(root), slug],
@@ -96,10 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         out.write(_HEADER.pack(len(body)) + body)
         out.flush()
 
-    from devices.errors import DeviceError
+    from hybrid.errors import LAYER_ERRORS
     from hybrid.live.audio.song import interface_of, print_song
     from recall import store
-    from recall.errors import RecallError
     from recall.studio import load_studio
 
     root, slug = args
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                             on_pass=lambda number, total, planned: send("pass", (number, total, planned)),
                             on_progress=lambda progress: send("progress", progress),
                             on_route=lambda number, total, routed: send("route", (number, total, routed)))
-    except (DeviceError, RecallError, HybridError, OSError) as exc:
+    except (*LAYER_ERRORS, OSError) as exc:
         send("error", str(exc))
         return 1
     send("result", result)

@@ -18,10 +18,12 @@ from collections.abc import Callable
 
 from devices.errors import DeviceError
 from devices.monitor import TrafficEntry, TrafficMonitor
-from hybrid.errors import HybridError
+from hybrid.errors import LAYER_ERRORS, HybridError
 from recall import store
 from recall.diff import Change, diff_sheets
 from recall.errors import RecallError
+from recall.paths import SongPaths, StudioPaths
+from recall.status import ApplyStatus
 from recall.sheet import Sheet, normalise_value
 from recall.studio import Studio, load_studio
 from recall.walkthrough import Step, walkthrough
@@ -34,21 +36,19 @@ drop a period now and then); the delivered files always come from a pass with no
 
 @dataclass(frozen=True)
 class DeviceProgress:
-    """One device moved on during an apply: ``status`` is pending, sending, set, verified,
-    unchanged, failed, needs a hand or skipped; ``detail`` says why (a failure's reason)."""
+    """One device moved on during an apply (``status.label`` for people); ``detail`` says why
+    (a failure's reason)."""
 
     device: str
-    status: str
+    status: ApplyStatus
     detail: str = ""
-
-    FINAL = ("set", "verified", "unchanged", "failed", "needs a hand", "skipped")
 
     @property
     def final(self) -> bool:
-        return self.status in self.FINAL
+        return self.status.final
 
     def to_dict(self) -> dict:
-        return {"device": self.device, "status": self.status, "detail": self.detail}
+        return {"device": self.device, "status": self.status.value, "detail": self.detail}
 
 
 @dataclass(frozen=True)
@@ -319,7 +319,7 @@ class StudioSession:
 
     def __init__(self, studio_dir: str | Path) -> None:
         self.root = Path(studio_dir).expanduser().resolve()
-        if not (self.root / "studio.toml").is_file():
+        if not StudioPaths(self.root).is_studio():
             raise HybridError("not a studio folder (no studio.toml); create one with `hybrid init DIR`",
                               where=str(self.root))
         self._lock = threading.RLock()
@@ -430,7 +430,7 @@ class StudioSession:
 
     def fingerprinted(self, slug: str) -> bool:
         """Whether the song's chains have a stored fingerprint (how they sounded when stored)."""
-        folder = self.song_dir(slug) / "fingerprints"
+        folder = SongPaths(self.song_dir(slug)).fingerprints
         return folder.is_dir() and any(folder.glob("*.npz"))
 
     def fingerprint(self, slug: str, *, loops: list[str] | None = None,
@@ -573,8 +573,7 @@ class StudioSession:
             if on_progress is None or event.kind not in ("device", "done") or event.report is None:
                 return
             report = event.report
-            on_progress(DeviceProgress(report.device, APPLY_STATUS.get(report.status, report.status),
-                                       report.detail()))
+            on_progress(DeviceProgress(report.device, report.status, report.detail()))
 
         with self._lock:
             sheet = store.load_sheet(self.root, slug)
@@ -714,7 +713,7 @@ class StudioSession:
             if not bad or retried >= xrun_retries or not all(_only_xruns(f.reason) for f in bad):
                 break
             retried += 1  # the machine was busy for a moment: the pass is worth one more go
-        return PrintReport(song=slug, folder=str(self.song_dir(slug) / "prints"), files=files,
+        return PrintReport(song=slug, folder=str(SongPaths(self.song_dir(slug)).prints), files=files,
                            passes=len(result.passes), dry=sorted(plan.skipped), retried_for_xruns=retried,
                            routing=routing)
 
@@ -747,7 +746,7 @@ class StudioSession:
             say(f"{name}…")
             try:
                 step = fn()
-            except (DeviceError, RecallError, HybridError) as exc:
+            except LAYER_ERRORS as exc:
                 step = JobStep(name, False, str(exc))
             report.steps.append(step)
             say(f"  {'FAILED' if not step.ok else ('warning' if step.warning else 'ok')}: {step.summary}")
@@ -765,8 +764,8 @@ class StudioSession:
         return report
 
     def _job_apply(self, slug: str, say: Callable[[str], None]) -> JobStep:
-        result = self.apply(slug, on_progress=lambda p: say(f"    {p.device}: {p.status}") if p.final else None)
-        details = [f"{r.device}: {APPLY_STATUS.get(r.status, r.status)}" + (f" ({r.detail()})" if r.detail() else "")
+        result = self.apply(slug, on_progress=lambda p: say(f"    {p.device}: {p.status.label}") if p.final else None)
+        details = [f"{r.device}: {r.status.label}" + (f" ({r.detail()})" if r.detail() else "")
                    for r in result.devices]
         return JobStep("recall: apply the sheet to the gear", result.ok, result.summary_line(), details, result)
 
@@ -866,9 +865,6 @@ class StudioSession:
                    + (" (printed again after xruns)" if result.retried_for_xruns else "")
                    + (f"; dry (no insert): {', '.join(result.dry)}" if result.dry else ""))
         return JobStep(name, result.good, summary, details, result)
-
-
-APPLY_STATUS = {"needs-hand": "needs a hand", "done-earlier": "unchanged", "verifying": "sending"}
 
 
 def impulse_around(sent, received, latency_samples: float, half_width: int = 48):

@@ -71,7 +71,9 @@ def cmd_latency_measure(args) -> int:
 
         interface = load_interface(args.studio).override(
             device=args.device, hostapi=args.hostapi, samplerate=args.samplerate, blocksize=args.blocksize)
-        loop = latency_store.read_loop(args.studio, args.loop)
+        from recall.studio import load_loop
+
+        loop = load_loop(args.studio, args.loop)
         out_channel = args.out_channel or loop.out_channel
         in_channel = args.in_channel or loop.in_channel
         device, hostapi = interface.device, interface.hostapi
@@ -122,9 +124,10 @@ def _fmt(value, unit: str) -> str:
 def cmd_latency_show(args) -> int:
     from hybrid.live.audio import latency_store
     from hybrid.live.audio.interface import load_interface
+    from recall.studio import load_loops
 
     interface = load_interface(args.studio)
-    loops = latency_store.read_loops(args.studio)
+    loops = load_loops(args.studio)
     stored = latency_store.load(args.studio)
     rows = []
     for name in list(loops) + [n for n in stored if n not in loops]:

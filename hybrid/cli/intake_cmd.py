@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from hybrid.cli.output import add_json_flag, emit
+from hybrid.cli.output import add_json_flag, emit, print_error
 
 
 def register(sub) -> None:
@@ -43,7 +43,7 @@ def run(args) -> int:
         if show:
             _progress_line("", "", 0, 0)
         emit(exc.report, args.json, format_text)
-        print(f"hybrid: error: {exc}", file=sys.stderr)
+        print_error(str(exc))
         return 1
     if show:
         _progress_line("", "", 0, 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 from collections.abc import Callable
@@ -36,3 +37,31 @@ def _default(obj: Any) -> Any:
     if hasattr(obj, "item"):  # numpy scalars
         return obj.item()
     raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+
+MAX_ERROR_CHARS = 600
+"""An error line longer than this is cut: one readable line, never a page of tool output."""
+
+
+def print_error(reason: str) -> None:
+    """``hybrid: error: <reason>`` on stderr as exactly one line (line breaks folded, long
+    text cut); a closed stdout on the way out is not an error."""
+    text = " ".join(reason.split())
+    if len(text) > MAX_ERROR_CHARS:
+        text = text[:MAX_ERROR_CHARS - 3] + "..."
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+    print(f"hybrid: error: {text}", file=sys.stderr)
+
+
+def silence_stdout() -> None:
+    """The reader of stdout went away (``| head``): point stdout at /dev/null so no later
+    write or the exit flush complains."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass

@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from hybrid.cli.output import add_json_flag, emit
+from hybrid.cli.output import add_json_flag, emit, print_error
 from recall.errors import RecallProblems
 
 
@@ -113,6 +113,9 @@ def cmd_list(args) -> int:
         return "\n".join(lines)
 
     emit(result, args.json, text)
+    for s in songs:  # every song is listed; each broken one is also one error line
+        if not s.ok:
+            print_error(f"song {s.slug}: {s.problems[0]}")
     return 0 if result["ok"] else 1
 
 
@@ -208,6 +211,7 @@ def cmd_walkthrough(args) -> int:
 
 def cmd_apply(args) -> int:
     from recall.apply import apply_song
+    from recall.status import ApplyStatus
 
     studio = _studio(args)
     as_json = args.json
@@ -231,7 +235,7 @@ def cmd_apply(args) -> int:
             for step in report.steps:
                 print(str(step))
     for r in report.devices:
-        if r.status == "failed":
+        if r.status == ApplyStatus.FAILED:
             print(f"hybrid: error: {r.device}: {r.reason}", file=sys.stderr)
     return 0 if report.ok else 1
 

@@ -59,11 +59,3 @@ def test_malformed_file_names_the_file_and_key(tmp_path):
     (tmp_path / "latency.toml").write_text("[loops.A\n")
     with pytest.raises(HybridError, match="not valid TOML"):
         store.lookup(tmp_path, "A", KEY)
-
-
-def test_studio_loops_are_read_and_checked(tmp_path):
-    (tmp_path / "studio.toml").write_text('[loops.A]\nout = 3\nin = 4\ndevices = ["1176 #2"]\n')
-    assert store.read_loop(tmp_path, "A") == store.LoopDef("A", 3, 4, ("1176 #2",))
-    (tmp_path / "studio.toml").write_text('[loops.A]\nout = 0\nin = 4\n')
-    with pytest.raises(HybridError, match=r"loops.A: out: expected a 1-based channel"):
-        store.read_loops(tmp_path)

@@ -12,14 +12,17 @@ import time
 import pytest
 
 from devices.profile import builtin_profiles
-from recall.apply import (DONE_EARLIER, FAILED, NEEDS_HAND, SET, UNCHANGED, VERIFIED, DevicePool,
-                          apply_song)
+from recall.apply import DevicePool, apply_song
 from recall.capture import capture_song
 from recall.errors import RecallProblems
 from recall.state import StudioState
+from recall.status import ApplyStatus
 from recall.sheet import Insert
 from recall.store import create_song, history, list_songs, load_sheet, save_sheet
 from recall.studio import load_studio
+
+DONE_EARLIER, FAILED, NEEDS_HAND = ApplyStatus.DONE_EARLIER, ApplyStatus.FAILED, ApplyStatus.NEEDS_HAND
+SET, UNCHANGED, VERIFIED = ApplyStatus.SET, ApplyStatus.UNCHANGED, ApplyStatus.VERIFIED
 from recall.values import same
 from tests.recall.simhost import SimHost
 from tests.recall.studio_kit import make_studio

@@ -12,7 +12,10 @@ import threading
 import time
 from pathlib import Path
 
-from recall.apply import FAILED, VERIFIED, apply_song
+from recall.apply import apply_song
+from recall.status import ApplyStatus
+
+FAILED, VERIFIED = ApplyStatus.FAILED, ApplyStatus.VERIFIED
 from recall.sheet import Sheet
 from recall.store import create_song, save_sheet
 from recall.studio import init_studio, load_studio

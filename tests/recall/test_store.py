@@ -185,16 +185,20 @@ while True:
     sheet.set_song(notes=("note %d " % i) * 4000)
     save_sheet(sheet, path)
     i += 1
+    print("saved", i, flush=True)
 """
 
 
 def test_a_killed_save_leaves_old_or_new_never_a_mix(studio):
     path = _song(studio)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    for delay_s in (0.15, 0.23, 0.31):
+    for saves_first, delay_s in ((2, 0.0), (2, 0.003), (2, 0.011)):
         proc = subprocess.Popen([sys.executable, "-c", SAVER, str(path)], stdout=subprocess.PIPE, env=env,
                                 cwd=ROOT)
         assert proc.stdout.readline().strip() == b"ready"
+        # wait for whole saves (however busy the machine), then kill somewhere inside the next one
+        for _ in range(saves_first):
+            assert proc.stdout.readline().startswith(b"saved")
         time.sleep(delay_s)
         proc.send_signal(signal.SIGKILL)
         proc.wait()

@@ -85,3 +85,60 @@ def test_wrong_spec_and_missing_folder(tmp_path):
         load_studio(root)
     with pytest.raises(RecallError, match="already exists"):
         init_studio(root)
+
+
+def test_the_audio_side_reads_only_the_sections_it_needs(tmp_path):
+    """load_interface / load_loops: the same checks as load_studio, without loading any gear (a
+    broken profile elsewhere does not stop a latency measurement)."""
+    from recall.studio import load_interface, load_loop, load_loops
+
+    root = make_studio(tmp_path, '''
+[interface]
+device = "hybrid-gear"
+blocksize = 256
+
+[devices."1176 #2"]
+profile = "no-such-profile"
+
+[loops.A]
+out = 3
+in = 4
+devices = ["1176 #2"]
+''')
+    iface = load_interface(root)
+    assert (iface.device, iface.samplerate, iface.blocksize, iface.samplerate_given) == ("hybrid-gear", 48000, 256, False)
+    loop = load_loop(root, "A")
+    assert (loop.out_channel, loop.in_channel, loop.devices) == (3, 4, ["1176 #2"])
+    with pytest.raises(RecallError, match=r"loops.B: no loop 'B' \(known: A\)"):
+        load_loop(root, "B")
+    (root / "studio.toml").write_text('spec = "hybrid-studio/1"\n[loops.A]\nout = 0\nin = 4\ndevices = ["Ghost"]\n')
+    with pytest.raises(RecallProblems) as err:
+        load_loops(root)
+    assert {p.key for p in err.value.problems} == {"loops.A.out", "loops.A.devices[0]"}
+    with pytest.raises(RecallError, match=r"studio.toml: interface: missing \[interface\]"):
+        load_interface(root)
+
+
+def test_surfaces_are_read_and_each_broken_key_named(tmp_path):
+    root = make_studio(tmp_path, PAPER_STUDIO + '''
+[surfaces.Desk]
+kind = "mcu"
+ports = ["MCU", "XT 1"]
+
+[surfaces.Side]
+kind = "hui"
+ports = ["HUI A", "HUI B"]
+
+[surfaces.Odd]
+kind = "faderport"
+ports = []
+''')
+    with pytest.raises(RecallProblems) as err:
+        load_studio(root)
+    keys = {p.key: p.reason for p in err.value.problems}
+    assert "at most 1 unit" in keys["surfaces.Side.ports"]
+    assert "expected one of mcu, hui" in keys["surfaces.Odd.kind"]
+    assert "empty" in keys["surfaces.Odd.ports"]
+    studio = load_studio(root, strict=False)
+    assert list(studio.surfaces) == ["Desk"]
+    assert studio.surfaces["Desk"].kind == "mcu" and studio.surfaces["Desk"].ports == ["MCU", "XT 1"]

@@ -10,7 +10,8 @@ import pytest
 
 from devices.profile import builtin_profiles
 from devices.simulator import Simulator
-from recall.apply import DevicePool, FAILED, NEEDS_HAND, SET, VERIFIED
+from recall.apply import DevicePool
+from recall.status import ApplyStatus
 from recall.errors import RecallProblems
 from recall.routing import (apply_routes, load_bay, plan_routes, route_pass, walkthrough_with_patching)
 from recall.store import load_sheet, save_sheet
@@ -47,11 +48,11 @@ def test_chain_becomes_ties_that_read_back(tmp_path, matrix):
     assert [c.hard_wired for c in rp.chains] == [False, True]
     events = []
     result = apply_routes(studio, rp, song="night-drive", on_event=events.append)
-    assert result.report.status == VERIFIED, result.report.reason
+    assert result.report.status == ApplyStatus.VERIFIED, result.report.reason
     assert matrix.ties == {3: 1, 4: 3, 1: 4}
     assert result.read_back == {3: 1, 4: 3, 1: 4}
     assert [e.kind for e in events][0] == "start" and events[-1].kind == "finish"
-    assert [e.report.status for e in events if e.kind == "done"] == [VERIFIED]
+    assert [e.report.status for e in events if e.kind == "done"] == [ApplyStatus.VERIFIED]
     assert [m for m in matrix.received if m.endswith(b"!")][:3] == [b"1*3!", b"3*4!", b"4*1!"]
     assert matrix.rejected == []
 
@@ -90,7 +91,7 @@ def test_cli_refuses_a_conflict_with_one_line_and_sends_nothing(tmp_path, matrix
     run = cli("route", "apply", "night-drive", "--studio", str(tmp_path / "studio"), "--pass", "2", "--json")
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
-    assert out["router"]["status"] == VERIFIED
+    assert out["router"]["status"] == ApplyStatus.VERIFIED
     assert out["ties_text"] == ["in 2 -> out 3", "in 3 -> out 2"]
     assert matrix.ties == {3: 2, 2: 3}
 
@@ -110,7 +111,7 @@ def test_router_answering_with_an_error_fails_clearly_and_leaves_the_sheet(tmp_p
     t0 = time.monotonic()
     result = apply_routes(studio, plan_routes(studio, sheet, together=True).passes[0])
     assert time.monotonic() - t0 < 3
-    assert result.report.status == FAILED and not result.ok
+    assert result.report.status == ApplyStatus.FAILED and not result.ok
     assert "tie input 3 to output 12" in result.report.reason
     assert "invalid output number" in result.report.reason
     assert path.read_bytes() == before
@@ -127,7 +128,7 @@ def test_router_that_never_answers_times_out(tmp_path, pty_pair, cli):
     t0 = time.monotonic()
     result = apply_routes(studio, rp)
     assert time.monotonic() - t0 < 3
-    assert result.report.status == FAILED
+    assert result.report.status == ApplyStatus.FAILED
     assert "Matrix" in result.report.reason and "tie input 1 to output 3" in result.report.reason
     assert "no reply" in result.report.reason or "timed out" in result.report.reason or "timeout" in result.report.reason
     assert path.read_bytes() == before
@@ -145,7 +146,7 @@ def test_paper_bay_becomes_walkthrough_steps(tmp_path, cli):
     sheet.set_values("Pultec", {"low_boost": "4"})
     rp = plan_routes(studio, sheet, together=True).passes[0]
     result = apply_routes(studio, rp)
-    assert result.report.status == NEEDS_HAND
+    assert result.report.status == ApplyStatus.NEEDS_HAND
     assert [str(s) for s in result.steps] == [
         "  1. Patchbay: patch Send 3 -> 1176 #2 In [1Kick > A]",
         "  2. Patchbay: patch 1176 #2 Out -> EQ In [1Kick > A]",
@@ -216,7 +217,7 @@ def test_program_change_patchbay_recalls_the_patch_that_makes_the_pass(tmp_path,
     assert not fits([jobs["2Snare"]], jobs["3Vox"])
     with Simulator(LIB["hy-patchbay-pc"], name) as sim, DevicePool() as pool:
         result = apply_routes(studio, plan.passes[0], open_device=pool.borrow)
-        assert result.report.status == SET, result.report.reason
+        assert result.report.status == ApplyStatus.SET, result.report.reason
         deadline = time.monotonic() + 3       # the program change is on its way over JACK MIDI
         while sim.state["patch"] != "Drum crush" and time.monotonic() < deadline:
             time.sleep(0.005)
@@ -256,10 +257,10 @@ def test_route_pass_for_print_jobs(tmp_path, matrix):
     printing = plan_song(studio, sheet, studio.songs_dir / "night-drive", "night-drive")
     (planned,) = printing.rounds[0]
     rp = route_pass(studio, chains_for_jobs(studio, planned.jobs))
-    assert apply_routes(studio, rp).report.status == VERIFIED
+    assert apply_routes(studio, rp).report.status == ApplyStatus.VERIFIED
     assert matrix.ties == {3: 1, 1: 3, 4: 2, 2: 4}
     result = route_print_pass(studio, planned.jobs, index=1)
-    assert result.report.status == VERIFIED
+    assert result.report.status == ApplyStatus.VERIFIED
     matrix.stop()                                   # the router goes away between passes
     with pytest.raises(RecallError) as caught:
         route_print_pass(studio, planned.jobs, index=2)

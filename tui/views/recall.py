@@ -20,21 +20,29 @@ from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static
 
 from hybrid.app.session import DeviceProgress
+from recall.status import ApplyStatus
 from tui.errors import UI_BOUNDARY, one_line, shown
 from tui.widgets.panel import render_control
 from tui.widgets.plot import Plot
 
 
 STATUS_STYLE = {
-    "pending": "grey62",
-    "sending": "bold bright_cyan",
-    "set": "bold bright_white",
-    "verified": "bold black on bright_green",
-    "unchanged": "bold green",
-    "failed": "bold white on red",
-    "needs a hand": "bold black on bright_yellow",
-    "skipped": "grey62",
+    ApplyStatus.PENDING: "grey62",
+    ApplyStatus.SENDING: "bold bright_cyan",
+    ApplyStatus.VERIFYING: "bold bright_cyan",
+    ApplyStatus.SET: "bold bright_white",
+    ApplyStatus.VERIFIED: "bold black on bright_green",
+    ApplyStatus.UNCHANGED: "bold green",
+    ApplyStatus.DONE_EARLIER: "bold green",
+    ApplyStatus.FAILED: "bold white on red",
+    ApplyStatus.NEEDS_HAND: "bold black on bright_yellow",
+    ApplyStatus.SKIPPED: "grey62",
 }
+
+
+def status_text(status: ApplyStatus) -> Text:
+    """A status cell: the people's word in the status's colours."""
+    return Text(status.label, STATUS_STYLE[status])
 
 
 class WalkBox(Static, can_focus=True):
@@ -156,12 +164,12 @@ class RecallView(Vertical):
         for name in sheet.used_devices():
             entry = session.studio.devices.get(name)
             if entry is None:
-                table.add_row(name, "?", "?", Text("failed", STATUS_STYLE["failed"]),
+                table.add_row(name, "?", "?", status_text(ApplyStatus.FAILED),
                               "not a device of this studio", key=name)
                 continue
             how = "machine-set" if entry.machine_settable else "hand-set"
-            status = "pending" if entry.machine_settable else "needs a hand"
-            table.add_row(name, f"{entry.profile.model}", how, Text(status, STATUS_STYLE[status]), "",
+            status = ApplyStatus.PENDING if entry.machine_settable else ApplyStatus.NEEDS_HAND
+            table.add_row(name, f"{entry.profile.model}", how, status_text(status), "",
                           key=name)
         self.query_one("#recall-summary", Static).update("")
         walk.update("[b]Walk-through[/b]: after an apply the hand-set steps show here, one at a time "
@@ -208,7 +216,7 @@ class RecallView(Vertical):
         p = event.progress
         table = self.query_one(DataTable)
         try:
-            table.update_cell(p.device, "status", Text(p.status, STATUS_STYLE.get(p.status, "")))
+            table.update_cell(p.device, "status", status_text(p.status))
             table.update_cell(p.device, "detail", p.detail or "")
         except KeyError:
             return
@@ -243,7 +251,7 @@ class RecallView(Vertical):
     def action_walk(self) -> None:
         if not self.slug:
             return
-        extra = [r.device for r in self.report.devices if r.status == "failed"] if self.report else []
+        extra = [r.device for r in self.report.devices if r.status == ApplyStatus.FAILED] if self.report else []
         try:
             self.steps = self.app.session.walkthrough(self.slug, extra=extra)
         except UI_BOUNDARY as exc:

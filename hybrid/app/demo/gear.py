@@ -46,18 +46,18 @@ class GearProcess:
         self.simulators: dict = {}
         self.units: list = []
         self.gear = None
+        self.studio = None
 
     def start(self) -> dict:
-        from hybrid.app.demo.studio import demo_devices
-
-        from devices.profile import resolve_profile
         from devices.simulator import Simulator
+        from recall.studio import load_studio
 
         serial = {}
-        for name, entry in demo_devices(self.studio_dir).items():
-            profile = resolve_profile(entry["profile"], base_dir=self.studio_dir)
-            port = entry.get("port")
-            sim = Simulator(profile, port, channel=int(entry.get("channel", 1)) if port else None)
+        self.studio = load_studio(self.studio_dir)
+        for name, entry in self.studio.devices.items():
+            profile = entry.profile
+            port = entry.port if profile.transport == "midi" else None
+            sim = Simulator(profile, port, channel=entry.channel or 1 if port else None)
             sim.start()
             self.simulators[name] = sim
             if sim.assigns_port:          # a pseudo-terminal path, a free TCP/UDP port's URL
@@ -71,23 +71,21 @@ class GearProcess:
         studio loop are plain wires (the main outs). Each studio loop has its own delay with
         a fraction, a small gain error, hiss and a transformer's low cut, and one is wired
         inverted, so measuring and printing have real work to do."""
-        from hybrid.app.demo.studio import load_studio_toml
         from hybrid.simgear import LoopSpec, SimGear
 
-        studio = load_studio_toml(self.studio_dir)
-        loops = studio.get("loops", {})
-        channels = max([int(t.get("out", 1)) for t in loops.values()] + [2])
+        loops = self.studio.loops
+        channels = max([loop.out_channel for loop in loops.values()] + [2])
         specs = [LoopSpec() for _ in range(channels)]
-        for index, (_name, table) in enumerate(sorted(loops.items())):
-            specs[int(table["out"]) - 1] = LoopSpec(
+        for index, (_name, loop) in enumerate(sorted(loops.items())):
+            specs[loop.out_channel - 1] = LoopSpec(
                 delay_samples=LOOP_DELAYS_SAMPLES[index % len(LOOP_DELAYS_SAMPLES)],
                 polarity=-1 if index == INVERTED_LOOP_INDEX else 1,
                 gain_db=LOOP_GAINS_DB[index % len(LOOP_GAINS_DB)],
                 noise_dbfs=-90.0, highpass_hz=12.0, seed=index + 1,
-                processors=self._processors(table.get("devices", [])),
+                processors=self._processors(loop.devices),
             )
-        interface = studio.get("interface", {})
-        self.gear = SimGear(specs, name=str(interface.get("device", "hybrid-gear"))).start()
+        interface = self.studio.interface
+        self.gear = SimGear(specs, name=interface.device if interface else "hybrid-gear").start()
 
     def _processors(self, devices: list[str]) -> list:
         """The DSP of each device on a loop (its profile's ``[sound]``), following its simulator's
@@ -139,8 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import jack
 
-    jack.set_error_function(lambda message: None)  # keep libjack's chatter off the terminal
-    jack.set_info_function(lambda message: None)
+    jack.set_error_function(lambda _message: None)  # keep libjack's chatter off the terminal
+    jack.set_info_function(lambda _message: None)
     proc = GearProcess(Path(args[0]))
     try:
         _say(proc.start())

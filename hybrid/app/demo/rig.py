@@ -34,11 +34,13 @@ from devices.errors import DeviceError
 from devices.jack_server import INSTALL_HINT, JackServer
 from devices.midi_port import JACK_BACKEND
 from hybrid.errors import HybridError
+from recall.paths import StudioPaths
 
 MIDO_JACK_BACKEND = JACK_BACKEND
 GEAR_START_TIMEOUT_S = 30.0
 GEAR_REPLY_TIMEOUT_S = 5.0
 JACK_SLOT_WAIT_S = 15.0
+GEAR_LOG = "demo-gear.log"  # in the studio's .state folder
 """How long to wait for one of JACK's 8 server slots to come free (other demos, test runs)."""
 
 
@@ -115,7 +117,7 @@ class DemoRig:
         root = Path(__file__).resolve().parents[3]
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
-        log_path = Path(self.studio_dir) / ".state" / "demo-gear.log"
+        log_path = StudioPaths(self.studio_dir).state / GEAR_LOG
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = log_path.open("w")
         self.gear_process = subprocess.Popen(
@@ -137,7 +139,7 @@ class DemoRig:
         from recall.state import StudioState
         from hybrid.app.demo.studio import SONGS
 
-        state = StudioState(Path(self.studio_dir) / ".state")
+        state = StudioState(StudioPaths(self.studio_dir).state)
         for name in self.simulators:
             state.forget(name)
         for song in SONGS:
@@ -166,7 +168,7 @@ class DemoRig:
 
     def _log_tail(self) -> str:
         try:
-            lines = (Path(self.studio_dir) / ".state" / "demo-gear.log").read_text().strip().splitlines()
+            lines = (StudioPaths(self.studio_dir).state / GEAR_LOG).read_text().strip().splitlines()
         except OSError:
             return "no log"
         return lines[-1] if lines else "no output"
@@ -296,5 +298,5 @@ def _quiet_libjack() -> None:
     Failures still surface as exceptions from the calls that failed."""
     import jack
 
-    jack.set_error_function(lambda message: None)
-    jack.set_info_function(lambda message: None)
+    jack.set_error_function(lambda _message: None)
+    jack.set_info_function(lambda _message: None)

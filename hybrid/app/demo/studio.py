@@ -13,7 +13,6 @@ sheet the product would refuse.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,6 @@ from typing import Any
 import tomlkit
 
 from hybrid.app.demo.stems import Arrangement, write_stems
-from hybrid.errors import HybridError
 
 STUDIO_NAME = "Demo Room"
 ARTIST = "The Examples"
@@ -125,22 +123,23 @@ def build_demo_studio(root: str | Path, *, samplerate: int = 48000, interface: s
     Stems are rendered only where missing, so re-opening a demo folder is quick and
     keeps the engineer's prints and sheet edits.
     """
+    from recall.paths import StudioPaths
     from recall.sheet import Insert, Sheet, require_valid
     from recall.studio import load_studio
-    from recall.tomlio import atomic_write_text
+    from recall.tomlio import save_text
 
     root = Path(root).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
-    studio_file = root / "studio.toml"
-    if not studio_file.exists():
-        atomic_write_text(studio_file, studio_toml(samplerate, interface))
+    paths = StudioPaths(root)
+    if not paths.studio_file.exists():
+        save_text(paths.studio_file, studio_toml(samplerate, interface))
     studio = load_studio(root)
     for variant, song in enumerate(SONGS):
-        song_dir = root / "songs" / song.slug
-        stems_dir = song_dir / "stems"
+        song_paths = paths.song(song.slug)
+        stems_dir = song_paths.stems
         if not all((stems_dir / f"{name}.wav").exists() for name in _stem_names()):
             write_stems(stems_dir, song.arrangement, samplerate, song.key_root)
-        sheet_file = song_dir / "sheet.toml"
+        sheet_file = song_paths.sheet
         if sheet_file.exists():
             continue
         sheet = Sheet.new(song.title, artist=ARTIST, album=ALBUM, samplerate=samplerate,
@@ -155,8 +154,7 @@ def build_demo_studio(root: str | Path, *, samplerate: int = 48000, interface: s
             sheet.set_device_notes(device, note)
         sheet.file = str(sheet_file)
         require_valid(sheet, studio)
-        song_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(sheet_file, sheet.dumps())
+        save_text(sheet_file, sheet.dumps())
     return root
 
 
@@ -214,28 +212,15 @@ def studio_toml(samplerate: int, interface_client: str = INTERFACE_CLIENT) -> st
     return tomlkit.dumps(doc)
 
 
-def load_studio_toml(root: Path) -> dict:
-    """The demo studio file as plain data (for the rig, which starts before recall loads it)."""
-    try:
-        with (Path(root) / "studio.toml").open("rb") as fh:
-            return tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise HybridError(f"cannot read studio.toml: {exc}", where=str(root)) from exc
-
-
-def demo_devices(root: Path) -> dict[str, dict]:
-    """The devices of the studio file (name -> its table), each of which gets a simulator."""
-    return {name: dict(entry) for name, entry in load_studio_toml(root).get("devices", {}).items()}
-
-
 def record_serial_ports(root: Path, paths: dict[str, str]) -> None:
     """Write the simulators' pty paths into studio.toml (comments and hand edits kept)."""
     if not paths:
         return
-    from recall.tomlio import atomic_write_text
+    from recall.paths import StudioPaths
+    from recall.tomlio import read_toml, write_toml
 
-    path = Path(root) / "studio.toml"
-    doc = tomlkit.parse(path.read_text())
+    path = StudioPaths(root).studio_file
+    doc = read_toml(path)
     for name, port in paths.items():
         doc["devices"][name]["port"] = port
-    atomic_write_text(path, tomlkit.dumps(doc))
+    write_toml(path, doc)

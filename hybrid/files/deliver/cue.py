@@ -2,7 +2,9 @@
 
 BINARY means raw little-endian 16-bit stereo, which is what IMAGE.DAT holds, so any
 cue-reading burner or player can audition or burn a reference CD-R straight from the
-image. Index times are absolute (MM:SS:FF, 75 frames per second) and track 1 starts
+image. cdrdao is the exception: it reads raw audio as big-endian unless given
+``--swap``, so the sheet says so in a REM line at the top that cdrdao users see (and
+cue readers ignore). Index times are absolute (MM:SS:FF, 75 frames per second) and track 1 starts
 with ``INDEX 00 00:00:00``. Text is ISO 8859-1, as CD-Text is.
 """
 
@@ -23,7 +25,7 @@ def _quoted(text: str) -> str:
 
 def cue_sheet(layout: DdpLayout, *, title: str, performer: str, track_titles: list[str],
               track_performers: list[str], image_name: str = IMAGE_NAME) -> str:
-    lines = []
+    lines = ["REM BYTE-ORDER little-endian (cdrdao: write with --swap)"]
     if layout.upc:
         lines.append(f"CATALOG {layout.upc}")
     if performer:
@@ -37,7 +39,13 @@ def cue_sheet(layout: DdpLayout, *, title: str, performer: str, track_titles: li
             lines.append(f"    PERFORMER {_quoted(t_performer)}")
         if track.isrc:
             lines.append(f"    ISRC {track.isrc}")
+        if track.control[0] in "13":
+            lines.append("    FLAGS PRE" + (" DCP" if track.control[0] == "3" else ""))
+        elif track.control[0] == "2":
+            lines.append("    FLAGS DCP")
         if track.pregap_sector is not None:
             lines.append(f"    INDEX 00 {cue_time(track.pregap_sector)}")
         lines.append(f"    INDEX 01 {cue_time(track.start_sector)}")
+        for index, sector in enumerate(track.index_sectors, start=2):
+            lines.append(f"    INDEX {index:02d} {cue_time(sector)}")
     return "\n".join(lines) + "\n"

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from hybrid.errors import HybridError
 from recall.sheet import Sheet
+from recall.paths import SongPaths, StudioPaths
 
 _WORD = r"(?<![a-z0-9]){}(?![a-z0-9])"
 _INSTRUMENTAL = re.compile("|".join(_WORD.format(w) for w in (
@@ -54,8 +55,8 @@ def load_song(studio: str | Path, slug: str) -> Song:
     check_name("song", slug)
     if not studio.is_dir():
         raise HybridError("no such studio folder", where=str(studio))
-    folder = studio / "songs" / slug
-    sheet_file = folder / "sheet.toml"
+    paths = StudioPaths(studio).song(slug)
+    folder, sheet_file = paths.folder, paths.sheet
     if not sheet_file.is_file():
         raise HybridError("no sheet.toml: not a song of this studio", where=str(folder))
     sheet = Sheet.load(sheet_file)
@@ -89,7 +90,7 @@ def find_mix_files(song: Song) -> tuple[Path, Path | None]:
     mix, instrumental = _declared(song, "mix"), _declared(song, "instrumental")
     if mix is not None:
         return mix, instrumental
-    mix_dir = song.folder / "mix"
+    mix_dir = SongPaths(song.folder).mix
     wavs = sorted(p for p in mix_dir.glob("*") if p.is_file() and p.suffix.lower() == ".wav") \
         if mix_dir.is_dir() else []
     if not wavs:

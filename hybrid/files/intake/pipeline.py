@@ -44,6 +44,7 @@ from collections import Counter
 from pathlib import Path, PurePosixPath
 from collections.abc import Callable
 
+from devices.safe_read import display_path
 from hybrid.errors import HybridError
 from hybrid.files.intake.audio_checks import Rules, read_header, scan_samples
 from hybrid.files.intake.ext_source import ExternalSource
@@ -54,10 +55,13 @@ from hybrid.files.intake.report import FileReport, IntakeRefused, IntakeReport, 
 from hybrid.files.intake.zip_source import ZipSource
 from recall import store
 from recall.errors import RecallError
-from recall.studio import SONGS_DIR
+from devices.processes import process_exists
+from recall.paths import StudioPaths
 
 Progress = Callable[[str, str, int, int], None]
 STAGING_PREFIX = ".intake-"
+DEFAULT_LIMITS = Limits()
+DEFAULT_RULES = Rules()
 STEMS_DIR = "stems"
 NOTES = [
     "Effects printed into a stem cannot be detected from the audio; names that look like "
@@ -82,8 +86,8 @@ def song_title_from_archive(archive: Path) -> str:
 
 
 def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | None = None,
-                   artist: str = "", album: str = "", limits: Limits = Limits(),
-                   rules: Rules = Rules(), extractor: str = "auto",
+                   artist: str = "", album: str = "", limits: Limits = DEFAULT_LIMITS,
+                   rules: Rules = DEFAULT_RULES, extractor: str = "auto",
                    progress: Progress | None = None) -> IntakeReport:
     """Unpack ``archive`` into a new song of the studio and check it; returns the report.
 
@@ -93,21 +97,23 @@ def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | N
     ``progress(stage, name, done, total)`` is called as each stem is unpacked
     (stage ``unpack``) and checked (``check``), for a progress line on big uploads.
     """
-    tell = progress or (lambda *a: None)
+    tell = progress or (lambda *_a: None)
     archive = Path(archive)
     studio = Path(studio_dir).expanduser().resolve()
     if not archive.is_file():
         raise HybridError("archive not found", where=str(archive))
-    if not (studio / "studio.toml").is_file():
+    if not StudioPaths(studio).is_studio():
         raise HybridError("not a studio folder (no studio.toml; create one with `hybrid init DIR`)",
                           where=str(studio))
-    title = (song or song_title_from_archive(archive)).strip()
+    # names from argv or the file system may carry undecodable bytes: shown as \xNN
+    title = display_path(song or song_title_from_archive(archive)).strip()
+    artist, album = display_path(artist), display_path(album)
     if not title:
         raise HybridError("the song needs a name (--song)", where=str(archive))
     report = IntakeReport(archive=str(archive), song=title)
     staging: Path | None = None
     try:
-        song_dir = studio / SONGS_DIR / store.slugify(title)
+        song_dir = StudioPaths(studio).song(store.slugify(title)).folder
         if song_dir.exists():
             raise Refusal(f"song folder {song_dir} already exists; pick another name with --song",
                           rule="exists")
@@ -173,13 +179,8 @@ def _sweep_stale_staging(studio: Path) -> int:
         pid_text = folder.name[len(host_prefix):].split("-", 1)[0]
         if not pid_text.isdigit() or not folder.is_dir() or folder.is_symlink():
             continue
-        try:
-            os.kill(int(pid_text), 0)
+        if process_exists(int(pid_text)):
             continue  # alive (or someone else's process): leave it
-        except ProcessLookupError:
-            pass
-        except PermissionError:
-            continue
         shutil.rmtree(folder, ignore_errors=True)
         removed += 1
     return removed

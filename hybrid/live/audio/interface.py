@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from hybrid.errors import HybridError
-from hybrid.tomlfile import STUDIO_MISSING, read_toml
 
 
 @dataclass(frozen=True)
@@ -39,30 +37,18 @@ class InterfaceSettings:
 
 
 def load_interface(studio_dir: str | os.PathLike) -> InterfaceSettings:
-    """Read ``[interface]`` from ``STUDIO/studio.toml``."""
-    path = Path(studio_dir) / "studio.toml"
-    data = read_toml(path, missing=STUDIO_MISSING)
-    return interface_from_table(data.get("interface"), where=str(path))
+    """Read ``[interface]`` from ``STUDIO/studio.toml`` (recall's reader; a rate left out of the
+    file is None here: the stems' rate)."""
+    from recall.errors import RecallError
+    from recall.studio import load_interface as read_interface
 
-
-def interface_from_table(table, *, where: str) -> InterfaceSettings:
-    """Check and convert an ``[interface]`` table (already parsed)."""
-    if not isinstance(table, dict):
-        raise HybridError("missing [interface] table (device, samplerate, blocksize)", where=where)
-    device = table.get("device")
-    if not isinstance(device, str) or not device.strip():
-        raise HybridError("interface.device: expected the audio device's name (a string)", where=where)
-    hostapi = table.get("hostapi")
-    if hostapi is not None and not isinstance(hostapi, str):
-        raise HybridError("interface.hostapi: expected a host API name (a string)", where=where)
-    rate = table.get("samplerate")
-    if rate is not None and (not isinstance(rate, int) or isinstance(rate, bool) or not 8000 <= rate <= 768000):
-        raise HybridError(f"interface.samplerate: expected an integer 8000..768000, got {rate!r}", where=where)
-    block = table.get("blocksize", 0)
-    if not isinstance(block, int) or isinstance(block, bool) or not 0 <= block <= 65536:
-        raise HybridError(f"interface.blocksize: expected an integer 0..65536 (0 = host's own), got {block!r}",
-                          where=where)
-    return InterfaceSettings(device=device, hostapi=hostapi, samplerate=rate, blocksize=block)
+    try:
+        iface = read_interface(studio_dir)
+    except RecallError as exc:
+        raise HybridError(str(exc)) from exc
+    return InterfaceSettings(device=iface.device, hostapi=iface.hostapi,
+                             samplerate=iface.samplerate if iface.samplerate_given else None,
+                             blocksize=iface.blocksize)
 
 
 @dataclass(frozen=True)

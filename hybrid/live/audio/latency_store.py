@@ -19,16 +19,13 @@ saved atomically (temp file, fsync, rename)::
     measured_at = "2026-11-21T13:40:00Z"
     key = { device = "hybrid-gear", samplerate = 48000, blocksize = 0, route = "" }
 
-Also here, until recall's studio loader takes over: a tiny reader of studio.toml's
-``[loops.NAME]`` tables (``read_loops``).
+The loops themselves are studio.toml's (``recall.studio.load_loops``).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,9 +33,10 @@ import tomlkit
 
 from hybrid.live.audio.ping import LatencyResult
 from hybrid.errors import HybridError
-from hybrid.tomlfile import STUDIO_MISSING, read_toml
+from hybrid.tomlfile import read_toml
+from recall.atomic import atomic_write_text
+from recall.paths import StudioPaths
 
-FILENAME = "latency.toml"
 SPEC = "hybrid-latency/1"
 
 
@@ -107,7 +105,7 @@ class LatencyStatus:
 
 
 def path_of(studio_dir) -> Path:
-    return Path(studio_dir) / FILENAME
+    return StudioPaths(studio_dir).latency_file
 
 
 def load(studio_dir) -> dict[str, StoredLatency]:
@@ -251,63 +249,7 @@ def _save(studio_dir, doc) -> None:
     path = path_of(studio_dir)
     if not path.parent.is_dir():
         raise HybridError("no such studio folder", where=str(path.parent))
-    fd, tmp = tempfile.mkstemp(prefix=".latency-", suffix=".toml", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(tomlkit.dumps(doc))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        atomic_write_text(path, tomlkit.dumps(doc))
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise HybridError(f"cannot write: {exc}", where=str(path)) from exc
-
-
-# --------------------------------------------------------------------------- studio.toml loops
-
-
-@dataclass(frozen=True)
-class LoopDef:
-    """``[loops.NAME]`` of studio.toml: 1-based interface channels and the gear on it."""
-
-    name: str
-    out_channel: int
-    in_channel: int
-    devices: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "out": self.out_channel, "in": self.in_channel, "devices": list(self.devices)}
-
-
-def read_loops(studio_dir) -> dict[str, LoopDef]:
-    """The loops of ``STUDIO/studio.toml`` (a stand-in for recall's studio loader)."""
-    path = Path(studio_dir) / "studio.toml"
-    data = read_toml(path, missing=STUDIO_MISSING)
-    loops = data.get("loops", {})
-    if not isinstance(loops, dict):
-        raise HybridError("loops: expected tables [loops.NAME]", where=str(path))
-    out = {}
-    for name, table in loops.items():
-        where = f"{path}: loops.{name}"
-        if not isinstance(table, dict):
-            raise HybridError("expected a table with out, in", where=where)
-        channels = []
-        for key in ("out", "in"):
-            value = table.get(key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise HybridError(f"{key}: expected a 1-based channel number, got {value!r}", where=where)
-            channels.append(value)
-        devices = table.get("devices", [])
-        if not isinstance(devices, list) or not all(isinstance(d, str) for d in devices):
-            raise HybridError("devices: expected a list of device names", where=where)
-        out[name] = LoopDef(name, channels[0], channels[1], tuple(devices))
-    return out
-
-
-def read_loop(studio_dir, name: str) -> LoopDef:
-    loops = read_loops(studio_dir)
-    if name not in loops:
-        known = ", ".join(sorted(loops)) or "none"
-        raise HybridError(f"no loop {name!r} in studio.toml (loops: {known})",
-                          where=str(Path(studio_dir) / "studio.toml"))
-    return loops[name]

@@ -27,8 +27,6 @@ the good name; an earlier good file there is left alone.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +43,8 @@ from hybrid.live.audio.interface import InterfaceSettings, resolve_device
 from hybrid.live.audio.stream import DuplexRun, Progress, StreamStats
 from hybrid.live.audio.wavio import FORMATS, Bext, Levels, WavWriter, read_bext
 from hybrid.errors import HybridError
+from hybrid.tomlfile import regular_file
+from recall.atomic import clean_stale_temps, commit, temp_name
 
 BAD_SUFFIX = ".BAD"
 _BLOCK = 65536
@@ -271,6 +271,7 @@ def _check_channels(jobs: Sequence[PrintJob]) -> None:
 
 
 def _open_stem(job: PrintJob) -> _Stem:
+    regular_file(job.stem)
     try:
         f = sf.SoundFile(job.stem)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
@@ -321,10 +322,10 @@ def _run_pass(stems: list[_Stem], settings: InterfaceSettings, options: PrintOpt
     clip_level = 10.0 ** (options.clip_level_dbfs / 20.0)
 
     for s in stems:
-        fd, name = tempfile.mkstemp(prefix=f".{s.job.output.name}.", suffix=".rec.w64", dir=s.job.output.parent)
-        os.close(fd)
-        s.record_path = Path(name)
-        s.record = sf.SoundFile(name, "w", samplerate=rate, channels=s.channels, format="W64", subtype="FLOAT")
+        scratch = s.job.output.with_name(s.job.output.name + ".rec.w64")
+        clean_stale_temps(scratch)  # recordings of passes that were killed
+        s.record_path = temp_name(scratch)
+        s.record = sf.SoundFile(str(s.record_path), "w", samplerate=rate, channels=s.channels, format="W64", subtype="FLOAT")
         s.in_cols = [ch - 1 for ch in s.job.in_channels]
         s.clipped = np.zeros(s.channels, dtype=np.int64)
 
@@ -456,7 +457,8 @@ def _deliver(s: _Stem, latencies: dict, options: PrintOptions, rate: int, start:
         problems.append(f"the return clipped ({sum(clipped)} samples at or above "
                         f"{options.clip_level_dbfs:g} dBFS): lower the send or the gear's output")
     frames = s.frames + (int(round(options.tail_s * rate)) if options.keep_tail else 0)
-    tmp = job.output.with_name(f".{job.output.name}.{os.getpid()}.partial")
+    clean_stale_temps(job.output)
+    tmp = temp_name(job.output)
     reader = sf.SoundFile(s.record_path)
     send = sf.SoundFile(job.stem)
     try:
@@ -489,7 +491,7 @@ def _deliver(s: _Stem, latencies: dict, options: PrintOptions, rate: int, start:
             problems += [d.describe(rate) for d in det.finish()[:5]]
         good = not problems and not pass_problems
         final = job.output if good else _bad_name(job.output)
-        os.replace(tmp, final)
+        commit(tmp, final)
         if good:  # a BAD file left by an earlier attempt no longer describes this stem
             _bad_name(job.output).unlink(missing_ok=True)
     except BaseException:

@@ -37,9 +37,9 @@ from hybrid.live.audio.planner import PlannedPass, plan_passes
 from hybrid.live.audio.printing import PassResult, PingSettings, PrintJob, PrintOptions, print_pass
 from hybrid.live.audio.stream import Progress
 from hybrid.errors import HybridError
+from recall.chain import track_chains
+from recall.paths import SongPaths
 
-PRINTS_DIR = "prints"
-ROUNDS_DIR = ".rounds"
 
 
 @dataclass
@@ -110,10 +110,11 @@ def plan_song(studio, sheet, song_dir: Path, song: str, *,
 
     ``fits``: an extra rule for who may share a pass (``hybrid.live.audio.planner.plan_passes``);
     :func:`pass_rule` gives the router's."""
-    prints = song_dir / PRINTS_DIR
-    rounds_dir = prints / ROUNDS_DIR
+    paths = SongPaths(song_dir)
+    prints, rounds_dir = paths.prints, paths.rounds
     per_round: list[list[PrintJob]] = []
     skipped: dict[str, str] = {}
+    chains = track_chains(sheet, studio)
     for track in sheet.tracks:
         if not track.inserts:
             skipped[track.name] = "no insert on this track"
@@ -123,16 +124,15 @@ def plan_song(studio, sheet, song_dir: Path, song: str, *,
             raise HybridError(f"track {track.name!r}: stem not found", where=str(stem))
         final = prints / (Path(track.file).stem + ".wav")
         source = stem
-        for k, insert in enumerate(track.inserts):
-            loop = studio.loops.get(insert.loop)
+        for k, chain in enumerate(chains[track.name]):
+            loop = studio.loops.get(chain.loop)
             if loop is None:
-                raise HybridError(f"track {track.name!r}: no loop {insert.loop!r} in the studio "
+                raise HybridError(f"track {track.name!r}: no loop {chain.loop!r} in the studio "
                                   f"(known: {', '.join(studio.loops) or 'none'})", where=str(studio.file))
             last = k == len(track.inserts) - 1
             output = final if last else rounds_dir / f"{Path(track.file).stem}.round{k + 1}.wav"
             job = PrintJob(stem=source, output=output, out_channels=(loop.out_channel,),
-                           in_channels=(loop.in_channel,), loop=loop.name,
-                           chain=tuple(insert.devices or loop.devices))
+                           in_channels=(loop.in_channel,), loop=loop.name, chain=chain.devices)
             while len(per_round) <= k:
                 per_round.append([])
             per_round[k].append(job)
@@ -160,9 +160,9 @@ def print_song(studio, sheet, song_dir: Path, song: str, settings: InterfaceSett
     result = SongPrintResult(song=song, plan=plan)
     if not plan.rounds:
         return result
-    (song_dir / PRINTS_DIR).mkdir(exist_ok=True)
+    (SongPaths(song_dir).prints).mkdir(exist_ok=True)
     if len(plan.rounds) > 1:
-        (song_dir / PRINTS_DIR / ROUNDS_DIR).mkdir(exist_ok=True)
+        SongPaths(song_dir).rounds.mkdir(exist_ok=True)
     failed_stems: set[Path] = set()        # files that did not come out good: later rounds skip them
     number = 0
     try:
@@ -193,7 +193,7 @@ def print_song(studio, sheet, song_dir: Path, song: str, settings: InterfaceSett
                 if store_latency:
                     _store(studio.root, settings, outcome)
     finally:
-        shutil.rmtree(song_dir / PRINTS_DIR / ROUNDS_DIR, ignore_errors=True)
+        shutil.rmtree(SongPaths(song_dir).rounds, ignore_errors=True)
     return result
 
 

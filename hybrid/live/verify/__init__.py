@@ -10,8 +10,8 @@
 - ``song``        the public API: ``fingerprint_song``, ``verify_song``, ``verify_step``/``check_steps``
 """
 
-from hybrid.live.verify.song import (ChainVerdict, SongVerdict, StepCheck, check_steps, fingerprint_song, song_chains,
+from hybrid.live.verify.song import (ChainVerdict, SongVerdict, StepCheck, check_steps, fingerprint_song, measured_chains,
                                 verify_song, verify_step)
 
-__all__ = ["fingerprint_song", "verify_song", "verify_step", "check_steps", "song_chains", "ChainVerdict",
+__all__ = ["fingerprint_song", "verify_song", "verify_step", "check_steps", "measured_chains", "ChainVerdict",
            "SongVerdict", "StepCheck"]

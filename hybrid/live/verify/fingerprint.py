@@ -25,19 +25,19 @@ import io
 import json
 import os
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from devices import safe_read
 from hybrid.errors import HybridError
 from hybrid.live.verify.analysis import ARRAY_FIELDS, Measurement
 from hybrid.live.verify.stimulus import Plan
+from recall.atomic import atomic_write_bytes
 
 SPEC = "hybrid-fingerprint/1"
-FOLDER = "fingerprints"
 K_SIGMA = 6.0
 FLOOR_BAND_DB = 0.2
 FLOOR_TRANSFER_DB = 0.25
@@ -161,11 +161,15 @@ class Fingerprint:
     @classmethod
     def from_bytes(cls, data: bytes, *, where: str) -> Fingerprint:
         try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-            meta = json.loads(arrays["meta"].tobytes().decode())
-        except (OSError, ValueError, KeyError, UnicodeDecodeError, EOFError, zipfile.BadZipFile) as exc:
-            raise HybridError(f"not a readable fingerprint file: {exc}", where=where) from exc
+            arrays = safe_read.parse_npz(data, file=where)
+            meta = json.loads(arrays["meta"].tobytes().decode(), parse_constant=_no_constant)
+        except safe_read.FileRefused as exc:
+            raise HybridError(f"not a readable fingerprint file: {exc.reason}", where=where) from None
+        except (ValueError, KeyError, UnicodeDecodeError, RecursionError) as exc:
+            raise HybridError(f"not a readable fingerprint file: {type(exc).__name__} {exc}"[:300],
+                              where=where) from None
+        if not isinstance(meta, dict):
+            raise HybridError("not a readable fingerprint file: its metadata is not a table", where=where)
         if meta.get("spec") != SPEC:
             raise HybridError(f"spec is {meta.get('spec')!r}, expected {SPEC!r}", where=where)
         try:
@@ -179,8 +183,8 @@ class Fingerprint:
                        samplerate=int(meta["samplerate"]), blocksize=int(meta["blocksize"]),
                        profiles=dict(meta["profiles"]), values=dict(meta["values"]), created=str(meta["created"]),
                        takes=int(meta["takes"]), warnings=list(meta.get("warnings", [])))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise HybridError(f"fingerprint file is incomplete ({exc})", where=where) from exc
+        except (KeyError, TypeError, ValueError, OverflowError, AttributeError, IndexError) as exc:
+            raise HybridError(f"fingerprint file is incomplete ({exc})"[:300], where=where) from None
 
 
 def values_digest(devices, profiles: dict[str, str], values: dict[str, dict[str, Any]]) -> str:
@@ -196,29 +200,26 @@ def file_stem(loop: str) -> str:
 
 
 def save(fp: Fingerprint, path: Path) -> None:
-    """Atomic: write a temporary file beside it, fsync, rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """Atomic (recall.atomic: a temporary file beside it, fsync, rename)."""
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(fp.to_bytes())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        atomic_write_bytes(path, fp.to_bytes())
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise HybridError(f"cannot write the fingerprint: {exc}", where=str(path)) from exc
 
 
 def load(path: Path) -> Fingerprint:
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError as exc:
+    if not os.path.lexists(path):
         raise HybridError("no fingerprint stored for this chain (run `hybrid recall fingerprint SONG` "
-                          "when the chain sounds right)", where=str(path)) from exc
-    except OSError as exc:
-        raise HybridError(f"cannot read: {exc}", where=str(path)) from exc
+                          "when the chain sounds right)", where=str(path))
+    try:
+        data = safe_read.read_bytes(path, max_bytes=safe_read.MAX_NPZ_BYTES)
+    except safe_read.FileRefused as exc:
+        raise HybridError(exc.reason, where=exc.file) from None
     return Fingerprint.from_bytes(data, where=str(path))
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} where a number is expected")
 
 
 def check_current(fp: Fingerprint, *, key: ChainKey, samplerate: int, profiles: dict[str, str],

@@ -39,6 +39,8 @@ from hybrid.live.verify.isolate import device_file_stem, reason_not, restore, ro
 from hybrid.live.verify.model import DeviceModel
 from hybrid.live.verify.stimulus import Plan, build, default_plan
 from hybrid.live.verify.suspects import ChainModel, Suspect, find_suspects, fit_parameter
+from recall.chain import song_chains
+from recall.paths import SongPaths
 
 Progress = Callable[[str], None]
 
@@ -49,8 +51,9 @@ MAX_SETTLE_S = 20.0
 # ---- the song's chains ---------------------------------------------------------------------
 
 @dataclass
-class Chain:
-    """One chain of a song as the sheet has it now: the loop's channels and the gear's models."""
+class MeasuredChain:
+    """One distinct chain of a song as the sheet has it now (``recall.chain`` gives the song's
+    chains; tracks sharing loop and gear share one): the loop's channels and the gear's models."""
 
     key: ChainKey
     out_channel: int
@@ -62,11 +65,11 @@ class Chain:
     def profiles(self) -> dict[str, str]:
         return {d.name: d.profile.id for d in self.devices}
 
-    def alone(self, index: int) -> Chain:
+    def alone(self, index: int) -> MeasuredChain:
         """The chain's ``index``-th unit alone in the same loop (its own fingerprint file)."""
         dev = self.devices[index]
         path = self.path.with_name(device_file_stem(self.path.stem, dev.name) + ".npz")
-        return Chain(ChainKey(self.key.loop, (dev.name,), self.key.tracks), self.out_channel, self.in_channel,
+        return MeasuredChain(ChainKey(self.key.loop, (dev.name,), self.key.tracks), self.out_channel, self.in_channel,
                      [dev], path)
 
     @property
@@ -96,17 +99,14 @@ def load_song(studio_dir: str | Path, song: str):
     return studio, sheet, Path(folder)
 
 
-def song_chains(studio, sheet, folder: Path) -> list[Chain]:
+def measured_chains(studio, sheet, folder: Path) -> list[MeasuredChain]:
     """Every distinct (loop, gear) chain of the sheet's tracks, in track order, with the tracks using it."""
     found: dict[tuple[str, tuple[str, ...]], list[str]] = {}
-    for track in sheet.tracks:
-        for ins in track.inserts:
-            loop = studio.loops.get(ins.loop)
-            if loop is None:
-                raise HybridError(f"track {track.name}: loop {ins.loop!r} is not in studio.toml",
-                                  where=str(studio.file))
-            devices = tuple(ins.devices) if ins.devices else tuple(loop.devices)
-            found.setdefault((ins.loop, devices), []).append(track.name)
+    for chain in song_chains(sheet, studio):
+        if chain.loop not in studio.loops:
+            raise HybridError(f"track {chain.track}: loop {chain.loop!r} is not in studio.toml",
+                              where=str(studio.file))
+        found.setdefault((chain.loop, chain.devices), []).append(chain.track)
     chains = []
     per_loop: dict[str, int] = {}
     for (loop_name, devices), tracks in found.items():
@@ -128,8 +128,8 @@ def song_chains(studio, sheet, folder: Path) -> list[Chain]:
             models.append(DeviceModel(name, entry.profile, values))
         per_loop[loop_name] = per_loop.get(loop_name, 0) + 1
         stem = fpmod.file_stem(loop_name) + ("" if per_loop[loop_name] == 1 else f"~{per_loop[loop_name]}")
-        chains.append(Chain(ChainKey(loop_name, devices, tuple(tracks)), loop.out_channel, loop.in_channel, models,
-                            folder / fpmod.FOLDER / f"{stem}.npz"))
+        chains.append(MeasuredChain(ChainKey(loop_name, devices, tuple(tracks)), loop.out_channel, loop.in_channel, models,
+                            SongPaths(folder).fingerprints / f"{stem}.npz"))
     return chains
 
 
@@ -169,7 +169,7 @@ def plan_for(devices: list[DeviceModel], samplerate: int) -> Plan:
 
 @dataclass
 class _Job:
-    chain: Chain
+    chain: MeasuredChain
     plan: Plan
     takes: list[Measurement] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -222,9 +222,9 @@ def fingerprint_song(studio_dir: str | Path, song: str, *, takes: int = 2, loops
     if takes < 1:
         raise HybridError(f"takes must be >= 1, got {takes}")
     studio, sheet, folder = load_song(studio_dir, song)
-    chains = [c for c in song_chains(studio, sheet, folder) if not loops or c.key.loop in loops]
+    chains = [c for c in measured_chains(studio, sheet, folder) if not loops or c.key.loop in loops]
     if not chains:
-        raise HybridError("the sheet has no insert chains to fingerprint", where=str(folder / "sheet.toml"))
+        raise HybridError("the sheet has no insert chains to fingerprint", where=str(SongPaths(folder).sheet))
     rate = int(studio.interface.samplerate)
     plans = [plan_for(c.devices, rate) for c in chains]
     settle_s = max(p.settle_s for p in plans)   # one length for all: measured in one stream
@@ -352,14 +352,14 @@ class SongVerdict:
         return [c.plot_data() for c in self.chains]
 
 
-def _stored_for(chain: Chain, rate: int) -> Fingerprint:
+def _stored_for(chain: MeasuredChain, rate: int) -> Fingerprint:
     fp = fpmod.load(chain.path)
     check_current(fp, key=chain.key, samplerate=rate, profiles=chain.profiles, values=chain.values,
                   where=str(chain.path))
     return fp
 
 
-def _model_for(fp: Fingerprint, chain: Chain) -> ChainModel:
+def _model_for(fp: Fingerprint, chain: MeasuredChain) -> ChainModel:
     weights = np.concatenate([1.0 / fp.tolerance.band_db, (1.0 / fp.tolerance.transfer_db).ravel()])
     return ChainModel(chain.devices, fp.plan, weights)
 
@@ -375,9 +375,9 @@ def verify_song(studio_dir: str | Path, song: str, *, loops: list[str] | None = 
     """
     t0 = time.perf_counter()
     studio, sheet, folder = load_song(studio_dir, song)
-    chains = [c for c in song_chains(studio, sheet, folder) if not loops or c.key.loop in loops]
+    chains = [c for c in measured_chains(studio, sheet, folder) if not loops or c.key.loop in loops]
     if not chains:
-        raise HybridError("the sheet has no insert chains to verify", where=str(folder / "sheet.toml"))
+        raise HybridError("the sheet has no insert chains to verify", where=str(SongPaths(folder).sheet))
     rate = int(studio.interface.samplerate)
     verdicts: dict[int, ChainVerdict] = {}
     jobs: list[tuple[int, _Job, Fingerprint]] = []
@@ -407,7 +407,7 @@ def verify_song(studio_dir: str | Path, song: str, *, loops: list[str] | None = 
     return SongVerdict(song, [verdicts[i] for i in range(len(chains))], time.perf_counter() - t0)
 
 
-def _measure_alone(studio, chain: Chain, rate: int, verdict: ChainVerdict, progress: Progress | None) -> None:
+def _measure_alone(studio, chain: MeasuredChain, rate: int, verdict: ChainVerdict, progress: Progress | None) -> None:
     why = reason_not(studio, chain.key)
     if why is not None:
         verdict.isolation = f"units not measured alone: {why}"
@@ -436,7 +436,7 @@ def _measure_alone(studio, chain: Chain, rate: int, verdict: ChainVerdict, progr
                          "measured alone, every unit is as stored: the order or the patching changed")
 
 
-def _suspects(chain: Chain, fp: Fingerprint, comp: Comparison, verdict: ChainVerdict, rate: int) -> list[Suspect]:
+def _suspects(chain: MeasuredChain, fp: Fingerprint, comp: Comparison, verdict: ChainVerdict, rate: int) -> list[Suspect]:
     if not verdict.alone:
         return find_suspects(_model_for(fp, chain), comp.deviation_vector())
     failing = [name for name, c in verdict.alone.items() if not c.ok]
@@ -493,14 +493,14 @@ def check_steps(studio_dir: str | Path, song: str, steps: list[tuple[str, str]],
                 progress: Progress | None = None) -> list[StepCheck]:
     """``verify_step`` for several knobs at once: each chain concerned is measured once."""
     studio, sheet, folder = load_song(studio_dir, song)
-    chains = song_chains(studio, sheet, folder)
+    chains = measured_chains(studio, sheet, folder)
     rate = int(studio.interface.samplerate)
-    wanted: list[tuple[Chain, int, str, str]] = []
+    wanted: list[tuple[MeasuredChain, int, str, str]] = []
     for device, parameter in steps:
         holding = [c for c in chains if device in c.key.devices]
         if not holding:
             raise HybridError(f"device {device!r} is on no insert chain of this song",
-                              where=str(folder / "sheet.toml"))
+                              where=str(SongPaths(folder).sheet))
         chain = holding[0]
         index = list(chain.key.devices).index(device)
         dev = chain.devices[index]
@@ -528,7 +528,7 @@ def check_steps(studio_dir: str | Path, song: str, steps: list[tuple[str, str]],
     return out
 
 
-def _judge_step(model: ChainModel, d: np.ndarray, comp: Comparison, chain: Chain, index: int, device: str,
+def _judge_step(model: ChainModel, d: np.ndarray, comp: Comparison, chain: MeasuredChain, index: int, device: str,
                 parameter: str) -> StepCheck:
     dev = chain.devices[index]
     estimate, mask, predicted = fit_parameter(model, d, index, parameter)

@@ -1,0 +1,152 @@
+"""The demo's main job on an idle machine and with both cores busy: xruns per print pass.
+
+Runs ``hybrid demo --no-tui --json --jack NAME`` (recall, verify, ping, print one song's
+stems through the simulated room at JACK period 1024) on a JACK server this bench
+starts, once per condition:
+
+- ``idle``: nothing else started by the bench (other users of the machine still run);
+- ``busy``: two ``python -c 'while 1: pass'`` loops and a ``dd if=/dev/zero of=FILE bs=1M
+  count=4000 conv=fsync`` writer (restarted when it ends) for the whole run,
+
+each with the server real-time (the default: SCHED_FIFO for jackd and every client's
+process thread) and ``--no-realtime`` (as before), so before and after are measured in
+the same run. Per run it prints the files good, the xruns in the print pass (from the
+report: a pass with xruns is retried once, both counted), the xruns jackd reported over
+the whole demo, and the wall time.
+
+    python bench/demo_load.py [--runs N] [--conditions idle,busy] [--scheduling rt,nort]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from devices.jack_server import JackServer, realtime_allowed  # noqa: E402
+
+PERIOD = 1024
+XRUNS = re.compile(r"(\d+) xrun\(s\)")
+
+
+class Load:
+    """Two busy loops and a large fsync'ed file writer, until stopped."""
+
+    def __init__(self, folder: Path) -> None:
+        self.file = folder / "big"
+        self.procs: list[subprocess.Popen] = []
+        self.writer: subprocess.Popen | None = None
+
+    def __enter__(self) -> Load:
+        for _ in range(2):
+            self.procs.append(subprocess.Popen([sys.executable, "-c", "while 1: pass"]))
+        self._write()
+        return self
+
+    def _write(self) -> None:
+        self.writer = subprocess.Popen(["dd", "if=/dev/zero", f"of={self.file}", "bs=1M", "count=4000",
+                                        "conv=fsync"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def keep_writing(self) -> None:
+        if self.writer is not None and self.writer.poll() is not None:
+            self._write()
+
+    def __exit__(self, *exc) -> None:
+        for proc in [*self.procs, self.writer]:
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                proc.wait()
+        self.file.unlink(missing_ok=True)
+
+
+def run_demo(realtime: bool, load: Load | None, tag: str) -> dict:
+    server = JackServer(name=f"bench-demo-load-{os.getpid()}-{tag}", period_frames=PERIOD, realtime=realtime)
+    server.start(slot_wait_s=120)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "hybrid", "demo", "--no-tui", "--json", "--jack", server.name],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        while proc.poll() is None:
+            if load is not None:
+                load.keep_writing()
+            time.sleep(0.5)
+        out, err = proc.communicate()
+    finally:
+        wall = time.monotonic() - start
+        server.stop()
+    result = {"scheduling": "rt" if server.realtime_granted else "nort", "wall_s": wall,
+              "server_xruns": server.xruns_logged, "good": 0, "files": 0, "pass_xruns": [], "error": None}
+    try:
+        report = json.loads(out)
+    except json.JSONDecodeError:
+        result["error"] = (err.strip().splitlines() or ["no output"])[-1]
+        return result
+    printing = next((s for s in report.get("steps", []) if s.get("step", "").startswith("print")), None)
+    if printing is None:
+        result["error"] = "no print step in the report"
+        return result
+    data = printing.get("data", {})
+    files = data.get("files", [])
+    result["files"] = len(files)
+    result["good"] = sum(1 for f in files if f.get("good"))
+    # every file of a pass carries the pass's xrun count: the first file's is the pass's
+    reasons = [f.get("reason") or "" for f in files]
+    found = [int(m.group(1)) for r in reasons for m in [XRUNS.search(r)] if m]
+    result["pass_xruns"] = [found[0] if found else 0]
+    result["retried"] = int(data.get("retried_for_xruns", 0))
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=1, help="runs per condition (default 1)")
+    parser.add_argument("--conditions", default="idle,busy", help="idle, busy or both (default idle,busy)")
+    parser.add_argument("--scheduling", default="nort,rt",
+                        help="nort (--no-realtime, before) and/or rt (real-time, after); default both")
+    args = parser.parse_args()
+    conditions = [c for c in args.conditions.split(",") if c]
+    schedules = [s for s in args.scheduling.split(",") if s]
+    if "rt" in schedules and not realtime_allowed():
+        print("note: this process may not use real-time scheduling: 'rt' runs fall back to --no-realtime")
+    print(f"hybrid demo --no-tui at JACK period {PERIOD} (48 kHz); load = 2 busy loops + dd 4000 MB conv=fsync; "
+          f"load average now {os.getloadavg()[0]:.1f}")
+    print(f"{'machine':<8}{'jackd':<7}{'run':>4}{'files good':>12}{'pass xruns':>12}{'retried':>9}"
+          f"{'jackd xruns':>13}{'wall s':>8}")
+    totals: dict[tuple[str, str], list[dict]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-demo-load-") as tmp:
+        for condition in conditions:
+            for sched in schedules:
+                for run in range(1, args.runs + 1):
+                    tag = f"{condition}-{sched}-{run}"
+                    if condition == "busy":
+                        with Load(Path(tmp)) as load:
+                            time.sleep(2)  # let the writer fill the page cache first
+                            result = run_demo(sched == "rt", load, tag)
+                    else:
+                        result = run_demo(sched == "rt", None, tag)
+                    totals.setdefault((condition, result["scheduling"]), []).append(result)
+                    good = f"{result['good']} of {result['files']}"
+                    xruns = ",".join(str(x) for x in result["pass_xruns"]) or "-"
+                    print(f"{condition:<8}{result['scheduling']:<7}{run:>4}{good:>12}{xruns:>12}"
+                          f"{result.get('retried', 0):>9}{result['server_xruns']:>13}{result['wall_s']:>8.1f}"
+                          + (f"  error: {result['error']}" if result["error"] else ""), flush=True)
+    print()
+    for (condition, sched), results in totals.items():
+        passes = sum(1 for r in results if r["files"] and r["good"] == r["files"])
+        print(f"{condition:<8}{sched:<7}all files good in {passes} of {len(results)} run(s); "
+              f"jackd xruns per run {sum(r['server_xruns'] for r in results) / len(results):.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
