@@ -62,7 +62,7 @@ def test_layout_of_the_deliverables(delivered):
     assert sorted(p.name for p in (out / "WAV").iterdir()) == names
     assert sorted(p.name for p in (out / "CD").iterdir()) == names
     assert sorted(p.name for p in (out / "DDP").iterdir()) == sorted(
-        ["DDPID", "DDPMS", "PQDESCR", "CDTEXT.BIN", "IMAGE.DAT", "CHECKSUM.MD5", "IMAGE.cue"])
+        ["DDPID", "DDPMS", "PQDESCR", "CDTEXT.BIN", "IMAGE.DAT", "CHECKSUM.MD5", "IMAGE.cue", "IMAGE.toc"])
     # hi-res masters are bit-exact copies
     assert (out / "WAV" / names[1]).read_bytes() == (root / "albums/demo/masters/two.wav").read_bytes()
     for name, frames_in, rate in ((names[0], int(6.3 * 48000), 48000), (names[1], int(5.1 * 96000), 96000),

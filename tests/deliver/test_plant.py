@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import struct
+import subprocess
 
 import numpy as np
 import pytest
@@ -163,7 +164,7 @@ def test_continuous_master_marks_indexes_hidden_pregap_and_flags(continuous):
     assert len(report["tracks"][0]["indexes"]) == 2 and report["tracks"][1]["indexes"] == []
     assert report["continuous"] and len(report["tracks"]) == 3
     cue = (folder / "deliver/DDP/IMAGE.cue").read_text(encoding="latin-1")
-    assert cue.startswith("REM BYTE-ORDER little-endian (cdrdao: write with --swap)\n")
+    assert cue.startswith("REM little-endian samples; for cdrdao use IMAGE.toc")
     assert "FLAGS DCP" in cue and "FLAGS PRE" in cue and "INDEX 03" in cue
     assert verify_delivery(root, "set")
 
@@ -254,3 +255,37 @@ title = "Quiet"
     with pytest.raises(HybridError, match=r"true peak at .* dBTP, over the -1 dBTP ceiling; the loudest "
                                           r"target that keeps every peak under it is"):
         deliver_master(tmp_path, "n", normalize_lufs=-3.0)
+
+
+def test_cdrdao_reads_the_image_in_the_right_byte_order_with_the_marks(continuous):
+    """The real cdrdao (scripts/setup installs it) reads IMAGE.toc: its samples are the
+    image's little-endian samples, its tracks start at the PQ marks, flags as set."""
+    _, folder, _ = continuous
+    ddp_dir = folder / "deliver/DDP"
+    ddp = ref.load(ddp_dir)
+    shown = subprocess.run(["cdrdao", "show-toc", "IMAGE.toc"], cwd=ddp_dir, capture_output=True, text=True,
+                           timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    text = shown.stdout + shown.stderr
+    marks = ddp.marks()
+    for track in (1, 2, 3):
+        first = marks.get((track, 0), marks[(track, 1)])
+        assert f"TRACK  {track}" in text
+        assert f"START  {_msf(first)}(" in text or f"START  {_msf(marks[(track, 1)])}(" in text
+    assert "COPY PERMITTED" in text and "PRE-EMPHASIS" in text
+    data = subprocess.run(["cdrdao", "show-data", "IMAGE.toc"], cwd=ddp_dir, capture_output=True, text=True,
+                          timeout=120)
+    rows = [line.split() for line in data.stdout.splitlines() if line.strip().endswith(tuple("0123456789"))
+            and ":" in line]
+    samples = np.frombuffer(ddp.pcm()[:2000 * 4 + 150 * 2352 * 4], dtype="<i2").reshape(-1, 2)
+    shown_samples = [(int(r[1]), int(r[2])) for r in rows[:20000] if r[0].rstrip(":").isdigit()]
+    start = ddp.marks()[(1, 1)] * 588          # cdrdao numbers a track's samples from its data start
+    nonzero = [(i, s) for i, s in enumerate(shown_samples) if s != (0, 0)][:50]
+    assert nonzero, "cdrdao showed only silence"
+    for i, pair in nonzero:
+        assert pair == tuple(int(v) for v in samples[i]), (i, pair, start)
+
+
+def _msf(sector: int) -> str:
+    minutes, rest = divmod(sector, 4500)
+    return f"{minutes:02d}:{rest // 75:02d}:{rest % 75:02d}"

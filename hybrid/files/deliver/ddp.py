@@ -53,6 +53,7 @@ PQ_NAME = "PQDESCR"
 CDTEXT_NAME = "CDTEXT.BIN"
 CHECKSUM_NAME = "CHECKSUM.MD5"
 CUE_NAME = "IMAGE.cue"
+TOC_NAME = "IMAGE.toc"           # for cdrdao (hybrid.files.deliver.cue)
 CONTROL_AUDIO = "01"          # CB1: 2-channel audio, no pre-emphasis, copy prohibited, ADR 1
 FIRST_TRACK_MIN_SECTOR = 2 * SECTORS_PER_SECOND
 # The latest lead-out start an 80-minute CD-R reports in its ATIP (79:59:74); a programme

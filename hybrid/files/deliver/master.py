@@ -34,8 +34,8 @@ import soundfile as sf
 
 from hybrid.files.deliver.album import Album, AlbumTrack, AudioFile, cdtext_blocks, load_album
 from hybrid.files.deliver.cdtext import CdText, CdTextError, encode
-from hybrid.files.deliver.cue import cue_sheet
-from hybrid.files.deliver.ddp import (CHECKSUM_NAME, CUE_NAME, FRAMES_PER_SECTOR, DdpFormatError,
+from hybrid.files.deliver.cue import cue_sheet, toc_file
+from hybrid.files.deliver.ddp import (CHECKSUM_NAME, CUE_NAME, TOC_NAME, FRAMES_PER_SECTOR, DdpFormatError,
                                       DdpLayout, DdpWriter, Mark, control_code, layout_from_marks,
                                       loader_problems, read_ddp)
 from hybrid.files.deliver.dither import for_soundfile, is_on_grid, quantize_tpdf
@@ -434,6 +434,7 @@ def deliver_master(studio: str | Path, album_name: str, *, normalize_lufs: float
             layout, title=album.title, performer=album.performer,
             track_titles=[t.title for t in album.tracks],
             track_performers=[t.performer for t in album.tracks]).encode("latin-1"))
+        (stage.path / "DDP" / TOC_NAME).write_text(toc_file(layout), encoding="ascii")
         checks = verify_ddp(stage.path / "DDP", programme, album, cdtext)
 
         played = [c for label, c in converted.items() if not label.startswith("pregap")]
