@@ -111,8 +111,8 @@ class OscEncoding:
         if self.law is not None:
             wire_max = (self.steps or 1_000_001) - 1
             return self.law.to_wire(float(value), wire_max) / wire_max
-        number = float(value) if self.scale == "value" else travel(param, float(value))
-        return int(round(number)) if self.type == "i" else number
+        amount = float(value) if self.scale == "value" else travel(param, float(value))
+        return int(round(amount)) if self.type == "i" else amount
 
     def from_arg(self, param: Parameter, arg: Any) -> Any:
         """The engineer's value an argument stands for; ProfileError if it cannot be one."""
