@@ -251,7 +251,8 @@ class TcpLink(TextLink):
             raise self.error(f"cannot connect to {self.address[0]}:{self.address[1]}: {reason}", action,
                              code="port_not_found") from None
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.settimeout(None)     # the reader blocks; waits are bounded by the reply queue's deadline
+        # The socket keeps the profile's timeout: a send to a unit that stopped reading gives up;
+        # the reader treats a quiet spell as nothing more (replies wait on the queue's deadline).
         self._sock = sock
         self._replies = queue.Queue()
         self._prompted = threading.Event()
@@ -346,6 +347,8 @@ class TcpLink(TextLink):
         while True:
             try:
                 chunk = sock.recv(65536)
+            except TimeoutError:
+                continue
             except OSError:
                 chunk = b""
             if not chunk:
@@ -370,7 +373,8 @@ class TcpLink(TextLink):
         self.heard(reply)
 
     # ---- the transport interface -------------------------------------------------------
-    def command(self, line: str, *, action: str, expect_reply: bool | None = None) -> str | None:
+    def command(self, line: str, *, action: str, expect_reply: bool | None = None,
+                expect: TextTemplate | None = None) -> str | None:
         with self._lock:
             if self._sock is None:
                 self._connect(action)
@@ -380,7 +384,7 @@ class TcpLink(TextLink):
             if not wait:
                 return None
             deadline = time.monotonic() + self.timeout_s
-            fits = self.matches_reply if self.tcp.unsolicited else (lambda _r: True)
+            fits = (lambda r: self.matches_reply(r, expect)) if self.tcp.unsolicited else (lambda _r: True)
             try:
                 return self._await(fits, deadline, action, "reply", code="timeout")
             except DeviceError as exc:
