@@ -222,6 +222,7 @@ class StudioSession:
         ``measure_loop`` so the recording is at hand for the impulse-response plot.
         """
         from hybrid.live.audio import ping
+        from hybrid.live.audio.transfer import loop_transfer
 
         loop = self._loop(name)
         iface = self._interface()
@@ -251,6 +252,7 @@ class StudioSession:
         self._store_latency(loop, result)
         state = self._state_from(loop, result, rate, "fresh")
         state.impulse = impulse_around(signal_.sent, received, result.latency_samples)
+        state.transfer = loop_transfer(signal_.sent, received, rate, result.latency_samples)
         return state
 
     def _loop(self, name: str):
