@@ -9,6 +9,7 @@ device (sending, learning from a panel) and the simulator (receiving).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import mido
 
@@ -81,6 +82,7 @@ class MidiEncoding:
             out.append(mido.Message("program_change", channel=channel - 1, program=wire % 128))
             return out
         if self.type == "sysex":
+            assert self.template is not None
             data = self.template.build(value=wire, dev=device_id, channel=channel)
             return [mido.Message("sysex", data=data[1:-1])]
         raise AssertionError(self.type)
@@ -96,10 +98,10 @@ class MidiEncoding:
             styles = {"none": "", "cc0": " after bank (CC 0)", "cc32": " after bank (CC 32)",
                       "both": " after bank (CC 0 + CC 32)"}
             return "program change" + styles[self.bank]
-        return "SysEx " + self.template.describe()
+        return "SysEx " + (self.template.describe() if self.template is not None else "?")
 
 
-def parse_encoding(table, *, file: str | None, key: str, sysex_defaults: dict,
+def parse_encoding(table: Any, *, file: str | None, key: str, sysex_defaults: dict[str, Any],
                    null_after: bool = False) -> MidiEncoding:
     """Read a parameter's ``midi = {...}`` table, refusing anything malformed with its key path."""
     if not isinstance(table, dict):
@@ -118,13 +120,13 @@ def parse_encoding(table, *, file: str | None, key: str, sysex_defaults: dict,
             raise ProfileError(f"unknown key for a {kind} encoding; expected one of {', '.join(sorted(allowed))}",
                                file=file, key=f"{key}.{name}")
 
-    def integer(name, lo, hi, default=None):
+    def integer(name: str, lo: int, hi: int, default: int | None = None) -> int:
         value = table.get(name, default)
         if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
             raise ProfileError(f"expected an integer {lo}..{hi}, got {value!r}", file=file, key=f"{key}.{name}")
         return value
 
-    args: dict = {"type": kind}
+    args: dict[str, Any] = {"type": kind}
     if kind == "cc":
         args.update(control=integer("control", 0, 119), wire_max=127)
     elif kind == "cc14":
@@ -187,14 +189,14 @@ class MidiDecoder:
     encodings: dict[str, MidiEncoding]
     channel: int = 1
     device_id: int = 0x10
-    _cc: dict = field(default_factory=dict, init=False)
-    _cc14_msb: dict = field(default_factory=dict, init=False)
-    _cc14_lsb: dict = field(default_factory=dict, init=False)
-    _nrpn: dict = field(default_factory=dict, init=False)
-    _rpn: dict = field(default_factory=dict, init=False)
-    _programs: list = field(default_factory=list, init=False)
-    _sysex: list = field(default_factory=list, init=False)
-    _selected: tuple | None = field(default=None, init=False)   # ("nrpn"|"rpn", number)
+    _cc: dict[int, str] = field(default_factory=dict, init=False)
+    _cc14_msb: dict[int, str] = field(default_factory=dict, init=False)
+    _cc14_lsb: dict[int, str] = field(default_factory=dict, init=False)
+    _nrpn: dict[int, str] = field(default_factory=dict, init=False)
+    _rpn: dict[int, str] = field(default_factory=dict, init=False)
+    _programs: list[str] = field(default_factory=list, init=False)
+    _sysex: list[str] = field(default_factory=list, init=False)
+    _selected: tuple[str, int] | None = field(default=None, init=False)   # ("nrpn"|"rpn", number)
     _nrpn_msb: int = field(default=127, init=False)
     _nrpn_lsb: int = field(default=127, init=False)
     _data_msb: int = field(default=0, init=False)
@@ -273,7 +275,7 @@ class MidiDecoder:
             return (self._bank_msb << 7) | self._bank_lsb
         return 0
 
-    def _select(self, control: int, value: int) -> list:
+    def _select(self, control: int, value: int) -> list[tuple[str, int]]:
         if control in (CC_NRPN_MSB, CC_NRPN_LSB):
             if control == CC_NRPN_MSB:
                 self._nrpn_msb = value
@@ -290,13 +292,18 @@ class MidiDecoder:
         return []
 
     def _selected_name(self) -> str | None:
+        if self._selected is None:
+            return None
         kind, number = self._selected
         return (self._nrpn if kind == "nrpn" else self._rpn).get(number)
 
-    def _feed_sysex(self, msg: mido.Message) -> list:
+    def _feed_sysex(self, msg: mido.Message) -> list[tuple[str, int]]:
         full = [0xF0, *msg.data, 0xF7]
         for name in self._sysex:
-            found = self.encodings[name].template.match(full, dev=self.device_id, channel=self.channel)
+            template = self.encodings[name].template
+            if template is None:
+                continue
+            found = template.match(full, dev=self.device_id, channel=self.channel)
             if found is None:
                 continue
             if not found["checksum_ok"]:

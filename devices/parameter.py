@@ -61,7 +61,7 @@ class Parameter:
     """Smallest step worth showing (format rounds to it); continuous only."""
     encoding: Any = None
     """The transport-specific encoding table (``midi`` or ``serial``) as written in the profile."""
-    dump: dict | None = None
+    dump: dict[str, int] | None = None
     """Where the value sits in a parameter dump (``offset``, ``size``), if the profile has one."""
     law: ValueLaw | None = None
     """How a value becomes a wire number when the spread over ``0..wire_max`` is not it."""
@@ -73,6 +73,12 @@ class Parameter:
     """The parameter sharing this knob's shaft (the outer ring of a concentric pair)."""
     floor_label: str | None = None
     """What the bottom of a continuous range reads on the panel (``-inf`` on a fader)."""
+
+    def bounds(self) -> tuple[float, float]:
+        """``(minimum, maximum)`` of a continuous control."""
+        if self.minimum is None or self.maximum is None:
+            raise ProfileError("has no range (not a continuous control)", key=f"parameter {self.name}")
+        return float(self.minimum), float(self.maximum)
 
     def applies(self, state: dict[str, Any]) -> bool:
         """Whether this parameter exists with the selectors at ``state`` (missing = default)."""
@@ -124,7 +130,7 @@ class Parameter:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
             raise ProfileError(f"expected {self._expected()}, got {value!r}", key=where)
         value = float(value)
-        lo, hi = self.minimum, self.maximum
+        lo, hi = self.bounds()
         slack = (hi - lo) * 1e-9
         if value < lo - slack or value > hi + slack:
             raise ProfileError(f"{self._fmt_num(value)} is out of range; expected {self._expected()}",
@@ -138,7 +144,7 @@ class Parameter:
             return labels[1] if value else labels[0]
         if self.kind == "stepped":
             return str(value)
-        if self.floor_label is not None and float(value) <= self.minimum:
+        if self.floor_label is not None and float(value) <= self.bounds()[0]:
             return f"{self.floor_label} {self.unit}".strip()
         return self._fmt_num(float(value))
 
@@ -203,14 +209,14 @@ class Parameter:
                 index = round(max(0, min(wire_max, number)) * (count - 1) / wire_max)
             return bool(index) if self.kind == "switch" else self.labels[index]
         position = max(0, min(wire_max, number)) / wire_max
-        lo, hi = self.minimum, self.maximum
+        lo, hi = self.bounds()
         if self.taper == "log":
             return lo * (hi / lo) ** position
         return lo + (hi - lo) * position
 
     def _from_law(self, number: float) -> Any:
         if self.kind == "continuous":
-            lo, hi = self.minimum, self.maximum
+            lo, hi = self.bounds()
             assert lo is not None and hi is not None
             return min(max(number, lo), hi)
         count = len(self.labels) if self.kind == "stepped" else 2
@@ -226,7 +232,7 @@ class Parameter:
         return self.from_wire(self.to_wire(value, wire_max, wire), wire_max, wire)
 
     def _position(self, value: float) -> float:
-        lo, hi = self.minimum, self.maximum
+        lo, hi = self.bounds()
         if self.taper == "log":
             return math.log(value / lo) / math.log(hi / lo)
         return (value - lo) / (hi - lo)
@@ -297,9 +303,10 @@ class Parameter:
             return f"{labels[0]} or {labels[1]}"
         if self.kind == "stepped":
             return "one of " + ", ".join(self.labels)
-        return f"{self._fmt_num(self.minimum)} .. {self._fmt_num(self.maximum)}"
+        lo, hi = self.bounds()
+        return f"{self._fmt_num(lo)} .. {self._fmt_num(hi)}"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         out = {"name": self.name, "label": self.label, "unit": self.unit, "kind": self.kind,
                "default": self.default, "taper": self.taper}
         if self.kind == "continuous":

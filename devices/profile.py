@@ -20,7 +20,8 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, NoReturn
 
 from devices import safe_read
 from devices.dump import DumpFormat, parse_dump
@@ -81,9 +82,9 @@ class SerialSettings:
     min_gap_ms: float = 0.0
     ack: TextTemplate | None = None
     error: TextTemplate | None = None
-    error_messages: dict = field(default_factory=dict)
+    error_messages: dict[str, str] = field(default_factory=dict)
     """Error code -> meaning, for the one-line error a person reads."""
-    error_replies: dict = field(default_factory=dict)
+    error_replies: dict[str, str] = field(default_factory=dict)
     """What the gear answers when: ``unknown_command``, ``out_of_range``, ``invalid_input``... (the simulator uses them)."""
 
     @property
@@ -138,7 +139,7 @@ class Profile:
     transport: str
     parameters: dict[str, Parameter]
     readback: bool
-    sound: dict | None
+    sound: dict[str, Any] | None
     source: Path
     description: str = ""
     midi: MidiSettings | None = None
@@ -208,10 +209,11 @@ class Profile:
         or label number for a detent, 1/0 for a switch), or the number written in the profile."""
         if isinstance(role, (int, float)) and not isinstance(role, bool):
             return float(role)
-        parameter = self.parameter(role)
-        return parameter.number(state.get(role, parameter.default))
+        name = str(role)
+        parameter = self.parameter(name)
+        return parameter.number(state.get(name, parameter.default))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "maker": self.maker, "model": self.model, "kind": self.kind,
             "transport": self.transport, "readback": self.readback, "source": str(self.source),
@@ -230,16 +232,17 @@ class Profile:
 class _Reader:
     """Typed access to a TOML table that names the key path in every complaint."""
 
-    def __init__(self, file: str, table: dict, path: str = ""):
+    def __init__(self, file: str, table: dict[str, Any], path: str = "") -> None:
         self.file, self.table, self.path = file, table, path
 
     def key(self, name: str) -> str:
         return f"{self.path}.{name}" if self.path else name
 
-    def fail(self, name: str, reason: str):
+    def fail(self, name: str, reason: str) -> NoReturn:
         raise ProfileError(reason, file=self.file, key=self.key(name))
 
-    def get(self, name: str, types, *, required: bool = False, default=None, what: str | None = None):
+    def get(self, name: str, types: Any, *, required: bool = False, default: Any = None,
+            what: str | None = None) -> Any:
         if name not in self.table:
             if required:
                 self.fail(name, f"missing; expected {what or _type_names(types)}")
@@ -251,34 +254,41 @@ class _Reader:
             self.fail(name, f"expected {what or _type_names(types)}, got {value!r}")
         return value
 
-    def choice(self, name: str, options, *, required: bool = False, default=None):
+    def choice(self, name: str, options: Sequence[str], *, required: bool = False, default: Any = None) -> Any:
         value = self.get(name, str, required=required, default=default, what="one of " + ", ".join(options))
         if value not in options:
             self.fail(name, f"expected one of {', '.join(options)}, got {value!r}")
         return value
 
-    def number(self, name: str, *, default=None, lo=None, hi=None, required=False) -> float:
+    def number(self, name: str, *, default: Any = None, lo: float | None = None, hi: float | None = None,
+               required: bool = False) -> Any:
         value = self.get(name, (int, float), default=default, required=required, what="a number")
         if value is not None and ((lo is not None and value < lo) or (hi is not None and value > hi)):
             self.fail(name, f"expected a number {lo if lo is not None else ''}..{hi if hi is not None else ''}, "
                             f"got {value!r}")
         return value
 
+    def need(self, name: str) -> _Reader:
+        """A sub-table that must be there."""
+        table = self.get(name, dict, required=True, what="a table")
+        return _Reader(self.file, table, self.key(name))
+
     def sub(self, name: str, *, required: bool = False) -> _Reader | None:
         table = self.get(name, dict, required=required, what="a table")
         return None if table is None else _Reader(self.file, table, self.key(name))
 
-    def only(self, allowed) -> None:
+    def only(self, allowed: Iterable[str]) -> None:
+        allowed = set(allowed)
         for name in self.table:
             if name not in allowed:
                 self.fail(name, "unknown key; expected one of " + ", ".join(sorted(allowed)))
 
 
-def _as_tuple(types):
+def _as_tuple(types: Any) -> tuple[Any, ...]:
     return types if isinstance(types, tuple) else (types,)
 
 
-def _type_names(types) -> str:
+def _type_names(types: Any) -> str:
     names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
              dict: "a table", list: "a list"}
     return " or ".join(names.get(t, t.__name__) for t in _as_tuple(types))
@@ -304,7 +314,7 @@ def load_profile(path: str | Path) -> Profile:
     return profile_from_dict(data, source=path)
 
 
-def profile_from_dict(data: dict, *, source: Path) -> Profile:
+def profile_from_dict(data: dict[str, Any], *, source: Path) -> Profile:
     file = str(source)
     top = _Reader(file, data)
     spec = top.get("spec", str, required=True, what=f'"{SPEC}"')
@@ -341,7 +351,7 @@ def profile_from_dict(data: dict, *, source: Path) -> Profile:
     if "router" in data:
         if not own.routes_by_text:
             top.fail("router", "a [router] table needs a text transport (serial or tcp)")
-        router = _load_router(top.sub("router"))
+        router = _load_router(top.need("router"))
     elif kind == "router" and own.machine_settable:
         top.fail("router", "missing; a router profile describes its tie commands in [router]")
 
@@ -405,12 +415,13 @@ def _check_conditions(reader: _Reader, parameters: dict[str, Parameter]) -> None
             reader.fail(f"{name}.concentric_with", f"no parameter {param.concentric_with!r}")
 
 
-def _readback(top: _Reader, own, parameters, settings, router) -> bool:
+def _readback(top: _Reader, own: Any, parameters: dict[str, Parameter], settings: Any,
+              router: RouterSpec | None) -> bool:
     possible = own.readback_possible(parameters, settings, router)
     wanted = top.get("readback", bool, default=possible)
     if wanted and not possible:
         top.fail("readback", "true, but not every parameter has a query or a place in the dump")
-    return wanted
+    return bool(wanted)
 
 
 def _load_midi(reader: _Reader | None) -> MidiSettings:
@@ -418,7 +429,7 @@ def _load_midi(reader: _Reader | None) -> MidiSettings:
         return MidiSettings()
     reader.only({"channel", "rate_bytes_per_s", "min_gap_ms", "gap_after_sysex_ms", "device_id",
                  "reply_timeout_ms", "transmits", "sysex", "dump"})
-    args: dict = {}
+    args: dict[str, Any] = {}
     channel = reader.get("channel", int, default=1, what="a MIDI channel 1..16")
     if not 1 <= channel <= 16:
         reader.fail("channel", f"expected a MIDI channel 1..16, got {channel}")
@@ -451,7 +462,7 @@ def _load_midi(reader: _Reader | None) -> MidiSettings:
     return MidiSettings(**args)
 
 
-def _cs(defaults: dict) -> dict:
+def _cs(defaults: dict[str, Any]) -> dict[str, Any]:
     return {"checksum_kind": defaults["checksum"], "checksum_start": defaults["checksum_start"]}
 
 
@@ -460,7 +471,7 @@ def _load_serial(reader: _Reader | None) -> SerialSettings:
         return SerialSettings()
     reader.only({"baudrate", "bytesize", "parity", "stopbits", "timeout_ms", "terminator", "reply_terminator",
                  "wait_reply", "min_gap_ms", "ack", "error", "error_messages", "error_replies"})
-    args: dict = {}
+    args: dict[str, Any] = {}
     args["baudrate"] = int(reader.number("baudrate", default=9600, lo=50, hi=4_000_000))
     args["bytesize"] = reader.get("bytesize", int, default=8)
     if args["bytesize"] not in (5, 6, 7, 8):
@@ -497,15 +508,20 @@ def _load_router(reader: _Reader) -> RouterSpec:
                  "port_base"})
     ports = ("input", "output")
 
-    def template(name, required=False):
+    def template(name: str, required: bool = False) -> TextTemplate | None:
         text = reader.get(name, str, required=required, what="a command template")
         return None if text is None else TextTemplate.parse(text, file=reader.file, key=reader.key(name),
                                                             allowed=ports)
 
+    def needed(name: str) -> TextTemplate:
+        found = template(name, True)
+        assert found is not None     # required: a missing one has failed already
+        return found
+
     spec = RouterSpec(
         inputs=int(reader.number("inputs", required=True, lo=1, hi=4096)),
         outputs=int(reader.number("outputs", required=True, lo=1, hi=4096)),
-        tie=template("tie", True), tie_reply=template("tie_reply", True),
+        tie=needed("tie"), tie_reply=needed("tie_reply"),
         untie=template("untie"), untie_reply=template("untie_reply"),
         query=template("query"), query_reply=template("query_reply"),
         port_base=int(reader.number("port_base", default=1, lo=0, hi=1)),
@@ -517,8 +533,8 @@ def _load_router(reader: _Reader) -> RouterSpec:
     return spec
 
 
-def _load_parameter(params: _Reader, name: str, own, settings) -> Parameter:
-    reader = params.sub(name)
+def _load_parameter(params: _Reader, name: str, own: Any, settings: Any) -> Parameter:
+    reader = params.need(name)
     reader.only(_PARAM_KEYS)
     kind = reader.choice("kind", KINDS, required=True)
     taper = reader.choice("taper", TAPERS, default="linear")
@@ -682,7 +698,7 @@ def _check_law(reader: _Reader, param: Parameter, wire_max: int) -> None:
 
 def _check_midi_collisions(reader: _Reader, parameters: dict[str, Parameter]) -> None:
     """Two parameters on one controller (or NRPN, or SysEx address) would fight: refuse."""
-    seen: dict = {}
+    seen: dict[Any, str] = {}
     for name, param in parameters.items():
         enc = param.encoding
         if enc.type == "cc":
@@ -702,7 +718,7 @@ def _check_midi_collisions(reader: _Reader, parameters: dict[str, Parameter]) ->
             seen[key] = name
 
 
-def _implicit_default(param: Parameter):
+def _implicit_default(param: Parameter) -> Any:
     if param.kind == "switch":
         return False
     if param.kind == "stepped":

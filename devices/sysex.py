@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import functools
 import operator
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from devices.errors import ProfileError
 
@@ -39,18 +41,18 @@ def _status_nibble(word: str) -> int | None:
     return None
 
 
-def checksum(kind: str, data) -> int:
+def checksum(kind: str, data: Sequence[int]) -> int:
     """The checksum byte of ``data`` (ints 0..127).
 
     ``roland``: (128 - sum % 128) % 128, so that data + checksum sums to 0 mod 128.
     ``sum7``: sum & 0x7F. ``xor``: all bytes XORed, & 0x7F.
     """
     if kind == "roland":
-        return (128 - sum(data) % 128) % 128
+        return int((128 - sum(data) % 128) % 128)
     if kind == "sum7":
-        return sum(data) & 0x7F
+        return int(sum(data) & 0x7F)
     if kind == "xor":
-        return functools.reduce(operator.xor, data, 0) & 0x7F
+        return int(functools.reduce(operator.xor, data, 0) & 0x7F)
     raise ValueError(f"unknown checksum {kind!r}")
 
 
@@ -58,19 +60,19 @@ def checksum(kind: str, data) -> int:
 class SysexTemplate:
     """A parsed template; tokens are ints (fixed bytes) or field names."""
 
-    tokens: tuple
+    tokens: tuple[int | str, ...]
     checksum: str = "none"
     checksum_start: int = 1
     """Index (into the full message, F0 = 0) of the first byte the checksum covers."""
     data_size: int = 0
 
     @classmethod
-    def parse(cls, text: str, *, checksum_kind: str = "none", checksum_start: int = 1,
+    def parse(cls, text: Any, *, checksum_kind: str = "none", checksum_start: int = 1,
               data_size: int = 0, file: str | None = None, key: str | None = None) -> SysexTemplate:
         if not isinstance(text, str):
             raise ProfileError("expected a SysEx template string like 'F0 41 {dev} ... F7'",
                                file=file, key=key)
-        tokens: list = []
+        tokens: list[int | str] = []
         for word in text.split():
             if word.startswith("{") and word.endswith("}"):
                 name = word[1:-1]
@@ -129,10 +131,10 @@ class SysexTemplate:
     def value_bits(self) -> int:
         return self.wire_max.bit_length()
 
-    def build(self, *, value: int = 0, dev: int = 0x10, channel: int = 1, data=()) -> list[int]:
+    def build(self, *, value: int = 0, dev: int = 0x10, channel: int = 1, data: Iterable[int] = ()) -> list[int]:
         """The whole message, F0 .. F7, with fields filled and the checksum computed."""
         out: list[int] = []
-        data = list(data)
+        block = list(data)
         data_index = 0
         cs_at = None
         for token in self.tokens:
@@ -157,7 +159,7 @@ class SysexTemplate:
             elif token.startswith("chn"):
                 out.append(int(token[3:], 16) | ((channel - 1) & 0x0F))
             elif token == "data":
-                out.append(data[data_index] & 0x7F if data_index < len(data) else 0)
+                out.append(block[data_index] & 0x7F if data_index < len(block) else 0)
                 data_index += 1
             elif token == "cs":
                 cs_at = len(out)
@@ -166,8 +168,8 @@ class SysexTemplate:
             out[cs_at] = checksum(self.checksum, out[self.checksum_start:cs_at])
         return out
 
-    def match(self, message: list[int] | tuple, *, dev: int | None = None,
-              channel: int | None = None) -> dict | None:
+    def match(self, message: Sequence[int], *, dev: int | None = None,
+              channel: int | None = None) -> dict[str, Any] | None:
         """Fields of ``message`` (F0 .. F7) if it fits this template, else None.
 
         The result has ``value`` (when the template carries one), ``data`` (a dump's
@@ -176,7 +178,7 @@ class SysexTemplate:
         """
         if len(message) != len(self.tokens):
             return None
-        found: dict = {"data": []}
+        found: dict[str, Any] = {"data": []}
         msb = lsb = hi = lo = None
         nibbles: dict[str, int] = {}
         cs_at = None

@@ -109,8 +109,8 @@ class OscEncoding:
         if self.type == "s":
             return param.format(value)
         if self.law is not None:
-            wire_max = (self.steps or 1_000_001) - 1
-            return self.law.to_wire(float(value), wire_max) / wire_max
+            steps_max = (self.steps or 1_000_001) - 1
+            return float(self.law.to_wire(float(value), steps_max) / steps_max)
         amount = float(value) if self.scale == "value" else travel(param, float(value))
         return int(round(amount)) if self.type == "i" else amount
 

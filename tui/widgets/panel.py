@@ -96,7 +96,7 @@ def render_control(param: Any, value: Any) -> Text:
     if control == "concentric" and param.kind == "continuous":
         ring = "inner" if getattr(param, "concentric_with", None) else "outer"
         out.append(f"◎ {ring} ", style="grey50")
-    if control == "stepped" and param.kind == "stepped" and param.unit:
+    if getattr(param, "control", "") == "stepped" and param.kind == "stepped" and param.unit:
         for label in param.labels:
             out.append(f" {label} ", style="bold black on bright_yellow" if label == value else "grey58")
         out.append(f" {param.unit}", style="grey50")
