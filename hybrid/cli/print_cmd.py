@@ -16,6 +16,13 @@ pass plays through a wrong patch). A paper bay's cords are listed per pass; at a
 terminal the command waits for Enter, while without one (scripts, CI) or with ``--yes``
 it goes on, taking the cords as patched.
 
+A song prints through the session (``hybrid.app.session.StudioSession.print_song``), as
+the main job and the TUI do: in a child process, a pass spoilt by xruns between its pings
+printed again (up to ``hybrid.app.print_job.XRUN_RETRIES`` times; xruns outside the pings
+are a note, not a fault), good pings stored in latency.toml. Ctrl-C stops the running pass
+within a period; the line says which files were kept. The SONG form's structure for new
+kinds of print: build a ``PrintRequest``, call ``session.print_song``, report.
+
 Exit status 0 when every file came out good; 1 with one line on stderr otherwise (the
 files of a bad pass are left as NAME.BAD.wav, never under the wanted name).
 """
@@ -107,14 +114,23 @@ class _ProgressLine:
         self._last = 0.0
 
     def __call__(self, p) -> None:
+        """A pass's progress (hybrid.live.audio.stream.Progress)."""
+        self._show(p.stage, p.position_s, p.fraction, p.peak_dbfs, p.xruns, p.position_frames >= p.total_frames)
+
+    def song(self, p) -> None:
+        """A song's progress through the session (hybrid.app.rows.PrintProgress)."""
+        self._show(f"{p.number}/{p.passes} {p.stage}", p.position_s, p.fraction_of_pass, list(p.peak_db.values()),
+                   p.xruns, p.fraction_of_pass >= 1.0)
+
+    def _show(self, stage: str, position_s: float, fraction: float, peaks, xruns: int, last: bool) -> None:
         now = time.monotonic()
-        if not self.live or (now - self._last < 0.2 and p.position_frames < p.total_frames):
+        if not self.live or (now - self._last < 0.2 and not last):
             return
         self._last = now
-        meters = " ".join(f"{v:6.1f}" if v > -200 else "  -inf" for v in p.peak_dbfs)
+        meters = " ".join(f"{v:6.1f}" if v > -200 else "  -inf" for v in peaks)
         extra = f"  peak dBFS {meters}" if meters else ""
-        xr = f"  xruns {p.xruns}" if p.xruns else ""
-        sys.stderr.write(f"\r{p.stage:9s} {p.position_s:7.1f} s {100 * p.fraction:5.1f}%{extra}{xr}\033[K")
+        xr = f"  xruns {xruns}" if xruns else ""
+        sys.stderr.write(f"\r{stage:9s} {position_s:7.1f} s {100 * fraction:5.1f}%{extra}{xr}\033[K")
         sys.stderr.flush()
 
     def done(self) -> None:
@@ -162,12 +178,23 @@ def _print_stem(args) -> int:
     outs, ins, loop, chain = _loop_channels(args)
     job = PrintJob(stem=stem, output=Path(args.output), out_channels=outs, in_channels=ins, loop=loop,
                    chain=chain)
+    from hybrid.app.print_job import XRUN_RETRIES, spoilt_only_by_xruns
+
     progress = _ProgressLine()
+    settings, options = _settings(args), _options(args)
     try:
-        result = print_pass([job], _settings(args), _options(args), on_progress=progress)
+        for attempt in range(XRUN_RETRIES + 1):   # a pass spoilt only by xruns is printed again
+            result = print_pass([job], settings, options, on_progress=progress)
+            if not spoilt_only_by_xruns(result.files):
+                break
+            if attempt < XRUN_RETRIES:
+                print(f"hybrid: note: {job.stem}: xruns between the pings spoilt the pass; printing again",
+                      file=sys.stderr)
     finally:
         progress.done()
     emit(result.to_dict(), args.json, _pass_text)
+    for note in result.notes:
+        print(f"hybrid: note: {job.stem}: {note}", file=sys.stderr)
     if not result.good:
         f = result.files[0]
         print(f"hybrid: error: {job.stem}: print is bad ({'; '.join(f.problems)}); kept as {f.path}",
@@ -177,20 +204,18 @@ def _print_stem(args) -> int:
 
 
 def _print_song(args) -> int:
-    from recall import store
-    from recall.studio import load_studio
+    """The SONG form, through the session like every front end (routing, xrun retry, child process,
+    latency store); Ctrl-C stops the running pass and the report lists the files kept."""
+    from hybrid.app.print_job import PrintRequest
+    from hybrid.app.session import StudioSession
 
-    from hybrid.live.audio.song import interface_of, pass_rule, plan_song, print_song
-
-    studio = load_studio(args.studio)
-    sheet = store.load_sheet(studio, args.target)
-    song_dir = store.song_dir(studio, args.target)
+    session = StudioSession(args.studio, strict=True)
     if args.plan:
-        plan = plan_song(studio, sheet, song_dir, args.target, fits=pass_rule(studio))
-        emit(plan.to_dict(), args.json, _plan_text)
+        emit(session.print_plan_of(args.target).to_dict(), args.json, _plan_text)
         return 0
-    settings = interface_of(studio).override(device=args.device, hostapi=args.hostapi,
-                                             samplerate=args.samplerate, blocksize=args.blocksize)
+    request = PrintRequest(song=args.target, options=_options(args), device=args.device, hostapi=args.hostapi,
+                           samplerate=args.samplerate, blocksize=args.blocksize,
+                           wait_for_cords=not args.yes and sys.stdin.isatty())
     progress = _ProgressLine()
 
     def on_pass(number, total, planned):
@@ -205,7 +230,7 @@ def _print_song(args) -> int:
                          f"({routed.report.reason})\n")
         for step in routed.steps:
             sys.stderr.write(f"  {step}\n")
-        if routed.steps and not args.yes and sys.stdin.isatty():
+        if routed.steps and request.wait_for_cords:
             try:
                 input(f"patch pass {number} as above, then press Enter (Ctrl-C stops) ")
             except EOFError:
@@ -213,17 +238,31 @@ def _print_song(args) -> int:
                                   where=f"song {args.target}") from None
 
     try:
-        result = print_song(studio, sheet, song_dir, args.target, settings, _options(args),
-                            on_pass=on_pass, on_progress=progress, on_route=on_route)
+        report = session.print_song(args.target, request=request, on_pass=on_pass, on_route=on_route,
+                                    on_progress=progress.song)
     finally:
         progress.done()
-    emit(result.to_dict(), args.json, _song_text)
-    if not result.good:
+    emit(_song_dict(report), args.json, _song_text)
+    for note in report.notes:
+        print(f"hybrid: note: song {args.target}: {note}", file=sys.stderr)
+    if report.cancelled:
+        kept = ", ".join(Path(k).name for k in report.kept) or "none"
+        print(f"hybrid: error: song {args.target}: print cancelled ({report.cancelled}); files kept: {kept}",
+              file=sys.stderr)
+        return 1
+    if not report.good:
+        result = report.result
         bad = ", ".join(f"{name} ({why})" for name, why in result.failed_tracks.items())
         print(f"hybrid: error: song {args.target}: {len(result.failed_tracks)} print(s) bad: {bad}",
               file=sys.stderr)
         return 1
     return 0
+
+
+def _song_dict(report) -> dict:
+    """What ``hybrid print SONG --json`` prints: the last attempt's passes, and the session's account."""
+    return {**report.result.to_dict(), "retried_for_xruns": report.retried_for_xruns, "notes": report.notes,
+            "routing": report.routing}
 
 
 def _pass_text(d: dict) -> str:

@@ -31,6 +31,7 @@ class LoopsView(Vertical):
         Binding("M", "measure_all", "Measure all"),
         Binding("r", "reload", "Reload"),
     ]
+    PALETTE = (("Measure all loops", "measure_all"),)
 
     @dataclass
     class Measured(Message):

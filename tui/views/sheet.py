@@ -92,6 +92,7 @@ class SheetView(Vertical):
         Binding("g", "diff_gear", "Diff gear"),
         Binding("ctrl+z", "revert", "Revert"),
     ]
+    PALETTE = (("Save the sheet", "save"), ("Diff the sheet against the gear now", "diff_gear"))
 
     @dataclass
     class GearDiff(Message):

@@ -54,6 +54,8 @@ class Connection:
 class SurfacesView(Vertical):
     """Connected MCU/HUI surfaces, their bank and strips, events as they happen, pending targets."""
 
+    PALETTE = (("Connect the selected control surface", "connect"),)
+
     BINDINGS = [
         Binding("c", "connect", "Connect"),
         Binding("d", "disconnect", "Disconnect"),

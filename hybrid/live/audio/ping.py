@@ -397,17 +397,10 @@ def measure_loop(device, out_channel: int, in_channel: int, samplerate: int | No
     """
     import sounddevice as sd
 
-    from hybrid.live.audio.interface import resolve_device
+    from hybrid.live.audio.portaudio import find_device
 
     where = f"{device} out {out_channel} -> in {in_channel}"
-    try:
-        dev = resolve_device(str(device), hostapi)
-    except HybridError:
-        if not rescan:
-            raise
-        sd._terminate()
-        sd._initialize()
-        dev = resolve_device(str(device), hostapi)
+    dev = find_device(str(device), hostapi, rescan_if_missing=rescan)
     if not 1 <= out_channel <= dev.max_outputs:
         raise HybridError(f"output channel {out_channel} out of range 1..{dev.max_outputs}", where=where)
     if not 1 <= in_channel <= dev.max_inputs:
@@ -464,7 +457,7 @@ def run_duplex(device_index: int, ping: PingSignal, out_channel: int, in_channel
     state = {"pos": 0, "xruns": 0}
     done = threading.Event()
 
-    def callback(indata, outdata, frames, time_info, status):
+    def callback(indata, outdata, frames, _time_info, status):
         if status.input_overflow or status.output_underflow or status.input_underflow or status.output_overflow:
             state["xruns"] += 1
         pos = state["pos"]
@@ -482,7 +475,9 @@ def run_duplex(device_index: int, ping: PingSignal, out_channel: int, in_channel
                            blocksize=blocksize, channels=(in_channel, out_channel), dtype="float32",
                            callback=callback, finished_callback=done.set)
     except (sd.PortAudioError, ValueError) as exc:
-        raise HybridError(f"cannot open the stream: {exc}", where=where) from exc
+        from hybrid.live.audio.portaudio import stream_error
+
+        raise stream_error(exc, "cannot open the stream", where=where) from exc
     stream.start()
     if not done.wait(timeout=total / samplerate + 10.0):
         # A wedged host (a JACK server that stopped running cycles) can block Pa_StopStream

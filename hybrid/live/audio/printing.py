@@ -22,7 +22,13 @@ fraction included (``hybrid.live.audio.align``), polarity corrected, exactly the
 (or plus the tail when asked), written to a temp WAV carrying the stem's BWF ``bext`` and
 renamed into place only when the pass is good. A bad pass (xruns, latency moved, clipped
 return, a dropout in a return (``hybrid.live.audio.checks``), failed ping) leaves its file as ``NAME.BAD.wav`` beside the wanted one, never under
-the good name; an earlier good file there is left alone.
+the good name; an earlier good file there is left alone. Every problem is a typed
+``hybrid.errors.Problem`` (a code and a text).
+
+Xruns spoil a pass only inside the span that matters: from the first ping to the end of
+the last ping's capture (the stems and their tails lie between). The stream records where
+each xrun fell; those before the first ping (the stream starting) or after the last (the
+stream stopping) are reported in ``PassResult.notes`` and leave the pass good.
 """
 
 from __future__ import annotations
@@ -42,7 +48,8 @@ from hybrid.live.audio.signals import ping_signal
 from hybrid.live.audio.interface import InterfaceSettings, resolve_device
 from hybrid.live.audio.stream import DuplexRun, Progress, StreamStats
 from hybrid.live.audio.wavio import FORMATS, Bext, Levels, WavWriter, read_bext
-from hybrid.errors import HybridError
+from hybrid.errors import (CLIPPED, DROPOUT, LATENCY_MOVED, OVER_FULL_SCALE, PING_FAILED, POLARITY_FLIPPED,
+                           XRUNS, HybridError, Problem)
 from hybrid.tomlfile import regular_file
 from recall.atomic import clean_stale_temps, commit, temp_name
 
@@ -189,11 +196,13 @@ class PassResult:
     samplerate: int
     blocksize: int
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Reported, not spoiling: e.g. xruns outside the span that matters."""
 
     def to_dict(self) -> dict:
         return {"good": self.good, "device": self.device, "samplerate": self.samplerate,
                 "blocksize": self.blocksize, "stream": self.stats.to_dict(),
-                "problems": self.problems, "files": [f.to_dict() for f in self.files]}
+                "problems": self.problems, "notes": self.notes, "files": [f.to_dict() for f in self.files]}
 
 
 # --- The pass ---------------------------------------------------------------------------------
@@ -400,8 +409,16 @@ def _run_pass(stems: list[_Stem], settings: InterfaceSettings, options: PrintOpt
             raise HybridError(f"the ping before the pass failed: {exc.reason}{xruns}", where=where) from exc
 
     pass_problems: list[str] = []
-    if stats.xruns:
-        pass_problems.append(f"{stats.xruns} xrun(s) during the pass ({_xrun_text(stats)})")
+    notes: list[str] = []
+    span_end = ping_b + window                                # the last ping's capture ends here
+    inside = stats.xruns_within(ping_a, span_end)
+    if inside:
+        pass_problems.append(Problem(XRUNS, f"xruns in {inside} period(s) between the pings, "
+                                            f"{stats.xrun_callbacks} in the pass ({_xrun_text(stats)})"))
+    elif stats.xruns:
+        where = ", ".join(f"{p / rate:.2f} s" for p in stats.xrun_frames[:8])
+        notes.append(f"xruns in {stats.xrun_callbacks} period(s) outside the pings (at {where}; the pings span "
+                     f"{ping_a / rate:.2f}-{span_end / rate:.2f} s): the printed audio is not affected")
     for pair, col in zip(pairs, in_cols_pairs, strict=False):
         lat = latencies[pair]
         try:
@@ -410,36 +427,37 @@ def _run_pass(stems: list[_Stem], settings: InterfaceSettings, options: PrintOpt
             lat.after = None
             lat.problem = f"the ping after the pass failed: {exc.reason}"
 
-    files = [_deliver(s, latencies, options, rate, start, stats, pass_problems, on_progress, total)
+    files = [_deliver(s, latencies, options, rate, start, stats, pass_problems, on_progress)
              for s in stems]
     good = not pass_problems and all(f.good for f in files)
     return PassResult(good=good, files=files, stats=stats, device=device.name, samplerate=rate,
-                      blocksize=settings.blocksize, problems=pass_problems)
+                      blocksize=settings.blocksize, problems=pass_problems, notes=notes)
 
 
 def _xrun_text(stats: StreamStats) -> str:
     parts = [f"{v} {k.replace('_', ' ')}" for k, v in stats.to_dict().items()
-             if k not in ("xruns", "callbacks") and v]
+             if k not in ("xruns", "callbacks", "xrun_frames") and v]
     return ", ".join(parts)
 
 
 def _latency_problems(lat: ChannelLatency, tol: float) -> list[str]:
     where = f"out {lat.out_channel} -> in {lat.in_channel}"
     if lat.problem:
-        return [f"{where}: {lat.problem}"]
+        return [Problem(PING_FAILED, f"{where}: {lat.problem}")]
     out = []
     change = lat.change_samples
     if change is not None and abs(change) > tol:
-        out.append(f"{where}: latency moved from {lat.before.latency_samples:.3f} to "
-                   f"{lat.after.latency_samples:.3f} samples during the pass ({change:+.3f}; "
-                   f"tolerance ±{tol:g}): drift, a dropout or a re-clocked interface")
+        out.append(Problem(LATENCY_MOVED, f"{where}: latency moved from {lat.before.latency_samples:.3f} to "
+                                          f"{lat.after.latency_samples:.3f} samples during the pass ({change:+.3f}; "
+                                          f"tolerance ±{tol:g}): drift, a dropout or a re-clocked interface"))
     if lat.before.polarity != lat.after.polarity:
-        out.append(f"{where}: polarity flipped during the pass ({lat.before.polarity:+d} -> {lat.after.polarity:+d})")
+        out.append(Problem(POLARITY_FLIPPED, f"{where}: polarity flipped during the pass "
+                                             f"({lat.before.polarity:+d} -> {lat.after.polarity:+d})"))
     return out
 
 
 def _deliver(s: _Stem, latencies: dict, options: PrintOptions, rate: int, start: int, stats: StreamStats,
-             pass_problems: list[str], on_progress, total: int) -> PrintedFile:
+             pass_problems: list[str], on_progress) -> PrintedFile:
     job = s.job
     chans = [latencies[(o, i)] for o, i in zip(job.out_channels, job.in_channels, strict=False)]
     problems: list[str] = []
@@ -454,8 +472,8 @@ def _deliver(s: _Stem, latencies: dict, options: PrintOptions, rate: int, start:
         lat.gain_db = float(lat.before.gain_db)
     clipped = [int(c) for c in s.clipped]
     if sum(clipped) and not options.allow_clipping:
-        problems.append(f"the return clipped ({sum(clipped)} samples at or above "
-                        f"{options.clip_level_dbfs:g} dBFS): lower the send or the gear's output")
+        problems.append(Problem(CLIPPED, f"the return clipped ({sum(clipped)} samples at or above "
+                                         f"{options.clip_level_dbfs:g} dBFS): lower the send or the gear's output"))
     frames = s.frames + (int(round(options.tail_s * rate)) if options.keep_tail else 0)
     clean_stale_temps(job.output)
     tmp = temp_name(job.output)
@@ -485,10 +503,11 @@ def _deliver(s: _Stem, latencies: dict, options: PrintOptions, rate: int, start:
         levels = writer.levels()
         over = sum(levels.clipped_samples) if options.fmt == "pcm24" else 0
         if over and not options.allow_clipping:
-            problems.append(f"the aligned print passes full scale ({over} samples clipped in 24-bit, peak "
-                            f"{levels.file_peak_dbfs:+.2f} dBFS): print to float32 or lower the return")
+            problems.append(Problem(OVER_FULL_SCALE, f"the aligned print passes full scale ({over} samples clipped "
+                                                     f"in 24-bit, peak {levels.file_peak_dbfs:+.2f} dBFS): print to "
+                                                     f"float32 or lower the return"))
         for det in detectors:
-            problems += [d.describe(rate) for d in det.finish()[:5]]
+            problems += [Problem(DROPOUT, d.describe(rate)) for d in det.finish()[:5]]
         good = not problems and not pass_problems
         final = job.output if good else _bad_name(job.output)
         commit(tmp, final)

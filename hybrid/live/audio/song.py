@@ -36,9 +36,9 @@ from hybrid.live.audio.interface import InterfaceSettings
 from hybrid.live.audio.planner import PlannedPass, plan_passes
 from hybrid.live.audio.printing import PassResult, PingSettings, PrintJob, PrintOptions, print_pass
 from hybrid.live.audio.stream import Progress
-from hybrid.errors import HybridError
+from hybrid.errors import LATENCY_MOVED, POLARITY_FLIPPED, XRUNS, HybridError, PrintCancelled, code_of
 from recall.chain import track_chains
-from recall.paths import SongPaths
+from recall.paths import ROUNDS_DIR, SongPaths
 
 
 
@@ -67,14 +67,24 @@ class SongPrintResult:
     plan: SongPlan
     passes: list[PassResult] = field(default_factory=list)
     failed_tracks: dict[str, str] = field(default_factory=dict)
+    cancelled: str | None = None
+    """Why the song stopped early on request (the running pass kept nothing), else None."""
 
     @property
     def good(self) -> bool:
-        return not self.failed_tracks and all(p.good for p in self.passes)
+        return self.cancelled is None and not self.failed_tracks and all(p.good for p in self.passes)
+
+    @property
+    def kept(self) -> list[Path]:
+        """The printed files on disk after this print (good ones under their names, bad ones as
+        ``NAME.BAD.wav``); intermediate rounds are never kept."""
+        return [Path(f.path) for p in self.passes for f in p.files
+                if f.path is not None and ROUNDS_DIR not in Path(f.path).parts and Path(f.path).is_file()]
 
     def to_dict(self) -> dict:
         return {"song": self.song, "good": self.good, "skipped": self.plan.skipped,
-                "failed_tracks": self.failed_tracks, "passes": [p.to_dict() for p in self.passes]}
+                "failed_tracks": self.failed_tracks, "cancelled": self.cancelled,
+                "kept": [str(k) for k in self.kept], "passes": [p.to_dict() for p in self.passes]}
 
 
 def interface_of(studio) -> InterfaceSettings:
@@ -140,8 +150,12 @@ def plan_song(studio, sheet, song_dir: Path, song: str, *,
     return SongPlan(song=song, rounds=[plan_passes(jobs, fits) for jobs in per_round], skipped=skipped)
 
 
+_OPTIONS = PrintOptions()
+_PING = PingSettings()
+
+
 def print_song(studio, sheet, song_dir: Path, song: str, settings: InterfaceSettings,
-               options: PrintOptions = PrintOptions(), *, ping: PingSettings = PingSettings(),
+               options: PrintOptions = _OPTIONS, *, ping: PingSettings = _PING,
                on_pass: Callable[[int, int, PlannedPass], None] | None = None,
                on_progress: Callable[[Progress], None] | None = None,
                on_route: Callable[[int, int, Any], None] | None = None,
@@ -152,8 +166,9 @@ def print_song(studio, sheet, song_dir: Path, song: str, settings: InterfaceSett
     ``on_route(number, total, RouteResult)`` (a paper bay's ``.steps`` to patch by hand:
     show them and wait for the person there), then ``on_pass``; then the pass plays. A
     router that fails raises RecallError before the pass plays. ``cancel`` (a
-    threading.Event) stops the running pass and the song (HybridError); the passes done
-    by then keep their files.
+    threading.Event) stops the running pass within a period and ends the song: the
+    result's ``cancelled`` says so, the running pass kept nothing, and the passes done by
+    then keep their files (``kept``).
     """
     bay = router_bay(studio)
     plan = plan_song(studio, sheet, song_dir, song, fits=pass_rule(studio, bay))
@@ -175,6 +190,9 @@ def print_song(studio, sheet, song_dir: Path, song: str, settings: InterfaceSett
                         failed_stems.add(j.output)
                 if not jobs:
                     continue
+                if cancel is not None and cancel.is_set():
+                    result.cancelled = f"before pass {number} of {plan.passes}: cancelled"
+                    return result
                 if bay is not None:
                     from recall.routing import route_print_pass
 
@@ -183,8 +201,12 @@ def print_song(studio, sheet, song_dir: Path, song: str, settings: InterfaceSett
                         on_route(number, plan.passes, routed)
                 if on_pass is not None:
                     on_pass(number, plan.passes, planned)
-                outcome = print_pass(jobs, settings, options, ping=ping, on_progress=on_progress,
-                                     cancel=cancel)
+                try:
+                    outcome = print_pass(jobs, settings, options, ping=ping, on_progress=on_progress,
+                                         cancel=cancel)
+                except PrintCancelled as exc:
+                    result.cancelled = f"pass {number} of {plan.passes}: {exc}"
+                    return result
                 result.passes.append(outcome)
                 for f in outcome.files:
                     if not f.good:
@@ -204,8 +226,8 @@ def _store(studio_dir: Path, settings: InterfaceSettings, outcome: PassResult) -
         if not f.job.loop or len(f.channels) != 1:
             continue
         lat = f.channels[0]
-        moved = [p for p in f.problems if "latency moved" in p or "polarity flipped" in p]
+        moved = [p for p in f.problems if code_of(p) in (LATENCY_MOVED, POLARITY_FLIPPED)]
         if moved:
             latency_store.invalidate(studio_dir, f.job.loop, moved[0])
-        elif lat.before is not None and outcome.stats.xruns == 0:
+        elif lat.before is not None and not any(code_of(p) == XRUNS for p in outcome.problems):
             latency_store.store(studio_dir, f.job.loop, lat.before, key)
