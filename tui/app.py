@@ -29,6 +29,7 @@ from hybrid.app.session import StudioSession
 from recall.paths import StudioPaths
 from tui.commands import HybridCommands
 from tui.errors import one_line
+from tui.views.album import AlbumView
 from tui.views.devices import DevicesView
 from tui.views.intake import IntakeView
 from tui.views.loops import LoopsView
@@ -36,6 +37,7 @@ from tui.views.printing import PrintView
 from tui.views.recall import RecallView
 from tui.views.sheet import SheetView
 from tui.views.songs import SongsView
+from tui.views.surfaces import SurfacesView
 
 AUDIO_SWITCH_INTERVAL_S = 0.0005
 
@@ -47,6 +49,8 @@ VIEWS = (
     ("loops", "Loops", LoopsView),
     ("print", "Print", PrintView),
     ("intake", "Intake", IntakeView),
+    ("surfaces", "Surfaces", SurfacesView),
+    ("album", "Album", AlbumView),
 )
 
 

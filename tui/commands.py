@@ -17,9 +17,13 @@ ACTIONS = (
     ("Diff the sheet against the gear now", "sheet", "diff_gear"),
     ("Check device ports", "devices", "refresh_status"),
     ("Take in a client's upload", "intake", "take_in"),
+    ("Connect the selected control surface", "surfaces", "connect"),
+    ("Measure the album's loudness", "album", "measure"),
+    ("Build and verify the album's DDP", "album", "build"),
+    ("Write the approval set from the DDP", "album", "approve"),
 )
 
-VIEWS = ("songs", "sheet", "recall", "devices", "loops", "print", "intake")
+VIEWS = ("songs", "sheet", "recall", "devices", "loops", "print", "intake", "surfaces", "album")
 
 
 class HybridCommands(Provider):

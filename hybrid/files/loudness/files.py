@@ -40,15 +40,20 @@ def iter_blocks(handle: sf.SoundFile, path, block_frames: int = BLOCK_FRAMES):
         yield block
 
 
-def measure_file(path: str | Path, block_frames: int = BLOCK_FRAMES) -> LoudnessResult:
-    """Loudness, loudness range and peaks of one file."""
+def meter_file(path: str | Path, block_frames: int = BLOCK_FRAMES) -> LoudnessMeter:
+    """A meter fed with the whole file (call ``result()`` on it, or combine its blocks)."""
     with open_audio(path) as handle:
         if handle.samplerate < 8000:
             raise HybridError(f"sample rate {handle.samplerate} Hz is below 8 kHz", where=str(path))
         meter = LoudnessMeter(handle.samplerate, handle.channels)
         for block in iter_blocks(handle, path, block_frames):
             meter.process(block)
-    return meter.result(path=str(path))
+    return meter
+
+
+def measure_file(path: str | Path, block_frames: int = BLOCK_FRAMES) -> LoudnessResult:
+    """Loudness, loudness range and peaks of one file."""
+    return meter_file(path, block_frames).result(path=str(path))
 
 
 def measure_array(samples: np.ndarray, samplerate_hz: int) -> LoudnessResult:
