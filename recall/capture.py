@@ -173,10 +173,10 @@ def learn(studio: Studio, names: Iterable[str] | None, duration_s: float, *,
     opener = open_device or device_for
     if names is None:
         entries = [d for d in studio.devices.values()
-                   if d.machine_settable and d.profile.transport == "midi"]
+                   if d.machine_settable and d.profile.listens]
     else:
         entries = [studio.device(n) for n in names]
-        entries = [e for e in entries if e.machine_settable and e.profile.transport == "midi"]
+        entries = [e for e in entries if e.machine_settable and e.profile.listens]
     learned: dict[str, dict[str, Any]] = {}
     failures: dict[str, DeviceError] = {}
     lock = threading.Lock()

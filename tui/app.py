@@ -1,8 +1,11 @@
-"""The control-room app: one studio, six views (Songs, Sheet, Recall, Devices, Loops, Print).
+"""The control-room app: one studio, the views of ``tui.views.VIEWS`` (Songs, Sheet, Recall, Devices, Loops,
+Print, Mix, Intake, Surfaces, Album: digits 1-9 and 0, or F1-F10).
 
-Keyboard first: the digits 1-6 (or F1-F6) switch views, every view lists its keys in
+Keyboard first: the digits 1-9 and 0 (or F1-F10) switch views, every view lists its keys in
 the footer, and ctrl+p opens the command palette (open a song, apply, measure, print).
-The mouse works everywhere (tabs, rows, buttons).
+The mouse works everywhere (tabs, rows, buttons). Focus follows the view that is shown
+(a key, a click on a tab, the palette): the footer always lists the shown view's keys,
+and they work.
 
 All hardware and audio work goes through :class:`hybrid.app.session.StudioSession` in
 thread workers that report back only by messages, so the UI never freezes; errors from
@@ -23,35 +26,21 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, Tabs
 
 from hybrid.app.session import StudioSession
 from recall.paths import StudioPaths
 from tui.commands import HybridCommands
 from tui.errors import one_line
-from tui.views.album import AlbumView
-from tui.views.devices import DevicesView
-from tui.views.intake import IntakeView
-from tui.views.loops import LoopsView
-from tui.views.printing import PrintView
-from tui.views.recall import RecallView
-from tui.views.sheet import SheetView
+from tui.views import VIEWS
 from tui.views.songs import SongsView
-from tui.views.surfaces import SurfacesView
 
 AUDIO_SWITCH_INTERVAL_S = 0.0005
 
-VIEWS = (
-    ("songs", "Songs", SongsView),
-    ("sheet", "Sheet", SheetView),
-    ("recall", "Recall", RecallView),
-    ("devices", "Devices", DevicesView),
-    ("loops", "Loops", LoopsView),
-    ("print", "Print", PrintView),
-    ("intake", "Intake", IntakeView),
-    ("surfaces", "Surfaces", SurfacesView),
-    ("album", "Album", AlbumView),
-)
+
+def view_key(index: int) -> str:
+    """The digit that shows the ``index``-th view (1-based): 1..9, then 0 for the tenth."""
+    return str(index % 10)
 
 
 class HybridApp(App[int]):
@@ -61,10 +50,10 @@ class HybridApp(App[int]):
     TITLE = "hybrid"
     COMMANDS = App.COMMANDS | {HybridCommands}
     BINDINGS = [
-        *(Binding(str(i), f"show('{vid}')", label, key_display=str(i), show=False)
-          for i, (vid, label, _) in enumerate(VIEWS, start=1)),
-        *(Binding(f"f{i}", f"show('{vid}')", label, show=False)
-          for i, (vid, label, _) in enumerate(VIEWS, start=1)),
+        *(Binding(view_key(i), f"show('{view.id}')", view.label, key_display=view_key(i), show=False)
+          for i, view in enumerate(VIEWS, start=1) if i <= 10),
+        *(Binding(f"f{i}", f"show('{view.id}')", view.label, show=False)
+          for i, view in enumerate(VIEWS, start=1)),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+p", "command_palette", "Commands", show=True, priority=True),
     ]
@@ -88,9 +77,9 @@ class HybridApp(App[int]):
         yield Header(show_clock=self.clock)
         yield Static(id="context")
         with TabbedContent(id="views"):
-            for index, (vid, label, view_cls) in enumerate(VIEWS, start=1):
-                with TabPane(f"{index} {label}", id=vid):
-                    yield view_cls(id=f"{vid}-view")
+            for index, view in enumerate(VIEWS, start=1):
+                with TabPane(f"{view_key(index)} {view.label}", id=view.id):
+                    yield view.cls(id=f"{view.id}-view")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -113,8 +102,8 @@ class HybridApp(App[int]):
 
     def watch_song(self, slug: str | None) -> None:
         self.refresh_context()
-        for _, _, view_cls in VIEWS:
-            for view in self.query(view_cls):
+        for spec in VIEWS:
+            for view in self.query(spec.cls):
                 view.song_changed(slug)
 
     def refresh_context(self) -> None:
@@ -134,32 +123,55 @@ class HybridApp(App[int]):
 
     # -- navigation -----------------------------------------------------------------------
 
+    def view(self, view: str):
+        """The widget of a registered view (``tui.views.VIEWS``) by its id."""
+        return self.query_one(f"#{view}-view")
+
     def action_show(self, view: str) -> None:
         tabs = self.query_one("#views", TabbedContent)
         tabs.active = view
         self._wanted_view = view
-        self.call_after_refresh(self._focus_view, view)
+        self.call_after_refresh(self._focus_view, view)   # and again when the tab is activated (below)
 
-    def _focus_view(self, view: str) -> None:
+    def _focus_view(self, view: str, tries: int = 3) -> None:
+        """Focus the shown view's own widget, so its keys work and the footer lists them.
+
+        The pane becomes visible on a later refresh than the switch: until it is, its
+        widgets refuse focus, so try again after the next refresh (a few times at most).
+        """
         if self._wanted_view != view:
             return  # another key switched views meanwhile: focusing this one would switch back
-        widget = self.query_one(f"#{view}-view")
+        widget = self.view(view)
+        if self.focused is not None and widget in self.focused.ancestors_with_self:
+            return  # already there (a row the user picked stays picked)
         focus = getattr(widget, "focus_default", None)
         if focus is not None:
             focus()
+        focused = self.focused
+        if (focused is None or widget not in focused.ancestors_with_self) and tries > 0:
+            self.call_after_refresh(self._focus_view, view, tries - 1)
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        view = self.query_one(f"#{event.pane.id}-view")
+        view_id = event.pane.id
+        view = self.view(view_id)
         refresh = getattr(view, "view_shown", None)
         if refresh is not None:
             refresh()
+        tabs = self.query_one("#views", TabbedContent)
+        if isinstance(self.focused, Tabs):
+            self._wanted_view = view_id  # a click on a tab (it takes the focus): show it like its key
+        elif view_id != self._wanted_view and tabs.active == view_id:
+            # Not asked for: the tab bar's own first activation landing after a view was
+            # already chosen (a song opened at start). The view asked for stays.
+            tabs.active = self._wanted_view
+            return
+        self.call_after_refresh(self._focus_view, self._wanted_view)
 
     def run_view_action(self, view: str, action: str) -> None:
         """Show ``view`` and run one of its actions (from the command palette)."""
         self.action_show(view)
-        widget = self.query_one(f"#{view}-view")
-        getattr(widget, f"action_{action}")()
+        getattr(self.view(view), f"action_{action}")()
 
     # -- errors ---------------------------------------------------------------------------
 

@@ -6,24 +6,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-ACTIONS = (
-    ("Apply the recall of the open song", "recall", "apply"),
-    ("Apply only what changed", "recall", "apply_changed"),
-    ("Walk through the hand-set gear", "recall", "walk"),
-    ("Measure all loops", "loops", "measure_all"),
-    ("Print the open song", "print", "print"),
-    ("Show the print plan", "print", "plan"),
-    ("Save the sheet", "sheet", "save"),
-    ("Diff the sheet against the gear now", "sheet", "diff_gear"),
-    ("Check device ports", "devices", "refresh_status"),
-    ("Take in a client's upload", "intake", "take_in"),
-    ("Connect the selected control surface", "surfaces", "connect"),
-    ("Measure the album's loudness", "album", "measure"),
-    ("Build and verify the album's DDP", "album", "build"),
-    ("Write the approval set from the DDP", "album", "approve"),
-)
-
-VIEWS = ("songs", "sheet", "recall", "devices", "loops", "print", "intake", "surfaces", "album")
+from tui.views import VIEWS
 
 
 class HybridCommands(Provider):
@@ -35,10 +18,11 @@ class HybridCommands(Provider):
         for song in app.session.known_songs():
             out.append((f"Open song: {song.title}", partial(app.open_song, song.slug),
                         f"{song.album or 'no album'} · {song.stage or '-'}"))
-        for view in VIEWS:
-            out.append((f"Go to {view.title()}", partial(app.action_show, view), f"view {VIEWS.index(view) + 1}"))
-        for title, view, action in ACTIONS:
-            out.append((title, partial(app.run_view_action, view, action), f"on {view.title()}"))
+        for number, view in enumerate(VIEWS, start=1):
+            out.append((f"Go to {view.label}", partial(app.action_show, view.id), f"view {number}"))
+        for view in VIEWS:   # each view's own palette entries (its PALETTE)
+            for title, action in getattr(view.cls, "PALETTE", ()):
+                out.append((title, partial(app.run_view_action, view.id, action), f"on {view.label}"))
         return out
 
     async def discover(self) -> Hits:

@@ -1,49 +1,82 @@
-"""A song's print in a process of its own, reporting back through a pipe.
+"""A print in a process of its own, reporting back through a pipe, cancellable through another.
 
 Why: printing plays and records through a PortAudio stream whose callback is Python.
 In the control-room UI's process that callback competes for the GIL with the UI's
 rendering (many milliseconds of Python per repaint), and on a busy machine a period
 goes by without it: an xrun, a spoilt pass. In a child process the callback only
-shares the CPU, not the interpreter. The headless main job prints this way too: a
-fresh interpreter, without the session's MIDI and monitor threads.
+shares the CPU, not the interpreter. Every front end prints this way (the session's
+:func:`hybrid.app.print_job.print_request`): a fresh interpreter, without the session's
+MIDI and monitor threads.
 
-``python -m hybrid.app.print_process STUDIO SONG`` loads the studio and the sheet itself,
-runs :func:`hybrid.live.audio.song.print_song`, and writes pickled frames to its standard
-output: ``("route", (number, total, RouteResult))`` where the studio has a router,
+``python -m hybrid.app.print_process STUDIO`` reads one length-prefixed pickled
+:class:`hybrid.app.print_job.PrintRequest` from its standard input, runs
+:func:`hybrid.app.print_job.perform`, and writes pickled frames to its standard output:
+``("route", (number, total, RouteResult))`` where the studio has a router,
 ``("pass", (number, total, planned))``, ``("progress", Progress)``, then
 ``("result", SongPrintResult)`` or ``("error", line)``. Frames are length-prefixed;
-anything else the child prints goes to its standard error.
+anything else the child prints goes to its standard error (``STUDIO/.state/print-process.log``).
+
+After the request, the child's standard input carries lines: ``cancel`` (stop the
+running pass within a period; the result says what was kept) and ``go`` (the cords of
+a paper bay's pass are patched: play it; only with ``wait_for_cords``). The child
+ignores Ctrl-C: the parent turns it into ``cancel``.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import signal
 import struct
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
-from collections.abc import Callable
 
 from hybrid.errors import HybridError
 from recall.paths import StudioPaths
 
 _HEADER = struct.Struct(">I")
+MODULE = "hybrid.app.print_process"
+"""This module's name, as ``python -m`` runs it."""
 
 
-def run_print(root: Path, slug: str, *, on_pass: Callable[..., None], on_progress: Callable[[Any], None],
-              on_route: Callable[..., None] | None = None):
-    """Print ``slug`` of the studio at ``root`` in a child process; returns its SongPrintResult."""
+def run_print(root: Path, request, *, on_pass: Callable[..., None], on_progress: Callable[[Any], None],
+              on_route: Callable[..., None] | None = None, cancel: threading.Event | None = None):
+    """Run ``request`` (a PrintRequest) for the studio at ``root`` in a child process; its SongPrintResult.
+
+    ``on_route`` runs before a routed pass plays; with ``request.wait_for_cords`` the child
+    waits for it to return (an exception from it stops the child and is raised here).
+    Ctrl-C here cancels the print like ``cancel``.
+    """
     package_root = Path(__file__).resolve().parents[2]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(package_root), env.get("PYTHONPATH")]))
     log = StudioPaths(root).state / "print-process.log"
     log.parent.mkdir(parents=True, exist_ok=True)
+    slug = request.song
     with log.open("ab") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "hybrid.app.print_process", str(root), slug],
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=env)
+        proc = subprocess.Popen([sys.executable, "-m", MODULE, str(root)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=env)
+        control = _Control(proc)
+        waiting = threading.Event()        # the front end is asking a person (on_route)
+
+        def interrupted(_signum, _frame) -> None:
+            control.send("cancel")         # stop the pass within a period, then report what was kept
+            if waiting.is_set():
+                raise KeyboardInterrupt    # a person at a prompt means it: stop now
+
+        restore = None
+        if threading.current_thread() is threading.main_thread():
+            restore = signal.signal(signal.SIGINT, interrupted)
         try:
+            body = pickle.dumps(request)
+            control.write(_HEADER.pack(len(body)) + body)
+            if cancel is not None:
+                threading.Thread(target=control.cancel_when, args=(cancel,), daemon=True,
+                                 name="hybrid-print-cancel").start()
             while True:
                 frame = _read_frame(proc.stdout)
                 if frame is None:
@@ -57,12 +90,23 @@ def run_print(root: Path, slug: str, *, on_pass: Callable[..., None], on_progres
                     on_progress(payload)
                 elif kind == "route":
                     if on_route is not None:
-                        on_route(*payload)
+                        waiting.set()
+                        try:
+                            on_route(*payload)
+                        finally:
+                            waiting.clear()
+                    if request.wait_for_cords and payload[2].steps:
+                        control.send("go")
                 elif kind == "result":
                     return payload
                 elif kind == "error":
                     raise HybridError(payload, where=f"song {slug}")
         finally:
+            if restore is not None:
+                signal.signal(signal.SIGINT, restore)
+            if proc.poll() is None:
+                control.send("cancel")     # harmless after the result; stops a child we are leaving
+            control.close()
             if proc.poll() is None:
                 try:
                     proc.wait(timeout=10)
@@ -70,6 +114,40 @@ def run_print(root: Path, slug: str, *, on_pass: Callable[..., None], on_progres
                     proc.terminate()
                     proc.wait()
             proc.stdout.close()
+
+
+class _Control:
+    """The parent's end of the child's standard input (lines after the request)."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self._proc = proc
+        self._lock = threading.RLock()     # a signal handler may write while the main thread does
+        self._closed = threading.Event()
+
+    def write(self, data: bytes) -> None:
+        with self._lock:
+            self._proc.stdin.write(data)
+            self._proc.stdin.flush()
+
+    def send(self, line: str) -> None:
+        try:
+            self.write(line.encode() + b"\n")
+        except (BrokenPipeError, ValueError, OSError):
+            pass  # the child has finished (or is gone): nothing left to tell it
+
+    def cancel_when(self, cancel: threading.Event) -> None:
+        while not self._closed.is_set():
+            if cancel.wait(0.02):
+                self.send("cancel")
+                return
+
+    def close(self) -> None:
+        self._closed.set()
+        with self._lock:
+            try:
+                self._proc.stdin.close()
+            except OSError:
+                pass
 
 
 def _read_frame(stream: BinaryIO):
@@ -83,33 +161,54 @@ def _read_frame(stream: BinaryIO):
     return pickle.loads(body)
 
 
+def _listen(stdin: BinaryIO, cancel: threading.Event, go: threading.Event) -> None:
+    """The child's control lines: ``cancel`` and ``go``; end of input changes nothing."""
+    for raw in stdin:
+        line = raw.strip()
+        if line == b"cancel":
+            cancel.set()
+            go.set()     # a pass waiting for its cords stops waiting (and is cancelled)
+        elif line == b"go":
+            go.set()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print("usage: python -m hybrid.app.print_process STUDIO SONG", file=sys.stderr)
+    if len(args) != 1:
+        print(f"usage: python -m {MODULE} STUDIO  (a pickled PrintRequest on standard input)", file=sys.stderr)
         return 2
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the parent turns Ctrl-C into "cancel"
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # stray prints from libraries go to the log, never into the frames
     sys.stdout = sys.stderr
+    stdin = os.fdopen(os.dup(0), "rb")
 
     def send(kind: str, payload: Any) -> None:
         body = pickle.dumps((kind, payload))
         out.write(_HEADER.pack(len(body)) + body)
         out.flush()
 
+    from hybrid.app.print_job import perform
     from hybrid.errors import LAYER_ERRORS
-    from hybrid.live.audio.song import interface_of, print_song
-    from recall import store
     from recall.studio import load_studio
 
-    root, slug = args
     try:
-        studio = load_studio(root)
-        sheet = store.load_sheet(studio, slug)
-        result = print_song(studio, sheet, store.song_dir(studio, slug), slug, interface_of(studio),
-                            on_pass=lambda number, total, planned: send("pass", (number, total, planned)),
-                            on_progress=lambda progress: send("progress", progress),
-                            on_route=lambda number, total, routed: send("route", (number, total, routed)))
+        request = _read_frame(stdin)
+        if request is None:
+            raise HybridError("no print request on standard input")
+        cancel, go = threading.Event(), threading.Event()
+        threading.Thread(target=_listen, args=(stdin, cancel, go), daemon=True, name="print-control").start()
+
+        def on_route(number: int, total: int, routed) -> None:
+            send("route", (number, total, routed))
+            if request.wait_for_cords and routed.steps:
+                go.wait()
+                go.clear()
+
+        result = perform(load_studio(args[0]), request,
+                         on_pass=lambda number, total, planned: send("pass", (number, total, planned)),
+                         on_progress=lambda progress: send("progress", progress),
+                         on_route=on_route, cancel=cancel)
     except (*LAYER_ERRORS, OSError) as exc:
         send("error", str(exc))
         return 1

@@ -1,313 +1,36 @@
-"""The main job, orchestrated: recall a song -> apply -> verify -> measure loops -> print -> report.
+"""The one façade both front ends use on a studio folder: songs, sheets, apply, devices, loops, verify, print.
 
-:class:`StudioSession` is the one façade the control-room UI and ``hybrid demo`` use
-on a studio folder. It strings the layers together (recall for sheets, history and
-apply; hybrid.live.audio for loops and prints) and reports progress through plain
-callbacks, so a CLI prints lines and the TUI posts messages from its worker threads;
-nothing here knows about either. Every failure is raised as a layer's exception root
-with the context a person needs (song, device, loop, file).
+:class:`StudioSession` strings the layers together (recall for sheets, history and
+apply; hybrid.live for loops, prints and verify by ear) and reports progress through
+plain callbacks, so a CLI prints lines and the TUI posts messages from its worker
+threads; nothing here knows about either. Every failure is raised as a layer's
+exception root with the context a person needs (song, device, loop, file).
+
+Its parts live beside it, one idea each: the rows it returns (hybrid.app.rows), the
+traffic log (hybrid.app.traffic), a print through the session (hybrid.app.print_job, run
+in hybrid.app.print_process) and the main job (hybrid.app.main_job).
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable
 
 from devices.errors import DeviceError
-from devices.monitor import TrafficEntry, TrafficMonitor
-from hybrid.errors import LAYER_ERRORS, HybridError
+from hybrid.app.print_job import XRUN_RETRIES, PrintRequest, print_request
+from hybrid.app.rows import DeviceProgress, DeviceStatus, LoopState, PrintPlan, PrintProgress, PrintReport
+from hybrid.app.traffic import TrafficLog
+from hybrid.errors import HOST_ERROR, HybridError
+from hybrid.live.audio.portaudio import rescan
 from recall import store
 from recall.diff import Change, diff_sheets
 from recall.errors import RecallError
 from recall.paths import SongPaths, StudioPaths
-from recall.status import ApplyStatus
 from recall.sheet import Sheet, normalise_value
 from recall.studio import Studio, load_studio
 from recall.walkthrough import Step, walkthrough
-
-
-XRUN_RETRIES = 2
-"""A print spoilt only by xruns is run again up to this often (machines shared with other work
-drop a period now and then); the delivered files always come from a pass with none."""
-
-
-@dataclass(frozen=True)
-class DeviceProgress:
-    """One device moved on during an apply (``status.label`` for people); ``detail`` says why
-    (a failure's reason)."""
-
-    device: str
-    status: ApplyStatus
-    detail: str = ""
-
-    @property
-    def final(self) -> bool:
-        return self.status.final
-
-    def to_dict(self) -> dict:
-        return {"device": self.device, "status": self.status.value, "detail": self.detail}
-
-
-@dataclass(frozen=True)
-class DeviceStatus:
-    """A unit of the room and whether hybrid can reach it now (the Devices view's row)."""
-
-    name: str
-    model: str
-    kind: str
-    transport: str
-    port: str | None
-    state: str  # connected | missing | hand-set
-    detail: str = ""
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "model": self.model, "kind": self.kind, "transport": self.transport,
-                "port": self.port, "state": self.state, "detail": self.detail}
-
-
-@dataclass(frozen=True)
-class TrafficLine:
-    """A traffic entry with the room's device name (the monitor knows only ports)."""
-
-    device: str
-    entry: TrafficEntry
-
-    @property
-    def direction(self) -> str:
-        return self.entry.direction
-
-    @property
-    def note(self) -> str:
-        return self.entry.note
-
-    def hex(self) -> str:
-        return self.entry.hex()
-
-    def clock(self) -> str:
-        return f"{self.entry.time_s:12.3f}"
-
-
-@dataclass
-class LoopState:
-    """An insert loop and what is known of its round trip (the Loops view's row)."""
-
-    name: str
-    out_channel: int
-    in_channel: int
-    devices: list[str]
-    latency_samples: float | None = None
-    polarity: int = 1
-    gain_db: float | None = None
-    snr_db: float | None = None
-    samplerate: int = 48000
-    state: str = "never measured"  # fresh | stale | never measured | failed
-    detail: str = ""
-    measured_at: str | None = None
-    impulse: Any = field(default=None, repr=False)
-    """The measured impulse response around its peak (for a plot), when just measured."""
-
-    @property
-    def latency_ms(self) -> float | None:
-        if self.latency_samples is None:
-            return None
-        return 1000.0 * self.latency_samples / self.samplerate
-
-    def to_dict(self) -> dict:
-        return {"loop": self.name, "out": self.out_channel, "in": self.in_channel, "devices": self.devices,
-                "latency_samples": self.latency_samples, "latency_ms": self.latency_ms,
-                "polarity": self.polarity, "gain_db": self.gain_db, "snr_db": self.snr_db,
-                "state": self.state, "detail": self.detail, "measured_at": self.measured_at}
-
-
-@dataclass
-class PrintPlan:
-    """The passes a print will run: per pass, (stem, loops in order); ``dry`` tracks have no insert."""
-
-    passes: list[list[tuple[str, list[str]]]]
-    dry: list[str]
-    length_s: float
-
-    def to_dict(self) -> dict:
-        return {"passes": [[{"stem": stem, "loops": loops} for stem, loops in p] for p in self.passes],
-                "dry": self.dry, "length_s": round(self.length_s, 3)}
-
-
-@dataclass
-class PrintProgress:
-    """Where a print is: pass ``number`` of ``passes``, the share of it done, and the meters.
-
-    Meter dicts are keyed by stem name: peak and RMS in dBFS since the previous report,
-    clip counts so far.
-    """
-
-    number: int
-    passes: int
-    fraction_of_pass: float
-    stage: str
-    position_s: float
-    xruns: int = 0
-    peak_db: dict[str, float] = field(default_factory=dict)
-    rms_db: dict[str, float] = field(default_factory=dict)
-    clips: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def fraction(self) -> float:
-        """Share of the whole print done, 0..1."""
-        if self.passes <= 0:
-            return 1.0
-        return min(1.0, ((self.number - 1) + self.fraction_of_pass) / self.passes)
-
-    def text(self) -> str:
-        line = f"pass {self.number} of {self.passes}: {self.stage} {self.position_s:5.1f} s"
-        if self.xruns:
-            line += f" · {self.xruns} xruns (the pass will be marked bad)"
-        return line
-
-
-@dataclass
-class PrintedStem:
-    """One printed file and whether it can be delivered."""
-
-    name: str
-    loop: str
-    path: str | None
-    good: bool
-    peak_dbfs: float
-    rms_dbfs: float
-    clips: int
-    drift_samples: float | None
-    latency_samples: float | None
-    polarity: int
-    reason: str = ""
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "loop": self.loop, "path": self.path, "good": self.good,
-                "peak_dbfs": _finite(self.peak_dbfs), "rms_dbfs": _finite(self.rms_dbfs), "clips": self.clips,
-                "drift_samples": self.drift_samples, "latency_samples": self.latency_samples,
-                "polarity": self.polarity, "reason": self.reason}
-
-
-@dataclass
-class PrintReport:
-    """A song's print: every file, and where they are."""
-
-    song: str
-    folder: str
-    files: list[PrintedStem]
-    passes: int
-    dry: list[str]
-    retried_for_xruns: int = 0
-    routing: list[str] = field(default_factory=list)
-    """One line per routed pass (the router's outcome), a paper bay's hand steps under it."""
-
-    @property
-    def good(self) -> bool:
-        return bool(self.files) and all(f.good for f in self.files)
-
-    def to_dict(self) -> dict:
-        return {"song": self.song, "folder": self.folder, "good": self.good, "passes": self.passes,
-                "dry": self.dry, "retried_for_xruns": self.retried_for_xruns, "routing": self.routing,
-                "files": [f.to_dict() for f in self.files]}
-
-
-def _finite(value: float) -> float | None:
-    return round(value, 2) if value == value and abs(value) != float("inf") else None
-
-
-@dataclass
-class JobStep:
-    """One step of the main job in the report: what, whether it went well, the figures."""
-
-    name: str
-    ok: bool
-    summary: str
-    details: list[str] = field(default_factory=list)
-    data: Any = None
-    warning: bool = False
-    """Done, but not all of it could be (e.g. a chain that cannot be measured): see details."""
-
-    def to_dict(self) -> dict:
-        data = self.data.to_dict() if hasattr(self.data, "to_dict") else self.data
-        return {"step": self.name, "ok": self.ok, "warning": self.warning, "summary": self.summary,
-                "details": self.details, "data": data}
-
-
-@dataclass
-class MainJobReport:
-    """The main job on one song: recall, hand-set gear, verify, loops, print."""
-
-    song: str
-    title: str
-    steps: list[JobStep] = field(default_factory=list)
-    wall_time_s: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.steps) and all(step.ok for step in self.steps)
-
-    def to_dict(self) -> dict:
-        return {"song": self.song, "title": self.title, "ok": self.ok,
-                "wall_time_s": round(self.wall_time_s, 3), "steps": [s.to_dict() for s in self.steps]}
-
-    def text(self, _data: Any = None, *, details: bool = True) -> str:
-        lines = [f"Main job on {self.title!r} ({self.song}): {'OK' if self.ok else 'FAILED'} "
-                 f"in {self.wall_time_s:.1f} s"]
-        for step in self.steps:
-            mark = "FAIL" if not step.ok else ("warn" if step.warning else "ok")
-            lines.append(f"  [{mark}] {step.name}: {step.summary}")
-            if details:
-                lines.extend(f"        {d}" for d in step.details)
-        return "\n".join(lines)
-
-
-class TrafficLog:
-    """Every byte the session's devices send and receive, numbered so a UI can poll for new ones.
-
-    Wraps a :class:`devices.monitor.TrafficMonitor` (which the session hands to each
-    Device it opens); ``since(n)`` returns the entries after the n-th and the new count.
-    """
-
-    def __init__(self, capacity: int = 5000) -> None:
-        self.monitor = TrafficMonitor(capacity)
-        self._lock = threading.Lock()
-        self._lines: list[TrafficLine] = []
-        self._dropped = 0
-        self._capacity = capacity
-        self._ports: dict[str, str] = {}
-        self.monitor.subscribe(self._record)
-
-    def name_port(self, port: str, device: str) -> None:
-        with self._lock:
-            self._ports[port] = device
-
-    def _device_of(self, port: str) -> str:
-        """The room's name for a port: its configured port string, or one contained in it
-        (MIDI ports are resolved to full JACK names such as ``demo-comp:in``)."""
-        if port in self._ports:
-            return self._ports[port]
-        for wanted, device in self._ports.items():
-            if wanted and wanted in port:
-                self._ports[port] = device
-                return device
-        return port
-
-    def _record(self, entry: TrafficEntry) -> None:
-        with self._lock:
-            device = self._device_of(entry.port)
-            self._lines.append(TrafficLine(device, entry))
-            if len(self._lines) > self._capacity:
-                cut = len(self._lines) - self._capacity
-                del self._lines[:cut]
-                self._dropped += cut
-
-    def since(self, count: int) -> tuple[list[TrafficLine], int]:
-        with self._lock:
-            total = self._dropped + len(self._lines)
-            start = max(0, count - self._dropped)
-            return self._lines[start:], total
 
 
 class StudioSession:
@@ -317,7 +40,9 @@ class StudioSession:
     applying a song and the Sheet view saving an edit never interleave on one file.
     """
 
-    def __init__(self, studio_dir: str | Path) -> None:
+    def __init__(self, studio_dir: str | Path, *, strict: bool = False) -> None:
+        """``strict``: refuse a studio.toml with any broken key (the CLI); else load the good parts
+        and keep ``studio.problems`` (the TUI shows them)."""
         self.root = Path(studio_dir).expanduser().resolve()
         if not StudioPaths(self.root).is_studio():
             raise HybridError("not a studio folder (no studio.toml); create one with `hybrid init DIR`",
@@ -326,8 +51,9 @@ class StudioSession:
         # One audio stream at a time, and no MIDI port scans while one runs: python-rtmidi's
         # JACK calls hold the GIL while they wait for the server, which waits for the
         # stream's Python callback (a deadlock in one process).
-        self._audio_lock = threading.RLock()
-        self.studio: Studio = load_studio(self.root, strict=False)
+        self.audio_lock = threading.RLock()
+        self._strict = strict
+        self.studio: Studio = load_studio(self.root, strict=strict)
         self._summaries: dict[str, store.SongSummary] = {}
         self.traffic = TrafficLog()
         self.hands: Any = None
@@ -340,7 +66,7 @@ class StudioSession:
 
     def reload_studio(self) -> Studio:
         with self._lock:
-            self.studio = load_studio(self.root, strict=False)
+            self.studio = load_studio(self.root, strict=self._strict)
             return self.studio
 
     # -- songs ----------------------------------------------------------------------------
@@ -418,7 +144,7 @@ class StudioSession:
 
         sheet = self.sheet(slug)
         names = [d for d in sheet.used_devices() if d in self.studio.devices]
-        with self._audio_lock:
+        with self.audio_lock:
             readings, failures = read_gear(self.studio, names, open_device=self._open_device)
         if failures:
             name, err = next(iter(failures.items()))
@@ -439,26 +165,26 @@ class StudioSession:
         (hybrid.live.verify.fingerprint_song)."""
         from hybrid.live.verify import song as verify
 
-        self._resolve_interface(self._interface())
-        with self._audio_lock:
+        self.find_interface(self._interface())
+        with self.audio_lock:
             return verify.fingerprint_song(self.root, slug, loops=loops, progress=progress)
 
     def verify_by_ear(self, slug: str, *, progress: Callable[[str], None] | None = None):
         """Measure each chain again against its fingerprint (hybrid.live.verify.verify_song): a SongVerdict."""
         from hybrid.live.verify import song as verify
 
-        self._resolve_interface(self._interface())
-        with self._audio_lock:
+        self.find_interface(self._interface())
+        with self.audio_lock:
             return verify.verify_song(self.root, slug, progress=progress)
 
     # -- devices --------------------------------------------------------------------------
 
     def device_status(self) -> list[DeviceStatus]:
-        """Every unit of the room and whether its port is there now (MIDI by name, serial by path)."""
-        from devices.midi_port import find_port, list_ports
+        """Every unit of the room and whether its port is there now (MIDI by name, serial by path,
+        a network unit by connecting)."""
+        from devices.transports import transport_for_port
 
-        midi_outputs: list[str] | None = None
-        midi_problem = ""
+        seen: dict = {}          # what one listing found (the MIDI ports), shared by the units
         rows = []
         for entry in self.studio.devices.values():
             profile = entry.profile
@@ -467,34 +193,15 @@ class StudioSession:
             if not entry.machine_settable:
                 rows.append(DeviceStatus(**base, state="hand-set", detail="set by hand from the walk-through"))
                 continue
-            if profile.transport == "midi":
-                if midi_outputs is None:
-                    try:
-                        with self._audio_lock:
-                            midi_outputs = list_ports()["outputs"]
-                    except DeviceError as exc:
-                        midi_outputs, midi_problem = [], str(exc)
-                found = find_port(entry.port, midi_outputs)
-                if found:
-                    rows.append(DeviceStatus(**base, state="connected", detail=f"{found}, channel {entry.channel}"))
-                else:
-                    rows.append(DeviceStatus(**base, state="missing",
-                                             detail=midi_problem or f"no MIDI port matching {entry.port!r}"))
-                continue
-            rows.append(self._serial_status(entry, base))
+            try:
+                with self.audio_lock:
+                    present, detail = transport_for_port(profile.transport, entry.port).presence(entry.port, seen)
+            except DeviceError as exc:
+                present, detail = False, exc.reason
+            if present and entry.effective_channel is not None:
+                detail += f", channel {entry.effective_channel}"
+            rows.append(DeviceStatus(**base, state="connected" if present else "missing", detail=detail))
         return rows
-
-    @staticmethod
-    def _serial_status(entry, base: dict) -> DeviceStatus:
-        port = entry.port or ""
-        if "://" in port:
-            return DeviceStatus(**base, state="connected", detail="pyserial URL (checked when used)")
-        path = Path(port)
-        if not path.exists():
-            return DeviceStatus(**base, state="missing", detail=f"no serial device at {port}")
-        if not path.is_char_device() or str(path) == "/dev/null":
-            return DeviceStatus(**base, state="missing", detail=f"{port} is not a serial port")
-        return DeviceStatus(**base, state="connected", detail=f"serial {port}")
 
     # -- loops ----------------------------------------------------------------------------
 
@@ -515,25 +222,26 @@ class StudioSession:
         ``measure_loop`` so the recording is at hand for the impulse-response plot.
         """
         from hybrid.live.audio import ping
+        from hybrid.live.audio.transfer import loop_transfer
 
         loop = self._loop(name)
         iface = self._interface()
         where = f"loop {name}"
-        dev = self._resolve_interface(iface)
+        dev = self.find_interface(iface)
         rate = int(iface.samplerate or 48000)
         signal_ = ping.ping_signal(rate)
         for attempt in range(2):
-            with self._audio_lock:
+            with self.audio_lock:
                 try:
                     received, xruns = ping.run_duplex(dev.index, signal_, loop.out_channel, loop.in_channel,
                                                       rate, iface.blocksize or 0, where)
                 except HybridError as exc:
-                    if attempt or "host error" not in str(exc):
+                    if attempt or exc.code != HOST_ERROR:
                         raise
                     # PortAudio's JACK client was dropped by the server (a stall under load):
                     # a fresh PortAudio gets a new one.
-                    _reinitialise_portaudio()
-                    dev = self._resolve_interface(iface)
+                    rescan()
+                    dev = self.find_interface(iface)
                     continue
             if xruns == 0:
                 break
@@ -541,9 +249,10 @@ class StudioSession:
             raise HybridError(f"xruns during the ping ({xruns}) twice; the machine is too loaded", where=where)
         result = ping.estimate(signal_.sent, received, rate, max_latency_samples=signal_.max_latency_samples,
                                where=where)
-        self._store_latency(loop, result, iface)
+        self._store_latency(loop, result)
         state = self._state_from(loop, result, rate, "fresh")
         state.impulse = impulse_around(signal_.sent, received, result.latency_samples)
+        state.transfer = loop_transfer(signal_.sent, received, rate, result.latency_samples)
         return state
 
     def _loop(self, name: str):
@@ -553,17 +262,13 @@ class StudioSession:
             raise HybridError(f"no loop {name!r} in this studio (known: {', '.join(self.studio.loops) or 'none'})",
                               where=str(self.studio.file)) from None
 
-    def _resolve_interface(self, iface):
-        """The interface as PortAudio lists it; PortAudio scans JACK clients once, so rescan
-        when it is not there yet (gear started after PortAudio; no stream is open here)."""
-        from hybrid.live.audio.interface import resolve_device
+    def find_interface(self, iface):
+        """The interface as PortAudio lists it (rescanned once when it is not there yet: gear
+        started after PortAudio; no stream is open while the audio lock is held)."""
+        from hybrid.live.audio.portaudio import find_device
 
-        with self._audio_lock:
-            try:
-                return resolve_device(iface.device, iface.hostapi)
-            except HybridError:
-                _reinitialise_portaudio()
-                return resolve_device(iface.device, iface.hostapi)
+        with self.audio_lock:
+            return find_device(iface.device, iface.hostapi)
 
     def _interface(self):
         from hybrid.live.audio.interface import load_interface
@@ -596,7 +301,7 @@ class StudioSession:
 
         with self._lock:
             sheet = store.load_sheet(self.root, slug)
-        with self._audio_lock:
+        with self.audio_lock:
             return apply_sheet(self.studio, sheet, slug=slug, changed_only=changed_only, on_event=relay,
                                open_device=self._open_device)
 
@@ -637,24 +342,24 @@ class StudioSession:
         return latency_store.LatencyKey(device=iface.device, samplerate=int(iface.samplerate or 48000),
                                         blocksize=int(iface.blocksize or 0))
 
-    def _store_latency(self, loop, result, iface) -> None:
+    def _store_latency(self, loop, result) -> None:
         from hybrid.live.audio import latency_store
 
         latency_store.store(self.root, loop.name, result, self._latency_key())
 
     # -- print ----------------------------------------------------------------------------
 
-    def _song_plan(self, slug: str):
+    def print_plan_of(self, slug: str):
+        """The song's print plan as hybrid.live.audio.song makes it (rounds of passes, router's rule)."""
         from hybrid.live.audio.song import pass_rule, plan_song
 
-        sheet = self.sheet(slug)
-        return sheet, plan_song(self.studio, sheet, self.song_dir(slug), slug, fits=pass_rule(self.studio))
+        return plan_song(self.studio, self.sheet(slug), self.song_dir(slug), slug, fits=pass_rule(self.studio))
 
     def print_plan(self, slug: str) -> PrintPlan:
         """The passes that would print ``slug``'s stems (hybrid.live.audio's planner), for people."""
         import soundfile as sf
 
-        sheet, plan = self._song_plan(slug)
+        sheet, plan = self.sheet(slug), self.print_plan_of(slug)
         loops_of = {t.name: [i.loop for i in t.inserts] for t in sheet.tracks}
         passes = []
         length_s = 0.0
@@ -671,70 +376,23 @@ class StudioSession:
                 passes.append(items)
         return PrintPlan(passes=passes, dry=sorted(plan.skipped), length_s=length_s)
 
-    def print_song(self, slug: str, *, on_progress: Callable[[PrintProgress], None] | None = None,
-                   xrun_retries: int = XRUN_RETRIES, separate_process: bool = False) -> PrintReport:
-        """Print every stem of ``slug`` through its insert chain (hybrid.live.audio.song), with meters.
-
-        A print whose only fault was xruns (the machine busy for a moment) is run again, up
-        to ``xrun_retries`` times; the report says how often. ``separate_process`` runs the
-        audio in a child process (hybrid.app.print_process: the UI passes True so its rendering
-        never competes with the audio callback for the GIL). Holds the session's audio
-        lock: one stream at a time.
+    def print_song(self, slug: str, *, request: PrintRequest | None = None,
+                   on_progress: Callable[[PrintProgress], None] | None = None,
+                   on_pass: Callable[..., None] | None = None, on_route: Callable[..., None] | None = None,
+                   xrun_retries: int = XRUN_RETRIES, separate_process: bool = True,
+                   cancel: threading.Event | None = None) -> PrintReport:
+        """Print every stem of ``slug`` through its insert chain, the way every front end does
+        (hybrid.app.print_job): routed pass by pass, run again after xruns (up to
+        ``xrun_retries``), in a child process unless ``separate_process`` is False, good pings
+        stored in latency.toml. ``request`` carries options and interface overrides (default:
+        the studio's). ``cancel`` stops the running pass within a period; the report says
+        which files were kept. Holds the session's audio lock: one stream at a time.
         """
-        from hybrid.live.audio.song import interface_of, print_song
-        from hybrid.app.print_process import run_print
-
-        sheet, plan = self._song_plan(slug)
-        settings = interface_of(self.studio)
-        routing: list[str] = []
-        self._resolve_interface(settings)
-        current: dict[str, Any] = {"number": 0, "total": plan.passes, "names": {}}
-        clips: dict[str, int] = {}
-
-        def on_pass(number: int, total: int, planned) -> None:
-            current["number"], current["total"] = number, total
-            current["names"] = {job.in_channels[0] - 1: Path(job.stem).stem.split(".round")[0]
-                                for job in planned.jobs}
-
-        def on_route(number: int, total: int, routed) -> None:
-            # the session cannot stop for a person mid-print: a paper bay's cords are listed
-            # (the main job's walk-through shows the first pass's before the print)
-            routing.append(f"pass {number} of {total}: {routed.report.device} {routed.report.status} "
-                           f"({routed.report.reason})")
-            routing.extend(f"  {step}" for step in routed.steps)
-
-        def relay(progress) -> None:
-            if on_progress is None:
-                return
-            names = current["names"]
-            peak = {names[i]: v for i, v in enumerate(progress.peak_dbfs) if i in names}
-            rms = {names[i]: v for i, v in enumerate(progress.rms_dbfs) if i in names}
-            for name, value in peak.items():
-                if value >= -0.01:
-                    clips[name] = clips.get(name, 0) + 1
-            on_progress(PrintProgress(number=max(1, current["number"]), passes=current["total"],
-                                      fraction_of_pass=progress.fraction, stage=progress.stage,
-                                      position_s=progress.position_s, xruns=progress.xruns,
-                                      peak_db=peak, rms_db=rms, clips=dict(clips)))
-
-        retried = 0
-        while True:
-            routing.clear()  # a print run again reports its own routing
-            with self._audio_lock:
-                if separate_process:
-                    result = run_print(self.root, slug, on_pass=on_pass, on_progress=relay, on_route=on_route)
-                else:
-                    result = print_song(self.studio, sheet, self.song_dir(slug), slug, settings,
-                                        on_pass=on_pass, on_progress=relay, on_route=on_route)
-            files = [_printed_stem(f) for outcome in result.passes for f in outcome.files
-                     if ".rounds" not in Path(f.job.output).parts]
-            bad = [f for f in files if not f.good]
-            if not bad or retried >= xrun_retries or not all(_only_xruns(f.reason) for f in bad):
-                break
-            retried += 1  # the machine was busy for a moment: the pass is worth one more go
-        return PrintReport(song=slug, folder=str(SongPaths(self.song_dir(slug)).prints), files=files,
-                           passes=len(result.passes), dry=sorted(plan.skipped), retried_for_xruns=retried,
-                           routing=routing)
+        request = request or PrintRequest(song=slug)
+        if request.song != slug:
+            raise HybridError(f"the request is for {request.song!r}, not {slug!r}", where=str(self.root))
+        return print_request(self, request, on_progress=on_progress, on_pass=on_pass, on_route=on_route,
+                             xrun_retries=xrun_retries, separate_process=separate_process, cancel=cancel)
 
     # -- the main job ---------------------------------------------------------------------
 
@@ -746,144 +404,11 @@ class StudioSession:
                 seen.setdefault(insert.loop, None)
         return list(seen)
 
-    def run_main_job(self, slug: str, *, on_event: Callable[[str], None] | None = None) -> MainJobReport:
-        """Recall ``slug`` -> hand-set gear -> verify (read back, then by ear) -> measure its
-        loops -> print its stems.
+    def run_main_job(self, slug: str, *, on_event: Callable[[str], None] | None = None):
+        """The main job on ``slug`` (hybrid.app.main_job.run_main_job): a MainJobReport."""
+        from hybrid.app.main_job import run_main_job
 
-        ``on_event`` gets one line per thing that happened (for a CLI). A failing step is
-        reported and, where later steps still make sense, the job goes on: a print after
-        a failed verify is still made, and the report says which step failed and why.
-        """
-        import time
-
-        say = on_event or (lambda line: None)
-        t0 = time.perf_counter()
-        sheet = self.sheet(slug)
-        report = MainJobReport(song=slug, title=sheet.title)
-
-        def run(name: str, fn: Callable[[], JobStep]) -> JobStep:
-            say(f"{name}…")
-            try:
-                step = fn()
-            except LAYER_ERRORS as exc:
-                step = JobStep(name, False, str(exc))
-            report.steps.append(step)
-            say(f"  {'FAILED' if not step.ok else ('warning' if step.warning else 'ok')}: {step.summary}")
-            for line in step.details:
-                say(f"    {line}")
-            return step
-
-        applied = run("recall: apply the sheet to the gear", lambda: self._job_apply(slug, say))
-        run("recall: hand-set gear (walk-through)", lambda: self._job_walkthrough(slug, applied))
-        run("verify: read the gear back against the sheet", lambda: self._job_verify(slug))
-        run("verify: listen to each chain", lambda: self._job_listen(slug, say))
-        run("loops: measure the round trips", lambda: self._job_measure(slug, say))
-        run("print: stems through their insert chains", lambda: self._job_print(slug, say))
-        report.wall_time_s = time.perf_counter() - t0
-        return report
-
-    def _job_apply(self, slug: str, say: Callable[[str], None]) -> JobStep:
-        result = self.apply(slug, on_progress=lambda p: say(f"    {p.device}: {p.status.label}") if p.final else None)
-        details = [f"{r.device}: {r.status.label}" + (f" ({r.detail()})" if r.detail() else "")
-                   for r in result.devices]
-        return JobStep("recall: apply the sheet to the gear", result.ok, result.summary_line(), details, result)
-
-    def _job_walkthrough(self, slug: str, applied: JobStep) -> JobStep:
-        steps = applied.data.steps if applied.data is not None else self.walkthrough(slug)
-        name = "recall: hand-set gear (walk-through)"
-        if not steps:
-            return JobStep(name, True, "nothing to set by hand")
-        if self.hands is None:
-            return JobStep(name, False, f"{len(steps)} steps wait for a person (run the walk-through in the TUI)",
-                           [str(s) for s in steps], [s.to_dict() for s in steps])
-        for step in steps:
-            self.confirm_step(step)
-        return JobStep(name, True, f"{len(steps)} steps set by the demo's stand-in at the rack",
-                       [str(s).strip() for s in steps], [s.to_dict() for s in steps])
-
-    def _job_verify(self, slug: str) -> JobStep:
-        name = "verify: read the gear back against the sheet"
-        changes = self.diff_gear(slug)
-        readable = [d for d in self.sheet(slug).used_devices()
-                    if d in self.studio.devices and self.studio.devices[d].readback]
-        if changes:
-            return JobStep(name, False, f"{len(changes)} value(s) differ from the sheet",
-                           [str(c) for c in changes], [c.to_dict() for c in changes])
-        return JobStep(name, True, f"{len(readable)} device(s) read back, all as on the sheet "
-                                   f"({', '.join(readable) or 'none can be read back'})")
-
-    def _job_listen(self, slug: str, say: Callable[[str], None]) -> JobStep:
-        """Verify by ear against the stored fingerprints; on a song's first recall, store them."""
-        name = "verify: listen to each chain"
-        if not self.fingerprinted(slug):
-            stored, failed = [], []
-            try:  # every chain in one measurement (loops share a stream)
-                stored = [fp.key.label for fp in self.fingerprint(slug)]
-            except HybridError:
-                for loop in self.song_loops(slug):  # chain by chain: the one that cannot be measured is named
-                    try:
-                        stored.extend(fp.key.label for fp in self.fingerprint(slug, loops=[loop]))
-                    except HybridError as exc:
-                        failed.append(f"loop {loop}: {exc}")
-            summary = (f"first recall: stored how its {len(stored)} chain(s) sound, "
-                       "the next recall is checked against it")
-            if failed:
-                # Not a failed recall: this chain cannot be fingerprinted (hybrid.live.verify's limits,
-                # e.g. a long reverb tail); the report names it and why.
-                summary += f"; {len(failed)} could not be measured (not checked by ear)"
-            return JobStep(name, True, summary, stored + failed, warning=bool(failed))
-        verdict = self.verify_by_ear(slug)
-        details = []
-        for chain in verdict.chains:
-            line = f"{chain.key.label}: {'as stored' if chain.ok else 'CHANGED'}"
-            if chain.error:
-                line += f" ({chain.error})"
-            elif not chain.ok and chain.suspect is not None:
-                line += f"; suspect: {chain.suspect.text}"
-            details.append(line)
-        changed = sum(1 for c in verdict.chains if not c.ok)
-        summary = (f"{len(verdict.chains)} chain(s) sound as stored" if verdict.ok
-                   else f"{changed} of {len(verdict.chains)} chain(s) sound different")
-        return JobStep(name, verdict.ok, summary + f" ({verdict.seconds:.1f} s)", details, verdict)
-
-    def _job_measure(self, slug: str, say: Callable[[str], None]) -> JobStep:
-        name = "loops: measure the round trips"
-        details, results, ok = [], [], True
-        for loop in self.song_loops(slug):
-            try:
-                state = self.measure_loop(loop)
-            except HybridError as exc:
-                ok = False
-                details.append(f"loop {loop}: {exc}")
-                continue
-            results.append(state)
-            details.append(f"loop {loop}: {state.latency_samples:.3f} samples ({state.latency_ms:.3f} ms), "
-                           f"polarity {'normal' if state.polarity > 0 else 'INVERTED'}, "
-                           f"gain {state.gain_db:+.2f} dB, SNR {state.snr_db:.0f} dB")
-        summary = f"{len(results)} loop(s) measured" + ("" if ok else f", {len(details) - len(results)} failed")
-        return JobStep(name, ok, summary, details, [r.to_dict() for r in results])
-
-    def _job_print(self, slug: str, say: Callable[[str], None]) -> JobStep:
-        name = "print: stems through their insert chains"
-        last = {"number": 0}
-
-        def progress(p: PrintProgress) -> None:
-            if p.number != last["number"]:
-                last["number"] = p.number
-                say(f"    pass {p.number} of {p.passes}")
-
-        result = self.print_song(slug, on_progress=progress, separate_process=True)
-        details = list(result.routing)
-        for f in result.files:
-            drift = "-" if f.drift_samples is None else f"{f.drift_samples + 0.0:+.4f}".replace("-0.0000", "+0.0000")
-            details.append(f"{f.name}: {'good' if f.good else 'BAD'} via loop {f.loop}, peak {f.peak_dbfs:.1f} dBFS, "
-                           f"RMS {f.rms_dbfs:.1f} dBFS, clips {f.clips}, drift {drift} samples"
-                           + (f" ({f.reason})" if f.reason else ""))
-        good = sum(1 for f in result.files if f.good)
-        summary = (f"{good} of {len(result.files)} files good in {result.passes} pass(es) -> {result.folder}"
-                   + (" (printed again after xruns)" if result.retried_for_xruns else "")
-                   + (f"; dry (no insert): {', '.join(result.dry)}" if result.dry else ""))
-        return JobStep(name, result.good, summary, details, result)
+        return run_main_job(self, slug, on_event=on_event)
 
 
 def impulse_around(sent, received, latency_samples: float, half_width: int = 48):
@@ -898,35 +423,3 @@ def impulse_around(sent, received, latency_samples: float, half_width: int = 48)
     centre = int(round(latency_samples))
     lo, hi = max(0, centre - half_width), min(len(corr), centre + half_width + 1)
     return corr[lo:hi]
-
-
-def _reinitialise_portaudio() -> None:
-    """PortAudio scans JACK clients once: rescan to see gear started since (no streams open here)."""
-    import sounddevice as sd
-
-    sd._terminate()
-    sd._initialize()
-
-
-
-
-def _only_xruns(reason: str) -> bool:
-    """True when every problem of a printed file was an xrun (nothing wrong with the gear)."""
-    problems = [p for p in reason.split("; ") if p]
-    return bool(problems) and all("xrun" in p for p in problems)
-
-
-def _printed_stem(f) -> PrintedStem:
-    lat = f.channels[0] if f.channels else None
-    levels = f.levels
-    return PrintedStem(
-        name=Path(f.job.output).name, loop=f.job.label, path=None if f.path is None else str(f.path),
-        good=bool(f.good),
-        peak_dbfs=levels.file_peak_dbfs if levels else float("-inf"),
-        rms_dbfs=levels.file_rms_dbfs if levels else float("-inf"),
-        clips=int(sum(f.return_clipped_samples)),
-        drift_samples=None if lat is None or lat.change_samples is None else round(lat.change_samples, 4),
-        latency_samples=None if lat is None or lat.applied_samples is None else round(lat.applied_samples, 4),
-        polarity=lat.polarity if lat else 1,
-        reason="; ".join(f.problems),
-    )

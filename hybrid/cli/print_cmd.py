@@ -16,6 +16,13 @@ pass plays through a wrong patch). A paper bay's cords are listed per pass; at a
 terminal the command waits for Enter, while without one (scripts, CI) or with ``--yes``
 it goes on, taking the cords as patched.
 
+A song prints through the session (``hybrid.app.session.StudioSession.print_song``), as
+the main job and the TUI do: in a child process, a pass spoilt by xruns between its pings
+printed again (up to ``hybrid.app.print_job.XRUN_RETRIES`` times; xruns outside the pings
+are a note, not a fault), good pings stored in latency.toml. Ctrl-C stops the running pass
+within a period; the line says which files were kept. The SONG form's structure for new
+kinds of print: build a ``PrintRequest``, call ``session.print_song``, report.
+
 Exit status 0 when every file came out good; 1 with one line on stderr otherwise (the
 files of a bad pass are left as NAME.BAD.wav, never under the wanted name).
 """
@@ -35,7 +42,10 @@ def register_print(sub) -> None:
         "print", help="print stems through analog loops, aligned to a fraction of a sample",
         description="Play stems out through insert loops, record the returns and write them aligned "
                     "(sub-sample latency, polarity), exactly the stem's length and BWF time reference.")
-    p.add_argument("target", metavar="STEM|SONG", help="a stem file (with --out/--in), or a song of --studio")
+    p.add_argument("target", metavar="STEM|SONG", nargs="?",
+                   help="a stem file (with --out/--in), or a song of --studio")
+    p.add_argument("--master", metavar="ALBUM",
+                   help="print every track's mix of ALBUM through its mastering chain (albums/ALBUM/masters/)")
     p.add_argument("-o", "--output", metavar="OUT.wav", help="the printed file (single-stem form)")
     p.add_argument("--studio", metavar="DIR", help="studio folder: [interface] defaults; SONG form")
     p.add_argument("--device", metavar="DEV", help="audio device as PortAudio lists it (name or index)")
@@ -56,6 +66,10 @@ def register_print(sub) -> None:
                    help="largest change between the pings before and after (default 0.1 sample)")
     p.add_argument("--allow-clipping", action="store_true", help="deliver even if a return clipped")
     p.add_argument("--plan", action="store_true", help="SONG form: show the passes, print nothing")
+    p.add_argument("--mix", action="store_true",
+                   help="SONG form: print the mix through the studio's [summing] mixer (songs/SONG/mix/VARIANT.wav)")
+    p.add_argument("--variant", action="append", metavar="NAME",
+                   help="with --mix: print only this variant of the sheet's [mix] (repeatable; default all)")
     p.add_argument("--yes", action="store_true",
                    help="SONG form on a paper bay: show each pass's cords and go on without waiting for Enter")
     add_json_flag(p)
@@ -107,14 +121,23 @@ class _ProgressLine:
         self._last = 0.0
 
     def __call__(self, p) -> None:
+        """A pass's progress (hybrid.live.audio.stream.Progress)."""
+        self._show(p.stage, p.position_s, p.fraction, p.peak_dbfs, p.xruns, p.position_frames >= p.total_frames)
+
+    def song(self, p) -> None:
+        """A song's progress through the session (hybrid.app.rows.PrintProgress)."""
+        self._show(f"{p.number}/{p.passes} {p.stage}", p.position_s, p.fraction_of_pass, list(p.peak_db.values()),
+                   p.xruns, p.fraction_of_pass >= 1.0)
+
+    def _show(self, stage: str, position_s: float, fraction: float, peaks, xruns: int, last: bool) -> None:
         now = time.monotonic()
-        if not self.live or (now - self._last < 0.2 and p.position_frames < p.total_frames):
+        if not self.live or (now - self._last < 0.2 and not last):
             return
         self._last = now
-        meters = " ".join(f"{v:6.1f}" if v > -200 else "  -inf" for v in p.peak_dbfs)
+        meters = " ".join(f"{v:6.1f}" if v > -200 else "  -inf" for v in peaks)
         extra = f"  peak dBFS {meters}" if meters else ""
-        xr = f"  xruns {p.xruns}" if p.xruns else ""
-        sys.stderr.write(f"\r{p.stage:9s} {p.position_s:7.1f} s {100 * p.fraction:5.1f}%{extra}{xr}\033[K")
+        xr = f"  xruns {xruns}" if xruns else ""
+        sys.stderr.write(f"\r{stage:9s} {position_s:7.1f} s {100 * fraction:5.1f}%{extra}{xr}\033[K")
         sys.stderr.flush()
 
     def done(self) -> None:
@@ -124,11 +147,123 @@ class _ProgressLine:
 
 
 def cmd_print(args) -> int:
+    if args.master:
+        if args.target or args.mix:
+            raise HybridError("--master ALBUM takes no SONG/STEM and no --mix (hybrid print --master ALBUM --studio DIR)")
+        if not args.studio:
+            raise HybridError("--master needs --studio DIR (the album and its mastering chain live there)")
+        return _print_master(args)
+    if not args.target:
+        raise HybridError("give a STEM file or a SONG (or --master ALBUM)")
+    if args.variant and not args.mix:
+        raise HybridError("--variant goes with --mix (SONG --mix --variant NAME --studio DIR)")
+    if args.mix:
+        if not args.studio:
+            raise HybridError("--mix needs --studio DIR (the summing mixer and the song live there)")
+        return _print_mix(args)
     if args.studio and args.out_channels is None and args.in_channels is None and not args.output:
         if args.loop:
             raise HybridError("--loop is for one stem: give STEM -o OUT.wav --loop NAME --studio DIR")
         return _print_song(args)
     return _print_stem(args)
+
+
+def _print_mix(args) -> int:
+    """``SONG --mix``: every variant (or those asked) through the summing mixer, in consecutive passes."""
+    from recall import store
+    from recall.studio import load_studio
+
+    from hybrid.live.audio.mix import plan_mix, print_mix
+    from hybrid.live.audio.song import interface_of
+
+    studio = load_studio(args.studio)
+    sheet = store.load_sheet(studio, args.target)
+    song_dir = store.song_dir(studio, args.target)
+    if args.plan:
+        emit(plan_mix(studio, sheet, song_dir, args.target, args.variant).to_dict(), args.json,
+             lambda d: "\n".join([f"mix of {d['song']}: variants {', '.join(d['variants'])}"]
+                                 + [f"  {s['stem']} -> input(s) {s['inputs']}" for s in d["stems"]]))
+        return 0
+    settings = interface_of(studio).override(device=args.device, hostapi=args.hostapi,
+                                             samplerate=args.samplerate, blocksize=args.blocksize)
+    progress = _ProgressLine()
+
+    def on_pass(number, total, variant):
+        progress.done()
+        sys.stderr.write(f"mix pass {number}/{total}: {variant}\n")
+
+    try:
+        result = print_mix(studio, sheet, song_dir, args.target, settings, _options(args), variants=args.variant,
+                           on_pass=on_pass, on_progress=progress)
+    finally:
+        progress.done()
+    emit(result.to_dict(), args.json, _mix_text)
+    if not result.good:
+        bad = [v.variant + (" (null above the limit)" if v.null_flagged else "")
+               for v in result.variants if not v.good or v.null_flagged]
+        print(f"hybrid: error: song {args.target}: mix variant(s) bad: {', '.join(bad)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_master(args) -> int:
+    """``--master ALBUM``: each track's mix through the album's mastering chain, recalled song by song."""
+    from recall.studio import load_studio
+
+    from hybrid.live.audio.master import plan_master, print_master
+    from hybrid.live.audio.song import interface_of
+
+    studio = load_studio(args.studio)
+    if args.plan:
+        emit(plan_master(studio, args.master).to_dict(), args.json,
+             lambda d: f"master {d['album']}: {', '.join(d['songs'])} through {' > '.join(d['chain'])}")
+        return 0
+    settings = interface_of(studio).override(device=args.device, hostapi=args.hostapi,
+                                             samplerate=args.samplerate, blocksize=args.blocksize)
+    progress = _ProgressLine()
+
+    def on_steps(song, steps):
+        progress.done()
+        sys.stderr.write(f"{song}: set by hand before it prints:\n")
+        for step in steps:
+            sys.stderr.write(f"  {step}\n")
+        if not args.yes and sys.stdin.isatty():
+            try:
+                input(f"set {song}'s hand-set units as above, then press Enter (Ctrl-C stops) ")
+            except EOFError:
+                raise HybridError(f"stopped before {song}: its hand-set units were not confirmed",
+                                  where=f"album {args.master}") from None
+
+    def on_pass(number, total, song):
+        progress.done()
+        sys.stderr.write(f"master {number}/{total}: {song}\n")
+
+    try:
+        result = print_master(studio, args.master, settings, _options(args), on_steps=on_steps, on_pass=on_pass,
+                              on_progress=progress)
+    finally:
+        progress.done()
+    emit(result.to_dict(), args.json, lambda d: "\n".join(
+        f"{'good' if s['good'] else 'BAD '}  {s['song']}: {s['path'] or s['problem']}" for s in d["songs"]))
+    if not result.good:
+        bad = ", ".join(f"{s.song} ({s.problem})" for s in result.songs if not s.good)
+        print(f"hybrid: error: album {args.master}: master(s) bad: {bad}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _mix_text(d: dict) -> str:
+    lines = [f"mix of {d['song']}: {'good' if d['good'] else 'with problems'}"]
+    for v in d["variants"]:
+        lines.append(f"{'good' if v['good'] else 'BAD '}  {v['variant']}: {v['path']}")
+        for p in v["passes"]:
+            for f in p["files"]:
+                lat = ", ".join(f"{c['applied_latency_samples']}" for c in f["latency"])
+                lines.append(f"      {f['loop']}: latency {lat} samples, skew {f['skew_samples']}")
+                lines += [f"      {x}" for x in f["problems"]]
+        if v["null_note"]:
+            lines.append(f"      null: {v['null_note']}")
+    return "\n".join(lines)
 
 
 def _loop_channels(args) -> tuple[tuple[int, ...], tuple[int, ...], str | None, tuple[str, ...]]:
@@ -146,7 +281,7 @@ def _loop_channels(args) -> tuple[tuple[int, ...], tuple[int, ...], str | None, 
     if loop is None:
         raise HybridError(f"no loop {args.loop!r} (known: {', '.join(studio.loops) or 'none'})",
                           where=str(studio.file))
-    return (loop.out_channel,), (loop.in_channel,), loop.name, tuple(loop.devices)
+    return tuple(loop.out_channels), tuple(loop.in_channels), loop.name, tuple(loop.devices)
 
 
 def _print_stem(args) -> int:
@@ -162,12 +297,23 @@ def _print_stem(args) -> int:
     outs, ins, loop, chain = _loop_channels(args)
     job = PrintJob(stem=stem, output=Path(args.output), out_channels=outs, in_channels=ins, loop=loop,
                    chain=chain)
+    from hybrid.app.print_job import XRUN_RETRIES, spoilt_only_by_xruns
+
     progress = _ProgressLine()
+    settings, options = _settings(args), _options(args)
     try:
-        result = print_pass([job], _settings(args), _options(args), on_progress=progress)
+        for attempt in range(XRUN_RETRIES + 1):   # a pass spoilt only by xruns is printed again
+            result = print_pass([job], settings, options, on_progress=progress)
+            if not spoilt_only_by_xruns(result.files):
+                break
+            if attempt < XRUN_RETRIES:
+                print(f"hybrid: note: {job.stem}: xruns between the pings spoilt the pass; printing again",
+                      file=sys.stderr)
     finally:
         progress.done()
     emit(result.to_dict(), args.json, _pass_text)
+    for note in result.notes:
+        print(f"hybrid: note: {job.stem}: {note}", file=sys.stderr)
     if not result.good:
         f = result.files[0]
         print(f"hybrid: error: {job.stem}: print is bad ({'; '.join(f.problems)}); kept as {f.path}",
@@ -177,20 +323,18 @@ def _print_stem(args) -> int:
 
 
 def _print_song(args) -> int:
-    from recall import store
-    from recall.studio import load_studio
+    """The SONG form, through the session like every front end (routing, xrun retry, child process,
+    latency store); Ctrl-C stops the running pass and the report lists the files kept."""
+    from hybrid.app.print_job import PrintRequest
+    from hybrid.app.session import StudioSession
 
-    from hybrid.live.audio.song import interface_of, pass_rule, plan_song, print_song
-
-    studio = load_studio(args.studio)
-    sheet = store.load_sheet(studio, args.target)
-    song_dir = store.song_dir(studio, args.target)
+    session = StudioSession(args.studio, strict=True)
     if args.plan:
-        plan = plan_song(studio, sheet, song_dir, args.target, fits=pass_rule(studio))
-        emit(plan.to_dict(), args.json, _plan_text)
+        emit(session.print_plan_of(args.target).to_dict(), args.json, _plan_text)
         return 0
-    settings = interface_of(studio).override(device=args.device, hostapi=args.hostapi,
-                                             samplerate=args.samplerate, blocksize=args.blocksize)
+    request = PrintRequest(song=args.target, options=_options(args), device=args.device, hostapi=args.hostapi,
+                           samplerate=args.samplerate, blocksize=args.blocksize,
+                           wait_for_cords=not args.yes and sys.stdin.isatty())
     progress = _ProgressLine()
 
     def on_pass(number, total, planned):
@@ -205,7 +349,7 @@ def _print_song(args) -> int:
                          f"({routed.report.reason})\n")
         for step in routed.steps:
             sys.stderr.write(f"  {step}\n")
-        if routed.steps and not args.yes and sys.stdin.isatty():
+        if routed.steps and request.wait_for_cords:
             try:
                 input(f"patch pass {number} as above, then press Enter (Ctrl-C stops) ")
             except EOFError:
@@ -213,17 +357,31 @@ def _print_song(args) -> int:
                                   where=f"song {args.target}") from None
 
     try:
-        result = print_song(studio, sheet, song_dir, args.target, settings, _options(args),
-                            on_pass=on_pass, on_progress=progress, on_route=on_route)
+        report = session.print_song(args.target, request=request, on_pass=on_pass, on_route=on_route,
+                                    on_progress=progress.song)
     finally:
         progress.done()
-    emit(result.to_dict(), args.json, _song_text)
-    if not result.good:
+    emit(_song_dict(report), args.json, _song_text)
+    for note in report.notes:
+        print(f"hybrid: note: song {args.target}: {note}", file=sys.stderr)
+    if report.cancelled:
+        kept = ", ".join(Path(k).name for k in report.kept) or "none"
+        print(f"hybrid: error: song {args.target}: print cancelled ({report.cancelled}); files kept: {kept}",
+              file=sys.stderr)
+        return 1
+    if not report.good:
+        result = report.result
         bad = ", ".join(f"{name} ({why})" for name, why in result.failed_tracks.items())
         print(f"hybrid: error: song {args.target}: {len(result.failed_tracks)} print(s) bad: {bad}",
               file=sys.stderr)
         return 1
     return 0
+
+
+def _song_dict(report) -> dict:
+    """What ``hybrid print SONG --json`` prints: the last attempt's passes, and the session's account."""
+    return {**report.result.to_dict(), "retried_for_xruns": report.retried_for_xruns, "notes": report.notes,
+            "routing": report.routing}
 
 
 def _pass_text(d: dict) -> str:

@@ -34,8 +34,7 @@ def gear(jack_server):
         LoopSpec(delay_samples=20.0, processors=[Equaliser([Band("peak", 1000.0, 0.0, 1.0)])]),
     ]
     with SimGear(loops, name=GEAR) as g:
-        import sounddevice as sd
+        from hybrid.live.audio.portaudio import rescan as rescan_portaudio
 
-        sd._terminate()  # PortAudio lists JACK clients when it initialises: rescan
-        sd._initialize()
+        rescan_portaudio()  # PortAudio lists JACK clients when it initialises: rescan
         yield g

@@ -34,10 +34,9 @@ def test_compressor_knobs_over_midi_change_the_printed_level(jack_server):
     # wait forever on a Python JACK client (the gear) already running in this process.
     with Simulator(profile, "ping-comp") as sim, Device(profile, sim.port, name="comp") as dev, \
             SimGear([LoopSpec(delay_samples=10.0, processors=unit.processors)], name="hy-ping-sound"):
-        import sounddevice as sd
+        from hybrid.live.audio.portaudio import rescan as rescan_portaudio
 
-        sd._terminate()   # see the new JACK client
-        sd._initialize()
+        rescan_portaudio()   # see the new JACK client
         unit.bind(sim)
         dev.apply({"threshold": 0.0, "ratio": "4:1", "output": 0.0, "bypass": False})
         assert wait_for(lambda: sim.state["threshold"] == 0.0 and sim.state["ratio"] == "4:1")

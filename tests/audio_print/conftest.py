@@ -66,10 +66,9 @@ def gear(print_server):
     loops = [LoopSpec(delay_samples=37.25, polarity=-1), LoopSpec(delay_samples=100.3, gain_db=-3.0),
              LoopSpec(delay_samples=3.0, gain_db=6.0), LoopSpec(delay_samples=10.5)]
     with SimGear(loops, name=GEAR, servername=print_server.name) as g:
-        import sounddevice as sd
+        from hybrid.live.audio.portaudio import rescan as rescan_portaudio
 
-        sd._terminate()           # PortAudio lists JACK clients at initialisation: rescan
-        sd._initialize()
+        rescan_portaudio()           # PortAudio lists JACK clients at initialisation: rescan
         yield g
 
 

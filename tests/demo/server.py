@@ -12,7 +12,7 @@ import os
 
 from devices.jack_server import JackServer
 from devices.midi_port import JACK_BACKEND
-from hybrid.app.demo.rig import terminate_portaudio
+from hybrid.live.audio.portaudio import release as release_portaudio
 
 DEMO_PERIOD_FRAMES = 1024
 _state: dict = {"server": None, "users": 0, "saved": {}}
@@ -34,7 +34,7 @@ def release() -> None:
     _state["users"] -= 1
     if _state["users"] > 0 or _state["server"] is None:
         return
-    terminate_portaudio()  # before the server goes, or the process aborts at exit
+    release_portaudio()  # before the server goes, or the process aborts at exit
     _state["server"].stop()
     _state["server"] = None
     for key, value in _state["saved"].items():

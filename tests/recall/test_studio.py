@@ -142,3 +142,18 @@ ports = []
     studio = load_studio(root, strict=False)
     assert list(studio.surfaces) == ["Desk"]
     assert studio.surfaces["Desk"].kind == "mcu" and studio.surfaces["Desk"].ports == ["MCU", "XT 1"]
+
+
+def test_sheet_mix_table_and_insert_sides_are_checked():
+    from recall.sheet import Sheet
+
+    base = 'spec = "hybrid-sheet/1"\n[song]\ntitle = "T"\nsamplerate = 48000\n[tracks.Kick]\nfile = "k.wav"\n'
+    good = Sheet.parse(base + '[[tracks.Kick.inserts]]\nloop = "BUS"\nside = "R"\n'
+                       '[mix]\ninputs = { Kick = 3 }\n[mix.variants.dry]\nmute = ["Kick"]\n')
+    assert good.tracks[0].inserts[0].side == 2
+    assert good.mix.inputs == {"Kick": 3} and good.mix.variants == {"full": [], "dry": ["Kick"]}
+    with pytest.raises(RecallProblems) as err:
+        Sheet.parse(base + '[[tracks.Kick.inserts]]\nloop = "BUS"\nside = "middle"\n'
+                    '[mix]\ninputs = { Kick = "one" }\nnull_limit_db = 3.0\n[mix.variants.full]\nmute = ["Kick"]\n')
+    keys = {p.key for p in err.value.problems}
+    assert keys == {"tracks.Kick.inserts[0].side", "mix.inputs.Kick", "mix.null_limit_db", "mix.variants.full.mute"}

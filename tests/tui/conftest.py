@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from textual.worker import WorkerCancelled
 
 from hybrid.app.demo.rig import DemoRig
 from hybrid.app.demo.studio import build_demo_studio
@@ -28,7 +29,7 @@ def studio(built_studio, tmp_path):
     return root
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def rig_studio(tmp_path_factory):
     return build_demo_studio(tmp_path_factory.mktemp("tui-rig") / "Demo Room", interface="hybrid-gear-tui")
 
@@ -40,8 +41,9 @@ def demo_jack():
     demo_server.release()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def rig(demo_jack, rig_studio):
+    """The demo rig, started once for the package (a start costs seconds, more on a busy machine)."""
     with DemoRig(rig_studio, server=demo_jack) as running:
         yield running
 
@@ -53,7 +55,13 @@ def make_app(root, *, hands=None, clock: bool = False) -> HybridApp:
 
 
 async def settle(app, pilot) -> None:
-    """Let workers finish and their messages land."""
-    await app.workers.wait_for_complete()
+    """Let workers finish and their messages land (an exclusive worker replaced by a newer
+    one ends cancelled: that is its design, not a failure)."""
+    while True:
+        try:
+            await app.workers.wait_for_complete()
+            break
+        except WorkerCancelled:
+            continue
     await pilot.pause()
     await pilot.pause()

@@ -167,10 +167,9 @@ def rig(jack_server, tmp_path_factory):
                      processors=units["Comp 2"].processors),
         ]
         with SimGear(loops, name=GEAR) as gear:
-            import sounddevice as sd
+            from hybrid.live.audio.portaudio import rescan as rescan_portaudio
 
-            sd._terminate()   # PortAudio lists JACK clients when it initialises: see the gear
-            sd._initialize()
+            rescan_portaudio()   # PortAudio lists JACK clients when it initialises: see the gear
             yield Rig(studio_dir, sims, units, gear)
     finally:
         for sim in sims.values():

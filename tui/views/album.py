@@ -100,6 +100,9 @@ class FieldEditor(ModalScreen[tuple[str, str] | None]):
 class AlbumView(Vertical):
     """An album's running order, codes and loudness; the CD master, DDP and approval set."""
 
+    PALETTE = (("Measure the album's loudness", "measure"), ("Build and verify the album's DDP", "build"),
+               ("Write the approval set from the DDP", "approve"))
+
     BINDINGS = [
         Binding("e", "edit_track", "Edit track"),
         Binding("E", "edit_album", "Edit album"),

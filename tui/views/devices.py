@@ -38,6 +38,7 @@ class DevicesView(Vertical):
         Binding("t", "toggle_traffic", "Pause traffic"),
         Binding("x", "clear_traffic", "Clear traffic"),
     ]
+    PALETTE = (("Check device ports", "refresh_status"),)
 
     @dataclass
     class Status(Message):

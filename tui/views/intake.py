@@ -75,6 +75,7 @@ class IntakeView(Vertical):
         Binding("w", "save_note", "Save note"),
         Binding("ctrl+r", "reload", "Reload inbox"),
     ]
+    PALETTE = (("Take in a client's upload", "take_in"),)
 
     @dataclass
     class Progress(Message):

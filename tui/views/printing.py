@@ -5,12 +5,18 @@ in real time, so it runs in a thread worker. The audio layer reports progress ma
 times a second; the worker keeps only the latest report and posts a message only when
 the previous one has been handled (coalesced), and the meters repaint on their own
 timer, so the UI stays responsive whatever the report rate.
+
+It prints through the session like every front end (hybrid.app.print_job: routing, xrun
+retry, child process, latency store). While a print runs the footer offers ``s`` Stop
+print instead of Print: the running pass stops within a period and keeps nothing (no
+half-written file under its final name), and the result lists the files that were kept.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -31,8 +37,10 @@ class PrintView(Vertical):
 
     BINDINGS = [
         Binding("p", "print", "Print"),
+        Binding("s", "stop", "Stop print"),
         Binding("l", "plan", "Plan"),
     ]
+    PALETTE = (("Print the open song", "print"), ("Show the print plan", "plan"), ("Stop the print", "stop"))
 
     @dataclass
     class Tick(Message):
@@ -50,7 +58,20 @@ class PrintView(Vertical):
         self.printing = False
         self.latest: Any = None
         self._tick_pending = threading.Event()
+        self._cancel = threading.Event()
         self.report = None
+
+    def check_action(self, action: str, _parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers Print when idle and Stop print while printing, never a key that does nothing."""
+        if action == "print":
+            return not self.printing
+        if action == "stop":
+            return self.printing
+        return True
+
+    def _set_printing(self, printing: bool) -> None:
+        self.printing = printing
+        self.refresh_bindings()
 
     def compose(self) -> ComposeResult:
         yield Static("Print", classes="view-title", id="print-title")
@@ -111,12 +132,20 @@ class PrintView(Vertical):
             self.app.notify("a print is already running", severity="warning")
             return
         self.action_plan()
-        self.printing = True
+        self._cancel.clear()
+        self._set_printing(True)
         self.report = None
         self.query_one(DataTable).clear()
         self.query_one(ProgressBar).update(total=100, progress=0)
         self.query_one("#print-status", Static).update("printing… (measuring loops first where stale)")
         self._print(self.slug)
+
+    def action_stop(self) -> None:
+        """Stop the running print: the pass stops within a period and keeps nothing."""
+        if not self.printing:
+            return
+        self._cancel.set()
+        self.query_one("#print-status", Static).update("stopping the print…")
 
     def _progress_from_worker(self, progress: Any) -> None:
         """Called on the worker thread, possibly hundreds of times a second: keep the latest."""
@@ -129,14 +158,14 @@ class PrintView(Vertical):
     def _print(self, slug: str) -> None:
         try:
             report = self.app.session.print_song(slug, on_progress=self._progress_from_worker,
-                                                 separate_process=True)
+                                                 separate_process=True, cancel=self._cancel)
         except UI_BOUNDARY as exc:
             self.post_message(self.Finished(slug, error=exc))
             return
         self.post_message(self.Finished(slug, report=report))
 
     @on(Tick)
-    def _tick(self, event: Tick) -> None:
+    def _tick(self, _event: Tick) -> None:
         self._tick_pending.clear()
         p = self.latest
         if p is None:
@@ -151,7 +180,7 @@ class PrintView(Vertical):
 
     @on(Finished)
     def _finished(self, event: Finished) -> None:
-        self.printing = False
+        self._set_printing(False)
         if event.error is not None:
             self.query_one("#print-status", Static).update(f"[b red]print stopped: {one_line(event.error)}[/]")
             self.app.report_error(event.error, doing="print")
@@ -167,6 +196,11 @@ class PrintView(Vertical):
                           verdict, f.reason or "", key=f.name)
         good = sum(1 for f in report.files if f.good)
         again = " · printed again after xruns" if report.retried_for_xruns else ""
-        self.query_one("#print-status", Static).update(
-            f"[b]{good} of {len(report.files)}[/b] printed files good{again} · in {report.folder}")
+        if report.cancelled:
+            kept = ", ".join(Path(k).name for k in report.kept) or "none"
+            self.query_one("#print-status", Static).update(
+                f"[b]print stopped[/b] ({report.cancelled}) · files kept: {kept}")
+        else:
+            self.query_one("#print-status", Static).update(
+                f"[b]{good} of {len(report.files)}[/b] printed files good{again} · in {report.folder}")
         self.app.refresh_context()

@@ -19,7 +19,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static
 
-from hybrid.app.session import DeviceProgress
+from hybrid.app.rows import DeviceProgress
 from recall.status import ApplyStatus
 from tui.errors import UI_BOUNDARY, one_line, shown
 from tui.widgets.panel import render_control
@@ -77,6 +77,8 @@ class RecallView(Vertical):
         Binding("v", "listen", "Verify by ear"),
         Binding("f", "fingerprint", "Store sound"),
     ]
+    PALETTE = (("Apply the recall of the open song", "apply"), ("Apply only what changed", "apply_changed"),
+               ("Walk through the hand-set gear", "walk"))
 
     @dataclass
     class Progress(Message):
@@ -217,7 +219,8 @@ class RecallView(Vertical):
         table = self.query_one(DataTable)
         try:
             table.update_cell(p.device, "status", status_text(p.status))
-            table.update_cell(p.device, "detail", p.detail or "")
+            # the Detail column grows with what it must say (a fixed width cut it to "6 para")
+            table.update_cell(p.device, "detail", p.detail or "", update_width=True)
         except KeyError:
             return
         if p.final:

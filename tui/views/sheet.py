@@ -92,6 +92,7 @@ class SheetView(Vertical):
         Binding("g", "diff_gear", "Diff gear"),
         Binding("ctrl+z", "revert", "Revert"),
     ]
+    PALETTE = (("Save the sheet", "save"), ("Diff the sheet against the gear now", "diff_gear"))
 
     @dataclass
     class GearDiff(Message):
@@ -164,7 +165,7 @@ class SheetView(Vertical):
             how = "machine-set" if entry.machine_settable else "hand-set"
             if entry.machine_settable:
                 how += f" · {entry.profile.transport}"
-                if entry.profile.transport == "midi":
+                if entry.effective_channel is not None:
                     how += f" ch{entry.channel}"
             new_panels.append(DevicePanel(name, entry.profile, self._values(name),
                                           how=how, notes=sheet.device_notes(name)))

@@ -136,9 +136,11 @@ class SongsView(Vertical):
             self.app.open_song(song.slug, view="recall")
 
     def action_print_song(self) -> None:
+        """Open the song on Print and print it (what the footer's "Print" says)."""
         song = self.selected()
         if song:
             self.app.open_song(song.slug, view="print")
+            self.app.view("print").action_print()
 
     def action_reload(self) -> None:
         self.reload()

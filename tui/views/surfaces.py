@@ -54,6 +54,8 @@ class Connection:
 class SurfacesView(Vertical):
     """Connected MCU/HUI surfaces, their bank and strips, events as they happen, pending targets."""
 
+    PALETTE = (("Connect the selected control surface", "connect"),)
+
     BINDINGS = [
         Binding("c", "connect", "Connect"),
         Binding("d", "disconnect", "Disconnect"),
@@ -324,7 +326,7 @@ class SurfacesView(Vertical):
         for name, config in self.configs().items():
             if name in table.rows:
                 for column, value in zip(("state", "song", "bank"), self._row(name, config)[3:], strict=True):
-                    table.update_cell(name, column, value)
+                    table.update_cell(name, column, value, update_width=True)
         self._draw_strips(self.shown())
 
     def _draw_strips(self, connection: Connection | None) -> None:
@@ -356,7 +358,7 @@ class SurfacesView(Vertical):
         for i, row in enumerate(rows):
             if tuple(strips.get_row_at(i)) != row:
                 for column, value in zip(("strip", "device", "param", "value", "hand", "target"), row, strict=True):
-                    strips.update_cell(f"strip-{i}", column, value)
+                    strips.update_cell(f"strip-{i}", column, value, update_width=True)
 
     def _status(self, text: str) -> None:
         self.query_one("#surfaces-status", Static).update(text)

@@ -60,7 +60,7 @@ class GearProcess:
             sim = Simulator(profile, port, channel=entry.channel or 1 if port else None)
             sim.start()
             self.simulators[name] = sim
-            if profile.transport == "serial":
+            if sim.assigns_port:          # a pseudo-terminal path, a free TCP/UDP port's URL
                 serial[name] = str(sim.port)
         self._start_gear()
         return {"ready": True, "serial": serial, "simulators": list(self.simulators),

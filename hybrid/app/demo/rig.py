@@ -34,6 +34,7 @@ from devices.errors import DeviceError
 from devices.jack_server import INSTALL_HINT, JackServer
 from devices.midi_port import JACK_BACKEND
 from hybrid.errors import HybridError
+from hybrid.live.audio.portaudio import release as release_portaudio
 from recall.paths import StudioPaths
 
 MIDO_JACK_BACKEND = JACK_BACKEND
@@ -82,7 +83,7 @@ class DemoRig:
     def _start_server(self) -> None:
         _quiet_libjack()
         if self.server is None and self.jack_name:
-            self.server = _external_server(self.jack_name, self.samplerate)
+            self.server = _external_server(self.jack_name)
         if self.server is not None:
             if not (self.server.running or self.jack_name):
                 raise HybridError(f"the JACK server {self.server.name} is not running", where="hybrid demo")
@@ -220,7 +221,7 @@ class DemoRig:
         if log is not None:
             log.close()
         if self._owns_server:
-            terminate_portaudio()  # PortAudio holds JACK clients; it must let go before the server stops
+            release_portaudio()  # PortAudio holds JACK clients; it must let go before the server stops
             server, self.server = self.server, None
             self._owns_server = False
             if server is not None:
@@ -265,21 +266,7 @@ def _stop_process(proc: subprocess.Popen) -> None:
                 pass
 
 
-def terminate_portaudio() -> None:
-    """Let go of PortAudio (and its JACK clients) if it was loaded; JACK must outlive it.
-
-    sounddevice initialises PortAudio at import and re-initialisation stacks, so
-    terminate as many times as it was initialised; its exit handler then has nothing
-    left to do once the server is gone.
-    """
-    sd = sys.modules.get("sounddevice")
-    if sd is None:
-        return
-    while getattr(sd, "_initialized", 0) > 0:
-        sd._terminate()
-
-
-def _external_server(name: str, samplerate: int) -> JackServer:
+def _external_server(name: str) -> JackServer:
     """A JackServer describing a server someone else runs (checked by connecting to it)."""
     import jack
 

@@ -34,11 +34,13 @@ from collections.abc import Callable
 from hybrid.live.audio import latency_store
 from hybrid.live.audio.interface import InterfaceSettings
 from hybrid.live.audio.planner import PlannedPass, plan_passes
-from hybrid.live.audio.printing import PassResult, PingSettings, PrintJob, PrintOptions, print_pass
+from hybrid.live.audio.printing import (PassResult, PingSettings, PrintJob, PrintOptions, SideTolerance,
+                                        print_pass)
 from hybrid.live.audio.stream import Progress
-from hybrid.errors import HybridError
+from hybrid.errors import LATENCY_MOVED, POLARITY_FLIPPED, XRUNS, HybridError, PrintCancelled, code_of
 from recall.chain import track_chains
-from recall.paths import SongPaths
+from recall.paths import ROUNDS_DIR, SongPaths
+from recall.errors import key_path
 
 
 
@@ -67,14 +69,24 @@ class SongPrintResult:
     plan: SongPlan
     passes: list[PassResult] = field(default_factory=list)
     failed_tracks: dict[str, str] = field(default_factory=dict)
+    cancelled: str | None = None
+    """Why the song stopped early on request (the running pass kept nothing), else None."""
 
     @property
     def good(self) -> bool:
-        return not self.failed_tracks and all(p.good for p in self.passes)
+        return self.cancelled is None and not self.failed_tracks and all(p.good for p in self.passes)
+
+    @property
+    def kept(self) -> list[Path]:
+        """The printed files on disk after this print (good ones under their names, bad ones as
+        ``NAME.BAD.wav``); intermediate rounds are never kept."""
+        return [Path(f.path) for p in self.passes for f in p.files
+                if f.path is not None and ROUNDS_DIR not in Path(f.path).parts and Path(f.path).is_file()]
 
     def to_dict(self) -> dict:
         return {"song": self.song, "good": self.good, "skipped": self.plan.skipped,
-                "failed_tracks": self.failed_tracks, "passes": [p.to_dict() for p in self.passes]}
+                "failed_tracks": self.failed_tracks, "cancelled": self.cancelled,
+                "kept": [str(k) for k in self.kept], "passes": [p.to_dict() for p in self.passes]}
 
 
 def interface_of(studio) -> InterfaceSettings:
@@ -124,15 +136,23 @@ def plan_song(studio, sheet, song_dir: Path, song: str, *,
             raise HybridError(f"track {track.name!r}: stem not found", where=str(stem))
         final = prints / (Path(track.file).stem + ".wav")
         source = stem
-        for k, chain in enumerate(chains[track.name]):
+        wide = any((studio.loops.get(i.loop) is not None and studio.loops[i.loop].sides > 1) or i.side or i.ms
+                   for i in track.inserts)
+        channels = _channels_of(stem) if wide else 1   # a mono loop's print checks the stem itself
+        for k, (chain, insert) in enumerate(zip(chains[track.name], track.inserts, strict=True)):
             loop = studio.loops.get(chain.loop)
             if loop is None:
                 raise HybridError(f"track {track.name!r}: no loop {chain.loop!r} in the studio "
                                   f"(known: {', '.join(studio.loops) or 'none'})", where=str(studio.file))
             last = k == len(track.inserts) - 1
             output = final if last else rounds_dir / f"{Path(track.file).stem}.round{k + 1}.wav"
-            job = PrintJob(stem=source, output=output, out_channels=(loop.out_channel,),
-                           in_channels=(loop.in_channel,), loop=loop.name, chain=chain.devices)
+            outs, ins, ms = insert_channels(sheet, track.name, k, insert, loop, channels)
+            sides = None
+            if len(outs) > 1:
+                sides = SideTolerance(loop.max_skew_samples, loop.max_gain_diff_db,
+                                      where=f"{studio.file}: {key_path('loops', loop.name)}")
+            job = PrintJob(stem=source, output=output, out_channels=outs, in_channels=ins, loop=loop.name,
+                           chain=chain.devices, ms=ms, sides=sides)
             while len(per_round) <= k:
                 per_round.append([])
             per_round[k].append(job)
@@ -140,8 +160,52 @@ def plan_song(studio, sheet, song_dir: Path, song: str, *,
     return SongPlan(song=song, rounds=[plan_passes(jobs, fits) for jobs in per_round], skipped=skipped)
 
 
+def _channels_of(stem: Path) -> int:
+    import soundfile as sf
+
+    try:
+        return int(sf.info(str(stem)).channels)
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise HybridError(f"cannot read as audio: {exc}", where=str(stem)) from exc
+
+
+def insert_channels(sheet, track: str, index: int, insert, loop, channels: int):
+    """``(outs, ins, ms)`` for a ``channels``-channel stem through ``insert``'s loop.
+
+    A stem as wide as the loop goes through every side; a mono stem through one side of
+    a wider loop names it (``side``); M/S (the insert's or the loop's ``ms``) needs a
+    stereo stem on a stereo loop. Anything else is refused with the sheet's key.
+    """
+    where = f"{sheet.file}: {key_path('tracks', track, 'inserts', index)}"
+    sides = loop.sides
+    if insert.side is not None:
+        if channels != 1:
+            raise HybridError(f"side = {insert.side}: only a mono stem goes through one side "
+                              f"(this one has {channels} channels)", where=where)
+        if not 1 <= insert.side <= sides:
+            raise HybridError(f"side = {insert.side}: loop {loop.name!r} has side(s) 1..{sides}", where=where)
+        if insert.ms:
+            raise HybridError("ms = true needs a stereo stem through both sides, not one side", where=where)
+        s = insert.side - 1
+        return (loop.out_channels[s],), (loop.in_channels[s],), False
+    if channels == 1 and sides > 1:
+        raise HybridError(f"a mono stem through the {sides}-side loop {loop.name!r}: say which side "
+                          "(side = \"L\" or \"R\")", where=where)
+    if channels != sides:
+        raise HybridError(f"a {channels}-channel stem through the {sides}-side loop {loop.name!r}: "
+                          "expected a loop as wide as the stem", where=where)
+    ms = bool(insert.ms or loop.ms)
+    if ms and channels != 2:
+        raise HybridError("ms = true needs a stereo stem on a stereo loop", where=where)
+    return tuple(loop.out_channels), tuple(loop.in_channels), ms
+
+
+_OPTIONS = PrintOptions()
+_PING = PingSettings()
+
+
 def print_song(studio, sheet, song_dir: Path, song: str, settings: InterfaceSettings,
-               options: PrintOptions = PrintOptions(), *, ping: PingSettings = PingSettings(),
+               options: PrintOptions = _OPTIONS, *, ping: PingSettings = _PING,
                on_pass: Callable[[int, int, PlannedPass], None] | None = None,
                on_progress: Callable[[Progress], None] | None = None,
                on_route: Callable[[int, int, Any], None] | None = None,
@@ -152,8 +216,9 @@ def print_song(studio, sheet, song_dir: Path, song: str, settings: InterfaceSett
     ``on_route(number, total, RouteResult)`` (a paper bay's ``.steps`` to patch by hand:
     show them and wait for the person there), then ``on_pass``; then the pass plays. A
     router that fails raises RecallError before the pass plays. ``cancel`` (a
-    threading.Event) stops the running pass and the song (HybridError); the passes done
-    by then keep their files.
+    threading.Event) stops the running pass within a period and ends the song: the
+    result's ``cancelled`` says so, the running pass kept nothing, and the passes done by
+    then keep their files (``kept``).
     """
     bay = router_bay(studio)
     plan = plan_song(studio, sheet, song_dir, song, fits=pass_rule(studio, bay))
@@ -175,6 +240,9 @@ def print_song(studio, sheet, song_dir: Path, song: str, settings: InterfaceSett
                         failed_stems.add(j.output)
                 if not jobs:
                     continue
+                if cancel is not None and cancel.is_set():
+                    result.cancelled = f"before pass {number} of {plan.passes}: cancelled"
+                    return result
                 if bay is not None:
                     from recall.routing import route_print_pass
 
@@ -183,29 +251,40 @@ def print_song(studio, sheet, song_dir: Path, song: str, settings: InterfaceSett
                         on_route(number, plan.passes, routed)
                 if on_pass is not None:
                     on_pass(number, plan.passes, planned)
-                outcome = print_pass(jobs, settings, options, ping=ping, on_progress=on_progress,
-                                     cancel=cancel)
+                try:
+                    outcome = print_pass(jobs, settings, options, ping=ping, on_progress=on_progress,
+                                         cancel=cancel)
+                except PrintCancelled as exc:
+                    result.cancelled = f"pass {number} of {plan.passes}: {exc}"
+                    return result
                 result.passes.append(outcome)
                 for f in outcome.files:
                     if not f.good:
                         failed_stems.add(f.job.output)
                         result.failed_tracks[f.job.stem.name] = "; ".join(f.problems)
                 if store_latency:
-                    _store(studio.root, settings, outcome)
+                    _store(studio, settings, outcome)
     finally:
         shutil.rmtree(SongPaths(song_dir).rounds, ignore_errors=True)
     return result
 
 
-def _store(studio_dir: Path, settings: InterfaceSettings, outcome: PassResult) -> None:
+def _one_side(studio, job: PrintJob) -> bool:
+    """A mono print through one side of a wider loop: its figure is not the loop's."""
+    loop = studio.loops.get(job.loop or "")
+    return loop is not None and loop.sides > 1
+
+
+def _store(studio, settings: InterfaceSettings, outcome: PassResult) -> None:
     key = latency_store.LatencyKey(device=settings.device, samplerate=outcome.samplerate,
                                    blocksize=settings.blocksize)
+    studio_dir = studio.root
     for f in outcome.files:
-        if not f.job.loop or len(f.channels) != 1:
+        if not f.job.loop or len(f.channels) != 1 or _one_side(studio, f.job):
             continue
         lat = f.channels[0]
-        moved = [p for p in f.problems if "latency moved" in p or "polarity flipped" in p]
+        moved = [p for p in f.problems if code_of(p) in (LATENCY_MOVED, POLARITY_FLIPPED)]
         if moved:
             latency_store.invalidate(studio_dir, f.job.loop, moved[0])
-        elif lat.before is not None and outcome.stats.xruns == 0:
+        elif lat.before is not None and not any(code_of(p) == XRUNS for p in outcome.problems):
             latency_store.store(studio_dir, f.job.loop, lat.before, key)

@@ -11,8 +11,13 @@ Three parties, one rule each:
 
 Xruns counted per run: PortAudio's callback status flags (input overflow/underflow,
 output underflow/overflow), play-ring underruns (the callback found too few frames) and
-record-ring overruns (no room for the input). Any of them makes the run bad; the
-printing layer never delivers such a run as good.
+record-ring overruns (no room for the input). The stream records where each one fell
+(``StreamStats.xrun_frames``, timeline positions); the printing layer decides which
+span of the timeline matters (:meth:`StreamStats.xruns_within`) and never delivers a
+pass with an xrun inside it.
+
+A cancel (``cancel`` set from any thread) is seen by the callback itself: that block is
+silence and the stream is aborted, so audio stops within one period.
 
 The stream opens channels 1..max needed on both sides; ``produce`` writes frames laid out
 for those output channels and ``consume`` receives frames of those input channels.
@@ -30,7 +35,7 @@ import numpy as np
 
 from hybrid.live.audio.interface import ResolvedDevice
 from hybrid.live.audio.ring import FrameRing
-from hybrid.errors import HybridError
+from hybrid.errors import HybridError, PrintCancelled
 
 SWITCH_INTERVAL_S = 0.0005
 Produce = Callable[[np.ndarray], int]          # fill block (n, out_ch) from its start; return frames written
@@ -76,7 +81,10 @@ class StreamStats:
     ring_underruns: int = 0
     ring_overruns: int = 0
     blocksize_seen: int = 0
-    xrun_frames: list[int] = field(default_factory=list)   # where PortAudio flagged (first 64)
+    xrun_frames: list[int] = field(default_factory=list)
+    """Timeline positions of the callbacks that had an xrun (the first 64 of them)."""
+    xrun_callbacks: int = 0
+    """How many callbacks had an xrun (one callback may count several kinds)."""
     callback_cost_s: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -84,11 +92,23 @@ class StreamStats:
         return (self.input_overflows + self.input_underflows + self.output_underflows
                 + self.output_overflows + self.ring_underruns + self.ring_overruns)
 
+    def xruns_within(self, first_frame: int, end_frame: int) -> int:
+        """Callbacks with an xrun that may have touched frames ``first_frame..end_frame-1``.
+
+        A flag reported at position p means the glitch happened between the previous
+        callback and this one, so a block either side of p counts. Xruns beyond the 64
+        whose positions were kept count as inside (nobody knows where they fell).
+        """
+        block = max(self.blocksize_seen, 1)
+        inside = sum(1 for p in self.xrun_frames if p - block < end_frame and p + block > first_frame)
+        return inside + max(0, self.xrun_callbacks - len(self.xrun_frames))
+
     def to_dict(self) -> dict:
         return {"xruns": self.xruns, "input_overflows": self.input_overflows,
                 "input_underflows": self.input_underflows, "output_underflows": self.output_underflows,
                 "output_overflows": self.output_overflows, "ring_underruns": self.ring_underruns,
-                "ring_overruns": self.ring_overruns, "callbacks": self.callbacks}
+                "ring_overruns": self.ring_overruns, "callbacks": self.callbacks,
+                "xrun_frames": list(self.xrun_frames)}
 
 
 class DuplexRun:
@@ -147,34 +167,59 @@ class DuplexRun:
         self._in_over = self._in_under = self._out_under = self._out_over = 0
         self._underruns = self._overruns = 0
         self._cb_block = 0
-        self._xrun_at = np.zeros(64, dtype=np.int64)   # stream positions of the first flagged callbacks
+        self._xrun_at = np.zeros(64, dtype=np.int64)   # timeline positions of the first xrun callbacks
         self._xrun_n = 0
+        self._xrun_calls = 0
+        self._cancelled_at: int | None = None          # timeline position where the callback saw cancel
+
+    @property
+    def callbacks(self) -> int:
+        """Audio callbacks that have played and recorded a block so far."""
+        return self._cb_calls
+
+    @property
+    def cancelled_at_frame(self) -> int | None:
+        """The timeline position where the callback saw ``cancel`` and aborted the stream, if it did."""
+        return self._cancelled_at
 
     # The audio callback: copies and counters only. -------------------------------
     def _callback(self, indata, outdata, frames, _time, status) -> None:
         t0 = time.perf_counter() if self._costs is not None else 0.0
+        if self._cancel is not None and self._cancel.is_set():
+            outdata.fill(0.0)
+            self._cancelled_at = self._cb_frames
+            raise self._abort   # stop now: no further block plays
+        hit = False
         if status:
-            if self._xrun_n < len(self._xrun_at):
-                self._xrun_at[self._xrun_n] = self._cb_frames
-                self._xrun_n += 1
             if status.input_overflow:
                 self._in_over += 1
+                hit = True
             if status.input_underflow:
                 self._in_under += 1
+                hit = True
             if status.output_underflow:
                 self._out_under += 1
+                hit = True
             if status.output_overflow:
                 self._out_over += 1
+                hit = True
         got = self._play.read_into(outdata)
         if got < frames:
             outdata[got:] = 0.0
             if not self._fed_total or self._play.frames_read < self.total:
                 self._underruns += 1
+                hit = True
         remaining = self.total - self._rec.frames_written
         if remaining > 0:
             want = frames if frames < remaining else remaining
             if self._rec.write(indata[:want]) < want:
                 self._overruns += 1
+                hit = True
+        if hit:
+            if self._xrun_n < 64:
+                self._xrun_at[self._xrun_n] = self._cb_frames
+                self._xrun_n += 1
+            self._xrun_calls += 1
         self._cb_frames += frames
         self._cb_calls += 1
         self._cb_block = frames
@@ -251,6 +296,9 @@ class DuplexRun:
     def run(self, stall_timeout_s: float = 3.0) -> StreamStats:
         import sounddevice as sd
 
+        from hybrid.live.audio.portaudio import stream_error
+
+        self._abort = sd.CallbackAbort
         self._feed()   # prime the play ring before the first callback
         # The callback needs the GIL within a block period; CPython only forces a busy
         # thread to hand it over every switch interval (5 ms by default: a whole JACK
@@ -265,18 +313,26 @@ class DuplexRun:
                 dtype="float32", latency=self._latency, callback=self._callback,
             )
         except sd.PortAudioError as exc:
-            raise HybridError(f"cannot open the stream at {self.samplerate} Hz, block "
-                              f"{self.blocksize or 'host default'}: {exc}",
-                              where=f"device {self.device.name}") from exc
+            raise stream_error(exc, f"cannot open the stream at {self.samplerate} Hz, block "
+                                    f"{self.blocksize or 'host default'}",
+                               where=f"device {self.device.name}") from exc
         try:
             worker.start()
             with stream:
                 last_frames, last_change = -1, time.monotonic()
                 while not self._done.wait(0.05):
                     if self._cancel is not None and self._cancel.is_set():
-                        raise HybridError(f"cancelled at {self._consumed / self.samplerate:.1f} s of "
-                                          f"{self.total / self.samplerate:.1f} s; nothing was kept",
-                                          where=f"device {self.device.name}")
+                        # The callback stops the audio at its next block; give it two periods
+                        # (a stalled stream never calls it), then make sure.
+                        period_s = max(self._cb_block, self.blocksize, 256) / self.samplerate
+                        deadline = time.monotonic() + 2 * period_s
+                        while self._cancelled_at is None and time.monotonic() < deadline:
+                            time.sleep(0.001)
+                        stream.abort()
+                        at = self._cancelled_at if self._cancelled_at is not None else self._cb_frames
+                        raise PrintCancelled(f"cancelled at {at / self.samplerate:.1f} s of "
+                                             f"{self.total / self.samplerate:.1f} s; nothing of this pass "
+                                             f"was kept", where=f"device {self.device.name}")
                     if self._cb_frames != last_frames:
                         last_frames, last_change = self._cb_frames, time.monotonic()
                     elif time.monotonic() - last_change > stall_timeout_s:
@@ -285,7 +341,7 @@ class DuplexRun:
                             f"{self._consumed} of {self.total}); was the device unplugged or the server stopped?",
                             where=f"device {self.device.name}")
         except sd.PortAudioError as exc:
-            raise HybridError(f"stream failed: {exc}", where=f"device {self.device.name}") from exc
+            raise stream_error(exc, "stream failed", where=f"device {self.device.name}") from exc
         finally:
             self._done.set()
             worker.join(timeout=10)
@@ -302,6 +358,7 @@ class DuplexRun:
         s.ring_underruns, s.ring_overruns = self._underruns, self._overruns
         s.blocksize_seen = self._cb_block
         s.xrun_frames = [int(v) for v in self._xrun_at[:self._xrun_n]]
+        s.xrun_callbacks = self._xrun_calls
         if self._costs is not None:
             s.callback_cost_s = self._costs[:self._cost_n].copy()
         return s

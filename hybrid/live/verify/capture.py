@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hybrid.errors import HybridError
+from hybrid.live.audio.portaudio import rescan as rescan_portaudio
 
 #: samples per block when assembling a return from passes that had xruns
 BLOCK = 256
@@ -52,18 +53,9 @@ class Capture:
 
 def open_device(device: str, hostapi: str | None = None, *, rescan: bool = True):
     """The interface as PortAudio lists it; PortAudio re-initialised once if it is not there yet."""
-    import sounddevice as sd
+    from hybrid.live.audio.portaudio import find_device
 
-    from hybrid.live.audio.interface import resolve_device
-
-    try:
-        return resolve_device(str(device), hostapi)
-    except HybridError:
-        if not rescan:
-            raise
-        sd._terminate()
-        sd._initialize()
-        return resolve_device(str(device), hostapi)
+    return find_device(str(device), hostapi, rescan_if_missing=rescan)
 
 
 def play_record(device: str, routes: list[Route], samplerate: int, *, blocksize: int = 0,
@@ -86,7 +78,7 @@ def play_record(device: str, routes: list[Route], samplerate: int, *, blocksize:
     if len(set(outs)) != len(outs) or len(set(ins)) != len(ins):
         raise HybridError("two loops measured together share a channel", where=str(device))
     if fresh_client:
-        _fresh_portaudio()
+        rescan_portaudio()
     dev = open_device(device, hostapi, rescan=rescan)
     where = f"{dev.name}"
     if max(outs) > dev.max_outputs or min(outs) < 1:
@@ -108,13 +100,6 @@ def play_record(device: str, routes: list[Route], samplerate: int, *, blocksize:
                                [f"xruns in {len(passes)} passes; every block taken where two passes agreed"])
     raise HybridError(f"xruns in every one of {len(passes)} passes and they disagree on some blocks; "
                       "the machine is too loaded to measure now", where=where)
-
-
-def _fresh_portaudio() -> None:
-    import sounddevice as sd
-
-    sd._terminate()
-    sd._initialize()
 
 
 def _assemble(passes: list[list[np.ndarray]]) -> list[np.ndarray] | None:
@@ -174,7 +159,9 @@ def _one_pass(device_index: int, routes: list[Route], frames: int, samplerate: i
                            channels=(n_in, n_out), dtype="float32", callback=callback,
                            finished_callback=done.set)
     except (sd.PortAudioError, ValueError) as exc:
-        raise HybridError(f"cannot open the stream: {exc}", where=where) from exc
+        from hybrid.live.audio.portaudio import stream_error
+
+        raise stream_error(exc, "cannot open the stream", where=where) from exc
     with stream:
         if not done.wait(timeout=frames / samplerate + 10.0):
             raise HybridError("the stream stalled (no audio callbacks): is the audio server running?", where=where)

@@ -1,0 +1,169 @@
+"""A print through the session: one request, routed, retried after xruns, in a child process, cancellable.
+
+Every front end prints this way: ``hybrid print SONG`` (hybrid.cli.print_cmd), the main
+job (``hybrid demo --no-tui``) and the TUI's Print view all call
+:meth:`hybrid.app.session.StudioSession.print_song`, which runs :func:`print_request`:
+
+- a :class:`PrintRequest` says what to print and how (options, ping, interface overrides,
+  whether a paper bay's cords wait for a person). It is plain data, pickled to the child;
+- :func:`perform` is the one place a request meets the live layer
+  (``hybrid.live.audio.song.print_song``: routing each pass, the latency store);
+  it runs in the child print process (hybrid.app.print_process) or in this process;
+- a print whose only fault was xruns between the pings is run again, up to
+  ``XRUN_RETRIES`` times (decided on problem codes, never on text);
+- ``cancel`` (a threading.Event) stops the running pass within a period: it keeps
+  nothing, no half-written file is left, and the report lists the files kept.
+
+To print something new (a mix, a master), give the request a kind and branch in
+:func:`perform`; the session, the child process and the front ends stay as they are.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hybrid.app.rows import PrintedStem, PrintProgress, PrintReport
+from hybrid.errors import XRUNS, code_of, only
+from hybrid.live.audio.printing import PingSettings, PrintOptions
+from recall.paths import SongPaths
+
+XRUN_RETRIES = 2
+"""A print spoilt only by xruns is run again up to this often (machines shared with other work
+drop a period now and then); the delivered files always come from a pass with none that matter."""
+
+
+@dataclass(frozen=True)
+class PrintRequest:
+    """What to print and how. Picklable: it crosses to the print process as it is."""
+
+    song: str
+    options: PrintOptions = field(default_factory=PrintOptions)
+    ping: PingSettings = field(default_factory=PingSettings)
+    device: str | None = None          # overrides of the studio's [interface]
+    hostapi: str | None = None
+    samplerate: int | None = None
+    blocksize: int | None = None
+    wait_for_cords: bool = False
+    """A paper bay's cords: wait before each pass until the front end confirms them."""
+
+    def settings(self, studio):
+        from hybrid.live.audio.song import interface_of
+
+        return interface_of(studio).override(device=self.device, hostapi=self.hostapi,
+                                             samplerate=self.samplerate, blocksize=self.blocksize)
+
+
+def perform(studio, request: PrintRequest, *, on_pass: Callable[..., None] | None = None,
+            on_progress: Callable[[Any], None] | None = None, on_route: Callable[..., None] | None = None,
+            cancel: threading.Event | None = None):
+    """Run ``request`` on ``studio`` (recall's Studio) in this process; a SongPrintResult."""
+    from hybrid.live.audio.song import print_song
+    from recall import store
+
+    sheet = store.load_sheet(studio, request.song)
+    return print_song(studio, sheet, store.song_dir(studio, request.song), request.song,
+                      request.settings(studio), request.options, ping=request.ping,
+                      on_pass=on_pass, on_progress=on_progress, on_route=on_route, cancel=cancel)
+
+
+def print_request(session, request: PrintRequest, *,
+                  on_progress: Callable[[PrintProgress], None] | None = None,
+                  on_pass: Callable[..., None] | None = None,
+                  on_route: Callable[..., None] | None = None,
+                  xrun_retries: int = XRUN_RETRIES, separate_process: bool = True,
+                  cancel: threading.Event | None = None) -> PrintReport:
+    """Print ``request`` for ``session`` (a StudioSession); see the module docstring.
+
+    ``on_route(number, total, RouteResult)`` comes before a routed pass plays; with
+    ``request.wait_for_cords`` the pass waits until it returns (raise HybridError to
+    stop). ``on_pass(number, total, planned)`` and ``on_progress`` report as it goes.
+    """
+    from hybrid.app.print_process import run_print
+
+    slug = request.song
+    plan = session.print_plan_of(slug)
+    routing: list[str] = []
+    current: dict[str, Any] = {"number": 0, "total": plan.passes, "names": {}}
+    clips: dict[str, int] = {}
+
+    def pass_started(number: int, total: int, planned) -> None:
+        current["number"], current["total"] = number, total
+        current["names"] = {job.in_channels[0] - 1: Path(job.stem).stem.split(".round")[0]
+                            for job in planned.jobs}
+        if on_pass is not None:
+            on_pass(number, total, planned)
+
+    def routed(number: int, total: int, result) -> None:
+        routing.append(f"pass {number} of {total}: {result.report.device} {result.report.status} "
+                       f"({result.report.reason})")
+        routing.extend(f"  {step}" for step in result.steps)
+        if on_route is not None:
+            on_route(number, total, result)
+
+    def relay(progress) -> None:
+        if on_progress is None:
+            return
+        names = current["names"]
+        peak = {names[i]: v for i, v in enumerate(progress.peak_dbfs) if i in names}
+        rms = {names[i]: v for i, v in enumerate(progress.rms_dbfs) if i in names}
+        for name, value in peak.items():
+            if value >= -0.01:
+                clips[name] = clips.get(name, 0) + 1
+        on_progress(PrintProgress(number=max(1, current["number"]), passes=current["total"],
+                                  fraction_of_pass=progress.fraction, stage=progress.stage,
+                                  position_s=progress.position_s, xruns=progress.xruns,
+                                  peak_db=peak, rms_db=rms, clips=dict(clips)))
+
+    retried = 0
+    notes: list[str] = []
+    if not separate_process:
+        session.find_interface(request.settings(session.studio))
+    while True:
+        routing.clear()  # a print run again reports its own routing
+        with session.audio_lock:
+            if separate_process:
+                result = run_print(session.root, request, on_pass=pass_started, on_progress=relay,
+                                   on_route=routed, cancel=cancel)
+            else:
+                result = perform(session.studio, request, on_pass=pass_started, on_progress=relay,
+                                 on_route=routed, cancel=cancel)
+        outcomes = [f for outcome in result.passes for f in outcome.files
+                    if ".rounds" not in Path(f.job.output).parts]
+        files = [printed_stem(f) for f in outcomes]
+        notes.extend(note for outcome in result.passes for note in outcome.notes)
+        if result.cancelled or retried >= xrun_retries or not spoilt_only_by_xruns(outcomes):
+            break
+        retried += 1  # the machine was busy for a moment: the pass is worth one more go
+        notes.append(f"attempt {retried} spoilt by xruns between the pings: printed again")
+    return PrintReport(song=slug, folder=str(SongPaths(session.song_dir(slug)).prints), files=files,
+                       passes=len(result.passes), dry=sorted(result.plan.skipped), retried_for_xruns=retried,
+                       routing=list(routing), cancelled=result.cancelled, kept=[str(p) for p in result.kept],
+                       notes=notes, result=result)
+
+
+def spoilt_only_by_xruns(printed) -> bool:
+    """True when some printed files are bad and xruns are all that is wrong with them."""
+    bad = [f for f in printed if not f.good]
+    return bool(bad) and all(only(f.problems, XRUNS) for f in bad)
+
+
+def printed_stem(f) -> PrintedStem:
+    """A row for one ``hybrid.live.audio.printing.PrintedFile``."""
+    lat = f.channels[0] if f.channels else None
+    levels = f.levels
+    return PrintedStem(
+        name=Path(f.job.output).name, loop=f.job.label, path=None if f.path is None else str(f.path),
+        good=bool(f.good),
+        peak_dbfs=levels.file_peak_dbfs if levels else float("-inf"),
+        rms_dbfs=levels.file_rms_dbfs if levels else float("-inf"),
+        clips=int(sum(f.return_clipped_samples)),
+        drift_samples=None if lat is None or lat.change_samples is None else round(lat.change_samples, 4),
+        latency_samples=None if lat is None or lat.applied_samples is None else round(lat.applied_samples, 4),
+        polarity=lat.polarity if lat else 1,
+        reason="; ".join(f.problems),
+        codes=tuple(code_of(p) for p in f.problems),
+    )
