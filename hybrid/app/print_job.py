@@ -49,6 +49,11 @@ class PrintRequest:
     blocksize: int | None = None
     wait_for_cords: bool = False
     """A paper bay's cords: wait before each pass until the front end confirms them."""
+    mix: bool = False
+    """Print the song's mix variants through the summing mixer (hybrid.live.audio.mix) instead
+    of its stems through their inserts; the result is then a MixResult."""
+    variants: list[str] | None = None
+    """With ``mix``: the variants to print (None: every variant of the sheet's [mix])."""
 
     def settings(self, studio):
         from hybrid.live.audio.song import interface_of
@@ -60,11 +65,18 @@ class PrintRequest:
 def perform(studio, request: PrintRequest, *, on_pass: Callable[..., None] | None = None,
             on_progress: Callable[[Any], None] | None = None, on_route: Callable[..., None] | None = None,
             cancel: threading.Event | None = None):
-    """Run ``request`` on ``studio`` (recall's Studio) in this process; a SongPrintResult."""
+    """Run ``request`` on ``studio`` (recall's Studio) in this process; a SongPrintResult
+    (a MixResult for a ``mix`` request: ``on_pass(number, total, variant)``)."""
     from hybrid.live.audio.song import print_song
     from recall import store
 
     sheet = store.load_sheet(studio, request.song)
+    if request.mix:
+        from hybrid.live.audio.mix import print_mix
+
+        return print_mix(studio, sheet, store.song_dir(studio, request.song), request.song,
+                         request.settings(studio), request.options, variants=request.variants, ping=request.ping,
+                         on_pass=on_pass, on_progress=on_progress, cancel=cancel)
     return print_song(studio, sheet, store.song_dir(studio, request.song), request.song,
                       request.settings(studio), request.options, ping=request.ping,
                       on_pass=on_pass, on_progress=on_progress, on_route=on_route, cancel=cancel)

@@ -53,24 +53,53 @@ mute = ["5Vox"]
 """
 
 
+GEAR_CONFIG = """name = "{gear}"
+server = "{server}"
+
+[[loops]]
+channels = [7, 8]
+delay_samples = [37.25, 38.0]
+gain_db = [0.0, -0.3]
+
+[summing]
+sends = [1, 2, 3, 4]
+returns = [5, 6]
+pans = [-0.5, 0.5, 0.0, 0.3]
+trims_db = [0.0, -3.0, 0.0, -1.5]
+crosstalk_db = -80.0
+noise_dbfs = -110.0
+delay_samples = [30.1, 30.6]
+seed = 5
+"""
+
+
 @pytest.fixture(scope="module")
-def summing_gear(demo_jack):
+def summing_gear(demo_jack, tmp_path_factory):
+    """The simulated summing mixer and a stereo mastering loop, as their own process (as in the
+    demo): their JACK callbacks never wait for this process's UI to hand over the GIL."""
+    import json
+    import os
+    import subprocess
+    import sys
+
     import sounddevice as sd
 
-    from hybrid.models.stereo import SummingMixer
-    from hybrid.simgear import SimGear
-    from hybrid.simgear import LoopSpec
-    from hybrid.simgear.loop import StereoLoopSpec, SummingSpec
+    from tests.conftest import ROOT
 
-    mixer = SummingMixer(4, pans=[-0.5, 0.5, 0.0, 0.3], trims_db=[0.0, -3.0, 0.0, -1.5], crosstalk_db=-80.0,
-                         noise_dbfs=-110.0, delay_samples=(30.1, 30.6), seed=5)
-    mastering = StereoLoopSpec(left=LoopSpec(delay_samples=37.25), right=LoopSpec(delay_samples=38.0, gain_db=-0.3),
-                               channels=(7, 8))
-    with SimGear([SummingSpec(mixer=mixer, sends=(1, 2, 3, 4), returns=(5, 6)), mastering], name=GEAR,
-                 servername=demo_jack.name) as gear:
+    config = tmp_path_factory.mktemp("mixgear") / "gear.toml"
+    config.write_text(GEAR_CONFIG.format(gear=GEAR, server=demo_jack.name))
+    proc = subprocess.Popen([sys.executable, "-m", "hybrid.simgear", "--config", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        ready = json.loads(proc.stdout.readline() or "{}")
+        assert ready.get("ready"), proc.stderr.read()
         sd._terminate()
         sd._initialize()
-        yield gear
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 @pytest.fixture
@@ -128,7 +157,8 @@ async def test_print_the_variants_null_them_and_deliver(summing_gear, room):
         assert float(rows["full"][2]) < 0 and float(rows["full"][3]) < 0
         assert app.query_one(MeterBank).repaints > 0
         assert (room / "songs/mixed/mix/full.wav").is_file() and (room / "songs/mixed/mix/instrumental.wav").is_file()
-        assert app.query_one(LoudnessPlot)._short_term
+        assert app.query_one(LoudnessPlot)._momentary, [   # a 1 s mix: no 3 s short-term window yet
+            (r.variant, r.path, r.integrated_lufs, bool(r.short_term_lufs)) for r in view.rows.values()]
         # the mix deliverables from the printed files
         await pilot.press("d")
         await settle(app, pilot)

@@ -226,7 +226,7 @@ class MixView(Vertical):
         if table.row_count:
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
             row = self.rows.get(str(key))
-        if row is None or not row.short_term_lufs:
+        if row is None or not (row.short_term_lufs or row.momentary_lufs):
             plot.show([], [], target_lufs=None, caption="loudness over time: l measures the mix files")
             return
         plot.show(row.momentary_lufs or [], row.short_term_lufs, target_lufs=TARGET_LUFS,
@@ -286,33 +286,31 @@ class MixView(Vertical):
 
     @work(thread=True, exclusive=True, group="mix")
     def _print(self, slug: str) -> None:
-        from hybrid.live.audio.mix import print_mix
-        from hybrid.live.audio.song import interface_of
-        from recall import store
+        """The variants in the print process (hybrid.app.print_process): the stream's callback
+        never waits for the UI's rendering to hand over the GIL."""
+        from hybrid.app.print_job import PrintRequest
+        from hybrid.app.print_process import run_print
 
         session = self.app.session
         studio = session.studio
         ins = studio.summing.ins if studio.summing is not None else (1, 2)
-        last = [0.0]
 
         def on_pass(number: int, total: int, variant: str) -> None:
             self.post_message(self.PassStarted(number, total, variant))
 
         def on_progress(p: Any) -> None:
             peaks, rms = list(p.peak_dbfs), list(p.rms_dbfs)
-            pick = [ins[0] - 1, ins[1] - 1] if len(peaks) >= max(ins) else [0, min(1, len(peaks) - 1)]
             if not peaks:
                 return
+            pick = [ins[0] - 1, ins[1] - 1] if len(peaks) >= max(ins) else [0, min(1, len(peaks) - 1)]
             self.post_message(self.Level({"L": peaks[pick[0]], "R": peaks[pick[1]]},
                                          {"L": rms[pick[0]], "R": rms[pick[1]]},
                                          p.position_frames / max(1, p.total_frames)))
-            last[0] = p.position_frames
 
         try:
             with session.audio_lock:
-                sheet = store.load_sheet(studio, slug)
-                result = print_mix(studio, sheet, store.song_dir(studio, slug), slug, interface_of(studio),
-                                   on_pass=on_pass, on_progress=on_progress, cancel=self._cancel)
+                result = run_print(session.root, PrintRequest(slug, mix=True), on_pass=on_pass,
+                                   on_progress=on_progress, cancel=self._cancel)
         except UI_BOUNDARY as exc:
             self.post_message(self.Finished("printing the mix", [], [], exc))
             return

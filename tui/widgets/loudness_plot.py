@@ -49,11 +49,11 @@ class LoudnessPlot(Widget):
     def render(self) -> Text:
         width, height = max(1, self.size.width - 6), max(2, self.size.height)
         out = Text(self._caption + "\n", style="bold")
-        if not self._short_term:
+        if not self._short_term and not self._momentary:
             return out
         layers: list[list[float]] = [self._momentary, self._short_term]
         if self._target is not None:
-            layers.append([self._clip(self._target)] * max(2, len(self._short_term)))
+            layers.append([self._clip(self._target)] * max(2, len(self._short_term), len(self._momentary)))
         rows = height - 1
         cells = braille_cells(layers, width, rows, self.floor_lufs, self.ceiling_lufs)
         for r, row in enumerate(cells):
