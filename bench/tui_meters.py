@@ -80,11 +80,11 @@ def build_bench_studio(root: Path) -> Path:
     return root
 
 
-async def presses(app: TimedApp, pilot, count: int) -> list[float]:
-    """Seconds from each key press to the next paint (alternating views 1 and 6)."""
+async def presses(app: TimedApp, pilot, count: int, keys: tuple[str, str] = ("1", "6")) -> list[float]:
+    """Seconds from each key press to the next paint (alternating between two views' keys)."""
     out = []
     for i in range(count):
-        key = "1" if i % 2 == 0 else "6"
+        key = keys[i % 2]
         t0 = time.perf_counter()
         await pilot.press(key)
         while not app.paints or app.paints[-1] < t0:

@@ -257,7 +257,7 @@ class Device:
     def _route(self, link: TextLink, text: str, reply_t: TextTemplate, action: str,
                want: dict[str, int]) -> dict[str, Any]:
         with self._lock:
-            reply = link.query(text, action=action)
+            reply = link.query(text, action=action, expect=reply_t)
         found = reply_t.match(reply)
         if found is None:
             link.raise_reply(reply, action, expected=reply_t.text)

@@ -22,6 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import mido
 
@@ -42,10 +43,11 @@ SEND_ERRORS = _OPEN_ERRORS  # what a send on a closed or vanished port raises
 
 
 
+T = TypeVar("T")
 OPEN_ATTEMPTS = 4  # a JACK server under load sometimes drops a client while it connects
 
 
-def _retrying(action: Callable):
+def _retrying(action: Callable[[], T]) -> T:
     """Run ``action()`` with the device layer's retry helper, on the errors a surface port raises."""
     return retry_busy(action, attempts=OPEN_ATTEMPTS, errors=_OPEN_ERRORS)
 

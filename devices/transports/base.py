@@ -51,6 +51,7 @@ class Link:
     def __init__(self, device: DeviceContext, port: str):
         self.device = device
         self.port = port
+        self._listeners: list[Listener] = []
 
     # ---- the transport interface ------------------------------------------------------
     def open(self) -> None:
@@ -97,6 +98,21 @@ class Link:
         raise self.error("only MIDI gear sends SysEx dumps", action)
 
     # ---- helpers ------------------------------------------------------------------------
+    def add_listener(self, callback: Listener) -> Callable[[], None]:
+        """For links that hear the unit unasked: ``callback`` is told by :meth:`tell`."""
+        self._listeners.append(callback)
+
+        def stop() -> None:
+            if callback in self._listeners:
+                self._listeners.remove(callback)
+        return stop
+
+    def tell(self, param: str, value: Any) -> None:
+        """The unit reported ``param`` unasked: the device's known state and every listener."""
+        self.device.heard(param, value)
+        for callback in list(self._listeners):
+            callback(param, value)
+
     def error(self, reason: str, action: str, *, code: str | None = None) -> DeviceError:
         return DeviceError(reason, device=self.device.name, action=action, port=self.port, code=code)
 

@@ -384,7 +384,6 @@ class OscLink(Link):
         self._wire: _Wire | None = None
         self._replies: queue.Queue[OscMessage | None] = queue.Queue()
         self._waiting: set[str] = set()
-        self._listeners: list[Listener] = []
         self._by_address = {p.encoding.address: name for name, p in device.profile.parameters.items()}
         self._stop = threading.Event()
         self._reader: threading.Thread | None = None
@@ -491,12 +490,7 @@ class OscLink(Link):
         return out
 
     def listen(self, callback: Listener) -> Callable[[], None]:
-        self._listeners.append(callback)
-
-        def stop() -> None:
-            if callback in self._listeners:
-                self._listeners.remove(callback)
-        return stop
+        return self.add_listener(callback)
 
     # ---- the reader and the subscription -------------------------------------------------
     def _renew(self) -> None:
@@ -542,9 +536,7 @@ class OscLink(Link):
             value = param.encoding.from_arg(param, msg.params[0])
         except ProfileError:
             return
-        self.device.heard(name, value)
-        for callback in list(self._listeners):
-            callback(name, value)
+        self.tell(name, value)
 
 
 class OscSim(SimSide):

@@ -15,6 +15,7 @@ from typing import Any
 
 from devices.profile import SerialSettings, _load_serial
 from devices.serial_port import SerialPort
+from devices.text_codec import TextTemplate
 from devices.transports.base import DeviceContext, Link, SimSide
 from devices.transports.text import TextAnswerer, TextLink, TextTransport
 
@@ -64,7 +65,9 @@ class SerialLink(TextLink):
             self._port.close()
         self._port = None
 
-    def command(self, line: str, *, action: str, expect_reply: bool | None = None) -> str | None:
+    def command(self, line: str, *, action: str, expect_reply: bool | None = None,
+                expect: TextTemplate | None = None) -> str | None:
+        del expect            # one command at a time on a serial line: the next line is the answer
         if self._port is None:
             raise self.error("is not open", action)
         return self._port.command(line, action=action, expect_reply=expect_reply)

@@ -197,7 +197,6 @@ class TcpLink(TextLink):
         self._waiting = threading.Event()
         self._lock = threading.RLock()
         self._closing = threading.Event()
-        self._listeners: list[Listener] = []
         self._last_io_s = time.monotonic()
         self._next_try_s = 0.0
         self._backoff_s = settings.reconnect_ms / 1000
@@ -252,7 +251,8 @@ class TcpLink(TextLink):
             raise self.error(f"cannot connect to {self.address[0]}:{self.address[1]}: {reason}", action,
                              code="port_not_found") from None
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.settimeout(None)     # the reader blocks; waits are bounded by the reply queue's deadline
+        # The socket keeps the profile's timeout: a send to a unit that stopped reading gives up;
+        # the reader treats a quiet spell as nothing more (replies wait on the queue's deadline).
         self._sock = sock
         self._replies = queue.Queue()
         self._prompted = threading.Event()
@@ -347,6 +347,8 @@ class TcpLink(TextLink):
         while True:
             try:
                 chunk = sock.recv(65536)
+            except TimeoutError:
+                continue
             except OSError:
                 chunk = b""
             if not chunk:
@@ -368,12 +370,11 @@ class TcpLink(TextLink):
                 self._prompted.set()
 
     def _unasked(self, reply: str) -> None:
-        for name, value in self.heard(reply):
-            for callback in list(self._listeners):
-                callback(name, value)
+        self.heard(reply)
 
     # ---- the transport interface -------------------------------------------------------
-    def command(self, line: str, *, action: str, expect_reply: bool | None = None) -> str | None:
+    def command(self, line: str, *, action: str, expect_reply: bool | None = None,
+                expect: TextTemplate | None = None) -> str | None:
         with self._lock:
             if self._sock is None:
                 self._connect(action)
@@ -383,7 +384,7 @@ class TcpLink(TextLink):
             if not wait:
                 return None
             deadline = time.monotonic() + self.timeout_s
-            fits = self.matches_reply if self.tcp.unsolicited else (lambda _r: True)
+            fits = (lambda r: self.matches_reply(r, expect)) if self.tcp.unsolicited else (lambda _r: True)
             try:
                 return self._await(fits, deadline, action, "reply", code="timeout")
             except DeviceError as exc:
@@ -409,12 +410,7 @@ class TcpLink(TextLink):
             self._unasked(reply)
 
     def listen(self, callback: Listener) -> Callable[[], None]:
-        self._listeners.append(callback)
-
-        def stop() -> None:
-            if callback in self._listeners:
-                self._listeners.remove(callback)
-        return stop
+        return self.add_listener(callback)
 
     def _keep_alive(self) -> None:
         every_s = self.tcp.keepalive_ms / 1000

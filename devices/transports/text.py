@@ -73,9 +73,11 @@ class TextLink(Link):
 
     settings: SerialSettings
 
-    def command(self, line: str, *, action: str, expect_reply: bool | None = None) -> str | None:
+    def command(self, line: str, *, action: str, expect_reply: bool | None = None,
+                expect: TextTemplate | None = None) -> str | None:
         """Send ``line`` (plus the terminator); the reply line, or None when the protocol
-        does not wait for replies."""
+        does not wait for replies. ``expect``: the reply's template, when the link must tell
+        the answer from what the unit says unasked."""
         raise NotImplementedError
 
     def send(self, message: Any, *, note: str = "") -> None:
@@ -86,9 +88,9 @@ class TextLink(Link):
         text = message.text if isinstance(message, SerialCommand) else str(message)
         return self.command(text, action=note)
 
-    def query(self, message: Any, *, action: str) -> str:
+    def query(self, message: Any, *, action: str, expect: TextTemplate | None = None) -> str:
         text = message.text if isinstance(message, SerialCommand) else str(message)
-        reply = self.command(text, action=action, expect_reply=True)
+        reply = self.command(text, action=action, expect_reply=True, expect=expect)
         assert reply is not None
         return reply
 
@@ -105,7 +107,7 @@ class TextLink(Link):
         param = self.device.profile.parameters[name]
         enc: SerialEncoding = param.encoding
         action = f"reading {name}"
-        reply = self.query(enc.query, action=action)
+        reply = self.query(enc.query, action=action, expect=enc.reply)
         found = enc.reply.match(reply)
         if found is None:
             self.raise_reply(reply, action, expected=enc.reply.text)
@@ -134,14 +136,16 @@ class TextLink(Link):
         want = f"; expected {expected!r}" if expected else ""
         raise self.error(f"garbled reply {ascii(reply)}{want}", action, code="garbled_reply")
 
-    def matches_reply(self, reply: str) -> bool:
-        """Could ``reply`` answer a command (an acknowledge, an error, a value)? Lines that
-        cannot are the unit speaking unasked (status blocks)."""
+    def matches_reply(self, reply: str, expect: TextTemplate | None = None) -> bool:
+        """Could ``reply`` answer a command (an acknowledge, an error, the ``expect``ed reply,
+        else any value reply)? Lines that cannot are the unit speaking unasked (status blocks)."""
         s = self.settings
         if s.ack is not None and s.ack.match(reply) is not None:
             return True
         if s.error is not None and s.error.match(reply) is not None:
             return True
+        if expect is not None:
+            return expect.match(reply) is not None
         profile = self.device.profile
         for param in profile.parameters.values():
             if isinstance(param.encoding, SerialEncoding) and param.encoding.reply.match(reply) is not None:
@@ -169,7 +173,7 @@ class TextLink(Link):
                     value = enc.value_from(param, found)
                 except ProfileError:
                     continue
-                self.device.heard(name, value)
+                self.tell(name, value)
                 out.append((name, value))
         return out
 

@@ -58,7 +58,9 @@ def register(sub) -> None:
     p = actions.add_parser("simulate", help="run a simulated unit until Ctrl-C, printing where it listens")
     p.add_argument("profile", metavar="PROFILE", help="built-in id or path to a profile .toml")
     p.add_argument("--port", metavar="NAME", help="MIDI port name to open (default: the profile id); "
-                                                   "serial units get a pseudo-terminal")
+                                                   "serial units get a pseudo-terminal, network units a free "
+                                                   "port on 127.0.0.1 (osc.tcp://127.0.0.1:0 for OSC over TCP, "
+                                                   "tcp://127.0.0.1:0 for a serial protocol over TCP)")
     p.add_argument("--channel", type=int, metavar="N", help="MIDI channel 1..16 (default: the profile's)")
     p.add_argument("--profiles", metavar="DIR", help="a folder of profiles to look in")
     p.add_argument("--set", dest="initial", action="append", default=[], metavar="PARAM=VALUE",
@@ -94,7 +96,8 @@ def _add_target(p) -> None:
     group = p.add_argument_group("the device")
     group.add_argument("--profile", metavar="ID", required=True, help="built-in profile id or path to a .toml")
     group.add_argument("--port", metavar="PORT", required=True,
-                       help="MIDI port name (substring), serial device path or pyserial URL")
+                       help="MIDI port name (or a part of it), serial device path, or a URL: tcp://HOST:PORT, "
+                            "osc.udp://HOST:PORT, osc.tcp://HOST:PORT, pyserial's socket:// and spy://")
     group.add_argument("--channel", type=int, metavar="N", help="MIDI channel 1..16 (default: the profile's)")
     group.add_argument("--name", metavar="NAME", help="what to call the unit in messages")
     group.add_argument("--profiles", metavar="DIR", help="a folder of profiles to look in")

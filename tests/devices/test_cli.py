@@ -130,3 +130,24 @@ def test_scan_lists_what_answers_a_device_inquiry(cli, jack_server):
     assert len(found) == 1 and found[0]["transport"] == "midi"
     assert found[0]["manufacturer"] == "41" and "hy-verb-sysex" in found[0]["profiles"]
     assert found[0]["answer"].startswith("F0 7E 10 06 02 41")
+
+
+@pytest.mark.parametrize("profile, port, words, want", [
+    ("test-tcp-sat.toml", None, ["drive", "7.5 dB", "mode=clean"], {"drive": 7.5, "mode": "clean"}),
+    ("test-osc-desk.toml", "osc.tcp://127.0.0.1:0", ["fader=-20dB", "insert", "AUX1"], {"insert": "AUX1"}),
+])
+def test_set_and_get_a_network_unit_by_url(cli, profile, port, words, want):
+    path = str(ROOT / "tests/devices/profiles" / profile)
+    proc, where = _simulate(path, *(["--port", port] if port else []))
+    try:
+        assert where["port"].split("://")[0] in ("tcp", "osc.tcp")
+        out = cli("devices", "set", "--profile", path, "--port", where["port"], "--name", "Net", "--json", *words)
+        assert out.returncode == 0, out.stderr
+        result = json.loads(out.stdout)
+        assert all(v["ok"] for v in result["verified"].values())
+        got = cli("devices", "get", "--profile", path, "--port", where["port"], "--json")
+        assert got.returncode == 0, got.stderr
+        values = json.loads(got.stdout)["values"]
+        assert {k: values[k] for k in want} == want
+    finally:
+        _stop(proc)

@@ -56,7 +56,7 @@ class GearProcess:
         self.studio = load_studio(self.studio_dir)
         for name, entry in self.studio.devices.items():
             profile = entry.profile
-            port = entry.port if profile.transport == "midi" else None
+            port = entry.port             # serial and network simulators pick their own (assigns_port)
             sim = Simulator(profile, port, channel=entry.channel or 1 if port else None)
             sim.start()
             self.simulators[name] = sim
