@@ -344,7 +344,7 @@ class MixView(Vertical):
     def _measure(self, slug: str) -> None:
         from recall import store
 
-        folder = store.song_dir(self.app.session.studio, slug) / "mix"
+        folder = store.song_paths(self.app.session.studio, slug).mix
         rows = []
         for name, known in self.rows.items():
             path = folder / f"{name}.wav"

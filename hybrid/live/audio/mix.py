@@ -43,6 +43,7 @@ from hybrid.live.audio.printing import (PassResult, PingSettings, PrintJob, Prin
                                         SideTolerance, print_pass, run_pass)
 from hybrid.live.audio.wavio import read_bext
 from recall.errors import key_path
+from recall.paths import SongPaths
 from recall.sheet import MIX_FULL
 
 MIX_DIR = "mix"
@@ -149,7 +150,7 @@ def plan_mix(studio, sheet, song_dir: Path, song: str, variants: list[str] | Non
         track = tracks.get(name)
         if track is None:
             raise HybridError(f"no track {name!r} on this sheet (tracks: {', '.join(tracks) or 'none'})", where=key)
-        printed = song_dir / "prints" / (Path(track.file).stem + ".wav")
+        printed = SongPaths(song_dir).prints / (Path(track.file).stem + ".wav")
         path = printed if printed.is_file() else song_dir / track.file
         if not path.is_file():
             raise HybridError(f"stem {name!r} not found", where=str(path))
