@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import mido
 
@@ -32,13 +32,18 @@ from devices.midi_port import midi_backend as devices_midi_backend
 
 log = logging.getLogger(__name__)
 
-try:  # python-rtmidi's own error root, raised through mido's rtmidi backend
-    from rtmidi import RtMidiError as _RtMidiError
-except ImportError:  # another backend: its errors are OSError/ValueError
-    class _RtMidiError(Exception):
-        pass
+def _rtmidi_error() -> type[Exception]:
+    """python-rtmidi's own error root (raised through mido's rtmidi backend); without rtmidi,
+    another backend's errors are OSError/ValueError and this names a class nothing raises."""
+    try:
+        from rtmidi import RtMidiError
+    except ImportError:
+        return type("RtMidiError", (Exception,), {})
+    error: type[Exception] = RtMidiError
+    return error
 
-_OPEN_ERRORS = (OSError, RuntimeError, ValueError, _RtMidiError)
+
+_OPEN_ERRORS = (OSError, RuntimeError, ValueError, _rtmidi_error())
 SEND_ERRORS = _OPEN_ERRORS  # what a send on a closed or vanished port raises
 
 
@@ -70,7 +75,8 @@ def find_port(available: list[str], wanted: str, *, direction: str, device: str)
     return match_port(wanted, available, direction=direction, device=device)
 
 
-def open_output(backend: mido.Backend, wanted: str, *, device: str, available: list[str] | None = None):
+def open_output(backend: mido.Backend, wanted: str, *, device: str,
+                available: list[str] | None = None) -> mido.ports.BaseOutput:
     """An output port whose name matches ``wanted`` (see ``open_input``)."""
     try:
         if available is None:
@@ -95,8 +101,8 @@ class PolledInput:
     def __init__(self, backend: mido.Backend, name: str, *, virtual: bool = False,
                  client_name: str | None = None, device: str | None = None):
         self.name = name
-        self._rt = None
-        self._port = None
+        self._rt: Any = None
+        self._port: Any = None
         try:
             _retrying(lambda: self._open(backend, name, virtual, client_name, device))
         except DeviceError:
@@ -106,23 +112,24 @@ class PolledInput:
             self.close()
             raise DeviceError(f"cannot open MIDI input {name!r}: {exc}", device=device, action="opening") from exc
 
-    def _open(self, backend, name, virtual, client_name, device) -> None:
+    def _open(self, backend: mido.Backend, name: str, virtual: bool, client_name: str | None,
+              device: str | None) -> None:
         self.close()
         if backend.module.__name__ == "mido.backends.rtmidi":
             import rtmidi
 
             api = getattr(rtmidi, f"API_{backend.api}") if backend.api else rtmidi.API_UNSPECIFIED
-            self._rt = rtmidi.MidiIn(rtapi=api, name=client_name or "hybrid",
-                                     queue_size_limit=self.QUEUE_SIZE)
-            self._rt.ignore_types(sysex=False, timing=True, active_sense=True)
+            midi_in = rtmidi.MidiIn(rtapi=api, name=client_name or "hybrid", queue_size_limit=self.QUEUE_SIZE)
+            self._rt = midi_in
+            midi_in.ignore_types(sysex=False, timing=True, active_sense=True)
             if virtual:
-                self._rt.open_virtual_port(name)
+                midi_in.open_virtual_port(name)
             else:
-                ports = self._rt.get_ports()
+                ports = midi_in.get_ports()
                 if name not in ports:
                     raise DeviceError(f"MIDI input {name!r} went away while opening", device=device,
                                       action="opening")
-                self._rt.open_port(ports.index(name))
+                midi_in.open_port(ports.index(name))
         else:
             self._port = backend.open_input(name, virtual=virtual, client_name=client_name) \
                 if virtual else backend.open_input(name)
@@ -174,7 +181,7 @@ class InputPoller:
         self.poll_s = poll_s
         self.idle_poll_s = max(poll_s, idle_poll_s)
         self.idle_after_s = idle_after_s
-        self._inputs: list[tuple[PolledInput, Callable]] = []
+        self._inputs: list[tuple[PolledInput, Callable[[mido.Message | bytes], None]]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"midi-in {name}", daemon=True)
