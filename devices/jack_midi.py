@@ -49,6 +49,14 @@ mido holds the GIL for 13 ms, more than two 256-frame periods). So opening the f
 port lowers Python's GIL switch interval to ``SWITCH_INTERVAL_S`` (from 5 ms, about one
 period): a waiting process thread gets the GIL within half a millisecond. That is a
 process-wide setting, taken on purpose; every Python JACK client in the process gains.
+For the same reason it lowers the niceness of the process's threads to
+``devices.jack_server.AUDIO_NICE`` (where allowed): on a busy machine (or in a test run
+started with ``nice``) a thread preempted while holding the GIL kept the real-time
+process thread waiting for whole periods and input events were lost (the surface suite
+lost touches: 3 of 44 failed under two busy loops and a file writer); favoured, 44 of 44.
+Every libjack call that waits on the server (open a client, list, connect, close) goes
+through ``devices.jack_server.call_with_timeout``: a wedged server is a TimeoutError
+(an OSError) naming what was being done, never a hang.
 """
 
 from __future__ import annotations
@@ -64,6 +72,8 @@ import traceback
 import jack
 import mido
 from mido import ports
+
+from devices.jack_server import call_with_timeout, favour_this_process
 
 # JACK-Client's own CFFI handles: the process callbacks call libjack's MIDI buffer
 # functions directly (one C call per event, no Port-method overhead, bytes copied once),
@@ -93,15 +103,17 @@ def _server_key() -> str:
 
 
 def _open_client(name: str) -> jack.Client:
+    """A new JACK client; DeviceTimeoutError (an OSError) if the server does not answer."""
     try:
-        return jack.Client(name, no_start_server=True)
+        return call_with_timeout(lambda: jack.Client(name, no_start_server=True),
+                                 doing=f"opening JACK client {name!r}")
     except jack.JackError as exc:
         raise OSError(f"cannot reach the JACK server {_server_key()!r} ({exc})") from None
 
 
 # ---- listing ----------------------------------------------------------------------------
 
-def get_devices(api=None, **kwargs) -> list[dict]:
+def get_devices(**_kwargs) -> list[dict]:
     """Every JACK MIDI port as mido's device dicts: sources are inputs, destinations outputs.
 
     Full JACK names (``client:port``), in JACK's order, as rtmidi's JACK API lists them.
@@ -110,8 +122,10 @@ def get_devices(api=None, **kwargs) -> list[dict]:
     """
     client, temporary = _listing_client()
     try:
-        sources = [p.name for p in client.get_ports(is_midi=True, is_output=True)]
-        destinations = [p.name for p in client.get_ports(is_midi=True, is_input=True)]
+        sources, destinations = call_with_timeout(
+            lambda: ([p.name for p in client.get_ports(is_midi=True, is_output=True)],
+                     [p.name for p in client.get_ports(is_midi=True, is_input=True)]),
+            doing="listing JACK MIDI ports")
     finally:
         if temporary:
             client.close()
@@ -128,15 +142,15 @@ def _listing_client() -> tuple[jack.Client, bool]:
     return _open_client("mido-list"), True
 
 
-def get_input_names(**kwargs) -> list[str]:
+def get_input_names(**_kwargs) -> list[str]:
     return [d["name"] for d in get_devices() if d["is_input"]]
 
 
-def get_output_names(**kwargs) -> list[str]:
+def get_output_names(**_kwargs) -> list[str]:
     return [d["name"] for d in get_devices() if d["is_output"]]
 
 
-def get_ioport_names(**kwargs) -> list[str]:
+def get_ioport_names(**_kwargs) -> list[str]:
     """Always empty on JACK, as with rtmidi: a JACK port is a source or a destination."""
     outputs = set(get_output_names())
     return [name for name in get_input_names() if name in outputs]
@@ -187,7 +201,7 @@ class _Host:
                 member._failed = f"process callback failed: {exc}"
         self.cycles += 1
 
-    def _shutdown(self, status, reason) -> None:
+    def _shutdown(self, _status, reason) -> None:
         self.gone = reason or "JACK server shut down"
 
     def register(self, direction: str, short_name: str | None):
@@ -258,8 +272,12 @@ class _Host:
 
 
 def _retire(client: jack.Client) -> None:
-    client.deactivate()
-    client.close()
+    def retire() -> None:
+        client.deactivate()
+        client.close()
+
+    # a wedged server must not hang a close: the client is left behind instead
+    call_with_timeout(retire, doing="closing a JACK MIDI client")
 
 
 def _abandon(client: jack.Client) -> None:
@@ -305,7 +323,7 @@ class _JackPort:
 
     _direction = ""
 
-    def _open_jack(self, name, virtual, client_name, api=None, **kwargs) -> None:
+    def _open_jack(self, name, virtual, client_name) -> None:
         self._host = None
         self._jport = None
         self._failed: str | None = None
@@ -316,6 +334,7 @@ class _JackPort:
             raise OSError("virtual port must have a name")
         if sys.getswitchinterval() > SWITCH_INTERVAL_S:
             sys.setswitchinterval(SWITCH_INTERVAL_S)
+            favour_this_process()  # the GIL's holders: not to be preempted while the callback waits
         self._port_ptr = None  # the process callback skips this member until it has a port
         host = _own_host(self, client_name or _DEFAULT_CLIENT[self._direction]) if virtual else _shared_host(self)
         jport = target = None
@@ -328,7 +347,7 @@ class _JackPort:
             if target is not None:
                 pair = (target, jport) if self._direction == "input" else (jport, target)
                 try:
-                    host.client.connect(*pair)
+                    call_with_timeout(lambda: host.client.connect(*pair), doing=f"connecting to {target!r}")
                 except jack.JackError as exc:
                     raise OSError(f"cannot connect to JACK MIDI port {target!r}: {exc}") from None
                 # The server applies a new connection from a later cycle on: an event
@@ -357,7 +376,8 @@ class _JackPort:
 
     def _target(self, client: jack.Client, name: str | None) -> str:
         wanted = dict(is_input=True) if self._direction == "output" else dict(is_output=True)
-        names = [p.name for p in client.get_ports(is_midi=True, **wanted)]
+        names = call_with_timeout(lambda: [p.name for p in client.get_ports(is_midi=True, **wanted)],
+                                  doing="listing JACK MIDI ports")
         if name is None:
             if not names:
                 raise OSError("no ports available")
@@ -391,7 +411,7 @@ class Input(_JackPort, ports.BaseInput):
     _locking = False
     _direction = "input"
 
-    def _open(self, virtual=False, client_name=None, callback=None, api=None, **kwargs):
+    def _open(self, virtual=False, client_name=None, callback=None, **_kwargs):
         self._incoming: collections.deque = collections.deque()
         self._wake = threading.Event()
         self._stopping = False
@@ -505,7 +525,7 @@ class Output(_JackPort, ports.BaseOutput):
 
     _direction = "output"
 
-    def _open(self, virtual=False, client_name=None, api=None, **kwargs):
+    def _open(self, virtual=False, client_name=None, **_kwargs):
         self._outgoing: collections.deque = collections.deque()
         self._open_jack(self.name, virtual, client_name)
 

@@ -31,6 +31,7 @@ import re
 import stat
 import tomllib
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -291,8 +292,8 @@ def parse_npz(data: bytes, *, file: str, max_bytes: int = MAX_NPZ_BYTES) -> dict
                 arrays[member] = z[member]
     except FileRefused:
         raise
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, NotImplementedError,
-            RuntimeError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error,
+            NotImplementedError, RuntimeError) as exc:
         raise FileRefused(f"not a readable .npz file ({_first_line(str(exc)) or type(exc).__name__})",
                           file=name) from None
     for member, array in arrays.items():

@@ -32,3 +32,10 @@ def refused_as_hybrid(read, *args, **kwargs):
     except safe_read.FileRefused as exc:
         where = ": ".join(p for p in (exc.file, exc.key) if p)
         raise HybridError(exc.reason, where=where) from None
+
+
+def regular_file(path: str | Path) -> Path:
+    """``path`` once it is known to be a regular file (devices.safe_read.regular_file): an
+    audio file handed to soundfile by name is never a FIFO (which would hang), a device
+    (``/dev/zero`` never ends) or a directory; a HybridError naming it otherwise."""
+    return refused_as_hybrid(safe_read.regular_file, path)

@@ -21,6 +21,7 @@ versions), or a history file's name (with or without ``.toml``).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tomllib
@@ -222,8 +223,8 @@ def _keep_history(folder: Path, text: str) -> Path | None:
 
 def _same_text(path: Path, text: str) -> bool:
     try:
-        return path.read_text(encoding="utf-8") == text
-    except (OSError, UnicodeDecodeError):
+        return read_text(path) == text
+    except RecallError:
         return False
 
 
@@ -262,8 +263,8 @@ def _versions(folder: Path) -> list[Version]:
     files = _history_files(song.history)
     if files:
         try:
-            current = song.sheet.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            current = read_text(song.sheet)
+        except RecallError:
             current = None
         if current is not None and _same_text(files[-1], current):
             files.pop()  # hybrid's own last save, which the sheet still holds: not an earlier version
@@ -354,7 +355,7 @@ def list_songs(studio: Studio | str | Path) -> list[SongSummary]:
     for folder in sorted(songs.iterdir()) if songs.is_dir() else []:
         song = SongPaths(folder)
         path = song.sheet
-        if not path.is_file():
+        if not os.path.lexists(path):
             continue
         summary = SongSummary(slug=folder.name, path=path, title=folder.name,
                               versions=len(_versions(folder)))
@@ -409,13 +410,19 @@ def copy_sheet(studio: Studio | str | Path, source: str, target: str, *, title: 
     root = _root(studio)
     target_path = sheet_path(root, target)
     if target_path.is_file():
-        dst = load_sheet(root, target)
-    else:
-        new_title = title or target
-        target_path = create_song(root, new_title, artist=src.artist, album=src.album,
-                                  samplerate=src.samplerate, tracks={})
-        dst = Sheet.load(target_path)
-    src_path = sheet_path(root, source)
+        return _copy_into(studio, src, load_sheet(root, target), target_path, sheet_path(root, source))
+    new_title = title or target
+    target_path = create_song(root, new_title, artist=src.artist, album=src.album,
+                              samplerate=src.samplerate, tracks={})
+    try:
+        return _copy_into(studio, src, Sheet.load(target_path), target_path, sheet_path(root, source))
+    except BaseException:  # a full or read-only disk part-way: no half-made song stays behind
+        shutil.rmtree(target_path.parent, ignore_errors=True)
+        raise
+
+
+def _copy_into(studio: Studio | str | Path, src: Sheet, dst: Sheet, target_path: Path,
+               src_path: Path) -> Path:
     if target_path.resolve() == src_path.resolve():
         raise RecallError("source and target are the same song", file=str(target_path))
     for dev in src.device_names:

@@ -2,7 +2,7 @@
 
 Tests that need audio or MIDI take ``jack_server``; it sets JACK_DEFAULT_SERVER and
 JACK_NO_START_SERVER for the whole process so PortAudio, rtmidi and JACK-Client all
-reach it, and MIDO_BACKEND (unless set) to rtmidi's JACK API. PortAudio is terminated before the server goes away (else the process aborts).
+reach it, and MIDO_BACKEND (unless set) to the JACK MIDI backend (devices.jack_midi). PortAudio is terminated before the server goes away (else the process aborts).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from devices.jack_server import JackServer
+from devices.midi_port import JACK_BACKEND
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,7 +27,7 @@ def jack_server():
     server.start(slot_wait_s=300)
     saved = {k: os.environ.get(k) for k in server.environ()}
     os.environ.update(server.environ())
-    os.environ.setdefault("MIDO_BACKEND", "mido.backends.rtmidi/UNIX_JACK")
+    os.environ.setdefault("MIDO_BACKEND", JACK_BACKEND)
     try:
         yield server
     finally:

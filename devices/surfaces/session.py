@@ -197,6 +197,12 @@ class SurfaceSession:
     def bank_size(self) -> int:
         return self.surface.strips
 
+    @property
+    def touched_strips(self) -> set[int]:
+        """The strips whose fader a hand holds right now (0 = leftmost)."""
+        with self._lock:
+            return set(self._touched)
+
     def set_slots(self, slots: Sequence[Slot], *, offset: int = 0) -> None:
         """Show a new list of slots (a new song, a new device), from ``offset``."""
         for i, slot in enumerate(slots):

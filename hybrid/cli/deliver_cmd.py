@@ -6,6 +6,9 @@ song's or album's ``deliver/`` folder; see hybrid.files.deliver for naming and f
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 from hybrid.cli.output import add_json_flag, emit
 
 
@@ -47,8 +50,14 @@ def cmd_deliver_mix(args) -> int:
 
 def cmd_deliver_master(args) -> int:
     from hybrid.files.deliver.master import deliver_master, master_report_text
+    from hybrid.files.deliver.staging import Interrupted
 
-    report = deliver_master(args.studio, args.album)
+    try:
+        report = deliver_master(args.studio, args.album, normalize_lufs=args.normalize_lufs,
+                                ceiling_dbtp=args.ceiling_dbtp)
+    except Interrupted as exc:
+        print(f"hybrid: {exc}; nothing was delivered", file=sys.stderr)
+        return 128 + exc.signum
     emit(report, args.json, master_report_text)
     return 0
 
@@ -59,6 +68,16 @@ def cmd_deliver_verify(args) -> int:
     checks = verify_delivery(args.studio, args.album)
     emit({"album": args.album, "verified": checks}, args.json,
          lambda r: f"{r['album']}: DDP verified: " + "; ".join(r["verified"]))
+    return 0
+
+
+def cmd_deliver_approve(args) -> int:
+    from hybrid.files.deliver.approve import make_approval
+
+    report = make_approval(args.studio, args.target, out=args.out)
+    emit(report, args.json, lambda r: (
+        f"approval set in {r['folder']}: {len(r['tracks'])} track WAVs cut at the PQ marks, "
+        f"PQ sheet (HTML, text, CSV), {r['zip']['file']} (MD5 {r['zip']['md5']}); lead-out {r['leadout']}"))
     return 0
 
 
@@ -87,9 +106,9 @@ def register(sub) -> None:
                      help="integrated loudness of the listening copy (default -14 LUFS)")
     mix.add_argument("--ceiling-dbtp", type=float, default=-1.0,
                      help="true-peak ceiling of the listening copy (default -1 dBTP)")
-    mix.add_argument("--max-limiting-db", type=float, default=3.0,
-                     help="refuse when reaching the target needs more peak limiting than this "
-                          "(default 3 dB)")
+    mix.add_argument("--max-limiting-db", type=float, default=12.0,
+                     help="most peak limiting the listening copy may use; when the target needs "
+                          "more, the closest copy is delivered and the report says so (default 12 dB)")
     add_json_flag(mix)
     mix.set_defaults(func=cmd_deliver_mix)
 
@@ -100,8 +119,27 @@ def register(sub) -> None:
                     "CD-Text, MD5 checksums and a cue sheet, read the image back and verify it.")
     master.add_argument("album", metavar="ALBUM", help="the album's folder name under albums/")
     master.add_argument("--studio", required=True, help="the studio folder")
+    master.add_argument("--normalize-lufs", type=float, default=None, metavar="LUFS",
+                        help="bring the album's loudness to this target with one gain for every "
+                             "track (their relative levels kept); reported per track")
+    master.add_argument("--ceiling-dbtp", type=float, default=-1.0,
+                        help="with --normalize-lufs: refuse when a track's true peak would pass "
+                             "this (default -1 dBTP)")
     add_json_flag(master)
     master.set_defaults(func=cmd_deliver_master)
+
+    approve = dsub.add_parser(
+        "approve", help="the client's approval set from a DDP: track WAVs, PQ sheet, upload zip",
+        description="Read a DDP (an album's delivered one, or any DDP 2.00 folder) and write the "
+                    "approval set from the image itself: one WAV per track cut at the PQ marks, "
+                    "a PQ sheet (HTML for A4, text, CSV) and one .zip of the fileset with checksums.")
+    approve.add_argument("target", metavar="ALBUM|DDP", help="an album name (with --studio) or a DDP folder")
+    approve.add_argument("--studio", help="the studio folder (for an album name)")
+    approve.add_argument("--out", type=Path, default=None,
+                         help="where to write the set (default albums/<album>/approval, or "
+                              "'<DDP folder> approval' beside a DDP folder)")
+    add_json_flag(approve)
+    approve.set_defaults(func=cmd_deliver_approve)
 
     verify = dsub.add_parser(
         "verify", help="re-verify an album's delivered DDP against album.toml and its CD WAVs",

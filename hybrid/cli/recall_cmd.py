@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from hybrid.cli.output import add_json_flag, emit
+from hybrid.cli.output import add_json_flag, emit, print_error
 from recall.errors import RecallProblems
 
 
@@ -113,6 +113,9 @@ def cmd_list(args) -> int:
         return "\n".join(lines)
 
     emit(result, args.json, text)
+    for s in songs:  # every song is listed; each broken one is also one error line
+        if not s.ok:
+            print_error(f"song {s.slug}: {s.problems[0]}")
     return 0 if result["ok"] else 1
 
 

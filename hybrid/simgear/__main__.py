@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         print(json.dumps({"ready": True, "name": gear.name, "samplerate": gear.samplerate,
-                          "loops": len(gear.loops), "devices": devices}), flush=True)
+                          "loops": len(gear.units), "channels": gear.channels, "devices": devices}), flush=True)
         while not stop.wait(0.5):
             pass
         if gear.errors:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hybrid.files.deliver.cdtext import CdText, CdTextError, crc16_ccitt, decode, encode
+from hybrid.files.deliver.cdtext import CdText, CdTextError, crc16_ccitt, decode, decode_blocks, encode
 from hybrid.files.deliver.codes import format_isrc, normalize_isrc, normalize_upc
 from hybrid.files.deliver.ddp import (MapPacket, PqEntry, ddpid_bytes, msf, msf_to_sector, parse_ddpid,
                                 parse_ddpms, parse_pq)
@@ -51,7 +51,8 @@ def test_cdtext_packs_follow_the_layout():
 
 
 def test_cdtext_refusals_and_corruption():
-    with pytest.raises(CdTextError, match="256"):
+    with pytest.raises(CdTextError, match=r"the 'en' block needs \d+ packs; a block holds 256 \(253 of text, "
+                                          r"\d+ bytes too many"):
         encode(CdText(titles=["x" * 160] * 20, performers=["y" * 160] * 20))
     with pytest.raises(CdTextError, match="ISO 8859-1"):
         encode(CdText(titles=["Disc", "日本"]))
@@ -74,5 +75,41 @@ def test_ddp_records_round_trip_and_accept_zero_padding():
     zero_padded = raw[:14] + b"00001650" + raw[22:]          # Sonoris/HOFA style numbers
     assert parse_ddpms(zero_padded)[0].length == 1650
     entry = PqEntry("01", 1, 150, isrc="GBXYZ2600001")
-    assert len(entry.to_bytes()) == 64 and entry.to_bytes()[:18] == b"VVVS0101  00020001"
+    # HH MM SS FF as digits: hours are "00", never blank (a loader parses them as numbers)
+    assert len(entry.to_bytes()) == 64 and entry.to_bytes()[:20] == b"VVVS010100000200" + b"0100"
+    assert parse_pq(b"VVVS0101  000200" + entry.to_bytes()[16:])[0].sector == 150   # others' blanks
     assert parse_pq(entry.to_bytes()) == [entry]
+
+
+def test_cdtext_fields_and_language_blocks_follow_the_layout():
+    english = CdText(titles=["Disc", "One", "Two"], performers=["Band"] * 3, songwriters=["", "W1", "W2"],
+                     composers=["C"] * 3, arrangers=["", "", "A2"], messages=["Thanks", "", ""],
+                     disc_id="ID-7", genre="Jazz", upc="5012345678900",
+                     isrcs=["GBXYZ2600001", "GBXYZ2600002"], language="en")
+    german = CdText(titles=["Scheibe", "Eins", "Zwei"], language="de")
+    blob = encode([english, german])
+    packs = [blob[i:i + 18] for i in range(0, len(blob), 18)]
+    for p in packs:
+        assert int.from_bytes(p[16:18], "big") == crc16_ccitt(p[:16]) ^ 0xFFFF
+    first = [p for p in packs if p[3] >> 4 == 0]
+    second = [p for p in packs if p[3] >> 4 == 1]
+    assert [p[2] for p in first] == list(range(len(first)))          # sequence numbers per block
+    assert [p[2] for p in second] == list(range(len(second)))
+    kinds = [p[0] for p in first]
+    assert kinds == sorted(kinds) and {0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x8E, 0x8F} == set(kinds)
+    genre = b"".join(p[4:16] for p in first if p[0] == 0x87)
+    assert genre[:2] == (14).to_bytes(2, "big")                       # Jazz
+    codes = b"".join(p[4:16] for p in first if p[0] == 0x8E)
+    assert codes.startswith(b"5012345678900\0GBXYZ2600001\0GBXYZ2600002\0")
+    info = b"".join(p[4:16] for p in first[-3:])
+    assert info[20:22] == bytes([len(first) - 1, len(second) - 1]) and info[28:30] == bytes([0x09, 0x08])
+    assert decode_blocks(blob) == [english, german]
+
+
+def test_cdtext_block_limits():
+    blocks = [CdText(titles=["D", "T"], language=code) for code in ("en", "de", "fr", "es", "it", "nl", "pt", "sv")]
+    assert len(decode_blocks(encode(blocks))) == 8
+    with pytest.raises(CdTextError, match="9 CD-Text blocks; a disc holds 1 to 8"):
+        encode(blocks + [CdText(titles=["D", "T"], language="da")])
+    with pytest.raises(CdTextError, match="same language"):
+        encode([CdText(titles=["D", "T"]), CdText(titles=["E", "U"])])

@@ -62,7 +62,7 @@ def test_layout_of_the_deliverables(delivered):
     assert sorted(p.name for p in (out / "WAV").iterdir()) == names
     assert sorted(p.name for p in (out / "CD").iterdir()) == names
     assert sorted(p.name for p in (out / "DDP").iterdir()) == sorted(
-        ["DDPID", "DDPMS", "PQDESCR", "CDTEXT.BIN", "IMAGE.DAT", "CHECKSUM.MD5", "IMAGE.cue"])
+        ["DDPID", "DDPMS", "PQDESCR", "CDTEXT.BIN", "IMAGE.DAT", "CHECKSUM.MD5", "IMAGE.cue", "IMAGE.toc"])
     # hi-res masters are bit-exact copies
     assert (out / "WAV" / names[1]).read_bytes() == (root / "albums/demo/masters/two.wav").read_bytes()
     for name, frames_in, rate in ((names[0], int(6.3 * 48000), 48000), (names[1], int(5.1 * 96000), 96000),
@@ -82,26 +82,33 @@ def test_ddp_read_back_pq_cdtext_and_image(delivered):
     assert ddp.ident == {"level": "DDP 2.00", "upc": "5012345678900", "master_id": "DEMO-EP", "type": "CD"}
     assert [p.file for p in ddp.packets] == ["CDTEXT.BIN", "PQDESCR", "IMAGE.DAT"]
     assert ddp.pre2 == 150
-    # intended timings, computed here from the running order: 2 s pregap, tracks padded to sectors
-    t1 = math.ceil(math.ceil(6.3 * 44100) / FRAMES_PER_SECTOR)
-    t2 = math.ceil(math.ceil(5.1 * 44100) / FRAMES_PER_SECTOR)
-    t3 = math.ceil(math.ceil(4.5 * 44100) / FRAMES_PER_SECTOR)
+    # intended timings, computed here from the running order: 2 s pregap, tracks padded to a
+    # sector before a gap; track 3 (pregap 0) follows track 2 gaplessly, its mark on the sector
+    # at or before the join
+    f1, f2, f3 = math.ceil(6.3 * 44100), math.ceil(5.1 * 44100), math.ceil(4.5 * 44100)
+    t1 = math.ceil(f1 / FRAMES_PER_SECTOR)
     start2 = 150 + t1 + 75
-    start3 = start2 + t2
+    join3 = start2 * FRAMES_PER_SECTOR + f2
+    start3 = join3 // FRAMES_PER_SECTOR
+    leadout = math.ceil((join3 + f3) / FRAMES_PER_SECTOR)
     got = [(e.track, e.index, e.sector, e.isrc) for e in ddp.pq]
     assert got == [("00", 0, 0, ""), ("01", 0, 0, "GBXYZ2600001"), ("01", 1, 150, ""),
                    ("02", 0, 150 + t1, "GBXYZ2600002"), ("02", 1, start2, ""),
-                   ("03", 1, start3, ""), ("AA", 1, start3 + t3, ""), ("AA", 1, start3 + t3, "")]
+                   ("03", 1, start3, ""), ("AA", 1, leadout, ""), ("AA", 1, leadout, "")]
     assert ddp.pq[0].upc == "5012345678900"
-    assert ddp.image_sectors == start3 + t3
-    assert ddp.image.stat().st_size == (start3 + t3) * SECTOR_BYTES
-    assert ddp.cdtext.titles == ["Demo EP", "Night Drive", "Second Song", "Trois Chansons é"]
-    assert ddp.cdtext.performers == ["The Examples", "The Examples", "The Examples", "Guest"]
-    # the image is 16-bit little-endian: track 3 (a 44.1/16 master) appears byte for byte
+    assert ddp.image_sectors == leadout
+    assert ddp.image.stat().st_size == leadout * SECTOR_BYTES
+    assert ddp.cdtext_blocks[0].titles == ["Demo EP", "Night Drive", "Second Song", "Trois Chansons é"]
+    assert ddp.cdtext_blocks[0].performers == ["The Examples", "The Examples", "The Examples", "Guest"]
+    assert ddp.cdtext_blocks[0].isrcs == ["GBXYZ2600001", "GBXYZ2600002", ""]
+    # the image is 16-bit little-endian: track 3 (a 44.1/16 master) appears byte for byte,
+    # straight after track 2's last sample (no silence inserted at the gapless join)
     source, _ = sf.read(root / "albums/demo/masters/three.wav", dtype="int16")
     raw = ddp.image.read_bytes()
-    at = start3 * SECTOR_BYTES
+    at = join3 * 4
     assert raw[at:at + source.size * 2] == source.astype("<i2").tobytes()
+    cd2, _ = sf.read(root / "albums/demo/deliver/CD/02 The Examples - Second Song.wav", dtype="int16")
+    assert raw[at - 8:at] == cd2[-2:].astype("<i2").tobytes()
     assert raw[:150 * SECTOR_BYTES] == bytes(150 * SECTOR_BYTES)      # track 1 pregap
 
 
@@ -117,7 +124,7 @@ def test_checksums_cue_and_report(delivered):
     assert "INDEX 00 00:00:00" in cue and "INDEX 01 00:02:00" in cue and "ISRC GBXYZ2600002" in cue
     saved = json.loads((root / "albums/demo/deliver/album-report.json").read_text())
     assert saved["ddp"]["checksums"]["IMAGE.DAT"] == lines[-1][:32]
-    assert len(saved["ddp"]["verified"]) == 8
+    assert len(saved["ddp"]["verified"]) == 9
     album = saved["album_integrated_lufs"]
     for track in saved["tracks"]:
         assert track["delta_from_album_lu"] == pytest.approx(track["cd_integrated_lufs"] - album, abs=0.02)
@@ -128,7 +135,7 @@ def test_checksums_cue_and_report(delivered):
 
 def test_verify_catches_a_changed_byte_and_a_rerun_is_identical(delivered):
     root, report = delivered
-    assert len(verify_delivery(root, "demo")) == 8
+    assert len(verify_delivery(root, "demo")) == 9
     image = root / "albums/demo/deliver/DDP/IMAGE.DAT"
     blob = bytearray(image.read_bytes())
     blob[200 * SECTOR_BYTES + 7] ^= 0x01
@@ -165,6 +172,9 @@ def _track(file="t1.wav", extra=""):
      r"tracks\[1\] \(track 2\)\.isrc: GBXYZ2600001 is also track 1's ISRC"),
     ('title = "A"\n', [_track()] * 100, r"tracks: 100 tracks, a CD holds at most 99"),
     ('title = "A"\n', ['\n[[tracks]]\nsong = "ghost"\n'], r"tracks\[0\] \(track 1\)\.song: no song 'ghost'"),
+    ('title = "A"\n', [_track(extra=f'message = "{"m" * 150}"\nsongwriter = "{"s" * 150}"')] * 12,
+     r"cdtext: the 'en' block needs \d+ packs; a block holds 256 \(253 of text, \d+ bytes too many"),
+    ('title = "A"\n[cdtext.xx]\ntitle = "B"\n', [_track()], r"cdtext.xx: unknown language"),
 ])
 def test_album_errors_name_the_file_key_and_expectation(tmp_path, body, tracks, expected):
     seconds = (5.0, 3.0) if "t2.wav" in "".join(tracks) else (5.0,)

@@ -62,12 +62,37 @@ def test_quiet_target_needs_no_limiter_and_is_gain_only(studio):
     assert np.max(np.abs(copy - source * gain)) < 2.5 / 2 ** 23
 
 
-def test_too_much_limiting_is_refused_and_nothing_is_written(studio):
-    with pytest.raises(HybridError, match=r"needs \d+\.\d dB of peak limiting.*limit is 3 dB"):
-        deliver_mix(studio, "night-drive", target_lufs=-6, ceiling_dbtp=-1)
+def test_beyond_the_limiting_policy_the_closest_copy_is_delivered_with_the_figures(studio):
+    report = deliver_mix(studio, "night-drive", target_lufs=-6, ceiling_dbtp=-1, max_limiting_db=3)
+    listening = report["listening"]
+    assert not listening["target_reached"] and listening["needed_limiting_db"] > 3
+    assert listening["limiting_db"] <= 3.05
+    assert listening["integrated_lufs"] < -6.5
     deliver = studio / "songs" / "night-drive" / "deliver"
-    assert not deliver.exists() or not any(deliver.iterdir())
+    name = f"The Examples - Night Drive (Listening {listening['integrated_lufs']:.1f} LUFS).wav"
+    assert listening["name"] == name and (deliver / name).is_file()
+    assert measure_file(deliver / name).true_peak_dbtp <= -1.0
+    assert any(f"-6 LUFS under -1 dBTP needs {listening['needed_limiting_db']:.1f} dB of peak limiting" in w
+               and "the limit is 3 dB" in w and "closest copy" in w for w in report["warnings"])
     assert not [p for p in (studio / "songs" / "night-drive").iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("level_db, transient_db, seed", [
+    (-27.0, -1.0, 2),     # -18.9 LUFS, +0.9 dBTP (the mix): 4.9 dB of gain, 6.8 dB of limiting
+    (-30.0, 2.0, 2),      # -17.7 LUFS, +3.0 dBTP: 7.7 dB of limiting
+    (-35.0, -7.0, 3),     # -25.9 LUFS, -5.9 dBTP: 11.9 dB of gain
+])
+def test_ordinary_mixes_reach_the_target_within_0_1_lu(tmp_path, level_db, transient_db, seed):
+    folder = make_song(tmp_path, "song", "Song")
+    write_wav(folder / "mix" / "Song.wav", music(20, level_db=level_db, transient_db=transient_db, seed=seed))
+    mix = measure_file(folder / "mix" / "Song.wav")
+    report = deliver_mix(tmp_path, "song", target_lufs=-14, ceiling_dbtp=-1)
+    listening = report["listening"]
+    copy = measure_file(folder / "deliver" / "The Examples - Song (Listening -14 LUFS).wav")
+    assert listening["target_reached"]
+    assert copy.integrated_lufs == pytest.approx(-14.0, abs=0.1)
+    assert copy.true_peak_dbtp <= -1.0
+    assert -14.0 - mix.integrated_lufs > 3.5 and listening["limiting_db"] > 3.0
 
 
 def test_identification_by_name_and_by_deliver_table(tmp_path):

@@ -116,3 +116,24 @@ def test_silence_and_too_short_programmes_are_undefined_not_minus_infinity():
     short = measure_array(tone(-20.0, 0.3), FS)
     assert short.integrated_lufs is None and short.short_term_max_lufs is None
     assert short.sample_peak_dbfs == pytest.approx(-20.0, abs=0.01)
+
+
+@pytest.mark.parametrize("fs", [48000, 44100])
+def test_3341_case_13_momentary_maximum_of_a_burst_anywhere(fs):
+    """Tech 3341 case 13: the momentary maximum of a 400 ms burst must read its level
+    wherever the burst falls (20 positions, most off the 100 ms grid)."""
+    for k in range(20):
+        offset = round((0.1 + k * 0.0173) * fs)
+        burst = tone(-23.0, 0.4, fs=fs)
+        signal = np.concatenate([np.zeros((offset, 2)), burst, np.zeros((fs, 2))])
+        meter = LoudnessMeter(fs, 2)
+        for start in range(0, len(signal), 4097):          # odd feeding: steps straddle blocks
+            meter.process(signal[start:start + 4097])
+        assert meter.result().momentary_max_lufs == pytest.approx(-23.0, abs=TOLERANCE_LU), f"burst {k + 1}"
+
+
+def test_short_term_maximum_of_a_3_s_burst_anywhere():
+    for k in (0, 7, 13):
+        offset = round((0.1 + k * 0.0173) * FS)
+        signal = np.concatenate([np.zeros((offset, 2)), tone(-23.0, 3.0), np.zeros((FS, 2))])
+        assert measure_array(signal, FS).short_term_max_lufs == pytest.approx(-23.0, abs=TOLERANCE_LU)

@@ -62,3 +62,24 @@ def test_missing_and_corrupt_files_name_the_file(cli, tmp_path):
     assert "Traceback" not in out.stderr
     with pytest.raises(HybridError, match="no such audio file"):
         measure_file(tmp_path / "absent.wav")
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    """``hybrid loudness --json FILES | head``: the reader goes away, hybrid exits without a
+    traceback."""
+    import os
+    import subprocess
+    import sys
+
+
+    from tests.conftest import ROOT
+
+    path = tmp_path / "tone.wav"
+    sf.write(path, np.zeros((48000, 2)) + 0.1, 48000)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    process = subprocess.Popen([sys.executable, "-m", "hybrid", "loudness", "--json"] + [str(path)] * 300,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    process.stdout.close()                      # like `| head` that has read what it wanted
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141          # hybrid.cli.main.PIPE_CLOSED_STATUS, like `yes | head`
+    assert err == ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from textual.worker import WorkerCancelled
 
 from hybrid.app.demo.rig import DemoRig
 from hybrid.app.demo.studio import build_demo_studio
@@ -54,7 +55,13 @@ def make_app(root, *, hands=None, clock: bool = False) -> HybridApp:
 
 
 async def settle(app, pilot) -> None:
-    """Let workers finish and their messages land."""
-    await app.workers.wait_for_complete()
+    """Let workers finish and their messages land (an exclusive worker replaced by a newer
+    one ends cancelled: that is its design, not a failure)."""
+    while True:
+        try:
+            await app.workers.wait_for_complete()
+            break
+        except WorkerCancelled:
+            continue
     await pilot.pause()
     await pilot.pause()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tui.views.album import AlbumView
 from tui.views.devices import DevicesView
 from tui.views.intake import IntakeView
 from tui.views.loops import LoopsView
@@ -18,6 +19,7 @@ from tui.views.printing import PrintView
 from tui.views.recall import RecallView
 from tui.views.sheet import SheetView
 from tui.views.songs import SongsView
+from tui.views.surfaces import SurfacesView
 
 
 @dataclass(frozen=True)
@@ -37,4 +39,6 @@ VIEWS: tuple[ViewSpec, ...] = (
     ViewSpec("loops", "Loops", LoopsView),
     ViewSpec("print", "Print", PrintView),
     ViewSpec("intake", "Intake", IntakeView),
+    ViewSpec("surfaces", "Surfaces", SurfacesView),
+    ViewSpec("album", "Album", AlbumView),
 )

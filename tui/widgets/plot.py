@@ -14,29 +14,46 @@ from textual.widget import Widget
 _DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))  # [row][col] bit of U+2800
 
 
-def braille_lines(values: Sequence[float], width: int, height: int,
-                  lo: float | None = None, hi: float | None = None) -> list[str]:
-    """Render ``values`` as ``height`` lines of ``width`` braille characters."""
-    if width <= 0 or height <= 0:
-        return []
-    cols, rows = width * 2, height * 4
+def _dots(values: Sequence[float], cols: int, rows: int, lo: float, hi: float) -> list[tuple[int, int]]:
+    """The (x, y) dots of ``values`` as a joined line on a ``cols`` x ``rows`` dot grid."""
     data = list(values)
     if not data:
-        return [" " * width] * height
-    lo = min(data) if lo is None else lo
-    hi = max(data) if hi is None else hi
+        return []
     span = (hi - lo) or 1.0
-    cells = [[0] * width for _ in range(height)]
+    dots = []
     prev_row = None
     for x in range(cols):
         index = min(len(data) - 1, int(x * len(data) / cols))
         y = rows - 1 - round((data[index] - lo) / span * (rows - 1))
         y = max(0, min(rows - 1, y))
         span_rows = range(min(y, prev_row), max(y, prev_row) + 1) if prev_row is not None else (y,)
-        for yy in span_rows:  # join the dots so steep edges stay visible
-            cells[yy // 4][x // 2] |= _DOTS[yy % 4][x % 2]
+        dots.extend((x, yy) for yy in span_rows)  # join the dots so steep edges stay visible
         prev_row = y
-    return ["".join(chr(0x2800 + c) for c in row) for row in cells]
+    return dots
+
+
+def braille_cells(layers: Sequence[Sequence[float]], width: int, height: int, lo: float,
+                  hi: float) -> list[list[tuple[int, int]]]:
+    """Several series on one grid: per cell ``(dot bits, index of the last layer with a dot there)``."""
+    cells = [[(0, 0)] * width for _ in range(height)]
+    for layer, values in enumerate(layers):
+        for x, y in _dots(values, width * 2, height * 4, lo, hi):
+            bits, _ = cells[y // 4][x // 2]
+            cells[y // 4][x // 2] = (bits | _DOTS[y % 4][x % 2], layer)
+    return cells
+
+
+def braille_lines(values: Sequence[float], width: int, height: int,
+                  lo: float | None = None, hi: float | None = None) -> list[str]:
+    """Render ``values`` as ``height`` lines of ``width`` braille characters."""
+    if width <= 0 or height <= 0:
+        return []
+    data = list(values)
+    if not data:
+        return [" " * width] * height
+    lo = min(data) if lo is None else lo
+    hi = max(data) if hi is None else hi
+    return ["".join(chr(0x2800 + bits) for bits, _ in row) for row in braille_cells([data], width, height, lo, hi)]
 
 
 class Plot(Widget):

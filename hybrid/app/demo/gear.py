@@ -137,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import jack
 
+    from devices.jack_server import favour_this_thread
+
+    favour_this_thread()  # before any thread starts: they all inherit it (the GIL's holders)
     jack.set_error_function(lambda _message: None)  # keep libjack's chatter off the terminal
     jack.set_info_function(lambda _message: None)
     proc = GearProcess(Path(args[0]))

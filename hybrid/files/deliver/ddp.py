@@ -26,7 +26,10 @@ DCA's specification itself is not public):
   pregap and ending at the lead-out; no header.
 - ``CDTEXT.BIN``: CD-Text packs (hybrid.files.deliver.cdtext).
 
-Number fields are written right-aligned with spaces and read with spaces or zeros.
+Number fields are written zero-padded (a loader parses them as numbers) and read with
+spaces or zeros. Audio runs continuously: tracks are only padded to a sector where a
+gap follows, so gapless joins keep every sample (marks fall on the sector at or before
+the join).
 Beside the fileset: ``CHECKSUM.MD5`` (md5sum format) and ``IMAGE.cue``, neither listed
 in DDPMS.
 """
@@ -39,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hybrid.files.deliver.cdtext import CdText, decode, encode
+from hybrid.files.deliver.cdtext import CdText, decode_blocks
 
 SECTOR_BYTES = 2352
 FRAMES_PER_SECTOR = 588
@@ -50,7 +53,13 @@ PQ_NAME = "PQDESCR"
 CDTEXT_NAME = "CDTEXT.BIN"
 CHECKSUM_NAME = "CHECKSUM.MD5"
 CUE_NAME = "IMAGE.cue"
-MAX_SECTORS = (99 * 60 + 59) * 75 + 74
+TOC_NAME = "IMAGE.toc"           # for cdrdao (hybrid.files.deliver.cue)
+CONTROL_AUDIO = "01"          # CB1: 2-channel audio, no pre-emphasis, copy prohibited, ADR 1
+FIRST_TRACK_MIN_SECTOR = 2 * SECTORS_PER_SECOND
+# The latest lead-out start an 80-minute CD-R reports in its ATIP (79:59:74); a programme
+# whose lead-out starts at 80:00:00 does not fit the blank a reference disc is burnt on,
+# and plants refuse it.
+MAX_LEADOUT_SECTOR = (79 * 60 + 59) * SECTORS_PER_SECOND + 74
 
 
 class DdpFormatError(ValueError):
@@ -58,15 +67,25 @@ class DdpFormatError(ValueError):
 
 
 def msf(sector: int) -> str:
-    """Sector count -> ``MMSSFF`` (minutes may exceed 59)."""
+    """Sector count -> ``MMSSFF``."""
     minutes, rest = divmod(sector, 60 * SECTORS_PER_SECOND)
     seconds, frames = divmod(rest, SECTORS_PER_SECOND)
     return f"{minutes:02d}{seconds:02d}{frames:02d}"
 
 
+def cue_msf(sector: int) -> str:
+    """Sector count -> ``MM:SS:FF``."""
+    text = msf(sector)
+    return f"{text[:-4]}:{text[-4:-2]}:{text[-2:]}"
+
+
 def msf_to_sector(text: str) -> int:
+    """``MMSSFF`` or ``HHMMSSFF`` (spaces or zeros for blank leading digits) -> sectors."""
     text = text.strip().zfill(6)
-    return (int(text[:-4]) * 60 + int(text[-4:-2])) * SECTORS_PER_SECOND + int(text[-2:])
+    if not text.isdigit():
+        raise ValueError(f"{text!r} is not a time HHMMSSFF")
+    hours = int(text[:-6] or 0)
+    return ((hours * 60 + int(text[-6:-4])) * 60 + int(text[-4:-2])) * SECTORS_PER_SECOND + int(text[-2:])
 
 
 def _field(text: str, width: int) -> str:
@@ -76,7 +95,13 @@ def _field(text: str, width: int) -> str:
 
 
 def _number(value: int | None, width: int) -> str:
-    return " " * width if value is None else str(value).rjust(width)
+    """A numeric field: zero-padded digits (what plants' loaders parse), blank when unset."""
+    if value is None:
+        return " " * width
+    text = str(value).zfill(width)
+    if len(text) > width or value < 0:
+        raise ValueError(f"{value} does not fit a {width}-digit field")
+    return text
 
 
 def _read_number(raw: str, what: str) -> int | None:
@@ -158,8 +183,9 @@ class PqEntry:
     upc: str = ""
 
     def to_bytes(self) -> bytes:
-        record = ("VVVS" + self.track + f"{self.index:02d}" + msf(self.sector).rjust(8)
-                  + _field(self.control, 2) + "  " + _field(self.isrc, 12) + _field(self.upc, 13))
+        # HH MM SS FF: hours are always 00 on a CD (minutes run to 99)
+        record = ("VVVS" + self.track + f"{self.index:02d}" + "00" + msf(self.sector)
+                  + _field(self.control, 2) + "00" + _field(self.isrc, 12) + _field(self.upc, 13))
         return _field(record, 64).encode("ascii")
 
     @classmethod
@@ -181,6 +207,23 @@ def parse_pq(blob: bytes) -> list[PqEntry]:
 
 
 # -- writing ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Mark:
+    """A PQ mark: ``track`` ``index`` starts at ``frame`` (CD frames of 1/44100 s from the
+    first sample of the image). Marks fall on sectors: a mark inside a sector is moved to
+    that sector's start, so a player jumping to it never misses the first note."""
+
+    track: int
+    index: int
+    frame: int
+    isrc: str = ""
+    control: str = CONTROL_AUDIO
+
+    @property
+    def sector(self) -> int:
+        return self.frame // FRAMES_PER_SECTOR
+
+
 @dataclass
 class TrackLayout:
     """Where a track landed in the image (sectors from 00:00:00)."""
@@ -188,9 +231,10 @@ class TrackLayout:
     number: int
     pregap_sector: int | None     # index 00, None without a pregap
     start_sector: int             # index 01
-    audio_frames: int
-    end_sector: int               # first sector after the track's (padded) audio
+    end_sector: int               # the next track's first sector, or the lead-out
     isrc: str = ""
+    control: str = CONTROL_AUDIO
+    index_sectors: list[int] = field(default_factory=list)   # index 02, 03 ...
 
 
 @dataclass
@@ -202,71 +246,111 @@ class DdpLayout:
     checksums: dict[str, str] = field(default_factory=dict)
 
 
-class DdpWriter:
-    """Writes IMAGE.DAT track by track (streamed), then the descriptors and checksums.
+def control_code(*, pre_emphasis: bool = False, copy_permitted: bool = False) -> str:
+    """CB1 of a PQ packet: the Q channel's CONTROL nibble (bit 0 pre-emphasis, bit 1 digital
+    copy permitted; 2-channel audio otherwise) and ADR 1, as two hex digits."""
+    control = (1 if pre_emphasis else 0) | (2 if copy_permitted else 0)
+    return f"{control << 4 | 1:02X}"
 
-    ``begin_track`` -> ``write_audio`` (int16 ``(frames, 2)``) ... -> ``end_track``; then
-    ``finish()``.
+
+def layout_from_marks(marks: list[Mark], leadout_sector: int, upc: str | None) -> DdpLayout:
+    """The layout (and PQ packets) a list of marks calls for; ValueError when the marks
+    are out of order, a track lacks index 01, or track 1 starts before 00:02:00."""
+    layout = DdpLayout(upc=upc, leadout_sector=leadout_sector)
+    tracks: dict[int, TrackLayout] = {}
+    previous: Mark | None = None
+    for mark in marks:
+        if previous is not None and (mark.sector <= previous.sector or (mark.track, mark.index) <= (
+                previous.track, previous.index)):
+            raise ValueError(f"track {mark.track} index {mark.index:02d} at sector {mark.sector} does not "
+                             f"follow track {previous.track} index {previous.index:02d} at sector "
+                             f"{previous.sector}")
+        if mark.sector >= leadout_sector:
+            raise ValueError(f"track {mark.track} index {mark.index:02d} is at or after the lead-out")
+        track = tracks.get(mark.track)
+        if track is None:
+            if mark.index > 1:
+                raise ValueError(f"track {mark.track} has index {mark.index:02d} before index 01")
+            track = TrackLayout(number=mark.track, pregap_sector=None, start_sector=-1, end_sector=0,
+                                isrc=mark.isrc, control=mark.control)
+            tracks[mark.track] = track
+            layout.tracks.append(track)
+        if mark.index == 0:
+            track.pregap_sector = mark.sector
+        elif mark.index == 1:
+            track.start_sector = mark.sector
+        else:
+            track.index_sectors.append(mark.sector)
+        previous = mark
+    for number, track in enumerate(layout.tracks, start=1):
+        if track.number != number or track.start_sector < 0:
+            raise ValueError(f"track {track.number}: expected track {number} with an index 01")
+    for track, following in zip(layout.tracks, layout.tracks[1:] + [None], strict=True):
+        track.end_sector = (leadout_sector if following is None else
+                            following.pregap_sector if following.pregap_sector is not None
+                            else following.start_sector)
+    if layout.tracks and layout.tracks[0].start_sector < FIRST_TRACK_MIN_SECTOR:
+        raise ValueError(f"track 1 starts at {msf(layout.tracks[0].start_sector)}; Red Book asks for "
+                         "at least 00:02:00 before it")
+    if leadout_sector > MAX_LEADOUT_SECTOR:
+        raise ValueError(f"the lead-out would start at {cue_msf(leadout_sector)}, past "
+                         f"{cue_msf(MAX_LEADOUT_SECTOR)}, the last lead-out an 80-minute blank reports")
+    layout.pq = intended_pq(layout)
+    return layout
+
+
+class DdpWriter:
+    """Writes IMAGE.DAT as one continuous stream (audio is never padded between tracks
+    unless asked), places PQ marks, then writes the descriptors and checksums.
+
+    ``mark(track, index)`` at the current position (or ``frame=``), ``write_audio``
+    (int16 ``(frames, 2)``), ``write_silence``, ``pad_to_sector``; then ``finish()``.
     """
 
     def __init__(self, folder: Path, *, upc: str | None, master_id: str = "",
-                 cdtext: CdText | None = None):
+                 cdtext: bytes | None = None):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.layout = DdpLayout(upc=upc)
+        self.upc = upc
         self.master_id = master_id
-        self.cdtext = encode(cdtext) if cdtext is not None else None   # fail before writing audio
+        self.cdtext = cdtext
+        self.marks: list[Mark] = []
         self._image = open(self.folder / IMAGE_NAME, "wb")
         self._md5 = hashlib.md5()
-        self._frames = 0
-        self._current: TrackLayout | None = None
+        self.frames = 0
 
     def _write(self, data: bytes) -> None:
         self._image.write(data)
         self._md5.update(data)
 
-    def _silence(self, frames: int) -> None:
-        """Write digital silence; the caller accounts for the frames."""
+    def write_silence(self, frames: int) -> None:
         chunk = bytes(4 * FRAMES_PER_SECTOR * 75)
+        self.frames += frames
         while frames > 0:
             n = min(frames, FRAMES_PER_SECTOR * 75)
             self._write(chunk[:4 * n])
             frames -= n
 
-    def begin_track(self, number: int, pregap_sectors: int, isrc: str | None = None) -> None:
-        assert self._frames % FRAMES_PER_SECTOR == 0
-        sector = self._frames // FRAMES_PER_SECTOR
-        self._silence(pregap_sectors * FRAMES_PER_SECTOR)
-        self._frames += pregap_sectors * FRAMES_PER_SECTOR
-        self._current = TrackLayout(number=number, pregap_sector=sector if pregap_sectors else None,
-                                    start_sector=sector + pregap_sectors, audio_frames=0,
-                                    end_sector=0, isrc=isrc or "")
+    def pad_to_sector(self) -> None:
+        self.write_silence(-self.frames % FRAMES_PER_SECTOR)
 
     def write_audio(self, frames: np.ndarray) -> None:
         frames = np.asarray(frames)
         if frames.dtype != np.int16 or frames.ndim != 2 or frames.shape[1] != 2:
             raise ValueError("CD audio is int16 stereo (frames, 2)")
         self._write(frames.astype("<i2", copy=False).tobytes())
-        self._frames += len(frames)
-        self._current.audio_frames += len(frames)
+        self.frames += len(frames)
 
-    def end_track(self) -> TrackLayout:
-        pad = -self._frames % FRAMES_PER_SECTOR
-        self._silence(pad)
-        self._frames += pad
-        track = self._current
-        track.end_sector = self._frames // FRAMES_PER_SECTOR
-        self.layout.tracks.append(track)
-        self._current = None
-        return track
+    def mark(self, track: int, index: int, *, frame: int | None = None, isrc: str = "",
+             control: str = CONTROL_AUDIO) -> Mark:
+        mark = Mark(track, index, self.frames if frame is None else frame, isrc, control)
+        self.marks.append(mark)
+        return mark
 
     def finish(self) -> DdpLayout:
+        self.pad_to_sector()
         self._image.close()
-        layout = self.layout
-        layout.leadout_sector = self._frames // FRAMES_PER_SECTOR
-        if layout.leadout_sector > MAX_SECTORS:
-            raise ValueError("the programme runs past 99:59:74, the last CD address")
-        layout.pq = intended_pq(layout)
+        layout = layout_from_marks(self.marks, self.frames // FRAMES_PER_SECTOR, self.upc)
         pq_blob = b"".join(entry.to_bytes() for entry in layout.pq)
         packets = []
         files: dict[str, bytes] = {}
@@ -275,9 +359,9 @@ class DdpWriter:
             files[CDTEXT_NAME] = self.cdtext
         packets.append(MapPacket("S0", len(pq_blob), PQ_NAME, subcode="PQ DESCR"))
         files[PQ_NAME] = pq_blob
-        first_pregap = layout.tracks[0].start_sector if layout.tracks else 0
         packets.append(MapPacket("D0", layout.leadout_sector, IMAGE_NAME, cd_mode="DA",
-                                 storage_mode="7", scrambled="0", start=0, pre2=first_pregap))
+                                 storage_mode="7", scrambled="0", start=0,
+                                 pre2=layout.tracks[0].start_sector))
         ids = {"DDPID": ddpid_bytes(layout.upc, self.master_id),
                "DDPMS": b"".join(p.to_bytes() for p in packets)}
         for name, blob in {**ids, **files}.items():
@@ -293,33 +377,16 @@ class DdpWriter:
         self._image.close()
 
 
-def plan_layout(tracks: list[tuple[int, int, int, str]], upc: str | None) -> DdpLayout:
-    """The layout a running order calls for, computed independently of the writer:
-    ``tracks`` is ``(number, pregap_sectors, audio_frames, isrc)`` in order."""
-    layout = DdpLayout(upc=upc)
-    sector = 0
-    for number, pregap, frames, isrc in tracks:
-        start = sector + pregap
-        end = start + -(-frames // FRAMES_PER_SECTOR)
-        layout.tracks.append(TrackLayout(number=number, pregap_sector=sector if pregap else None,
-                                         start_sector=start, audio_frames=frames, end_sector=end,
-                                         isrc=isrc or ""))
-        sector = end
-    layout.leadout_sector = sector
-    layout.pq = intended_pq(layout)
-    return layout
-
-
 def intended_pq(layout: DdpLayout) -> list[PqEntry]:
     """The PQ packets a layout calls for (lead-in, indexes, lead-out twice)."""
     entries = [PqEntry("00", 0, 0, upc=layout.upc or "")]
     for track in layout.tracks:
         number = f"{track.number:02d}"
-        if track.pregap_sector is not None:
-            entries.append(PqEntry(number, 0, track.pregap_sector, isrc=track.isrc))
-            entries.append(PqEntry(number, 1, track.start_sector))
-        else:
-            entries.append(PqEntry(number, 1, track.start_sector, isrc=track.isrc))
+        first = [(0, track.pregap_sector)] if track.pregap_sector is not None else []
+        marks = first + [(1, track.start_sector)] + [(i, s) for i, s in enumerate(track.index_sectors, 2)]
+        for position, (index, sector) in enumerate(marks):
+            entries.append(PqEntry(number, index, sector, control=track.control,
+                                   isrc=track.isrc if position == 0 else ""))
     entries += [PqEntry("AA", 1, layout.leadout_sector)] * 2
     return entries
 
@@ -331,7 +398,7 @@ class DdpImage:
     ident: dict
     packets: list[MapPacket]
     pq: list[PqEntry]
-    cdtext: CdText | None
+    cdtext_blocks: list[CdText]
     image: Path
     image_sectors: int
     pre2: int | None
@@ -367,6 +434,42 @@ def read_ddp(folder: Path) -> DdpImage:
         raise DdpFormatError(f"{image}: {size} bytes, the map says {audio[0].length} sectors "
                              f"({audio[0].length * SECTOR_BYTES} bytes)")
     pq = parse_pq(load(pq_packets[0].file))
-    cdtext = decode(load(text_packets[0].file)) if text_packets else None
-    return DdpImage(folder=folder, ident=ident, packets=packets, pq=pq, cdtext=cdtext, image=image,
+    blocks = decode_blocks(load(text_packets[0].file)) if text_packets else []
+    return DdpImage(folder=folder, ident=ident, packets=packets, pq=pq, cdtext_blocks=blocks, image=image,
                     image_sectors=audio[0].length, pre2=audio[0].pre2)
+
+
+_PQ_NUMBERS = ((6, 8, "index", 99), (8, 10, "hours", 0), (10, 12, "minutes", 99), (12, 14, "seconds", 59),
+               (14, 16, "frames", 74))
+_MS_NUMBERS = ((14, 22, "DSL"), (71, 74, "SIZ"))
+
+
+def loader_problems(folder: Path) -> list[str]:
+    """What a plant's loader, which parses every numeric field as digits, would refuse:
+    PQ index/time fields not two digits (hours 00), seconds over 59, frames over 74,
+    a track number not 00-99/AA, CB1 not hex, DDPMS lengths not digits, an image that is
+    not whole 2352-byte sectors."""
+    folder = Path(folder)
+    problems = []
+    ms = (folder / "DDPMS").read_bytes() if (folder / "DDPMS").is_file() else b""
+    for i in range(0, len(ms) - len(ms) % 128, 128):
+        text = ms[i:i + 128].decode("ascii", errors="replace")
+        for lo, hi, name in _MS_NUMBERS:
+            if not text[lo:hi].isdigit():
+                problems.append(f"DDPMS packet {i // 128}: {name} {text[lo:hi]!r} is not digits")
+        if text[4:6] == "D0":
+            image = folder / text[74:74 + int(text[71:74] if text[71:74].isdigit() else 17)].strip()
+            if image.is_file() and image.stat().st_size % SECTOR_BYTES:
+                problems.append(f"{image.name}: {image.stat().st_size} bytes, not whole {SECTOR_BYTES}-byte sectors")
+    pq = (folder / PQ_NAME).read_bytes() if (folder / PQ_NAME).is_file() else b""
+    for i in range(0, len(pq) - len(pq) % 64, 64):
+        text = pq[i:i + 64].decode("ascii", errors="replace")
+        where = f"PQ packet {i // 64}"
+        if not (text[4:6].isdigit() or text[4:6] == "AA"):
+            problems.append(f"{where}: track {text[4:6]!r}")
+        for lo, hi, name, most in _PQ_NUMBERS:
+            if not text[lo:hi].isdigit() or int(text[lo:hi]) > most:
+                problems.append(f"{where}: {name} {text[lo:hi]!r}, expected 2 digits up to {most:02d}")
+        if not all(c in "0123456789ABCDEF" for c in text[16:18]):
+            problems.append(f"{where}: CB1 {text[16:18]!r} is not hex")
+    return problems

@@ -2,8 +2,8 @@
 
 Why this shape: a listening copy is matched to a loudness target (e.g. -14 LUFS) with
 a true-peak ceiling (e.g. -1 dBTP). When plain gain would put a peak over the ceiling,
-only those peaks should come down, transparently, and the result must measure under
-the ceiling on a BS.1770 true-peak meter, not just on sample values.
+only those peaks should come down, and the result must measure under the ceiling on a
+BS.1770 true-peak meter, not just on sample values.
 
 How: the detector is the same 4x interpolator the meter uses (hybrid.files.loudness.truepeak),
 so the peak of the interpolated waveform in each sample period is known. The gain each
@@ -11,17 +11,24 @@ sample needs is ``min(1, ceiling / peak)``; it is held (minimum) over a window t
 reaches ``lookahead`` before and ``lookahead + hold`` after, then smoothed by a moving
 average of ``2 * lookahead + 1`` samples. Because the average at a peak only spans
 samples whose held gain is already at or below what that peak needs, the peak is
-guaranteed to come out at or under the ceiling, while the gain moves in ramps of
-``2 * lookahead`` (no steps, no clicks). Release is a hold then the same ramp: simple,
-predictable, and with the small amounts of limiting we allow (see
-hybrid.files.deliver.listening), inaudible.
+guaranteed to come out at or under the ceiling, while the gain falls in a ramp of
+``2 * lookahead`` (the attack, all of it before the peak: look-ahead, no overshoot).
+
+Release: the gain reduction (in dB) then decays exponentially with ``release_ms`` as
+its time constant, never faster: ``R[n] = max(r[n], R[n-1] * exp(-1 / release))``. It
+only ever lowers the gain, so the guarantee stands, and a dense passage is not pumped
+back up between peaks. The recursion is computed without a Python loop: in the log
+domain it is a running maximum (``n log d + cummax(log r[k] - k log d)``).
 
 Whole files are processed in chunks that overlap by more than the filter and window
-spans, so the gain curve is the same as in one pass; memory stays flat.
+spans (the attack curve is then the same as in one pass), and the release state is
+carried from one chunk to the next, so chunked output equals one pass; memory stays
+flat.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +43,8 @@ FACTOR = 4
 @dataclass(frozen=True)
 class LimiterSettings:
     lookahead_ms: float = 2.0
-    hold_ms: float = 40.0
+    hold_ms: float = 10.0
+    release_ms: float = 80.0     # time constant of the exponential release (in dB)
 
     def frames(self, samplerate_hz: int) -> tuple[int, int]:
         lookahead = max(1, round(self.lookahead_ms * samplerate_hz / 1000))
@@ -94,3 +102,22 @@ def gain_curve(samples: np.ndarray, samplerate_hz: int, ceiling_lin: float,
     # At a peak the mean is mathematically <= what the peak needs; rounding in the
     # running sum can leave a last-bit excess, which this removes (elsewhere needed == 1).
     return np.minimum(smooth, needed)
+
+
+def release(curve: np.ndarray, samplerate_hz: int, settings: LimiterSettings,
+            state_db: float = 0.0) -> tuple[np.ndarray, float]:
+    """Apply the exponential release to a gain ``curve`` (<= 1). ``state_db``: the
+    reduction at the sample before ``curve[0]`` (from the previous chunk). Returns the
+    released curve and the reduction at its last sample (the next chunk's state)."""
+    if len(curve) == 0:
+        return curve, state_db
+    decay_per_frame = -1.0 / max(1e-9, settings.release_ms * samplerate_hz / 1000)   # log d
+    with np.errstate(divide="ignore"):
+        reduction = np.maximum(-20.0 * np.log10(np.maximum(curve, 1e-30)), 0.0)
+        log_r = np.log(reduction)
+        index = np.arange(len(curve), dtype=np.float64)
+        start = math.log(state_db) + decay_per_frame if state_db > 0 else -math.inf
+        running = np.maximum.accumulate(np.concatenate([[start], log_r - index * decay_per_frame]))[1:]
+        released = np.exp(running + index * decay_per_frame)
+    released = np.maximum(released, reduction)
+    return np.minimum(curve, 10.0 ** (-released / 20.0)), float(released[-1])

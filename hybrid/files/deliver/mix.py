@@ -13,6 +13,7 @@ Which mix files are used is explained in hybrid.files.deliver.song.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -68,7 +69,7 @@ def _warnings(kind: str, source: Path, info: dict, measured: LoudnessResult) -> 
 
 
 def deliver_mix(studio: str | Path, song_name: str, *, target_lufs: float = -14.0,
-                ceiling_dbtp: float = -1.0, max_limiting_db: float = 3.0) -> dict:
+                ceiling_dbtp: float = -1.0, max_limiting_db: float = 12.0) -> dict:
     """Write the song's mix deliverables; returns the report (also written beside them)."""
     if not -60.0 <= target_lufs <= 0.0:
         raise HybridError(f"--target-lufs {target_lufs:g} is out of range (expected -60..0 LUFS)")
@@ -106,6 +107,19 @@ def deliver_mix(studio: str | Path, song_name: str, *, target_lufs: float = -14.
         copy = make_listening_copy(mix_path, stage.path / listening_name, target_lufs=target_lufs,
                                    ceiling_dbtp=ceiling_dbtp, max_limiting_db=max_limiting_db,
                                    measured=measured["Mix"])
+        if not copy.target_reached:
+            listening_name = deliverable_name(song.artist, song.title,
+                                              f"Listening {copy.integrated_lufs:.1f} LUFS")
+            os.replace(stage.path / deliverable_name(song.artist, song.title,
+                                                     f"Listening {target_lufs:g} LUFS"),
+                       stage.path / listening_name)
+            warnings.append(
+                f"listening copy: {target_lufs:g} LUFS under {ceiling_dbtp:g} dBTP needs "
+                f"{copy.needed_limiting_db:.1f} dB of peak limiting (mix: "
+                f"{measured['Mix'].integrated_lufs:.1f} LUFS, true peak "
+                f"{measured['Mix'].true_peak_dbtp:+.1f} dBTP); the limit is {max_limiting_db:g} dB, so "
+                f"the closest copy is delivered at {copy.integrated_lufs:.1f} LUFS (raise "
+                "--max-limiting-db or lower --target-lufs for another)")
         listening = copy.to_dict()
         listening["path"] = str(destination / listening_name)
         listening["name"] = listening_name

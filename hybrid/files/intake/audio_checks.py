@@ -12,6 +12,7 @@ without clipping, that is a warning), and mono-as-stereo (two bit-identical chan
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +43,7 @@ class Rules:
 def read_header(path: Path, report: FileReport, rules: Rules) -> bool:
     """Fill in format facts and the header findings; False if the file is not a usable WAV."""
     try:
-        info = sf.info(str(path))
+        info = sf.info(os.fsencode(path))  # bytes: a non-UTF-8 name opens too
     except (sf.LibsndfileError, RuntimeError) as exc:
         report.add("format", "fail", f"not readable audio ({_reason(exc)}); ask for a WAV")
         return False
@@ -87,7 +88,7 @@ def scan_samples(path: Path, report: FileReport, rules: Rules) -> None:
     bits = PCM_BITS.get(report.subtype or "")
     is_float = report.subtype in FLOAT_SUBTYPES
     full_scale = 1.0 if bits is None else (2 ** (bits - 1) - 1) / 2 ** (bits - 1)
-    with sf.SoundFile(str(path)) as f:
+    with sf.SoundFile(os.fsencode(path)) as f:
         channels = f.channels
         buf = np.empty((BLOCK_FRAMES, channels), dtype=np.float32)
         peak = 0.0

@@ -44,6 +44,7 @@ from collections import Counter
 from pathlib import Path, PurePosixPath
 from collections.abc import Callable
 
+from devices.safe_read import display_path
 from hybrid.errors import HybridError
 from hybrid.files.intake.audio_checks import Rules, read_header, scan_samples
 from hybrid.files.intake.ext_source import ExternalSource
@@ -59,6 +60,8 @@ from recall.paths import StudioPaths
 
 Progress = Callable[[str, str, int, int], None]
 STAGING_PREFIX = ".intake-"
+DEFAULT_LIMITS = Limits()
+DEFAULT_RULES = Rules()
 STEMS_DIR = "stems"
 NOTES = [
     "Effects printed into a stem cannot be detected from the audio; names that look like "
@@ -83,8 +86,8 @@ def song_title_from_archive(archive: Path) -> str:
 
 
 def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | None = None,
-                   artist: str = "", album: str = "", limits: Limits = Limits(),
-                   rules: Rules = Rules(), extractor: str = "auto",
+                   artist: str = "", album: str = "", limits: Limits = DEFAULT_LIMITS,
+                   rules: Rules = DEFAULT_RULES, extractor: str = "auto",
                    progress: Progress | None = None) -> IntakeReport:
     """Unpack ``archive`` into a new song of the studio and check it; returns the report.
 
@@ -102,7 +105,9 @@ def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | N
     if not StudioPaths(studio).is_studio():
         raise HybridError("not a studio folder (no studio.toml; create one with `hybrid init DIR`)",
                           where=str(studio))
-    title = (song or song_title_from_archive(archive)).strip()
+    # names from argv or the file system may carry undecodable bytes: shown as \xNN
+    title = display_path(song or song_title_from_archive(archive)).strip()
+    artist, album = display_path(artist), display_path(album)
     if not title:
         raise HybridError("the song needs a name (--song)", where=str(archive))
     report = IntakeReport(archive=str(archive), song=title)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from hybrid.errors import HybridError
+from hybrid.tomlfile import regular_file
 from hybrid.files.loudness.meter import LoudnessMeter, LoudnessResult
 
 BLOCK_FRAMES = 65536
@@ -16,10 +18,11 @@ BLOCK_FRAMES = 65536
 def open_audio(path: str | Path) -> sf.SoundFile:
     """Open ``path`` for reading, or raise HybridError naming it and why."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise HybridError("no such audio file", where=str(path))
+    regular_file(path)
     try:
-        return sf.SoundFile(str(path))
+        return sf.SoundFile(os.fsencode(path))  # bytes: a non-UTF-8 name opens too
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise HybridError(f"not a readable audio file ({exc})", where=str(path)) from exc
 
@@ -37,15 +40,20 @@ def iter_blocks(handle: sf.SoundFile, path, block_frames: int = BLOCK_FRAMES):
         yield block
 
 
-def measure_file(path: str | Path, block_frames: int = BLOCK_FRAMES) -> LoudnessResult:
-    """Loudness, loudness range and peaks of one file."""
+def meter_file(path: str | Path, block_frames: int = BLOCK_FRAMES) -> LoudnessMeter:
+    """A meter fed with the whole file (call ``result()`` on it, or combine its blocks)."""
     with open_audio(path) as handle:
         if handle.samplerate < 8000:
             raise HybridError(f"sample rate {handle.samplerate} Hz is below 8 kHz", where=str(path))
         meter = LoudnessMeter(handle.samplerate, handle.channels)
         for block in iter_blocks(handle, path, block_frames):
             meter.process(block)
-    return meter.result(path=str(path))
+    return meter
+
+
+def measure_file(path: str | Path, block_frames: int = BLOCK_FRAMES) -> LoudnessResult:
+    """Loudness, loudness range and peaks of one file."""
+    return meter_file(path, block_frames).result(path=str(path))
 
 
 def measure_array(samples: np.ndarray, samplerate_hz: int) -> LoudnessResult:

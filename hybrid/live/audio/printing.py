@@ -50,6 +50,7 @@ from hybrid.live.audio.stream import DuplexRun, Progress, StreamStats
 from hybrid.live.audio.wavio import FORMATS, Bext, Levels, WavWriter, read_bext
 from hybrid.errors import (CLIPPED, DROPOUT, LATENCY_MOVED, OVER_FULL_SCALE, PING_FAILED, POLARITY_FLIPPED,
                            XRUNS, HybridError, Problem)
+from hybrid.tomlfile import regular_file
 from recall.atomic import clean_stale_temps, commit, temp_name
 
 BAD_SUFFIX = ".BAD"
@@ -279,6 +280,7 @@ def _check_channels(jobs: Sequence[PrintJob]) -> None:
 
 
 def _open_stem(job: PrintJob) -> _Stem:
+    regular_file(job.stem)
     try:
         f = sf.SoundFile(job.stem)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:

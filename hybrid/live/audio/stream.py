@@ -251,6 +251,9 @@ class DuplexRun:
             self._consumed += n
 
     def _worker(self) -> None:
+        from devices.jack_server import favour_this_thread
+
+        favour_this_thread()  # it holds the GIL the real-time callback needs: not to be preempted
         peak = np.zeros(self.in_channels)
         sumsq = np.zeros(self.in_channels)
         count = [0]
