@@ -1,6 +1,6 @@
-"""The control-room app: one studio, the views of ``tui.views.VIEWS`` (Songs, Sheet, Recall, Devices, Loops, Print, Intake).
+"""The control-room app: one studio, the views of ``tui.views.VIEWS`` (Songs ... Album).
 
-Keyboard first: the digits 1-7 (or F1-F7) switch views, every view lists its keys in
+Keyboard first: the digits 1-9 (or F1-F9) switch views, every view lists its keys in
 the footer, and ctrl+p opens the command palette (open a song, apply, measure, print).
 The mouse works everywhere (tabs, rows, buttons). Focus follows the view that is shown
 (a key, a click on a tab, the palette): the footer always lists the shown view's keys,
