@@ -28,7 +28,7 @@ def workload(count: int):
     """``count`` (profile, parameter, value) triples cycling over every MIDI parameter."""
     items = []
     for profile in builtin_profiles().values():
-        if profile.transport != "midi":
+        if profile.midi is None:
             continue
         for _name, p in profile.parameters.items():
             if p.kind == "continuous":
@@ -60,7 +60,7 @@ def main() -> int:
 
     decoders = {pid: MidiDecoder({n: q.encoding for n, q in prof.parameters.items()}, channel=prof.midi.channel,
                                  device_id=prof.midi.device_id)
-                for pid, prof in builtin_profiles().items() if prof.transport == "midi"}
+                for pid, prof in builtin_profiles().items() if prof.midi is not None}
     start = time.perf_counter()
     updates = 0
     for profile, datas in raw:

@@ -53,7 +53,7 @@ def main() -> int:
         backend = midi_backend(JACK_BACKEND)
         rows = []
         for pid, profile in builtin_profiles().items():
-            if profile.transport != "midi":
+            if profile.midi is None:
                 continue
             values = full_recall(profile)
             with Simulator(profile, f"bench-{pid}", backend=backend) as sim, \

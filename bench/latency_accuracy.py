@@ -9,7 +9,11 @@ graph), so the known answer is D + period.
 jack_iodelay prints a reading every 250 ms to 0.001 frame; its "result" is the first
 reading that already equals its settled value (the last of ~2 s) to within 0.001, and
 its time to a result is when that reading was printed. Ours is the wall time of one
-``measure_loop`` call (stream open, 0.95 s of signal, estimate).
+``measure_loop`` call (stream open, 0.3 s of signal, estimate).
+
+Then every loop of the gear (the cases plus plain loops, 16 in all) is pinged at once in
+one stream (``measure_loops``, staggered sweeps): its seconds of signal and each loop's
+error, beside the one-at-a-time figures above.
 
     python bench/latency_accuracy.py [--runs N]
 """
@@ -45,6 +49,7 @@ CASES = [
         Equaliser([Band("peak", 5000.0, 6.0, 1.0)])])),
     ("reverb tail (mix 0.3)", lambda: LoopSpec(delay_samples=DELAY, processors=[Reverb(1.5, 10.0, 0.3)])),
 ]
+EXTRA_LOOPS = 16 - len(CASES)      # plain loops so that 16 are pinged in one stream
 READING = re.compile(r"^\s*([0-9.]+) frames\s")
 
 
@@ -97,7 +102,12 @@ def run_jack_iodelay(client, loop: int, gear: SimGear, listen_s: float = 2.0):
         proc.terminate()
         proc.wait()
         deadline = time.monotonic() + 3.0   # let the server drop it, but never wait forever
-        while time.monotonic() < deadline and any(p.name not in before for p in client.get_ports("jack_delay")):
+        while time.monotonic() < deadline:
+            try:
+                if not any(p.name not in before for p in client.get_ports("jack_delay")):
+                    break
+            except jack.JackError:      # a port listed a moment ago is already gone: look again
+                pass
             time.sleep(0.02)
     if not readings:
         return None
@@ -128,7 +138,8 @@ def main() -> int:
     server = JackServer(name=f"bench-latency-{os.getpid()}")
     server.start()
     os.environ.update(server.environ())
-    gear = SimGear([make() for _, make in CASES], name="hybrid-gear")
+    extra = [LoopSpec(delay_samples=20.0 + 7.31 * k, noise_dbfs=-90.0, seed=k) for k in range(EXTRA_LOOPS)]
+    gear = SimGear([make() for _, make in CASES] + extra, name="hybrid-gear")
     client = None
     try:
         gear.start()
@@ -172,9 +183,34 @@ def main() -> int:
                   f"{mean(iod):>13}{worst(iod):>14}{secs(iod_t):>8} | {ratio:>16}", flush=True)
             for note in sorted(set(notes)):
                 print(f"    {note}", flush=True)
+        from hybrid.live.audio.ping import PingRoute, measure_loops, route_ping
+
+        loops = list(range(1, len(CASES) + EXTRA_LOOPS + 1))
+        routes = [PingRoute((k,), (k,), label=f"loop {k}") for k in loops]
+        signal_s = route_ping({}, 48000, routes).signal_s
+        one_s = route_ping({}, 48000, routes[:1]).signal_s
+        errors = []
+        for _ in range(args.runs):
+            t0 = time.perf_counter()
+            try:
+                results = measure_loops("hybrid-gear", routes)
+            except HybridError as exc:
+                print(f"all {len(loops)} loops at once: refused: {exc}", flush=True)
+                break
+            wall = time.perf_counter() - t0
+            errors.append([r[0].latency_samples - (gear.loop(k).delay.delay_samples + period)
+                           for k, r in zip(loops, results, strict=True)])
+        if errors:
+            worst_case = max(abs(e) for run in errors for e in run[:len(CASES)])
+            worst_plain = max(abs(e) for run in errors for e in run[len(CASES):])
+            print(f"signal per ping: one loop {one_s:.2f} s; all {len(loops)} loops in one stream {signal_s:.2f} s "
+                  f"(wall {wall:.2f} s); |max| error over {args.runs} runs: the cases {worst_case:.4f}, "
+                  f"the plain loops {worst_plain:.4f} sample", flush=True)
+            for (name, _make), k in zip(CASES, loops, strict=False):
+                print(f"    {name:<24}{max(abs(run[k - 1]) for run in errors):.4f}", flush=True)
         print("jack_iodelay prints 3 decimals: its error reads 0.0000 below 0.0005; the ratio "
               "floors its error at 0.0005 (its resolution). Our time includes opening the stream, "
-              "0.95 s of signal and any re-measurement after xruns.")
+              f"{one_s:.2f} s of signal and any re-measurement after xruns.")
         print(f"xruns on the server during the bench: {gear.xruns}")
     finally:
         # A server wedged by the load can block a client's close for ever: if cleaning up

@@ -27,7 +27,7 @@ from hybrid.app.demo.rig import DemoRig  # noqa: E402
 from hybrid.app.demo.stems import Arrangement, write_stems  # noqa: E402
 from hybrid.app.session import StudioSession  # noqa: E402
 from recall.sheet import Insert, Sheet  # noqa: E402
-from recall.tomlio import atomic_write_text  # noqa: E402
+from recall.atomic import atomic_write_text  # noqa: E402
 from tui.app import HybridApp  # noqa: E402
 from tui.views.printing import PrintView  # noqa: E402
 from tui.widgets.meter import MeterBank  # noqa: E402
@@ -80,11 +80,11 @@ def build_bench_studio(root: Path) -> Path:
     return root
 
 
-async def presses(app: TimedApp, pilot, count: int) -> list[float]:
-    """Seconds from each key press to the next paint (alternating views 1 and 6)."""
+async def presses(app: TimedApp, pilot, count: int, keys: tuple[str, str] = ("1", "6")) -> list[float]:
+    """Seconds from each key press to the next paint (alternating between two views' keys)."""
     out = []
     for i in range(count):
-        key = "1" if i % 2 == 0 else "6"
+        key = keys[i % 2]
         t0 = time.perf_counter()
         await pilot.press(key)
         while not app.paints or app.paints[-1] < t0:

@@ -17,12 +17,12 @@ import queue
 import sys
 import threading
 import time
-from typing import TypeVar
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import mido
 
-from devices.errors import DeviceError, DeviceTimeoutError, PortNotFoundError
+from devices.errors import AmbiguousPortError, DeviceError, DeviceTimeoutError, PortNotFoundError
 from devices.monitor import IN, OUT, TrafficMonitor
 from devices.wire import WireClock, shared_wire
 
@@ -69,7 +69,7 @@ def list_ports(backend: mido.Backend | None = None, *, quiet: bool = False) -> d
         raise DeviceError(f"cannot list MIDI ports: {exc}", action="listing MIDI ports") from None
 
 
-def close_ports(*ports) -> None:
+def close_ports(*ports: Any) -> None:
     """Close mido ports, ignoring a port whose server has already gone."""
     for port in ports:
         if port is not None:
@@ -79,27 +79,32 @@ def close_ports(*ports) -> None:
                 pass
 
 
-def retry_busy(action: Callable[[], T], attempts: int = 5, pause_s: float = 0.05) -> T:
-    """Run ``action``, again after a pause if the MIDI system was too busy to answer.
+BUSY_ERRORS: tuple[type[BaseException], ...] = (RuntimeError, SystemError, OSError)
 
-    A JACK server under load can miss a new client's handshake (rtmidi then reports
-    "JACK server not running?"); a second try a moment later succeeds. A real absence
-    fails every attempt and is reported.
+
+def retry_busy(action: Callable[[], T], attempts: int = 5, pause_s: float = 0.05,
+               errors: tuple[type[BaseException], ...] = BUSY_ERRORS) -> T:
+    """Run ``action``, again after a pause (doubling) if the MIDI system was too busy to answer.
+
+    The one retry helper of the device layer (gear and control surfaces). A JACK server
+    under load can miss a new client's handshake (rtmidi then reports "JACK server not
+    running?"); a second try a moment later succeeds. A real absence fails every attempt
+    and is reported.
     """
     for attempt in range(attempts):
         try:
             return action()
         except TimeoutError:  # the server did not answer in time: trying again only waits longer
             raise
-        except (RuntimeError, SystemError, OSError):
+        except errors:
             if attempt == attempts - 1:
                 raise
-            time.sleep(pause_s * (attempt + 1))
+            time.sleep(pause_s * 2 ** attempt)
     raise AssertionError("unreachable")
 
 
 @contextlib.contextmanager
-def _quiet_fd2(quiet: bool):
+def _quiet_fd2(quiet: bool) -> Iterator[None]:
     if not quiet:
         yield
         return
@@ -115,21 +120,46 @@ def _quiet_fd2(quiet: bool):
         os.close(devnull)
 
 
-def find_port(wanted: str, names: list[str]) -> str | None:
-    """The port called ``wanted``: exact name, then exact client or port part, then a substring.
+def find_port(wanted: str, names: list[str], *, direction: str = "output", device: str | None = None) -> str | None:
+    """The one port called ``wanted``, or None; AmbiguousPortError listing the candidates when
+    several fit equally well.
 
-    JACK names ports ``client:port`` and renames a second client ``client-01``; matching on
-    the parts keeps ``hy-comp-cc`` from picking ``hy-comp-cc2``.
+    The one port lookup of the device layer (gear and control surfaces). Tried in order,
+    the first step that fits decides: the exact name; the exact client or port part
+    (JACK names ports ``client:port``); the client without JACK's ``-01`` suffix for a
+    second client of one name; a case-insensitive part of the name. ``hy-comp-cc`` never
+    picks ``hy-comp-cc2``, and ``Comp`` refuses to choose between ``Bus Comp A`` and ``Bus Comp B``.
     """
     if wanted in names:
         return wanted
-    for name in names:
+
+    def parts(name: str) -> tuple[str, str, str]:
         client, _, port = name.partition(":")
         base = client.rsplit("-", 1)[0] if client.rsplit("-", 1)[-1].isdigit() else client
-        if wanted in (client, port, base):
-            return name
-    matches = [n for n in names if wanted.lower() in n.lower()]
-    return matches[0] if len(matches) >= 1 else None
+        return client, port, base
+
+    steps = (
+        [n for n in names if wanted in parts(n)[:2]],
+        [n for n in names if wanted == parts(n)[2]],
+        [n for n in names if wanted.lower() in n.lower()],
+    )
+    for hits in steps:
+        if len(hits) == 1:
+            return hits[0]
+        if hits:
+            raise AmbiguousPortError(f"MIDI {direction} port name {wanted!r} is ambiguous: matches "
+                                     + ", ".join(repr(h) for h in hits) + "; give more of the name",
+                                     candidates=hits, device=device, action="opening")
+    return None
+
+
+def match_port(wanted: str, names: list[str], *, direction: str = "output", device: str | None = None) -> str:
+    """:func:`find_port`, refusing none as well: PortNotFoundError listing the ports present."""
+    found = find_port(wanted, names, direction=direction, device=device)
+    if found is None:
+        raise PortNotFoundError(f"no MIDI {direction} port matches {wanted!r}; present: "
+                                + (", ".join(names) or "none"), device=device, action="opening")
+    return found
 
 
 class MidiPort:
@@ -151,7 +181,7 @@ class MidiPort:
         self.input_name: str | None = None
         self._out = None
         self._in = None
-        self._queue: queue.Queue = queue.Queue()
+        self._queue: queue.Queue[mido.Message] = queue.Queue()
         self._listeners: list[Callable[[mido.Message], None]] = []
         self._lock = threading.Lock()
         self._checked_s = 0.0
@@ -159,11 +189,7 @@ class MidiPort:
     # ---- life cycle ----------------------------------------------------------------
     def open(self) -> MidiPort:
         ports = list_ports(self.backend)
-        self.output_name = find_port(self.wanted, ports["outputs"])
-        if self.output_name is None:
-            raise PortNotFoundError(
-                f"no MIDI output port matches {self.wanted!r}; present: {', '.join(ports['outputs']) or 'none'}",
-                device=self.device, action="opening")
+        self.output_name = match_port(self.wanted, ports["outputs"], device=self.device)
         try:
             self._out = retry_busy(lambda: self.backend.open_output(self.output_name))
         except (OSError, RuntimeError, SystemError) as exc:
@@ -188,7 +214,7 @@ class MidiPort:
             return
         if names is None:
             names = list_ports(self.backend)["inputs"]
-        self.input_name = find_port(self.wanted, names)
+        self.input_name = find_port(self.wanted, names, direction="input", device=self.device)
         if self.input_name is None:
             raise DeviceError(f"no MIDI input port matches {self.wanted!r}, so the gear cannot answer; "
                               f"present: {', '.join(names) or 'none'}", device=self.device, action=action)
@@ -237,7 +263,7 @@ class MidiPort:
             raise DeviceError(f"MIDI port {self.output_name!r} has gone (unplugged or switched off?)",
                               device=self.device, action=action)
 
-    def _port_names(self, port) -> list[str] | None:
+    def _port_names(self, port: Any) -> list[str] | None:
         # The open port's own rtmidi client can list ports without registering a new client
         # (devices.jack_midi lists through an open port's client by itself).
         rt = getattr(port, "_rt", None)

@@ -14,9 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from devices.errors import ProfileError
+from devices.value_law import ValueLaw
 
 KINDS = ("continuous", "stepped", "switch")
 TAPERS = ("linear", "log")
+CONTROLS = ("knob", "fader", "buttons", "toggle", "toggle3", "concentric", "stepped", "switch", "meter_select")
+"""How the panel presents a control, for the TUI panel and the HTML export: a knob, a fader,
+a bank of buttons (one lit), a two- or three-way toggle, one ring of a concentric knob, a
+stepped (detented) switch with printed labels, a plain switch."""
 
 # unit -> (base unit, factor to base). Lets "2.2 kHz" parse for a Hz control, "800 us"
 # for a ms control, "1.2 s" for a ms control.
@@ -54,10 +59,32 @@ class Parameter:
     """How the wire range spreads over the value range: ``linear`` or ``log`` (frequencies, times)."""
     resolution: float | None = None
     """Smallest step worth showing (format rounds to it); continuous only."""
-    encoding: dict = field(default_factory=dict)
+    encoding: Any = None
     """The transport-specific encoding table (``midi`` or ``serial``) as written in the profile."""
-    dump: dict | None = None
+    dump: dict[str, int] | None = None
     """Where the value sits in a parameter dump (``offset``, ``size``), if the profile has one."""
+    law: ValueLaw | None = None
+    """How a value becomes a wire number when the spread over ``0..wire_max`` is not it."""
+    when: dict[str, list[str]] | None = None
+    """The parameter exists only when each named selector stands at one of the listed labels."""
+    control: str = ""
+    """The panel's control (see CONTROLS); empty = a knob for continuous, stepped/switch otherwise."""
+    concentric_with: str | None = None
+    """The parameter sharing this knob's shaft (the outer ring of a concentric pair)."""
+    floor_label: str | None = None
+    """What the bottom of a continuous range reads on the panel (``-inf`` on a fader)."""
+
+    def bounds(self) -> tuple[float, float]:
+        """``(minimum, maximum)`` of a continuous control."""
+        if self.minimum is None or self.maximum is None:
+            raise ProfileError("has no range (not a continuous control)", key=f"parameter {self.name}")
+        return float(self.minimum), float(self.maximum)
+
+    def applies(self, state: dict[str, Any]) -> bool:
+        """Whether this parameter exists with the selectors at ``state`` (missing = default)."""
+        if not self.when:
+            return True
+        return all(str(state.get(name)) in labels for name, labels in self.when.items())
 
     # ---- engineer's values -------------------------------------------------------------
     def parse(self, value: Any) -> Any:
@@ -81,7 +108,12 @@ class Parameter:
         if isinstance(value, bool):
             raise ProfileError(f"expected {self._expected()}, got {value!r}", key=where)
         if isinstance(value, (int, float)):
+            if self.floor_label is not None and math.isinf(value) and value < 0:
+                return self.minimum
             return self.check(float(value))
+        if self.floor_label is not None and str(value).strip().lower().replace(" ", "") in (
+                self.floor_label.lower(), f"{self.floor_label}{self.unit}".lower().replace(" ", "")):
+            return self.minimum
         return self.check(self._parse_number(str(value)))
 
     def check(self, value: Any) -> Any:
@@ -98,7 +130,7 @@ class Parameter:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
             raise ProfileError(f"expected {self._expected()}, got {value!r}", key=where)
         value = float(value)
-        lo, hi = self.minimum, self.maximum
+        lo, hi = self.bounds()
         slack = (hi - lo) * 1e-9
         if value < lo - slack or value > hi + slack:
             raise ProfileError(f"{self._fmt_num(value)} is out of range; expected {self._expected()}",
@@ -112,6 +144,8 @@ class Parameter:
             return labels[1] if value else labels[0]
         if self.kind == "stepped":
             return str(value)
+        if self.floor_label is not None and float(value) <= self.bounds()[0]:
+            return f"{self.floor_label} {self.unit}".strip()
         return self._fmt_num(float(value))
 
     def number(self, value: Any) -> float:
@@ -144,6 +178,12 @@ class Parameter:
         Stepped controls and switches spread their detents evenly over the wire range
         unless ``wire`` lists the number of each detent.
         """
+        if self.law is not None:
+            if self.kind == "continuous":
+                return self.law.to_wire(float(value), wire_max)
+            if self.law.kind == "index":
+                return self.law.to_wire(self.index(value), wire_max)
+            return self.law.to_wire(self.number(value), wire_max)
         if self.kind in ("stepped", "switch"):
             count = len(self.labels) if self.kind == "stepped" else 2
             index = self.index(value)
@@ -157,6 +197,8 @@ class Parameter:
 
     def from_wire(self, number: int, wire_max: int, wire: list[int] | None = None) -> Any:
         """The value a wire number stands for (the inverse of ``to_wire``, to the nearest step)."""
+        if self.law is not None:
+            return self._from_law(self.law.from_wire(number, wire_max))
         if self.kind in ("stepped", "switch"):
             count = len(self.labels) if self.kind == "stepped" else 2
             if wire is not None:
@@ -167,17 +209,30 @@ class Parameter:
                 index = round(max(0, min(wire_max, number)) * (count - 1) / wire_max)
             return bool(index) if self.kind == "switch" else self.labels[index]
         position = max(0, min(wire_max, number)) / wire_max
-        lo, hi = self.minimum, self.maximum
+        lo, hi = self.bounds()
         if self.taper == "log":
             return lo * (hi / lo) ** position
         return lo + (hi - lo) * position
+
+    def _from_law(self, number: float) -> Any:
+        if self.kind == "continuous":
+            lo, hi = self.bounds()
+            assert lo is not None and hi is not None
+            return min(max(number, lo), hi)
+        count = len(self.labels) if self.kind == "stepped" else 2
+        if self.law is not None and self.law.kind == "index":
+            index = max(0, min(count - 1, int(number)))
+        else:
+            options = [self.labels[i] for i in range(count)] if self.kind == "stepped" else [False, True]
+            index = min(range(count), key=lambda i: abs(self.number(options[i]) - number))
+        return bool(index) if self.kind == "switch" else self.labels[index]
 
     def quantize(self, value: Any, wire_max: int, wire: list[int] | None = None) -> Any:
         """The value the gear ends up at after a trip over a ``wire_max`` wire (what read-back gives)."""
         return self.from_wire(self.to_wire(value, wire_max, wire), wire_max, wire)
 
     def _position(self, value: float) -> float:
-        lo, hi = self.minimum, self.maximum
+        lo, hi = self.bounds()
         if self.taper == "log":
             return math.log(value / lo) / math.log(hi / lo)
         return (value - lo) / (hi - lo)
@@ -248,9 +303,10 @@ class Parameter:
             return f"{labels[0]} or {labels[1]}"
         if self.kind == "stepped":
             return "one of " + ", ".join(self.labels)
-        return f"{self._fmt_num(self.minimum)} .. {self._fmt_num(self.maximum)}"
+        lo, hi = self.bounds()
+        return f"{self._fmt_num(lo)} .. {self._fmt_num(hi)}"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         out = {"name": self.name, "label": self.label, "unit": self.unit, "kind": self.kind,
                "default": self.default, "taper": self.taper}
         if self.kind == "continuous":
@@ -259,4 +315,15 @@ class Parameter:
             out["labels"] = list(self.labels)
         if self.values is not None:
             out["values"] = list(self.values)
+        if self.when:
+            out["when"] = {k: list(v) for k, v in self.when.items()}
+        out["control"] = self.panel_control()
+        if self.concentric_with:
+            out["concentric_with"] = self.concentric_with
         return out
+
+    def panel_control(self) -> str:
+        """The control the panel really has (explicit, or the plain one for the kind)."""
+        if self.control:
+            return self.control
+        return {"continuous": "knob", "stepped": "stepped", "switch": "switch"}[self.kind]

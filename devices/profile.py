@@ -7,29 +7,37 @@ and (``[sound]``) what the simulated analog gear should sound like.
 
 Everything is checked on load: a malformed profile is refused with one line naming the
 file, the key path and what was expected.
+
+A profile also says where it comes from (``version``, ``author``, ``[source]`` document
+and page, ``firmware_tested``, and ``inferred`` for anything not printed by the maker),
+may declare a console's repeated strips once (``[parameters."ch{01..32}.fader"]``), and
+may say that a parameter exists only for some settings of another (``when``).
 """
 
 from __future__ import annotations
 
-import math
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, NoReturn
 
 from devices import safe_read
+from devices.dump import DumpFormat, parse_dump
 from devices.errors import ProfileError
 from devices.midi_codec import parse_encoding
-from devices.parameter import KINDS, TAPERS, Parameter
+from devices.parameter import CONTROLS, KINDS, TAPERS, Parameter
+from devices.sound_schema import load_sound
 from devices.sysex import SysexTemplate
+from devices.strips import expand_strips
 from devices.text_codec import SerialEncoding, TextTemplate, decode_escapes, parse_serial_encoding
+from devices.transports import transport as transport_of, transport_names
 
 SPEC = "hybrid-device/1"
-TRANSPORTS = ("midi", "serial", "manual")
+TRANSPORTS = transport_names()
 DEVICE_KINDS = ("compressor", "equaliser", "reverb", "saturator", "patchbay", "router", "manual",
                 "delay", "limiter", "gate", "preamp", "filter", "other")
-SOUND_MODELS = ("compressor", "eq", "reverb", "saturator", "none")
-BAND_TYPES = ("lowshelf", "peak", "highshelf", "highpass", "lowpass")
 LIBRARY = Path(__file__).resolve().parent / "library"
 DIN_BYTES_PER_S = 3125.0
 
@@ -74,9 +82,9 @@ class SerialSettings:
     min_gap_ms: float = 0.0
     ack: TextTemplate | None = None
     error: TextTemplate | None = None
-    error_messages: dict = field(default_factory=dict)
+    error_messages: dict[str, str] = field(default_factory=dict)
     """Error code -> meaning, for the one-line error a person reads."""
-    error_replies: dict = field(default_factory=dict)
+    error_replies: dict[str, str] = field(default_factory=dict)
     """What the gear answers when: ``unknown_command``, ``out_of_range``, ``invalid_input``... (the simulator uses them)."""
 
     @property
@@ -96,6 +104,28 @@ class RouterSpec:
     untie_reply: TextTemplate | None
     query: TextTemplate | None
     query_reply: TextTemplate | None
+    port_base: int = 1
+    """The number the unit gives its first port on the wire (Videohub: 0). Hybrid counts
+    ports from 1 everywhere else; the templates see wire numbers."""
+
+    def wire_port(self, number: int) -> int:
+        """Hybrid's 1-based port number as the unit writes it."""
+        return number - 1 + self.port_base
+
+    def port_from_wire(self, number: int) -> int:
+        return number + 1 - self.port_base
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """Where a profile's bytes come from: the maker's document and the page or section."""
+
+    document: str
+    page: str = ""
+    url: str = ""
+
+    def cite(self) -> str:
+        return self.document + (f", {self.page}" if self.page else "")
 
 
 @dataclass
@@ -109,17 +139,56 @@ class Profile:
     transport: str
     parameters: dict[str, Parameter]
     readback: bool
-    sound: dict | None
+    sound: dict[str, Any] | None
     source: Path
     description: str = ""
     midi: MidiSettings | None = None
     serial: SerialSettings | None = None
     router: RouterSpec | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    """Each transport table of the file, read by its transport (``settings["tcp"]``): the
+    profile's own transport's, and others it may also be reached by (a serial unit's ``[tcp]``)."""
+    version: str = ""
+    author: str = ""
+    sources: tuple[SourceDocument, ...] = ()
+    firmware_tested: str = ""
+    inferred: str = ""
+    """What the profile infers rather than quotes from the maker (empty = all published)."""
+    network_port: int | None = None
+    """The TCP/UDP port the maker documents (a studio gives only the unit's ``host``)."""
+    dump: DumpFormat | None = None
+    """Recall by dump: how the unit's edit buffer looks as SysEx (``[dump]``)."""
+
+    def applicable(self, state: dict[str, Any]) -> list[str]:
+        """Names of the parameters that exist with the selectors at ``state`` (defaults fill gaps)."""
+        full = {**self.defaults(), **state}
+        return [name for name, p in self.parameters.items() if p.applies(full)]
+
+    def applicable_to(self, values: dict[str, Any]) -> list[str]:
+        """``applicable`` for values as a sheet holds them (text allowed; unparsable selectors count as unset)."""
+        state: dict[str, Any] = {}
+        for name in self.selectors():
+            if name in values:
+                try:
+                    state[name] = self.parameters[name].parse(values[name])
+                except ProfileError:
+                    pass
+        return self.applicable(state)
+
+    def selectors(self) -> list[str]:
+        """Parameters other parameters depend on, in panel order."""
+        used = {name for p in self.parameters.values() for name in (p.when or {})}
+        return [name for name in self.parameters if name in used]
 
     @property
     def recallable(self) -> bool:
         """False for hand-set units: their values are set by a person following the sheet."""
-        return self.transport != "manual"
+        return transport_of(self.transport).machine_settable
+
+    @property
+    def listens(self) -> bool:
+        """The unit tells of its panel moves (a device can learn a setting from it)."""
+        return transport_of(self.transport).listens(self)
 
     def defaults(self) -> dict[str, Any]:
         return {name: p.default for name, p in self.parameters.items()}
@@ -140,17 +209,22 @@ class Profile:
         or label number for a detent, 1/0 for a switch), or the number written in the profile."""
         if isinstance(role, (int, float)) and not isinstance(role, bool):
             return float(role)
-        parameter = self.parameter(role)
-        return parameter.number(state.get(role, parameter.default))
+        name = str(role)
+        parameter = self.parameter(name)
+        return parameter.number(state.get(name, parameter.default))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "maker": self.maker, "model": self.model, "kind": self.kind,
             "transport": self.transport, "readback": self.readback, "source": str(self.source),
             "description": self.description,
             "parameters": [p.to_dict() for p in self.parameters.values()],
-            "router": {"inputs": self.router.inputs, "outputs": self.router.outputs} if self.router else None,
+            "router": {"inputs": self.router.inputs, "outputs": self.router.outputs,
+                       "port_base": self.router.port_base} if self.router else None,
             "sound": self.sound,
+            "version": self.version, "author": self.author, "firmware_tested": self.firmware_tested,
+            "sources": [{"document": d.document, "page": d.page, "url": d.url} for d in self.sources],
+            "inferred": self.inferred,
         }
 
 
@@ -158,16 +232,17 @@ class Profile:
 class _Reader:
     """Typed access to a TOML table that names the key path in every complaint."""
 
-    def __init__(self, file: str, table: dict, path: str = ""):
+    def __init__(self, file: str, table: dict[str, Any], path: str = "") -> None:
         self.file, self.table, self.path = file, table, path
 
     def key(self, name: str) -> str:
         return f"{self.path}.{name}" if self.path else name
 
-    def fail(self, name: str, reason: str):
+    def fail(self, name: str, reason: str) -> NoReturn:
         raise ProfileError(reason, file=self.file, key=self.key(name))
 
-    def get(self, name: str, types, *, required: bool = False, default=None, what: str | None = None):
+    def get(self, name: str, types: Any, *, required: bool = False, default: Any = None,
+            what: str | None = None) -> Any:
         if name not in self.table:
             if required:
                 self.fail(name, f"missing; expected {what or _type_names(types)}")
@@ -179,43 +254,51 @@ class _Reader:
             self.fail(name, f"expected {what or _type_names(types)}, got {value!r}")
         return value
 
-    def choice(self, name: str, options, *, required: bool = False, default=None):
+    def choice(self, name: str, options: Sequence[str], *, required: bool = False, default: Any = None) -> Any:
         value = self.get(name, str, required=required, default=default, what="one of " + ", ".join(options))
         if value not in options:
             self.fail(name, f"expected one of {', '.join(options)}, got {value!r}")
         return value
 
-    def number(self, name: str, *, default=None, lo=None, hi=None, required=False) -> float:
+    def number(self, name: str, *, default: Any = None, lo: float | None = None, hi: float | None = None,
+               required: bool = False) -> Any:
         value = self.get(name, (int, float), default=default, required=required, what="a number")
         if value is not None and ((lo is not None and value < lo) or (hi is not None and value > hi)):
             self.fail(name, f"expected a number {lo if lo is not None else ''}..{hi if hi is not None else ''}, "
                             f"got {value!r}")
         return value
 
+    def need(self, name: str) -> _Reader:
+        """A sub-table that must be there."""
+        table = self.get(name, dict, required=True, what="a table")
+        return _Reader(self.file, table, self.key(name))
+
     def sub(self, name: str, *, required: bool = False) -> _Reader | None:
         table = self.get(name, dict, required=required, what="a table")
         return None if table is None else _Reader(self.file, table, self.key(name))
 
-    def only(self, allowed) -> None:
+    def only(self, allowed: Iterable[str]) -> None:
+        allowed = set(allowed)
         for name in self.table:
             if name not in allowed:
                 self.fail(name, "unknown key; expected one of " + ", ".join(sorted(allowed)))
 
 
-def _as_tuple(types):
+def _as_tuple(types: Any) -> tuple[Any, ...]:
     return types if isinstance(types, tuple) else (types,)
 
 
-def _type_names(types) -> str:
+def _type_names(types: Any) -> str:
     names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
              dict: "a table", list: "a list"}
     return " or ".join(names.get(t, t.__name__) for t in _as_tuple(types))
 
 
 _TOP_KEYS = {"spec", "id", "maker", "model", "kind", "transport", "description", "readback",
-             "midi", "serial", "router", "parameters", "sound"}
+             "midi", "serial", "router", "parameters", "sound", "version", "author", "source",
+             "firmware_tested", "inferred", "network_port", "dump", *TRANSPORTS}
 _PARAM_KEYS = {"label", "unit", "kind", "range", "default", "labels", "values", "taper", "resolution",
-               "midi", "serial", "dump"}
+               "midi", "serial", "dump", "when", "control", "concentric_with", "floor", "preset_names", *TRANSPORTS}
 
 
 def load_profile(path: str | Path) -> Profile:
@@ -231,7 +314,7 @@ def load_profile(path: str | Path) -> Profile:
     return profile_from_dict(data, source=path)
 
 
-def profile_from_dict(data: dict, *, source: Path) -> Profile:
+def profile_from_dict(data: dict[str, Any], *, source: Path) -> Profile:
     file = str(source)
     top = _Reader(file, data)
     spec = top.get("spec", str, required=True, what=f'"{SPEC}"')
@@ -242,57 +325,103 @@ def profile_from_dict(data: dict, *, source: Path) -> Profile:
     transport = top.choice("transport", TRANSPORTS, required=True)
     kind = top.choice("kind", DEVICE_KINDS, required=True)
 
-    midi = _load_midi(top.sub("midi")) if transport == "midi" else None
-    serial = _load_serial(top.sub("serial")) if transport == "serial" else None
-    for other, wanted in (("midi", "midi"), ("serial", "serial")):
-        if other in data and transport != wanted:
-            top.fail(other, f"a [{other}] table does not fit transport {transport!r}")
+    own = transport_of(transport)
+    settings = {transport: own.load_settings(top.sub(transport), None)}
+    for other in TRANSPORTS:       # other ways to reach it (a serial unit's [tcp]), read by their transport
+        if other != transport and other in data:
+            extra = transport_of(other)
+            if extra.protocol != own.protocol:
+                top.fail(other, f"a [{other}] table does not fit transport {transport!r}")
+            settings[other] = extra.load_settings(top.sub(other), settings[transport])
+    midi = settings.get("midi")
+    serial = settings.get("serial")
 
+    if isinstance(data.get("parameters"), dict):
+        data = {**data, "parameters": expand_strips(data["parameters"], file=file)}
+        top = _Reader(file, data)
     params_reader = top.sub("parameters", required=kind not in ("router",))
     parameters: dict[str, Parameter] = {}
     if params_reader is not None:
         for name in params_reader.table:
-            parameters[name] = _load_parameter(params_reader, name, transport, midi)
-
-    if transport == "midi":
-        _check_midi_collisions(params_reader, parameters)
+            parameters[name] = _load_parameter(params_reader, name, own, settings[transport])
+        _check_conditions(params_reader, parameters)
+        own.check_profile(params_reader, parameters, settings[transport])
 
     router = None
     if "router" in data:
-        if transport != "serial":
-            top.fail("router", "a [router] table needs transport \"serial\"")
-        router = _load_router(top.sub("router"))
-    elif kind == "router" and transport != "manual":
+        if not own.routes_by_text:
+            top.fail("router", "a [router] table needs a text transport (serial or tcp)")
+        router = _load_router(top.need("router"))
+    elif kind == "router" and own.machine_settable:
         top.fail("router", "missing; a router profile describes its tie commands in [router]")
 
-    readback = _readback(top, transport, parameters, midi, router)
-    sound = _load_sound(top.sub("sound"), parameters)
-    if midi is not None and midi.dump_reply is not None:
-        size = midi.dump_reply.data_size
-        for name, param in parameters.items():
-            if param.dump is not None and param.dump["offset"] + param.dump["size"] > size:
-                params_reader.fail(f"{name}.dump", f"offset + size exceeds the dump's {size} data bytes")
+    readback = _readback(top, own, parameters, settings[transport], router)
+    sound = load_sound(top.sub("sound"), parameters)
     return Profile(
         id=profile_id, maker=top.get("maker", str, default=""), model=top.get("model", str, default=profile_id),
         kind=kind, transport=transport, parameters=parameters, readback=readback, sound=sound,
         source=source, description=top.get("description", str, default=""), midi=midi, serial=serial,
-        router=router,
+        router=router, settings=settings, version=top.get("version", str, default=""), author=top.get("author", str, default=""),
+        sources=_load_sources(top), firmware_tested=top.get("firmware_tested", str, default=""),
+        inferred=top.get("inferred", str, default=""),
+        network_port=_network_port(top),
+        dump=parse_dump(data["dump"], file=file, transport=transport) if "dump" in data else None,
     )
 
 
-def _readback(top: _Reader, transport, parameters, midi, router) -> bool:
-    if transport == "manual":
-        possible = False
-    elif transport == "serial":
-        possible = all(isinstance(p.encoding, SerialEncoding) and p.encoding.query for p in parameters.values()) \
-            and (router is None or router.query is not None)
-    else:
-        possible = midi.dump_request is not None and bool(parameters) and \
-            all(p.dump is not None for p in parameters.values())
+def _network_port(top: _Reader) -> int | None:
+    value = top.number("network_port", default=None, lo=1, hi=65535)
+    if value is not None and value != int(value):
+        top.fail("network_port", f"expected a whole port number, got {value!r}")
+    return None if value is None else int(value)
+
+
+def _load_sources(top: _Reader) -> tuple[SourceDocument, ...]:
+    """``source = { document = "...", page = "..." }`` or a list of such tables."""
+    raw = top.table.get("source")
+    if raw is None:
+        return ()
+    items = raw if isinstance(raw, list) else [raw]
+    out = []
+    for i, item in enumerate(items):
+        where = f"source[{i}]" if isinstance(raw, list) else "source"
+        if not isinstance(item, dict):
+            top.fail(where, 'expected a table like { document = "BigSky User Manual", page = "p. 23" }')
+        reader = _Reader(top.file, item, where)
+        reader.only({"document", "page", "url"})
+        out.append(SourceDocument(document=reader.get("document", str, required=True, what="the document's title"),
+                                  page=reader.get("page", str, default=""), url=reader.get("url", str, default="")))
+    return tuple(out)
+
+
+def _check_conditions(reader: _Reader, parameters: dict[str, Parameter]) -> None:
+    """``when = { algorithm = ["Hall", "Plate"] }`` names a stepped control (or switch) before it."""
+    order = list(parameters)
+    for name, param in parameters.items():
+        for selector, labels in (param.when or {}).items():
+            where = f"{name}.when.{selector}"
+            other = parameters.get(selector)
+            if other is None:
+                reader.fail(where, f"no parameter {selector!r}; expected a selector in this profile")
+            if other.kind == "continuous":
+                reader.fail(where, f"{selector!r} is continuous; a selector has detents")
+            if order.index(selector) > order.index(name):
+                reader.fail(where, f"{selector!r} comes after {name!r}; list the selector first")
+            options = other.labels if other.kind == "stepped" else ["False", "True"]
+            for label in labels:
+                if label not in options:
+                    reader.fail(where, f"{label!r} is not one of {', '.join(options)}")
+        if param.concentric_with is not None and param.concentric_with not in parameters:
+            reader.fail(f"{name}.concentric_with", f"no parameter {param.concentric_with!r}")
+
+
+def _readback(top: _Reader, own: Any, parameters: dict[str, Parameter], settings: Any,
+              router: RouterSpec | None) -> bool:
+    possible = own.readback_possible(parameters, settings, router)
     wanted = top.get("readback", bool, default=possible)
     if wanted and not possible:
         top.fail("readback", "true, but not every parameter has a query or a place in the dump")
-    return wanted
+    return bool(wanted)
 
 
 def _load_midi(reader: _Reader | None) -> MidiSettings:
@@ -300,7 +429,7 @@ def _load_midi(reader: _Reader | None) -> MidiSettings:
         return MidiSettings()
     reader.only({"channel", "rate_bytes_per_s", "min_gap_ms", "gap_after_sysex_ms", "device_id",
                  "reply_timeout_ms", "transmits", "sysex", "dump"})
-    args: dict = {}
+    args: dict[str, Any] = {}
     channel = reader.get("channel", int, default=1, what="a MIDI channel 1..16")
     if not 1 <= channel <= 16:
         reader.fail("channel", f"expected a MIDI channel 1..16, got {channel}")
@@ -333,7 +462,7 @@ def _load_midi(reader: _Reader | None) -> MidiSettings:
     return MidiSettings(**args)
 
 
-def _cs(defaults: dict) -> dict:
+def _cs(defaults: dict[str, Any]) -> dict[str, Any]:
     return {"checksum_kind": defaults["checksum"], "checksum_start": defaults["checksum_start"]}
 
 
@@ -342,7 +471,7 @@ def _load_serial(reader: _Reader | None) -> SerialSettings:
         return SerialSettings()
     reader.only({"baudrate", "bytesize", "parity", "stopbits", "timeout_ms", "terminator", "reply_terminator",
                  "wait_reply", "min_gap_ms", "ack", "error", "error_messages", "error_replies"})
-    args: dict = {}
+    args: dict[str, Any] = {}
     args["baudrate"] = int(reader.number("baudrate", default=9600, lo=50, hi=4_000_000))
     args["bytesize"] = reader.get("bytesize", int, default=8)
     if args["bytesize"] not in (5, 6, 7, 8):
@@ -375,20 +504,27 @@ def _load_serial(reader: _Reader | None) -> SerialSettings:
 
 
 def _load_router(reader: _Reader) -> RouterSpec:
-    reader.only({"inputs", "outputs", "tie", "tie_reply", "untie", "untie_reply", "query", "query_reply"})
+    reader.only({"inputs", "outputs", "tie", "tie_reply", "untie", "untie_reply", "query", "query_reply",
+                 "port_base"})
     ports = ("input", "output")
 
-    def template(name, required=False):
+    def template(name: str, required: bool = False) -> TextTemplate | None:
         text = reader.get(name, str, required=required, what="a command template")
         return None if text is None else TextTemplate.parse(text, file=reader.file, key=reader.key(name),
                                                             allowed=ports)
 
+    def needed(name: str) -> TextTemplate:
+        found = template(name, True)
+        assert found is not None     # required: a missing one has failed already
+        return found
+
     spec = RouterSpec(
         inputs=int(reader.number("inputs", required=True, lo=1, hi=4096)),
         outputs=int(reader.number("outputs", required=True, lo=1, hi=4096)),
-        tie=template("tie", True), tie_reply=template("tie_reply", True),
+        tie=needed("tie"), tie_reply=needed("tie_reply"),
         untie=template("untie"), untie_reply=template("untie_reply"),
         query=template("query"), query_reply=template("query_reply"),
+        port_base=int(reader.number("port_base", default=1, lo=0, hi=1)),
     )
     if (spec.query is None) != (spec.query_reply is None):
         reader.fail("query_reply", "query and query_reply go together")
@@ -397,14 +533,19 @@ def _load_router(reader: _Reader) -> RouterSpec:
     return spec
 
 
-def _load_parameter(params: _Reader, name: str, transport: str, midi: MidiSettings | None) -> Parameter:
-    reader = params.sub(name)
+def _load_parameter(params: _Reader, name: str, own: Any, settings: Any) -> Parameter:
+    reader = params.need(name)
     reader.only(_PARAM_KEYS)
     kind = reader.choice("kind", KINDS, required=True)
     taper = reader.choice("taper", TAPERS, default="linear")
     unit = reader.get("unit", str, default="")
     label = reader.get("label", str, default=name.replace("_", " ").title())
     param = Parameter(name=name, label=label, unit=unit, kind=kind, taper=taper)
+    _load_panel_keys(reader, param)
+    if kind == "stepped" and "preset_names" in reader.table:
+        if "labels" in reader.table:
+            reader.fail("preset_names", "give labels or preset_names, not both")
+        reader.table = {**reader.table, "labels": _preset_names(reader)}
     if kind == "continuous":
         rng = reader.get("range", list, required=True, what="[minimum, maximum]")
         if len(rng) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in rng) \
@@ -414,6 +555,7 @@ def _load_parameter(params: _Reader, name: str, transport: str, midi: MidiSettin
         if taper == "log" and param.minimum <= 0:
             reader.fail("taper", "a log taper needs a range above zero")
         param.resolution = reader.number("resolution", default=None, lo=0)
+        param.floor_label = reader.get("floor", str, default=None, what='the label of the range\'s bottom, like "-inf"')
         for key in ("labels", "values"):
             if key in reader.table:
                 reader.fail(key, "only stepped controls and switches have labels")
@@ -444,40 +586,119 @@ def _load_parameter(params: _Reader, name: str, transport: str, midi: MidiSettin
     except ProfileError as exc:
         reader.fail("default", exc.reason)
 
-    if transport == "midi":
-        table = reader.table.get("midi")
-        if table is None:
-            reader.fail("midi", "missing; expected how this parameter is sent, e.g. { type = \"cc\", control = 20 }")
-        param.encoding = parse_encoding(table, file=reader.file, key=reader.key("midi"),
-                                        sysex_defaults={"checksum": midi.sysex_checksum,
-                                                        "checksum_start": midi.sysex_checksum_start},
-                                        null_after=midi.null_after_nrpn)
-        if param.encoding.wire is not None and kind == "continuous":
-            reader.fail("midi.wire", "only stepped controls and switches list wire numbers")
-        if param.encoding.wire is not None and len(param.encoding.wire) != (len(param.labels)):
-            reader.fail("midi.wire", f"expected {len(param.labels)} numbers, one per label")
-        dump = reader.sub("dump")
-        if dump is not None:
-            dump.only({"offset", "size"})
-            if midi.dump_reply is None:
-                dump.fail("offset", "the profile has no [midi.dump] to place this in")
-            param.dump = {"offset": int(dump.number("offset", required=True, lo=0)),
-                          "size": int(dump.number("size", default=1, lo=1, hi=2))}
-    elif transport == "serial":
-        table = reader.table.get("serial")
-        if table is None:
-            reader.fail("serial", 'missing; expected how this parameter is sent, e.g. { set = "DRV {value:.1f}" }')
-        param.encoding = parse_serial_encoding(table, file=reader.file, key=reader.key("serial"))
-    else:
-        for key in ("midi", "serial", "dump"):
-            if key in reader.table:
-                reader.fail(key, "a hand-set (manual) unit has no wire encoding")
+    for key in TRANSPORTS:        # the encoding tables of other transports do not belong here
+        if key in reader.table and key != own.encoding_key and transport_of(key).encoding_key == key:
+            reader.fail(key, f"a {key} encoding does not fit transport {own.name!r}"
+                        if own.machine_settable else "a hand-set (manual) unit has no wire encoding")
+    if not own.machine_settable and "dump" in reader.table:
+        reader.fail("dump", "a hand-set (manual) unit has no wire encoding")
+    param.encoding = own.load_encoding(reader, param, settings)
     return param
+
+
+def load_midi_encoding(reader: _Reader, param: Parameter, midi: MidiSettings) -> Any:
+    """A parameter's ``midi`` table (and its place in the dump); used by the MIDI transport."""
+    kind = param.kind
+    table = reader.table.get("midi")
+    if table is None:
+        reader.fail("midi", "missing; expected how this parameter is sent, e.g. { type = \"cc\", control = 20 }")
+    param.encoding = parse_encoding(table, file=reader.file, key=reader.key("midi"),
+                                    sysex_defaults={"checksum": midi.sysex_checksum,
+                                                    "checksum_start": midi.sysex_checksum_start},
+                                    null_after=midi.null_after_nrpn)
+    if param.encoding.wire is not None and kind == "continuous":
+        reader.fail("midi.wire", "only stepped controls and switches list wire numbers")
+    if param.encoding.wire is not None and len(param.encoding.wire) != (len(param.labels)):
+        reader.fail("midi.wire", f"expected {len(param.labels)} numbers, one per label")
+    param.law = param.encoding.law
+    _check_law(reader, param, param.encoding.wire_max)
+    dump = reader.sub("dump")
+    if dump is not None:
+        dump.only({"offset", "size"})
+        if midi.dump_reply is None:
+            dump.fail("offset", "the profile has no [midi.dump] to place this in")
+        param.dump = {"offset": int(dump.number("offset", required=True, lo=0)),
+                      "size": int(dump.number("size", default=1, lo=1, hi=2))}
+    return param.encoding
+
+
+def load_text_encoding(reader: _Reader, key: str) -> SerialEncoding:
+    """A parameter's text command table (``serial``, ``tcp``); used by the text transports."""
+    table = reader.table.get(key)
+    if table is None:
+        reader.fail(key, 'missing; expected how this parameter is sent, e.g. { set = "DRV {value:.1f}" }')
+    return parse_serial_encoding(table, file=reader.file, key=reader.key(key))
+
+
+def check_midi_profile(reader: _Reader, parameters: dict[str, Parameter], midi: MidiSettings) -> None:
+    """Across a MIDI profile's parameters: no two on one controller, dump places inside the dump."""
+    _check_midi_collisions(reader, parameters)
+    if midi.dump_reply is not None:
+        size = midi.dump_reply.data_size
+        for name, param in parameters.items():
+            if param.dump is not None and param.dump["offset"] + param.dump["size"] > size:
+                reader.fail(f"{name}.dump", f"offset + size exceeds the dump's {size} data bytes")
+
+
+def _load_panel_keys(reader: _Reader, param: Parameter) -> None:
+    """``control``, ``concentric_with`` and ``when``: how the panel shows it, and when it exists."""
+    param.control = reader.get("control", str, default="")
+    if param.control and param.control not in CONTROLS:
+        reader.fail("control", f"expected one of {', '.join(CONTROLS)}, got {param.control!r}")
+    if param.control in ("buttons", "toggle", "toggle3", "stepped") and param.kind == "continuous":
+        reader.fail("control", f"a {param.control} has positions; this parameter is continuous")
+    param.concentric_with = reader.get("concentric_with", str, default=None, what="a parameter name")
+    when = reader.get("when", dict, default=None, what='a table like { algorithm = ["Hall", "Plate"] }')
+    if when is not None:
+        checked: dict[str, list[str]] = {}
+        for selector, labels in when.items():
+            if isinstance(labels, str):
+                labels = [labels]
+            if not isinstance(labels, list) or not labels or not all(isinstance(x, (str, bool)) for x in labels):
+                reader.fail(f"when.{selector}", "expected a label or a list of labels")
+            checked[selector] = [str(x) for x in labels]
+        param.when = checked
+
+
+def _preset_names(reader: _Reader) -> list[str]:
+    """``preset_names = { first = 0, last = 99, width = 2, letters = "ABC" }`` -> 00A, 00B, ... 99C
+    (``letter_first = true``: A000 ... A127, B000 ..., a bank letter before the numbers)."""
+    spec = reader.sub("preset_names")
+    assert spec is not None
+    spec.only({"first", "last", "width", "letters", "letter_first"})
+    first = int(spec.number("first", default=0, lo=0, hi=9999))
+    last = int(spec.number("last", required=True, lo=first, hi=9999))
+    width = int(spec.number("width", default=1, lo=1, hi=4))
+    letters = spec.get("letters", str, default="")
+    if len(set(letters)) != len(letters):
+        spec.fail("letters", "expected distinct letters")
+    if spec.get("letter_first", bool, default=False):     # A000..A127, B000.. (a table letter, then numbers)
+        return [f"{letter}{n:0{width}d}" for letter in (letters or [""]) for n in range(first, last + 1)]
+    return [f"{n:0{width}d}{letter}" for n in range(first, last + 1) for letter in (letters or [""])]
+
+
+def _check_law(reader: _Reader, param: Parameter, wire_max: int) -> None:
+    law = param.law
+    if law is None:
+        return
+    if law.kind == "index" and param.kind != "stepped":
+        reader.fail("midi.law", "an index law numbers the detents of a stepped control")
+    if law.kind == "index" and len(param.labels) - 1 > wire_max:
+        reader.fail("midi.law", f"{len(param.labels)} detents do not fit wire numbers 0..{wire_max}")
+    if law.kind == "step" and param.kind == "continuous":
+        assert param.minimum is not None and param.maximum is not None
+        lo, hi = law.number_range()
+        for end in (param.minimum, param.maximum):
+            number = round((end - law.zero) / law.step)
+            if not lo <= number <= hi:
+                reader.fail("midi.law", f"{param.format(end)} is wire number {number}, outside {lo}..{hi}")
+            if law.signed == "none" and number > wire_max:
+                reader.fail("midi.law", f"{param.format(end)} is wire number {number}, above {wire_max}")
 
 
 def _check_midi_collisions(reader: _Reader, parameters: dict[str, Parameter]) -> None:
     """Two parameters on one controller (or NRPN, or SysEx address) would fight: refuse."""
-    seen: dict = {}
+    seen: dict[Any, str] = {}
     for name, param in parameters.items():
         enc = param.encoding
         if enc.type == "cc":
@@ -497,7 +718,7 @@ def _check_midi_collisions(reader: _Reader, parameters: dict[str, Parameter]) ->
             seen[key] = name
 
 
-def _implicit_default(param: Parameter):
+def _implicit_default(param: Parameter) -> Any:
     if param.kind == "switch":
         return False
     if param.kind == "stepped":
@@ -505,57 +726,21 @@ def _implicit_default(param: Parameter):
     return param.minimum
 
 
-def _load_sound(reader: _Reader | None, parameters: dict[str, Parameter]) -> dict | None:
-    if reader is None:
-        return None
-    reader.only({"model", "roles", "bands", "noise_dbfs", "bypass"})
-    model = reader.choice("model", SOUND_MODELS, required=True)
-    roles = dict(reader.get("roles", dict, default={}))
-
-    def check_role(where: str, value, *, switch: bool = False):
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            reader.fail(where, "expected a parameter name or a number")
-        if isinstance(value, str):
-            if value not in parameters:
-                reader.fail(where, f"no parameter {value!r}; expected one of {', '.join(parameters)}")
-            if switch and parameters[value].kind != "switch":
-                reader.fail(where, f"parameter {value!r} is not a switch")
-        elif isinstance(value, float) and not math.isfinite(value):
-            reader.fail(where, "expected a finite number")
-
-    for role, value in roles.items():
-        check_role(f"roles.{role}", value, switch=role == "bypass")
-    for key in ("noise_dbfs", "bypass"):
-        if key in reader.table:
-            check_role(key, reader.table[key], switch=key == "bypass")
-            roles.setdefault(key, reader.table[key])
-    bands = reader.get("bands", list, default=[])
-    checked_bands = []
-    for i, band in enumerate(bands):
-        where = f"bands[{i}]"
-        if not isinstance(band, dict):
-            reader.fail(where, "expected a table like { type = \"peak\", freq_hz = \"hmf_freq\", ... }")
-        if band.get("type") not in BAND_TYPES:
-            reader.fail(f"{where}.type", f"expected one of {', '.join(BAND_TYPES)}, got {band.get('type')!r}")
-        if "freq_hz" not in band:
-            reader.fail(f"{where}.freq_hz", "missing; expected a parameter name or a number")
-        for key, value in band.items():
-            if key == "type":
-                continue
-            if key not in ("freq_hz", "gain_db", "q", "enabled"):
-                reader.fail(f"{where}.{key}", "unknown key; expected freq_hz, gain_db, q or enabled")
-            check_role(f"{where}.{key}", value)
-        checked_bands.append(dict(band))
-    if model == "eq" and not checked_bands:
-        reader.fail("bands", "an eq model needs at least one band")
-    out = {"model": model, "roles": roles, "bands": checked_bands}
-    for key in ("noise_dbfs", "bypass"):
-        if key in roles:
-            out[key] = roles[key]
-    return out
-
-
 # ---- the built-in library -----------------------------------------------------------------
+def _find_in(folder: Path, profile_id: str) -> Profile | None:
+    """The profile with ``profile_id`` in ``folder`` (bad files there are skipped; load_library reports them)."""
+    if not folder.is_dir():
+        return None
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            profile = load_profile(path)
+        except ProfileError:
+            continue
+        if profile.id == profile_id:
+            return profile
+    return None
+
+
 @lru_cache(maxsize=1)
 def _builtin() -> dict[str, Profile]:
     return load_profiles_dir(LIBRARY)
@@ -581,10 +766,72 @@ def load_profiles_dir(folder: str | Path) -> dict[str, Profile]:
     return out
 
 
+@dataclass
+class Library:
+    """Profiles found along a library path, by id, and the files that were refused."""
+
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    problems: list[ProfileError] = field(default_factory=list)
+    overridden: dict[str, Path] = field(default_factory=dict)
+    """Ids a later folder replaced: id -> the file that lost."""
+
+    def report(self) -> list[str]:
+        """One line per refused file, naming it and the reason."""
+        return [str(problem) for problem in self.problems]
+
+
+def user_profiles_dir() -> Path:
+    """``$HYBRID_PROFILES``, else ``$XDG_CONFIG_HOME/hybrid/profiles`` (``~/.config/hybrid/profiles``)."""
+    explicit = os.environ.get("HYBRID_PROFILES")
+    if explicit:
+        return Path(explicit)
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config) / "hybrid" / "profiles"
+
+
+def library_path(studio_root: str | Path | None = None) -> list[Path]:
+    """Where profiles are looked for, later folders winning: built-in, the user's, the studio's ``profiles/``."""
+    out = [LIBRARY, user_profiles_dir()]
+    if studio_root is not None:
+        out.append(Path(studio_root) / "profiles")
+    return out
+
+
+def load_library(folders: list[Path] | None = None) -> Library:
+    """Every profile along ``folders`` (default: ``library_path()``). A file that does not load
+    is reported with its reason and the others still load; missing folders are skipped."""
+    library = Library()
+    for folder in folders if folders is not None else library_path():
+        if not folder.is_dir():
+            continue
+        seen_here: dict[str, Path] = {}
+        for path in sorted(folder.glob("*.toml")):
+            try:
+                profile = load_profile(path)
+            except ProfileError as exc:
+                library.problems.append(exc)
+                continue
+            if profile.id in seen_here:
+                library.problems.append(ProfileError(
+                    f"id {profile.id!r} is also used by {seen_here[profile.id].name}", file=str(path), key="id"))
+                continue
+            seen_here[profile.id] = path
+            if profile.id in library.profiles:
+                library.overridden[profile.id] = library.profiles[profile.id].source
+            library.profiles[profile.id] = profile
+    return library
+
+
 def resolve_profile(name_or_path: str | Path, base_dir: str | Path | None = None) -> Profile:
-    """A built-in profile by id, or a profile file by path (relative to ``base_dir``)."""
+    """A profile by id (the studio's ``profiles/``, then the user's folder, then built-in),
+    or a profile file by path (relative to ``base_dir``)."""
     text = str(name_or_path)
     library = _builtin()
+    if not text.endswith(".toml") and "/" not in text:
+        for folder in reversed(library_path(base_dir)[1:]):
+            found = _find_in(folder, text)
+            if found is not None:
+                return found
     if text in library:
         return library[text]
     path = Path(text)

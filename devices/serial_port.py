@@ -8,19 +8,22 @@ value) is the caller's business, with the templates of the profile.
 
 from __future__ import annotations
 
+import errno
 import time
 
 import serial
 
+_LINE_ERRORS: tuple[type[Exception], ...]
 try:
     import termios
-    _LINE_ERRORS: tuple = (serial.SerialException, OSError, termios.error)
+    _LINE_ERRORS = (serial.SerialException, OSError, termios.error)
 except ImportError:  # Windows
-    termios = None
     _LINE_ERRORS = (serial.SerialException, OSError)
+_OPEN_ERRORS: tuple[type[Exception], ...] = (*_LINE_ERRORS, ValueError)
 
 from devices.errors import DeviceError, DeviceTimeoutError, PortNotFoundError
 from devices.monitor import IN, OUT, TrafficMonitor
+from devices.profile import SerialSettings
 
 
 def list_serial_ports() -> list[str]:
@@ -33,7 +36,7 @@ def list_serial_ports() -> list[str]:
 class SerialPort:
     """A line-oriented serial connection to one piece of gear."""
 
-    def __init__(self, url: str, settings, *, device: str, monitor: TrafficMonitor | None = None):
+    def __init__(self, url: str, settings: SerialSettings, *, device: str, monitor: TrafficMonitor | None = None):
         self.url = url
         self.settings = settings
         self.device = device
@@ -48,17 +51,17 @@ class SerialPort:
             except _LINE_ERRORS as exc:
                 # A pseudo-terminal has no parity bit, and some kernels refuse to set one
                 # (EINVAL) once it has been set: parity only matters on a real UART.
-                if self.settings.parity == "N" or not _is_pty(self.url) or "Invalid argument" not in str(exc):
+                if self.settings.parity == "N" or not _is_pty(self.url) or _errno(exc) != errno.EINVAL:
                     raise
                 self._serial = self._open("N")
         except FileNotFoundError:
-            raise PortNotFoundError(f"no serial device {self.url!r}", device=self.device, action="opening") from None
-        except (*_LINE_ERRORS, ValueError) as exc:
-            text = str(exc)
-            if "No such file" in text or "could not open port" in text:
-                raise PortNotFoundError(f"cannot open serial port {self.url!r}: {text}", device=self.device,
-                                        action="opening") from None
-            raise DeviceError(f"cannot open serial port {self.url!r}: {text}", device=self.device,
+            raise PortNotFoundError("no such serial device", device=self.device, port=self.url,
+                                    action="opening") from None
+        except _OPEN_ERRORS as exc:
+            if _errno(exc) in (errno.ENOENT, errno.ENODEV, errno.ENXIO):
+                raise PortNotFoundError("no such serial device (unplugged or mistyped?)", device=self.device,
+                                        port=self.url, action="opening") from None
+            raise DeviceError(f"cannot open serial port: {exc}", device=self.device, port=self.url,
                               action="opening") from None
         return self
 
@@ -83,7 +86,7 @@ class SerialPort:
         return self._serial is not None
 
     def wire_time_s(self, nbytes: int) -> float:
-        return nbytes * self.settings.bits_per_char / self.settings.baudrate
+        return float(nbytes * self.settings.bits_per_char / self.settings.baudrate)
 
     def command(self, line: str, *, action: str, expect_reply: bool | None = None) -> str | None:
         """Send ``line`` (plus the terminator); return the reply line (without its terminator).
@@ -91,7 +94,7 @@ class SerialPort:
         Returns None when the protocol does not wait for replies.
         """
         if self._serial is None:
-            raise DeviceError("port is not open", device=self.device, action=action)
+            raise DeviceError("port is not open", device=self.device, port=self.url, action=action)
         s = self.settings
         wait = s.wait_reply if expect_reply is None else expect_reply
         gap = s.min_gap_ms / 1000 - (time.monotonic() - self._last_end_s)
@@ -103,7 +106,7 @@ class SerialPort:
             self._serial.write(data)
             self._serial.flush()
         except _LINE_ERRORS as exc:
-            raise DeviceError(f"serial port {self.url!r} failed: {_reason(exc)}", device=self.device,
+            raise DeviceError(f"serial port failed: {_reason(exc)}", device=self.device, port=self.url,
                               action=action) from None
         if self.monitor is not None:
             self.monitor.record(OUT, self.url, data, action)
@@ -117,11 +120,13 @@ class SerialPort:
     def _read_line(self, action: str) -> str:
         s = self.settings
         end = s.reply_terminator.encode("latin-1")
+        if self._serial is None:
+            raise DeviceError("port is not open", device=self.device, port=self.url, action=action)
         try:
             # read_until gives up after the port's timeout over the whole call: nothing hangs.
-            buffer = self._serial.read_until(end, size=4096)
+            buffer: bytes = self._serial.read_until(end, size=4096)
         except _LINE_ERRORS as exc:
-            raise DeviceError(f"serial port {self.url!r} failed: {_reason(exc)}", device=self.device,
+            raise DeviceError(f"serial port failed: {_reason(exc)}", device=self.device, port=self.url,
                               action=action) from None
         if buffer and self.monitor is not None:
             self.monitor.record(IN, self.url, buffer, action)
@@ -129,16 +134,26 @@ class SerialPort:
             if buffer:
                 shown = ascii(buffer.decode("latin-1"))
                 raise DeviceError(f"garbled reply {shown} (no line end within {s.timeout_ms:.0f} ms)",
-                                  device=self.device, action=action)
-            raise DeviceTimeoutError(f"no reply within {s.timeout_ms:.0f} ms", device=self.device, action=action)
+                                  device=self.device, port=self.url, action=action)
+            raise DeviceTimeoutError(f"no reply within {s.timeout_ms:.0f} ms", device=self.device, port=self.url,
+                                     action=action)
         return buffer[: -len(end)].decode("latin-1")
 
 
-def _reason(exc: Exception) -> str:
+def _errno(exc: BaseException) -> int | None:
+    """The OS error number of ``exc`` (pyserial keeps it as ``errno`` or as its first argument)."""
+    number = getattr(exc, "errno", None)
+    if number is None and exc.args and isinstance(exc.args[0], int):
+        number = exc.args[0]
+    return number if isinstance(number, int) else None
+
+
+def _reason(exc: BaseException) -> str:
     text = str(exc)
-    if termios is not None and isinstance(exc, termios.error) and exc.args and exc.args[0] == 5:
+    if _errno(exc) == errno.EIO:
         return "the device went away (unplugged or switched off?)"
-    if "readiness to read but returned no data" in text or "Input/output error" in text:
+    # pyserial reports a vanished device with this sentence and no error number.
+    if "readiness to read but returned no data" in text:
         return "the device went away (unplugged or switched off?)"
     return text
 

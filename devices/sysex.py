@@ -7,35 +7,52 @@ prints it::
 
 Placeholders: ``{dev}`` device id, ``{ch}`` channel-1, ``{v}`` a 7-bit value,
 ``{v_msb} {v_lsb}`` a 14-bit value in two 7-bit bytes, ``{v_hi4} {v_lo4}`` an 8-bit
-value in two nibbles, ``{data}`` a dump's data block (``size`` bytes), ``{cs}`` the
-checksum over the bytes from ``checksum_start`` to the one before it.
+value in two nibbles, ``{n0} {n1} {n2} {n3}`` a value of up to 16 bits in nibbles
+(``n0`` the least significant; the template's order is the wire's order, so both
+"least significant first" and "most significant first" charts are written as printed),
+``{data}`` a dump's data block (``size`` bytes), ``{cs}`` the checksum over the bytes
+from ``checksum_start`` to the one before it.
+
+A chart's ``1n`` / ``3n`` (a fixed high nibble, the low nibble the device number = MIDI
+channel - 1, as Yamaha prints it) is written as is: ``F0 43 1n 3E ...``.
 """
 
 from __future__ import annotations
 
 import functools
 import operator
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from devices.errors import ProfileError
 
 CHECKSUMS = ("roland", "sum7", "xor", "none")
-VALUE_FIELDS = {"v": 127, "v_msb": 16383, "v_lsb": 16383, "v_hi4": 255, "v_lo4": 255}
+VALUE_FIELDS = {"v": 127, "v_msb": 16383, "v_lsb": 16383, "v_hi4": 255, "v_lo4": 255,
+                "n0": 15, "n1": 255, "n2": 4095, "n3": 65535}
 FIELDS = {"dev", "ch", "cs", "data", *VALUE_FIELDS}
+_NIBBLES = ("n0", "n1", "n2", "n3")
 
 
-def checksum(kind: str, data) -> int:
+def _status_nibble(word: str) -> int | None:
+    """``"1n"`` -> 0x10: a byte whose low nibble is the channel (Yamaha's "1n")."""
+    if len(word) == 2 and word[1] == "n" and word[0] in "0123456789ABCDEFabcdef":
+        return int(word[0], 16) << 4
+    return None
+
+
+def checksum(kind: str, data: Sequence[int]) -> int:
     """The checksum byte of ``data`` (ints 0..127).
 
     ``roland``: (128 - sum % 128) % 128, so that data + checksum sums to 0 mod 128.
     ``sum7``: sum & 0x7F. ``xor``: all bytes XORed, & 0x7F.
     """
     if kind == "roland":
-        return (128 - sum(data) % 128) % 128
+        return int((128 - sum(data) % 128) % 128)
     if kind == "sum7":
-        return sum(data) & 0x7F
+        return int(sum(data) & 0x7F)
     if kind == "xor":
-        return functools.reduce(operator.xor, data, 0) & 0x7F
+        return int(functools.reduce(operator.xor, data, 0) & 0x7F)
     raise ValueError(f"unknown checksum {kind!r}")
 
 
@@ -43,19 +60,19 @@ def checksum(kind: str, data) -> int:
 class SysexTemplate:
     """A parsed template; tokens are ints (fixed bytes) or field names."""
 
-    tokens: tuple
+    tokens: tuple[int | str, ...]
     checksum: str = "none"
     checksum_start: int = 1
     """Index (into the full message, F0 = 0) of the first byte the checksum covers."""
     data_size: int = 0
 
     @classmethod
-    def parse(cls, text: str, *, checksum_kind: str = "none", checksum_start: int = 1,
+    def parse(cls, text: Any, *, checksum_kind: str = "none", checksum_start: int = 1,
               data_size: int = 0, file: str | None = None, key: str | None = None) -> SysexTemplate:
         if not isinstance(text, str):
             raise ProfileError("expected a SysEx template string like 'F0 41 {dev} ... F7'",
                                file=file, key=key)
-        tokens: list = []
+        tokens: list[int | str] = []
         for word in text.split():
             if word.startswith("{") and word.endswith("}"):
                 name = word[1:-1]
@@ -68,6 +85,12 @@ class SysexTemplate:
                     tokens.extend(("data",) * data_size)
                     continue
                 tokens.append(name)
+                continue
+            high = _status_nibble(word)
+            if high is not None:
+                if high > 0x70:
+                    raise ProfileError(f"{word!r} is not a data byte (00..7F)", file=file, key=key)
+                tokens.append(f"chn{high:02X}")
                 continue
             try:
                 byte = int(word, 16)
@@ -99,12 +122,19 @@ class SysexTemplate:
     @property
     def wire_max(self) -> int:
         fields = self.value_fields
+        nibbles = [f for f in fields if f in _NIBBLES]
+        if nibbles:
+            return (1 << (4 * len(nibbles))) - 1
         return max((VALUE_FIELDS[f] for f in fields), default=0)
 
-    def build(self, *, value: int = 0, dev: int = 0x10, channel: int = 1, data=()) -> list[int]:
+    @property
+    def value_bits(self) -> int:
+        return self.wire_max.bit_length()
+
+    def build(self, *, value: int = 0, dev: int = 0x10, channel: int = 1, data: Iterable[int] = ()) -> list[int]:
         """The whole message, F0 .. F7, with fields filled and the checksum computed."""
         out: list[int] = []
-        data = list(data)
+        block = list(data)
         data_index = 0
         cs_at = None
         for token in self.tokens:
@@ -124,8 +154,12 @@ class SysexTemplate:
                 out.append((value >> 4) & 0x0F)
             elif token == "v_lo4":
                 out.append(value & 0x0F)
+            elif token in _NIBBLES:
+                out.append((value >> (4 * _NIBBLES.index(token))) & 0x0F)
+            elif token.startswith("chn"):
+                out.append(int(token[3:], 16) | ((channel - 1) & 0x0F))
             elif token == "data":
-                out.append(data[data_index] & 0x7F if data_index < len(data) else 0)
+                out.append(block[data_index] & 0x7F if data_index < len(block) else 0)
                 data_index += 1
             elif token == "cs":
                 cs_at = len(out)
@@ -134,7 +168,8 @@ class SysexTemplate:
             out[cs_at] = checksum(self.checksum, out[self.checksum_start:cs_at])
         return out
 
-    def match(self, message: list[int] | tuple, *, dev: int | None = None) -> dict | None:
+    def match(self, message: Sequence[int], *, dev: int | None = None,
+              channel: int | None = None) -> dict[str, Any] | None:
         """Fields of ``message`` (F0 .. F7) if it fits this template, else None.
 
         The result has ``value`` (when the template carries one), ``data`` (a dump's
@@ -143,8 +178,9 @@ class SysexTemplate:
         """
         if len(message) != len(self.tokens):
             return None
-        found: dict = {"data": []}
+        found: dict[str, Any] = {"data": []}
         msb = lsb = hi = lo = None
+        nibbles: dict[str, int] = {}
         cs_at = None
         for token, byte in zip(self.tokens, message, strict=False):
             if isinstance(token, int):
@@ -166,6 +202,16 @@ class SysexTemplate:
                 hi = byte
             elif token == "v_lo4":
                 lo = byte
+            elif token in _NIBBLES:
+                if byte > 0x0F:
+                    return None
+                nibbles[token] = byte
+            elif token.startswith("chn"):
+                if byte & 0xF0 != int(token[3:], 16):
+                    return None
+                if channel is not None and byte & 0x0F != (channel - 1) & 0x0F:
+                    return None
+                found["channel"] = (byte & 0x0F) + 1
             elif token == "data":
                 found["data"].append(byte)
             elif token == "cs":
@@ -174,6 +220,8 @@ class SysexTemplate:
             found["value"] = ((msb or 0) << 7) | (lsb or 0)
         if hi is not None or lo is not None:
             found["value"] = ((hi or 0) << 4) | (lo or 0)
+        if nibbles:
+            found["value"] = sum(n << (4 * _NIBBLES.index(t)) for t, n in nibbles.items())
         if cs_at is not None:
             found["checksum_ok"] = message[cs_at] == checksum(self.checksum, message[self.checksum_start:cs_at])
         else:
@@ -181,4 +229,5 @@ class SysexTemplate:
         return found
 
     def describe(self) -> str:
-        return " ".join(f"{t:02X}" if isinstance(t, int) else "{" + t + "}" for t in self.tokens)
+        return " ".join(f"{t:02X}" if isinstance(t, int) else f"{t[3]}n" if t.startswith("chn")
+                        else "{" + t + "}" for t in self.tokens)

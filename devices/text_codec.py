@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
+from typing import Any
 
 from devices.errors import ProfileError
 
@@ -26,11 +27,11 @@ class TextTemplate:
     """A command or reply line. ``regex`` matches a whole line (without its terminator)."""
 
     text: str
-    regex: re.Pattern
+    regex: re.Pattern[str]
     fields: tuple[str, ...]
 
     @classmethod
-    def parse(cls, text, *, file: str | None = None, key: str | None = None,
+    def parse(cls, text: Any, *, file: str | None = None, key: str | None = None,
               allowed: tuple[str, ...] = FIELDS) -> TextTemplate:
         if not isinstance(text, str) or not text:
             raise ProfileError("expected a command template string", file=file, key=key)
@@ -63,10 +64,10 @@ class TextTemplate:
             raise ProfileError(f"bad template {text!r}: {exc}", file=file, key=key) from None
         return cls(text, re.compile(pattern + r"\Z"), tuple(fields))
 
-    def build(self, **values) -> str:
+    def build(self, **values: Any) -> str:
         return self.text.format(**values)
 
-    def match(self, line: str) -> dict | None:
+    def match(self, line: str) -> dict[str, Any] | None:
         found = self.regex.match(line)
         return None if found is None else found.groupdict()
 
@@ -83,9 +84,9 @@ class SerialEncoding:
     """Range of ``{wire}`` (0 = the template uses ``value``/``index``/``on`` instead)."""
     wire: tuple[int, ...] | None = None
 
-    def fields_for(self, parameter, value) -> dict:
+    def fields_for(self, parameter: Any, value: Any) -> dict[str, Any]:
         """Template fields for a checked value of ``parameter``."""
-        out: dict = {}
+        out: dict[str, Any] = {}
         if parameter.kind == "continuous":
             out["value"] = float(value)
         elif parameter.kind == "stepped":
@@ -100,7 +101,7 @@ class SerialEncoding:
             out["wire"] = parameter.to_wire(value, self.wire_max, list(self.wire) if self.wire else None)
         return out
 
-    def value_from(self, parameter, fields: dict):
+    def value_from(self, parameter: Any, fields: dict[str, Any]) -> Any:
         """The engineer's value from parsed template fields (the inverse of ``fields_for``)."""
         if "wire" in fields and fields["wire"] is not None and self.wire_max:
             if not 0 <= int(fields["wire"]) <= self.wire_max:
@@ -122,7 +123,7 @@ class SerialEncoding:
         return parameter.parse(fields.get("value"))
 
 
-def parse_serial_encoding(table, *, file: str | None, key: str) -> SerialEncoding:
+def parse_serial_encoding(table: Any, *, file: str | None, key: str) -> SerialEncoding:
     if not isinstance(table, dict):
         raise ProfileError('expected a table like { set = "DRV {value:.1f}", query = "DRV?" }',
                            file=file, key=key)

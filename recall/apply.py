@@ -208,11 +208,8 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
                 state.journal_done(slug, name, ApplyStatus.UNCHANGED)
                 emit.device(report, done=True)
                 continue
-            cm = opener(entry)
             try:
-                device = cm.__enter__()
-                if verify and entry.readback:
-                    open_answer_port(device)
+                cm, device = enter_device(opener, entry, answers=verify and entry.readback)
             except DeviceError as exc:
                 _fail(report, str(exc), state)
                 emit.device(report, done=True)
@@ -329,6 +326,22 @@ def _apply_one(entry: StudioDevice, device: Device, values: dict[str, Any], to_s
         report.status = ApplyStatus.SET
         report.reason = "set (no read-back)" if not device.readback else "set (not verified)"
     report.elapsed_s = time.perf_counter() - t0
+
+
+def enter_device(opener: DeviceOpener, entry: StudioDevice, *,
+                 answers: bool = True) -> tuple[AbstractContextManager[Device], Device]:
+    """Open ``entry`` through ``opener`` and, when ``answers``, its answer port (see
+    :func:`open_answer_port`); returns ``(context, device)``, exit the context to close. When
+    the answer port fails the device is closed again: nothing stays half open."""
+    cm = opener(entry)
+    device = cm.__enter__()
+    if answers:
+        try:
+            open_answer_port(device)
+        except BaseException as exc:
+            cm.__exit__(type(exc), exc, None)
+            raise
+    return cm, device
 
 
 def open_answer_port(device: Any) -> None:

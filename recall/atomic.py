@@ -21,9 +21,11 @@ one-line error (file and reason).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import secrets
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,7 +77,10 @@ def clean_stale_temps(path: str | os.PathLike[str], *, now: float | None = None)
         if age_s < STALE_AFTER_S and (pid is None or process_exists(int(pid))):
             continue  # its writer may still be saving (an older name form says no pid: judged by age)
         with contextlib.suppress(OSError):
-            os.unlink(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)  # a staging folder (hybrid.files.deliver.staging)
+            else:
+                os.unlink(entry.path)
             removed.append(Path(entry.path))
     return removed
 
@@ -113,6 +118,36 @@ def commit(tmp: str | os.PathLike[str], target: str | os.PathLike[str], *, mode:
     os.chmod(tmp, _mode_for(Path(target), mode))
     os.replace(tmp, target)
     fsync_dir(Path(target).parent)
+
+
+LOCK_WAIT_S = 5.0
+"""How long :func:`writer_lock` waits for another of our processes to finish its save."""
+
+
+@contextlib.contextmanager
+def writer_lock(path: str | os.PathLike[str], *, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
+    """Hold ``.<name>.lock`` beside ``path`` (flock) while reading, merging and writing it, so two
+    of our processes (the TUI and a surface, say) save one file one after the other. Editors take
+    no lock: what they write in between is what a merge is for. TimeoutError after ``wait_s``."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(target.with_name(f".{target.name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"another process has been saving {target.name} for {wait_s:g} s") from None
+                time.sleep(0.01)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> None:

@@ -13,12 +13,14 @@ known state, so a following ``apply --changed`` sends nothing that already match
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable, Iterable
 
+from devices.device import Device
 from devices.errors import DeviceError
-from recall.apply import device_for, open_answer_port
+from recall.apply import DeviceOpener, device_for, enter_device
 from recall.diff import Change, diff_sheets
 from recall.state import StudioState
 from recall.store import create_song, load_sheet, save_sheet, sheet_path
@@ -91,7 +93,7 @@ def readable_devices(studio: Studio, names: Iterable[str] | None = None) -> list
 
 def read_gear(studio: Studio, names: Iterable[str] | None = None, *,
               on_event: Callable[[CaptureEvent], None] | None = None,
-              open_device: Callable[[StudioDevice], Any] | None = None,
+              open_device: DeviceOpener | None = None,
               ) -> tuple[dict[str, dict[str, Any]], dict[str, DeviceError]]:
     """Read every readable device (or those of ``names`` that can be read), ports in parallel.
 
@@ -113,17 +115,10 @@ def read_gear(studio: Studio, names: Iterable[str] | None = None, *,
                 on_event(event)
 
     # Open one at a time, read ports in parallel, close one at a time (see recall.apply).
-    sessions: dict[str, tuple[Any, Any]] = {}
+    sessions: dict[str, tuple[AbstractContextManager[Device], Device]] = {}
     for entry in devices:
-        cm = opener(entry)
         try:
-            dev = cm.__enter__()
-            try:
-                open_answer_port(dev)
-            except BaseException as exc:
-                cm.__exit__(type(exc), exc, None)
-                raise
-            sessions[entry.name] = (cm, dev)
+            sessions[entry.name] = enter_device(opener, entry)
         except Exception as exc:  # noqa: BLE001 - one unit that will not open must not stop the others
             err = exc if isinstance(exc, DeviceError) else DeviceError(
                 f"{type(exc).__name__}: {exc}", device=entry.name, action="opening")
@@ -166,31 +161,26 @@ def read_gear(studio: Studio, names: Iterable[str] | None = None, *,
 
 def learn(studio: Studio, names: Iterable[str] | None, duration_s: float, *,
           on_event: Callable[[CaptureEvent], None] | None = None,
-          open_device: Callable[[StudioDevice], Any] | None = None,
+          open_device: DeviceOpener | None = None,
           stop: threading.Event | None = None) -> tuple[dict[str, dict[str, Any]], dict[str, DeviceError]]:
     """Listen to MIDI gear for ``duration_s`` (or until ``stop`` is set); the last value of each
     control moved, per device, in the engineer's units."""
     opener = open_device or device_for
     if names is None:
         entries = [d for d in studio.devices.values()
-                   if d.machine_settable and d.profile.transport == "midi"]
+                   if d.machine_settable and d.profile.listens]
     else:
         entries = [studio.device(n) for n in names]
-        entries = [e for e in entries if e.machine_settable and e.profile.transport == "midi"]
+        entries = [e for e in entries if e.machine_settable and e.profile.listens]
     learned: dict[str, dict[str, Any]] = {}
     failures: dict[str, DeviceError] = {}
     lock = threading.Lock()
-    opened, stops = [], []
+    opened: list[AbstractContextManager[Device]] = []
+    stops: list[Callable[[], None]] = []
     try:
         for entry in entries:
             try:
-                cm = opener(entry)
-                dev = cm.__enter__()
-                try:
-                    open_answer_port(dev)
-                except BaseException as exc:
-                    cm.__exit__(type(exc), exc, None)
-                    raise
+                cm, dev = enter_device(opener, entry)
             except DeviceError as exc:
                 failures[entry.name] = exc
                 continue
@@ -228,7 +218,7 @@ def learn(studio: Studio, names: Iterable[str] | None, duration_s: float, *,
 def capture_song(studio: Studio, song: str, *, devices: Iterable[str] | None = None,
                  learn_s: float | None = None, samplerate: int | None = None,
                  on_event: Callable[[CaptureEvent], None] | None = None,
-                 open_device: Callable[[StudioDevice], Any] | None = None,
+                 open_device: DeviceOpener | None = None,
                  stop: threading.Event | None = None) -> CaptureResult:
     """Read the gear (and optionally learn panel moves) into ``song``'s sheet; a new song is created.
 

@@ -105,6 +105,108 @@ def switch_svg(param: Any, value: Any, *, size: int = 64) -> str:
     return "".join(parts)
 
 
+def control_svg(param: Any, value: Any, *, size: int = 64) -> str:
+    """The control the panel really has (``Parameter.panel_control``): a button bank, a two- or
+    three-way toggle, one ring of a concentric knob, a stepped switch with its labels, a knob."""
+    kind = param.panel_control() if hasattr(param, "panel_control") else param.kind
+    if kind == "buttons":
+        return buttons_svg(param, value)
+    if kind == "toggle3":
+        return toggle3_svg(param, value, size=size)
+    if kind in ("switch", "toggle") and param.kind == "switch":
+        return switch_svg(param, value, size=size)
+    if kind == "concentric":
+        return concentric_svg(param, value, size=size)
+    if kind == "stepped" and param.kind == "stepped":
+        return stepped_svg(param, value, size=size)
+    return knob_svg(param, value, size=size)
+
+
+def buttons_svg(param: Any, value: Any) -> str:
+    """A row of push buttons, one per detent, the pressed one lit (the 1176's ratio buttons)."""
+    labels = list(param.labels) if param.kind == "stepped" else list(param.labels or ["off", "on"])
+    current = value if param.kind == "stepped" else (labels[1] if value else labels[0]) if value is not None else None
+    w, h, gap = 34, 26, 4
+    width = len(labels) * (w + gap)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="buttons" width="{width}" height="{h + 4}" '
+             f'viewBox="0 0 {width} {h + 4}" role="img" aria-label="{_e(param.label or param.name)}">']
+    for i, label in enumerate(labels):
+        lit = label == current
+        x = i * (w + gap) + 2
+        parts.append(f'<rect class="button{" lit" if lit else ""}" data-label="{_e(label)}" x="{x}" y="2" '
+                     f'width="{w}" height="{h}" rx="3" fill="{"#f5d142" if lit else "#ddd"}" stroke="#222"/>'
+                     f'<text x="{x + w / 2}" y="{h / 2 + 6}" font-size="11" text-anchor="middle">{_e(label)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def toggle3_svg(param: Any, value: Any, *, size: int = 64) -> str:
+    """A three-position toggle: the lever up, centre or down, the positions' labels beside it."""
+    labels = list(param.labels)
+    index = labels.index(value) if value in labels else None
+    c = size / 2
+    ys = [size * 0.18, c, size * 0.82]
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="toggle3" width="{size * 2}" height="{size}" '
+             f'viewBox="0 0 {size * 2} {size}" role="img" aria-label="{_e(param.label or param.name)}">',
+             f'<circle cx="{c / 2 + 4}" cy="{c}" r="7" fill="#999" stroke="#222"/>']
+    for i, (label, y) in enumerate(zip(labels, ys, strict=False)):
+        weight = ' font-weight="bold"' if i == index else ""
+        parts.append(f'<text x="{c / 2 + 16}" y="{y + 4:.1f}" font-size="11"{weight}>{_e(label)}</text>')
+    if index is not None:
+        parts.append(f'<line class="lever" data-position="{index}" x1="{c / 2 + 4}" y1="{c}" x2="{c / 2 + 4}" '
+                     f'y2="{ys[index]:.1f}" stroke="#222" stroke-width="4" stroke-linecap="round"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def stepped_svg(param: Any, value: Any, *, size: int = 96) -> str:
+    """A detented rotary switch with every position's label (and the unit) printed round it."""
+    c = size / 2
+    r = size * 0.2
+    labels = list(param.labels)
+    n = len(labels)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="stepped" width="{size}" height="{size}" '
+             f'viewBox="0 0 {size} {size}" role="img" aria-label="{_e(param.label or param.name)}">']
+    for i, label in enumerate(labels):
+        t = i / (n - 1) if n > 1 else 0.0
+        a = math.radians(-KNOB_TRAVEL_DEG / 2 + KNOB_TRAVEL_DEG * t)
+        x, y = c + (r + 14) * math.sin(a), c - (r + 14) * math.cos(a)
+        bold = ' font-weight="bold"' if label == value else ""
+        parts.append(f'<text class="detent" x="{x:.1f}" y="{y + 3:.1f}" font-size="8" text-anchor="middle"{bold}>'
+                     f"{_e(label)}</text>")
+    parts.append(f'<circle cx="{c}" cy="{c}" r="{r:.1f}" fill="#2b2b2b" stroke="#000"/>')
+    if param.unit:
+        parts.append(f'<text x="{c}" y="{size - 2}" font-size="8" text-anchor="middle">{_e(param.unit)}</text>')
+    if value in labels:
+        t = labels.index(value) / (n - 1) if n > 1 else 0.0
+        a = math.radians(-KNOB_TRAVEL_DEG / 2 + KNOB_TRAVEL_DEG * t)
+        x, y = c + (r - 2) * math.sin(a), c - (r - 2) * math.cos(a)
+        parts.append(f'<line class="pointer" data-position="{t:.4f}" x1="{c}" y1="{c}" x2="{x:.1f}" y2="{y:.1f}" '
+                     f'stroke="#fff" stroke-width="3" stroke-linecap="round"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def concentric_svg(param: Any, value: Any, *, size: int = 64) -> str:
+    """One ring of a concentric pair: the outer ring drawn as a collar round the inner knob,
+    this parameter's pointer on the ring it sits on."""
+    c = size / 2
+    outer = getattr(param, "concentric_with", None) is None
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="concentric" width="{size}" height="{size}" '
+             f'viewBox="0 0 {size} {size}" role="img" aria-label="{_e(param.label or param.name)}">',
+             f'<circle cx="{c}" cy="{c}" r="{size * 0.42:.1f}" fill="#555" stroke="#000"/>',
+             f'<circle cx="{c}" cy="{c}" r="{size * 0.24:.1f}" fill="#2b2b2b" stroke="#000"/>']
+    if value is not None:
+        pos = position(param, value)
+        a = math.radians(-KNOB_TRAVEL_DEG / 2 + KNOB_TRAVEL_DEG * pos)
+        r0, r1 = (size * 0.26, size * 0.41) if outer else (0.0, size * 0.22)
+        parts.append(f'<line class="pointer" data-ring="{"outer" if outer else "inner"}" data-position="{pos:.4f}" '
+                     f'x1="{c + r0 * math.sin(a):.1f}" y1="{c - r0 * math.cos(a):.1f}" x2="{c + r1 * math.sin(a):.1f}" '
+                     f'y2="{c - r1 * math.cos(a):.1f}" stroke="#fff" stroke-width="3" stroke-linecap="round"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def _photo_tag(folder: Path, rel: str) -> str:
     path = (folder / rel)
     kind = PHOTO_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
@@ -166,9 +268,12 @@ def export_html(sheet: Sheet, studio: Studio, *, song_folder: Path | None = None
             prof = entry.profile
             sub = " ".join(x for x in (prof.maker, prof.model) if x)
             out.append(f'<div class="model">{_e(sub)}{" · " + _e(chain) if chain else ""}</div><div class="controls">')
+            applies = set(prof.applicable_to(values))
             for name, param in prof.parameters.items():
+                if name not in applies:
+                    continue
                 shown_value = _parsed(param, values[name]) if name in values else None
-                svg = switch_svg(param, shown_value) if param.kind == "switch" else knob_svg(param, shown_value)
+                svg = control_svg(param, shown_value)
                 text = show(param, shown_value) if shown_value is not None else "—"
                 unset = "" if shown_value is not None else " unset"
                 out.append(f'<div class="control{unset}" data-param="{_e(name)}">{svg}'

@@ -54,15 +54,24 @@ class Conflict:
         return f"changed on disk since it was loaded (now {self.show(self.theirs)}); this save has {self.show(self.ours)}"
 
 
+@dataclass
+class Merge:
+    """What :func:`merge_documents` found: ``conflicts`` (save nothing then) and ``from_disk``,
+    the keys whose value now comes from the other writer (for telling the person)."""
+
+    conflicts: list[Conflict]
+    from_disk: list[str]
+
+
 def merge_documents(base: MutableMapping[str, Any], theirs: MutableMapping[str, Any],
-                    ours: MutableMapping[str, Any]) -> list[Conflict]:
-    """Carry ``ours``' changes since ``base`` into ``theirs`` (edited in place); the conflicts.
+                    ours: MutableMapping[str, Any]) -> Merge:
+    """Carry ``ours``' changes since ``base`` into ``theirs`` (edited in place).
 
     With conflicts ``theirs`` may hold part of the merge: do not save it then.
     """
-    conflicts: list[Conflict] = []
-    _merge_table(base, theirs, ours, (), conflicts)
-    return conflicts
+    merge = Merge([], [])
+    _merge_table(base, theirs, ours, (), merge)
+    return merge
 
 
 def _is_table(value: Any) -> bool:
@@ -71,14 +80,20 @@ def _is_table(value: Any) -> bool:
 
 
 def _merge_table(base: MutableMapping[str, Any], theirs: MutableMapping[str, Any],
-                 ours: MutableMapping[str, Any], path: tuple[str, ...], conflicts: list[Conflict]) -> None:
+                 ours: MutableMapping[str, Any], path: tuple[str, ...], merge: Merge) -> None:
     keys = list(dict.fromkeys([*ours.keys(), *theirs.keys(), *base.keys()]))
     for key in keys:
         b = base.get(key, MISSING)
         t = theirs.get(key, MISSING)
         o = ours.get(key, MISSING)
-        if _same(o, b) or _same(o, t):
-            continue  # we changed nothing here, or changed it to what is on disk already
+        if _same(o, t):
+            continue  # both sides agree (changed alike, or not at all)
+        if _same(o, b):
+            if not (_is_table(t) and _is_table(o)):
+                merge.from_disk.append(key_path(*path, str(key)))
+                continue
+            _merge_table(b if _is_table(b) else {}, t, o, (*path, str(key)), merge)
+            continue  # we changed nothing here; the other side's table, key by key for the record
         if _same(t, b):
             if o is MISSING:
                 del theirs[key]
@@ -86,9 +101,9 @@ def _merge_table(base: MutableMapping[str, Any], theirs: MutableMapping[str, Any
                 theirs[key] = o
             continue
         if _is_table(t) and _is_table(o):
-            _merge_table(b if _is_table(b) else {}, t, o, (*path, str(key)), conflicts)
+            _merge_table(b if _is_table(b) else {}, t, o, (*path, str(key)), merge)
             continue
-        conflicts.append(Conflict(key_path(*path, str(key)), t, o))
+        merge.conflicts.append(Conflict(key_path(*path, str(key)), t, o))
 
 
 def _same(a: Any, b: Any) -> bool:

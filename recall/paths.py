@@ -27,6 +27,9 @@ MASTER_DIR = "master"
 DELIVER_DIR = "deliver"
 FINGERPRINTS_DIR = "fingerprints"
 ALBUM_FILE = "album.toml"
+INBOX_DIR = "inbox"
+REFUSED_DIR = ".refused"
+INTAKE_NOTE = "intake/client-note.txt"
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,16 @@ class SongPaths:
         """How each insert chain sounded (hybrid.live.verify)."""
         return self.folder / FINGERPRINTS_DIR
 
+    @property
+    def intake_note(self) -> Path:
+        """The note to the client written after intake (the TUI's Intake view)."""
+        return self.folder / INTAKE_NOTE
+
+    @property
+    def worked_on(self) -> tuple[Path, ...]:
+        """Folders that hold the engineer's work (a song with any of them filled is not a fresh intake)."""
+        return (self.history, self.prints, self.mix, self.fingerprints)
+
     def file(self, relative: str | os.PathLike[str]) -> Path:
         """A file the sheet names relative to the song folder (``stems/1Kick.wav``)."""
         return self.folder / relative
@@ -127,6 +140,16 @@ class StudioPaths:
     @property
     def albums(self) -> Path:
         return self.root / ALBUMS_DIR
+
+    @property
+    def inbox(self) -> Path:
+        """The drop folder for clients' archives (the TUI's Intake view lists it)."""
+        return self.root / INBOX_DIR
+
+    @property
+    def refused(self) -> Path:
+        """Songs refused after intake, moved out of songs/ (hybrid.files.intake.withdraw)."""
+        return self.root / REFUSED_DIR
 
     @property
     def state(self) -> Path:

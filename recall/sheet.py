@@ -33,6 +33,15 @@ The file (``songs/<song>/sheet.toml``) ::
     item = "Gain staging checked"
     done = true
 
+    [mix]                          # a summing print (studio.toml [summing]): stem -> summing input
+    inputs = { "1Kick" = 1, "2Snare" = 2, "5Vox" = 4 }
+    null_limit_db = -50.0          # optional: a variant's null against "full" above this is flagged
+    [mix.variants.instrumental]    # "full" (every stem) always exists; others mute stems
+    mute = ["5Vox"]
+
+An insert may say ``side = "L"`` (or "R", or a 1-based side number: a mono stem through
+one side of a stereo loop) and ``ms = true`` (a stereo stem through the loop mid/side).
+
 Values, loops and devices are checked against the studio by :func:`validate_sheet`
 before anything is sent or saved. The model keeps the tomlkit document underneath, so
 a sheet saved by the program keeps the comments and layout of a hand edit.
@@ -66,13 +75,35 @@ Value = float | str | bool
 
 @dataclass
 class Insert:
-    """One hop of a track's chain: the loop, and the gear on it in signal order."""
+    """One hop of a track's chain: the loop, and the gear on it in signal order.
+
+    ``side``: a mono stem through one side (1-based) of a multi-channel loop; ``ms``: a
+    stereo stem through a stereo loop mid/side."""
 
     loop: str
     devices: list[str] = field(default_factory=list)
+    side: int | None = None
+    ms: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"loop": self.loop, "devices": list(self.devices)}
+        return {"loop": self.loop, "devices": list(self.devices), "side": self.side, "ms": self.ms}
+
+
+SIDES = {"L": 1, "R": 2}
+MIX_FULL = "full"
+
+
+@dataclass
+class Mix:
+    """``[mix]``: which summing input each stem plays on, and the variants (``full`` always)."""
+
+    inputs: dict[str, int]
+    variants: dict[str, list[str]]
+    null_limit_db: float = -50.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"inputs": dict(self.inputs), "variants": {k: list(v) for k, v in self.variants.items()},
+                "null_limit_db": self.null_limit_db}
 
 
 @dataclass
@@ -111,6 +142,8 @@ class Sheet:
         self.loaded_text = loaded_text
         """The file's text when this sheet was loaded or last saved (None: not from a file).
         ``recall.store.save_sheet`` compares it with the disk to notice an edit made since."""
+        self.merged_from_disk: list[str] = []
+        """Keys the last save took from the file on disk (changed there since the load)."""
 
     # -- construction ------------------------------------------------------------
     @classmethod
@@ -225,17 +258,30 @@ class Sheet:
     def tracks(self) -> list[Track]:
         out = []
         for name, t in (self.doc.get("tracks") or {}).items():
-            inserts = [Insert(loop=str(i.get("loop", "")), devices=[str(d) for d in i.get("devices", [])])
+            inserts = [Insert(loop=str(i.get("loop", "")), devices=[str(d) for d in i.get("devices", [])],
+                              side=_side(i.get("side")), ms=bool(i.get("ms", False)))
                        for i in t.get("inserts", [])]
             out.append(Track(name=str(name), file=str(t.get("file", "")), inserts=inserts))
         return out
+
+    @property
+    def mix(self) -> Mix | None:
+        """The ``[mix]`` table (structure-checked), or None when the sheet has none."""
+        table = _plain(self.doc.get("mix"))
+        if not isinstance(table, dict):
+            return None
+        variants: dict[str, list[str]] = {MIX_FULL: []}
+        for name, v in (table.get("variants") or {}).items():
+            variants[str(name)] = [str(m) for m in (v or {}).get("mute", [])]
+        return Mix(inputs={str(k): int(v) for k, v in (table.get("inputs") or {}).items()}, variants=variants,
+                   null_limit_db=float(table.get("null_limit_db", -50.0)))
 
     def set_inserts(self, track: str, inserts: list[Insert]) -> None:
         tracks = self.doc.setdefault("tracks", tomlkit.table(is_super_table=True))
         if track not in tracks:
             raise RecallProblems([Problem(self.file, key_path("tracks", track), "no such track on this sheet")])
         if inserts:
-            tracks[track]["inserts"] = [{"loop": i.loop, "devices": list(i.devices)} for i in inserts]
+            tracks[track]["inserts"] = [_insert_table(i) for i in inserts]
         elif "inserts" in tracks[track]:
             del tracks[track]["inserts"]
 
@@ -350,6 +396,24 @@ class Sheet:
         return _StructureChecker(self.file).run(_plain(self.doc))
 
 
+def _side(value: Any) -> int | None:
+    value = _plain(value)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return SIDES.get(value.upper())
+    return int(value)
+
+
+def _insert_table(insert: Insert) -> dict[str, Any]:
+    table: dict[str, Any] = {"loop": insert.loop, "devices": list(insert.devices)}
+    if insert.side is not None:
+        table["side"] = insert.side
+    if insert.ms:
+        table["ms"] = True
+    return table
+
+
 def _clean_value(value: Any) -> Value:
     value = _plain(value)
     if isinstance(value, bool) or isinstance(value, str):
@@ -415,6 +479,9 @@ class _StructureChecker:
             else:
                 for name, d in devices.items():
                     self.device(str(name), d)
+        mix = doc.get("mix")
+        if mix is not None:
+            self.mix(mix)
         checklist = doc.get("checklist")
         if checklist is not None:
             if not isinstance(_plain(checklist), list):
@@ -464,6 +531,52 @@ class _StructureChecker:
                 continue
             self.is_str(ins, "loop", "tracks", name, "inserts", i, required=True)
             self.str_list(ins, "devices", "tracks", name, "inserts", i)
+            side = _plain(ins.get("side"))
+            if side is not None and not (isinstance(side, str) and side.upper() in SIDES
+                                         or isinstance(side, int) and not isinstance(side, bool) and side >= 1):
+                self.bad(key_path("tracks", name, "inserts", i, "side"),
+                         f"expected \"L\", \"R\" or a side number from 1, got {_type_name(side)}")
+            if "ms" in ins and not isinstance(_plain(ins["ms"]), bool):
+                self.bad(key_path("tracks", name, "inserts", i, "ms"), f"expected true or false, got "
+                         f"{_type_name(ins['ms'])}")
+
+    def mix(self, mix: Any) -> None:
+        if not isinstance(mix, dict):
+            self.bad("mix", f"expected a table, got {_type_name(mix)}")
+            return
+        for key in mix:
+            if key not in ("inputs", "variants", "null_limit_db"):
+                self.bad(key_path("mix", str(key)), "unknown key (known: inputs, variants, null_limit_db)")
+        inputs = mix.get("inputs")
+        if not isinstance(inputs, dict):
+            self.bad("mix.inputs", "missing (expected { stem = summing input, ... })" if inputs is None
+                     else f"expected a table of stem = input, got {_type_name(inputs)}")
+        else:
+            for stem, number in inputs.items():
+                n = _plain(number)
+                if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                    self.bad(key_path("mix", "inputs", str(stem)), f"expected a summing input from 1, got "
+                             f"{_type_name(n)}")
+        limit = _plain(mix.get("null_limit_db", -50.0))
+        if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not -200.0 <= limit <= 0.0:
+            self.bad("mix.null_limit_db", f"expected a level in dB from -200 to 0, got {_type_name(limit)}")
+        variants = mix.get("variants")
+        if variants is None:
+            return
+        if not isinstance(variants, dict):
+            self.bad("mix.variants", f"expected tables [mix.variants.NAME], got {_type_name(variants)}")
+            return
+        for name, v in variants.items():
+            key = key_path("mix", "variants", str(name))
+            if not isinstance(v, dict):
+                self.bad(key, f"expected a table, got {_type_name(v)}")
+                continue
+            if str(name) == MIX_FULL and v.get("mute"):
+                self.bad(key_path("mix", "variants", str(name), "mute"), "\"full\" is every stem: it mutes nothing")
+            self.str_list(v, "mute", "mix", "variants", str(name))
+            for k in v:
+                if k != "mute":
+                    self.bad(key_path("mix", "variants", str(name), str(k)), "unknown key (known: mute)")
 
     def device(self, name: str, d: Any) -> None:
         if not isinstance(d, dict):

@@ -1,7 +1,8 @@
 """What the studio knows beyond its files: the gear's last known state, recall times, journals.
 
-Kept in ``STUDIO/.state/`` as small JSON files written atomically. This is machine
-state (what hybrid last sent to or read from each device, when each song was last
+Kept in ``STUDIO/.state/`` as small JSON files written atomically; each read-modify-write
+holds the file's writer lock (recall.atomic), so two processes (the TUI, a CLI recall) never
+drop each other's update. This is machine state (what hybrid last sent to or read from each device, when each song was last
 recalled, how far an interrupted apply got), not something people edit, so it stays
 out of studio.toml and the sheets (and out of their history).
 
@@ -13,13 +14,16 @@ out of studio.toml and the sheets (and out of their history).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
+from collections.abc import Iterator
 
 from recall.errors import RecallError
+from recall.atomic import writer_lock
 from recall.tomlio import save_text
 
 
@@ -37,6 +41,17 @@ def _read_json(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise RecallError("state file is not a JSON object; delete it to start afresh", file=str(path))
     return data
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """The file's writer lock (recall.atomic.writer_lock); failing to take it is a RecallError
+    (the body's own reads and writes raise RecallError already)."""
+    try:
+        with writer_lock(path):
+            yield
+    except OSError as exc:  # TimeoutError included
+        raise RecallError(f"cannot lock for writing: {exc.strerror or exc}", file=str(path)) from None
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -66,7 +81,7 @@ class StudioState:
 
     def remember(self, device: str, values: dict[str, Any], *, song: str | None = None) -> None:
         """Merge ``values`` into the known state of ``device``."""
-        with self._lock:
+        with self._lock, _locked(self.gear_file):
             data = _read_json(self.gear_file)
             entry = data.setdefault(device, {"values": {}})
             entry.setdefault("values", {}).update(values)
@@ -77,7 +92,7 @@ class StudioState:
 
     def forget(self, device: str) -> None:
         """Known state is no longer trusted (a failed send, someone touched the gear)."""
-        with self._lock:
+        with self._lock, _locked(self.gear_file):
             data = _read_json(self.gear_file)
             if data.pop(device, None) is not None:
                 _write_json(self.gear_file, data)
@@ -88,7 +103,7 @@ class StudioState:
         return self.dir / "recalls.json"
 
     def record_recall(self, slug: str, ok: bool, summary: dict[str, Any]) -> None:
-        with self._lock:
+        with self._lock, _locked(self.recalls_file):
             data = _read_json(self.recalls_file)
             data[slug] = {"at": utc_now(), "ok": ok, "summary": summary}
             _write_json(self.recalls_file, data)
@@ -111,14 +126,14 @@ class StudioState:
                                                   "complete": False, "at": utc_now()})
 
     def journal_done(self, slug: str, device: str, status: str) -> None:
-        with self._lock:
+        with self._lock, _locked(self.journal_file(slug)):
             path = self.journal_file(slug)
             data = _read_json(path)
             data.setdefault("done", {})[device] = status
             _write_json(path, data)
 
     def finish_journal(self, slug: str, complete: bool) -> None:
-        with self._lock:
+        with self._lock, _locked(self.journal_file(slug)):
             path = self.journal_file(slug)
             data = _read_json(path)
             data["complete"] = complete

@@ -31,7 +31,7 @@ from typing import Any
 from datetime import datetime, UTC
 from pathlib import Path
 
-from recall.atomic import is_temp
+from recall.atomic import is_temp, writer_lock
 from recall.errors import Problem, RecallError, RecallProblems, key_path
 from recall.merge import merge_documents
 from recall.paths import SongPaths, StudioPaths
@@ -138,9 +138,19 @@ def save_sheet(sheet: Sheet, path: Path | str | None = None, *, studio: Studio |
     same_file = sheet.file is not None and Path(sheet.file).resolve() == path.resolve()
     sheet.file = str(path)
     base = sheet.loaded_text if same_file else None
+    sheet.merged_from_disk = []
     problems = validate_sheet(sheet, studio) if studio is not None else sheet.structure_problems()
     if problems:
         raise RecallProblems(problems)
+    try:
+        with writer_lock(path):
+            return _save_locked(sheet, path, base, studio)
+    except (OSError, TimeoutError) as exc:
+        raise RecallError(f"cannot save: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}",
+                          file=str(path)) from None
+
+
+def _save_locked(sheet: Sheet, path: Path, base: str | None, studio: Studio | None) -> bool:
     for _attempt in range(SAVE_ATTEMPTS):
         old = _read_current(path)
         if base is not None and old is not None and old != base:
@@ -183,15 +193,16 @@ def _merge_from_disk(sheet: Sheet, base: str, disk: str, studio: Studio | None) 
         raise RecallError(f"changed on disk since it was loaded, and the file on disk does not parse "
                           f"({exc.reason}): fix it or move it away, then save again", file=file) from None
     mine = parse_toml(sheet.dumps(), display=file)
-    conflicts = merge_documents(base_doc, theirs, mine)
-    if conflicts:
-        raise SheetConflict([Problem(file, c.key, c.text) for c in conflicts])
+    merge = merge_documents(base_doc, theirs, mine)
+    if merge.conflicts:
+        raise SheetConflict([Problem(file, c.key, c.text) for c in merge.conflicts])
     merged = Sheet(theirs, file=file, loaded_text=sheet.loaded_text)
     problems = validate_sheet(merged, studio) if studio is not None else merged.structure_problems()
     if problems:
         raise SheetConflict([Problem(p.file, p.key, "changed on disk since it was loaded; merged with this "
                                      f"save it would be wrong: {p.reason}") for p in problems])
     sheet.doc = theirs
+    sheet.merged_from_disk = merge.from_disk
 
 
 def _check_text(text: str, file: str) -> None:

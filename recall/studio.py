@@ -8,6 +8,13 @@ or a path relative to the studio folder).
 The schema is in docs/CONTRACTS.md ("studio.toml"). Keys this module does not know are
 kept in ``Studio.doc`` for other parts (routing, surfaces) and listed in
 ``Studio.warnings`` rather than refused, so a newer file still loads.
+
+This is the only reader of studio.toml (``read_studio_file`` parses it). Each top-level
+table has one ``_Checker`` method (``interface``, ``devices``, ``loops``, ``router``,
+``surfaces``) that checks it and builds its model; a new table is one more method, its
+name in ``_Checker.studio``'s known keys and a field on ``Studio``. A part that needs one
+table without loading the gear reads it through a section reader (``load_interface``,
+``load_loops``), which runs the same method.
 """
 
 from __future__ import annotations
@@ -16,11 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devices.errors import DeviceError
+from devices.errors import DeviceError, ProfileError
 from devices.profile import Profile, resolve_profile
+from devices.unit_settings import KEYS as UNIT_KEYS
+from devices.unit_settings import customise, parse_unit_settings, port_url
 from recall.errors import Problem, RecallError, RecallProblems, key_path
 from recall.paths import StudioPaths
-from recall.tomlio import read_toml, save_text, plain as _plain, type_name as _type_name
+from recall.tomlio import read_toml, save_text, write_toml, plain as _plain, type_name as _type_name
 
 STUDIO_SPEC = "hybrid-studio/1"
 SAMPLERATES = (44100, 48000, 88200, 96000, 176400, 192000)
@@ -58,7 +67,7 @@ class StudioDevice:
 
     @property
     def machine_settable(self) -> bool:
-        return self.port is not None and self.profile.transport != "manual"
+        return self.port is not None and self.profile.recallable
 
     @property
     def readback(self) -> bool:
@@ -66,7 +75,7 @@ class StudioDevice:
 
     @property
     def effective_channel(self) -> int | None:
-        if self.profile.transport != "midi":
+        if self.profile.midi is None:
             return None
         if self.channel is not None:
             return self.channel
@@ -81,16 +90,56 @@ class StudioDevice:
 
 @dataclass
 class Loop:
-    """An insert loop: interface output channel -> gear -> interface input channel (1-based)."""
+    """An insert loop: interface output channel(s) -> gear -> interface input channel(s) (1-based).
+
+    A stereo (or wider) loop lists its sides in order, ``out = [9, 10]``, ``in = [9, 10]``;
+    ``out_channel``/``in_channel`` are then its first side. ``ms``: a stereo stem goes
+    through it mid/side (encoded before, decoded after). ``max_skew_samples`` and
+    ``max_gain_diff_db``: how far its sides may differ before a print is refused.
+    """
 
     name: str
     out_channel: int
     in_channel: int
     devices: list[str] = field(default_factory=list)
+    out_channels: tuple[int, ...] = ()
+    in_channels: tuple[int, ...] = ()
+    ms: bool = False
+    max_skew_samples: float = 2.0
+    max_gain_diff_db: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.out_channels:
+            self.out_channels = (self.out_channel,)
+        if not self.in_channels:
+            self.in_channels = (self.in_channel,)
+
+    @property
+    def sides(self) -> int:
+        return len(self.out_channels)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "out": self.out_channel, "in": self.in_channel,
-                "devices": list(self.devices)}
+        wide = self.sides > 1
+        return {"name": self.name, "out": list(self.out_channels) if wide else self.out_channel,
+                "in": list(self.in_channels) if wide else self.in_channel,
+                "devices": list(self.devices), "ms": self.ms}
+
+
+@dataclass
+class Summing:
+    """``[summing]``: an analog summing mixer (or a console's mix bus) fed by interface outputs.
+
+    ``outs[k]`` feeds its input k+1; its stereo bus comes back on ``ins`` (L, R). ``device``:
+    a unit of [devices] holding its pans/trims; ``bus``: a stereo loop after the bus.
+    """
+
+    outs: tuple[int, ...]
+    ins: tuple[int, int]
+    device: str | None = None
+    bus: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"outs": list(self.outs), "ins": list(self.ins), "device": self.device, "bus": self.bus}
 
 
 @dataclass
@@ -134,6 +183,7 @@ class Studio:
     loops: dict[str, Loop]
     router: Router
     doc: Any = None
+    summing: Summing | None = None
     warnings: list[Problem] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     surfaces: dict[str, SurfaceConfig] = field(default_factory=dict)
@@ -169,6 +219,7 @@ class Studio:
             "devices": [d.to_dict() for d in self.devices.values()],
             "loops": [loop.to_dict() for loop in self.loops.values()],
             "router": self.router.device,
+            "summing": self.summing.to_dict() if self.summing else None,
             "surfaces": [s.to_dict() for s in self.surfaces.values()],
             "warnings": [w.to_dict() for w in self.warnings],
             "problems": [p.to_dict() for p in self.problems],
@@ -231,7 +282,7 @@ def load_loop(directory: str | Path, name: str) -> Loop:
     """One loop of :func:`load_loops`; RecallError naming the known loops when it is not there."""
     loops = load_loops(directory)
     if name not in loops:
-        raise RecallError(f"no loop {name!r} (known: {', '.join(loops) or 'none'})",
+        raise RecallError(f"no loop {name!r} (known: {', '.join(sorted(loops)) or 'none'})",
                           file=str(StudioPaths(Path(directory).expanduser().resolve()).studio_file),
                           key=key_path("loops", name))
     return loops[name]
@@ -284,14 +335,15 @@ class _Checker:
         elif spec != STUDIO_SPEC:
             self.bad("spec", f'unsupported spec {spec!r} (expected "{STUDIO_SPEC}")')
         name = self.typed(doc, "name", str, "", default=root.name) or root.name
-        self.unknown(doc, {"spec", "name", "interface", "devices", "loops", "router", "surfaces"}, "")
+        self.unknown(doc, {"spec", "name", "interface", "devices", "loops", "router", "surfaces", "summing"}, "")
         interface = self.interface(doc.get("interface"))
         devices = self.devices(root, doc.get("devices"))
         loops = self.loops(doc.get("loops"), doc.get("devices") or {})
         router = self.router(doc.get("router"), doc.get("devices") or {})
         surfaces = self.surfaces(doc.get("surfaces"))
+        summing = self.summing(doc.get("summing"), loops, doc.get("devices") or {})
         return Studio(root=root, name=str(name), interface=interface, devices=devices, loops=loops,
-                      router=router, doc=doc, surfaces=surfaces)
+                      router=router, doc=doc, surfaces=surfaces, summing=summing)
 
     def interface(self, value: Any) -> Interface | None:
         table = self.table(value, "interface")
@@ -327,17 +379,26 @@ class _Checker:
             channel = self.typed(entry, "channel", int, key, default=None)
             if channel is not None and not 1 <= channel <= 16:
                 self.bad(key_path("devices", name, "channel"), f"{channel} is out of range (expected 1..16)")
-            self.unknown(entry, {"profile", "port", "channel"}, key)
+            self.unknown(entry, {"profile", "port", "channel", *UNIT_KEYS}, key)
             profile = None
             if profile_ref:
                 try:
                     profile = resolve_profile(profile_ref, base_dir=root)
                 except DeviceError as exc:
                     self.bad(key_path("devices", name, "profile"), f"cannot use profile {profile_ref!r}: {exc}")
+            if profile is not None and any(k in entry for k in UNIT_KEYS):
+                try:   # per-unit settings: a copy of the profile for this unit (device id, CCs, ...)
+                    unit = parse_unit_settings(entry, file=None, key=key)
+                    profile = customise(profile, unit, where=key)
+                    port = port_url(profile, unit, profile.network_port, where=key) or port
+                except ProfileError as exc:
+                    where = exc.key or ""
+                    self.bad(where if where.startswith(key) else f"{key}.{where}".rstrip("."), exc.reason)
+                    profile = None
             if port is not None and not port.strip():
                 self.bad(key_path("devices", name, "port"), "empty (leave it out for hand-set gear)")
             if profile is not None and len(self.problems) == before:
-                if port is not None and profile.transport == "manual":
+                if port is not None and not profile.recallable:
                     self.warn(key_path("devices", name, "port"),
                               f"profile {profile.id!r} is hand-set only; the port is ignored")
                 out[name] = StudioDevice(name=name, profile=profile, port=port, channel=channel)
@@ -355,24 +416,93 @@ class _Checker:
             if entry is None:
                 continue
             before = len(self.problems)
-            out_ch = self.typed(entry, "out", int, key, required=True, default=0)
-            in_ch = self.typed(entry, "in", int, key, required=True, default=0)
-            for ch_name, ch in (("out", out_ch), ("in", in_ch)):
-                if ch_name in entry and isinstance(_plain(entry[ch_name]), int) and ch < 1:
-                    self.bad(key_path("loops", name, ch_name), f"{ch} is not a channel (expected 1 or more)")
-            if out_ch in used_out and out_ch >= 1:
-                self.bad(key_path("loops", name, "out"), f"output {out_ch} is already loop {used_out[out_ch]!r}")
-            used_out.setdefault(out_ch, name)
+            outs = self.channels(entry, "out", key)
+            ins = self.channels(entry, "in", key)
+            if outs and ins and len(outs) != len(ins):
+                self.bad(key_path("loops", name, "in"), f"{len(ins)} input(s) for {len(outs)} output(s) "
+                         "(expected one return per side, in the same order)")
+            for ch in outs:
+                if ch in used_out:
+                    self.bad(key_path("loops", name, "out"), f"output {ch} is already loop {used_out[ch]!r}")
+                used_out.setdefault(ch, name)
             gear = self.typed(entry, "devices", list, key, default=[])
             for i, dev in enumerate(gear):
                 if not isinstance(dev, str):
                     self.bad(key_path("loops", name, "devices", i), f"expected a device name, got {_type_name(dev)}")
                 elif dev not in declared:
                     self.bad(key_path("loops", name, "devices", i), f"no device {dev!r} in [devices]")
-            self.unknown(entry, {"out", "in", "devices"}, key)
-            if len(self.problems) == before:
-                out[name] = Loop(name=name, out_channel=out_ch, in_channel=in_ch, devices=[str(d) for d in gear])
+            ms = self.typed(entry, "ms", bool, key, default=False)
+            if ms and len(outs) != 2:
+                self.bad(key_path("loops", name, "ms"), "M/S needs a stereo loop (out = [L, R], in = [L, R])")
+            skew = self.number(entry, "max_skew_samples", key, 2.0)
+            gain = self.number(entry, "max_gain_diff_db", key, 1.0)
+            self.unknown(entry, {"out", "in", "devices", "ms", "max_skew_samples", "max_gain_diff_db"}, key)
+            if len(self.problems) == before and outs and ins:
+                out[name] = Loop(name=name, out_channel=outs[0], in_channel=ins[0], devices=[str(d) for d in gear],
+                                 out_channels=outs, in_channels=ins, ms=bool(ms), max_skew_samples=skew,
+                                 max_gain_diff_db=gain)
         return out
+
+    def channels(self, entry: dict[str, Any], name: str, key: str) -> tuple[int, ...]:
+        """A 1-based channel, or a list of them (a loop's sides, a mixer's inputs), all distinct."""
+        where = key_path(*_split(key), name)
+        if name not in entry:
+            self.bad(where, "missing (expected a channel number, or a list like [9, 10])")
+            return ()
+        value = _plain(entry[name])
+        items = value if isinstance(value, list) else [value]
+        if not items:
+            self.bad(where, "empty (expected one or more channel numbers)")
+            return ()
+        out: list[int] = []
+        for ch in items:
+            if isinstance(ch, bool) or not isinstance(ch, int):
+                self.bad(where, f"expected a channel number or a list of them, got {_type_name(ch)}")
+                return ()
+            if ch < 1:
+                self.bad(where, f"{ch} is not a channel (expected 1 or more)")
+                return ()
+            if ch in out:
+                self.bad(where, f"channel {ch} is listed twice")
+                return ()
+            out.append(ch)
+        return tuple(out)
+
+    def number(self, entry: dict[str, Any], name: str, key: str, default: float) -> float:
+        if name not in entry:
+            return default
+        value = _plain(entry[name])
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e6:
+            self.bad(key_path(*_split(key), name), f"expected a number 0 or more, got {value!r}")
+            return default
+        return float(value)
+
+    def summing(self, value: Any, loops: dict[str, Loop], declared: dict[str, Any]) -> Summing | None:
+        table = self.table(value, "summing")
+        if table is None:
+            return None
+        before = len(self.problems)
+        outs = self.channels(table, "outs", "summing")
+        ins = self.channels(table, "ins", "summing")
+        if ins and len(ins) != 2:
+            self.bad("summing.ins", f"expected the stereo bus's two inputs [L, R], got {len(ins)}")
+        device = self.typed(table, "device", str, "summing")
+        if device is not None and device not in declared:
+            self.bad("summing.device", f"no device {device!r} in [devices]")
+        bus = self.typed(table, "bus", str, "summing")
+        if bus is not None:
+            if bus not in loops:
+                self.bad("summing.bus", f"no loop {bus!r} in [loops] (known: {', '.join(loops) or 'none'})")
+            elif loops[bus].sides != 2:
+                self.bad("summing.bus", f"loop {bus!r} has {loops[bus].sides} side(s); the bus loop is stereo")
+        for loop in loops.values():
+            for ch in loop.out_channels:
+                if ch in outs:
+                    self.bad("summing.outs", f"output {ch} is already loop {loop.name!r}")
+        self.unknown(table, {"outs", "ins", "device", "bus"}, "summing")
+        if len(self.problems) != before or not outs or len(ins) != 2:
+            return None
+        return Summing(outs=outs, ins=(ins[0], ins[1]), device=device, bus=bus)
 
     def router(self, value: Any, declared: dict[str, Any]) -> Router:
         table = self.table(value, "router")
@@ -471,6 +601,20 @@ name = "{name}"
 # in = 3
 # devices = ["1176 #2"]   # gear hard-wired on this loop, in signal order
 
+# A stereo loop: its sides in order; `ms = true` sends a stereo stem through it mid/side.
+# [loops.BUS]
+# out = [9, 10]
+# in = [9, 10]
+# max_skew_samples = 2.0   # how far the sides may differ before a print is refused
+# max_gain_diff_db = 1.0
+
+# An analog summing mixer (or a console's mix bus): `hybrid print SONG --mix`.
+# [summing]
+# outs = [1, 2, 3, 4, 5, 6, 7, 8]   # interface outputs feeding its inputs 1..N, in order
+# ins = [1, 2]                      # interface inputs its stereo bus comes back on (L, R)
+# device = "Summing"                # optional: a unit above holding its pans/trims
+# bus = "BUS"                       # optional: a stereo loop after the bus
+
 # Control surfaces: a Mackie Control (its MIDI port, then its XT extenders'), or a HUI.
 # [surfaces.Desk]
 # kind = "mcu"
@@ -498,3 +642,18 @@ def init_studio(directory: str | Path, *, name: str | None = None) -> Path:
         raise RecallError(f"cannot create: {exc.strerror or exc}", file=str(paths.songs)) from None
     save_text(path, STUDIO_TEMPLATE.format(name=title))
     return path
+
+
+def set_ports(directory: str | Path, ports: dict[str, str]) -> None:
+    """Set ``[devices.NAME] port`` for each named device (e.g. the pty a simulator opened), keeping
+    the file's comments and layout; RecallError for a device the file does not declare."""
+    if not ports:
+        return
+    root, doc = read_studio_file(directory)
+    path = StudioPaths(root).studio_file
+    devices = doc.get("devices")
+    for name, port in ports.items():
+        if not isinstance(devices, dict) or not isinstance(devices.get(name), dict):
+            raise RecallError(f"no device {name!r} in [devices]", file=str(path), key=key_path("devices", name))
+        devices[name]["port"] = port
+    write_toml(path, doc)

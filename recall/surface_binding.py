@@ -14,8 +14,9 @@
   Saves are coalesced: one save per quiet ``save_delay_s`` (at most ``max_save_delay_s``
   after the first unsaved edit), through ``recall.store.save_sheet`` (checked, atomic,
   the previous text to history). A sheet edited on disk meanwhile (the TUI, a text
-  editor) is reloaded and the surface's edits are laid over it, so neither is lost;
-  with nothing pending, a sheet saved elsewhere is reloaded and redrawn within
+  editor) is merged key by key with the surface's edits, so neither is lost; a control
+  both changed is not saved (the error names it, the surface goes back to the file's
+  value); with nothing pending, a sheet saved elsewhere is reloaded and redrawn within
   ``disk_poll_s``.
 - Machine-set gear gets the new value too, on one sender thread: the latest value per
   parameter wins (a fader storm never queues up behind the wire), each unit paced by its
@@ -43,10 +44,10 @@ from collections.abc import Callable, Iterable
 from devices.errors import DeviceError
 from devices.surfaces import Slot, SlotConfirm, SlotEdit, SurfaceSession
 from recall.apply import DevicePool
-from recall.errors import RecallError
+from recall.errors import RecallError, key_path
 from recall.sheet import Sheet, normalise_value
 from recall.state import StudioState
-from recall.store import load_sheet, save_sheet, sheet_path, song_dir
+from recall.store import SheetConflict, load_sheet, save_sheet, sheet_path, song_dir
 from recall.studio import Studio, StudioDevice
 from recall.values import position, show, tidy
 from recall.walkthrough import Step, walkthrough
@@ -304,36 +305,48 @@ class SheetBinding:
             return True
 
     def flush(self) -> bool:
-        """Save the surface's edits now (reloading first if the file changed on disk)."""
+        """Save the surface's edits now. A sheet saved elsewhere meanwhile is merged key by key
+        (recall.store.save_sheet); a control both changed is refused: the error names it, the
+        file keeps the other writer's value and the surface shows it again."""
         with self._lock:
             if not self._unsaved:
                 return False
-            pending = dict(self._unsaved)
-            try:
-                disk = self.path.read_text(encoding="utf-8")
-            except OSError as exc:
-                self._error(f"{self.path}: cannot read ({exc.strerror}); edits kept in memory")
-                return False
-            if disk != self._disk_text:
-                # someone else saved the sheet: take theirs, lay the surface's edits over it
-                try:
-                    fresh = load_sheet(self.studio, self.slug)
-                except RecallError as exc:
-                    self._error(f"{exc}; surface edits kept in memory until the file is fixed")
-                    return False
-                for (device, name), value in pending.items():
-                    fresh.set_value(device, name, value)
-                self.sheet = fresh
             try:
                 save_sheet(self.sheet, self.path, studio=self.studio)
-            except RecallError as exc:
-                self._error(f"not saved: {exc}")
+            except SheetConflict as exc:
+                self._error(f"not saved: {exc}; the surface shows the file's value")
+                self._take_disk(exc)
                 return False
-            self._disk_text = self.path.read_text(encoding="utf-8")
+            except RecallError as exc:
+                self._error(f"not saved: {exc}; edits kept in memory")
+                return False
+            self._disk_text = self.sheet.loaded_text or ""
             self._unsaved.clear()
             self._first_unsaved = 0.0
             self.saves += 1
+            if self.sheet.merged_from_disk:  # someone else's keys came in: redraw
+                self._build()
+                self.session.set_slots(self.slots, offset=self.session.offset)
             return True
+
+    def _take_disk(self, conflict: SheetConflict) -> None:
+        """After a refused save: the sheet from disk with the surface's edits that did not conflict."""
+        lost = {p.key for p in conflict.problems}
+        try:
+            fresh = load_sheet(self.studio, self.slug)
+        except RecallError as exc:
+            self._error(f"{exc}; surface edits kept in memory until the file is fixed")
+            return
+        kept = {k: v for k, v in self._unsaved.items() if key_path("devices", k[0], "values", k[1]) not in lost}
+        for (device, name), value in kept.items():
+            fresh.set_value(device, name, value)
+        self.sheet = fresh
+        self._disk_text = fresh.loaded_text or ""
+        self._unsaved = kept
+        if not kept:
+            self._first_unsaved = 0.0
+        self._build()
+        self.session.set_slots(self.slots, offset=self.session.offset)
 
     # --- the gear -------------------------------------------------------------------------------
     def _gear_loop(self) -> None:

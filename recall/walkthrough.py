@@ -71,8 +71,9 @@ def walkthrough(sheet: Sheet, studio: Studio, *, extra: Iterable[str] = ()) -> l
         if not values:
             continue
         first = True
+        applies = set(entry.profile.applicable_to(values))
         for name, param in entry.profile.parameters.items():
-            if name not in values:
+            if name not in values or name not in applies:   # an algorithm's controls only when it runs
                 continue
             try:
                 target = param.parse(values[name])

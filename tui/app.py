@@ -1,6 +1,7 @@
-"""The control-room app: one studio, the views of ``tui.views.VIEWS`` (Songs ... Album).
+"""The control-room app: one studio, the views of ``tui.views.VIEWS`` (Songs, Sheet, Recall, Devices, Loops,
+Print, Mix, Intake, Surfaces, Album: digits 1-9 and 0, or F1-F10).
 
-Keyboard first: the digits 1-9 (or F1-F9) switch views, every view lists its keys in
+Keyboard first: the digits 1-9 and 0 (or F1-F10) switch views, every view lists its keys in
 the footer, and ctrl+p opens the command palette (open a song, apply, measure, print).
 The mouse works everywhere (tabs, rows, buttons). Focus follows the view that is shown
 (a key, a click on a tab, the palette): the footer always lists the shown view's keys,
@@ -37,6 +38,11 @@ from tui.views.songs import SongsView
 AUDIO_SWITCH_INTERVAL_S = 0.0005
 
 
+def view_key(index: int) -> str:
+    """The digit that shows the ``index``-th view (1-based): 1..9, then 0 for the tenth."""
+    return str(index % 10)
+
+
 class HybridApp(App[int]):
     """The control-room UI on one studio folder."""
 
@@ -44,8 +50,8 @@ class HybridApp(App[int]):
     TITLE = "hybrid"
     COMMANDS = App.COMMANDS | {HybridCommands}
     BINDINGS = [
-        *(Binding(str(i), f"show('{view.id}')", view.label, key_display=str(i), show=False)
-          for i, view in enumerate(VIEWS, start=1)),
+        *(Binding(view_key(i), f"show('{view.id}')", view.label, key_display=view_key(i), show=False)
+          for i, view in enumerate(VIEWS, start=1) if i <= 10),
         *(Binding(f"f{i}", f"show('{view.id}')", view.label, show=False)
           for i, view in enumerate(VIEWS, start=1)),
         Binding("q", "quit", "Quit"),
@@ -73,7 +79,7 @@ class HybridApp(App[int]):
         yield Static(id="context")
         with TabbedContent(id="views"):
             for index, view in enumerate(VIEWS, start=1):
-                with TabPane(f"{index} {view.label}", id=view.id):
+                with TabPane(f"{view_key(index)} {view.label}", id=view.id):
                     yield view.cls(id=f"{view.id}-view")
         yield Footer()
 

@@ -22,10 +22,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import mido
 
 from devices.errors import DeviceError
+from devices.midi_port import match_port, retry_busy
 from devices.midi_port import midi_backend as devices_midi_backend
 
 log = logging.getLogger(__name__)
@@ -41,23 +43,13 @@ SEND_ERRORS = _OPEN_ERRORS  # what a send on a closed or vanished port raises
 
 
 
+T = TypeVar("T")
 OPEN_ATTEMPTS = 4  # a JACK server under load sometimes drops a client while it connects
 
 
-def _retrying(action: Callable):
-    """Run ``action()``; retry a MIDI-system error a few times with a short backoff.
-
-    A busy JACK server (many clients, no real-time scheduling) now and then closes a
-    connecting client's socket ("JACK server not running?" while it is running); a
-    second attempt a moment later succeeds. Errors that persist are raised.
-    """
-    for attempt in range(OPEN_ATTEMPTS):
-        try:
-            return action()
-        except _OPEN_ERRORS:
-            if attempt == OPEN_ATTEMPTS - 1:
-                raise
-            time.sleep(0.05 * 2 ** attempt)
+def _retrying(action: Callable[[], T]) -> T:
+    """Run ``action()`` with the device layer's retry helper, on the errors a surface port raises."""
+    return retry_busy(action, attempts=OPEN_ATTEMPTS, errors=_OPEN_ERRORS)
 
 
 # The device layer's choice of backend, so surfaces and gear agree.
@@ -73,19 +65,9 @@ def port_names(backend: mido.Backend) -> tuple[list[str], list[str]]:
 
 
 def find_port(available: list[str], wanted: str, *, direction: str, device: str) -> str:
-    """The one port in ``available`` that is ``wanted`` exactly, or contains it
-    (case-insensitive). DeviceError listing the ports when none or several match."""
-    if wanted in available:
-        return wanted
-    hits = [name for name in available if wanted.lower() in name.lower()]
-    if len(hits) == 1:
-        return hits[0]
-    listing = ", ".join(repr(n) for n in available) or "none"
-    if not hits:
-        raise DeviceError(f"no MIDI {direction} port matching {wanted!r} (available: {listing})",
-                          device=device, action="opening")
-    raise DeviceError(f"MIDI {direction} port name {wanted!r} is ambiguous: matches "
-                      + ", ".join(repr(h) for h in hits), device=device, action="opening")
+    """The one port in ``available`` that ``wanted`` names (the device layer's one lookup,
+    :func:`devices.midi_port.find_port`); DeviceError listing the ports when none or several match."""
+    return match_port(wanted, available, direction=direction, device=device)
 
 
 def open_output(backend: mido.Backend, wanted: str, *, device: str, available: list[str] | None = None):

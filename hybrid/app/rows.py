@@ -63,6 +63,8 @@ class LoopState:
     measured_at: str | None = None
     impulse: Any = field(default=None, repr=False)
     """The measured impulse response around its peak (for a plot), when just measured."""
+    transfer: Any = field(default=None, repr=False)
+    """The loop's magnitude and excess phase against frequency (hybrid.live.audio.transfer), when just measured."""
 
     @property
     def latency_ms(self) -> float | None:

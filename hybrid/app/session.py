@@ -180,11 +180,11 @@ class StudioSession:
     # -- devices --------------------------------------------------------------------------
 
     def device_status(self) -> list[DeviceStatus]:
-        """Every unit of the room and whether its port is there now (MIDI by name, serial by path)."""
-        from devices.midi_port import find_port, list_ports
+        """Every unit of the room and whether its port is there now (MIDI by name, serial by path,
+        a network unit by connecting)."""
+        from devices.transports import transport_for_port
 
-        midi_outputs: list[str] | None = None
-        midi_problem = ""
+        seen: dict = {}          # what one listing found (the MIDI ports), shared by the units
         rows = []
         for entry in self.studio.devices.values():
             profile = entry.profile
@@ -193,34 +193,15 @@ class StudioSession:
             if not entry.machine_settable:
                 rows.append(DeviceStatus(**base, state="hand-set", detail="set by hand from the walk-through"))
                 continue
-            if profile.transport == "midi":
-                if midi_outputs is None:
-                    try:
-                        with self.audio_lock:
-                            midi_outputs = list_ports()["outputs"]
-                    except DeviceError as exc:
-                        midi_outputs, midi_problem = [], str(exc)
-                found = find_port(entry.port, midi_outputs)
-                if found:
-                    rows.append(DeviceStatus(**base, state="connected", detail=f"{found}, channel {entry.channel}"))
-                else:
-                    rows.append(DeviceStatus(**base, state="missing",
-                                             detail=midi_problem or f"no MIDI port matching {entry.port!r}"))
-                continue
-            rows.append(self._serial_status(entry, base))
+            try:
+                with self.audio_lock:
+                    present, detail = transport_for_port(profile.transport, entry.port).presence(entry.port, seen)
+            except DeviceError as exc:
+                present, detail = False, exc.reason
+            if present and entry.effective_channel is not None:
+                detail += f", channel {entry.effective_channel}"
+            rows.append(DeviceStatus(**base, state="connected" if present else "missing", detail=detail))
         return rows
-
-    @staticmethod
-    def _serial_status(entry, base: dict) -> DeviceStatus:
-        port = entry.port or ""
-        if "://" in port:
-            return DeviceStatus(**base, state="connected", detail="pyserial URL (checked when used)")
-        path = Path(port)
-        if not path.exists():
-            return DeviceStatus(**base, state="missing", detail=f"no serial device at {port}")
-        if not path.is_char_device() or str(path) == "/dev/null":
-            return DeviceStatus(**base, state="missing", detail=f"{port} is not a serial port")
-        return DeviceStatus(**base, state="connected", detail=f"serial {port}")
 
     # -- loops ----------------------------------------------------------------------------
 
@@ -241,6 +222,7 @@ class StudioSession:
         ``measure_loop`` so the recording is at hand for the impulse-response plot.
         """
         from hybrid.live.audio import ping
+        from hybrid.live.audio.transfer import loop_transfer
 
         loop = self._loop(name)
         iface = self._interface()
@@ -270,6 +252,7 @@ class StudioSession:
         self._store_latency(loop, result)
         state = self._state_from(loop, result, rate, "fresh")
         state.impulse = impulse_around(signal_.sent, received, result.latency_samples)
+        state.transfer = loop_transfer(signal_.sent, received, rate, result.latency_samples)
         return state
 
     def _loop(self, name: str):

@@ -21,22 +21,33 @@ from devices.errors import DeviceError, ProfileError
 from devices.midi_port import list_ports
 from devices.monitor import TrafficMonitor
 from devices.profile import Profile, builtin_profiles, load_profiles_dir, resolve_profile
+from devices.scan import scan
 from devices.serial_port import list_serial_ports
 from devices.simulator import Simulator
 from hybrid.cli.output import add_json_flag, emit
+from recall.values import same
 
 
 def register(sub) -> None:
     """Add ``devices`` and its actions to ``sub`` (an argparse subparsers action)."""
     parser = sub.add_parser("devices", help="device profiles, ports, simulated gear; set and read gear",
                             description="Device profiles and ports, simulated gear, and setting/reading a unit.")
-    parser.set_defaults(func=lambda args: _help(parser))
+    parser.set_defaults(func=lambda _args: _help(parser))
     actions = parser.add_subparsers(dest="devices_action", metavar="ACTION")
 
     p = actions.add_parser("list", help="profiles (built-in and from --profiles DIR) and the MIDI/serial ports present")
     p.add_argument("--profiles", metavar="DIR", help="also list the profiles in this folder")
     add_json_flag(p)
     p.set_defaults(func=cmd_list)
+
+    p = actions.add_parser("scan", help="what answers on which port (MIDI device inquiry, TCP banner, "
+                                        "OSC query) and the profiles that fit")
+    p.add_argument("--port", dest="ports", action="append", metavar="PORT",
+                   help="a port or URL to try (repeatable; default: every MIDI port present)")
+    p.add_argument("--timeout-ms", type=float, default=500.0, metavar="MS", help="wait per port (default 500)")
+    p.add_argument("--profiles", metavar="DIR", help="also match the profiles in this folder")
+    add_json_flag(p)
+    p.set_defaults(func=cmd_scan)
 
     p = actions.add_parser("show", help="one profile's parameters, ranges and encodings")
     p.add_argument("profile", metavar="PROFILE", help="built-in id or path to a profile .toml")
@@ -47,7 +58,9 @@ def register(sub) -> None:
     p = actions.add_parser("simulate", help="run a simulated unit until Ctrl-C, printing where it listens")
     p.add_argument("profile", metavar="PROFILE", help="built-in id or path to a profile .toml")
     p.add_argument("--port", metavar="NAME", help="MIDI port name to open (default: the profile id); "
-                                                   "serial units get a pseudo-terminal")
+                                                   "serial units get a pseudo-terminal, network units a free "
+                                                   "port on 127.0.0.1 (osc.tcp://127.0.0.1:0 for OSC over TCP, "
+                                                   "tcp://127.0.0.1:0 for a serial protocol over TCP)")
     p.add_argument("--channel", type=int, metavar="N", help="MIDI channel 1..16 (default: the profile's)")
     p.add_argument("--profiles", metavar="DIR", help="a folder of profiles to look in")
     p.add_argument("--set", dest="initial", action="append", default=[], metavar="PARAM=VALUE",
@@ -83,7 +96,8 @@ def _add_target(p) -> None:
     group = p.add_argument_group("the device")
     group.add_argument("--profile", metavar="ID", required=True, help="built-in profile id or path to a .toml")
     group.add_argument("--port", metavar="PORT", required=True,
-                       help="MIDI port name (substring), serial device path or pyserial URL")
+                       help="MIDI port name (or a part of it), serial device path, or a URL: tcp://HOST:PORT, "
+                            "osc.udp://HOST:PORT, osc.tcp://HOST:PORT, pyserial's socket:// and spy://")
     group.add_argument("--channel", type=int, metavar="N", help="MIDI channel 1..16 (default: the profile's)")
     group.add_argument("--name", metavar="NAME", help="what to call the unit in messages")
     group.add_argument("--profiles", metavar="DIR", help="a folder of profiles to look in")
@@ -140,6 +154,7 @@ def cmd_list(args) -> int:
         ports["problems"].append(f"serial: {exc}")
     result = {
         "profiles": [{"id": p.id, "kind": p.kind, "transport": p.transport, "readback": p.readback,
+                      "recallable": p.recallable,
                       "maker": p.maker, "model": p.model, "from": origin[p.id], "source": str(p.source),
                       "parameters": len(p.parameters), "sound": p.sound["model"] if p.sound else None}
                      for p in sorted(profiles.values(), key=lambda p: p.id)],
@@ -153,7 +168,7 @@ def _list_text(result: dict) -> str:
     lines = ["Profiles:"]
     width = max(len(p["id"]) for p in result["profiles"])
     for p in result["profiles"]:
-        flags = "read-back" if p["readback"] else ("hand-set" if p["transport"] == "manual" else "write-only")
+        flags = "read-back" if p["readback"] else ("write-only" if p["recallable"] else "hand-set")
         lines.append(f"  {p['id']:<{width}}  {p['kind']:<10} {p['transport']:<7} {flags:<10} {p['model']}"
                      + ("" if p["from"] == "built-in" else f"  [{p['from']}]"))
     ports = result["ports"]
@@ -165,6 +180,29 @@ def _list_text(result: dict) -> str:
     lines += [f"  {n}" for n in ports["serial"]] or ["  (none)"]
     lines += [f"Note: {p}" for p in ports["problems"]]
     return "\n".join(lines)
+
+
+def cmd_scan(args) -> int:
+    _quiet_jack()
+    if not 1 <= args.timeout_ms <= 60000:
+        raise DeviceError(f"--timeout-ms must be 1..60000, got {args.timeout_ms:g}", action="scanning")
+    profiles = dict(builtin_profiles())
+    if args.profiles:
+        profiles.update(load_profiles_dir(args.profiles))
+    result = scan(list(profiles.values()), args.ports, timeout_s=args.timeout_ms / 1000).to_dict()
+    emit(result, args.json, _scan_text)
+    return 0
+
+
+def _scan_text(r: dict) -> str:
+    lines = []
+    for f in r["found"]:
+        fits = ", ".join(f["profiles"]) or "no profile fits"
+        answer = " ".join(f["answer"].split())[:60]
+        lines.append(f"{f['port']} ({f['transport']}): {answer}  ->  {fits}")
+    lines += [f"{port}: no answer" for port in r["silent"]]
+    lines += [f"Note: {p}" for p in r["problems"]]
+    return "\n".join(lines or ["Nothing to scan (no MIDI ports; give network units with --port URL)."])
 
 
 def cmd_show(args) -> int:
@@ -222,20 +260,19 @@ def cmd_simulate(args) -> int:
             print(f"  {text}", flush=True)
 
     sim.on_change(on_change)
-    previous = signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    previous = signal.signal(signal.SIGTERM, lambda *_a: stop.set())
     with sim:
         where = {"event": "listening", "profile": profile.id, "transport": profile.transport,
-                 "port": sim.port, "channel": sim.channel if profile.transport == "midi" else None,
+                 "port": sim.port, "channel": sim.channel if profile.midi is not None else None,
                  "where": sim.describe()}
         if args.json:
             _json_line(where)
         else:
             print(f"Simulating {profile.id} ({profile.maker} {profile.model}) on {sim.describe()}.", flush=True)
-            if profile.transport == "midi":
-                print(f"  Talk to it with: hybrid devices set --profile {profile.id} --port {sim.port} PARAM VALUE",
-                      flush=True)
-            elif profile.transport == "serial":
-                print(f"  Talk to it with: hybrid devices get --profile {profile.id} --port {sim.port}", flush=True)
+            if profile.recallable:
+                verb = "get" if profile.readback or profile.router is not None else "set"
+                print(f"  Talk to it with: hybrid devices {verb} --profile {profile.id} --port {sim.port}"
+                      + (" PARAM VALUE" if verb == "set" else ""), flush=True)
             print("  Ctrl-C stops it.", flush=True)
         sys.stdout.flush()
         try:
@@ -274,7 +311,7 @@ def cmd_set(args) -> int:
             got = device.read(list(checked))
             want = device.quantize(checked)
             verified = {name: {"want": want[name], "got": got[name],
-                               "ok": _same(device.profile.parameters[name], want[name], got[name])}
+                               "ok": same(device.profile.parameters[name], want[name], got[name])}
                         for name in checked}
     params = device.profile.parameters
     result = {
@@ -309,12 +346,6 @@ def _pairs(words: list[str], where: str) -> dict[str, str]:
         raise ProfileError(f"expected PARAM VALUE pairs or PARAM=VALUE, got: {' '.join(words)}",
                            file=where, key="set")
     return values
-
-
-def _same(param, want, got) -> bool:
-    if param.kind != "continuous":
-        return want == got
-    return abs(float(want) - float(got)) <= 1e-6 * max(1.0, abs(float(want)))
 
 
 def _set_text(r: dict) -> str:

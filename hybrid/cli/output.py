@@ -13,6 +13,12 @@ def add_json_flag(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
 
+def add_studio_flag(parser) -> None:
+    """``--studio DIR``: the studio folder, default ``$HYBRID_STUDIO``, else the current folder."""
+    parser.add_argument("--studio", default=os.environ.get("HYBRID_STUDIO", "."),
+                        help="studio folder (default: $HYBRID_STUDIO or the current folder)")
+
+
 def emit(result: Any, as_json: bool, text: Callable[[Any], str] | str | None = None) -> None:
     """Print ``result`` as JSON, or as ``text(result)`` (or ``text``) for people."""
     if as_json:

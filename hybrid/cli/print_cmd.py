@@ -42,7 +42,10 @@ def register_print(sub) -> None:
         "print", help="print stems through analog loops, aligned to a fraction of a sample",
         description="Play stems out through insert loops, record the returns and write them aligned "
                     "(sub-sample latency, polarity), exactly the stem's length and BWF time reference.")
-    p.add_argument("target", metavar="STEM|SONG", help="a stem file (with --out/--in), or a song of --studio")
+    p.add_argument("target", metavar="STEM|SONG", nargs="?",
+                   help="a stem file (with --out/--in), or a song of --studio")
+    p.add_argument("--master", metavar="ALBUM",
+                   help="print every track's mix of ALBUM through its mastering chain (albums/ALBUM/masters/)")
     p.add_argument("-o", "--output", metavar="OUT.wav", help="the printed file (single-stem form)")
     p.add_argument("--studio", metavar="DIR", help="studio folder: [interface] defaults; SONG form")
     p.add_argument("--device", metavar="DEV", help="audio device as PortAudio lists it (name or index)")
@@ -63,6 +66,10 @@ def register_print(sub) -> None:
                    help="largest change between the pings before and after (default 0.1 sample)")
     p.add_argument("--allow-clipping", action="store_true", help="deliver even if a return clipped")
     p.add_argument("--plan", action="store_true", help="SONG form: show the passes, print nothing")
+    p.add_argument("--mix", action="store_true",
+                   help="SONG form: print the mix through the studio's [summing] mixer (songs/SONG/mix/VARIANT.wav)")
+    p.add_argument("--variant", action="append", metavar="NAME",
+                   help="with --mix: print only this variant of the sheet's [mix] (repeatable; default all)")
     p.add_argument("--yes", action="store_true",
                    help="SONG form on a paper bay: show each pass's cords and go on without waiting for Enter")
     add_json_flag(p)
@@ -140,11 +147,123 @@ class _ProgressLine:
 
 
 def cmd_print(args) -> int:
+    if args.master:
+        if args.target or args.mix:
+            raise HybridError("--master ALBUM takes no SONG/STEM and no --mix (hybrid print --master ALBUM --studio DIR)")
+        if not args.studio:
+            raise HybridError("--master needs --studio DIR (the album and its mastering chain live there)")
+        return _print_master(args)
+    if not args.target:
+        raise HybridError("give a STEM file or a SONG (or --master ALBUM)")
+    if args.variant and not args.mix:
+        raise HybridError("--variant goes with --mix (SONG --mix --variant NAME --studio DIR)")
+    if args.mix:
+        if not args.studio:
+            raise HybridError("--mix needs --studio DIR (the summing mixer and the song live there)")
+        return _print_mix(args)
     if args.studio and args.out_channels is None and args.in_channels is None and not args.output:
         if args.loop:
             raise HybridError("--loop is for one stem: give STEM -o OUT.wav --loop NAME --studio DIR")
         return _print_song(args)
     return _print_stem(args)
+
+
+def _print_mix(args) -> int:
+    """``SONG --mix``: every variant (or those asked) through the summing mixer, in consecutive passes."""
+    from recall import store
+    from recall.studio import load_studio
+
+    from hybrid.live.audio.mix import plan_mix, print_mix
+    from hybrid.live.audio.song import interface_of
+
+    studio = load_studio(args.studio)
+    sheet = store.load_sheet(studio, args.target)
+    song_dir = store.song_dir(studio, args.target)
+    if args.plan:
+        emit(plan_mix(studio, sheet, song_dir, args.target, args.variant).to_dict(), args.json,
+             lambda d: "\n".join([f"mix of {d['song']}: variants {', '.join(d['variants'])}"]
+                                 + [f"  {s['stem']} -> input(s) {s['inputs']}" for s in d["stems"]]))
+        return 0
+    settings = interface_of(studio).override(device=args.device, hostapi=args.hostapi,
+                                             samplerate=args.samplerate, blocksize=args.blocksize)
+    progress = _ProgressLine()
+
+    def on_pass(number, total, variant):
+        progress.done()
+        sys.stderr.write(f"mix pass {number}/{total}: {variant}\n")
+
+    try:
+        result = print_mix(studio, sheet, song_dir, args.target, settings, _options(args), variants=args.variant,
+                           on_pass=on_pass, on_progress=progress)
+    finally:
+        progress.done()
+    emit(result.to_dict(), args.json, _mix_text)
+    if not result.good:
+        bad = [v.variant + (" (null above the limit)" if v.null_flagged else "")
+               for v in result.variants if not v.good or v.null_flagged]
+        print(f"hybrid: error: song {args.target}: mix variant(s) bad: {', '.join(bad)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_master(args) -> int:
+    """``--master ALBUM``: each track's mix through the album's mastering chain, recalled song by song."""
+    from recall.studio import load_studio
+
+    from hybrid.live.audio.master import plan_master, print_master
+    from hybrid.live.audio.song import interface_of
+
+    studio = load_studio(args.studio)
+    if args.plan:
+        emit(plan_master(studio, args.master).to_dict(), args.json,
+             lambda d: f"master {d['album']}: {', '.join(d['songs'])} through {' > '.join(d['chain'])}")
+        return 0
+    settings = interface_of(studio).override(device=args.device, hostapi=args.hostapi,
+                                             samplerate=args.samplerate, blocksize=args.blocksize)
+    progress = _ProgressLine()
+
+    def on_steps(song, steps):
+        progress.done()
+        sys.stderr.write(f"{song}: set by hand before it prints:\n")
+        for step in steps:
+            sys.stderr.write(f"  {step}\n")
+        if not args.yes and sys.stdin.isatty():
+            try:
+                input(f"set {song}'s hand-set units as above, then press Enter (Ctrl-C stops) ")
+            except EOFError:
+                raise HybridError(f"stopped before {song}: its hand-set units were not confirmed",
+                                  where=f"album {args.master}") from None
+
+    def on_pass(number, total, song):
+        progress.done()
+        sys.stderr.write(f"master {number}/{total}: {song}\n")
+
+    try:
+        result = print_master(studio, args.master, settings, _options(args), on_steps=on_steps, on_pass=on_pass,
+                              on_progress=progress)
+    finally:
+        progress.done()
+    emit(result.to_dict(), args.json, lambda d: "\n".join(
+        f"{'good' if s['good'] else 'BAD '}  {s['song']}: {s['path'] or s['problem']}" for s in d["songs"]))
+    if not result.good:
+        bad = ", ".join(f"{s.song} ({s.problem})" for s in result.songs if not s.good)
+        print(f"hybrid: error: album {args.master}: master(s) bad: {bad}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _mix_text(d: dict) -> str:
+    lines = [f"mix of {d['song']}: {'good' if d['good'] else 'with problems'}"]
+    for v in d["variants"]:
+        lines.append(f"{'good' if v['good'] else 'BAD '}  {v['variant']}: {v['path']}")
+        for p in v["passes"]:
+            for f in p["files"]:
+                lat = ", ".join(f"{c['applied_latency_samples']}" for c in f["latency"])
+                lines.append(f"      {f['loop']}: latency {lat} samples, skew {f['skew_samples']}")
+                lines += [f"      {x}" for x in f["problems"]]
+        if v["null_note"]:
+            lines.append(f"      null: {v['null_note']}")
+    return "\n".join(lines)
 
 
 def _loop_channels(args) -> tuple[tuple[int, ...], tuple[int, ...], str | None, tuple[str, ...]]:
@@ -162,7 +281,7 @@ def _loop_channels(args) -> tuple[tuple[int, ...], tuple[int, ...], str | None, 
     if loop is None:
         raise HybridError(f"no loop {args.loop!r} (known: {', '.join(studio.loops) or 'none'})",
                           where=str(studio.file))
-    return (loop.out_channel,), (loop.in_channel,), loop.name, tuple(loop.devices)
+    return tuple(loop.out_channels), tuple(loop.in_channels), loop.name, tuple(loop.devices)
 
 
 def _print_stem(args) -> int:

@@ -7,11 +7,10 @@ not verified counts), with one line per failure on stderr.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
-from hybrid.cli.output import add_json_flag, emit, print_error
+from hybrid.cli.output import add_json_flag, add_studio_flag, emit, print_error
 from recall.errors import RecallProblems
 
 
@@ -30,8 +29,7 @@ def register(sub) -> None:
         sp = rsub.add_parser(name, help=help_text)
         if song:
             sp.add_argument("song", help="song slug or title")
-        sp.add_argument("--studio", default=os.environ.get("HYBRID_STUDIO", "."),
-                        help="studio folder (default: $HYBRID_STUDIO or the current folder)")
+        add_studio_flag(sp)
         add_json_flag(sp)
         sp.set_defaults(func=func)
         return sp

@@ -15,10 +15,9 @@ area has its own ``surface`` command group (see :func:`register`).
 
 from __future__ import annotations
 
-import os
 import sys
 
-from hybrid.cli.output import add_json_flag, emit
+from hybrid.cli.output import add_json_flag, add_studio_flag, emit
 from recall.errors import RecallProblems
 
 
@@ -30,8 +29,7 @@ def register(sub) -> None:
     def song_cmd(name, help_text, func):
         sp = rsub.add_parser(name, help=help_text)
         sp.add_argument("song", help="song slug or title")
-        sp.add_argument("--studio", default=os.environ.get("HYBRID_STUDIO", "."),
-                        help="studio folder (default: $HYBRID_STUDIO or the current folder)")
+        add_studio_flag(sp)
         add_json_flag(sp)
         sp.set_defaults(func=func)
         return sp
@@ -147,8 +145,7 @@ def register_surface(sub) -> None:
     ssub = surface.add_subparsers(dest="surface_command", metavar="ACTION", required=True)
     sp = ssub.add_parser("run", help="show SONG's sheet on a surface; moves edit the sheet and the gear")
     sp.add_argument("song", help="song slug or title")
-    sp.add_argument("--studio", default=os.environ.get("HYBRID_STUDIO", "."),
-                    help="studio folder (default: $HYBRID_STUDIO or the current folder)")
+    add_studio_flag(sp)
     kind = sp.add_mutually_exclusive_group(required=True)
     kind.add_argument("--mcu", metavar="PORT", help="Mackie Control main unit's MIDI port (name substring)")
     kind.add_argument("--hui", metavar="PORT", help="HUI's MIDI port (name substring)")

@@ -8,10 +8,9 @@ chain fails (one line per failing chain on stderr).
 
 from __future__ import annotations
 
-import os
 import sys
 
-from hybrid.cli.output import add_json_flag, emit
+from hybrid.cli.output import add_json_flag, add_studio_flag, emit
 
 
 def register_recall_subcommands(rsub) -> None:
@@ -20,8 +19,7 @@ def register_recall_subcommands(rsub) -> None:
     def song_cmd(name, help_text, func, *, loops=True):
         sp = rsub.add_parser(name, help=help_text)
         sp.add_argument("song", help="song slug or title")
-        sp.add_argument("--studio", default=os.environ.get("HYBRID_STUDIO", "."),
-                        help="studio folder (default: $HYBRID_STUDIO or the current folder)")
+        add_studio_flag(sp)
         if loops:
             sp.add_argument("--loop", action="append", default=[],
                             help="only the chain(s) on this loop (repeatable)")

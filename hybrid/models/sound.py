@@ -17,20 +17,9 @@ from __future__ import annotations
 from typing import Any
 from collections.abc import Callable
 
+from devices.sound_schema import BAND_DEFAULTS, MODEL_ROLES
 from hybrid.errors import HybridError
 from hybrid.models.dsp import Band, Compressor, Equaliser, Gain, NoiseFloor, Processor, Reverb, Saturator
-
-#: roles each model reads, with the value used when the profile does not give one
-MODEL_ROLES: dict[str, dict[str, float]] = {
-    "compressor": {"threshold_db": -20.0, "ratio": 4.0, "attack_ms": 10.0, "release_ms": 100.0,
-                   "makeup_db": 0.0, "knee_db": 6.0},
-    "eq": {"makeup_db": 0.0},
-    "reverb": {"decay_s": 1.5, "predelay_ms": 10.0, "mix": 0.3, "damping": 0.3, "output_db": 0.0},
-    "saturator": {"drive_db": 0.0, "output_db": 0.0},
-    "none": {"output_db": 0.0},
-}
-BAND_DEFAULTS = {"gain_db": 0.0, "q": 0.707, "enabled": 1.0}
-
 
 class SoundUnit:
     """The DSP of one unit of gear, driven by its parameter state.

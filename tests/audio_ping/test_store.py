@@ -59,3 +59,30 @@ def test_malformed_file_names_the_file_and_key(tmp_path):
     (tmp_path / "latency.toml").write_text("[loops.A\n")
     with pytest.raises(HybridError, match="not valid TOML"):
         store.lookup(tmp_path, "A", KEY)
+
+
+STORER = r"""
+import sys
+from tests.audio_ping.test_store import KEY, RESULT
+from hybrid.live.audio import latency_store as store
+for i in range(int(sys.argv[3])):
+    store.store(sys.argv[1], f"{sys.argv[2]}{i}", RESULT, KEY)
+"""
+
+
+def test_two_processes_storing_loops_at_once_keep_every_entry(tmp_path):
+    """Two measurements (a CLI and the TUI, say) write latency.toml at the same time: each
+    read-modify-write holds the file's lock, so no entry is lost."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    procs = [subprocess.Popen([sys.executable, "-c", STORER, str(tmp_path), prefix, "30"], env=env, cwd=root,
+                              stderr=subprocess.PIPE) for prefix in ("A", "B")]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+    assert sorted(store.load(tmp_path)) == sorted([f"A{i}" for i in range(30)] + [f"B{i}" for i in range(30)])

@@ -230,7 +230,7 @@ def test_a_mono_master_gives_identical_left_and_right(tmp_path):
     np.testing.assert_array_equal(cd[:, 0], cd[:, 1])
 
 
-def test_album_normalisation_keeps_relative_levels(tmp_path):
+def test_album_normalisation_keeps_relative_levels(tmp_path, cli):
     folder = _album(tmp_path, "n", '''title = "N"
 [[tracks]]
 file = "loud.wav"
@@ -255,6 +255,9 @@ title = "Quiet"
     with pytest.raises(HybridError, match=r"true peak at .* dBTP, over the -1 dBTP ceiling; the loudest "
                                           r"target that keeps every peak under it is"):
         deliver_master(tmp_path, "n", normalize_lufs=-3.0)
+    out = cli("deliver", "master", "n", "--studio", str(tmp_path), "--normalize-lufs", "-18", "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["album_integrated_lufs"] == pytest.approx(-18.0, abs=0.1)
 
 
 def test_cdrdao_reads_the_image_in_the_right_byte_order_with_the_marks(continuous):

@@ -96,7 +96,8 @@ def test_serial_unit_and_router_over_ptys(cli):
     (["get", "--profile", "hy-verb-sysex", "--port", "nowhere", "decya"], "no parameter 'decya'"),
     (["set", "--profile", "hy-pultec-manual", "--port", "x", "low_boost", "3"], "opening: is set by hand"),
     (["show", "no-such-profile"], "no built-in profile 'no-such-profile'"),
-    (["get", "--profile", "hy-sat-serial", "--port", "/dev/ttyNOPE"], "hy-sat-serial: opening:"),
+    (["get", "--profile", "hy-sat-serial", "--port", "/dev/ttyNOPE"],
+     "hy-sat-serial (/dev/ttyNOPE): opening: no such serial device"),
     (["simulate", "hy-comp-cc", "--set", "ratio=3:1", "--for", "0"], "one of 2:1, 4:1"),
 ])
 def test_errors_are_one_line(cli, jack_server, args, fragment):
@@ -114,3 +115,39 @@ def test_show_a_profile(cli):
     assert ratio["labels"] == ["2:1", "4:1", "8:1", "12:1", "20:1"] and ratio["encoding"] == "CC 21"
     text = cli("devices", "show", "hy-matrix-sis").stdout
     assert "router: 8 inputs x 8 outputs" in text
+
+
+def test_scan_lists_what_answers_a_device_inquiry(cli, jack_server):
+    """``hybrid devices scan``: a simulated Roland-id unit answers F0 7E 7F 06 01 F7 on its MIDI port."""
+    import json as _json
+    from devices.profile import resolve_profile
+    from devices.simulator import Simulator
+
+    with Simulator(resolve_profile("hy-verb-sysex"), "scan-verb"):
+        out = cli("devices", "scan", "--port", "scan-verb", "--timeout-ms", "1000", "--json")
+    assert out.returncode == 0, out.stderr
+    found = _json.loads(out.stdout)["found"]
+    assert len(found) == 1 and found[0]["transport"] == "midi"
+    assert found[0]["manufacturer"] == "41" and "hy-verb-sysex" in found[0]["profiles"]
+    assert found[0]["answer"].startswith("F0 7E 10 06 02 41")
+
+
+@pytest.mark.parametrize("profile, port, words, want", [
+    ("test-tcp-sat.toml", None, ["drive", "7.5 dB", "mode=clean"], {"drive": 7.5, "mode": "clean"}),
+    ("test-osc-desk.toml", "osc.tcp://127.0.0.1:0", ["fader=-20dB", "insert", "AUX1"], {"insert": "AUX1"}),
+])
+def test_set_and_get_a_network_unit_by_url(cli, profile, port, words, want):
+    path = str(ROOT / "tests/devices/profiles" / profile)
+    proc, where = _simulate(path, *(["--port", port] if port else []))
+    try:
+        assert where["port"].split("://")[0] in ("tcp", "osc.tcp")
+        out = cli("devices", "set", "--profile", path, "--port", where["port"], "--name", "Net", "--json", *words)
+        assert out.returncode == 0, out.stderr
+        result = json.loads(out.stdout)
+        assert all(v["ok"] for v in result["verified"].values())
+        got = cli("devices", "get", "--profile", path, "--port", where["port"], "--json")
+        assert got.returncode == 0, got.stderr
+        values = json.loads(got.stdout)["values"]
+        assert {k: values[k] for k in want} == want
+    finally:
+        _stop(proc)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from devices.errors import DeviceError, ProfileError
-from devices.profile import builtin_profiles, load_profile, load_profiles_dir, resolve_profile
+from devices.profile import LIBRARY, builtin_profiles, load_profile, load_profiles_dir, resolve_profile
 
 HERE = Path(__file__).parent
 
@@ -60,7 +60,7 @@ def test_resolve_by_id_and_by_path(tmp_path):
 
 @pytest.mark.parametrize("edit, key, fragment", [
     (lambda s: s.replace('spec = "hybrid-device/1"', 'spec = "hybrid-device/9"'), "spec", 'expected "hybrid-device/1"'),
-    (lambda s: s.replace('transport = "midi"', 'transport = "usb"'), "transport", "one of midi, serial, manual"),
+    (lambda s: s.replace('transport = "midi"', 'transport = "usb"'), "transport", "one of midi, serial, tcp, osc, manual"),
     (lambda s: s.replace("range = [-40.0, 0.0]", "range = [0.0, -40.0]"), "parameters.threshold.range",
      "minimum < maximum"),
     (lambda s: s.replace("default = -10.0", "default = 5.0"), "parameters.threshold.default", "out of range"),
@@ -110,3 +110,20 @@ def test_test_profiles_folder_loads():
     profiles = load_profiles_dir(HERE / "profiles")
     assert "test-sysex-sums" in profiles
     assert isinstance(ProfileError("x"), DeviceError) and isinstance(ProfileError("x"), ValueError)
+
+
+@pytest.mark.parametrize("sound, key, fragment", [
+    ('model = "compressor"\nroles = { atack_ms = "attack" }', "sound.roles.atack_ms",
+     "unknown role for a compressor model; expected one of threshold_db, ratio, attack_ms"),
+    ('model = "saturator"\nroles = { decay_s = 2.0 }', "sound.roles.decay_s", "unknown role for a saturator model"),
+    ('model = "compressor"\nbands = [{ type = "peak", freq_hz = 100 }]', "sound.bands",
+     "only an eq model has bands"),
+])
+def test_unknown_sound_roles_are_refused_with_file_and_key(tmp_path, sound, key, fragment):
+    text = (LIBRARY / "hy-comp-cc.toml").read_text()
+    text = text[: text.index("[sound]")] + "[sound]\n" + sound + "\n"
+    path = tmp_path / "comp.toml"
+    path.write_text(text)
+    with pytest.raises(ProfileError) as caught:
+        load_profile(path)
+    assert caught.value.file == str(path) and caught.value.key == key and fragment in caught.value.reason

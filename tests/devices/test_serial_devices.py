@@ -43,8 +43,10 @@ def test_saturator_error_replies_become_one_line(lib):
     profile = lib["hy-sat-serial"]
     with Simulator(profile) as sim, Device(profile, sim.port, name="Tape") as dev:
         assert dev.send_raw("DRV 99.0") == "ERR 2"
-        with pytest.raises(DeviceError, match=r"^Tape: raw: the unit answered 'ERR 1': unknown command$"):
-            dev._expect_ack(dev._serial.command("FOO", action="raw"), "raw")
+        with pytest.raises(DeviceError, match=r"^Tape \(/dev/pts/\d+\): raw: the unit answered 'ERR 1': unknown command$") \
+                as caught:
+            dev._link.expect_ack(dev._link.command("FOO", action="raw"), "raw")
+        assert caught.value.code == "error_reply"
         assert sim.rejected[0].startswith("out_of_range") and sim.rejected[1].startswith("unknown_command")
         with pytest.raises(ProfileError, match="drive: 30 dB is out of range"):
             dev.set("drive", "30 dB")
@@ -73,8 +75,8 @@ def test_router_error_replies_exactly_as_sis(lib):
         assert dev.send_raw("9*3!") == "E01"
         assert dev.send_raw("1*9!") == "E13"
         assert dev.send_raw("Q!") == "E10"
-        with pytest.raises(DeviceError, match=r"Matrix: tie: the unit answered 'E01': invalid input number"):
-            dev._route("9*3!", profile.router.tie_reply, "tie", {})
+        with pytest.raises(DeviceError, match=r"Matrix \(/dev/pts/\d+\): tie: the unit answered 'E01': invalid input number"):
+            dev._route(dev._link, "9*3!", profile.router.tie_reply, "tie", {})
 
 
 def test_silent_unit_times_out(lib, pty_pair):
@@ -82,7 +84,7 @@ def test_silent_unit_times_out(lib, pty_pair):
     profile = lib["hy-sat-serial"]
     with Device(profile, path, name="Tape") as dev:
         start = time.monotonic()
-        with pytest.raises(DeviceTimeoutError, match=r"Tape: set drive 3 dB: no reply within 300 ms"):
+        with pytest.raises(DeviceTimeoutError, match=r"Tape \(/dev/pts/\d+\): set drive 3 dB: no reply within 300 ms"):
             dev.set("drive", 3)
         assert 0.25 < time.monotonic() - start < 1.0
         assert os.read(master, 100) == b"DRV 3.0\r"
@@ -99,7 +101,7 @@ def test_garbled_reply(lib, pty_pair):
     with Device(profile, path, name="Tape") as dev:
         t = threading.Timer(0.02, answer, args=(b"\x00\xffzz\r\n",))
         t.start()
-        with pytest.raises(DeviceError, match=r"Tape: set drive 3 dB: garbled reply '\\x00\\xffzz'; expected 'OK'"):
+        with pytest.raises(DeviceError, match=r"Tape \(/dev/pts/\d+\): set drive 3 dB: garbled reply '\\x00\\xffzz'; expected 'OK'"):
             dev.set("drive", 3)
         t.join()
         t = threading.Timer(0.02, answer, args=(b"DRV 3.",))    # cut off mid-line
@@ -117,13 +119,13 @@ def test_unplugged_pty_raises_and_does_not_hang(lib):
         dev.apply(values)
         sim.stop()                                   # the far end goes away: EIO on the line
         start = time.monotonic()
-        with pytest.raises(DeviceError, match="Tape: .*(went away|no reply|failed)"):
+        with pytest.raises(DeviceError, match=r"Tape \(/dev/pts/\d+\): .*(went away|no reply|failed)"):
             dev.apply(values)
         assert time.monotonic() - start < 1.0
 
 
 def test_missing_serial_device(lib):
-    with pytest.raises(PortNotFoundError, match="Tape: opening: .*'/dev/ttyNOPE'"):
+    with pytest.raises(PortNotFoundError, match=r"Tape \(/dev/ttyNOPE\): opening: "):
         Device(lib["hy-sat-serial"], "/dev/ttyNOPE", name="Tape").open()
 
 

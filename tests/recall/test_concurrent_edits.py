@@ -62,6 +62,7 @@ def test_an_edit_on_disk_since_the_load_is_merged_not_overwritten(song):
     back = load_sheet(root, "night-drive")
     assert back.values("Pultec A")["gain"] == 5.0 and back.stage == "vocals"
     assert back.notes == "from the editor" and sheet.notes == "from the editor"  # the caller's sheet is the merge
+    assert sheet.merged_from_disk == ["song.notes"]
     # the editor's version is in the history, as it was on disk before this save
     assert any('"from the editor"' in v.path.read_text() and "gain = 3.0" in v.path.read_text()
                for v in history(root, "night-drive"))
@@ -155,3 +156,63 @@ def test_history_keeps_time_order_when_two_versions_share_a_stamp(song):
 
     listed = [Sheet.load(v.path).notes for v in versions]
     assert listed[-4:] == ["take 0", "take 1", "take 2", "take 3"] and notes == ["take 4"]
+
+
+def test_leftovers_of_dead_writers_go_live_ones_and_foreign_names_stay(tmp_path):
+    """clean_stale_temps: a dead writer's temporary file or staging folder is removed; a live
+    writer's is kept (until it is older than STALE_AFTER_S); other files are never touched."""
+    from recall.atomic import STALE_AFTER_S, temp_name
+
+    target = tmp_path / "deliver"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True, timeout=60)
+    dead_pid = int(dead.stdout)
+    stale_dir = tmp_path / f"{TEMP_PREFIX}deliver.{dead_pid}.0123abcd"
+    (stale_dir / "DDP").mkdir(parents=True)
+    (stale_dir / "DDP" / "IMAGE.DAT").write_bytes(b"\0" * 10)
+    stale_file = tmp_path / f"{TEMP_PREFIX}deliver.{dead_pid}.89abcdef"
+    stale_file.write_text("half")
+    live = temp_name(target)
+    live.write_text("being written by this process")
+    foreign = [tmp_path / f"{TEMP_PREFIX}deliver.b.{dead_pid}.0123abcd", tmp_path / "deliver.txt",
+               tmp_path / f"{TEMP_PREFIX}deliver.{dead_pid}.not-hex!"]
+    for path in foreign:
+        path.write_text("not ours")
+    assert sorted(clean_stale_temps(target)) == sorted([stale_dir, stale_file])
+    assert live.exists() and all(p.exists() for p in foreign)
+    later = os.stat(live).st_mtime + STALE_AFTER_S + 1
+    assert clean_stale_temps(target, now=later) == [live]
+
+
+TWO_SAVERS = r"""
+import sys
+from pathlib import Path
+from recall.sheet import Sheet
+from recall.store import save_sheet
+path, who, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+for i in range(1, rounds + 1):
+    sheet = Sheet.load(path)
+    if who == "knob":
+        sheet.set_values("Pultec A", {"gain": float(i)})
+    else:
+        sheet.set_song(notes=f"round {i}")
+    save_sheet(sheet, path)
+print("done", flush=True)
+"""
+
+
+def test_two_of_our_processes_saving_one_sheet_lose_nothing(song):
+    """Two hybrid processes (a surface and the TUI, say) load, change different keys and save the
+    same sheet as fast as they can: every save merges what the other wrote; the last of each wins."""
+    root, path = song
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    rounds = 25
+    procs = [subprocess.Popen([sys.executable, "-c", TWO_SAVERS, str(path), who, str(rounds)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+             for who in ("knob", "notes")]
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0 and out.strip() == b"done", err.decode()
+    sheet = load_sheet(root, "night-drive")
+    assert sheet.values("Pultec A")["gain"] == float(rounds) and sheet.notes == f"round {rounds}"
+    assert [p.name for p in path.parent.iterdir() if p.name.startswith(TEMP_PREFIX)] == []

@@ -119,6 +119,19 @@ devices = ["1176 #2"]
         load_interface(root)
 
 
+def test_set_ports_rewrites_only_the_ports(tmp_path):
+    from recall.studio import set_ports
+
+    root = make_studio(tmp_path, '[devices.Sat]\nprofile = "hy-sat-serial"\nport = "/dev/null"  # set when the demo starts\n')
+    before = (root / "studio.toml").read_text()
+    set_ports(root, {"Sat": "/dev/pts/7"})
+    after = (root / "studio.toml").read_text()
+    assert after == before.replace('port = "/dev/null"', 'port = "/dev/pts/7"')
+    assert load_studio(root).devices["Sat"].port == "/dev/pts/7"
+    with pytest.raises(RecallError, match=r'devices.Ghost: no device'):
+        set_ports(root, {"Ghost": "/dev/pts/8"})
+
+
 def test_surfaces_are_read_and_each_broken_key_named(tmp_path):
     root = make_studio(tmp_path, PAPER_STUDIO + '''
 [surfaces.Desk]
@@ -142,3 +155,18 @@ ports = []
     studio = load_studio(root, strict=False)
     assert list(studio.surfaces) == ["Desk"]
     assert studio.surfaces["Desk"].kind == "mcu" and studio.surfaces["Desk"].ports == ["MCU", "XT 1"]
+
+
+def test_sheet_mix_table_and_insert_sides_are_checked():
+    from recall.sheet import Sheet
+
+    base = 'spec = "hybrid-sheet/1"\n[song]\ntitle = "T"\nsamplerate = 48000\n[tracks.Kick]\nfile = "k.wav"\n'
+    good = Sheet.parse(base + '[[tracks.Kick.inserts]]\nloop = "BUS"\nside = "R"\n'
+                       '[mix]\ninputs = { Kick = 3 }\n[mix.variants.dry]\nmute = ["Kick"]\n')
+    assert good.tracks[0].inserts[0].side == 2
+    assert good.mix.inputs == {"Kick": 3} and good.mix.variants == {"full": [], "dry": ["Kick"]}
+    with pytest.raises(RecallProblems) as err:
+        Sheet.parse(base + '[[tracks.Kick.inserts]]\nloop = "BUS"\nside = "middle"\n'
+                    '[mix]\ninputs = { Kick = "one" }\nnull_limit_db = 3.0\n[mix.variants.full]\nmute = ["Kick"]\n')
+    keys = {p.key for p in err.value.problems}
+    assert keys == {"tracks.Kick.inserts[0].side", "mix.inputs.Kick", "mix.null_limit_db", "mix.variants.full.mute"}

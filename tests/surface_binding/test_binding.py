@@ -221,6 +221,40 @@ def test_sheet_edited_on_disk_meanwhile_keeps_both(rig):
     assert on_disk.values("1176 #2")["threshold"] == pytest.approx(-30.0, abs=0.05)
 
 
+EDITOR = r"""
+import sys
+from pathlib import Path
+path = Path(sys.argv[1])
+text = path.read_text(encoding="utf-8")
+for old, new in zip(sys.argv[2::2], sys.argv[3::2]):
+    assert old in text, old
+    text = text.replace(old, new, 1)
+path.write_text(text, encoding="utf-8")
+"""
+
+
+def test_a_control_changed_in_an_editor_and_on_the_surface_is_refused_not_overwritten(rig):
+    import subprocess
+    import sys
+
+    thr = rig.strip("1176 #2", "threshold")
+    # another process saves the file: the same threshold, and the Pultec's frequency
+    out = subprocess.run([sys.executable, "-c", EDITOR, str(rig.path), "threshold = -20.0", "threshold = -12.0",
+                          'low_freq = "60 Hz"', 'low_freq = "100 Hz"'], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    on_disk = rig.path.read_text()
+    rig.mcu.move(thr, 0.25)
+    assert wait_until(lambda: rig.binding.edits == 1)
+    assert rig.binding.wait_idle(3)
+    rig.binding.flush()
+    assert rig.path.read_text() == on_disk      # the editor's threshold is not overwritten
+    assert any('devices."1176 #2".values.threshold' in e and "-12.0" in e for e in rig.binding.errors)
+    # the surface shows the file again: the threshold fader and text at -12 dB, nothing pending
+    assert rig.mcu.wait_for(lambda: rig.mcu.strip_text(thr)[1] == "-12 dB " , 3), rig.mcu.strip_text(thr)
+    assert rig.binding.sheet.values("Pultec")["low_freq"] == "100 Hz"
+    assert rig.binding.flush() is False
+
+
 def test_hui_shows_the_sheet_and_a_move_edits_it(jack_server, tmp_path):
     from devices.surfaces.sim import SimulatedHui
 

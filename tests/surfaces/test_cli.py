@@ -59,5 +59,5 @@ def test_check_names_a_missing_port_in_one_line(jack_server, cli):
     out = cli("surface", "check", "--hui", "no-such-hui", "--timeout", "0.2")
     assert out.returncode == 1
     lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("hybrid: error: HUI: opening: no MIDI output port matching "
-                                                   "'no-such-hui' (available:"), out.stderr
+    assert len(lines) == 1 and lines[0].startswith("hybrid: error: HUI: opening: no MIDI output port matches "
+                                                   "'no-such-hui'; present:"), out.stderr

@@ -243,7 +243,7 @@ def test_a_rebooted_unit_announces_itself_and_is_redrawn(mcu_rig):
 
 
 def test_opening_reports_missing_ports_and_silent_surfaces(jack_server):
-    with pytest.raises(DeviceError, match="no MIDI output port matching 'no-such-mcu'"):
+    with pytest.raises(DeviceError, match="no MIDI output port matches 'no-such-mcu'"):
         SurfaceSession.open("mcu", ["no-such-mcu"], backend=BACKEND)
     with pytest.raises(DeviceError, match="at most 3"):
         SurfaceSession.open("mcu", ["a", "b", "c", "d", "e"], backend=BACKEND)

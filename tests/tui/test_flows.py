@@ -91,6 +91,10 @@ async def test_measure_a_loop_and_plot_it(rig, rig_studio):
         assert _cell(table, "C", "state").strip() == "fresh"
         caption = _text(app.query_one("#loop-plot"))
         assert "loop C" in caption and "inverted" in caption and "⠀" in caption or "⣀" in caption
+        phase = _text(app.query_one("#loop-phase"))
+        assert "excess phase" in phase
+        last_deg = float(phase.split("..")[-1].split("°")[0])  # inverted: the top of the band sits at 180°
+        assert abs(abs(last_deg) - 180) < 15, phase
         assert app.errors == []
         assert app.query_one(LoopsView).measuring == set()
 

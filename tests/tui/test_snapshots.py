@@ -3,6 +3,8 @@ clock, fresh studio, synthesised stems). Update with ``pytest --snapshot-update`
 
 from __future__ import annotations
 
+import pytest
+
 from tests.tui.conftest import SIZE, make_app
 
 
@@ -29,3 +31,43 @@ def test_recall_view_before_apply(snap_compare, studio):
         await pilot.pause()
 
     assert snap_compare(make_app(studio), terminal_size=SIZE, run_before=open_recall)
+
+
+# The control room at the two sizes it must read at: a laptop's 100x30 and a big screen's 200x60.
+SIZES = {"100x30": (100, 30), "200x60": (200, 60)}
+
+
+def _show(view: str, song: str | None = None):
+    async def run(pilot):
+        await pilot.app.workers.wait_for_complete()
+        if song:
+            pilot.app.open_song(song, view=view)
+        else:
+            pilot.app.action_show(view)
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+    return run
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_songs_at_two_sizes(snap_compare, studio, size):
+    assert snap_compare(make_app(studio), terminal_size=SIZES[size], run_before=_songs_read)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_recall_at_two_sizes(snap_compare, studio, size):
+    assert snap_compare(make_app(studio), terminal_size=SIZES[size], run_before=_show("recall", "night-drive"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_intake_at_two_sizes(snap_compare, studio, size):
+    assert snap_compare(make_app(studio), terminal_size=SIZES[size], run_before=_show("intake"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_album_at_two_sizes(snap_compare, studio, size):
+    from tests.tui.test_album_view import _album
+
+    _album(studio)
+    assert snap_compare(make_app(studio), terminal_size=SIZES[size], run_before=_show("album"))

@@ -15,6 +15,7 @@ from tui.views.album import AlbumView
 from tui.views.devices import DevicesView
 from tui.views.intake import IntakeView
 from tui.views.loops import LoopsView
+from tui.views.mix import MixView
 from tui.views.printing import PrintView
 from tui.views.recall import RecallView
 from tui.views.sheet import SheetView
@@ -38,6 +39,7 @@ VIEWS: tuple[ViewSpec, ...] = (
     ViewSpec("devices", "Devices", DevicesView),
     ViewSpec("loops", "Loops", LoopsView),
     ViewSpec("print", "Print", PrintView),
+    ViewSpec("mix", "Mix", MixView),
     ViewSpec("intake", "Intake", IntakeView),
     ViewSpec("surfaces", "Surfaces", SurfacesView),
     ViewSpec("album", "Album", AlbumView),

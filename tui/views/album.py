@@ -100,7 +100,7 @@ class FieldEditor(ModalScreen[tuple[str, str] | None]):
 class AlbumView(Vertical):
     """An album's running order, codes and loudness; the CD master, DDP and approval set."""
 
-    PALETTE = (("Measure the album's loudness", "measure"), ("Build and verify the album's DDP", "build"),
+    PALETTE = (("Print the album's mastering passes", "print_masters"), ("Measure the album's loudness", "measure"), ("Build and verify the album's DDP", "build"),
                ("Write the approval set from the DDP", "approve"))
 
     BINDINGS = [
@@ -110,6 +110,8 @@ class AlbumView(Vertical):
         Binding("ctrl+down", "move(1)", "Move down"),
         Binding("ctrl+s", "save", "Save"),
         Binding("l", "measure", "Loudness"),
+        Binding("m", "print_masters", "Print masters"),
+        Binding("y", "steps_done", "Hand-set done", show=False),
         Binding("b", "build", "Build DDP"),
         Binding("v", "verify", "Verify DDP"),
         Binding("a", "approve", "Approval set"),
@@ -123,6 +125,13 @@ class AlbumView(Vertical):
         index: int
         loudness: TrackLoudness | None
         error: BaseException | None = None
+
+    @dataclass
+    class StepsWaiting(Message):
+        """A song's hand-set mastering units must be set before it prints (y when done)."""
+
+        song: str
+        steps: list[str]
 
     @dataclass
     class Done(Message):
@@ -141,6 +150,8 @@ class AlbumView(Vertical):
         self.loudness: dict[int, TrackLoudness] = {}
         self.busy: str | None = None
         self._cancel = threading.Event()
+        self._steps_done = threading.Event()
+        self.waiting_steps: list[str] = []
         self.target_lufs = DEFAULT_TARGET_LUFS
         self.results: list[str] = []
         """The last build's, verification's or approval's report lines."""
@@ -385,6 +396,7 @@ class AlbumView(Vertical):
 
     def action_cancel(self) -> None:
         if self.busy:
+            self.waiting_steps = []
             self._cancel.set()
             self._status(f"cancelling {self.busy}…")
 
@@ -425,6 +437,53 @@ class AlbumView(Vertical):
             self.loudness[event.index] = event.loudness
         self._fill()
 
+    def action_print_masters(self) -> None:
+        if self._start("printing the mastering passes"):
+            self._print_masters(self.album_name or "")
+
+    @work(thread=True, exclusive=True, group="album")
+    def _print_masters(self, album: str) -> None:
+        from hybrid.errors import HybridError
+        from hybrid.live.audio.master import print_master
+        from hybrid.live.audio.song import interface_of
+
+        session = self.app.session
+
+        def on_steps(song: str, steps: list[Any]) -> None:
+            self._steps_done.clear()
+            self.post_message(self.StepsWaiting(song, [str(step) for step in steps]))
+            while not self._steps_done.wait(0.1):
+                if self._cancel.is_set():
+                    raise HybridError(f"stopped before {song}: its hand-set units were not confirmed",
+                                      where=f"album {album}")
+
+        def on_pass(number: int, total: int, song: str) -> None:
+            self.post_message(self.Done(f"master {number}/{total}: {song}", ["running"]))
+
+        try:
+            with session.audio_lock:
+                result = print_master(session.studio, album, interface_of(session.studio), on_steps=on_steps,
+                                      on_pass=on_pass, cancel=self._cancel)
+        except UI_BOUNDARY as exc:
+            self.post_message(self.Done("printing the mastering passes", [], exc))
+            return
+        lines = [f"{'good' if s.good else 'BAD'}  {s.song}: {s.path or s.problem}" for s in result.songs]
+        self.post_message(self.Done("printing the mastering passes", lines))
+
+    @on(StepsWaiting)
+    def _steps_waiting(self, event: StepsWaiting) -> None:
+        self.waiting_steps = event.steps
+        self.query_one("#album-problems", Static).update(
+            f"[b]{event.song}: set by hand before it prints[/b]\n" + "\n".join(f"· {s}" for s in event.steps)
+            + "\n[b]y[/b] when they are set · escape stops")
+        self._status(f"{event.song}: set the hand-set units, then y")
+
+    def action_steps_done(self) -> None:
+        if self.waiting_steps:
+            self.waiting_steps = []
+            self._steps_done.set()
+            self._status("printing…")
+
     def action_build(self) -> None:
         if self._start("building the DDP"):
             self._deliver("build", self.album_name or "")
@@ -460,6 +519,9 @@ class AlbumView(Vertical):
 
     @on(Done)
     def _done(self, event: Done) -> None:
+        if event.lines == ["running"]:      # a mastering pass began
+            self._status(f"{event.what} (escape stops)")
+            return
         what = self.busy or event.what
         self.busy = None
         if event.error is not None:

@@ -29,11 +29,11 @@ from hybrid.files.intake import IntakeRefused, IntakeReport, Refusal, intake_arc
 from hybrid.files.intake.client_note import FIXES, client_note
 from hybrid.files.intake.limits import size_text
 from hybrid.files.intake.withdraw import refuse_song
+from recall.atomic import atomic_write_text
+from recall.paths import SongPaths, StudioPaths
 from tui.errors import UI_BOUNDARY, one_line
 
-INBOX_DIR = "inbox"
 ARCHIVE_SUFFIXES = (".zip", ".rar", ".7z", ".tar", ".tgz", ".gz", ".bz2", ".xz", ".zst")
-NOTE_FILE = Path("intake") / "client-note.txt"
 LEVEL_STYLE = {"pass": "green", "info": "cyan", "warn": "yellow", "fail": "b red", "skip": "magenta"}
 
 
@@ -132,7 +132,7 @@ class IntakeView(Vertical):
     # -- the drop folder --------------------------------------------------------------------
     @property
     def inbox(self) -> Path:
-        return Path(self.app.session.root) / INBOX_DIR
+        return StudioPaths(self.app.session.root).inbox
 
     def reload(self) -> None:
         table = self.query_one("#intake-inbox", DataTable)
@@ -283,8 +283,7 @@ class IntakeView(Vertical):
             return
         target = self._note_path()
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(self.note, encoding="utf-8")
+            atomic_write_text(target, self.note)
         except OSError as exc:
             self._status(f"[b red]{target}: {exc.strerror or exc}[/]")
             return
@@ -293,8 +292,8 @@ class IntakeView(Vertical):
     def _note_path(self) -> Path:
         assert self.report is not None
         if self.report.song_dir:
-            return Path(self.report.song_dir) / NOTE_FILE
-        return Path(self.app.session.root) / ".refused" / f"{Path(self.report.archive).name}.client-note.txt"
+            return SongPaths(Path(self.report.song_dir)).intake_note
+        return StudioPaths(self.app.session.root).refused / f"{Path(self.report.archive).name}.client-note.txt"
 
     def action_reload(self) -> None:
         self.reload()

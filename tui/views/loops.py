@@ -14,7 +14,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
@@ -51,7 +51,9 @@ class LoopsView(Vertical):
         yield Static("Insert loops: round-trip latency", classes="view-title")
         yield DataTable(id="loops-table", cursor_type="row")
         yield Static(id="loops-status", classes="status")
-        yield Plot(id="loop-plot")
+        with Horizontal(id="loop-plots"):
+            yield Plot(id="loop-plot")
+            yield Plot(id="loop-phase", caption="excess phase: measure a loop")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -156,11 +158,17 @@ class LoopsView(Vertical):
         table = self.query_one(DataTable)
         for key, cell in zip(("loop", "route", "gear", "latency", "ms", "polarity", "gain", "snr", "state"),
                              self._cells(st), strict=False):
-            table.update_cell(event.loop, key, cell)
+            table.update_cell(event.loop, key, cell, update_width=True)
         if st.impulse is not None and len(st.impulse):
-            self.query_one(Plot).show(st.impulse, f"loop {st.name}: impulse response around the peak "
+            self.query_one("#loop-plot", Plot).show(st.impulse, f"loop {st.name}: impulse response around the peak "
                                       f"({st.latency_samples:.3f} samples, "
                                       f"{'normal' if st.polarity > 0 else 'inverted'} polarity)")
+        if st.transfer is not None:
+            phase = st.transfer.excess_phase_deg
+            self.query_one("#loop-phase", Plot).show(
+                phase, f"excess phase, {st.transfer.frequencies_hz[0]:.0f} Hz .. "
+                       f"{st.transfer.frequencies_hz[-1] / 1000:.0f} kHz (log), ±180°: {phase[0]:+.0f}° .. {phase[-1]:+.0f}°",
+                value_range=(-180.0, 180.0))
 
     @on(AllDone)
     def _all_done(self, event: AllDone) -> None:

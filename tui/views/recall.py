@@ -219,7 +219,8 @@ class RecallView(Vertical):
         table = self.query_one(DataTable)
         try:
             table.update_cell(p.device, "status", status_text(p.status))
-            table.update_cell(p.device, "detail", p.detail or "")
+            # the Detail column grows with what it must say (a fixed width cut it to "6 para")
+            table.update_cell(p.device, "detail", p.detail or "", update_width=True)
         except KeyError:
             return
         if p.final:

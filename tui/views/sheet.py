@@ -165,7 +165,7 @@ class SheetView(Vertical):
             how = "machine-set" if entry.machine_settable else "hand-set"
             if entry.machine_settable:
                 how += f" · {entry.profile.transport}"
-                if entry.profile.transport == "midi":
+                if entry.effective_channel is not None:
                     how += f" ch{entry.channel}"
             new_panels.append(DevicePanel(name, entry.profile, self._values(name),
                                           how=how, notes=sheet.device_notes(name)))
@@ -247,6 +247,13 @@ class SheetView(Vertical):
             changed = self.app.session.save_sheet(self.slug, self.sheet)
         except UI_BOUNDARY as exc:
             self.app.report_error(exc, doing=f"saving {self.slug}")
+            return
+        merged = list(self.sheet.merged_from_disk)
+        if merged:  # the file was edited elsewhere since it was opened: show the merge
+            self.load()
+            self.app.notify("saved, with changes made elsewhere since it was opened: " + ", ".join(merged[:4])
+                            + (f" and {len(merged) - 4} more" if len(merged) > 4 else ""), title=self.sheet.title
+                            if self.sheet else self.slug)
             return
         self.dirty = False
         for row in self.query(ParamRow):

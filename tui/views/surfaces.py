@@ -326,7 +326,7 @@ class SurfacesView(Vertical):
         for name, config in self.configs().items():
             if name in table.rows:
                 for column, value in zip(("state", "song", "bank"), self._row(name, config)[3:], strict=True):
-                    table.update_cell(name, column, value)
+                    table.update_cell(name, column, value, update_width=True)
         self._draw_strips(self.shown())
 
     def _draw_strips(self, connection: Connection | None) -> None:
@@ -358,7 +358,7 @@ class SurfacesView(Vertical):
         for i, row in enumerate(rows):
             if tuple(strips.get_row_at(i)) != row:
                 for column, value in zip(("strip", "device", "param", "value", "hand", "target"), row, strict=True):
-                    strips.update_cell(f"strip-{i}", column, value)
+                    strips.update_cell(f"strip-{i}", column, value, update_width=True)
 
     def _status(self, text: str) -> None:
         self.query_one("#surfaces-status", Static).update(text)

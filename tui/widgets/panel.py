@@ -65,11 +65,41 @@ def nudged(param: Any, value: Any, direction: int) -> Any:
     return param.check(min(max(new, float(param.minimum)), float(param.maximum)))
 
 
-def render_control(param: Any, value: Any, *, changed: bool = False) -> Text:
-    """One control's visual: the knob travel, the detent row or the switch."""
+def _panel_control(param: Any) -> str:
+    return param.panel_control() if hasattr(param, "panel_control") else param.kind
+
+
+def render_control(param: Any, value: Any) -> Text:
+    """One control's visual, as the panel has it: a knob's travel, a stepped switch's detent row
+    (with its unit), a bank of push buttons, a two- or three-way toggle, a concentric ring."""
     out = Text()
     if value is None:
         out.append("not on this sheet", style="dim italic")
+        return out
+    control = _panel_control(param)
+    if control == "buttons":
+        labels = list(param.labels) if param.kind == "stepped" else list(param.labels or ["off", "on"])
+        current = value if param.kind == "stepped" else labels[1 if value else 0]
+        for label in labels:
+            lit = label == current
+            out.append("[", style="grey50")
+            out.append(f"{label:^4}", style="bold black on bright_yellow" if lit else "grey70")
+            out.append("]", style="grey50")
+        return out
+    if control == "toggle3":
+        for label in param.labels:
+            lit = label == value
+            out.append("▲ " if lit and label == param.labels[0] else "▼ " if lit and label == param.labels[-1]
+                       else "● " if lit else "  ", style="bold bright_cyan")
+            out.append(f"{label} ", style="bold bright_white" if lit else "grey50")
+        return out
+    if control == "concentric" and param.kind == "continuous":
+        ring = "inner" if getattr(param, "concentric_with", None) else "outer"
+        out.append(f"◎ {ring} ", style="grey50")
+    if getattr(param, "control", "") == "stepped" and param.kind == "stepped" and param.unit:
+        for label in param.labels:
+            out.append(f" {label} ", style="bold black on bright_yellow" if label == value else "grey58")
+        out.append(f" {param.unit}", style="grey50")
         return out
     if param.kind == "switch":
         labels = param.labels or ["off", "on"]
@@ -191,8 +221,11 @@ class DevicePanel(Vertical):
         self.border_subtitle = f"{getattr(profile, 'maker', '')} {getattr(profile, 'model', '')} · {how}".strip()
 
     def compose(self) -> ComposeResult:
+        applies = self.profile.applicable_to(self.values) if hasattr(self.profile, "applicable_to") \
+            else list(self.profile.parameters)
         for pname, param in self.profile.parameters.items():
-            yield ParamRow(self.device_name, param, self.values.get(pname))
+            if pname in applies:      # an algorithm's own controls only while it is selected
+                yield ParamRow(self.device_name, param, self.values.get(pname))
         if self.notes:
             yield Static(f"[i]{self.notes}[/i]", classes="device-notes")
 

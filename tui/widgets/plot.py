@@ -67,10 +67,13 @@ class Plot(Widget):
         super().__init__(id=id)
         self._values: list[float] = []
         self._caption = caption
+        self._range: tuple[float, float] | None = None
 
-    def show(self, values: Sequence[float], caption: str) -> None:
+    def show(self, values: Sequence[float], caption: str, *, value_range: tuple[float, float] | None = None) -> None:
+        """Plot ``values``; the y axis spans ``value_range``, else +-the largest magnitude."""
         self._values = [float(v) for v in values]
         self._caption = caption
+        self._range = value_range
         self.refresh()
 
     def render(self) -> Text:
@@ -79,7 +82,8 @@ class Plot(Widget):
         if not self._values:
             return out
         peak = max(abs(v) for v in self._values) or 1.0
-        for line in braille_lines(self._values, width, height - 1, -peak, peak):
+        lo, hi = self._range or (-peak, peak)
+        for line in braille_lines(self._values, width, height - 1, lo, hi):
             out.append(line + "\n", style="cyan")
         out.rstrip()
         return out

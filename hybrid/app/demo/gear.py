@@ -56,11 +56,11 @@ class GearProcess:
         self.studio = load_studio(self.studio_dir)
         for name, entry in self.studio.devices.items():
             profile = entry.profile
-            port = entry.port if profile.transport == "midi" else None
+            port = entry.port             # serial and network simulators pick their own (assigns_port)
             sim = Simulator(profile, port, channel=entry.channel or 1 if port else None)
             sim.start()
             self.simulators[name] = sim
-            if profile.transport == "serial":
+            if sim.assigns_port:          # a pseudo-terminal path, a free TCP/UDP port's URL
                 serial[name] = str(sim.port)
         self._start_gear()
         return {"ready": True, "serial": serial, "simulators": list(self.simulators),

@@ -214,13 +214,6 @@ def studio_toml(samplerate: int, interface_client: str = INTERFACE_CLIENT) -> st
 
 def record_serial_ports(root: Path, paths: dict[str, str]) -> None:
     """Write the simulators' pty paths into studio.toml (comments and hand edits kept)."""
-    if not paths:
-        return
-    from recall.paths import StudioPaths
-    from recall.tomlio import read_toml, write_toml
+    from recall.studio import set_ports
 
-    path = StudioPaths(root).studio_file
-    doc = read_toml(path)
-    for name, port in paths.items():
-        doc["devices"][name]["port"] = port
-    write_toml(path, doc)
+    set_ports(root, paths)

@@ -267,10 +267,12 @@ def verify_ddp(ddp_dir: Path, programme: Programme, album: Album, cdtext: list[C
 
     audio_ok, detail = True, ""
     position = 0
+    image_md5 = hashlib.md5()           # the image is read once: compared and hashed together
     with open(image.image, "rb") as raw:
         for segment in programme.segments:
             if segment.path is None:
                 data = raw.read(segment.frames * 4)
+                image_md5.update(data)
                 if data.count(0) != len(data) or len(data) != segment.frames * 4:
                     audio_ok, detail = False, f"frames {position}..{position + segment.frames}: not silence"
             else:
@@ -278,7 +280,9 @@ def verify_ddp(ddp_dir: Path, programme: Programme, album: Album, cdtext: list[C
                     if handle.frames != segment.frames:
                         audio_ok, detail = False, f"{segment.path.name}: {handle.frames} frames, planned {segment.frames}"
                     for block in handle.blocks(BLOCK_FRAMES * 4, dtype="int16", always_2d=True):
-                        if raw.read(block.size * 2) != block.astype("<i2").tobytes():
+                        data = raw.read(block.size * 2)
+                        image_md5.update(data)
+                        if data != block.astype("<i2").tobytes():
                             audio_ok, detail = False, f"image differs from {segment.path.name} near frame {position}"
                             break
             if not audio_ok:
@@ -288,12 +292,16 @@ def verify_ddp(ddp_dir: Path, programme: Programme, album: Album, cdtext: list[C
 
     md5_ok, detail = True, ""
     lines = (ddp_dir / CHECKSUM_NAME).read_text(encoding="ascii").splitlines()
+    whole_image = audio_ok and position * 4 == image.image.stat().st_size
     for line in lines:
         digest, name = line[:32], line[34:]
-        h = hashlib.md5()
-        with open(ddp_dir / name, "rb") as handle:
-            for chunk in iter(lambda handle=handle: handle.read(1 << 20), b""):
-                h.update(chunk)
+        if whole_image and (ddp_dir / name) == image.image:
+            h = image_md5
+        else:
+            h = hashlib.md5()
+            with open(ddp_dir / name, "rb") as handle:
+                for chunk in iter(lambda handle=handle: handle.read(1 << 20), b""):
+                    h.update(chunk)
         if h.hexdigest() != digest:
             md5_ok, detail = False, f"{name}: MD5 {h.hexdigest()} != {digest}"
             break

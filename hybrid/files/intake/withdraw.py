@@ -12,9 +12,7 @@ import time
 from pathlib import Path
 
 from hybrid.errors import HybridError
-
-REFUSED_DIR = ".refused"
-
+from recall.paths import SongPaths, StudioPaths
 
 def refuse_song(studio_dir: str | Path, song_dir: str | Path) -> Path:
     """Move the freshly taken-in ``song_dir`` out of the studio's songs; returns where it went."""
@@ -22,12 +20,11 @@ def refuse_song(studio_dir: str | Path, song_dir: str | Path) -> Path:
     song = Path(song_dir).resolve()
     if song.parent.parent != studio or not song.is_dir():
         raise HybridError("not a song folder of this studio", where=str(song))
-    for used in ("history", "prints", "mix", "fingerprints"):
-        folder = song / used
+    for folder in SongPaths(song).worked_on:
         if folder.is_dir() and any(folder.iterdir()):
-            raise HybridError(f"the song has been worked on ({used}/ is not empty); move it by hand if "
+            raise HybridError(f"the song has been worked on ({folder.name}/ is not empty); move it by hand if "
                               "it must go", where=str(song))
-    target_root = studio / REFUSED_DIR
+    target_root = StudioPaths(studio).refused
     target_root.mkdir(exist_ok=True)
     target = target_root / f"{song.name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
     try:

@@ -24,8 +24,10 @@ The loops themselves are studio.toml's (``recall.studio.load_loops``).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +36,7 @@ import tomlkit
 from hybrid.live.audio.ping import LatencyResult
 from hybrid.errors import HybridError
 from hybrid.tomlfile import read_toml
-from recall.atomic import atomic_write_text
+from recall.atomic import atomic_write_text, writer_lock
 from recall.paths import StudioPaths
 
 SPEC = "hybrid-latency/1"
@@ -203,34 +205,49 @@ def store(studio_dir, loop: str, result: LatencyResult, key: LatencyKey, *,
     if not loop or any(c in loop for c in "\n\r"):
         raise HybridError(f"bad loop name {loop!r}", where=str(path_of(studio_dir)))
     measured_at = measured_at or _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    doc = _document(studio_dir)
-    loops = doc.setdefault("loops", tomlkit.table(is_super_table=True))
-    entry = tomlkit.table()
-    for name, value in result.to_dict().items():
-        if name == "latency_ms" or value is None:
-            continue
-        if name == "warnings":
-            if value:
-                entry[name] = list(value)
-            continue
-        entry[name] = value
-    entry["measured_at"] = measured_at
-    inline = tomlkit.inline_table()
-    inline.update(key.to_dict())
-    entry["key"] = inline
-    loops[loop] = entry
-    _save(studio_dir, doc)
+    with _locked(studio_dir):  # one writer at a time: a loop measured meanwhile is kept
+        doc = _document(studio_dir)
+        loops = doc.setdefault("loops", tomlkit.table(is_super_table=True))
+        entry = tomlkit.table()
+        for name, value in result.to_dict().items():
+            if name == "latency_ms" or value is None:
+                continue
+            if name == "warnings":
+                if value:
+                    entry[name] = list(value)
+                continue
+            entry[name] = value
+        entry["measured_at"] = measured_at
+        inline = tomlkit.inline_table()
+        inline.update(key.to_dict())
+        entry["key"] = inline
+        loops[loop] = entry
+        _save(studio_dir, doc)
     return StoredLatency(loop=loop, result=result, key=key, measured_at=measured_at)
 
 
 def invalidate(studio_dir, loop: str, reason: str) -> None:
     """Mark ``loop``'s entry stale (e.g. the pings around a print pass disagreed)."""
-    doc = _document(studio_dir)
-    loops = doc.get("loops")
-    if loops is None or loop not in loops:
-        return
-    loops[loop]["stale_reason"] = reason
-    _save(studio_dir, doc)
+    with _locked(studio_dir):
+        doc = _document(studio_dir)
+        loops = doc.get("loops")
+        if loops is None or loop not in loops:
+            return
+        loops[loop]["stale_reason"] = reason
+        _save(studio_dir, doc)
+
+
+@contextlib.contextmanager
+def _locked(studio_dir) -> Iterator[None]:
+    """latency.toml's writer lock (recall.atomic.writer_lock) around a read-modify-write."""
+    path = path_of(studio_dir)
+    if not path.parent.is_dir():
+        raise HybridError("no such studio folder", where=str(path.parent))
+    try:
+        with writer_lock(path):
+            yield
+    except OSError as exc:  # TimeoutError included
+        raise HybridError(f"cannot update: {exc.strerror or exc}", where=str(path)) from exc
 
 
 def _document(studio_dir) -> tomlkit.TOMLDocument:

@@ -59,20 +59,35 @@ a reverb's tail).
 
 Refusals (HybridError, one line): an input carrying digital silence (nothing connected),
 an open loop (no correlated return, only noise), a clipping return (hot return), a
-return too noisy to time (SNR below ``min_snr_db``), a fit too uncertain. A return
-within 3 dB of full scale is measured but flagged ``hot`` in ``warnings``.
+return too noisy to time: judged by the delay's own standard error from the noise in
+the response (``MAX_UNCERTAINTY_SAMPLES``), not by broadband SNR, which a reverb's tail
+from just before the ping ruins without touching the timing. A return within 3 dB of
+full scale is measured but flagged ``hot`` in ``warnings``.
+
+Short and wide
+--------------
+One loop takes 0.3 s of signal (50 ms of silence, a 150 ms sweep, 100 ms for the
+return): the same estimator, about 5 dB less processing gain than a 0.5 s sweep, which
+still times a loop with -60 dBFS of hiss to ~0.001 sample. Many loops are pinged in one
+stream with *staggered* sweeps (``signals.ping_signal(slots=N)``): route k sends the
+sweep 40 ms after route k-1, and each input is deconvolved against its own route's
+send, so a unit that mixes its sides (an M/S EQ, a summing mixer's crosstalk) lands in
+another slot's lags instead of in the timing. 16 loops take 0.05 + 15 x 0.04 + 0.15 +
+0.1 = 0.9 s (``measure_loops``); the price is a 38 ms ceiling on each loop's latency
+when more than one slot is used (one loop alone may take up to the capture, 100 ms).
 """
 
 from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 from scipy import fft as sfft
 
-from hybrid.live.audio.signals import PingSignal, ping_signal
+from hybrid.live.audio.signals import CAPTURE_S, PREROLL_S, SLOT_S, SWEEP_S, PingSignal, ping_signal
 from hybrid.errors import HybridError
 
 METHOD = "ess-deconvolution"
@@ -96,6 +111,8 @@ MINPHASE_TRIGGER_SAMPLES = 0.002
 MINPHASE_WINDOW_S = 0.085
 MINPHASE_LOW_HZ = 20.0
 MINPHASE_HIGH_FS = 0.40
+#: a ping whose delay has a larger standard error than this (samples) is refused as too noisy
+MAX_UNCERTAINTY_SAMPLES = 0.02
 #: figures in dB are kept within +-this (a digitally clean loop has no noise at all)
 DB_LIMIT = 200.0
 
@@ -156,14 +173,18 @@ def _round_db(x: float | None) -> float | None:
 
 
 def estimate(sent, received, samplerate: int, *, max_latency_samples: int | None = None,
-             min_snr_db: float = 20.0, max_uncertainty_samples: float = 0.05,
+             min_snr_db: float | None = None, max_uncertainty_samples: float = MAX_UNCERTAINTY_SAMPLES,
              where: str | None = None) -> LatencyResult:
     """Time ``received`` against ``sent`` (1-D, same clock, index 0 = the same instant).
 
     ``sent`` should start with silence (the noise floor is read from the return there)
     and contain a broadband stimulus (``ping_signal``'s sweep is what this is tuned for;
     any broadband signal works). Raises HybridError naming ``where`` for an open loop,
-    a silent input, a clipping or too-noisy return.
+    a silent input, a clipping return, or one too noisy to time: a delay whose standard
+    error is above ``max_uncertainty_samples``. The broadband SNR (the return over what
+    came back before the sweep) is reported, and refused only below ``min_snr_db`` when
+    that is given: a reverb's own tail in the silence before the sweep lowers it without
+    making the timing any worse.
     """
     x = np.asarray(sent, dtype=np.float64).ravel()
     y = np.asarray(received, dtype=np.float64).ravel()
@@ -215,7 +236,7 @@ def estimate(sent, received, samplerate: int, *, max_latency_samples: int | None
     if pnr_db < OPEN_LOOP_PNR_DB:
         floor = f" (only noise at {_db(noise_rms):.1f} dBFS)" if noise_rms else ""
         raise HybridError(f"no return: the loop is open or not patched{floor}", where=where)
-    if snr_db is not None and snr_db < min_snr_db:
+    if min_snr_db is not None and snr_db is not None and snr_db < min_snr_db:
         raise HybridError(f"too noisy to time: SNR {snr_db:.1f} dB over a noise floor of "
                           f"{_db(noise_rms):.1f} dBFS, need at least {min_snr_db:.0f} dB", where=where)
 
@@ -234,8 +255,9 @@ def estimate(sent, received, samplerate: int, *, max_latency_samples: int | None
     if not (0.0 <= t0 <= max_lag):
         raise HybridError("the timing fit did not settle (is the loop time-variant?)", where=where)
     if noise_err > max_uncertainty_samples:
-        raise HybridError(f"too uncertain: +-{noise_err:.3f} sample (need {max_uncertainty_samples}); "
-                          "too much noise for this stimulus", where=where)
+        raise HybridError(f"too noisy to time: +-{noise_err:.3f} sample of timing uncertainty (at most "
+                          f"+-{max_uncertainty_samples:g} wanted); quieten the loop or raise its level",
+                          where=where)
     warnings = []
     if _db(peak) > -HOT_MARGIN_DB:
         warnings.append(f"hot return: peak {_db(peak):+.1f} dBFS")
@@ -379,11 +401,133 @@ def _fit_fraction(h: np.ndarray, k0: int, samplerate: int, noise_rms: float, ite
 # --------------------------------------------------------------------------- I/O
 
 
+@dataclass(frozen=True)
+class PingRoute:
+    """What one slot of a multi-loop ping sends and where it is timed (1-based channels).
+
+    ``outs``: the outputs that play this slot's sweep (one for a loop's side; every input
+    of a summing mixer for its bus, each lowered so they sum to the ping's level);
+    ``ins``: the inputs timed against it (one per side; a summing bus's left and right).
+    """
+
+    outs: tuple[int, ...]
+    ins: tuple[int, ...]
+    label: str = ""
+
+    @property
+    def where(self) -> str:
+        chans = f"out {','.join(map(str, self.outs))} -> in {','.join(map(str, self.ins))}"
+        return f"{self.label} ({chans})" if self.label else chans
+
+
+def route_sends(ping: PingSignal, routes: Sequence[PingRoute]) -> tuple[list[int], np.ndarray]:
+    """``(output channels, frames x outputs)``: every route's slot on its outputs at once."""
+    outs = sorted({o for r in routes for o in r.outs})
+    col = {o: k for k, o in enumerate(outs)}
+    sends = np.zeros((ping.frames, len(outs)), dtype=np.float32)
+    for slot, route in enumerate(routes):
+        scale = 1.0 / len(route.outs)
+        sig = ping.sent_for(slot) * np.float32(scale)
+        for o in route.outs:
+            sends[:, col[o]] += sig
+    return outs, sends
+
+
+def route_ping(ping_settings: dict, samplerate: int, routes: Sequence[PingRoute]) -> PingSignal:
+    """The ping for ``routes``: one slot per route (one slot, so 0.3 s, for a single route)."""
+    return ping_signal(samplerate, slots=max(1, len(routes)), **ping_settings)
+
+
+def measure_loops(device, routes: Sequence[PingRoute], samplerate: int | None = None,
+                  blocksize: int | None = None, hostapi: str | None = None, *,
+                  level_dbfs: float = -12.0, sweep_s: float = SWEEP_S, preroll_s: float = PREROLL_S,
+                  capture_s: float = CAPTURE_S, slot_s: float = SLOT_S,
+                  max_uncertainty_samples: float = MAX_UNCERTAINTY_SAMPLES, min_snr_db: float | None = None,
+                  retries: int = 2, rescan: bool = True) -> list[list[LatencyResult]]:
+    """Ping every route in one stream (staggered sweeps); results per route, per input.
+
+    Refusals are as :func:`estimate`'s, naming the route. A pass with xruns is measured
+    again (up to ``retries`` times); passes with xruns count only when two agree within
+    ``XRUN_AGREEMENT_SAMPLES`` on every input. ``rescan``: see :func:`measure_loop`.
+    """
+    import sounddevice as sd
+
+    from hybrid.live.audio.portaudio import find_device
+
+    if not routes:
+        raise HybridError("nothing to ping: no loops given")
+    where = f"{device}"
+    dev = find_device(str(device), hostapi, rescan_if_missing=rescan)
+    for route in routes:
+        for o in route.outs:
+            if not 1 <= o <= dev.max_outputs:
+                raise HybridError(f"output channel {o} out of range 1..{dev.max_outputs}", where=route.where)
+        for i in route.ins:
+            if not 1 <= i <= dev.max_inputs:
+                raise HybridError(f"input channel {i} out of range 1..{dev.max_inputs}", where=route.where)
+    rate = int(samplerate or sd.query_devices(dev.index)["default_samplerate"])
+    # room for the round trip: a few host blocks on top of the loop itself
+    capture_s = max(capture_s, 4 * (blocksize or 0) / rate + 0.05)
+    ping = route_ping(dict(sweep_s=sweep_s, level_dbfs=level_dbfs, preroll_s=preroll_s, capture_s=capture_s,
+                           slot_s=slot_s), rate, routes)
+    outs, sends = route_sends(ping, routes)
+    ins = sorted({i for r in routes for i in r.ins})
+    attempts = max(1, retries + 1)
+    with_xruns: list[list[list[LatencyResult]]] = []
+    refusal: HybridError | None = None
+    for _ in range(attempts):
+        received, xruns = run_streams(dev.index, sends, outs, ins, rate, blocksize or 0, where)
+        try:
+            results = estimate_routes(ping, routes, received, ins, rate,
+                                      max_uncertainty_samples=max_uncertainty_samples, min_snr_db=min_snr_db)
+        except HybridError as exc:
+            if xruns == 0:
+                raise
+            refusal = exc
+            continue
+        if xruns == 0:
+            return results
+        for earlier in with_xruns:
+            if _agree(earlier, results):
+                note = (f"xruns during the ping; {len(with_xruns) + 1} passes agreed within "
+                        f"{XRUN_AGREEMENT_SAMPLES} sample")
+                return [[replace(r, warnings=r.warnings + (note,)) for r in per] for per in results]
+        with_xruns.append(results)
+    if not with_xruns and refusal is not None:
+        raise refusal
+    figures = ", ".join(f"{res[0][0].latency_samples:.3f}" for res in with_xruns)
+    raise HybridError(f"xruns in every one of {attempts} passes and their figures disagree ({figures}); "
+                      "the machine is too loaded for this block size", where=where)
+
+
+def _agree(a: list[list[LatencyResult]], b: list[list[LatencyResult]]) -> bool:
+    return all(abs(x.latency_samples - y.latency_samples) <= XRUN_AGREEMENT_SAMPLES and x.polarity == y.polarity
+               for pa, pb in zip(a, b, strict=True) for x, y in zip(pa, pb, strict=True))
+
+
+def estimate_routes(ping: PingSignal, routes: Sequence[PingRoute], received: np.ndarray, ins: Sequence[int],
+                    samplerate: int, *, max_uncertainty_samples: float = MAX_UNCERTAINTY_SAMPLES,
+                    min_snr_db: float | None = None) -> list[list[LatencyResult]]:
+    """Time each route's inputs in ``received`` (frames x ``ins``) against its own slot."""
+    col = {i: k for k, i in enumerate(ins)}
+    out: list[list[LatencyResult]] = []
+    for slot, route in enumerate(routes):
+        sent = ping.sent_for(slot)
+        per = []
+        for i in route.ins:
+            where = route.where if len(route.ins) == 1 else f"{route.where}, in {i}"
+            per.append(estimate(sent, received[:, col[i]], samplerate, max_latency_samples=ping.max_latency_samples,
+                                min_snr_db=min_snr_db, max_uncertainty_samples=max_uncertainty_samples,
+                                where=where))
+        out.append(per)
+    return out
+
+
 def measure_loop(device, out_channel: int, in_channel: int, samplerate: int | None = None,
                  blocksize: int | None = None, hostapi: str | None = None, *,
-                 level_dbfs: float = -12.0, sweep_s: float = 0.5, preroll_s: float = 0.1,
-                 capture_s: float = 0.35,
-                 min_snr_db: float = 20.0, retries: int = 2, rescan: bool = True) -> LatencyResult:
+                 level_dbfs: float = -12.0, sweep_s: float = SWEEP_S, preroll_s: float = PREROLL_S,
+                 capture_s: float = CAPTURE_S, max_uncertainty_samples: float = MAX_UNCERTAINTY_SAMPLES,
+                 min_snr_db: float | None = None, retries: int = 2, rescan: bool = True) -> LatencyResult:
     """Ping one loop: play a sweep on ``out_channel``, record ``in_channel`` (both 1-based).
 
     ``device`` is a PortAudio device name (exact, or a unique substring) or index,
@@ -395,50 +539,11 @@ def measure_loop(device, out_channel: int, in_channel: int, samplerate: int | No
     PortAudio is re-initialised once (``rescan``) to pick up JACK clients started since:
     do not rescan while other streams are open.
     """
-    import sounddevice as sd
-
-    from hybrid.live.audio.portaudio import find_device
-
-    where = f"{device} out {out_channel} -> in {in_channel}"
-    dev = find_device(str(device), hostapi, rescan_if_missing=rescan)
-    if not 1 <= out_channel <= dev.max_outputs:
-        raise HybridError(f"output channel {out_channel} out of range 1..{dev.max_outputs}", where=where)
-    if not 1 <= in_channel <= dev.max_inputs:
-        raise HybridError(f"input channel {in_channel} out of range 1..{dev.max_inputs}", where=where)
-    rate = int(samplerate or sd.query_devices(dev.index)["default_samplerate"])
-    # room for the round trip: a few host blocks on top of the loop itself
-    capture_s = max(capture_s, 4 * (blocksize or 0) / rate + 0.05)
-    ping = ping_signal(rate, sweep_s=sweep_s, level_dbfs=level_dbfs, preroll_s=preroll_s, capture_s=capture_s)
-    attempts = max(1, retries + 1)
-    with_xruns: list[LatencyResult] = []
-    refusal: HybridError | None = None
-    for _ in range(attempts):
-        received, xruns = run_duplex(dev.index, ping, out_channel, in_channel, rate, blocksize or 0, where)
-        try:
-            result = estimate(ping.sent, received, rate, max_latency_samples=ping.max_latency_samples,
-                              min_snr_db=min_snr_db, where=where)
-        except HybridError as exc:
-            if xruns == 0:
-                raise
-            refusal = exc
-            continue   # the xrun may be what spoiled it: measure again
-        if xruns == 0:
-            return result
-        # An xrun may have lost or shifted samples (on hardware it does). Such a pass is
-        # trusted only when another one agrees with it (a host whose xruns lose nothing,
-        # like JACK's dummy backend under load, gives the same figure every time).
-        for earlier in with_xruns:
-            if (abs(earlier.latency_samples - result.latency_samples) <= XRUN_AGREEMENT_SAMPLES
-                    and earlier.polarity == result.polarity):
-                return replace(result, warnings=result.warnings + (
-                    f"xruns during the ping; {len(with_xruns) + 1} passes agreed within "
-                    f"{XRUN_AGREEMENT_SAMPLES} sample",))
-        with_xruns.append(result)
-    if not with_xruns and refusal is not None:
-        raise refusal   # every pass had xruns and was refused: the refusal is the news
-    figures = ", ".join(f"{r.latency_samples:.3f}" for r in with_xruns)
-    raise HybridError(f"xruns in every one of {attempts} passes and their figures disagree ({figures}); "
-                      "the machine is too loaded for this block size", where=where)
+    route = PingRoute((out_channel,), (in_channel,), label=f"{device}")
+    return measure_loops(device, [route], samplerate, blocksize, hostapi, level_dbfs=level_dbfs,
+                         sweep_s=sweep_s, preroll_s=preroll_s, capture_s=capture_s,
+                         max_uncertainty_samples=max_uncertainty_samples, min_snr_db=min_snr_db,
+                         retries=retries, rescan=rescan)[0][0]
 
 
 def run_duplex(device_index: int, ping: PingSignal, out_channel: int, in_channel: int,
@@ -448,12 +553,24 @@ def run_duplex(device_index: int, ping: PingSignal, out_channel: int, in_channel
     Returns ``(received, xruns)``; ``received[i]`` arrived in the same callback position
     as ``ping.sent[i]`` was written, so their offset is the latency as the stream sees it.
     """
+    received, xruns = run_streams(device_index, ping.sent[:, None], [out_channel], [in_channel],
+                                  samplerate, blocksize, where)
+    return received[:, 0], xruns
+
+
+def run_streams(device_index: int, sends: np.ndarray, out_channels: Sequence[int], in_channels: Sequence[int],
+                samplerate: int, blocksize: int, where: str) -> tuple[np.ndarray, int]:
+    """Play ``sends`` (frames x outputs) on ``out_channels``, record ``in_channels``, sample-locked.
+
+    Returns ``(received (frames x inputs), xruns)``, both counted from the stream's first
+    callback, so an offset between a send and a return is the latency as the stream sees it.
+    """
     import sounddevice as sd
 
-    total = ping.frames
-    sent = ping.sent
-    received = np.zeros(total, dtype=np.float32)
-    out_idx, in_idx = out_channel - 1, in_channel - 1
+    total = len(sends)
+    received = np.zeros((total, len(in_channels)), dtype=np.float32)
+    out_idx = [o - 1 for o in out_channels]
+    in_idx = [i - 1 for i in in_channels]
     state = {"pos": 0, "xruns": 0}
     done = threading.Event()
 
@@ -464,15 +581,17 @@ def run_duplex(device_index: int, ping: PingSignal, out_channel: int, in_channel
         n = min(frames, total - pos)
         outdata.fill(0)
         if n > 0:
-            outdata[:n, out_idx] = sent[pos:pos + n]
-            received[pos:pos + n] = indata[:n, in_idx]
+            for k, c in enumerate(out_idx):     # column by column: no temporaries in the callback
+                outdata[:n, c] = sends[pos:pos + n, k]
+            for k, c in enumerate(in_idx):
+                received[pos:pos + n, k] = indata[:n, c]
         state["pos"] = pos + n
         if pos + n >= total:
             raise sd.CallbackStop
 
     try:
         stream = sd.Stream(device=(device_index, device_index), samplerate=samplerate,
-                           blocksize=blocksize, channels=(in_channel, out_channel), dtype="float32",
+                           blocksize=blocksize, channels=(max(in_channels), max(out_channels)), dtype="float32",
                            callback=callback, finished_callback=done.set)
     except (sd.PortAudioError, ValueError) as exc:
         from hybrid.live.audio.portaudio import stream_error

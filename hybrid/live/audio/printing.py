@@ -5,8 +5,9 @@ One pass is one duplex stream whose timeline is::
     | settle | ping (silence, sweep, capture) |  stems (longest N)  | tail | guard | ping (...) |
                                               ^ P: stem frame 0 leaves the outputs here
 
-Every loop of the pass gets the ping at the same time, before and after the stems, in the
-same stream as the print. Why in-stream rather than a separate measurement stream: the
+Every loop of the pass gets the ping before and after the stems, in the same stream as
+the print; each loop side (channel pair) in its own slot of a staggered ping
+(``hybrid.live.audio.ping``), so sides that hear each other are timed apart. Why in-stream rather than a separate measurement stream: the
 latency we correct by is then the latency of *this* stream (some host APIs land on a
 different buffer latency each time a stream opens), every loop is measured at once, and a
 change between the two pings (clock drift, a dropout, a re-clocked interface, a patch
@@ -16,6 +17,11 @@ estimated after the stream stops, because a full estimate holds the interpreter 
 enough to cost the callback its deadline. During the stream the ping before the stems
 gets only a cheap look (did anything come back?), so an open loop still stops the pass
 before the stems have played.
+
+A pass with a multi-channel loop first pings every loop in one quick stream (0.3 s plus
+40 ms per further side) and refuses, before anything plays, a loop that does not come
+back or whose sides differ by more than the loop's tolerance (``SideTolerance``). An M/S
+job plays its stem mid/side-encoded and decodes the aligned return.
 
 Each return is recorded to a temp file, then aligned: print[n] = return(P + latency + n),
 fraction included (``hybrid.live.audio.align``), polarity corrected, exactly the stem's length
@@ -43,8 +49,8 @@ import soundfile as sf
 
 from hybrid.live.audio.align import ChannelAligner
 from hybrid.live.audio.checks import DropoutDetector
-from hybrid.live.audio.ping import estimate
-from hybrid.live.audio.signals import ping_signal
+from hybrid.live.audio.ping import MAX_UNCERTAINTY_SAMPLES, LatencyResult, PingRoute, estimate, route_sends
+from hybrid.live.audio.signals import CAPTURE_S, PREROLL_S, SLOT_S, SWEEP_S, ping_signal
 from hybrid.live.audio.interface import InterfaceSettings, resolve_device
 from hybrid.live.audio.stream import DuplexRun, Progress, StreamStats
 from hybrid.live.audio.wavio import FORMATS, Bext, Levels, WavWriter, read_bext
@@ -68,6 +74,8 @@ class PrintJob:
     in_channels: tuple[int, ...]
     loop: str | None = None             # the loop's name in the studio, for reports
     chain: tuple[str, ...] = ()         # devices in the loop, in signal order (planning, reports)
+    ms: bool = False                    # a stereo stem M/S-encoded before the loop, decoded after
+    sides: SideTolerance | None = None  # a multi-channel loop: how far its sides may differ
 
     @property
     def label(self) -> str:
@@ -75,7 +83,21 @@ class PrintJob:
 
     def to_dict(self) -> dict:
         return {"stem": str(self.stem), "output": str(self.output), "out": list(self.out_channels),
-                "in": list(self.in_channels), "loop": self.loop, "chain": list(self.chain)}
+                "in": list(self.in_channels), "loop": self.loop, "chain": list(self.chain), "ms": self.ms}
+
+
+@dataclass(frozen=True)
+class SideTolerance:
+    """How far the sides of a multi-channel loop may differ before a pass is refused.
+
+    Each side is aligned by its own latency and polarity whatever this says; a larger
+    difference means a side goes through other gear or another converter than it should.
+    ``where`` names the studio.toml key for the refusal line.
+    """
+
+    max_skew_samples: float = 2.0
+    max_gain_diff_db: float = 1.0
+    where: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,15 +132,18 @@ class PingSettings:
     ``capture_s`` bounds the longest round trip that can be measured (and so printed).
     """
 
-    sweep_s: float = 0.5
+    sweep_s: float = SWEEP_S
     level_dbfs: float = -12.0
-    preroll_s: float = 0.1
-    capture_s: float = 0.35
-    min_snr_db: float = 20.0
+    preroll_s: float = PREROLL_S
+    capture_s: float = CAPTURE_S
+    slot_s: float = SLOT_S
+    max_uncertainty_samples: float = MAX_UNCERTAINTY_SAMPLES
+    min_snr_db: float | None = None
 
-    def signal(self, samplerate: int):
+    def signal(self, samplerate: int, slots: int = 1):
         return ping_signal(samplerate, sweep_s=self.sweep_s, level_dbfs=self.level_dbfs,
-                           preroll_s=self.preroll_s, capture_s=self.capture_s)
+                           preroll_s=self.preroll_s, capture_s=self.capture_s, slots=max(1, slots),
+                           slot_s=self.slot_s)
 
 
 # --- What a pass reports ----------------------------------------------------------------------
@@ -174,8 +199,18 @@ class PrintedFile:
     time_reference: int | None = None
     problems: list[str] = field(default_factory=list)
 
+    @property
+    def skew_samples(self) -> float | None:
+        """Latency of the last side minus the first's (a multi-channel loop), as applied."""
+        applied = [c.applied_samples for c in self.channels]
+        if len(applied) < 2 or any(a is None for a in applied):
+            return None
+        return float(applied[-1] - applied[0])
+
     def to_dict(self) -> dict:
+        skew = self.skew_samples
         return {"stem": str(self.job.stem), "output": str(self.job.output), "loop": self.job.label,
+                "skew_samples": None if skew is None else round(skew, 4), "ms": self.job.ms,
                 "good": self.good, "path": None if self.path is None else str(self.path),
                 "frames": self.frames, "samplerate": self.samplerate, "format": self.fmt,
                 "time_reference": self.time_reference,
@@ -207,17 +242,55 @@ class PassResult:
 
 # --- The pass ---------------------------------------------------------------------------------
 @dataclass
-class _Stem:
+class Send:
+    """A file played from the pass's stem frame 0 on ``out_cols`` (0-based), M/S-encoded if asked."""
+
+    path: Path
+    out_cols: list[int]
+    ms: bool = False
+    file: sf.SoundFile | None = None
+    frames: int = 0
+    channels: int = 0
+    buf: np.ndarray | None = None
+
+    def open(self) -> Send:
+        regular_file(self.path)
+        try:
+            f = sf.SoundFile(self.path)
+        except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+            raise HybridError(f"cannot read as audio: {exc}", where=str(self.path)) from exc
+        if f.frames <= 0:
+            f.close()
+            raise HybridError("the stem is empty (no frames)", where=str(self.path))
+        self.file, self.frames, self.channels = f, f.frames, f.channels
+        self.buf = np.zeros((_BLOCK, f.channels), dtype=np.float32)
+        return self
+
+
+@dataclass
+class Return:
+    """Inputs recorded in a pass and delivered as one aligned file at ``job.output``.
+
+    ``routes[k]`` is the index (in the pass's ping routes) that times input channel k;
+    ``frames`` the file's length before any tail; ``reference`` the sends whose sum is
+    what this return should carry (for dropouts): channel for channel when ``per_channel``.
+    """
+
     job: PrintJob
-    file: sf.SoundFile
+    routes: list[int]
     frames: int
-    channels: int
     bext: Bext | None
-    buf: np.ndarray
+    reference: list[Send]
+    per_channel: bool = True
+    ms: bool = False
     record_path: Path | None = None
     record: sf.SoundFile | None = None
     in_cols: list[int] = field(default_factory=list)
     clipped: np.ndarray | None = None
+
+    @property
+    def channels(self) -> int:
+        return len(self.job.in_channels)
 
 
 def print_pass(jobs: Sequence[PrintJob], settings: InterfaceSettings, options: PrintOptions = PrintOptions(),
@@ -227,7 +300,9 @@ def print_pass(jobs: Sequence[PrintJob], settings: InterfaceSettings, options: P
     """Print ``jobs`` in one pass through ``settings.device``; every loop runs at once.
 
     Raises HybridError for bad input (unreadable stem, rate mismatch, channel clash, missing
-    device), for a loop whose first ping fails, and when ``cancel`` is set while the pass
+    device), for a loop whose first ping fails, for a stereo loop whose sides differ by
+    more than its tolerance (found by a quick ping of every loop before anything plays),
+    and when ``cancel`` is set while the pass
     streams (nothing is written then, not even a BAD file). Problems found
     after the stems have played (xruns, latency moved, clipping, a failed second ping) do
     not raise: they come back in the result, the pass is not good and no file takes a
@@ -237,16 +312,27 @@ def print_pass(jobs: Sequence[PrintJob], settings: InterfaceSettings, options: P
     if not jobs:
         raise HybridError("nothing to print: no jobs in the pass")
     _check_channels(jobs)
-    stems = [_open_stem(job) for job in jobs]
+    sends: list[Send] = []
     try:
-        return _run_pass(stems, settings, options, ping, on_progress, cancel)
+        for job in jobs:
+            sends.append(Send(Path(job.stem), [ch - 1 for ch in job.out_channels], ms=job.ms).open())
+            if sends[-1].channels != len(job.out_channels):
+                raise HybridError(f"the stem has {sends[-1].channels} channel(s) but the loop has "
+                                  f"{len(job.out_channels)} (give one out and one in channel per stem channel, "
+                                  f"e.g. --out 3,4 --in 3,4)", where=str(job.stem))
+        routes: list[PingRoute] = []
+        returns: list[Return] = []
+        for job, send in zip(jobs, sends, strict=True):
+            first = len(routes)
+            routes += [PingRoute((o,), (i,), label=job.label)
+                       for o, i in zip(job.out_channels, job.in_channels, strict=True)]
+            returns.append(Return(job=job, routes=list(range(first, len(routes))), frames=send.frames,
+                                  bext=read_bext(job.stem), reference=[send], ms=job.ms))
+        return run_pass(sends, returns, routes, settings, options, ping, on_progress, cancel)
     finally:
-        for s in stems:
-            s.file.close()
-            if s.record is not None and not s.record.closed:
-                s.record.close()
-            if s.record_path is not None:
-                s.record_path.unlink(missing_ok=True)
+        for s in sends:
+            if s.file is not None:
+                s.file.close()
 
 
 def _check_channels(jobs: Sequence[PrintJob]) -> None:
@@ -258,6 +344,9 @@ def _check_channels(jobs: Sequence[PrintJob]) -> None:
         if len(job.out_channels) != len(job.in_channels) or not job.out_channels:
             raise HybridError(f"needs one input per output channel, got out {list(job.out_channels)} "
                               f"in {list(job.in_channels)}", where=job.label)
+        if job.ms and len(job.out_channels) != 2:
+            raise HybridError(f"M/S needs a stereo loop (two sides), got {len(job.out_channels)} channel(s)",
+                              where=job.label)
         for ch in (*job.out_channels, *job.in_channels):
             if not isinstance(ch, int) or ch < 1:
                 raise HybridError(f"channels are numbered from 1, got {ch!r}", where=job.label)
@@ -279,85 +368,122 @@ def _check_channels(jobs: Sequence[PrintJob]) -> None:
             raise HybridError("the output folder does not exist", where=str(job.output))
 
 
-def _open_stem(job: PrintJob) -> _Stem:
-    regular_file(job.stem)
+def check_sides(job: PrintJob, results: Sequence[LatencyResult]) -> str | None:
+    """Why ``job``'s sides differ by more than its loop allows (None when they agree or it has one side)."""
+    tol = job.sides
+    if tol is None or len(results) < 2:
+        return None
+    lat = [r.latency_samples for r in results]
+    gains = [r.gain_db for r in results]
+    skew = max(lat) - min(lat)
+    if skew > tol.max_skew_samples:
+        return (f"the sides differ by {skew:.3f} samples of latency ({', '.join(f'{x:.3f}' for x in lat)}; "
+                f"tolerance {tol.max_skew_samples:g}): a side patched through other gear or another converter?")
+    spread = max(gains) - min(gains)
+    if spread > tol.max_gain_diff_db:
+        return (f"the sides differ by {spread:.2f} dB of gain ({', '.join(f'{g:+.2f}' for g in gains)} dB; "
+                f"tolerance {tol.max_gain_diff_db:g} dB): a side's level or a cable?")
+    return None
+
+
+def preflight(returns: Sequence[Return], routes: Sequence[PingRoute], device, rate: int, blocksize: int,
+              ping: PingSettings) -> None:
+    """Ping every route of the pass in one quick stream before anything plays; refuse an
+    open loop or a multi-channel loop whose sides differ by more than its tolerance."""
+    from hybrid.live.audio.ping import measure_loops
+
+    results = measure_loops(device.index, routes, rate, blocksize, rescan=False, level_dbfs=ping.level_dbfs,
+                            sweep_s=ping.sweep_s, preroll_s=ping.preroll_s, capture_s=ping.capture_s,
+                            slot_s=ping.slot_s, max_uncertainty_samples=ping.max_uncertainty_samples)
+    for ret in returns:
+        per = [r for k in sorted(set(ret.routes)) for r in results[k]]
+        why = check_sides(ret.job, per)
+        if why:
+            where = ret.job.sides.where if ret.job.sides and ret.job.sides.where else ret.job.label
+            raise HybridError(f"{ret.job.label}: {why}; nothing was played", where=where)
+
+
+def run_pass(sends: list[Send], returns: list[Return], routes: list[PingRoute], settings: InterfaceSettings,
+             options: PrintOptions, ping: PingSettings, on_progress, cancel) -> PassResult:
+    """One duplex stream: pings on every route, the sends from P, the returns recorded and delivered.
+
+    The engine under :func:`print_pass` (one send and one return per job) and the summing
+    and mastering passes (``hybrid.live.audio.mix``: many sends, one stereo return).
+    """
     try:
-        f = sf.SoundFile(job.stem)
-    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-        raise HybridError(f"cannot read as audio: {exc}", where=str(job.stem)) from exc
-    if f.frames <= 0:
-        f.close()
-        raise HybridError("the stem is empty (no frames)", where=str(job.stem))
-    if f.channels != len(job.out_channels):
-        f.close()
-        raise HybridError(f"the stem has {f.channels} channel(s) but the loop has {len(job.out_channels)} "
-                          f"(give one out and one in channel per stem channel, e.g. --out 3,4 --in 3,4)",
-                          where=str(job.stem))
-    return _Stem(job=job, file=f, frames=f.frames, channels=f.channels, bext=read_bext(job.stem),
-                 buf=np.zeros((_BLOCK, f.channels), dtype=np.float32))
+        return _run_pass(sends, returns, routes, settings, options, ping, on_progress, cancel)
+    finally:
+        for r in returns:
+            if r.record is not None and not r.record.closed:
+                r.record.close()
+            if r.record_path is not None:
+                r.record_path.unlink(missing_ok=True)
 
 
-def _run_pass(stems: list[_Stem], settings: InterfaceSettings, options: PrintOptions, ping: PingSettings,
-              on_progress, cancel) -> PassResult:
-    rates = {s.file.samplerate for s in stems}
+def _run_pass(sends: list[Send], returns: list[Return], routes: list[PingRoute], settings: InterfaceSettings,
+              options: PrintOptions, ping: PingSettings, on_progress, cancel) -> PassResult:
+    rates = {s.file.samplerate for s in sends}
     if len(rates) > 1:
         raise HybridError(f"stems of one pass must share a sample rate, got {sorted(rates)} Hz "
-                          f"({', '.join(f'{s.job.stem.name}: {s.file.samplerate}' for s in stems)})")
+                          f"({', '.join(f'{s.path.name}: {s.file.samplerate}' for s in sends)})")
     stem_rate = rates.pop()
     rate = settings.samplerate or stem_rate
     if rate != stem_rate:
         raise HybridError(f"the stems are {stem_rate} Hz but the interface runs at {rate} Hz; "
-                          f"print at the stems' rate (no resampling in a print)", where=str(stems[0].job.stem))
+                          f"print at the stems' rate (no resampling in a print)", where=str(sends[0].path))
     device = resolve_device(settings.device, settings.hostapi)
+    if any(r.job.sides is not None for r in returns):
+        preflight(returns, routes, device, rate, settings.blocksize, ping)
 
-    probe = ping.signal(rate)
-    sig = probe.sent                                          # silence, sweep, capture silence
-    window = len(sig)
+    probe = ping.signal(rate, len(routes))
+    ping_outs, ping_sends = route_sends(probe, routes)
+    ping_out_cols = [o - 1 for o in ping_outs]
+    window = probe.frames
     settle = int(round(options.settle_s * rate))
     ping_a = settle
     start = ping_a + window                                   # P: stem frame 0 on the outputs
-    longest = max(s.frames for s in stems)
+    longest = max(s.frames for s in sends)
     tail = int(round(options.tail_s * rate))
     # Ping B waits for the slowest return of the stems (up to the ping's capture window)
     # so that their tails never fall into its noise-floor silence.
     ping_b = start + longest + tail + probe.max_latency_samples
     total = ping_b + window + max(settings.blocksize, 256)
 
-    out_count = max(ch for s in stems for ch in s.job.out_channels)
-    in_count = max(ch for s in stems for ch in s.job.in_channels)
-    pairs = [(o, i) for s in stems for o, i in zip(s.job.out_channels, s.job.in_channels, strict=False)]
-    in_index = {i: k for k, i in enumerate(sorted({i for _, i in pairs}))}
+    out_count = max([ch + 1 for s in sends for ch in s.out_cols] + ping_outs)
+    in_count = max(ch for r in returns for ch in r.job.in_channels)
+    ping_ins = sorted({i for r in routes for i in r.ins})
+    in_index = {i: k for k, i in enumerate(ping_ins)}
     ping_rx = {name: np.zeros((window, len(in_index)), dtype=np.float32) for name in ("before", "after")}
     clip_level = 10.0 ** (options.clip_level_dbfs / 20.0)
 
-    for s in stems:
-        scratch = s.job.output.with_name(s.job.output.name + ".rec.w64")
+    for r in returns:
+        scratch = r.job.output.with_name(r.job.output.name + ".rec.w64")
         clean_stale_temps(scratch)  # recordings of passes that were killed
-        s.record_path = temp_name(scratch)
-        s.record = sf.SoundFile(str(s.record_path), "w", samplerate=rate, channels=s.channels, format="W64", subtype="FLOAT")
-        s.in_cols = [ch - 1 for ch in s.job.in_channels]
-        s.clipped = np.zeros(s.channels, dtype=np.int64)
+        r.record_path = temp_name(scratch)
+        r.record = sf.SoundFile(str(r.record_path), "w", samplerate=rate, channels=r.channels, format="W64",
+                                subtype="FLOAT")
+        r.in_cols = [ch - 1 for ch in r.job.in_channels]
+        r.clipped = np.zeros(r.channels, dtype=np.int64)
 
-    out_cols = [[ch - 1 for ch in s.job.out_channels] for s in stems]
-    in_cols_pairs = [in_index[i] for _, i in pairs]
-    rx_cols = [i - 1 for i in sorted(in_index)]
-    out_cols_pairs = [o - 1 for o, _ in pairs]
+    rx_cols = [i - 1 for i in ping_ins]
     produced = [0]
 
     def produce(block: np.ndarray) -> int:
         pos, n = produced[0], len(block)
         block[:] = 0.0
-        for lo in (ping_a, ping_b):                           # the pings, on every loop at once
-            a, b = max(pos, lo), min(pos + n, lo + len(sig))
+        for lo in (ping_a, ping_b):                           # the pings, every route in its slot
+            a, b = max(pos, lo), min(pos + n, lo + window)
             if a < b:
-                block[a - pos:b - pos, out_cols_pairs] = sig[a - lo:b - lo, None]
+                block[a - pos:b - pos, ping_out_cols] = ping_sends[a - lo:b - lo]
         a, b = max(pos, start), min(pos + n, start + longest)
         if a < b:
-            for s, cols in zip(stems, out_cols, strict=False):
+            for s in sends:
                 want = min(b, start + s.frames) - a
                 if want > 0:
                     got = s.file.read(want, dtype="float32", always_2d=True, out=s.buf[:want])
-                    block[a - pos:a - pos + len(got), cols] = got
+                    if s.ms:
+                        got = ms_encode(got)
+                    block[a - pos:a - pos + len(got), s.out_cols] += got
         produced[0] = pos + n
         return n
 
@@ -367,46 +493,46 @@ def _run_pass(stems: list[_Stem], settings: InterfaceSettings, options: PrintOpt
             a, b = max(pos, lo), min(pos + n, lo + window)
             if a < b:
                 ping_rx[name][a - lo:b - lo] = block[a - pos:b - pos][:, rx_cols]
-        for s in stems:
-            part = block[:, s.in_cols]
-            s.record.write(part)
-            s.clipped += (np.abs(part) >= clip_level).sum(axis=0)
+        for r in returns:
+            part = block[:, r.in_cols]
+            r.record.write(part)
+            r.clipped += (np.abs(part) >= clip_level).sum(axis=0)
 
-    latencies = {pair: ChannelLatency(pair[0], pair[1]) for pair in pairs}
+    latencies = [[ChannelLatency(route.outs[0], i) for i in route.ins] for route in routes]
 
-    def _estimate(received: np.ndarray):
-        return estimate(sig, received, rate, max_latency_samples=probe.max_latency_samples,
-                        min_snr_db=ping.min_snr_db)
-
-    sent_peak = float(np.max(np.abs(sig)))
+    def _estimate(slot: int, received: np.ndarray):
+        return estimate(probe.sent_for(slot), received, rate, max_latency_samples=probe.max_latency_samples,
+                        min_snr_db=ping.min_snr_db, max_uncertainty_samples=ping.max_uncertainty_samples)
 
     def check_before() -> None:
         # Runs in the worker while audio streams: only a cheap look (a full estimate holds
         # the interpreter for tens of milliseconds and would cost the callbacks an xrun).
         # Nothing back within 60 dB of the send means a pulled or unpatched loop: stop now.
-        for pair, col in zip(pairs, in_cols_pairs, strict=False):
-            back = float(np.max(np.abs(ping_rx["before"][:, col])))
-            if back < sent_peak * 1e-3:
-                level = f"{20 * np.log10(back):.1f} dBFS" if back > 0 else "digital silence"
-                raise HybridError(f"the ping before the pass failed: no return ({level}); "
-                                  f"the loop is open or not patched",
-                                  where=f"loop out {pair[0]} -> in {pair[1]} on {device.name}")
+        for route in routes:
+            sent_peak = float(np.max(np.abs(probe.sent))) / len(route.outs)
+            for i in route.ins:
+                back = float(np.max(np.abs(ping_rx["before"][:, in_index[i]])))
+                if back < sent_peak * 1e-3:
+                    level = f"{20 * np.log10(back):.1f} dBFS" if back > 0 else "digital silence"
+                    raise HybridError(f"the ping before the pass failed: no return on input {i} ({level}); "
+                                      f"the loop is open or not patched", where=f"{route.where} on {device.name}")
 
     run = DuplexRun(device, samplerate=rate, blocksize=settings.blocksize, out_channels=out_count,
                     in_channels=in_count, total_frames=total, produce=produce, consume=consume,
                     on_progress=on_progress, progress_interval_s=options.progress_interval_s,
                     checkpoints=[(start, check_before)], cancel=cancel)
     stats = run.run()
-    for s in stems:
-        s.record.close()
+    for r in returns:
+        r.record.close()
 
-    for pair, col in zip(pairs, in_cols_pairs, strict=False):
-        where = f"loop out {pair[0]} -> in {pair[1]} on {device.name}"
-        try:
-            latencies[pair].before = _estimate(ping_rx["before"][:, col])
-        except HybridError as exc:
-            xruns = f" ({stats.xruns} xrun(s) in the pass)" if stats.xruns else ""
-            raise HybridError(f"the ping before the pass failed: {exc.reason}{xruns}", where=where) from exc
+    for slot, route in enumerate(routes):
+        for lat, i in zip(latencies[slot], route.ins, strict=True):
+            try:
+                lat.before = _estimate(slot, ping_rx["before"][:, in_index[i]])
+            except HybridError as exc:
+                xruns = f" ({stats.xruns} xrun(s) in the pass)" if stats.xruns else ""
+                raise HybridError(f"the ping before the pass failed: {exc.reason}{xruns}",
+                                  where=f"{route.where} on {device.name}") from exc
 
     pass_problems: list[str] = []
     notes: list[str] = []
@@ -419,19 +545,38 @@ def _run_pass(stems: list[_Stem], settings: InterfaceSettings, options: PrintOpt
         where = ", ".join(f"{p / rate:.2f} s" for p in stats.xrun_frames[:8])
         notes.append(f"xruns in {stats.xrun_callbacks} period(s) outside the pings (at {where}; the pings span "
                      f"{ping_a / rate:.2f}-{span_end / rate:.2f} s): the printed audio is not affected")
-    for pair, col in zip(pairs, in_cols_pairs, strict=False):
-        lat = latencies[pair]
-        try:
-            lat.after = _estimate(ping_rx["after"][:, col])
-        except HybridError as exc:
-            lat.after = None
-            lat.problem = f"the ping after the pass failed: {exc.reason}"
+    for slot, route in enumerate(routes):
+        for lat, i in zip(latencies[slot], route.ins, strict=True):
+            try:
+                lat.after = _estimate(slot, ping_rx["after"][:, in_index[i]])
+            except HybridError as exc:
+                lat.after = None
+                lat.problem = f"the ping after the pass failed: {exc.reason}"
 
-    files = [_deliver(s, latencies, options, rate, start, stats, pass_problems, on_progress)
-             for s in stems]
+    files = [_deliver(r, _return_latencies(r, routes, latencies), options, rate, start, stats, pass_problems,
+                      on_progress) for r in returns]
     good = not pass_problems and all(f.good for f in files)
     return PassResult(good=good, files=files, stats=stats, device=device.name, samplerate=rate,
                       blocksize=settings.blocksize, problems=pass_problems, notes=notes)
+
+
+def _return_latencies(ret: Return, routes: list[PingRoute], latencies: list[list[ChannelLatency]]):
+    """The ChannelLatency of each of ``ret``'s input channels, from the route that times it."""
+    out = []
+    for k, ch in enumerate(ret.job.in_channels):
+        slot = ret.routes[k]
+        out.append(latencies[slot][list(routes[slot].ins).index(ch)])
+    return out
+
+
+def ms_encode(x: np.ndarray) -> np.ndarray:
+    """Left/right to mid/side: M = (L + R) / 2, S = (L - R) / 2 (so a loop at unity peaks no higher)."""
+    return np.stack([(x[:, 0] + x[:, 1]) * 0.5, (x[:, 0] - x[:, 1]) * 0.5], axis=1).astype(np.float32)
+
+
+def ms_decode(x: np.ndarray) -> np.ndarray:
+    """Mid/side back to left/right: L = M + S, R = M - S (the inverse of :func:`ms_encode`)."""
+    return np.stack([x[:, 0] + x[:, 1], x[:, 0] - x[:, 1]], axis=1).astype(np.float32)
 
 
 def _xrun_text(stats: StreamStats) -> str:
@@ -456,10 +601,9 @@ def _latency_problems(lat: ChannelLatency, tol: float) -> list[str]:
     return out
 
 
-def _deliver(s: _Stem, latencies: dict, options: PrintOptions, rate: int, start: int, stats: StreamStats,
-             pass_problems: list[str], on_progress) -> PrintedFile:
-    job = s.job
-    chans = [latencies[(o, i)] for o, i in zip(job.out_channels, job.in_channels, strict=False)]
+def _deliver(r: Return, chans: list[ChannelLatency], options: PrintOptions, rate: int, start: int,
+             stats: StreamStats, pass_problems: list[str], on_progress) -> PrintedFile:
+    job = r.job
     problems: list[str] = []
     for lat in chans:
         moved = _latency_problems(lat, options.latency_tolerance_samples)
@@ -470,32 +614,33 @@ def _deliver(s: _Stem, latencies: dict, options: PrintOptions, rate: int, start:
                                else (float(lat.before.latency_samples) + float(after.latency_samples)) / 2)
         lat.polarity = int(lat.before.polarity)
         lat.gain_db = float(lat.before.gain_db)
-    clipped = [int(c) for c in s.clipped]
+    clipped = [int(c) for c in r.clipped]
     if sum(clipped) and not options.allow_clipping:
         problems.append(Problem(CLIPPED, f"the return clipped ({sum(clipped)} samples at or above "
                                          f"{options.clip_level_dbfs:g} dBFS): lower the send or the gear's output"))
-    frames = s.frames + (int(round(options.tail_s * rate)) if options.keep_tail else 0)
+    frames = r.frames + (int(round(options.tail_s * rate)) if options.keep_tail else 0)
     clean_stale_temps(job.output)
     tmp = temp_name(job.output)
-    reader = sf.SoundFile(s.record_path)
-    send = sf.SoundFile(job.stem)
+    reader = sf.SoundFile(r.record_path)
+    refs = [sf.SoundFile(s.path) for s in r.reference]
     try:
-        readers = [_column_reader(reader, k) for k in range(s.channels)]
+        readers = [_column_reader(reader, k) for k in range(r.channels)]
         aligners = [ChannelAligner(readers[k], start + lat.applied_samples,
                                    whole_samples=options.whole_samples,
                                    polarity=lat.polarity if options.correct_polarity else 1)
                     for k, lat in enumerate(chans)]
-        detectors = [DropoutDetector(k, rate) for k in range(s.channels)]
-        out = np.zeros((_BLOCK, s.channels), dtype=np.float32)
-        with WavWriter(tmp, rate, s.channels, options.fmt, bext=s.bext) as writer:
+        detectors = [DropoutDetector(k, rate) for k in range(r.channels)]
+        out = np.zeros((_BLOCK, r.channels), dtype=np.float32)
+        ref_frames = max(s.frames for s in r.reference)
+        with WavWriter(tmp, rate, r.channels, options.fmt, bext=r.bext) as writer:
             for pos in range(0, frames, _BLOCK):
                 n = min(_BLOCK, frames - pos)
                 for k, aligner in enumerate(aligners):
                     out[:n, k] = aligner.block(pos, n)
-                writer.write(out[:n])
-                if pos < s.frames:      # dropouts: only where the stem plays
-                    m = min(n, s.frames - pos)
-                    sent = send.read(m, dtype="float32", always_2d=True)
+                writer.write(ms_decode(out[:n]) if r.ms else out[:n])
+                if pos < ref_frames:      # dropouts: only where the sends play
+                    m = min(n, ref_frames - pos)
+                    sent = _reference_block(refs, r, m)
                     for k, (det, aligner) in enumerate(zip(detectors, aligners, strict=False)):
                         det.feed(sent[:, k], readers[k](aligner.whole + pos, m))
                 if on_progress is not None:
@@ -518,11 +663,26 @@ def _deliver(s: _Stem, latencies: dict, options: PrintOptions, rate: int, start:
         raise
     finally:
         reader.close()
-        send.close()
+        for f in refs:
+            f.close()
     return PrintedFile(job=job, good=good, path=final, frames=frames, samplerate=rate, fmt=options.fmt,
                        channels=chans, levels=levels, return_clipped_samples=clipped,
-                       time_reference=None if s.bext is None else s.bext.time_reference,
+                       time_reference=None if r.bext is None else r.bext.time_reference,
                        problems=problems + pass_problems)
+
+
+def _reference_block(refs: list[sf.SoundFile], r: Return, m: int) -> np.ndarray:
+    """The next ``m`` frames of what ``r`` should carry, per channel: the send itself (M/S
+    encoded when the loop is), or for many sends into one return their summed magnitude."""
+    if r.per_channel:
+        got = refs[0].read(m, dtype="float32", always_2d=True)
+        got = ms_encode(got) if r.ms else got
+        return np.pad(got, ((0, m - len(got)), (0, 0)))
+    total = np.zeros(m, dtype=np.float32)
+    for f in refs:
+        got = f.read(m, dtype="float32", always_2d=True)
+        total[:len(got)] += np.abs(got).sum(axis=1)
+    return np.repeat(total[:, None], r.channels, axis=1)
 
 
 def _column_reader(f: sf.SoundFile, column: int) -> Callable[[int, int], np.ndarray]:

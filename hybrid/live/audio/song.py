@@ -34,11 +34,13 @@ from collections.abc import Callable
 from hybrid.live.audio import latency_store
 from hybrid.live.audio.interface import InterfaceSettings
 from hybrid.live.audio.planner import PlannedPass, plan_passes
-from hybrid.live.audio.printing import PassResult, PingSettings, PrintJob, PrintOptions, print_pass
+from hybrid.live.audio.printing import (PassResult, PingSettings, PrintJob, PrintOptions, SideTolerance,
+                                        print_pass)
 from hybrid.live.audio.stream import Progress
 from hybrid.errors import LATENCY_MOVED, POLARITY_FLIPPED, XRUNS, HybridError, PrintCancelled, code_of
 from recall.chain import track_chains
 from recall.paths import ROUNDS_DIR, SongPaths
+from recall.errors import key_path
 
 
 
@@ -134,20 +136,68 @@ def plan_song(studio, sheet, song_dir: Path, song: str, *,
             raise HybridError(f"track {track.name!r}: stem not found", where=str(stem))
         final = prints / (Path(track.file).stem + ".wav")
         source = stem
-        for k, chain in enumerate(chains[track.name]):
+        wide = any((studio.loops.get(i.loop) is not None and studio.loops[i.loop].sides > 1) or i.side or i.ms
+                   for i in track.inserts)
+        channels = _channels_of(stem) if wide else 1   # a mono loop's print checks the stem itself
+        for k, (chain, insert) in enumerate(zip(chains[track.name], track.inserts, strict=True)):
             loop = studio.loops.get(chain.loop)
             if loop is None:
                 raise HybridError(f"track {track.name!r}: no loop {chain.loop!r} in the studio "
                                   f"(known: {', '.join(studio.loops) or 'none'})", where=str(studio.file))
             last = k == len(track.inserts) - 1
             output = final if last else rounds_dir / f"{Path(track.file).stem}.round{k + 1}.wav"
-            job = PrintJob(stem=source, output=output, out_channels=(loop.out_channel,),
-                           in_channels=(loop.in_channel,), loop=loop.name, chain=chain.devices)
+            outs, ins, ms = insert_channels(sheet, track.name, k, insert, loop, channels)
+            sides = None
+            if len(outs) > 1:
+                sides = SideTolerance(loop.max_skew_samples, loop.max_gain_diff_db,
+                                      where=f"{studio.file}: {key_path('loops', loop.name)}")
+            job = PrintJob(stem=source, output=output, out_channels=outs, in_channels=ins, loop=loop.name,
+                           chain=chain.devices, ms=ms, sides=sides)
             while len(per_round) <= k:
                 per_round.append([])
             per_round[k].append(job)
             source = output
     return SongPlan(song=song, rounds=[plan_passes(jobs, fits) for jobs in per_round], skipped=skipped)
+
+
+def _channels_of(stem: Path) -> int:
+    import soundfile as sf
+
+    try:
+        return int(sf.info(str(stem)).channels)
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise HybridError(f"cannot read as audio: {exc}", where=str(stem)) from exc
+
+
+def insert_channels(sheet, track: str, index: int, insert, loop, channels: int):
+    """``(outs, ins, ms)`` for a ``channels``-channel stem through ``insert``'s loop.
+
+    A stem as wide as the loop goes through every side; a mono stem through one side of
+    a wider loop names it (``side``); M/S (the insert's or the loop's ``ms``) needs a
+    stereo stem on a stereo loop. Anything else is refused with the sheet's key.
+    """
+    where = f"{sheet.file}: {key_path('tracks', track, 'inserts', index)}"
+    sides = loop.sides
+    if insert.side is not None:
+        if channels != 1:
+            raise HybridError(f"side = {insert.side}: only a mono stem goes through one side "
+                              f"(this one has {channels} channels)", where=where)
+        if not 1 <= insert.side <= sides:
+            raise HybridError(f"side = {insert.side}: loop {loop.name!r} has side(s) 1..{sides}", where=where)
+        if insert.ms:
+            raise HybridError("ms = true needs a stereo stem through both sides, not one side", where=where)
+        s = insert.side - 1
+        return (loop.out_channels[s],), (loop.in_channels[s],), False
+    if channels == 1 and sides > 1:
+        raise HybridError(f"a mono stem through the {sides}-side loop {loop.name!r}: say which side "
+                          "(side = \"L\" or \"R\")", where=where)
+    if channels != sides:
+        raise HybridError(f"a {channels}-channel stem through the {sides}-side loop {loop.name!r}: "
+                          "expected a loop as wide as the stem", where=where)
+    ms = bool(insert.ms or loop.ms)
+    if ms and channels != 2:
+        raise HybridError("ms = true needs a stereo stem on a stereo loop", where=where)
+    return tuple(loop.out_channels), tuple(loop.in_channels), ms
 
 
 _OPTIONS = PrintOptions()
@@ -213,17 +263,24 @@ def print_song(studio, sheet, song_dir: Path, song: str, settings: InterfaceSett
                         failed_stems.add(f.job.output)
                         result.failed_tracks[f.job.stem.name] = "; ".join(f.problems)
                 if store_latency:
-                    _store(studio.root, settings, outcome)
+                    _store(studio, settings, outcome)
     finally:
         shutil.rmtree(SongPaths(song_dir).rounds, ignore_errors=True)
     return result
 
 
-def _store(studio_dir: Path, settings: InterfaceSettings, outcome: PassResult) -> None:
+def _one_side(studio, job: PrintJob) -> bool:
+    """A mono print through one side of a wider loop: its figure is not the loop's."""
+    loop = studio.loops.get(job.loop or "")
+    return loop is not None and loop.sides > 1
+
+
+def _store(studio, settings: InterfaceSettings, outcome: PassResult) -> None:
     key = latency_store.LatencyKey(device=settings.device, samplerate=outcome.samplerate,
                                    blocksize=settings.blocksize)
+    studio_dir = studio.root
     for f in outcome.files:
-        if not f.job.loop or len(f.channels) != 1:
+        if not f.job.loop or len(f.channels) != 1 or _one_side(studio, f.job):
             continue
         lat = f.channels[0]
         moved = [p for p in f.problems if code_of(p) in (LATENCY_MOVED, POLARITY_FLIPPED)]

@@ -124,7 +124,8 @@ def measured_chains(studio, sheet, folder: Path) -> list[MeasuredChain]:
                 try:
                     values[pname] = param.parse(value)
                 except (ValueError, TypeError) as exc:
-                    raise HybridError(f"{name}.{pname} = {value!r}: {exc}", where="sheet.toml") from exc
+                    raise HybridError(f"{name}.{pname} = {value!r}: {exc}",
+                                      where=str(SongPaths(folder).sheet)) from exc
             models.append(DeviceModel(name, entry.profile, values))
         per_loop[loop_name] = per_loop.get(loop_name, 0) + 1
         stem = fpmod.file_stem(loop_name) + ("" if per_loop[loop_name] == 1 else f"~{per_loop[loop_name]}")

@@ -1,0 +1,263 @@
+"""Simulators that read MIDI by the maker's document, not by the profile's own codec.
+
+A round trip through one codec proves only that a profile agrees with itself: the old
+BigSky profile sent 42C as ``B0 00 00 / B0 20 01 / C0 00`` and its own decoder read it
+back as 42C. The decoders here are written from the documents' tables and prose, with
+no import of the codec; a simulator given one (``Simulator(profile, decoder=...)``)
+lands exactly what the real unit would make of the bytes.
+
+``DECODERS`` maps a profile id to its decoder. Each returns True for a message it
+handled; the simulator records anything else as rejected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import mido
+
+if TYPE_CHECKING:
+    from devices.simulator import Simulator
+
+Decoder = Callable[["Simulator", Any], bool]
+"""Called with each incoming message (a mido.Message, or a python-osc OscMessage)."""
+
+
+def _channel_ok(sim: Simulator, msg: mido.Message) -> bool:
+    return getattr(msg, "channel", None) == sim.channel - 1
+
+
+# ---- Strymon BigSky: User Manual p. 23 ------------------------------------------------------
+# "MIDI BANK 0 = PRESETS 00A-42B / MIDI BANK 1 = PRESETS 42C-85A / MIDI BANK 2 = PRESETS 85B-99C",
+# "PRESET 00A = MIDI program # 0, PRESET 00B = MIDI program # 1, ... 01A = MIDI program # 3";
+# the bank is "a standard MIDI Bank Change message (MIDI CC# 0 with a value equal to the MIDI Bank#)".
+_BIGSKY_CC = {17: "decay", 18: "predelay", 15: "mix", 3: "tone", 9: "param1", 16: "param2", 14: "mod"}
+_BIGSKY_TYPES = ["Room", "Hall", "Plate", "Spring", "Swell", "Bloom", "Cloud", "Chorale", "Shimmer",
+                 "Magneto", "Nonlinear", "Reflections"]
+
+
+def bigsky(sim: Simulator, msg: mido.Message) -> bool:
+    if not _channel_ok(sim, msg):
+        return False
+    memory = sim.memory
+    if msg.type == "control_change" and msg.control == 0:
+        memory["bank"] = msg.value                    # CC 0 only; CC 32 is not in the chart
+        return True
+    if msg.type == "program_change":
+        number = memory.get("bank", 0) * 128 + msg.program
+        if number >= 300:
+            return False
+        sim._update("preset", f"{number // 3:02d}{'ABC'[number % 3]}")
+        return True
+    if msg.type != "control_change":
+        return False
+    if msg.control in _BIGSKY_CC:
+        sim._update(_BIGSKY_CC[msg.control], float(msg.value))
+        return True
+    if msg.control == 19 and msg.value <= 11:        # "Type encoder 19 0-11"
+        sim._update("type", _BIGSKY_TYPES[msg.value])
+        return True
+    if msg.control == 23 and msg.value <= 60:        # "Boost 23 0-60"
+        sim._update("boost", round(-3.0 + msg.value * 0.1, 1))
+        return True
+    return False
+
+
+# ---- Lexicon PCM 90: MIDI Implementation Details p. 13 and p. 41 ---------------------------------
+# 0x0B Parameter Dump: F0 06 08 <device id> 0B <type> <offset> <tempo mode flag> <4 nibbles, least
+# significant first> F7. Type 2 offset 0: "Add 40 to parameter value to derive BPM".
+_PCM90_TYPE2: dict[int, tuple[str, Callable[[int], float]]] = {
+    0: ("tempo", lambda v: float(v + 40)), 1: ("ar_threshold", float)}
+_PCM90_TAP = ["1/8 beat", "1/7 beat", "1/6 beat", "1/5 beat", "1/4 beat", "1/3 beat", "1/2 beat", "1 beat",
+              "2 beats", "3 beats", "4 beats", "5 beats", "6 beats", "7 beats", "8 beats"]
+_PCM90_BEAT = ["Eighth Note", "Dotted Eighth", "Quarter Note", "Dotted Quarter", "Half Note", "Dotted Half",
+               "Whole Note"]
+
+
+def pcm90(sim: Simulator, msg: mido.Message) -> bool:
+    if msg.type != "sysex":
+        return False
+    d = list(msg.data)
+    if len(d) != 11 or d[:2] != [0x06, 0x08] or d[2] != sim.device_id or d[3] != 0x0B:
+        return False
+    kind, offset, flag, nibbles = d[4], d[5], d[6], d[7:11]
+    if flag != 0 or any(n > 0x0F for n in nibbles) or kind != 2:
+        return False
+    value = nibbles[0] | nibbles[1] << 4 | nibbles[2] << 8 | nibbles[3] << 12
+    if offset in _PCM90_TYPE2:
+        name, law = _PCM90_TYPE2[offset]
+        sim._update(name, law(value))
+        return True
+    if offset == 0x0A and value < len(_PCM90_TAP):
+        sim._update("tap_duration", _PCM90_TAP[value])
+        return True
+    if offset == 0x0B and value < len(_PCM90_BEAT):
+        sim._update("tempo_beat", _PCM90_BEAT[value])
+        return True
+    return False
+
+
+# ---- Yamaha SPX2000: Owner's Manual pp. 90-92 --------------------------------------------------------
+# Bank select: "Bank number MSB (0); fixed at 0", "Bank number LSB (0, 1, 2); 0: table A, 1: table B,
+# 2: table C", then "Program number (0-127)". Bulk dump: F0 43 0n 7E ch cl "LM  8D11E" mh ml tt bb
+# data cs F7, "ee=(Invert('L'+...de)+1)&0x7F"; request F0 43 2n 7E "LM  8D11E" mh ml F7, 256 = EDIT BUFFER.
+_DATA_NAME = [0x4C, 0x4D, 0x20, 0x20, 0x38, 0x44, 0x31, 0x31, 0x45]
+
+
+def spx2000(sim: Simulator, msg: mido.Message) -> bool:
+    memory = sim.memory
+    n = sim.channel - 1
+    if msg.type == "control_change" and _channel_ok(sim, msg):
+        if msg.control == 0 and msg.value == 0:
+            return True
+        if msg.control == 32 and msg.value <= 2:
+            memory["table"] = msg.value
+            return True
+        return False
+    if msg.type == "program_change" and _channel_ok(sim, msg):
+        sim._update("program", f"{'ABC'[memory.get('table', 0)]}{msg.program:03d}")
+        return True
+    if msg.type != "sysex":
+        return False
+    d = list(msg.data)
+    if d[:3] == [0x43, 0x20 | n, 0x7E] and d[3:12] == _DATA_NAME and d[12:14] == [2, 0] and len(d) == 14:
+        sim.dump_requests += 1
+        edit = memory.get("edit_buffer")
+        if edit is not None:
+            sim.transmit(mido.Message("sysex", data=edit))
+        return True
+    if len(d) > 17 and d[:3] == [0x43, n, 0x7E] and d[5:14] == _DATA_NAME:
+        count = d[3] * 128 + d[4]
+        body = d[5:-1]                                 # 'L' .. last data byte
+        if count != len(body) or (-sum(body)) & 0x7F != d[-1]:
+            sim.rejected.append("bulk dump with a bad count or check sum")
+            return True
+        if d[14:16] == [2, 0]:
+            memory["edit_buffer"] = d
+        return True
+    if d[:5] == [0x43, 0x10 | n, 0x1E, 0x09, 0x01] and len(d) == 12 and d[5:8] == [0x01, 0x14, 0x00]:
+        raw = d[8] << 12 | d[9] << 8 | d[10] << 4 | d[11]      # inferred layout (see the profile)
+        sim._update("output_level", float(raw - 0x10000 if raw & 0x8000 else raw))
+        return True
+    return False
+
+
+# ---- Bricasti M7: V2 addendum p. 4 ---------------------------------------------------------------------
+# "When the M7 receives the specific data packet, regardless of the state the M7 is in, it will set
+# itself to that saved state." The packet's layout is unpublished: the simulator keeps what it got and
+# sends it out again when a person "holds EDIT" (Simulator.memory["hold_edit"] via front_panel_dump).
+def m7(sim: Simulator, msg: mido.Message) -> bool:
+    if msg.type != "sysex":
+        return False
+    sim.memory["edit_buffer"] = list(msg.data)
+    return True
+
+
+def front_panel_dump(sim: Simulator) -> None:
+    """A person holds EDIT on the (simulated) M7: it sends its edit buffer."""
+    edit = sim.memory.get("edit_buffer")
+    if edit is not None:
+        sim.transmit(mido.Message("sysex", data=edit))
+
+
+# ---- Behringer X32 / Midas M32: Unofficial X32/M32 OSC Remote Protocol (P.-G. Maillot) ----------------
+# "float to dB: if (f >= 0.5) d = f * 40. - 30.; else if (f >= 0.25) d = f * 80. - 50.; else if (f >=
+# 0.0625) d = f * 160. - 70.; else if (f >= 0.0) d = f * 480. - 90.;" with 1024 fader steps (the console
+# rounds f to idx / 1023) and f = 0 meaning -inf; /ch/NN/mix/on 0 = muted; insert/pos {PRE, POST};
+# insert/sel {OFF, FX1L, FX1R, ..., FX8R, AUX1 ... AUX6}.
+_X32_SEL = ["OFF"] + [f"FX{k}{side}" for k in range(1, 9) for side in "LR"] + [f"AUX{k}" for k in range(1, 7)]
+
+
+def x32_fader_db(f: float) -> float:
+    f = round(f * 1023) / 1023
+    if f >= 0.5:
+        return f * 40.0 - 30.0
+    if f >= 0.25:
+        return f * 80.0 - 50.0
+    if f >= 0.0625:
+        return f * 160.0 - 70.0
+    return f * 480.0 - 90.0
+
+
+def x32(sim: Simulator, msg: Any) -> bool:
+    address = getattr(msg, "address", "")
+    params = list(getattr(msg, "params", []))
+    parts = address.split("/")
+    if len(parts) < 5 or parts[1] != "ch" or len(params) != 1 or not (parts[2].isdigit() and 1 <= int(parts[2]) <= 32):
+        return False
+    ch, what, arg = parts[2], "/".join(parts[3:]), params[0]
+    if what == "mix/fader" and isinstance(arg, float) and 0.0 <= arg <= 1.0:
+        sim._update(f"ch{ch}.fader", x32_fader_db(arg))
+        return True
+    if not isinstance(arg, int) or isinstance(arg, bool):
+        return False
+    if what == "mix/on" and arg in (0, 1):
+        sim._update(f"ch{ch}.mute", arg == 0)
+        return True
+    if what == "insert/on" and arg in (0, 1):
+        sim._update(f"ch{ch}.insert.on", arg == 1)
+        return True
+    if what == "insert/pos" and arg in (0, 1):
+        sim._update(f"ch{ch}.insert.pos", ["PRE", "POST"][arg])
+        return True
+    if what == "insert/sel" and 0 <= arg < len(_X32_SEL):
+        sim._update(f"ch{ch}.insert.sel", _X32_SEL[arg])
+        return True
+    return False
+
+
+# ---- Alesis Midiverb III: manual, 03 - MIDI Editing --------------------------------------------------
+# "F0 00 00 0E 03 03 <parameter#> <value lsb> <value msb> F7"; "<value lsb> = 0aaaaaaaB = new parameter value
+# lsb (bits 0-6)", "<value msb> = 00000bbbB ... (bit 0-2)"; "6=REVERB ALGORITHM 0-19, 7=REVERB DECAY 0-99,
+# 8=REVERB MIX 0-99, 4=DELAY TIME 1-100, 12=MOD AMPLITUDE 0-198 ... offset binary ... 99 represents 00".
+_MIDIVERB = {6: ("reverb_algorithm", 0, 19), 7: ("reverb_decay", 0, 99), 8: ("reverb_mix", 0, 99),
+             4: ("delay_time", 1, 100), 12: ("mod_amplitude", 0, 198)}
+
+
+def midiverb3(sim: Simulator, msg: Any) -> bool:
+    if msg.type != "sysex":
+        return False
+    d = list(msg.data)
+    if len(d) != 8 or d[:5] != [0x00, 0x00, 0x0E, 0x03, 0x03] or d[7] > 0x07 or d[5] not in _MIDIVERB:
+        return False
+    name, lo, hi = _MIDIVERB[d[5]]
+    value = d[6] | d[7] << 7
+    if not lo <= value <= hi:
+        return False
+    sim._update(name, float(value - 99 if name == "mod_amplitude" else value))
+    return True
+
+
+# ---- Behringer DSP1100: manual, Tab. 8.2 Controller functions with MIDI ---------------------------------
+# "Filter Mode O, P, A, S 11 0..3", "Frequency 20 (Hz)..20 (kHz) 13 0..30", "Fine (1/60 Oct) -9..+10 14 0..19",
+# "Bandwidth 1..120 15 0..119", "Gain -48..+16 16 0..64", "In/Out 19 0..2". Frequency steps: third octaves.
+_THIRDS = [20, 25, 31.5, 40, 50, 63, 80, 100, 125, 160, 200, 250, 315, 400, 500, 630, 800, 1000, 1250, 1600, 2000,
+           2500, 3150, 4000, 5000, 6300, 8000, 10000, 12500, 16000, 20000]
+_DSP1100: dict[int, tuple[str, int, Callable[[int], Any]]] = {
+    10: ("filter", 11, lambda v: str(v + 1)), 11: ("mode", 3, lambda v: "OPAS"[v]),
+    13: ("frequency", 30, lambda v: float(_THIRDS[v])), 14: ("fine", 19, lambda v: float(v - 9)),
+    15: ("bandwidth", 119, lambda v: float(v + 1)), 16: ("gain", 64, lambda v: float(v - 48)),
+    19: ("in_out", 2, lambda v: ["out", "in", "auto"][v]),
+}
+
+
+def dsp1100(sim: Simulator, msg: Any) -> bool:
+    if msg.type != "control_change" or not _channel_ok(sim, msg) or msg.control not in _DSP1100:
+        return False
+    name, top, meaning = _DSP1100[msg.control]
+    if msg.value > top:
+        return False
+    sim._update(name, meaning(msg.value))
+    return True
+
+
+DECODERS: dict[str, Decoder] = {
+    "alesis-midiverb3": midiverb3,
+    "behringer-dsp1100": dsp1100,
+    "behringer-x32": x32,
+    "strymon-bigsky": bigsky,
+    "lexicon-pcm90": pcm90,
+    "yamaha-spx2000": spx2000,
+    "bricasti-m7": m7,
+}

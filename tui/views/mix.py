@@ -1,0 +1,414 @@
+"""Mix: the open song through the analog summing mixer, its variants, and the mix deliverables.
+
+Shows the studio's ``[summing]`` and the sheet's ``[mix]``: which stem plays on which
+summing input and which stems each variant mutes (``e`` moves the selected stem to
+another input, checked against the summing mixer's inputs; ``ctrl+s`` saves the sheet
+through recall). ``p`` prints every variant in consecutive passes (hybrid.live.audio.mix,
+in a thread worker, ``s`` stops it within a period) with the bus's L/R meters; the
+results list each variant's file, integrated loudness, true peak and its null residual
+against ``full``, and the selected variant's loudness over time is drawn against the
+target. ``d`` writes the mix deliverables (full, instrumental, a loudness-matched
+listening copy) and shows their loudness report.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Input, Label, ProgressBar, Static
+
+from hybrid.files.loudness.files import meter_file
+from recall.sheet import MIX_FULL
+from tui.errors import UI_BOUNDARY, one_line
+from tui.widgets.loudness_plot import LoudnessPlot
+from tui.widgets.meter import MeterBank
+
+TARGET_LUFS = -14.0
+"""The listening copy's target, drawn on the loudness plot."""
+
+
+@dataclass
+class VariantRow:
+    variant: str
+    good: bool | None
+    path: str | None
+    integrated_lufs: float | None = None
+    true_peak_dbtp: float | None = None
+    null_residual_db: float | None = None
+    note: str = ""
+    momentary_lufs: list[float] | None = None
+    short_term_lufs: list[float] | None = None
+
+
+class InputEditor(ModalScreen[int | None]):
+    """Type the summing input a stem plays on (1..inputs)."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, stem: str, current: int, inputs: int) -> None:
+        super().__init__()
+        self.stem = stem
+        self.current = current
+        self.inputs = inputs
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="editor"):
+            yield Label(f"[b]{self.stem}[/b] plays on summing input", id="editor-title")
+            yield Input(value=str(self.current), id="input-number", select_on_focus=True)
+            yield Label(f"1 .. {self.inputs}; enter to set, escape to cancel", id="input-check")
+
+    def _check(self, text: str) -> int | None:
+        try:
+            number = int(text.strip())
+        except ValueError:
+            return None
+        return number if 1 <= number <= self.inputs else None
+
+    @on(Input.Changed)
+    def _typed(self, event: Input.Changed) -> None:
+        ok = self._check(event.value) is not None
+        self.query_one("#input-check", Label).update(
+            "[green]ok[/]" if ok else f"[b red]expected a summing input from 1 to {self.inputs}[/]")
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        number = self._check(event.value)
+        if number is not None:
+            self.dismiss(number)
+
+
+class MixView(Vertical):
+    """The open song's summing prints and mix deliverables."""
+
+    PALETTE = (("Print the mix variants", "print_mix"), ("Write the mix deliverables", "deliver"))
+
+    BINDINGS = [
+        Binding("p", "print_mix", "Print mix"),
+        Binding("s", "stop", "Stop"),
+        Binding("e", "edit_input", "Input"),
+        Binding("ctrl+s", "save", "Save"),
+        Binding("l", "measure", "Loudness"),
+        Binding("d", "deliver", "Deliverables"),
+    ]
+
+    @dataclass
+    class Level(Message):
+        peak_db: dict[str, float]
+        rms_db: dict[str, float]
+        position: float
+
+    @dataclass
+    class PassStarted(Message):
+        number: int
+        total: int
+        variant: str
+
+    @dataclass
+    class Finished(Message):
+        what: str
+        rows: list[VariantRow]
+        lines: list[str]
+        error: BaseException | None = None
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.slug: str | None = None
+        self.sheet: Any = None
+        self.rows: dict[str, VariantRow] = {}
+        self.busy: str | None = None
+        self.report_lines: list[str] = []
+        self._cancel = threading.Event()
+
+    def compose(self) -> ComposeResult:
+        yield Static("Mix: summing prints and deliverables", classes="view-title", id="mix-title")
+        yield Static(id="mix-summing", classes="status")
+        with Horizontal(id="mix-tables"):
+            yield DataTable(id="mix-inputs", cursor_type="row")
+            yield DataTable(id="mix-variants", cursor_type="row")
+        yield ProgressBar(id="mix-progress", show_eta=False)
+        yield MeterBank(id="mix-meters")
+        yield DataTable(id="mix-results", cursor_type="row", zebra_stripes=True)
+        yield LoudnessPlot(id="mix-plot")
+        yield Static(id="mix-status", classes="status")
+
+    def on_mount(self) -> None:
+        inputs = self.query_one("#mix-inputs", DataTable)
+        inputs.add_column("Stem", key="stem")
+        inputs.add_column("Summing input", key="input")
+        self.query_one("#mix-variants", DataTable).add_columns("Variant", "Mutes")
+        results = self.query_one("#mix-results", DataTable)
+        for key, label in (("variant", "Variant"), ("state", "Print"), ("lufs", "LUFS"), ("tp", "dBTP"),
+                           ("null", "Null vs full dB"), ("note", "Note")):
+            results.add_column(label, key=key)
+        self.query_one(MeterBank).set_channels(["L", "R"])
+        self._fill()
+
+    # -- the view protocol ------------------------------------------------------------------
+    def focus_default(self) -> None:
+        self.query_one("#mix-inputs", DataTable).focus()
+
+    def view_shown(self) -> None:
+        if not self.busy:
+            self._fill()
+
+    def song_changed(self, slug: str | None) -> None:
+        if slug != self.slug:
+            self.slug = slug
+            self.rows = {}
+            self.report_lines = []
+            self._fill()
+
+    # -- drawing ----------------------------------------------------------------------------
+    def _fill(self) -> None:
+        title = self.query_one("#mix-title", Static)
+        inputs = self.query_one("#mix-inputs", DataTable)
+        variants = self.query_one("#mix-variants", DataTable)
+        inputs.clear()
+        variants.clear()
+        if not self.slug:
+            title.update("Mix: open a song on Songs (1)")
+            self._draw_results()
+            return
+        session = self.app.session
+        summing = session.studio.summing
+        if summing is None:
+            self.query_one("#mix-summing", Static).update(
+                "[b]no [summing] in studio.toml[/b]: outs = [...] (interface outputs feeding the mixer's "
+                "inputs 1..N), ins = [L, R]")
+        else:
+            bus = f" · bus loop {summing.bus}" if summing.bus else ""
+            self.query_one("#mix-summing", Static).update(
+                f"summing mixer: {len(summing.outs)} inputs on outputs {', '.join(map(str, summing.outs))}"
+                f" · bus back on inputs {summing.ins[0]}/{summing.ins[1]}{bus}")
+        try:
+            self.sheet = session.sheet(self.slug)
+        except UI_BOUNDARY as exc:
+            title.update(f"[b red]{one_line(exc)}[/]")
+            return
+        title.update(f"Mix [b]{self.sheet.title}[/b]: p print the variants · d deliverables · e move a stem")
+        mix = self.sheet.mix
+        if mix is None:
+            self._status("this song's sheet has no [mix] table: [mix] inputs = { \"1Kick\" = 1, ... }")
+        else:
+            for stem, number in mix.inputs.items():
+                inputs.add_row(stem, str(number), key=stem)
+            for name, muted in mix.variants.items():
+                variants.add_row(name, ", ".join(muted) or "-", key=name)
+                self.rows.setdefault(name, VariantRow(name, None, None))
+        self._draw_results()
+
+    def _draw_results(self) -> None:
+        table = self.query_one("#mix-results", DataTable)
+        table.clear()
+        for row in self.rows.values():
+            state = "-" if row.good is None else ("[b green]good[/]" if row.good else "[b red]bad[/]")
+            null = "" if row.null_residual_db is None else f"{row.null_residual_db:.1f}"
+            table.add_row(row.variant, state, _num(row.integrated_lufs), _num(row.true_peak_dbtp), null,
+                          row.note, key=row.variant)
+        self._draw_plot()
+
+    @on(DataTable.RowHighlighted, "#mix-results")
+    def _result_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self._draw_plot()
+
+    def _draw_plot(self) -> None:
+        table = self.query_one("#mix-results", DataTable)
+        plot = self.query_one(LoudnessPlot)
+        row = None
+        if table.row_count:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+            row = self.rows.get(str(key))
+        if row is None or not row.short_term_lufs:
+            plot.show([], [], target_lufs=None, caption="loudness over time: l measures the mix files")
+            return
+        plot.show(row.momentary_lufs or [], row.short_term_lufs, target_lufs=TARGET_LUFS,
+                  caption=f"{row.variant}: short-term (bright), momentary (dim), target {TARGET_LUFS:.0f} LUFS")
+
+    # -- editing ----------------------------------------------------------------------------
+    def action_edit_input(self) -> None:
+        table = self.query_one("#mix-inputs", DataTable)
+        summing = self.app.session.studio.summing
+        if self.sheet is None or table.row_count == 0 or summing is None:
+            self._status("nothing to edit: the song needs a [mix] and the studio a [summing]")
+            return
+        stem = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        current = self.sheet.mix.inputs[stem]
+        self.app.push_screen(InputEditor(stem, current, len(summing.outs)),
+                             lambda number: self._set_input(stem, number))
+
+    def _set_input(self, stem: str, number: int | None) -> None:
+        if number is None or self.sheet is None:
+            return
+        self.sheet.doc["mix"]["inputs"][stem] = number
+        self.query_one("#mix-inputs", DataTable).update_cell(stem, "input", str(number))
+        self._status(f"{stem} -> input {number}; ctrl+s saves the sheet")
+
+    def action_save(self) -> None:
+        if self.sheet is None:
+            return
+        try:
+            saved = self.app.session.save_sheet(self.slug, self.sheet)
+        except UI_BOUNDARY as exc:
+            self._status(f"[b red]{one_line(exc)}[/]")
+            return
+        self._status("sheet saved" if saved else "nothing to save")
+
+    # -- printing ---------------------------------------------------------------------------
+    def _begin(self, what: str) -> bool:
+        if not self.slug:
+            self._status("open a song first (Songs: enter)")
+            return False
+        if self.busy:
+            self._status(f"{self.busy} is running (s stops a print)")
+            return False
+        self.busy = what
+        self._cancel.clear()
+        self._status(f"{what}…")
+        return True
+
+    def action_print_mix(self) -> None:
+        if self._begin("printing the mix"):
+            self.query_one("#mix-progress", ProgressBar).update(total=None, progress=0)
+            self._print(self.slug or "")
+
+    def action_stop(self) -> None:
+        if self.busy == "printing the mix":
+            self._cancel.set()
+            self._status("stopping the mix print within a period…")
+
+    @work(thread=True, exclusive=True, group="mix")
+    def _print(self, slug: str) -> None:
+        from hybrid.live.audio.mix import print_mix
+        from hybrid.live.audio.song import interface_of
+        from recall import store
+
+        session = self.app.session
+        studio = session.studio
+        ins = studio.summing.ins if studio.summing is not None else (1, 2)
+        last = [0.0]
+
+        def on_pass(number: int, total: int, variant: str) -> None:
+            self.post_message(self.PassStarted(number, total, variant))
+
+        def on_progress(p: Any) -> None:
+            peaks, rms = list(p.peak_dbfs), list(p.rms_dbfs)
+            pick = [ins[0] - 1, ins[1] - 1] if len(peaks) >= max(ins) else [0, min(1, len(peaks) - 1)]
+            if not peaks:
+                return
+            self.post_message(self.Level({"L": peaks[pick[0]], "R": peaks[pick[1]]},
+                                         {"L": rms[pick[0]], "R": rms[pick[1]]},
+                                         p.position_frames / max(1, p.total_frames)))
+            last[0] = p.position_frames
+
+        try:
+            with session.audio_lock:
+                sheet = store.load_sheet(studio, slug)
+                result = print_mix(studio, sheet, store.song_dir(studio, slug), slug, interface_of(studio),
+                                   on_pass=on_pass, on_progress=on_progress, cancel=self._cancel)
+        except UI_BOUNDARY as exc:
+            self.post_message(self.Finished("printing the mix", [], [], exc))
+            return
+        rows = []
+        for v in result.variants:
+            note = v.null_note or ("null above the limit" if v.null_flagged else "")
+            if not v.good:
+                bad = [str(problem) for p in v.passes for problem in [*p.problems, *(x for f in p.files
+                                                                                     for x in f.problems)]]
+                note = "; ".join(dict.fromkeys(bad)) or note or "bad pass"
+            rows.append(VariantRow(v.variant, v.good and not v.null_flagged, None if v.path is None else str(v.path),
+                                   null_residual_db=v.null_residual_db, note=note))
+        _measure_rows(rows)
+        lines = [f"{r.variant}: {'good' if r.good else 'BAD'}" for r in rows]
+        self.post_message(self.Finished("printing the mix", rows, lines))
+
+    @on(PassStarted)
+    def _pass_started(self, event: PassStarted) -> None:
+        self._status(f"mix pass {event.number}/{event.total}: {event.variant} (s stops)")
+
+    @on(Level)
+    def _level(self, event: Level) -> None:
+        self.query_one(MeterBank).set_levels(event.peak_db, event.rms_db)
+        self.query_one("#mix-progress", ProgressBar).update(total=1000, progress=int(event.position * 1000))
+
+    def action_measure(self) -> None:
+        if self._begin("measuring the mix files"):
+            self._measure(self.slug or "")
+
+    @work(thread=True, exclusive=True, group="mix")
+    def _measure(self, slug: str) -> None:
+        from recall import store
+
+        folder = store.song_dir(self.app.session.studio, slug) / "mix"
+        rows = []
+        for name, known in self.rows.items():
+            path = folder / f"{name}.wav"
+            rows.append(VariantRow(name, known.good, str(path) if path.is_file() else None,
+                                   null_residual_db=known.null_residual_db, note=known.note))
+        try:
+            _measure_rows(rows)
+        except UI_BOUNDARY as exc:
+            self.post_message(self.Finished("measuring the mix files", [], [], exc))
+            return
+        self.post_message(self.Finished("measuring the mix files", rows, []))
+
+    def action_deliver(self) -> None:
+        if self._begin("writing the mix deliverables"):
+            self._deliver(self.slug or "")
+
+    @work(thread=True, exclusive=True, group="mix")
+    def _deliver(self, slug: str) -> None:
+        from hybrid.files.deliver.mix import deliver_mix, mix_report_text
+
+        try:
+            report = deliver_mix(self.app.session.root, slug)
+        except UI_BOUNDARY as exc:
+            self.post_message(self.Finished("writing the mix deliverables", [], [], exc))
+            return
+        self.post_message(self.Finished("writing the mix deliverables", [], mix_report_text(report).splitlines()))
+
+    @on(Finished)
+    def _finished(self, event: Finished) -> None:
+        self.busy = None
+        self.query_one("#mix-progress", ProgressBar).update(total=1, progress=1)
+        if event.error is not None:
+            self._status(f"[b red]{event.what}: {one_line(event.error)}[/]")
+            return
+        for row in event.rows:
+            self.rows[row.variant] = row
+        self.report_lines = event.lines
+        self._draw_results()
+        if event.lines:
+            self._status(f"{event.what}: done · " + " · ".join(event.lines[:4]))
+        else:
+            self._status(f"{event.what}: done")
+
+    def _status(self, text: str) -> None:
+        self.query_one("#mix-status", Static).update(text)
+
+
+def _measure_rows(rows: list[VariantRow]) -> None:
+    """Loudness, true peak and the curves of each row's file (in a worker thread)."""
+    for row in rows:
+        if not row.path:
+            continue
+        meter = meter_file(row.path)
+        result = meter.result(row.path)
+        row.integrated_lufs = result.integrated_lufs
+        row.true_peak_dbtp = result.true_peak_dbtp
+        row.momentary_lufs = [float(v) for v in meter.momentary_lufs()]
+        row.short_term_lufs = [float(v) for v in meter.short_term_lufs()]
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+__all__ = ["MIX_FULL", "MixView"]
