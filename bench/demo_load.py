@@ -12,7 +12,7 @@ each with the server real-time (the default: SCHED_FIFO for jackd and every clie
 process thread) and ``--no-realtime`` (as before), so before and after are measured in
 the same run. Per run it prints the files good, the xruns in the print pass (from the
 report: a pass with xruns is retried once, both counted), the xruns jackd reported over
-the whole demo, and the wall time.
+the whole demo (and which clients were late), and the wall time.
 
     python bench/demo_load.py [--runs N] [--conditions idle,busy] [--scheduling rt,nort]
 """
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 import os
 import re
 import subprocess
@@ -36,6 +37,7 @@ from devices.jack_server import JackServer, realtime_allowed  # noqa: E402
 
 PERIOD = 1024
 XRUNS = re.compile(r"(\d+) xrun\(s\)")
+LATE = re.compile(r"client = (\S+) was not finished")
 
 
 class Load:
@@ -84,8 +86,10 @@ def run_demo(realtime: bool, load: Load | None, tag: str) -> dict:
     finally:
         wall = time.monotonic() - start
         server.stop()
+    late = Counter(m.group(1) for line in server.log_tail(200) for m in [LATE.search(line)] if m)
     result = {"scheduling": "rt" if server.realtime_granted else "nort", "wall_s": wall,
-              "server_xruns": server.xruns_logged, "good": 0, "files": 0, "pass_xruns": [], "error": None}
+              "server_xruns": server.xruns_logged, "good": 0, "files": 0, "pass_xruns": [], "error": None,
+              "late": ", ".join(f"{name} {count}" for name, count in late.most_common(4))}
     try:
         report = json.loads(out)
     except json.JSONDecodeError:
@@ -139,7 +143,8 @@ def main() -> int:
                     xruns = ",".join(str(x) for x in result["pass_xruns"]) or "-"
                     print(f"{condition:<8}{result['scheduling']:<7}{run:>4}{good:>12}{xruns:>12}"
                           f"{result.get('retried', 0):>9}{result['server_xruns']:>13}{result['wall_s']:>8.1f}"
-                          + (f"  error: {result['error']}" if result["error"] else ""), flush=True)
+                          + (f"  error: {result['error']}" if result["error"] else "")
+                          + (f"  late (last 200 log lines): {result['late']}" if result["late"] else ""), flush=True)
     print()
     for (condition, sched), results in totals.items():
         passes = sum(1 for r in results if r["files"] and r["good"] == r["files"])

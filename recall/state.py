@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import threading
 from datetime import datetime, UTC
 from pathlib import Path
@@ -24,7 +25,7 @@ from collections.abc import Iterator
 
 from recall.errors import RecallError
 from recall.atomic import writer_lock
-from recall.tomlio import save_text
+from recall.tomlio import read_text, save_text
 
 
 def utc_now() -> str:
@@ -32,12 +33,14 @@ def utc_now() -> str:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         return {}
-    except (OSError, ValueError) as exc:
-        raise RecallError(f"unreadable state file ({exc}); delete it to start afresh", file=str(path)) from None
+    text = read_text(path)  # devices.safe_read: no FIFO or device, a size cap, UTF-8
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        reason = str(exc)[:200] if isinstance(exc, ValueError) else "nested too deeply"
+        raise RecallError(f"unreadable state file ({reason}); delete it to start afresh", file=str(path)) from None
     if not isinstance(data, dict):
         raise RecallError("state file is not a JSON object; delete it to start afresh", file=str(path))
     return data

@@ -49,11 +49,23 @@ class SheetConflict(RecallProblems):
     differently; one Problem per key (file, key, both values). Nothing was written."""
 
 
+SLUG_MAX_CHARS = 80
+"""A song folder's name stays well under file systems' 255-byte limit (4 bytes a character)."""
+
+
 def slugify(title: str) -> str:
     """A folder-safe slug of a title: "Night Drive (Remix)" -> "night-drive-remix"."""
-    text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug or "song"
+    out = []
+    for ch in unicodedata.normalize("NFC", title):
+        folded = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode("ascii")
+        if folded:  # Latin letters lose their accents: "Café" -> "cafe"
+            out.append(re.sub(r"[^a-z0-9]+", "-", folded.lower()))
+        elif ch.isalnum() or unicodedata.category(ch).startswith("M"):
+            out.append(ch.lower())  # any other script is kept: "夜のドライブ", "Ночь"
+        else:
+            out.append("-")
+    slug = re.sub(r"-+", "-", unicodedata.normalize("NFC", "".join(out))).strip("-")
+    return slug[:SLUG_MAX_CHARS].rstrip("-") or "song"
 
 
 def _root(studio: Studio | str | Path) -> Path:

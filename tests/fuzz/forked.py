@@ -18,6 +18,20 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+WARM_MODULES = ("hybrid.cli.main", "hybrid.files.deliver.master", "hybrid.files.loudness.files",
+                "hybrid.files.intake", "hybrid.live.audio.latency_store", "recall.walkthrough",
+                "recall.diff", "recall.export")
+"""Imported once in the test process, so each forked child does not import them again
+(the code run is the same; only the start-up cost is shared)."""
+
+
+def warm_up() -> None:
+    import importlib
+
+    for name in WARM_MODULES:
+        importlib.import_module(name)
+
+
 @dataclass
 class Run:
     returncode: int
@@ -26,6 +40,7 @@ class Run:
 
 
 def run_forked(args: list[str], where: Path, *, timeout_s: int = 60, max_file_bytes: int | None = None, stdout_closed: bool = False) -> Run:
+    warm_up()
     out_path, err_path = Path(where) / "run.stdout", Path(where) / "run.stderr"
     write_end = -1
     if stdout_closed:  # a pipe with no reader left: every write to it fails (EPIPE)

@@ -72,7 +72,7 @@ def test_ctrl_c_leaves_nothing(studio, uploads, sandbox):
     proc = subprocess.Popen([sys.executable, "-m", "hybrid", "intake", str(archive), "--studio", str(studio)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while not list(studio.glob(".intake-*")):
+    while not list(studio.glob("songs/.intake-*")):
         assert proc.poll() is None, f"finished before it could be interrupted: {proc.stderr.read()}"
         assert time.monotonic() < deadline
         time.sleep(0.002)

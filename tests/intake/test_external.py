@@ -82,14 +82,17 @@ def test_rar_lying_size_is_refused_by_unar(studio, uploads, sandbox):
     assert err.member == "2Snare.wav"
 
 
-def test_rar_lying_size_is_not_silent_with_bsdtar(studio, uploads):
-    """bsdtar's tar stream pads a member to its declared size: the WAV check reports the padding."""
+@pytest.mark.parametrize("extractor", ["bsdtar", "unar"])
+def test_rar_lying_size_is_refused(studio, uploads, extractor):
+    """A member whose header claims 1000 bytes more than its data: bsdtar's tar stream
+    would pad it with zeros; the archive's own checksum test refuses it on every path."""
     stems = good_stems()
     archive = make_rar4(uploads / "liar.rar", stems,
                         lie_sizes={"2Snare.wav": len(stems["2Snare.wav"]) + 1000})
-    report = intake_archive(archive, studio, song="Liar", extractor="bsdtar")
-    snare = next(f for f in report.files if f.member == "2Snare.wav")
-    assert [(x.level, x.message.split()[0]) for x in snare.findings if x.rule == "integrity"] == [("warn", "1000")]
+    with pytest.raises(IntakeRefused) as info:
+        intake_archive(archive, studio, song="Liar", extractor=extractor)
+    assert info.value.rule == "corrupt" and info.value.member == "2Snare.wav"
+    assert not (studio / "songs" / "liar").exists()
 
 
 def test_unar_takes_over_when_bsdtar_cannot_read(studio, uploads, monkeypatch):

@@ -105,7 +105,9 @@ def scan_samples(path: Path, report: FileReport, rules: Rules) -> None:
             block = buf[:n]
             mags = np.abs(block)
             peak = max(peak, float(mags.max()))
-            at_fs = mags >= full_scale
+            # float: only a flat top exactly at full scale is clipping; samples above it are
+            # legal in a float file (the rule: a warning), so they never count as a run
+            at_fs = (mags == full_scale) if is_float else (mags >= full_scale)
             if is_float:
                 over += int(np.count_nonzero(mags > 1.0))
             if at_fs.any() or run.any():

@@ -1,22 +1,23 @@
-"""Reading .rar (and .7z, .tar, .tar.gz ...) through bsdtar (libarchive-tools).
+"""Reading .rar (and .7z, .tar, .tar.gz ...) through bsdtar (libarchive-tools) and unar.
 
-bsdtar never writes to the disk here. The archive is listed first: ``lsar -j`` (unar)
-for the encryption flags (libarchive 3.6 passes a stored, encrypted RAR 4 member
-through as if it were plain, so bsdtar alone cannot be trusted on that) and links, then
-``bsdtar -tf`` for exact names and ``-tvf`` for entry types and declared sizes, matched
-line by line. Links, devices, unsafe names, encryption and oversized uploads are refused
-before anything is unpacked.
-Then it re-emits the archive's entries as a pax tar stream on a pipe
+bsdtar never writes to the disk here. The archive is listed first: ``bsdtar -t`` for
+exact names, read line by line and stopped as soon as there are more entries than
+allowed; ``lsar -j`` (unar) for types, sizes and the encryption flags as JSON (the
+archive's own numbers: libarchive 3.6 passes a stored, encrypted RAR 4 member through
+as if it were plain, and ``bsdtar -tv`` text cannot be parsed safely). ``lsar -t`` then
+decompresses every member without writing it and checks its CRC: bsdtar passes damaged
+RAR and 7z data through. Links, devices, unsafe names, encryption, damage and oversized
+uploads are refused before anything is unpacked.
+Then bsdtar re-emits the archive's entries as a pax tar stream on a pipe
 (``bsdtar -cf - @ARCHIVE``), which Python's tarfile reads member by member: every entry
-is checked again (type, name), every byte is counted by ``Budget``, and only the wanted
-stems are written, by us, under names we chose, into the private staging folder.
+is checked again (type, name), every byte is counted by ``Budget`` (sizes, the whole
+archive's compression ratio, free space), and only the wanted stems are written, by us,
+under names we chose, into the private staging folder.
 When bsdtar cannot read an archive that lsar can (formats or RAR features libarchive
 lacks), unar is the extractor instead: entries come from the ``lsar -j`` listing and each
 wanted member is streamed from ``unar -o - -i INDEX`` (stdout, never the disk) through
 the same Budget, and must come out exactly as long as listed. That costs one unar run
 per stem (a solid archive is decompressed again for each), so it is the fallback only.
-The compression ratio cap is not applied on this path (solid archives have no
-per-member compressed size); the per-file and total caps are.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import stat
 import subprocess
 import tarfile
 import tempfile
+import threading
 from pathlib import Path
 
 from hybrid.errors import HybridError
@@ -35,9 +37,8 @@ from hybrid.files.intake.limits import Budget
 from hybrid.files.intake.members import Entry, safe_parts
 from hybrid.files.intake.report import Refusal
 
-_TYPE_CHARS = {"-": "file", "d": "dir", "l": "symlink", "h": "hardlink", "c": "device",
-               "b": "device", "p": "fifo", "s": "other"}
 _LIST_TIMEOUT_S = 120
+_REASON_CHARS = 160
 
 
 def _env() -> dict[str, str]:
@@ -56,7 +57,7 @@ class ExternalSource:
     ``bsdtar`` / ``unar`` to force it. ``self.extractor`` says which one was used.
     """
 
-    def __init__(self, path: Path, extractor: str = "auto"):
+    def __init__(self, path: Path, extractor: str = "auto", *, max_files: int | None = None):
         if extractor not in EXTRACTORS:
             raise HybridError(f"unknown extractor {extractor!r}; expected one of {', '.join(EXTRACTORS)}")
         self.extractor = extractor
@@ -75,6 +76,7 @@ class ExternalSource:
         self._unar = found.get("unar") or "unar"
         self._listing: list[dict] = []
         self._proc: subprocess.Popen | None = None
+        self._max_files = max_files
 
     def __enter__(self) -> ExternalSource:
         return self
@@ -82,16 +84,50 @@ class ExternalSource:
     def __exit__(self, *exc) -> None:
         self._stop()
 
-    def _run_list(self, *flags: str) -> list[str]:
+    def _list_names(self) -> list[str]:
+        """``bsdtar -t``'s names, read as they come: past ``max_files`` entries the listing is
+        stopped at once (not after a full listing of a million-entry archive)."""
+        errors = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen([self._tool, "-t", "-f", str(self.path)], stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.PIPE, stderr=errors, env=_env())
+        names: list[bytes] = []
         try:
-            out = subprocess.run([self._tool, *flags, "-f", str(self.path)], capture_output=True,
+            timer = threading.Timer(_LIST_TIMEOUT_S, self._proc.kill)
+            timer.start()
+            try:
+                for line in self._proc.stdout:
+                    names.append(line)
+                    if self._max_files is not None and len(names) > self._max_files:
+                        raise Refusal(f"more than the {self._max_files} entries allowed", rule="bomb")
+                rc = self._proc.wait()
+            finally:
+                timer.cancel()
+            if rc != 0:
+                raise _tool_refusal(_read(errors))
+        finally:
+            self._stop()
+            errors.close()
+        text = b"".join(names).decode("utf-8", "surrogateescape")
+        return text.split("\n")[:-1] if text else []
+
+    def _test_integrity(self) -> None:
+        """``lsar -t``: every member decompressed and its checksum (CRC) checked, nothing
+        written. bsdtar re-emits damaged RAR and 7z members without complaint."""
+        try:
+            out = subprocess.run([self._lister, "-t", "--", str(self.path)], capture_output=True,
                                  env=_env(), timeout=_LIST_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            raise Refusal(f"listing took longer than {_LIST_TIMEOUT_S} s", rule="corrupt") from None
-        if out.returncode != 0:
-            raise _tool_refusal(out.stderr.decode("utf-8", "replace"))
-        text = out.stdout.decode("utf-8", "surrogateescape")
-        return text.split("\n")[:-1] if text else []
+            raise Refusal(f"checking the archive took longer than {_LIST_TIMEOUT_S} s",
+                          rule="corrupt") from None
+        if out.returncode == 0:
+            return
+        text = out.stdout.decode("utf-8", "replace")
+        for line in text.splitlines():
+            name, sep, verdict = line.rpartition("... ")
+            if sep and not verdict.startswith("OK"):
+                raise Refusal(f"damaged: {verdict.strip(' .!').lower()} (checksum or data error)",
+                              member=name, rule="corrupt")
+        raise _tool_refusal(out.stderr.decode("utf-8", "replace") + text, fallback="lsar cannot check it")
 
     def _check_flags(self) -> None:
         """Refuse encrypted archives/members and links as unar's lsar sees them."""
@@ -105,8 +141,7 @@ class ExternalSource:
         except ValueError:
             listing = None
         if out.returncode != 0 or not isinstance(listing, dict):
-            raise _tool_refusal(out.stderr.decode("utf-8", "replace") + out.stdout.decode("utf-8", "replace")[:500],
-                                fallback="lsar cannot read it")
+            raise _tool_refusal(out.stderr.decode("utf-8", "replace"), fallback="lsar cannot read it")
         for item in listing.get("lsarContents") or []:
             name = str(item.get("XADFileName", "?"))
             if item.get("XADIsEncrypted"):
@@ -120,30 +155,40 @@ class ExternalSource:
                           rule="encrypted")
 
     def entries(self) -> list[Entry]:
-        self._check_flags()
+        names = None
         if self.extractor in ("auto", "bsdtar"):
             try:
-                entries = self._bsdtar_entries()
-                self.extractor = "bsdtar"
-                return entries
+                names = self._list_names()
             except Refusal as refusal:
                 if self.extractor == "bsdtar" or refusal.rule != "corrupt":
-                    raise
+                    raise  # else unar, which reads formats and RAR features libarchive lacks
+        self._check_flags()
+        if self._max_files is not None and len(self._listing) > self._max_files:
+            raise Refusal(f"{len(self._listing)} entries, more than the {self._max_files} allowed",
+                          rule="bomb")
+        self._test_integrity()
+        if names is not None:
+            self.extractor = "bsdtar"
+            return self._bsdtar_entries(names)
         self.extractor = "unar"
         return [_lsar_entry(item) for item in self._listing]
 
-    def _bsdtar_entries(self) -> list[Entry]:
-        names = self._run_list("-t")
-        long = self._run_list("-tv")
-        if len(names) != len(long):
-            raise Refusal("entry names contain line breaks or the listing is inconsistent",
-                          rule="path")
+    def _bsdtar_entries(self, names: list[str]) -> list[Entry]:
+        """bsdtar's exact names; types and sizes from lsar's JSON listing (the archive's own
+        numbers, never parsed from ``bsdtar -tv`` text, where an owner name with a space
+        shifts the columns)."""
+        by_key: dict[str, Entry] = {}
+        for item in self._listing:
+            entry = _lsar_entry(item)
+            by_key["/".join(safe_parts(entry.name))] = entry
         out = []
-        for name, line in zip(names, long, strict=False):
-            kind = _TYPE_CHARS.get(line[:1], "other")
-            fields = line.split(None, 5)
-            size = int(fields[4]) if len(fields) > 4 and fields[4].isdigit() else None
-            out.append(Entry(name=name, kind=kind, size=size))
+        for name in names:
+            known = by_key.get("/".join(safe_parts(name)))
+            if name.endswith("/"):
+                kind = "dir"
+            else:
+                kind = known.kind if known is not None else "file"
+            out.append(Entry(name=name, kind=kind, size=known.size if known is not None else None))
         return out
 
     def extract(self, wanted: dict[str, Path], budget: Budget, *, chunk_bytes: int,
@@ -272,9 +317,17 @@ def _read(fh) -> str:
 
 
 def _tool_refusal(stderr: str, fallback: str = "not an archive bsdtar can read") -> Refusal:
-    lines = [ln.removeprefix("bsdtar: ").strip() for ln in stderr.splitlines()
-             if ln.strip() and "Error exit delayed" not in ln]
-    text = "; ".join(lines[:3]) or fallback
+    """A tool's complaint as a short reason: its first lines, without noise such as
+    ``(null)``, JSON fragments or paths, at most ``_REASON_CHARS`` characters."""
+    lines = []
+    for ln in stderr.splitlines():
+        ln = ln.removeprefix("bsdtar: ").removeprefix("lsar: ").strip()
+        if not ln or "Error exit delayed" in ln or ln in ("(null)", "null") or ln[:1] in "{}[\"":
+            continue
+        lines.append(ln.replace("(null)", "").strip())
+    text = "; ".join(lines[:2]) or fallback
+    if len(text) > _REASON_CHARS:
+        text = text[:_REASON_CHARS - 3] + "..."
     if "ncrypt" in text or "assword" in text:
         return Refusal(f"encrypted archive or member ({text}); ask for one without a password",
                        rule="encrypted")

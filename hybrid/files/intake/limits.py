@@ -8,8 +8,10 @@ is charged to it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 from hybrid.files.intake.report import Refusal
 
@@ -43,12 +45,26 @@ class Limits:
     """Read/write chunk while unpacking."""
 
 
-class Budget:
-    """Counts real uncompressed bytes while streaming and refuses as soon as a cap is passed."""
+SPACE_CHECK_BYTES = 64 * MIB
+"""While writing, the disk's free space is looked at again after this many bytes."""
 
-    def __init__(self, limits: Limits, on_member: Callable[[str], None] | None = None):
+
+class Budget:
+    """Counts real uncompressed bytes while streaming and refuses as soon as a cap is passed.
+
+    Every archive format goes through it: per-member size and ratio (when the member's
+    packed size is known), the upload's total, the whole archive's ratio (solid archives
+    have no per-member packed size: ``archive_bytes``), and the free space of the disk
+    being written (``space_dir``), looked at again while writing.
+    """
+
+    def __init__(self, limits: Limits, on_member: Callable[[str], None] | None = None, *,
+                 archive_bytes: int | None = None, space_dir: Path | None = None):
         self.limits = limits
         self._on_member = on_member
+        self._archive_bytes = archive_bytes
+        self._space_dir = space_dir
+        self._next_space_check = SPACE_CHECK_BYTES
         self.total_bytes = 0
         self._member = ""
         self._member_bytes = 0
@@ -71,6 +87,18 @@ class Budget:
         if self.total_bytes > lim.max_total_bytes:
             raise Refusal(f"archive unpacks to more than the {_size(lim.max_total_bytes)} allowed "
                           "(zip bomb or oversized upload)", member=self._member, rule="bomb")
+        whole = self._archive_bytes
+        if (whole is not None and self.total_bytes > lim.ratio_floor_bytes
+                and self.total_bytes > lim.max_ratio * max(whole, 1)):
+            raise Refusal(f"compression ratio above {lim.max_ratio:g}:1 (the {_size(whole)} archive "
+                          f"already gave {_size(self.total_bytes)}; archive bomb)",
+                          member=self._member, rule="bomb")
+        if self._space_dir is not None and self.total_bytes >= self._next_space_check:
+            self._next_space_check = self.total_bytes + SPACE_CHECK_BYTES
+            free = shutil.disk_usage(self._space_dir).free
+            if free < lim.min_free_bytes:
+                raise Refusal(f"the disk filled while unpacking ({_size(free)} left; "
+                              f"{_size(lim.min_free_bytes)} must stay free)", rule="disk")
         packed = self._member_compressed
         if (packed is not None and self._member_bytes > lim.ratio_floor_bytes
                 and self._member_bytes > lim.max_ratio * max(packed, 1)):

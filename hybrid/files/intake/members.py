@@ -49,12 +49,16 @@ class Entry:
 def safe_parts(raw: str) -> tuple[str, ...]:
     """The entry's path components, or a Refusal if the name could escape the song folder.
 
-    Refused: NUL and control characters, absolute names (``/x``, ``\\x``), drive letters
+    Refused: empty names (zipfile cuts a name at a NUL, so a NUL-led name arrives empty),
+    NUL and control characters, absolute names (``/x``, ``\\x``), drive letters
     (``C:x``), UNC names, and any ``..`` component. Backslashes count as separators (Windows
     zip tools write them), empty and ``.`` components are dropped.
     """
+    if not raw:
+        raise Refusal("an entry has an empty name (or one that starts with a NUL byte)",
+                      member=None, rule="path")
     if "\x00" in raw:
-        raise Refusal("name contains a NUL byte", member=raw, rule="path")
+        raise Refusal("name contains a NUL byte", member=raw.replace("\x00", "\\0"), rule="path")
     name = raw.replace("\\", "/")
     if name.startswith("/"):
         raise Refusal("absolute path in the archive", member=raw, rule="path")

@@ -12,6 +12,8 @@ Refused, nothing kept (exit status 1):
   * corrupt archives (bad CRC, truncated, unknown compression) (``corrupt``);
   * two stems that would get the same name in ``stems/`` (duplicates after dropping
     folders, or names differing only in case) (``duplicate``);
+  * two songs in one upload (``two-songs``): folders holding the same stem names, or
+    folders each of one length different from the others';
   * no readable WAV at all (``empty``), a song that already exists (``exists``), not
     enough disk space (``disk``), a read or write error (``io``), a sheet recall refuses
     (``sheet``), an interrupt (``interrupted``).
@@ -46,6 +48,7 @@ from collections.abc import Callable
 
 from devices.safe_read import display_path
 from hybrid.errors import HybridError
+from hybrid.tomlfile import regular_file
 from hybrid.files.intake.audio_checks import Rules, read_header, scan_samples
 from hybrid.files.intake.ext_source import ExternalSource
 from hybrid.files.intake.limits import Budget, Limits, size_text
@@ -100,8 +103,9 @@ def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | N
     tell = progress or (lambda *_a: None)
     archive = Path(archive)
     studio = Path(studio_dir).expanduser().resolve()
-    if not archive.is_file():
-        raise HybridError("archive not found", where=str(archive))
+    if not os.path.lexists(archive):
+        raise HybridError("archive not found", where=display_path(archive))
+    regular_file(archive)  # not a FIFO, a device or a folder
     if not StudioPaths(studio).is_studio():
         raise HybridError("not a studio folder (no studio.toml; create one with `hybrid init DIR`)",
                           where=str(studio))
@@ -117,15 +121,19 @@ def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | N
         if song_dir.exists():
             raise Refusal(f"song folder {song_dir} already exists; pick another name with --song",
                           rule="exists")
+        # staging sits in songs/ itself, so the final rename never crosses disks (songs/
+        # may be a mount or a link to another disk)
+        songs_dir = song_dir.parent
         with _open_source(archive, extractor, report, limits) as source:
             entries = source.entries()
             report.extractor = getattr(source, "extractor", "zipfile")
             wanted, declared = _plan(entries, report, limits)
-            _check_space(studio, declared, limits)
-            swept = _sweep_stale_staging(studio)
+            songs_dir.mkdir(parents=True, exist_ok=True)
+            _check_space(songs_dir, declared, limits)
+            swept = _sweep_stale_staging(studio) + _sweep_stale_staging(songs_dir)
             if swept:
                 report.notes.append(f"Removed {swept} staging folder(s) left by interrupted intakes.")
-            staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(), dir=studio))
+            staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(), dir=songs_dir))
             stems_tmp = staging / "song" / STEMS_DIR
             stems_tmp.mkdir(parents=True)
             raw_to_stem = {raw: name for name, raw in wanted.values()}
@@ -137,13 +145,15 @@ def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | N
                     tell("unpack", raw_to_stem[member], done[0], len(wanted))
 
             source.extract({key: stems_tmp / name for key, (name, _) in wanted.items()},
-                           Budget(limits, on_member=unpacking), chunk_bytes=limits.chunk_bytes,
+                           Budget(limits, on_member=unpacking, archive_bytes=archive.stat().st_size,
+                                  space_dir=songs_dir), chunk_bytes=limits.chunk_bytes,
                            max_files=limits.max_files)
         _verify_staging(stems_tmp, {name for name, _ in wanted.values()})
         _check_stems(stems_tmp, wanted, report, rules, tell)
         imported = [f for f in report.files if f.imported]
         if not imported:
             raise Refusal("no WAV stems in the archive" + _skipped_hint(report), rule="empty")
+        _refuse_two_songs(imported)
         _check_together(imported, report)
         report.notes[:0] = NOTES
         _place(studio, title, artist, album, staging / "song", song_dir, report)
@@ -191,7 +201,7 @@ def _open_source(archive: Path, extractor: str, report: IntakeReport, limits: Li
     with open(archive, "rb") as fh:
         magic = fh.read(4)
     if magic[:2] != b"PK":
-        return ExternalSource(archive, extractor)
+        return ExternalSource(archive, extractor, max_files=limits.max_files)
     source = ZipSource(archive, max_files=limits.max_files)
     methods = source.unsupported_methods()
     if not methods:
@@ -199,7 +209,7 @@ def _open_source(archive: Path, extractor: str, report: IntakeReport, limits: Li
     source.close()
     report.notes.append(f"The zip uses {', '.join(sorted(methods))}, which Python's zipfile cannot "
                         "read; it was unpacked with unar.")
-    return ExternalSource(archive, "unar")
+    return ExternalSource(archive, "unar", max_files=limits.max_files)
 
 
 def _plan(entries, report: IntakeReport, limits: Limits) -> tuple[dict[str, tuple[str, str]], int]:
@@ -236,6 +246,10 @@ def _plan(entries, report: IntakeReport, limits: Limits) -> tuple[dict[str, tupl
         if kind == "wav":
             name = stem_filename(parts)
             key = clash_key(name)
+            if key in seen and safe_parts(seen[key])[:-1] != parts[:-1]:
+                raise Refusal(f"two songs in one upload? {_folder(seen[key])!r} and "
+                              f"{_folder(entry.name)!r} both hold {name}; ask for one archive "
+                              "per song", member=entry.name, rule="two-songs")
             if key in seen:
                 raise Refusal(f"would land as stems/{name}, like {seen[key]!r} (duplicate or "
                               "names differing only in case); ask the client which one is right",
@@ -259,8 +273,9 @@ def _plan(entries, report: IntakeReport, limits: Limits) -> tuple[dict[str, tupl
     return wanted, declared_wanted
 
 
-def _check_space(studio: Path, declared: int, limits: Limits) -> None:
-    free = shutil.disk_usage(studio).free
+def _check_space(folder: Path, declared: int, limits: Limits) -> None:
+    """Before writing: the stems' declared sizes (from the archive's own listing) must fit."""
+    free = shutil.disk_usage(folder).free
     if declared + limits.min_free_bytes > free:
         raise Refusal(f"the stems need {size_text(declared)} and the studio's disk has "
                       f"{size_text(free)} free", rule="disk")
@@ -299,6 +314,29 @@ def _check_stems(stems: Path, wanted, report: IntakeReport, rules: Rules, tell: 
             path.unlink()
         checked.append(fr)
     report.files[:0] = checked
+
+
+def _folder(member: str) -> str:
+    return "/".join(safe_parts(member)[:-1]) or "(top level)"
+
+
+def _refuse_two_songs(imported: list[FileReport]) -> None:
+    """Stems in two or more folders, each folder's stems of one length (and rate) but the
+    folders different from each other: two songs were zipped together. Folders per
+    instrument ("Drums/", "Bass/") of one song share the length and pass."""
+    groups: dict[str, set[tuple]] = {}
+    counts: Counter[str] = Counter()
+    for f in imported:
+        folder = _folder(f.member)
+        groups.setdefault(folder, set()).add((f.samplerate, f.frames))
+        counts[folder] += 1
+    if len(groups) < 2 or any(len(shapes) != 1 for shapes in groups.values()):
+        return
+    if min(counts.values()) < 2 or len(set().union(*groups.values())) < 2:
+        return
+    names = ", ".join(repr(folder) for folder in sorted(groups)[:3])
+    raise Refusal(f"two songs in one upload? the folders {names} each hold stems of their own "
+                  "length; ask for one archive per song", rule="two-songs")
 
 
 def _check_together(imported: list[FileReport], report: IntakeReport) -> None:
@@ -343,6 +381,8 @@ def _place(studio: Path, title: str, artist: str, album: str, staged_song: Path,
     try:
         os.rename(staged_song, song_dir)
     except OSError:
+        if not song_dir.exists():
+            raise  # reported as an io refusal with the system's reason
         raise Refusal(f"song folder {song_dir} appeared while unpacking; nothing was imported",
                       rule="exists") from None
     try:

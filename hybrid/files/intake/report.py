@@ -21,7 +21,7 @@ class Refusal(HybridError):
     """The upload is refused as a whole: unsafe, corrupt, too big, or nothing usable in it.
 
     ``member`` names the archive entry at fault (if any), ``rule`` the guard that tripped
-    (``path``, ``link``, ``encrypted``, ``bomb``, ``corrupt``, ``duplicate``, ``empty``,
+    (``path``, ``link``, ``encrypted``, ``bomb``, ``corrupt``, ``duplicate``, ``two-songs``, ``empty``,
     ``exists``, ``disk``, ``io``, ``sheet``, ``interrupted``).
     """
 
@@ -34,8 +34,13 @@ class Refusal(HybridError):
 
     def __str__(self) -> str:
         head = f"{self.archive}: " if self.archive else ""
-        who = f"member {self.member!r}: " if self.member else ""
-        return f"{head}upload refused: {who}{self.reason}"
+        who = f"member {_short(self.member)!r}: " if self.member else ""
+        return f"{head}upload refused: {who}{_short(self.reason, 300)}"
+
+
+def _short(text: str, limit: int = 120) -> str:
+    """A refusal stays one readable line: a crafted 60 KB member name or tool message is cut."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 class IntakeRefused(Refusal):

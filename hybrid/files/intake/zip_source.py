@@ -1,7 +1,8 @@
 """Reading a client's .zip with the standard zipfile module, member by member.
 
-zipfile already bounds each member's output to its declared size and checks its CRC;
-we add what it does not do on Python 3.11: refusing overlapping members (the
+zipfile lists the members; their data is decompressed here, chunk by chunk (zipfile's
+bzip2 and LZMA readers inflate a whole block at once), each member's size and CRC-32
+checked as it comes out. Also refused, as zipfile does not on Python 3.11: refusing overlapping members (the
 "non-recursive zip bomb" that points many entries at the same compressed data),
 encrypted members, links and devices carried in the Unix mode bits of
 ``external_attr``, and the streaming caps of ``Budget``.
@@ -9,10 +10,13 @@ encrypted members, links and devices carried in the Unix mode bits of
 
 from __future__ import annotations
 
+import bz2
+import lzma
 import stat
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -21,6 +25,7 @@ from hybrid.files.intake.members import Entry, safe_parts
 from hybrid.files.intake.report import Refusal
 
 _LOCAL_HEADER_BYTES = 30
+_READ_BYTES = 64 * 1024
 _ZIPFILE_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 _METHOD_NAMES = {9: "Deflate64", 12: "bzip2", 14: "LZMA", 93: "Zstandard", 95: "XZ", 98: "PPMd",
                  99: "AES encryption"}
@@ -63,6 +68,8 @@ class ZipSource:
         _refuse_overlaps(infos, self.path.stat().st_size)
         out = []
         for info in infos:
+            if not info.filename:  # zipfile cut the name at a NUL (and is_dir() would crash)
+                safe_parts(info.filename)
             out.append(Entry(name=info.filename, kind=_kind(info), size=info.file_size,
                              compressed_size=info.compress_size,
                              encrypted=bool(info.flag_bits & 0x1) or info.compress_type == 99))
@@ -70,24 +77,105 @@ class ZipSource:
 
     def extract(self, wanted: dict[str, Path], budget: Budget, *, chunk_bytes: int,
                 max_files: int) -> None:
-        """Stream each wanted member (normalised name -> destination file) through ``budget``."""
+        """Stream each wanted member (normalised name -> destination file) through ``budget``.
+
+        Members are decompressed here, not by zipfile (whose bzip2 and LZMA readers
+        decompress a whole input block at once: 1.7 KB can become 4 GB in memory), at most
+        ``chunk_bytes`` of output at a time; each member's size and CRC-32 must come out as
+        its header declares.
+        """
+        del max_files  # the zip's entries were all counted from its central directory
         by_name = {"/".join(safe_parts(i.filename)): i for i in self._zip.infolist()}
-        for key, dest in wanted.items():
-            info = by_name[key]
-            name = info.filename
-            budget.start(name, info.compress_size)
-            try:
-                with self._zip.open(info) as src, open(dest, "xb") as out:
-                    _copy(src, out, budget, chunk_bytes)
-            except NotImplementedError:
-                method = _METHOD_NAMES.get(info.compress_type, f"method {info.compress_type}")
-                raise Refusal(f"compressed with {method}, which cannot be read here; "
-                              "ask for a plain (deflate or stored) zip", member=name,
-                              rule="corrupt") from None
-            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-                raise Refusal(f"corrupt member ({exc})", member=name, rule="corrupt") from None
-            except RuntimeError as exc:  # zipfile's "password required" for encrypted members
-                raise Refusal(f"cannot be read ({exc})", member=name, rule="encrypted") from None
+        with open(self.path, "rb") as fh:
+            for key, dest in wanted.items():
+                info = by_name[key]
+                budget.start(info.filename, info.compress_size)
+                with open(dest, "xb") as out:
+                    _copy_member(fh, info, out, budget, chunk_bytes)
+
+
+def _copy_member(fh: BinaryIO, info: zipfile.ZipInfo, out: BinaryIO, budget: Budget,
+                 chunk_bytes: int) -> None:
+    name = info.filename
+    size = crc = 0
+    for chunk in _inflate(fh, info, chunk_bytes):
+        size += len(chunk)
+        if size > info.file_size:
+            raise Refusal(f"unpacks to more than the {info.file_size} bytes its header declares "
+                          "(a lying size)", member=name, rule="corrupt")
+        budget.charge(len(chunk))
+        crc = zlib.crc32(chunk, crc)
+        out.write(chunk)
+    if size != info.file_size:
+        raise Refusal(f"unpacked {size} bytes where its header declares {info.file_size}",
+                      member=name, rule="corrupt")
+    if crc != info.CRC:
+        raise Refusal("CRC-32 does not match: the member is damaged", member=name, rule="corrupt")
+
+
+def _inflate(fh: BinaryIO, info: zipfile.ZipInfo, chunk_bytes: int) -> Iterator[bytes]:
+    """The member's uncompressed bytes, at most ``chunk_bytes`` at a time."""
+    name = info.filename
+    fh.seek(info.header_offset)
+    head = fh.read(_LOCAL_HEADER_BYTES)
+    if len(head) < _LOCAL_HEADER_BYTES or head[:4] != b"PK\x03\x04":
+        raise Refusal("its local header is missing (corrupt zip)", member=name, rule="corrupt")
+    name_len, extra_len = struct.unpack_from("<HH", head, 26)
+    fh.seek(info.header_offset + _LOCAL_HEADER_BYTES + name_len + extra_len)
+    left = info.compress_size
+
+    def read(n: int) -> bytes:
+        nonlocal left
+        data = fh.read(min(n, left))
+        left -= len(data)
+        if not data and n:
+            raise Refusal("its data is cut short (truncated zip)", member=name, rule="corrupt")
+        return data
+
+    method = info.compress_type
+    try:
+        if method == zipfile.ZIP_STORED:
+            while left > 0:
+                yield read(chunk_bytes)
+            return
+        if method == zipfile.ZIP_DEFLATED:
+            inflater = zlib.decompressobj(-15)
+            pending = b""
+            while not inflater.eof:
+                if not pending:
+                    pending = read(_READ_BYTES) if left else b""
+                    if not pending:
+                        inflater.flush()
+                        raise Refusal("its deflate stream ends early (truncated or damaged)",
+                                      member=name, rule="corrupt")
+                out = inflater.decompress(pending, chunk_bytes)
+                pending = inflater.unconsumed_tail
+                if out:
+                    yield out
+            return
+        decoder: bz2.BZ2Decompressor | lzma.LZMADecompressor
+        if method == zipfile.ZIP_BZIP2:
+            decoder = bz2.BZ2Decompressor()
+        else:  # ZIP_LZMA: 2 bytes version, 2 bytes properties size, properties, raw LZMA1
+            header = read(4)
+            props = read(struct.unpack_from("<H", header, 2)[0])
+            decoder = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[
+                lzma._decode_filter_properties(lzma.FILTER_LZMA1, props)])  # as zipfile does
+        while not decoder.eof:
+            if decoder.needs_input:
+                if not left:
+                    return  # LZMA without an end marker stops with its input
+                data = read(_READ_BYTES)
+            else:
+                data = b""
+            out = decoder.decompress(data, chunk_bytes)
+            if out:
+                yield out
+    except (zlib.error, lzma.LZMAError, EOFError, ValueError) as exc:
+        raise Refusal(f"damaged compressed data ({exc})", member=name, rule="corrupt") from None
+    except OSError as exc:  # bz2 reports bad data as OSError
+        raise Refusal(f"damaged compressed data ({exc.strerror or exc})", member=name,
+                      rule="corrupt") from None
 
 
 def declared_entry_count(path: Path) -> int | None:
@@ -110,15 +198,6 @@ def declared_entry_count(path: Path) -> int | None:
         if len(rec) < 40 or rec[:4] != b"PK\x06\x06":
             return None
         return struct.unpack_from("<Q", rec, 32)[0]
-
-
-def _copy(src: BinaryIO, out: BinaryIO, budget: Budget, chunk_bytes: int) -> None:
-    while True:
-        chunk = src.read(chunk_bytes)
-        if not chunk:
-            return
-        budget.charge(len(chunk))
-        out.write(chunk)
 
 
 def _kind(info: zipfile.ZipInfo) -> str:
