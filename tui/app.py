@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Iterator
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -69,6 +69,7 @@ class HybridApp(App[int]):
         self.rig_label = rig_label
         self._switch_interval = sys.getswitchinterval()
         self._wanted_view = "songs"
+        self._view_focus: dict[str, Any] = {}
         self.errors: list[str] = []
         """Every error line shown, oldest first."""
         self.sub_title = self.session.studio_name
@@ -131,25 +132,36 @@ class HybridApp(App[int]):
         tabs = self.query_one("#views", TabbedContent)
         tabs.active = view
         self._wanted_view = view
-        self.call_after_refresh(self._focus_view, view)   # and again when the tab is activated (below)
+        # Focus now (a widget focused in a hidden pane brings its pane forward), check again
+        # after the refresh, and again when the tab is activated (below).
+        self._focus_view(view)
 
     def _focus_view(self, view: str, tries: int = 3) -> None:
         """Focus the shown view's own widget, so its keys work and the footer lists them.
 
-        The pane becomes visible on a later refresh than the switch: until it is, its
-        widgets refuse focus, so try again after the next refresh (a few times at most).
+        Focus is applied later (a message), and a view may have nothing to focus until its
+        content arrives: look again after the next refresh (a few times at most).
         """
         if self._wanted_view != view:
             return  # another key switched views meanwhile: focusing this one would switch back
         widget = self.view(view)
         if self.focused is not None and widget in self.focused.ancestors_with_self:
             return  # already there (a row the user picked stays picked)
-        focus = getattr(widget, "focus_default", None)
-        if focus is not None:
+        last = self._view_focus.get(view)
+        if last is not None and last.is_attached and last.focusable:
+            last.focus()   # back where the user was in this view
+        elif (focus := getattr(widget, "focus_default", None)) is not None:
             focus()
         focused = self.focused
         if (focused is None or widget not in focused.ancestors_with_self) and tries > 0:
             self.call_after_refresh(self._focus_view, view, tries - 1)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Remember what was focused in each view, to return there when it is shown again."""
+        for spec in VIEWS:
+            if self.view(spec.id) in event.widget.ancestors_with_self:
+                self._view_focus[spec.id] = event.widget
+                return
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
