@@ -68,6 +68,8 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
+from typing import Any
 
 import jack
 import mido
@@ -113,7 +115,7 @@ def _open_client(name: str) -> jack.Client:
 
 # ---- listing ----------------------------------------------------------------------------
 
-def get_devices(**_kwargs) -> list[dict]:
+def get_devices(**_kwargs: Any) -> list[dict[str, Any]]:
     """Every JACK MIDI port as mido's device dicts: sources are inputs, destinations outputs.
 
     Full JACK names (``client:port``), in JACK's order, as rtmidi's JACK API lists them.
@@ -142,15 +144,15 @@ def _listing_client() -> tuple[jack.Client, bool]:
     return _open_client("mido-list"), True
 
 
-def get_input_names(**_kwargs) -> list[str]:
+def get_input_names(**_kwargs: Any) -> list[str]:
     return [d["name"] for d in get_devices() if d["is_input"]]
 
 
-def get_output_names(**_kwargs) -> list[str]:
+def get_output_names(**_kwargs: Any) -> list[str]:
     return [d["name"] for d in get_devices() if d["is_output"]]
 
 
-def get_ioport_names(**_kwargs) -> list[str]:
+def get_ioport_names(**_kwargs: Any) -> list[str]:
     """Always empty on JACK, as with rtmidi: a JACK port is a source or a destination."""
     outputs = set(get_output_names())
     return [name for name in get_input_names() if name in outputs]
@@ -175,7 +177,7 @@ class _Host:
     def __init__(self, name: str, shared: bool):
         self.shared = shared
         self.server = _server_key()
-        self.members: tuple = ()
+        self.members: tuple[_JackPort, ...] = ()
         self.cycles = 0
         self.gone: str | None = None
         self.process_thread: int | None = None
@@ -201,10 +203,10 @@ class _Host:
                 member._failed = f"process callback failed: {exc}"
         self.cycles += 1
 
-    def _shutdown(self, _status, reason) -> None:
+    def _shutdown(self, _status: Any, reason: str) -> None:
         self.gone = reason or "JACK server shut down"
 
-    def register(self, direction: str, short_name: str | None):
+    def register(self, direction: str, short_name: str | None) -> Any:
         """A new MIDI port on this client (``short_name`` None: the next free ``input-N``)."""
         with self._lock:
             if short_name is None:
@@ -216,7 +218,7 @@ class _Host:
             except jack.JackError as exc:
                 raise OSError(f"cannot register JACK MIDI port {short_name!r}: {exc}") from None
 
-    def attach(self, member) -> None:
+    def attach(self, member: _JackPort) -> None:
         with self._lock:
             self.members = self.members + (member,)
 
@@ -233,7 +235,7 @@ class _Host:
             time.sleep(0.001)
         return True
 
-    def detach(self, member, jport) -> None:
+    def detach(self, member: _JackPort, jport: Any) -> None:
         with _hosts_lock:
             with self._lock:
                 if member not in self.members:
@@ -262,7 +264,7 @@ class _Host:
         else:
             self._unregister(jport)
 
-    def _unregister(self, jport) -> None:
+    def _unregister(self, jport: Any) -> None:
         # A cycle ending after the member left the tuple started after it left: from
         # then on no process callback can touch the port.
         self.wait_cycles(1, time.monotonic() + FLUSH_TIMEOUT_S)
@@ -294,7 +296,7 @@ _hosts: set[_Host] = set()
 _hosts_lock = threading.Lock()
 
 
-def _shared_host(member) -> _Host:
+def _shared_host(member: _JackPort) -> _Host:
     """This server's shared host, ``member`` already attached (so no close retires it meanwhile)."""
     key = _server_key()
     with _hosts_lock:
@@ -308,7 +310,7 @@ def _shared_host(member) -> _Host:
         return host
 
 
-def _own_host(member, client_name: str) -> _Host:
+def _own_host(member: _JackPort, client_name: str) -> _Host:
     host = _Host(client_name, shared=False)
     with _hosts_lock:
         _hosts.add(host)
@@ -323,7 +325,11 @@ class _JackPort:
 
     _direction = ""
 
-    def _open_jack(self, name, virtual, client_name) -> None:
+    def _process(self, frames: int) -> None:
+        """Move this port's bytes in JACK's process thread (each direction defines it)."""
+        raise NotImplementedError
+
+    def _open_jack(self, name: str | None, virtual: bool, client_name: str | None) -> None:
         self._host = None
         self._jport = None
         self._failed: str | None = None
@@ -367,7 +373,7 @@ class _JackPort:
         return self._failed
 
     @property
-    def _client(self):
+    def _client(self) -> Any:
         return self._host.client if self._host is not None else None
 
     @property
@@ -381,7 +387,7 @@ class _JackPort:
         if name is None:
             if not names:
                 raise OSError("no ports available")
-            return names[0]
+            return str(names[0])
         if name not in names:
             raise OSError(f"unknown port {name!r}")
         return name
@@ -405,18 +411,19 @@ class _JackPort:
         return host is not None and host.wait_cycles(cycles, deadline)
 
 
-class Input(_JackPort, ports.BaseInput):
+class Input(_JackPort, ports.BaseInput):  # type: ignore[misc]  # mido's bases are untyped
     """A JACK MIDI input; messages go to ``callback`` or to the queue ``receive()`` reads."""
 
     _locking = False
     _direction = "input"
 
-    def _open(self, virtual=False, client_name=None, callback=None, **_kwargs):
-        self._incoming: collections.deque = collections.deque()
+    def _open(self, virtual: bool = False, client_name: str | None = None,
+              callback: Callable[[mido.Message], None] | None = None, **_kwargs: Any) -> None:
+        self._incoming: collections.deque[bytes] = collections.deque()
         self._wake = threading.Event()
         self._stopping = False
-        self._queue: queue.Queue = queue.Queue()
-        self._callback = None
+        self._queue: queue.Queue[mido.Message] = queue.Queue()
+        self._callback: Callable[[mido.Message], None] | None = None
         self._callback_lock = threading.RLock()
         self._sysex: bytearray | None = None
         self.callback = callback
@@ -477,11 +484,11 @@ class Input(_JackPort, ports.BaseInput):
             return []  # not a valid message: ignored, as mido's rtmidi backend does
 
     @property
-    def callback(self):
+    def callback(self) -> Callable[[mido.Message], None] | None:
         return self._callback
 
     @callback.setter
-    def callback(self, func):
+    def callback(self, func: Callable[[mido.Message], None] | None) -> None:
         with self._callback_lock:
             if func:
                 while True:  # the new callback gets what queued up meanwhile
@@ -491,7 +498,7 @@ class Input(_JackPort, ports.BaseInput):
                         break
             self._callback = func
 
-    def receive(self, block=True):
+    def receive(self, block: bool = True) -> mido.Message | None:
         """The next message (None when ``block`` is false and none is there)."""
         self._check_callback()
         if not block:
@@ -503,7 +510,7 @@ class Input(_JackPort, ports.BaseInput):
                 if self.closed:
                     raise OSError("port closed during receive()") from None
 
-    def poll(self):
+    def poll(self) -> mido.Message | None:
         try:
             return self._queue.get_nowait()
         except queue.Empty:
@@ -512,7 +519,7 @@ class Input(_JackPort, ports.BaseInput):
     receive.__doc__ = ports.BaseInput.receive.__doc__
     poll.__doc__ = ports.BaseInput.poll.__doc__
 
-    def _close(self):
+    def _close(self) -> None:
         self._close_jack()
         self._stopping = True
         self._wake.set()
@@ -520,16 +527,16 @@ class Input(_JackPort, ports.BaseInput):
             self._dispatcher.join(FLUSH_TIMEOUT_S)
 
 
-class Output(_JackPort, ports.BaseOutput):
+class Output(_JackPort, ports.BaseOutput):  # type: ignore[misc]  # mido's bases are untyped
     """A JACK MIDI output; ``send()`` queues, the next process cycle writes."""
 
     _direction = "output"
 
-    def _open(self, virtual=False, client_name=None, **_kwargs):
-        self._outgoing: collections.deque = collections.deque()
+    def _open(self, virtual: bool = False, client_name: str | None = None, **_kwargs: Any) -> None:
+        self._outgoing: collections.deque[bytes] = collections.deque()
         self._open_jack(self.name, virtual, client_name)
 
-    def send(self, msg):
+    def send(self, msg: mido.Message) -> None:
         """Queue ``msg`` for the next process cycle (its bytes are copied now)."""
         if not isinstance(msg, mido.Message):
             raise TypeError("argument to send() must be a Message")
@@ -538,7 +545,7 @@ class Output(_JackPort, ports.BaseOutput):
         self._check_alive()
         self._outgoing.append(bytes(msg.bytes()))  # a deque append is thread-safe: no lock
 
-    def _send(self, msg):
+    def _send(self, msg: mido.Message) -> None:
         self.send(msg)
 
     # JACK's process thread: write what fits, keep the rest for the next cycle.
@@ -580,16 +587,18 @@ class Output(_JackPort, ports.BaseOutput):
             time.sleep(0.001)
         return self._wait_cycles(_DRAIN_CYCLES, deadline)
 
-    def _close(self):
+    def _close(self) -> None:
         if self._client is not None and not self._in_process_thread():
             self.flush()
         self._close_jack()
 
 
-class IOPort(ports.IOPort):
+class IOPort(ports.IOPort):  # type: ignore[misc]  # mido's bases are untyped
     """An input and an output under one name (two clients, as with rtmidi's backend)."""
 
-    def __init__(self, name=None, virtual=False, callback=None, autoreset=False, **kwargs):
+    def __init__(self, name: str | None = None, virtual: bool = False,
+                 callback: Callable[[mido.Message], None] | None = None, autoreset: bool = False,
+                 **kwargs: Any) -> None:
         inp = Input(name, virtual=virtual, callback=callback, **kwargs)
         try:
             out = Output(name, virtual=virtual, autoreset=autoreset, **kwargs)

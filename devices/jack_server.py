@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 from collections.abc import Callable
-from typing import IO, TypeVar
+from typing import IO, Any, TypeVar
 
 from devices.errors import DeviceError, DeviceTimeoutError
 from devices.processes import process_exists
@@ -62,8 +62,8 @@ class JackServer:
     realtime: bool = True
     realtime_priority: int = 70
     realtime_granted: bool = field(default=False, init=False)
-    _process: subprocess.Popen | None = field(default=None, init=False, repr=False)
-    _log: collections.deque = field(default_factory=lambda: collections.deque(maxlen=200),
+    _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+    _log: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=200),
                                     init=False, repr=False)
     _drain: threading.Thread | None = field(default=None, init=False, repr=False)
     _xruns: list[int] = field(default_factory=lambda: [0], init=False, repr=False)
@@ -129,12 +129,14 @@ class JackServer:
         finally:
             jack.set_error_function(None)
 
-    def _wait_ready(self, jack, deadline: float, timeout_s: float) -> JackServer:
+    def _wait_ready(self, jack: Any, deadline: float, timeout_s: float) -> JackServer:
+        process, drain = self._process, self._drain
+        assert process is not None and drain is not None  # started by _start_once
         while True:
-            if self._process.poll() is not None:
-                self._drain.join(timeout=2)
+            if process.poll() is not None:
+                drain.join(timeout=2)
                 err = list(self._log)
-                returncode, self._process = self._process.returncode, None
+                returncode, self._process = process.returncode, None
                 if any("Too many servers" in line for line in err):
                     raise _NoServerSlot("too many JACK servers already running")
                 last = err[-1] if err else f"exit code {returncode}"
@@ -184,7 +186,7 @@ class JackServer:
     def __enter__(self) -> JackServer:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 
@@ -297,7 +299,7 @@ def _drain_lines(stream: IO[bytes], lines: collections.deque[str], xruns: list[i
             lines.append(raw.decode(errors="replace").rstrip())
 
 
-def _die_with_parent_hook():
+def _die_with_parent_hook() -> Callable[[], None] | None:
     """A ``preexec_fn`` that makes jackd get SIGTERM when the starting process dies.
 
     Without it a test run or demo killed with SIGKILL leaves its server behind, and
