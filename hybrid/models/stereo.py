@@ -25,34 +25,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from hybrid.models.dsp import (MAX_BLOCK, Band, Compressor, Equaliser, FractionalDelay, NoiseFloor,
+from hybrid.models.dsp import (MAX_BLOCK, Band, Compressor, Equaliser, FractionalDelay, NoiseFloor, Processor,
                                db_to_gain)
 
 
-class StereoProcessor:
-    """Base class: ``process(x) -> y`` for an ``(n, 2)`` float64 block; ``bypass`` passes it through."""
+class StereoProcessor(Processor):
+    """Base class: ``process(x) -> y`` for an ``(n, 2)`` float64 block; ``bypass`` passes it
+    through (the mono Processor's life: prepare, reset, bypass)."""
 
     kind = "stereo"
     inputs = 2
     outputs = 2
-
-    def __init__(self) -> None:
-        self.samplerate: int | None = None
-        self.bypass = False
-
-    def prepare(self, samplerate: int) -> None:
-        self.samplerate = int(samplerate)
-
-    def reset(self) -> None:
-        """Forget the signal history."""
-
-    def process(self, x: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        if self.bypass or self.samplerate is None:
-            return x
-        return self.process(x)
 
 
 class LinkedCompressor(StereoProcessor):

@@ -9,6 +9,7 @@ import pytest
 from textual.widgets import DataTable, Input, Label, Static
 
 from tests.audio_print.conftest import RATE, band_limited, write_stem
+from tests.audio_print.test_stereo_mix import SHEET as STEREO_MIX_SHEET
 from tests.tui.conftest import make_app, settle
 from tui.views.album import AlbumView
 from tui.views.mix import InputEditor, MixView
@@ -32,25 +33,7 @@ in = [7, 8]
 device = "manual"
 """
 
-SHEET = """spec = "hybrid-sheet/1"
-[song]
-title = "Mixed"
-artist = "The Examples"
-samplerate = 48000
-[tracks."1Kick"]
-file = "stems/1Kick.wav"
-[tracks."2Snare"]
-file = "stems/2Snare.wav"
-[tracks."3Bass"]
-file = "stems/3Bass.wav"
-[tracks."5Vox"]
-file = "stems/5Vox.wav"
-[mix]
-inputs = { "1Kick" = 1, "2Snare" = 2, "3Bass" = 3, "5Vox" = 4 }
-null_limit_db = -50.0
-[mix.variants.instrumental]
-mute = ["5Vox"]
-"""
+SHEET = STEREO_MIX_SHEET.format(inserts="")   # the summing tests' song: four stems, full and instrumental
 
 
 GEAR_CONFIG = """name = "{gear}"
