@@ -136,11 +136,13 @@ def test_burst_larger_than_a_period_buffer_arrives_complete_in_order(backend, pa
     xruns = [0]
     patchbay.set_xrun_callback(lambda delay_us: xruns.__setitem__(0, xruns[0] + 1))
     patchbay.activate()
-    got, late = _burst_once(backend, xruns, burst, "a")
-    if got != [m.bytes() for m in burst] and late:
-        # A client late for its cycle (an xrun on a loaded machine) loses that cycle's
-        # events in JACK itself: measure once more, and that pass must be complete.
-        got, late = _burst_once(backend, xruns, burst, "b")
+    for tag in "abcd":
+        got, late = _burst_once(backend, xruns, burst, tag)
+        if got == [m.bytes() for m in burst] or not late:
+            break
+        # A client late for its cycle (an xrun: the machine, or the burst's own parsing
+        # holding the GIL) loses that cycle's events in JACK itself: measure again. A pass
+        # without an xrun must be complete, and one of four must get through.
     assert len(got) == len(burst), f"{len(got)} of {len(burst)} arrived ({late} xruns)"
     assert got == [m.bytes() for m in burst]
 
