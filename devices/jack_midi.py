@@ -87,6 +87,11 @@ FLUSH_TIMEOUT_S = 1.0
 SWITCH_INTERVAL_S = 0.0005
 _DRAIN_CYCLES = 2
 MAX_EVENTS_PER_CYCLE = 256
+YIELD_EVERY_BYTES = 256
+"""The input dispatcher hands the GIL over after parsing about this much (a fraction of a
+millisecond of mido's Python parser): 32 SysEx of 1000 bytes parsed in one go held it
+~30 ms, many JACK periods, and the process callbacks waiting for it were late (xruns, lost
+events)."""
 """Outgoing events written in one cycle at most (the rest wait for the next): a Python
 process callback filling a whole 32 kB buffer with 3-byte events ran longer than a
 256-frame period, the server reported an xrun and the destination read a half-written
@@ -452,12 +457,14 @@ class Input(_JackPort, ports.BaseInput):  # type: ignore[misc]  # mido's bases a
         while True:
             self._wake.wait()
             self._wake.clear()
-            handled = 0
+            parsed_bytes = 0
             while self._incoming:
-                handled += 1
-                if handled % 32 == 0:
+                data = self._incoming.popleft()
+                parsed_bytes += len(data) + 32      # mido parses in Python, about 1 us a byte
+                if parsed_bytes >= YIELD_EVERY_BYTES:
+                    parsed_bytes = 0
                     time.sleep(0)  # let a JACK process thread waiting for the GIL have it now
-                for msg in self._parse(self._incoming.popleft()):
+                for msg in self._parse(data):
                     with self._callback_lock:  # a callback being swapped in gets it, not the queue
                         try:
                             (self._callback or self._queue.put)(msg)
