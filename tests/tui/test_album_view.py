@@ -96,7 +96,7 @@ async def test_running_order_edit_move_save_measure_build_and_approve(studio):
         rows = _rows(tracks)
         assert all(r[7] not in ("", "-") for r in rows)
         assert float(rows[0][7]) > float(rows[1][7])      # -12 dB against -16 dB programme
-        plot = app.query_one(LoudnessPlot)
+        plot = app.query_one("#album-plot", LoudnessPlot)
         assert plot._short_term and "target -14 LUFS" in plot._caption
         # the CD master and DDP, verified; then the approval set from the image
         await pilot.press("b")

@@ -140,7 +140,7 @@ async def test_print_the_variants_null_them_and_deliver(summing_gear, room):
         assert float(rows["full"][2]) < 0 and float(rows["full"][3]) < 0
         assert app.query_one(MeterBank).repaints > 0
         assert (room / "songs/mixed/mix/full.wav").is_file() and (room / "songs/mixed/mix/instrumental.wav").is_file()
-        assert app.query_one(LoudnessPlot)._momentary, [   # a 1 s mix: no 3 s short-term window yet
+        assert app.query_one("#mix-plot", LoudnessPlot)._momentary, [   # a 1 s mix: no 3 s short-term window yet
             (r.variant, r.path, r.integrated_lufs, bool(r.short_term_lufs)) for r in view.rows.values()]
         # the mix deliverables from the printed files
         await pilot.press("d")

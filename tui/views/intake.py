@@ -104,7 +104,7 @@ class IntakeView(Vertical):
             yield Input(placeholder="path of the client's archive (.zip, .rar, .7z, .tar.gz); tab completes",
                         suggester=PathSuggester(), id="intake-path")
         yield DataTable(id="intake-inbox", cursor_type="row")
-        yield ProgressBar(id="intake-progress", show_eta=False)
+        yield ProgressBar(id="intake-progress", total=1, show_eta=False)
         yield Static(id="intake-status", classes="status")
         yield DataTable(id="intake-report", cursor_type="row", zebra_stripes=True)
         yield Static(id="intake-note", classes="side-box")

@@ -133,7 +133,7 @@ class MixView(Vertical):
         with Horizontal(id="mix-tables"):
             yield DataTable(id="mix-inputs", cursor_type="row")
             yield DataTable(id="mix-variants", cursor_type="row")
-        yield ProgressBar(id="mix-progress", show_eta=False)
+        yield ProgressBar(id="mix-progress", total=1, show_eta=False)
         yield MeterBank(id="mix-meters")
         yield DataTable(id="mix-results", cursor_type="row", zebra_stripes=True)
         yield LoudnessPlot(id="mix-plot")
