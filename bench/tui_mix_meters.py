@@ -26,6 +26,7 @@ from bench.tui_meters import TimedApp, presses  # noqa: E402
 from devices.jack_server import JackServer  # noqa: E402
 from hybrid.app.session import StudioSession  # noqa: E402
 from hybrid.live.audio.wavio import WavWriter  # noqa: E402
+from tests.audio_print.test_stereo_mix import SHEET as STEREO_MIX_SHEET  # noqa: E402
 from tui.views.mix import MixView  # noqa: E402
 from tui.widgets.meter import MeterBank  # noqa: E402
 
@@ -42,23 +43,7 @@ ins = [5, 6]
 [router]
 device = "manual"
 """
-SHEET = """spec = "hybrid-sheet/1"
-[song]
-title = "Bench Mix"
-samplerate = 48000
-[tracks."1Kick"]
-file = "stems/1Kick.wav"
-[tracks."2Snare"]
-file = "stems/2Snare.wav"
-[tracks."3Bass"]
-file = "stems/3Bass.wav"
-[tracks."5Vox"]
-file = "stems/5Vox.wav"
-[mix]
-inputs = { "1Kick" = 1, "2Snare" = 2, "3Bass" = 3, "5Vox" = 4 }
-[mix.variants.instrumental]
-mute = ["5Vox"]
-"""
+SHEET = STEREO_MIX_SHEET.format(inserts="")  # the summing tests' song: four stems, full and instrumental
 
 
 def build(root: Path, seconds: float) -> Path:
