@@ -27,9 +27,9 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Select, Static
 
-from hybrid.files.deliver.album import Album, load_album
+from hybrid.files.deliver.album import Album, AlbumProblems, load_album
 from hybrid.files.deliver.album_edit import ALBUM_FIELDS, TRACK_FIELDS, AlbumDoc, check_field
-from hybrid.files.loudness.files import meter_file
+from hybrid.files.loudness.files import measure_curves
 from recall.paths import StudioPaths
 from tui.errors import UI_BOUNDARY, one_line
 from tui.widgets.loudness_plot import LoudnessPlot
@@ -45,6 +45,13 @@ class TrackLoudness:
     range_lu: float | None
     momentary_lufs: list[float]
     short_term_lufs: list[float]
+
+
+def problem_lines(exc: BaseException) -> list[str]:
+    """An error as the lines the view lists: each of an album.toml's problems, or its one line."""
+    if isinstance(exc, AlbumProblems):
+        return [f"{exc.where}: {problem}" for problem in exc.problems]
+    return [one_line(exc)]
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -243,9 +250,7 @@ class AlbumView(Vertical):
             self.problems = []
         except UI_BOUNDARY as exc:
             self.album = None
-            text = one_line(exc)
-            head, _, rest = text.partition(": ")
-            self.problems = [f"{head}: {item}" for item in rest.split("; ")] if rest else [text]
+            self.problems = problem_lines(exc)
         self._fill()
 
     def _fill(self) -> None:
@@ -416,11 +421,10 @@ class AlbumView(Vertical):
                 self.post_message(self.Measured(album, index, None))
                 continue
             try:
-                meter = meter_file(path)
-                result = meter.result(str(path))
+                curves = measure_curves(path)
+                result = curves.result
                 loud = TrackLoudness(result.integrated_lufs, result.true_peak_dbtp, result.loudness_range_lu,
-                                     [float(v) for v in meter.momentary_lufs()],
-                                     [float(v) for v in meter.short_term_lufs()])
+                                     curves.momentary_lufs, curves.short_term_lufs)
             except UI_BOUNDARY as exc:
                 self.post_message(self.Measured(album, index, None, exc))
                 continue
@@ -525,10 +529,8 @@ class AlbumView(Vertical):
         what = self.busy or event.what
         self.busy = None
         if event.error is not None:
-            text = one_line(event.error)
-            self._status(f"[b red]{what}: {text}[/]")
-            head, _, rest = text.partition(": ")
-            self.problems = [f"{head}: {item}" for item in rest.split("; ")] if rest else [text]
+            self._status(f"[b red]{what}: {one_line(event.error)}[/]")
+            self.problems = problem_lines(event.error)
             self._fill()
             return
         self.results = event.lines

@@ -25,7 +25,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 
-from hybrid.files.loudness.files import meter_file
+from hybrid.files.loudness.files import measure_curves
 from recall.sheet import MIX_FULL
 from tui.errors import UI_BOUNDARY, one_line
 from tui.widgets.loudness_plot import LoudnessPlot
@@ -397,12 +397,11 @@ def _measure_rows(rows: list[VariantRow]) -> None:
     for row in rows:
         if not row.path:
             continue
-        meter = meter_file(row.path)
-        result = meter.result(row.path)
-        row.integrated_lufs = result.integrated_lufs
-        row.true_peak_dbtp = result.true_peak_dbtp
-        row.momentary_lufs = [float(v) for v in meter.momentary_lufs()]
-        row.short_term_lufs = [float(v) for v in meter.short_term_lufs()]
+        curves = measure_curves(row.path)
+        row.integrated_lufs = curves.result.integrated_lufs
+        row.true_peak_dbtp = curves.result.true_peak_dbtp
+        row.momentary_lufs = curves.momentary_lufs
+        row.short_term_lufs = curves.short_term_lufs
 
 
 def _num(value: float | None) -> str:

@@ -176,6 +176,15 @@ def read_audio_format(path: Path) -> AudioFile:
     return info
 
 
+class AlbumProblems(HybridError):
+    """Everything wrong with an album.toml: one line (``file: key: reason; ...``) and the list."""
+
+    def __init__(self, file: Path, problems: list[str]):
+        super().__init__("; ".join(problems), where=str(file))
+        self.problems = list(problems)
+        """Each problem as ``key: reason``."""
+
+
 class _Problems:
     def __init__(self, file: Path):
         self.file = file
@@ -186,7 +195,7 @@ class _Problems:
 
     def raise_if_any(self) -> None:
         if self.items:
-            raise HybridError("; ".join(self.items), where=str(self.file))
+            raise AlbumProblems(self.file, self.items)
 
 
 def cdtext_problem(text: str) -> str | None:

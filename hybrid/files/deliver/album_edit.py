@@ -18,7 +18,8 @@ import tomlkit
 from tomlkit.items import AoT, Table
 
 from hybrid.errors import HybridError
-from hybrid.files.deliver.album import CREDIT_KEYS, MAX_PREGAP_S, cdtext_problem, parse_position
+from hybrid.files.deliver.album import (CREDIT_KEYS, MASTER_ID_MAX_CHARS, MAX_PREGAP_S, cdtext_problem,
+                                         parse_position)
 from hybrid.files.deliver.codes import format_isrc, normalize_isrc, normalize_upc
 from recall.errors import RecallError
 from recall.paths import StudioPaths
@@ -64,8 +65,8 @@ def check_field(key: str, text: str) -> tuple[Any, str | None]:
             return None, str(exc)
         return text, None
     if key == "master_id":
-        if len(text) > 48 or not text.isascii():
-            return None, "expected at most 48 ASCII characters"
+        if len(text) > MASTER_ID_MAX_CHARS or not text.isascii():
+            return None, f"expected at most {MASTER_ID_MAX_CHARS} ASCII characters"
         return text, None
     why = cdtext_problem(text)
     return (None, why) if why else (text, None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,23 @@ def meter_file(path: str | Path, block_frames: int = BLOCK_FRAMES) -> LoudnessMe
 def measure_file(path: str | Path, block_frames: int = BLOCK_FRAMES) -> LoudnessResult:
     """Loudness, loudness range and peaks of one file."""
     return meter_file(path, block_frames).result(path=str(path))
+
+
+@dataclass
+class LoudnessCurves:
+    """A file's measures and its loudness over time (one value per 100 ms), for a plot."""
+
+    result: LoudnessResult
+    momentary_lufs: list[float]
+    short_term_lufs: list[float]
+    """Empty for a file shorter than the 3 s short-term window."""
+
+
+def measure_curves(path: str | Path, block_frames: int = BLOCK_FRAMES) -> LoudnessCurves:
+    """:func:`measure_file` plus the momentary and short-term curves, from one read."""
+    meter = meter_file(path, block_frames)
+    return LoudnessCurves(meter.result(path=str(path)), [float(v) for v in meter.momentary_lufs()],
+                          [float(v) for v in meter.short_term_lufs()])
 
 
 def measure_array(samples: np.ndarray, samplerate_hz: int) -> LoudnessResult:
