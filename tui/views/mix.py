@@ -26,7 +26,6 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 
 from hybrid.files.loudness.files import measure_curves
-from recall.sheet import MIX_FULL
 from tui.errors import UI_BOUNDARY, one_line
 from tui.widgets.loudness_plot import LoudnessPlot
 from tui.widgets.meter import MeterBank
@@ -408,4 +407,3 @@ def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
-__all__ = ["MIX_FULL", "MixView"]
