@@ -405,5 +405,3 @@ def _measure_rows(rows: list[VariantRow]) -> None:
 
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
-
-
