@@ -19,6 +19,13 @@ saved atomically (temp file, fsync, rename)::
     measured_at = "2026-11-21T13:40:00Z"
     key = { device = "hybrid-gear", samplerate = 48000, blocksize = 0, route = "" }
 
+``[tails]`` holds, per loop, how long the first ping of a print pass must be left to ring
+before the stems start (seconds; a reverb's tail, measured by a print: hybrid.live.audio.printing's
+``PING_TAIL``). It depends on the gear's settings, not on the interface, so it has no key::
+
+    [tails]
+    D = 1.9
+
 The loops themselves are studio.toml's (``recall.studio.load_loops``).
 """
 
@@ -123,6 +130,31 @@ def load(studio_dir) -> dict[str, StoredLatency]:
     if not isinstance(loops, dict):
         raise HybridError("loops: expected a table of loops", where=str(path))
     return {name: _entry(name, table, path) for name, table in loops.items()}
+
+
+def tails(studio_dir) -> dict[str, float]:
+    """``[tails]``: seconds each loop's ping needs before the stems (empty when none was measured)."""
+    path = path_of(studio_dir)
+    data = read_toml(path, missing=None) or {}
+    table = data.get("tails", {})
+    if not isinstance(table, dict):
+        raise HybridError("tails: expected a table of loop = seconds", where=str(path))
+    out = {}
+    for loop, value in table.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 60:
+            raise HybridError(f"expected seconds 0..60, got {value!r}", where=f"{path}: tails.{loop}")
+        out[str(loop)] = float(value)
+    return out
+
+
+def store_tail(studio_dir, loop: str, tail_s: float) -> None:
+    """Record that ``loop``'s ping needs ``tail_s`` seconds before the stems (kept if longer already)."""
+    with _locked(studio_dir):
+        doc = _document(studio_dir)
+        table = doc.setdefault("tails", tomlkit.table())
+        if float(table.get(loop, 0.0)) < tail_s:
+            table[loop] = round(float(tail_s), 3)
+            _save(studio_dir, doc)
 
 
 def _entry(name: str, table, path: Path) -> StoredLatency:

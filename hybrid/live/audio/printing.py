@@ -31,6 +31,15 @@ return, a dropout in a return (``hybrid.live.audio.checks``), failed ping) leave
 the good name; an earlier good file there is left alone. Every problem is a typed
 ``hybrid.errors.Problem`` (a code and a text).
 
+The first ping's own tail must not reach the print: a reverb or plate in a loop rings on
+after the sweep, and the stems start right after the ping's capture. ``ping_gap_s`` leaves
+that much more silence between them; after the stream, each return's last 20 ms before
+the stems arrive is compared with the noise floor heard before the sweep, and a tail
+still ringing there (more than 6 dB over the floor) makes the file bad (``PING_TAIL``),
+with the gap the measured decay needs (``PrintedFile.ping_tail_s``), so the front ends
+print it again with that gap (hybrid.app.print_job) and remember it per loop
+(latency.toml ``tail_s``, read back before the next pass: hybrid.live.audio.song).
+
 Xruns spoil a pass only inside the span that matters: from the first ping to the end of
 the last ping's capture (the stems and their tails lie between). The stream records where
 each xrun fell; those before the first ping (the stream starting) or after the last (the
@@ -54,8 +63,8 @@ from hybrid.live.audio.signals import CAPTURE_S, PREROLL_S, SLOT_S, SWEEP_S, pin
 from hybrid.live.audio.interface import InterfaceSettings, resolve_device
 from hybrid.live.audio.stream import DuplexRun, Progress, StreamStats
 from hybrid.live.audio.wavio import FORMATS, Bext, Levels, WavWriter, read_bext
-from hybrid.errors import (CLIPPED, DROPOUT, LATENCY_MOVED, OVER_FULL_SCALE, PING_FAILED, POLARITY_FLIPPED,
-                           XRUNS, HybridError, Problem)
+from hybrid.errors import (CLIPPED, DROPOUT, LATENCY_MOVED, OVER_FULL_SCALE, PING_FAILED, PING_TAIL,
+                           POLARITY_FLIPPED, XRUNS, HybridError, Problem)
 from hybrid.tomlfile import regular_file
 from recall.atomic import clean_stale_temps, commit, temp_name
 
@@ -114,11 +123,12 @@ class PrintOptions:
     clip_level_dbfs: float = -0.01              # a return sample at or above this counts as clipped
     allow_clipping: bool = False                # deliver a pass whose returns clipped
     progress_interval_s: float = 0.1
+    ping_gap_s: float = 0.0                     # silence after the first ping before the stems (ping tails)
 
     def check(self) -> None:
         if self.fmt not in FORMATS:
             raise HybridError(f"format {self.fmt!r}: expected one of {', '.join(FORMATS)}")
-        for name in ("settle_s", "tail_s"):
+        for name in ("settle_s", "tail_s", "ping_gap_s"):
             if getattr(self, name) < 0:
                 raise HybridError(f"{name} must not be negative, got {getattr(self, name)}")
         if self.latency_tolerance_samples <= 0:
@@ -198,6 +208,8 @@ class PrintedFile:
     return_clipped_samples: list[int] = field(default_factory=list)
     time_reference: int | None = None
     problems: list[str] = field(default_factory=list)
+    ping_tail_s: float | None = None
+    """With a ``PING_TAIL`` problem: the gap after the first ping its measured decay needs."""
 
     @property
     def skew_samples(self) -> float | None:
@@ -217,6 +229,7 @@ class PrintedFile:
                 "latency": [c.to_dict() for c in self.channels],
                 "levels": None if self.levels is None else self.levels.to_dict(),
                 "return_clipped_samples": sum(self.return_clipped_samples),
+                "ping_tail_s": None if self.ping_tail_s is None else round(self.ping_tail_s, 2),
                 "problems": self.problems}
 
 
@@ -439,9 +452,11 @@ def _run_pass(sends: list[Send], returns: list[Return], routes: list[PingRoute],
     ping_outs, ping_sends = route_sends(probe, routes)
     ping_out_cols = [o - 1 for o in ping_outs]
     window = probe.frames
-    settle = int(round(options.settle_s * rate))
+    # With a gap for a ping's tail, the same silence before the first ping: the last pass's closing
+    # ping rings out too, and the floor the tail is judged against is heard clean.
+    settle = int(round(max(options.settle_s, options.ping_gap_s) * rate))
     ping_a = settle
-    start = ping_a + window                                   # P: stem frame 0 on the outputs
+    start = ping_a + window + int(round(options.ping_gap_s * rate))   # P: stem frame 0 on the outputs
     longest = max(s.frames for s in sends)
     tail = int(round(options.tail_s * rate))
     # Ping B waits for the slowest return of the stems (up to the ping's capture window)
@@ -553,8 +568,9 @@ def _run_pass(sends: list[Send], returns: list[Return], routes: list[PingRoute],
                 lat.after = None
                 lat.problem = f"the ping after the pass failed: {exc.reason}"
 
+    tail_from = ping_a + probe.stop + (probe.slots - 1) * probe.slot_frames   # the last sweep has ended
     files = [_deliver(r, _return_latencies(r, routes, latencies), options, rate, start, stats, pass_problems,
-                      on_progress) for r in returns]
+                      on_progress, tail=((0, ping_a + probe.start), tail_from)) for r in returns]
     good = not pass_problems and all(f.good for f in files)
     return PassResult(good=good, files=files, stats=stats, device=device.name, samplerate=rate,
                       blocksize=settings.blocksize, problems=pass_problems, notes=notes)
@@ -601,8 +617,62 @@ def _latency_problems(lat: ChannelLatency, tol: float) -> list[str]:
     return out
 
 
+PING_TAIL_OVER_FLOOR_DB = 6.0
+"""A return louder than its noise floor by this much just before the stems arrive still rings ..."""
+PING_TAIL_BELOW_PING_DB = 60.0
+"""... unless it is this far below the ping's own return (a reverb's RT60: gone for the ear) ..."""
+PING_TAIL_MIN_DBFS = -100.0
+"""... or quieter than this (a digitally silent loop has no floor to compare with)."""
+_TAIL_BLOCK_S = 0.01
+_TAIL_LAST_S = 0.02
+_TAIL_FIT_BLOCKS = 10
+FIRST_GAP_S = 1.0
+"""The gap to try when the tail seen was too short to fit its decay (the next pass measures it)."""
+MAX_PING_GAP_S = 10.0
+
+
+def ping_tail(read: Callable[[int, int], np.ndarray], latency_samples: float, ping_span: tuple[int, int],
+              tail_from: int, start: int, rate: int) -> tuple[float, float, float] | None:
+    """``(tail dBFS, limit dBFS, more gap needed in s)`` when the first ping still rings in the
+    return where the stems arrive (``start`` + latency), else None.
+
+    Stream frames, shifted by the latency here: ``ping_span`` is the ping's window up to its
+    sweep (the silence before it: the floor is its quietest 10 ms); ``tail_from`` the last
+    sweep's end. The tail's last 20 ms must be no louder than the floor + 6 dB, or 60 dB under
+    the sweep's return, or -100 dBFS. The gap needed on top of the one there follows the
+    tail's decay (dB per second over 10 ms blocks) down to that limit, with a fifth more; with
+    too little tail to fit a decay, :data:`FIRST_GAP_S`.
+    """
+    lat = int(round(latency_samples))
+    block = max(1, int(_TAIL_BLOCK_S * rate))
+
+    def db(x: np.ndarray) -> float:
+        rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
+        return 20.0 * np.log10(rms) if rms > 0 else -240.0
+
+    def blocks(x: np.ndarray) -> list[float]:
+        return [db(x[i:i + block]) for i in range(0, len(x) - block + 1, block)] or [db(x)]
+
+    floor_db = min(blocks(read(lat, ping_span[1])))
+    ping_db = db(read(ping_span[1] + lat, tail_from - ping_span[1]))
+    tail = read(tail_from + lat, start - tail_from)
+    last_db = db(tail[-max(1, int(_TAIL_LAST_S * rate)):])
+    limit_db = max(floor_db + PING_TAIL_OVER_FLOOR_DB, ping_db - PING_TAIL_BELOW_PING_DB, PING_TAIL_MIN_DBFS)
+    if last_db <= limit_db:
+        return None
+    levels = np.asarray(blocks(tail))
+    slope = 0.0
+    if len(levels) >= _TAIL_FIT_BLOCKS:
+        t = np.arange(len(levels)) * _TAIL_BLOCK_S
+        half = len(levels) // 2      # the later half: past the reverb's build-up
+        slope = float(np.polyfit(t[half:], levels[half:], 1)[0])
+    more = (last_db - limit_db) / -slope * 1.2 if slope < -1.0 else FIRST_GAP_S
+    return last_db, limit_db, float(min(MAX_PING_GAP_S, max(0.25, more)))
+
+
 def _deliver(r: Return, chans: list[ChannelLatency], options: PrintOptions, rate: int, start: int,
-             stats: StreamStats, pass_problems: list[str], on_progress) -> PrintedFile:
+             stats: StreamStats, pass_problems: list[str], on_progress,
+             tail: tuple[tuple[int, int], int] | None = None) -> PrintedFile:
     job = r.job
     problems: list[str] = []
     for lat in chans:
@@ -625,6 +695,15 @@ def _deliver(r: Return, chans: list[ChannelLatency], options: PrintOptions, rate
     refs = [sf.SoundFile(s.path) for s in r.reference]
     try:
         readers = [_column_reader(reader, k) for k in range(r.channels)]
+        tail_s = None
+        for k, lat in enumerate(chans if tail is not None else ()):
+            rings = ping_tail(readers[k], lat.applied_samples, tail[0], tail[1], start, rate)
+            if rings is not None:
+                level, limit, more = rings
+                tail_s = max(tail_s or 0.0, options.ping_gap_s + more)
+                problems.append(Problem(PING_TAIL, f"in {lat.in_channel}: the first ping's tail still rings where "
+                                                   f"the stems start ({level:.1f} dBFS, over {limit:.1f} dBFS): "
+                                                   f"leave {options.ping_gap_s + more:.2f} s after the ping"))
         aligners = [ChannelAligner(readers[k], start + lat.applied_samples,
                                    whole_samples=options.whole_samples,
                                    polarity=lat.polarity if options.correct_polarity else 1)
@@ -668,7 +747,7 @@ def _deliver(r: Return, chans: list[ChannelLatency], options: PrintOptions, rate
     return PrintedFile(job=job, good=good, path=final, frames=frames, samplerate=rate, fmt=options.fmt,
                        channels=chans, levels=levels, return_clipped_samples=clipped,
                        time_reference=None if r.bext is None else r.bext.time_reference,
-                       problems=problems + pass_problems)
+                       problems=problems + pass_problems, ping_tail_s=tail_s)
 
 
 def _reference_block(refs: list[sf.SoundFile], r: Return, m: int) -> np.ndarray:

@@ -26,7 +26,7 @@ a loop whose pings disagreed is marked stale there with the figures.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable
@@ -252,8 +252,8 @@ def print_song(studio, sheet, song_dir: Path, song: str, settings: InterfaceSett
                 if on_pass is not None:
                     on_pass(number, plan.passes, planned)
                 try:
-                    outcome = print_pass(jobs, settings, options, ping=ping, on_progress=on_progress,
-                                         cancel=cancel)
+                    outcome = print_pass(jobs, settings, _with_ping_gap(studio, options, jobs), ping=ping,
+                                         on_progress=on_progress, cancel=cancel)
                 except PrintCancelled as exc:
                     result.cancelled = f"pass {number} of {plan.passes}: {exc}"
                     return result
@@ -269,6 +269,16 @@ def print_song(studio, sheet, song_dir: Path, song: str, settings: InterfaceSett
     return result
 
 
+def _with_ping_gap(studio, options: PrintOptions, jobs) -> PrintOptions:
+    """``options`` with the ping gap the pass's loops were measured to need (latency.toml [tails])."""
+    try:
+        known = latency_store.tails(studio.root)
+    except HybridError:
+        return options           # a broken latency.toml is reported where it is stored; the check still guards
+    gap = max([options.ping_gap_s] + [known.get(j.loop or "", 0.0) for j in jobs])
+    return options if gap == options.ping_gap_s else replace(options, ping_gap_s=gap)
+
+
 def _one_side(studio, job: PrintJob) -> bool:
     """A mono print through one side of a wider loop: its figure is not the loop's."""
     loop = studio.loops.get(job.loop or "")
@@ -280,6 +290,8 @@ def _store(studio, settings: InterfaceSettings, outcome: PassResult) -> None:
                                    blocksize=settings.blocksize)
     studio_dir = studio.root
     for f in outcome.files:
+        if f.job.loop and f.ping_tail_s is not None:
+            latency_store.store_tail(studio_dir, f.job.loop, f.ping_tail_s)
         if not f.job.loop or len(f.channels) != 1 or _one_side(studio, f.job):
             continue
         lat = f.channels[0]
