@@ -44,6 +44,7 @@ PING_FAILED = "ping-failed"            # a ping gave no figure
 CLIPPED = "clipped"                    # a return reached full scale
 OVER_FULL_SCALE = "over-full-scale"    # the aligned print passes full scale in its format
 DROPOUT = "dropout"                    # a return went silent where the stem played
+SIDES_DIFFER = "sides-differ"          # a multi-channel loop's sides differ by more than its tolerance
 PING_TAIL = "ping-tail"                # the first ping's tail (a reverb's) still rang where the stems start
 HOST_ERROR = "host-error"              # PortAudio's "unanticipated host error": the client was dropped
 CANCELLED = "cancelled"                # stopped on request

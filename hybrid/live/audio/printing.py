@@ -24,7 +24,8 @@ back or whose sides differ by more than the loop's tolerance (``SideTolerance``)
 job plays its stem mid/side-encoded and decodes the aligned return.
 
 Each return is recorded to a temp file, then aligned: print[n] = return(P + latency + n),
-fraction included (``hybrid.live.audio.align``), polarity corrected, exactly the stem's length
+fraction included (``hybrid.live.audio.align``), polarity corrected, a stereo loop's sides
+brought to their mean gain (``balance_sides``: each side's gain from its own ping), exactly the stem's length
 (or plus the tail when asked), written to a temp WAV carrying the stem's BWF ``bext`` and
 renamed into place only when the pass is good. A bad pass (xruns, latency moved, clipped
 return, a dropout in a return (``hybrid.live.audio.checks``), failed ping) leaves its file as ``NAME.BAD.wav`` beside the wanted one, never under
@@ -64,7 +65,7 @@ from hybrid.live.audio.interface import InterfaceSettings, resolve_device
 from hybrid.live.audio.stream import DuplexRun, Progress, StreamStats
 from hybrid.live.audio.wavio import FORMATS, Bext, Levels, WavWriter, read_bext
 from hybrid.errors import (CLIPPED, DROPOUT, LATENCY_MOVED, OVER_FULL_SCALE, PING_FAILED, PING_TAIL,
-                           POLARITY_FLIPPED, XRUNS, HybridError, Problem)
+                           POLARITY_FLIPPED, SIDES_DIFFER, XRUNS, HybridError, Problem)
 from hybrid.tomlfile import regular_file
 from recall.atomic import clean_stale_temps, commit, temp_name
 
@@ -116,6 +117,7 @@ class PrintOptions:
     fmt: str = "pcm24"                          # "pcm24" | "float32"
     whole_samples: bool = False                 # align to the nearest sample only (like a DAW insert)
     correct_polarity: bool = True
+    balance_sides: bool = True                  # a stereo loop's sides brought to their mean gain (L/R, not M/S)
     keep_tail: bool = False                     # keep the post-roll tail instead of trimming to the stem
     settle_s: float = 0.1                       # silence before the first ping (stream start)
     tail_s: float = 1.0                         # post-roll after the longest stem, for reverbs and delays
@@ -168,6 +170,7 @@ class ChannelLatency:
     applied_samples: float | None = None
     polarity: int = 1
     gain_db: float | None = None
+    gain_correction_db: float = 0.0     # applied to this side to match the loop's other sides
     problem: str | None = None          # why a ping gave no result
 
     @property
@@ -190,7 +193,8 @@ class ChannelLatency:
                 "change_samples": None if change is None else round(change, 4),
                 "applied_latency_samples": None if self.applied_samples is None else round(self.applied_samples, 4),
                 "polarity": self.polarity,
-                "gain_db": None if self.gain_db is None else round(self.gain_db, 2)}
+                "gain_db": None if self.gain_db is None else round(self.gain_db, 2),
+                "gain_correction_db": round(self.gain_correction_db, 3)}
 
 
 @dataclass
@@ -309,12 +313,14 @@ class Return:
 def print_pass(jobs: Sequence[PrintJob], settings: InterfaceSettings, options: PrintOptions = PrintOptions(),
                *, ping: PingSettings = PingSettings(),
                on_progress: Callable[[Progress], None] | None = None,
-               cancel: threading.Event | None = None) -> PassResult:
+               cancel: threading.Event | None = None, known_sides: dict | None = None) -> PassResult:
     """Print ``jobs`` in one pass through ``settings.device``; every loop runs at once.
 
     Raises HybridError for bad input (unreadable stem, rate mismatch, channel clash, missing
     device), for a loop whose first ping fails, for a stereo loop whose sides differ by
-    more than its tolerance (found by a quick ping of every loop before anything plays),
+    more than its tolerance (found by a quick ping of every loop before anything plays; skipped
+    when ``known_sides`` (loop -> its sides as stored in latency.toml for this interface) already
+    holds every such loop within its tolerance: the pass's own pings check them again),
     and when ``cancel`` is set while the pass
     streams (nothing is written then, not even a BAD file). Problems found
     after the stems have played (xruns, latency moved, clipping, a failed second ping) do
@@ -341,7 +347,7 @@ def print_pass(jobs: Sequence[PrintJob], settings: InterfaceSettings, options: P
                        for o, i in zip(job.out_channels, job.in_channels, strict=True)]
             returns.append(Return(job=job, routes=list(range(first, len(routes))), frames=send.frames,
                                   bext=read_bext(job.stem), reference=[send], ms=job.ms))
-        return run_pass(sends, returns, routes, settings, options, ping, on_progress, cancel)
+        return run_pass(sends, returns, routes, settings, options, ping, on_progress, cancel, known_sides)
     finally:
         for s in sends:
             if s.file is not None:
@@ -399,6 +405,12 @@ def check_sides(job: PrintJob, results: Sequence[LatencyResult]) -> str | None:
     return None
 
 
+def _known_within(job: PrintJob, known: dict) -> bool:
+    """The loop's sides as stored (latency.toml) are all there and within its tolerance."""
+    sides = known.get(job.loop or "")
+    return bool(sides) and len(sides) == len(job.in_channels) and check_sides(job, sides) is None
+
+
 def preflight(returns: Sequence[Return], routes: Sequence[PingRoute], device, rate: int, blocksize: int,
               ping: PingSettings) -> None:
     """Ping every route of the pass in one quick stream before anything plays; refuse an
@@ -417,14 +429,15 @@ def preflight(returns: Sequence[Return], routes: Sequence[PingRoute], device, ra
 
 
 def run_pass(sends: list[Send], returns: list[Return], routes: list[PingRoute], settings: InterfaceSettings,
-             options: PrintOptions, ping: PingSettings, on_progress, cancel) -> PassResult:
+             options: PrintOptions, ping: PingSettings, on_progress, cancel,
+             known_sides: dict | None = None) -> PassResult:
     """One duplex stream: pings on every route, the sends from P, the returns recorded and delivered.
 
     The engine under :func:`print_pass` (one send and one return per job) and the summing
     and mastering passes (``hybrid.live.audio.mix``: many sends, one stereo return).
     """
     try:
-        return _run_pass(sends, returns, routes, settings, options, ping, on_progress, cancel)
+        return _run_pass(sends, returns, routes, settings, options, ping, on_progress, cancel, known_sides or {})
     finally:
         for r in returns:
             if r.record is not None and not r.record.closed:
@@ -434,7 +447,7 @@ def run_pass(sends: list[Send], returns: list[Return], routes: list[PingRoute], 
 
 
 def _run_pass(sends: list[Send], returns: list[Return], routes: list[PingRoute], settings: InterfaceSettings,
-              options: PrintOptions, ping: PingSettings, on_progress, cancel) -> PassResult:
+              options: PrintOptions, ping: PingSettings, on_progress, cancel, known_sides: dict) -> PassResult:
     rates = {s.file.samplerate for s in sends}
     if len(rates) > 1:
         raise HybridError(f"stems of one pass must share a sample rate, got {sorted(rates)} Hz "
@@ -445,7 +458,8 @@ def _run_pass(sends: list[Send], returns: list[Return], routes: list[PingRoute],
         raise HybridError(f"the stems are {stem_rate} Hz but the interface runs at {rate} Hz; "
                           f"print at the stems' rate (no resampling in a print)", where=str(sends[0].path))
     device = resolve_device(settings.device, settings.hostapi)
-    if any(r.job.sides is not None for r in returns):
+    sided = [r.job for r in returns if r.job.sides is not None]
+    if sided and not all(_known_within(job, known_sides) for job in sided):
         preflight(returns, routes, device, rate, settings.blocksize, ping)
 
     probe = ping.signal(rate, len(routes))
@@ -683,7 +697,18 @@ def _deliver(r: Return, chans: list[ChannelLatency], options: PrintOptions, rate
         lat.applied_samples = (float(lat.before.latency_samples) if after is None
                                else (float(lat.before.latency_samples) + float(after.latency_samples)) / 2)
         lat.polarity = int(lat.before.polarity)
-        lat.gain_db = float(lat.before.gain_db)
+        lat.gain_db = float(lat.before.gain_db) if after is None else (float(lat.before.gain_db)
+                                                                       + float(after.gain_db)) / 2
+    differ = check_sides(job, [lat.before for lat in chans]) if job.sides is not None else None
+    if differ:
+        problems.append(Problem(SIDES_DIFFER, differ))
+    if options.balance_sides and job.sides is not None and not r.ms and len(chans) > 1:
+        # A stereo unit's sides differ by their wiring and converters, not by intent: each side is
+        # brought to the sides' mean gain, so the image sits where the gear put it. (M/S sides
+        # differ on purpose; a summing bus's sides by the pans: neither is balanced.)
+        mean_db = sum(lat.gain_db for lat in chans) / len(chans)
+        for lat in chans:
+            lat.gain_correction_db = mean_db - lat.gain_db
     clipped = [int(c) for c in r.clipped]
     if sum(clipped) and not options.allow_clipping:
         problems.append(Problem(CLIPPED, f"the return clipped ({sum(clipped)} samples at or above "
@@ -709,6 +734,7 @@ def _deliver(r: Return, chans: list[ChannelLatency], options: PrintOptions, rate
                                    polarity=lat.polarity if options.correct_polarity else 1)
                     for k, lat in enumerate(chans)]
         detectors = [DropoutDetector(k, rate) for k in range(r.channels)]
+        gains = [float(10.0 ** (lat.gain_correction_db / 20.0)) for lat in chans]
         out = np.zeros((_BLOCK, r.channels), dtype=np.float32)
         ref_frames = max(s.frames for s in r.reference)
         with WavWriter(tmp, rate, r.channels, options.fmt, bext=r.bext) as writer:
@@ -716,6 +742,8 @@ def _deliver(r: Return, chans: list[ChannelLatency], options: PrintOptions, rate
                 n = min(_BLOCK, frames - pos)
                 for k, aligner in enumerate(aligners):
                     out[:n, k] = aligner.block(pos, n)
+                    if gains[k] != 1.0:
+                        out[:n, k] *= gains[k]
                 writer.write(ms_decode(out[:n]) if r.ms else out[:n])
                 if pos < ref_frames:      # dropouts: only where the sends play
                     m = min(n, ref_frames - pos)
