@@ -441,3 +441,37 @@ def test_a_stereo_loops_sides_are_stored_in_latency_toml_and_read_back_by_the_ne
     assert "sides differ by 0.75" in f.problems[0]
     with pytest.raises(HybridError, match=r"sides differ by 0.75"):     # nothing stored: refused before it plays
         print_pass([job], _settings(), OPTIONS, ping=FAST_PING)
+
+
+def test_a_bus_loop_after_the_summing_mixer_prints_through_it_aligned(mix_gear, room):
+    """``[summing] bus = "ST"``: each variant's bus print goes through the stereo loop ST (its
+    sides 0.75 sample apart, R inverted and 0.3 dB down) as a second pass, aligned again: the
+    result is the summing model's mix, both sides at the sides' mean gain (-0.15 dB)."""
+    root, stems = room
+    text = (root / "studio.toml").read_text().replace("ins = [9, 10]\n", 'ins = [9, 10]\nbus = "ST"\n')
+    (root / "studio.toml").write_text(text)
+    song = root / "songs" / "mixed"
+    studio = load_studio(root)
+    assert studio.summing.bus == "ST"
+    sheet = store.load_sheet(studio, "mixed")
+    result = _clean(lambda: print_mix(studio, sheet, song, "mixed", _settings(), OPTIONS, ping=FAST_PING,
+                                      variants=["full"]), mix=True)
+    assert result.good, result.to_dict()
+    full = result.variants[0]
+    assert [p.files[0].job.loop for p in full.passes] == ["summing", "ST"]
+    through = full.passes[1].files[0]
+    assert through.skew_samples == pytest.approx(0.75, abs=0.02) and [c.polarity for c in through.channels] == [1, -1]
+    assert not (song / "mix" / ".rounds").exists()                 # the raw bus print is gone
+    printed, rate = sf.read(song / "mix" / "full.wav", dtype="float64", always_2d=True)
+    assert rate == RATE and len(printed) == RATE + int(OPTIONS.tail_s * RATE)
+    from hybrid.live.audio.wavio import read_bext
+
+    assert read_bext(song / "mix" / "full.wav").time_reference == 480000
+    model = _mixer()
+    model.set_delay(0, 0.0)
+    model.set_delay(1, 0.0)
+    matrix = np.stack([stems[k][:, 0] for k in ("1Kick", "2Snare", "3Bass", "5Vox")], axis=1)
+    matrix = np.vstack([matrix, np.zeros((len(printed) - len(matrix), 4), dtype=np.float32)])
+    expected = model.mix_offline(matrix)
+    for side in (0, 1):
+        assert residual_db(expected[:, side], printed[:, side], gain_db=-0.15) < -60

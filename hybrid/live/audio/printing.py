@@ -65,7 +65,7 @@ from hybrid.live.audio.interface import InterfaceSettings, resolve_device
 from hybrid.live.audio.stream import DuplexRun, Progress, StreamStats
 from hybrid.live.audio.wavio import FORMATS, Bext, Levels, WavWriter, read_bext
 from hybrid.errors import (CLIPPED, DROPOUT, LATENCY_MOVED, OVER_FULL_SCALE, PING_FAILED, PING_TAIL,
-                           POLARITY_FLIPPED, SIDES_DIFFER, XRUNS, HybridError, Problem)
+                           POLARITY_FLIPPED, SIDES_DIFFER, XRUNS, HybridError, Problem, code_of)
 from hybrid.tomlfile import regular_file
 from recall.atomic import clean_stale_temps, commit, temp_name
 
@@ -721,7 +721,10 @@ def _deliver(r: Return, chans: list[ChannelLatency], options: PrintOptions, rate
     try:
         readers = [_column_reader(reader, k) for k in range(r.channels)]
         tail_s = None
-        for k, lat in enumerate(chans if tail is not None else ()):
+        # Xruns between the pings move audio about in the recording (a period lost or repeated):
+        # the pass is bad for them already, and a tail seen then is no measure of the gear.
+        judged = tail is not None and not any(code_of(p) == XRUNS for p in pass_problems)
+        for k, lat in enumerate(chans if judged else ()):
             rings = ping_tail(readers[k], lat.applied_samples, tail[0], tail[1], start, rate)
             if rings is not None:
                 level, limit, more = rings
