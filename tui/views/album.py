@@ -32,6 +32,7 @@ from hybrid.files.deliver.album_edit import ALBUM_FIELDS, TRACK_FIELDS, AlbumDoc
 from hybrid.files.loudness.files import measure_curves
 from recall.paths import StudioPaths
 from tui.errors import UI_BOUNDARY, one_line
+from tui.numbers import fixed
 from tui.widgets.loudness_plot import LoudnessPlot
 
 DEFAULT_TARGET_LUFS = -14.0
@@ -52,10 +53,6 @@ def problem_lines(exc: BaseException) -> list[str]:
     if isinstance(exc, AlbumProblems):
         return [f"{exc.where}: {problem}" for problem in exc.problems]
     return [one_line(exc)]
-
-
-def _fmt(value: float | None, digits: int = 1) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
 
 
 def _length(seconds: float) -> str:
@@ -280,8 +277,8 @@ class AlbumView(Vertical):
                     str(table.get("isrc", "")) or "[dim]none[/]",
                     str(table.get("pregap_s", track.pregap_s if track else "")),
                     _length(track.duration_s) if track else "?",
-                    _fmt(loud.integrated_lufs) if loud else "", _fmt(loud.true_peak_dbtp) if loud else "",
-                    _fmt(loud.range_lu) if loud else "", key=str(i))
+                    fixed(loud.integrated_lufs) if loud else "", fixed(loud.true_peak_dbtp) if loud else "",
+                    fixed(loud.range_lu) if loud else "", key=str(i))
             if tracks.row_count:
                 tracks.move_cursor(row=min(keep, tracks.row_count - 1))
         problems = self.query_one("#album-problems", Static)

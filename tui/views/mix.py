@@ -27,6 +27,7 @@ from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 
 from hybrid.files.loudness.files import measure_curves
 from tui.errors import UI_BOUNDARY, one_line
+from tui.numbers import fixed
 from tui.widgets.loudness_plot import LoudnessPlot
 from tui.widgets.meter import MeterBank
 
@@ -209,8 +210,8 @@ class MixView(Vertical):
         table.clear()
         for row in self.rows.values():
             state = "-" if row.good is None else ("[b green]good[/]" if row.good else "[b red]bad[/]")
-            null = "" if row.null_residual_db is None else f"{row.null_residual_db:.1f}"
-            table.add_row(row.variant, state, _num(row.integrated_lufs), _num(row.true_peak_dbtp), null,
+            table.add_row(row.variant, state, fixed(row.integrated_lufs), fixed(row.true_peak_dbtp),
+                          fixed(row.null_residual_db, missing=""),
                           row.note, key=row.variant)
         self._draw_plot()
 
@@ -401,7 +402,3 @@ def _measure_rows(rows: list[VariantRow]) -> None:
         row.true_peak_dbtp = curves.result.true_peak_dbtp
         row.momentary_lufs = curves.momentary_lufs
         row.short_term_lufs = curves.short_term_lufs
-
-
-def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
