@@ -16,6 +16,9 @@ job (``hybrid demo --no-tui``) and the TUI's Print view all call
 
 To print something new (a mix, a master), give the request a kind and branch in
 :func:`perform`; the session, the child process and the front ends stay as they are.
+A mix (``mix=True``) or an album's mastering passes (``album=NAME``) run through
+:func:`run_request`: the same child process, cancel and xrun retry, and for a master the
+hand-set walk-through of each song sent back to the front end (``on_steps``) before it plays.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from hybrid.app.rows import PrintedStem, PrintProgress, PrintReport
-from hybrid.errors import XRUNS, code_of, only
+from hybrid.errors import XRUNS, HybridError, code_of, only
 from hybrid.live.audio.printing import PingSettings, PrintOptions
 from recall.paths import SongPaths
 
@@ -54,6 +57,15 @@ class PrintRequest:
     of its stems through their inserts; the result is then a MixResult."""
     variants: list[str] | None = None
     """With ``mix``: the variants to print (None: every variant of the sheet's [mix])."""
+    album: str | None = None
+    """Print this album's mastering passes (hybrid.live.audio.master) instead; ``song`` is
+    then unused (""). The result is a MasterResult; each printed master is recorded in the
+    album's album.toml."""
+
+    @property
+    def label(self) -> str:
+        """What the request prints, for error lines: ``album NAME`` or ``song NAME``."""
+        return f"album {self.album}" if self.album else f"song {self.song}"
 
     def settings(self, studio):
         from hybrid.live.audio.song import interface_of
@@ -64,12 +76,19 @@ class PrintRequest:
 
 def perform(studio, request: PrintRequest, *, on_pass: Callable[..., None] | None = None,
             on_progress: Callable[[Any], None] | None = None, on_route: Callable[..., None] | None = None,
-            cancel: threading.Event | None = None):
+            on_steps: Callable[..., None] | None = None, cancel: threading.Event | None = None):
     """Run ``request`` on ``studio`` (recall's Studio) in this process; a SongPrintResult
-    (a MixResult for a ``mix`` request: ``on_pass(number, total, variant)``)."""
+    (a MixResult for a ``mix`` request: ``on_pass(number, total, variant)``; a MasterResult
+    for an ``album`` request: ``on_pass(number, total, song)``, ``on_steps(song, steps)``)."""
     from hybrid.live.audio.song import print_song
     from recall import store
 
+    if request.album:
+        from hybrid.live.audio.master import print_master
+
+        return print_master(studio, request.album, request.settings(studio), request.options, ping=request.ping,
+                            on_steps=on_steps, on_pass=on_pass, on_progress=on_progress, cancel=cancel,
+                            record=True)
     sheet = store.load_sheet(studio, request.song)
     if request.mix:
         from hybrid.live.audio.mix import print_mix
@@ -155,6 +174,52 @@ def print_request(session, request: PrintRequest, *,
                        passes=len(result.passes), dry=sorted(result.plan.skipped), retried_for_xruns=retried,
                        routing=list(routing), cancelled=result.cancelled, kept=[str(p) for p in result.kept],
                        notes=notes, result=result)
+
+
+def run_request(session, request: PrintRequest, *, on_pass: Callable[..., None] | None = None,
+                on_progress: Callable[[Any], None] | None = None, on_steps: Callable[..., None] | None = None,
+                xrun_retries: int = XRUN_RETRIES, separate_process: bool = True,
+                cancel: threading.Event | None = None) -> tuple[Any, int]:
+    """A mix or master ``request`` for ``session``: ``(MixResult | MasterResult, attempts spoilt by xruns)``.
+
+    Like :func:`print_request`: in the print process unless ``separate_process`` is False,
+    under the session's audio lock, cancellable, and run again (up to ``xrun_retries``)
+    when xruns between the pings are all that spoilt it. ``on_steps(song, steps)`` gets a
+    master song's hand-set walk-through before it plays; it returns when they are set
+    (raise HybridError to stop).
+    """
+    from hybrid.app.print_process import run_print
+
+    if not (request.mix or request.album):
+        raise HybridError("run_request prints a mix or a master; a song's stems print through print_song",
+                          where=request.label)
+    retried = 0
+    while True:
+        with session.audio_lock:
+            if separate_process:
+                result = run_print(session.root, request, on_pass=on_pass or _ignore,
+                                   on_progress=on_progress or _ignore, on_steps=on_steps, cancel=cancel)
+            else:
+                result = perform(session.studio, request, on_pass=on_pass, on_progress=on_progress,
+                                 on_steps=on_steps, cancel=cancel)
+        if getattr(result, "cancelled", None) or retried >= xrun_retries or not _spoilt_by_xruns(result):
+            return result, retried
+        retried += 1
+
+
+def _ignore(*_args: Any) -> None:
+    return None
+
+
+def _spoilt_by_xruns(result) -> bool:
+    """A mix or master result whose bad passes went bad only through xruns."""
+    groups = getattr(result, "variants", None)
+    if groups is None:
+        groups = getattr(result, "songs", [])
+    bad = [p for g in groups if not g.good for p in g.passes if not p.good]
+    if not bad or any(not g.passes for g in groups if not g.good):
+        return False
+    return all(only([*p.problems, *(x for f in p.files for x in f.problems)], XRUNS) for p in bad)
 
 
 def spoilt_only_by_xruns(printed) -> bool:

@@ -168,24 +168,31 @@ def cmd_print(args) -> int:
     return _print_stem(args)
 
 
+def _request(args, **kind):
+    """The PrintRequest of a mix or master: the command line's options and interface overrides."""
+    from hybrid.app.print_job import PrintRequest
+
+    return PrintRequest(song=kind.pop("song", ""), options=_options(args), device=args.device, hostapi=args.hostapi,
+                        samplerate=args.samplerate, blocksize=args.blocksize, **kind)
+
+
 def _print_mix(args) -> int:
-    """``SONG --mix``: every variant (or those asked) through the summing mixer, in consecutive passes."""
+    """``SONG --mix``: every variant (or those asked) through the summing mixer, in consecutive passes,
+    in the print process like every print (hybrid.app.print_job.run_request)."""
+    from hybrid.app.session import StudioSession
     from recall import store
-    from recall.studio import load_studio
 
-    from hybrid.live.audio.mix import plan_mix, print_mix
-    from hybrid.live.audio.song import interface_of
+    from hybrid.live.audio.mix import plan_mix
 
-    studio = load_studio(args.studio)
-    sheet = store.load_sheet(studio, args.target)
-    song_dir = store.song_dir(studio, args.target)
+    session = StudioSession(args.studio, strict=True)
     if args.plan:
-        emit(plan_mix(studio, sheet, song_dir, args.target, args.variant).to_dict(), args.json,
+        studio = session.studio
+        plan = plan_mix(studio, store.load_sheet(studio, args.target), store.song_dir(studio, args.target),
+                        args.target, args.variant)
+        emit(plan.to_dict(), args.json,
              lambda d: "\n".join([f"mix of {d['song']}: variants {', '.join(d['variants'])}"]
                                  + [f"  {s['stem']} -> input(s) {s['inputs']}" for s in d["stems"]]))
         return 0
-    settings = interface_of(studio).override(device=args.device, hostapi=args.hostapi,
-                                             samplerate=args.samplerate, blocksize=args.blocksize)
     progress = _ProgressLine()
 
     def on_pass(number, total, variant):
@@ -193,8 +200,9 @@ def _print_mix(args) -> int:
         sys.stderr.write(f"mix pass {number}/{total}: {variant}\n")
 
     try:
-        result = print_mix(studio, sheet, song_dir, args.target, settings, _options(args), variants=args.variant,
-                           on_pass=on_pass, on_progress=progress)
+        result, _retried = session.print_mix(args.target, request=_request(args, song=args.target, mix=True,
+                                                                              variants=args.variant),
+                                             on_pass=on_pass, on_progress=progress)
     finally:
         progress.done()
     emit(result.to_dict(), args.json, _mix_text)
@@ -207,19 +215,17 @@ def _print_mix(args) -> int:
 
 
 def _print_master(args) -> int:
-    """``--master ALBUM``: each track's mix through the album's mastering chain, recalled song by song."""
-    from recall.studio import load_studio
+    """``--master ALBUM``: each track's mix through the album's mastering chain, recalled song by song,
+    in the print process (hybrid.app.print_job.run_request); each master recorded in album.toml."""
+    from hybrid.app.session import StudioSession
 
-    from hybrid.live.audio.master import plan_master, print_master
-    from hybrid.live.audio.song import interface_of
+    from hybrid.live.audio.master import plan_master
 
-    studio = load_studio(args.studio)
+    session = StudioSession(args.studio, strict=True)
     if args.plan:
-        emit(plan_master(studio, args.master).to_dict(), args.json,
+        emit(plan_master(session.studio, args.master).to_dict(), args.json,
              lambda d: f"master {d['album']}: {', '.join(d['songs'])} through {' > '.join(d['chain'])}")
         return 0
-    settings = interface_of(studio).override(device=args.device, hostapi=args.hostapi,
-                                             samplerate=args.samplerate, blocksize=args.blocksize)
     progress = _ProgressLine()
 
     def on_steps(song, steps):
@@ -239,12 +245,17 @@ def _print_master(args) -> int:
         sys.stderr.write(f"master {number}/{total}: {song}\n")
 
     try:
-        result = print_master(studio, args.master, settings, _options(args), on_steps=on_steps, on_pass=on_pass,
-                              on_progress=progress)
+        result, _retried = session.print_master(args.master, request=_request(args, album=args.master),
+                                                on_steps=on_steps, on_pass=on_pass, on_progress=progress)
     finally:
         progress.done()
     emit(result.to_dict(), args.json, lambda d: "\n".join(
         f"{'good' if s['good'] else 'BAD '}  {s['song']}: {s['path'] or s['problem']}" for s in d["songs"]))
+    if result.cancelled:
+        kept = ", ".join(p.name for p in result.kept) or "none"
+        print(f"hybrid: error: album {args.master}: mastering cancelled ({result.cancelled}); masters kept: {kept}",
+              file=sys.stderr)
+        return 1
     if not result.good:
         bad = ", ".join(f"{s.song} ({s.problem})" for s in result.songs if not s.good)
         print(f"hybrid: error: album {args.master}: master(s) bad: {bad}", file=sys.stderr)

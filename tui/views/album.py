@@ -445,8 +445,6 @@ class AlbumView(Vertical):
     @work(thread=True, exclusive=True, group="album")
     def _print_masters(self, album: str) -> None:
         from hybrid.errors import HybridError
-        from hybrid.live.audio.master import print_master
-        from hybrid.live.audio.song import interface_of
 
         session = self.app.session
 
@@ -462,9 +460,8 @@ class AlbumView(Vertical):
             self.post_message(self.Done(f"master {number}/{total}: {song}", ["running"]))
 
         try:
-            with session.audio_lock:
-                result = print_master(session.studio, album, interface_of(session.studio), on_steps=on_steps,
-                                      on_pass=on_pass, cancel=self._cancel)
+            result, _retried = session.print_master(album, on_steps=on_steps, on_pass=on_pass,
+                                                    cancel=self._cancel)  # in the print process
         except UI_BOUNDARY as exc:
             self.post_message(self.Done("printing the mastering passes", [], exc))
             return
