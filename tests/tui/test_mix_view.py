@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from tests.audio_print.conftest import RATE, band_limited, write_stem
 from tests.audio_print.test_stereo_mix import SHEET as STEREO_MIX_SHEET
-from tests.tui.conftest import make_app, settle
+from tests.tui.conftest import make_app, offered, settle
 from tests.tui.gear_process import gear_process
 from tui.views.album import AlbumView
 from tui.views.mix import InputEditor, MixView
@@ -115,6 +115,8 @@ async def test_print_the_variants_null_them_and_deliver(summing_gear, room):
         for _ in range(3):
             view.focus()
             await pilot.press("p")
+            assert view.busy == "printing the mix"        # seconds of printing: meanwhile the footer
+            assert "Stop" in offered(app) and "Print mix" not in offered(app)   # offers Stop, not Print
             await settle(app, pilot)
             rows = {r[0]: r for r in _rows(app.query_one("#mix-results", DataTable))}
             if all("good" in rows[v][1] for v in ("full", "instrumental")):
