@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from hybrid.app.rows import PrintedStem, PrintProgress, PrintReport
-from hybrid.errors import XRUNS, HybridError, code_of, only
+from hybrid.errors import PING_TAIL, XRUNS, HybridError, code_of, only
 from hybrid.live.audio.printing import PingSettings, PrintOptions
 from recall.paths import SongPaths
 
@@ -168,8 +168,11 @@ def print_request(session, request: PrintRequest, *,
         notes.extend(note for outcome in result.passes for note in outcome.notes)
         if result.cancelled or retried >= xrun_retries or not spoilt_only_by_xruns(outcomes):
             break
-        retried += 1  # the machine was busy for a moment: the pass is worth one more go
-        notes.append(f"attempt {retried} spoilt by xruns between the pings: printed again")
+        retried += 1  # the machine was busy for a moment, or a ping's tail rang on: one more go
+        why = ("the first ping's tail rang into the stems: printed again with the gap it needs (latency.toml "
+               "[tails])" if any(code_of(p) == PING_TAIL for f in outcomes for p in f.problems)
+               else "xruns between the pings: printed again")
+        notes.append(f"attempt {retried} spoilt by {why}")
     return PrintReport(song=slug, folder=str(SongPaths(session.song_dir(slug)).prints), files=files,
                        passes=len(result.passes), dry=sorted(result.plan.skipped), retried_for_xruns=retried,
                        routing=list(routing), cancelled=result.cancelled, kept=[str(p) for p in result.kept],
@@ -205,27 +208,42 @@ def run_request(session, request: PrintRequest, *, on_pass: Callable[..., None] 
         if getattr(result, "cancelled", None) or retried >= xrun_retries or not _spoilt_by_xruns(result):
             return result, retried
         retried += 1
+        gap = max([request.options.ping_gap_s] + [f.ping_tail_s or 0.0 for f in _files(result)])
+        if gap > request.options.ping_gap_s:      # a ping's tail rang into the print: leave it that long
+            request = replace(request, options=replace(request.options, ping_gap_s=gap))
 
 
 def _ignore(*_args: Any) -> None:
     return None
 
 
-def _spoilt_by_xruns(result) -> bool:
-    """A mix or master result whose bad passes went bad only through xruns."""
+def _groups(result) -> list:
     groups = getattr(result, "variants", None)
-    if groups is None:
-        groups = getattr(result, "songs", [])
+    return list(groups if groups is not None else getattr(result, "songs", []))
+
+
+def _files(result) -> list:
+    return [f for g in _groups(result) for p in g.passes for f in p.files]
+
+
+def _spoilt_by_xruns(result) -> bool:
+    """A mix or master result whose bad passes went bad only through xruns (or a ping's tail)."""
+    groups = _groups(result)
     bad = [p for g in groups if not g.good for p in g.passes if not p.good]
     if not bad or any(not g.passes for g in groups if not g.good):
         return False
-    return all(only([*p.problems, *(x for f in p.files for x in f.problems)], XRUNS) for p in bad)
+    return all(only([*p.problems, *(x for f in p.files for x in f.problems)], *AGAIN) for p in bad)
+
+
+AGAIN = (XRUNS, PING_TAIL)
+"""What a print is run again for: the machine was busy, or the first ping's tail rang into the
+stems (the next attempt leaves the gap that tail was measured to need)."""
 
 
 def spoilt_only_by_xruns(printed) -> bool:
-    """True when some printed files are bad and xruns are all that is wrong with them."""
+    """True when some printed files are bad and xruns (or a ping's tail) are all that is wrong with them."""
     bad = [f for f in printed if not f.good]
-    return bool(bad) and all(only(f.problems, XRUNS) for f in bad)
+    return bool(bad) and all(only(f.problems, *AGAIN) for f in bad)
 
 
 def printed_stem(f) -> PrintedStem:

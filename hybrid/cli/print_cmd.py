@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from hybrid.cli.output import add_json_flag, emit
@@ -317,9 +318,13 @@ def _print_stem(args) -> int:
             result = print_pass([job], settings, options, on_progress=progress)
             if not spoilt_only_by_xruns(result.files):
                 break
+            gap = result.files[0].ping_tail_s
             if attempt < XRUN_RETRIES:
-                print(f"hybrid: note: {job.stem}: xruns between the pings spoilt the pass; printing again",
-                      file=sys.stderr)
+                why = (f"the first ping's tail rang into the stem; printing again {gap:.2f} s after the ping"
+                       if gap else "xruns between the pings spoilt the pass; printing again")
+                print(f"hybrid: note: {job.stem}: {why}", file=sys.stderr)
+            if gap:
+                options = replace(options, ping_gap_s=gap)
     finally:
         progress.done()
     emit(result.to_dict(), args.json, _pass_text)
