@@ -65,3 +65,9 @@ async def settle(app, pilot) -> None:
             continue
     await pilot.pause()
     await pilot.pause()
+
+
+def offered(app) -> set[str]:
+    """The labels the footer shows for the focused view's own keys (not the app's)."""
+    return {active.binding.description for active in app.screen.active_bindings.values()
+            if active.binding.show and active.enabled and active.node not in (app, app.screen)}
