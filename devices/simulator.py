@@ -50,7 +50,7 @@ class Simulator:
     def __init__(self, profile: Profile, port: str | None = None, *, channel: int | None = None,
                  backend: mido.Backend | None = None, device_id: int | None = None,
                  state: dict[str, Any] | None = None,
-                 decoder: Callable[[Simulator, Any], bool] | None = None):
+                 decoder: Callable[[Simulator, Any], Any] | None = None):
         self.profile = profile
         self.channel = channel or (profile.midi.channel if profile.midi else 1)
         self.device_id = device_id if device_id is not None else (profile.midi.device_id if profile.midi else 0x10)
@@ -73,8 +73,9 @@ class Simulator:
         self.memory: dict[str, Any] = {}
         """What a document-rule decoder keeps between messages (a selected bank, an edit buffer)."""
         self.decoder = decoder
-        """Reads incoming messages (MIDI, OSC) by the maker's document instead of the profile's
-        codec (``devices.unit_sims``); returns True when it handled the message."""
+        """Reads incoming messages (MIDI, OSC, text lines) by the maker's document instead of the
+        profile's codec (``devices.unit_sims``); returns True when it handled the message, False
+        when the unit would refuse it, or the unit's answer (a text line; an OSC ``(address, args)``)."""
         self._impl: SimSide | None = None
         self._lock = threading.Lock()
 

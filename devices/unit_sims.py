@@ -20,8 +20,10 @@ import mido
 if TYPE_CHECKING:
     from devices.simulator import Simulator
 
-Decoder = Callable[["Simulator", Any], bool]
-"""Called with each incoming message (a mido.Message, or a python-osc OscMessage)."""
+Decoder = Callable[["Simulator", Any], Any]
+"""Called with each incoming message (a mido.Message, a python-osc OscMessage, a text line); returns
+True when handled, False when the unit would refuse it, or the unit's answer (a text line, or an OSC
+``(address, args)`` pair for a query)."""
 
 
 def _channel_ok(sim: Simulator, msg: mido.Message) -> bool:
@@ -252,6 +254,57 @@ def dsp1100(sim: Simulator, msg: Any) -> bool:
     return True
 
 
+# ---- Yamaha TF series: RCP over TCP port 49280 -------------------------------------------------------
+# Yamaha Python Script Template V1.00 (TF): "set MIXER:Current/InCh/Fader/Level 4 0 500" (channel 5, X from 0,
+# Y 0, +5.00 dB in hundredths), "set MIXER:Current/InCh/Fader/On 1 0 0" (channel 2 off). RCP grammar (MTX/MRX
+# RCP Specifications V4.0.0, section 3): a command is answered "OK <command> ..." or "ERROR <command> <reason>".
+# Levels: "Max Fader Value: 1000", "Min Fader Value: -13800", "Negative Infinity Value: -32768".
+_TF_FADERS = {"MIXER:Current/InCh/Fader/Level": ("ch{:02d}.fader", 40), "MIXER:Current/St/Fader/Level": ("st.fader", 1)}
+_TF_ONS = {"MIXER:Current/InCh/Fader/On": ("ch{:02d}.mute", 40)}
+_TF_NEG_INF = -32768
+
+
+def _tf_error(sim: Simulator, verb: str, reason: str, line: str) -> str:
+    sim.rejected.append(f"{reason}: {line!r}")
+    return f"ERROR {verb} {reason}"
+
+
+def yamaha_tf(sim: Simulator, line: Any) -> str | bool:
+    words = str(line).split(" ")
+    verb = words[0]
+    if verb not in ("set", "get") or len(words) != (5 if verb == "set" else 4):
+        return False
+    address, x_text, y_text = words[1:4]
+    table = _TF_FADERS if address in _TF_FADERS else _TF_ONS if address in _TF_ONS else None
+    if table is None:
+        return _tf_error(sim, verb, "UnknownAddress", line)
+    pattern, count = table[address]
+    if not (x_text.isdigit() and y_text == "0" and int(x_text) < count):
+        return _tf_error(sim, verb, "InvalidArgument", line)
+    name = pattern.format(int(x_text) + 1)
+    head = " ".join(words[1:4])
+    if verb == "get":
+        with sim._lock:
+            value = sim.state[name]
+        if table is _TF_ONS:
+            return f"OK get {head} {0 if value else 1}"
+        level = _TF_NEG_INF if value == float("-inf") else round(value * 100)
+        return f"OK get {head} {level}"
+    raw = words[4]
+    if not raw.lstrip("-").isdigit():
+        return _tf_error(sim, verb, "InvalidArgument", line)
+    number = int(raw)
+    if table is _TF_ONS:
+        if number not in (0, 1):
+            return _tf_error(sim, verb, "InvalidArgument", line)
+        sim._update(name, number == 0)                  # "On" 0 = the channel is off: muted
+    else:
+        if number != _TF_NEG_INF and not -13800 <= number <= 1000:
+            return _tf_error(sim, verb, "InvalidArgument", line)
+        sim._update(name, float("-inf") if number == _TF_NEG_INF else number / 100)
+    return f"OK set {head} {raw}"
+
+
 DECODERS: dict[str, Decoder] = {
     "alesis-midiverb3": midiverb3,
     "behringer-dsp1100": dsp1100,
@@ -260,4 +313,5 @@ DECODERS: dict[str, Decoder] = {
     "lexicon-pcm90": pcm90,
     "yamaha-spx2000": spx2000,
     "bricasti-m7": m7,
+    "yamaha-tf": yamaha_tf,
 }

@@ -476,7 +476,8 @@ class TcpSim(SimSide):
             return
         parameter = self.sim.profile.parameters[param]
         enc = parameter.encoding
-        self.broadcast(enc.reply.build(**enc.fields_for(parameter, value)))
+        template = enc.notify if enc.notify is not None else enc.reply
+        self.broadcast(template.build(**enc.fields_for(parameter, value)))
 
     def broadcast(self, text: str) -> None:
         """Send ``text`` (plus the reply terminator) to every connected client, unasked."""
