@@ -182,12 +182,45 @@ def x32_fader_db(f: float) -> float:
     return f * 480.0 - 90.0
 
 
-def x32(sim: Simulator, msg: Any) -> bool:
+def x32_fader_float(db: float) -> float:
+    """The document's "dB to float": "if (d < -60.) f = (d + 90.) / 480.; else if (d < -30.) f = (d + 70.) / 160.;
+    else if (d < -10.) f = (d + 50.) / 80.; else if (d <= 10.) f = (d + 30.) / 40.;", on the console's 1024 steps."""
+    if db < -60.0:
+        f = (max(db, -90.0) + 90.0) / 480.0
+    elif db < -30.0:
+        f = (db + 70.0) / 160.0
+    elif db < -10.0:
+        f = (db + 50.0) / 80.0
+    else:
+        f = (min(db, 10.0) + 30.0) / 40.0
+    return round(f * 1023) / 1023
+
+
+def _x32_answer(sim: Simulator, address: str, ch: str, what: str) -> tuple[str, tuple[Any, ...]] | bool:
+    """A query (the address without arguments): the console answers with its value, typed as the document says."""
+    with sim._lock:
+        state = dict(sim.state)
+    if what == "mix/fader":
+        return address, (float(x32_fader_float(float(state[f"ch{ch}.fader"]))),)
+    if what == "mix/on":
+        return address, (0 if state[f"ch{ch}.mute"] else 1,)
+    if what == "insert/on":
+        return address, (1 if state[f"ch{ch}.insert.on"] else 0,)
+    if what == "insert/pos":
+        return address, (["PRE", "POST"].index(state[f"ch{ch}.insert.pos"]),)
+    if what == "insert/sel":
+        return address, (_X32_SEL.index(state[f"ch{ch}.insert.sel"]),)
+    return False
+
+
+def x32(sim: Simulator, msg: Any) -> tuple[str, tuple[Any, ...]] | bool:
     address = getattr(msg, "address", "")
     params = list(getattr(msg, "params", []))
     parts = address.split("/")
-    if len(parts) < 5 or parts[1] != "ch" or len(params) != 1 or not (parts[2].isdigit() and 1 <= int(parts[2]) <= 32):
+    if len(parts) < 5 or parts[1] != "ch" or len(params) > 1 or not (parts[2].isdigit() and 1 <= int(parts[2]) <= 32):
         return False
+    if not params:
+        return _x32_answer(sim, address, parts[2], "/".join(parts[3:]))
     ch, what, arg = parts[2], "/".join(parts[3:]), params[0]
     if what == "mix/fader" and isinstance(arg, float) and 0.0 <= arg <= 1.0:
         sim._update(f"ch{ch}.fader", x32_fader_db(arg))

@@ -672,8 +672,12 @@ class OscSim(SimSide):
         address = msg.address
         asking = not msg.params
         decoder = getattr(sim, "decoder", None)
-        if decoder is not None and not asking:      # the maker's document decodes, not the profile's codec
-            if not decoder(sim, msg):
+        if decoder is not None:      # the maker's document decodes and answers, not the profile's codec
+            answer = decoder(sim, msg)
+            if isinstance(answer, tuple):
+                if self.answers:
+                    self._send(peer, OscCommand(answer[0], tuple(answer[1])).bytes())
+            elif not answer:
                 sim.rejected.append(f"not in the document: {msg.address} {list(msg.params)!r}")
             return
         if s.query == "prefix" and address.startswith(s.query_prefix + "/"):
