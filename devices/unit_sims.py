@@ -78,17 +78,22 @@ _PCM90_BEAT = ["Eighth Note", "Dotted Eighth", "Quarter Note", "Dotted Quarter",
 
 
 def pcm90(sim: Simulator, msg: mido.Message) -> bool:
+    return _lexicon_parameter_dump(sim, msg, 0x08, _PCM90_TYPE2)
+
+
+def _lexicon_parameter_dump(sim: Simulator, msg: mido.Message, product: int,
+                            type2: dict[int, tuple[str, Callable[[int], float]]]) -> bool:
     if msg.type != "sysex":
         return False
     d = list(msg.data)
-    if len(d) != 11 or d[:2] != [0x06, 0x08] or d[2] != sim.device_id or d[3] != 0x0B:
+    if len(d) != 11 or d[:2] != [0x06, product] or d[2] != sim.device_id or d[3] != 0x0B:
         return False
     kind, offset, flag, nibbles = d[4], d[5], d[6], d[7:11]
     if flag != 0 or any(n > 0x0F for n in nibbles) or kind != 2:
         return False
     value = nibbles[0] | nibbles[1] << 4 | nibbles[2] << 8 | nibbles[3] << 12
-    if offset in _PCM90_TYPE2:
-        name, law = _PCM90_TYPE2[offset]
+    if offset in type2:
+        name, law = type2[offset]
         sim._update(name, law(value))
         return True
     if offset == 0x0A and value < len(_PCM90_TAP):
@@ -338,6 +343,110 @@ def yamaha_tf(sim: Simulator, line: Any) -> str | bool:
     return f"OK set {head} {raw}"
 
 
+# ---- Lexicon PCM 80 v1.10: MIDI Implementation Details, p. 43, Appendix G (Type 2, non-patchable) -----------
+# The same 0x0B Parameter Dump as the PCM 90 with the PCM 80's product byte 07: "Tempo (Rate)" at offset 0,
+# "Add 40 to parameter value to derive BPM"; the tempo beat value at offset 0x0B.
+_PCM80_TYPE2: dict[int, tuple[str, Callable[[int], float]]] = {0: ("tempo", lambda v: float(v + 40))}
+
+
+def pcm80(sim: Simulator, msg: mido.Message) -> bool:
+    return _lexicon_parameter_dump(sim, msg, 0x07, _PCM80_TYPE2)
+
+
+# ---- Eventide H9: User Guide p. 39 [RCV.MAP] and p. 36 [RCV.CTL] -----------------------------------------
+# "Default map: Prg No. (1-99) map to the 99 Presets (P01-P99)"; the knobs KB0..KB9 listen on the CCs the user
+# sets in RCV.CTL (the simulator's ``memory["rcv_ctl"]``, {cc: knob}); a CC's 0..127 sweeps the knob's 0..99.
+def h9(sim: Simulator, msg: mido.Message) -> bool:
+    if not _channel_ok(sim, msg):
+        return False
+    if msg.type == "program_change":
+        if not 1 <= msg.program <= 99:
+            return False
+        sim._update("preset", f"P{msg.program:02d}")
+        return True
+    rcv_ctl: dict[int, int] = sim.memory.get("rcv_ctl") or {22 + k: k for k in range(10)}
+    if msg.type == "control_change" and msg.control in rcv_ctl:
+        sim._update(f"kb{rcv_ctl[msg.control]}", round(msg.value * 99 / 127, 6))
+        return True
+    return False
+
+
+# ---- TC Electronic M3000: manual (November 1998), p. 59, MIDI Implementation Chart ---------------------------
+# "Program change: 0-127"; "CC 10: Mix, CC 11: Output Level, CC 12..: parameters of the Edit page", each "single
+# byte type, scaled to parameter range" (Mix 0..100 %, Output -100..0 dB as the profile's inferred ranges).
+_M3000_CC: dict[int, tuple[str, float, float]] = {
+    10: ("mix", 0.0, 100.0), 11: ("output", -100.0, 0.0), 12: ("edit1", 0.0, 127.0), 13: ("edit2", 0.0, 127.0),
+    14: ("edit3", 0.0, 127.0)}
+
+
+def m3000(sim: Simulator, msg: mido.Message) -> bool:
+    if not _channel_ok(sim, msg):
+        return False
+    if msg.type == "program_change":
+        sim._update("program", float(msg.program))
+        return True
+    if msg.type == "control_change" and msg.control in _M3000_CC:
+        name, lo, hi = _M3000_CC[msg.control]
+        sim._update(name, round(lo + msg.value * (hi - lo) / 127, 6))
+        return True
+    return False
+
+
+# ---- Strymon BigSky MX: user manual p. 76, Hardware Control and Other ----------------------------------------
+# "MIDI Patch Bank CC 0": bank 0 = 000A-063B, 1 = 064A-127B, 2 = 128A-149B, then a program change within the
+# bank (two presets, A and B, per number); "Bypass 102", "Infinite 97" (0 off, 127 on), "Expression 100".
+def bigsky_mx(sim: Simulator, msg: mido.Message) -> bool:
+    if not _channel_ok(sim, msg):
+        return False
+    if msg.type == "control_change" and msg.control == 0:
+        if msg.value > 2:
+            return False
+        sim.memory["bank"] = msg.value
+        return True
+    if msg.type == "program_change":
+        index = sim.memory.get("bank", 0) * 128 + msg.program
+        if index >= 300:
+            return False
+        sim._update("preset", f"{index // 2:03d}{'AB'[index % 2]}")
+        return True
+    if msg.type != "control_change":
+        return False
+    if msg.control in (102, 97) and msg.value in (0, 127):
+        sim._update("bypass" if msg.control == 102 else "infinite", msg.value == 127)
+        return True
+    if msg.control == 100:
+        sim._update("expression", float(msg.value))
+        return True
+    return False
+
+
+# ---- Elektron Analog Drive: manual's MIDI appendix (as quoted) ------------------------------------------------
+# "MIDI CC: 8 bits. 7 in MSB, 1 in LSB." Gain 16/48, Low 17/49; "Circuit Select 3: 0-15 = Clean Boost,
+# 16-31 = Mid Drive, ...". The MSB sets the top 7 bits; the LSB's top bit (64) is the eighth.
+_DRIVE_PAIRS = {16: "gain", 17: "low"}
+_DRIVE_LSB = {48: "gain", 49: "low"}
+
+
+def analog_drive(sim: Simulator, msg: mido.Message) -> bool:
+    if msg.type != "control_change" or not _channel_ok(sim, msg):
+        return False
+    if msg.control == 3:
+        if msg.value > 31:
+            return False                                # circuits after Mid Drive are not in the profile
+        sim._update("circuit", ["Clean Boost", "Mid Drive"][msg.value // 16])
+        return True
+    if msg.control in _DRIVE_PAIRS:
+        name = _DRIVE_PAIRS[msg.control]
+        sim.memory[f"{name}_msb"] = msg.value
+        sim._update(name, float(msg.value << 1))
+        return True
+    if msg.control in _DRIVE_LSB:
+        name = _DRIVE_LSB[msg.control]
+        sim._update(name, float(sim.memory.get(f"{name}_msb", 0) << 1 | msg.value >> 6))
+        return True
+    return False
+
+
 DECODERS: dict[str, Decoder] = {
     "alesis-midiverb3": midiverb3,
     "behringer-dsp1100": dsp1100,
@@ -347,4 +456,9 @@ DECODERS: dict[str, Decoder] = {
     "yamaha-spx2000": spx2000,
     "bricasti-m7": m7,
     "yamaha-tf": yamaha_tf,
+    "lexicon-pcm80": pcm80,
+    "eventide-h9": h9,
+    "tc-m3000": m3000,
+    "strymon-bigsky-mx": bigsky_mx,
+    "elektron-analog-drive": analog_drive,
 }
