@@ -447,6 +447,31 @@ def analog_drive(sim: Simulator, msg: mido.Message) -> bool:
     return False
 
 
+# ---- Elektron Analog Heat MKII: user manual's MIDI appendix (as transcribed, see the profile) ---------------
+# "Drive 12 37", "Wet Level 11 38", "Dry/wet Mix 8 39", "Preset Volume 7", "EQ Low 9 40", "EQ High 10 41",
+# "VCF Frequency 74 42", "VCF Frequency Pan 79 49", "VCF Resonance 71 43", "VCF Dirt 13", "ENV to Filter 14 44",
+# "LFO to Filter 15 45": the MSB controller moves the knob to 0..127, its LSB controller adds 1/128 steps.
+_HEAT_MSB = {12: "drive", 11: "wet_level", 8: "mix", 7: "volume", 9: "eq_low", 10: "eq_high", 74: "filter_freq",
+             79: "filter_pan", 71: "resonance", 13: "dirt", 14: "env_to_filter", 15: "lfo_to_filter"}
+_HEAT_LSB = {37: "drive", 38: "wet_level", 39: "mix", 40: "eq_low", 41: "eq_high", 42: "filter_freq",
+             49: "filter_pan", 43: "resonance", 44: "env_to_filter", 45: "lfo_to_filter"}
+
+
+def analog_heat_mk2(sim: Simulator, msg: mido.Message) -> bool:
+    if msg.type != "control_change" or not _channel_ok(sim, msg):
+        return False
+    if msg.control in _HEAT_MSB:
+        name = _HEAT_MSB[msg.control]
+        sim.memory[f"{name}_msb"] = msg.value
+        sim._update(name, float(msg.value))
+        return True
+    if msg.control in _HEAT_LSB:
+        name = _HEAT_LSB[msg.control]
+        sim._update(name, sim.memory.get(f"{name}_msb", 0) + msg.value / 128)
+        return True
+    return False
+
+
 DECODERS: dict[str, Decoder] = {
     "alesis-midiverb3": midiverb3,
     "behringer-dsp1100": dsp1100,
@@ -461,4 +486,5 @@ DECODERS: dict[str, Decoder] = {
     "tc-m3000": m3000,
     "strymon-bigsky-mx": bigsky_mx,
     "elektron-analog-drive": analog_drive,
+    "elektron-analog-heat-mk2": analog_heat_mk2,
 }

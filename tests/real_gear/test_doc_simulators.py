@@ -189,3 +189,30 @@ def test_analog_drive_eight_bits_seven_in_msb_one_in_lsb(lib):
     with _sim(profile, "doc-drive-wrong") as sim, Device(low_aligned, sim.port, name="Drive") as dev:
         dev.apply({"gain": 201})                        # MSB 1, LSB 73: the pedal reads 3
         assert wait_for(lambda: sim.state["gain"] == 3.0), sim.state
+
+
+def test_analog_heat_mk2_knobs_on_the_appendix_cc_pairs(lib):
+    # Elektron Analog Heat MKII User Manual, MIDI appendix (midi.guide transcription, Elektron/Analog Heat
+    # MKII.csv): "Drive,,12,37", "Wet Level,,11,38", "Preset Volume,,7", "VCF Frequency,,74,42".
+    profile = lib["elektron-analog-heat-mk2"]
+    drive = profile.parameters["drive"]
+    assert [m.hex() for m in drive.encoding.encode(drive.to_wire(64.5, drive.encoding.wire_max), 1)] == \
+        ["B0 0C 40", "B0 25 40"]
+    with _sim(profile, "heat-mk-two") as sim, Device(profile, sim.port, name="Heat") as dev:
+        dev.apply({"drive": 64.5, "wet_level": 127, "volume": 90, "filter_freq": 12.25, "dirt": 5})
+        assert wait_for(lambda: sim.state["drive"] == 64.5 and sim.state["filter_freq"] == 12.25
+                        and sim.state["dirt"] == 5.0), (sim.state, sim.received, sim.rejected)
+        assert sim.state["wet_level"] == 127.0 and sim.state["volume"] == 90.0 and sim.state["dirt"] == 5.0
+        assert sim.rejected == []
+    swapped = _wrong(profile, "drive", control=37, lsb_control=12)
+    with _sim(profile, "doc-heat-wrong") as sim, Device(swapped, sim.port, name="Heat") as dev:
+        dev.apply({"drive": 64.5})                     # the fine step lands first, then the coarse one wipes it
+        assert wait_for(lambda: sim.memory.get("drive_msb") == 64), sim.received
+        assert sim.state["drive"] == 64.0
+
+
+def test_every_shipped_midi_and_network_unit_has_a_document_decoder(lib):
+    """No shipped machine-set profile is checked only against its own codec."""
+    machine = {pid for pid, p in lib.items() if not pid.startswith("hy-") and p.transport in ("midi", "osc", "tcp")
+               and p.router is None}
+    assert machine - set(DECODERS) == set()
