@@ -52,7 +52,7 @@ class TextTemplate:
                 pattern += f"(?P={name})"
                 continue
             fields.append(name)
-            if name == "label":
+            if name in ("label", "message"):             # free text (an error reply's reason)
                 pattern += f"(?P<{name}>.+?)"
             elif name == "value" or (spec and spec[-1:] in "feEgG%"):
                 pattern += f"(?P<{name}>{_NUM}|\\S+?)" if name == "value" else f"(?P<{name}>{_NUM})"

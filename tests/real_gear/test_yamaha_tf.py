@@ -131,6 +131,7 @@ def test_a_profile_counting_channels_from_1_is_caught(tf):
             dev.set("ch40.fader", "-6 dB")
     line = str(caught.value)
     assert "\n" not in line and "TF5" in line and sim.port in line and "InvalidArgument" in line
+    assert caught.value.code == "error_reply"                 # read by the profile's error template
     assert sim.rejected and "InvalidArgument" in sim.rejected[0]
 
 
@@ -143,3 +144,14 @@ def test_a_console_answering_garbage_is_one_line_naming_unit_port_and_expectatio
     line = str(caught.value)
     assert "\n" not in line and "TF5" in line and sim.port in line
     assert "out of range -13800..1000" in line
+
+
+def test_acknowledges_with_and_without_the_display_string(tf):
+    # RCP: a set is answered "OK set ..." (some consoles append the display string, '"5.00"'); the
+    # unofficial documentation lists "OKm" beside "OK". Both acknowledge; ERROR is an error reply.
+    s = tf.settings["tcp"]
+    for line in ("OK set MIXER:Current/InCh/Fader/Level 4 0 500", 'OK set MIXER:Current/InCh/Fader/Level 4 0 500 "5.00"',
+                 'OKm set MIXER:Current/InCh/Fader/Level 0 0 -1000 "-10.00"'):
+        assert s.ack.match(line) is not None, line
+    assert s.ack.match("NOTIFY set MIXER:Current/InCh/Fader/Level 0 0 -1000") is None
+    assert s.error.match("ERROR set InvalidArgument")["message"] == "set InvalidArgument"
