@@ -472,6 +472,16 @@ def analog_heat_mk2(sim: Simulator, msg: mido.Message) -> bool:
     return False
 
 
+# ---- MOTU MIDI Express XT: ClockWorks chapter, p. 94, "Switching presets using a patch change" ---------------
+# "Each preset has a MIDI patch change number assigned to it"; "to call up the Live Keyboards factory preset ...
+# you would send a MIDI patch change event with a value of 10"; only on the channel of the preset trigger source.
+def midi_express_xt(sim: Simulator, msg: mido.Message) -> bool:
+    if msg.type != "program_change" or not _channel_ok(sim, msg):
+        return False
+    sim._update("preset", float(msg.program))
+    return True
+
+
 DECODERS: dict[str, Decoder] = {
     "alesis-midiverb3": midiverb3,
     "behringer-dsp1100": dsp1100,
@@ -487,4 +497,5 @@ DECODERS: dict[str, Decoder] = {
     "strymon-bigsky-mx": bigsky_mx,
     "elektron-analog-drive": analog_drive,
     "elektron-analog-heat-mk2": analog_heat_mk2,
+    "motu-midi-express-xt": midi_express_xt,
 }

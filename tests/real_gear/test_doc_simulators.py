@@ -133,8 +133,9 @@ def test_h9_presets_from_1_and_knobs_on_the_users_ccs(lib):
     profile = lib["eventide-h9"]
     with _sim(profile, "doc-h9") as sim, Device(profile, sim.port, name="H9") as dev:
         dev.apply({"preset": "P42", "kb3": 99, "kb0": 0})
-        assert wait_for(lambda: sim.state["preset"] == "P42" and sim.state["kb3"] == 99.0), sim.state
-        assert sim.state["kb0"] == 0.0 and sim.rejected == []
+        assert wait_for(lambda: sim.state["preset"] == "P42" and sim.state["kb3"] == 99.0
+                        and sim.state["kb0"] == 0.0), sim.state
+        assert sim.rejected == []
     from devices.unit_settings import UnitSettings, customise
     moved = customise(profile, UnitSettings(cc={"kb0": 40}), where="devices.H9")
     with _sim(profile, "doc-h9-moved") as sim, Device(moved, sim.port, name="H9") as dev:
@@ -155,9 +156,10 @@ def test_m3000_cc_scaled_to_the_parameter_range(lib):
     profile = lib["tc-m3000"]
     with _sim(profile, "doc-m3000") as sim, Device(profile, sim.port, name="M3000") as dev:
         dev.apply({"program": 5, "mix": 100, "output": "-50 dB", "edit1": 12})
-        assert wait_for(lambda: sim.state["program"] == 5.0 and sim.state["mix"] == 100.0), sim.state
+        assert wait_for(lambda: sim.state["program"] == 5.0 and sim.state["mix"] == 100.0
+                        and sim.state["edit1"] == 12.0), sim.state
         assert sim.state["output"] == pytest.approx(-50.0, abs=100 / 127)
-        assert sim.state["edit1"] == 12.0 and sim.rejected == []
+        assert sim.rejected == []
     with _sim(profile, "doc-m3000-ch2") as sim, Device(profile, sim.port, channel=2) as dev:
         dev.apply({"mix": 10})                          # Eng2's channel: engine 1 does not take it
         assert wait_for(lambda: len(sim.rejected) == 1)
@@ -183,8 +185,9 @@ def test_analog_drive_eight_bits_seven_in_msb_one_in_lsb(lib):
     profile = lib["elektron-analog-drive"]
     with _sim(profile, "doc-drive") as sim, Device(profile, sim.port, name="Drive") as dev:
         dev.apply({"circuit": "Mid Drive", "gain": 201, "low": 6})
-        assert wait_for(lambda: sim.state["gain"] == 201.0 and sim.state["circuit"] == "Mid Drive"), sim.state
-        assert sim.state["low"] == 6.0 and sim.rejected == []
+        assert wait_for(lambda: sim.state["gain"] == 201.0 and sim.state["circuit"] == "Mid Drive"
+                        and sim.state["low"] == 6.0), sim.state
+        assert sim.rejected == []
     low_aligned = _wrong_law(profile, "gain", step=1.0)
     with _sim(profile, "doc-drive-wrong") as sim, Device(low_aligned, sim.port, name="Drive") as dev:
         dev.apply({"gain": 201})                        # MSB 1, LSB 73: the pedal reads 3
@@ -216,3 +219,20 @@ def test_every_shipped_midi_and_network_unit_has_a_document_decoder(lib):
     machine = {pid for pid, p in lib.items() if not pid.startswith("hy-") and p.transport in ("midi", "osc", "tcp")
                and p.router is None}
     assert machine - set(DECODERS) == set()
+
+
+def test_midi_express_xt_recalls_a_routing_preset_by_patch_change(lib):
+    # MOTU ClockWorks chapter (Micro Lite user's guide) p. 94: "to call up the Live Keyboards factory preset
+    # ... you would send a MIDI patch change event with a value of 10" on the preset trigger source's channel.
+    profile = lib["motu-midi-express-xt"]
+    assert profile.kind == "patchbay"
+    preset = profile.parameters["preset"]
+    assert [m.hex() for m in preset.encoding.encode(preset.to_wire(10.0, preset.encoding.wire_max), 16)] == ["CF 0A"]
+    with _sim(profile, "express-xt") as sim, Device(profile, sim.port, name="Express") as dev:
+        dev.apply({"preset": 10})
+        assert wait_for(lambda: sim.state["preset"] == 10.0), sim.state
+        assert sim.rejected == []
+    with _sim(profile, "express-xt-ch1", channel=1) as sim, Device(profile, sim.port, name="Express") as dev:
+        dev.apply({"preset": 10})                        # sent on 16; the trigger source listens on 1
+        assert wait_for(lambda: len(sim.rejected) >= 1), sim.received
+        assert sim.state["preset"] == 0.0
