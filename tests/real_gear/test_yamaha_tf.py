@@ -110,6 +110,17 @@ def test_a_change_at_the_desk_comes_as_notify_and_reaches_known_state(tf):
         assert tf.parameters["ch07.fader"].format(dev.known["ch07.fader"]) == "-inf dB"
 
 
+def test_a_listener_hears_the_desk_without_sending_anything(tf):
+    with _sim(tf) as sim, Device(tf, sim.port, name="TF5") as dev:
+        dev.read(["ch01.fader"])                            # connected
+        heard = []
+        stop = dev.listen(lambda name, value: heard.append((name, value)))
+        sim.set("ch09.fader", "-20 dB")                     # someone pulls the fader at the desk
+        assert wait_for(lambda: ("ch09.fader", -20.0) in heard, 5.0), heard
+        assert b"NOTIFY" not in b"".join(sim.received)      # the console sends; nothing was asked
+        stop()
+
+
 def _with(profile, name, **changes):
     """``profile`` with one strip's encoding changed: a wrong profile, for the simulator to catch."""
     param = profile.parameters[name]
