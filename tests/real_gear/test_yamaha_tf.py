@@ -166,3 +166,17 @@ def test_acknowledges_with_and_without_the_display_string(tf):
         assert s.ack.match(line) is not None, line
     assert s.ack.match("NOTIFY set MIXER:Current/InCh/Fader/Level 0 0 -1000") is None
     assert s.error.match("ERROR set InvalidArgument")["message"] == "set InvalidArgument"
+
+
+def test_a_console_speaking_garbage_ends_in_one_line_within_the_timeout(tf):
+    import time
+
+    with Simulator(tf, "tcp://127.0.0.1:0", decoder=lambda _sim, _line: "@@@ garbage") as sim, \
+            Device(tf, sim.port, name="TF5") as dev:
+        started = time.monotonic()
+        with pytest.raises(DeviceError) as caught:
+            dev.set("ch01.fader", "-3 dB")
+        took = time.monotonic() - started
+    line = str(caught.value)
+    assert "\n" not in line and "TF5" in line and sim.port in line and "'@@@ garbage'" in line
+    assert "within 1000 ms" in line and took < 1.5
