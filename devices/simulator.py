@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import mido
@@ -22,6 +23,15 @@ from devices.errors import ProfileError
 from devices.profile import Profile
 from devices.transports import transport_for_port
 from devices.transports.base import SimSide
+
+
+@dataclass(frozen=True)
+class PanelMove:
+    """Handed to a document decoder when a knob on the simulated unit is turned: the decoder
+    answers with what the unit then says unasked (a Yamaha ``NOTIFY`` line), or None."""
+
+    param: str
+    value: Any
 
 
 class Callbacks(list[Callable[[str, Any], None]]):

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import mido
 
+from devices.simulator import PanelMove
+
 if TYPE_CHECKING:
     from devices.simulator import Simulator
 
@@ -307,7 +309,24 @@ def _tf_error(sim: Simulator, verb: str, reason: str, line: str) -> str:
     return f"ERROR {verb} {reason}"
 
 
-def yamaha_tf(sim: Simulator, line: Any) -> str | bool:
+def _tf_notice(move: PanelMove) -> str | None:
+    """A fader or On key moved at the desk: "NOTIFY set <address> <x> <y> <value>" to every client."""
+    for table in (_TF_FADERS, _TF_ONS):
+        for address, (pattern, count) in table.items():
+            for x in range(count):
+                if pattern.format(x + 1) != move.param:
+                    continue
+                if table is _TF_ONS:
+                    return f"NOTIFY set {address} {x} 0 {0 if move.value else 1}"
+                value = float(move.value)
+                level = _TF_NEG_INF if value == float("-inf") or value < -138.0 else round(value * 100)
+                return f"NOTIFY set {address} {x} 0 {level}"
+    return None
+
+
+def yamaha_tf(sim: Simulator, line: Any) -> str | bool | None:
+    if isinstance(line, PanelMove):
+        return _tf_notice(line)
     words = str(line).split(" ")
     verb = words[0]
     if verb not in ("set", "get") or len(words) != (5 if verb == "set" else 4):

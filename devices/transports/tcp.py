@@ -500,6 +500,13 @@ class TcpSim(SimSide):
     def transmit(self, param: str, value: Any) -> None:
         if not self.settings.unsolicited:
             return
+        decoder = getattr(self.sim, "decoder", None)
+        if decoder is not None:              # the unit's notice as its document prints it
+            from devices.simulator import PanelMove
+            notice = decoder(self.sim, PanelMove(param, value))
+            if isinstance(notice, str):
+                self.broadcast(notice)
+            return
         parameter = self.sim.profile.parameters[param]
         enc = parameter.encoding
         template = enc.notify if enc.notify is not None else enc.reply
