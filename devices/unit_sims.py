@@ -221,6 +221,11 @@ def _x32_answer(sim: Simulator, address: str, ch: str, what: str) -> tuple[str, 
 
 
 def x32(sim: Simulator, msg: Any) -> tuple[str, tuple[Any, ...]] | bool:
+    if isinstance(msg, PanelMove):           # moved at the desk: /xremote clients hear the address and value
+        ch, _, what = msg.param[2:].partition(".")
+        address = {"fader": "mix/fader", "mute": "mix/on", "insert.on": "insert/on", "insert.pos": "insert/pos",
+                   "insert.sel": "insert/sel"}.get(what)
+        return False if address is None else _x32_answer(sim, f"/ch/{ch}/{address}", ch, address)
     address = getattr(msg, "address", "")
     params = list(getattr(msg, "params", []))
     parts = address.split("/")

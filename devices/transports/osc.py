@@ -599,9 +599,17 @@ class OscSim(SimSide):
         self._tell_subscribers(param, value, None)
 
     def _tell_subscribers(self, param: str, value: Any, source: Any) -> None:
-        parameter = self.sim.profile.parameters[param]
-        enc: OscEncoding = parameter.encoding
-        data = OscCommand(enc.address, (enc.to_arg(parameter, value),), enc.type).bytes()
+        decoder = getattr(self.sim, "decoder", None)
+        if decoder is not None:              # the unit's report as its document types it
+            from devices.simulator import PanelMove
+            report = decoder(self.sim, PanelMove(param, value))
+            if not isinstance(report, tuple):
+                return
+            data = OscCommand(report[0], tuple(report[1])).bytes()
+        else:
+            parameter = self.sim.profile.parameters[param]
+            enc: OscEncoding = parameter.encoding
+            data = OscCommand(enc.address, (enc.to_arg(parameter, value),), enc.type).bytes()
         now = time.monotonic()
         with self._lock:
             targets = [peer for peer, until in self._subscribers.items() if until > now and peer != source]

@@ -83,3 +83,16 @@ def test_read_back_is_answered_by_the_documents_float(x32):
         with Device(wrong, sim.port, name="X32") as dev:
             assert dev.read(["ch07.fader"])["ch07.fader"] == pytest.approx(-40.0, abs=0.1)
         assert sim.rejected == []
+
+
+def test_a_fader_moved_at_the_desk_is_reported_as_the_document_types_it(x32):
+    """/xremote clients hear "/ch/05/mix/fader ,f 0.5" when the desk's fader goes to -10 dB."""
+    with Simulator(x32, "osc.udp://127.0.0.1:0", decoder=DECODERS["behringer-x32"]) as sim, \
+            Device(x32, sim.port, name="X32") as dev:
+        heard = []
+        dev.listen(lambda name, value: heard.append((name, value)))
+        dev.read(["ch05.fader"])                               # subscribed by now
+        sim.set("ch05.fader", "-10 dB")
+        sim.set("ch05.mute", True)
+        assert wait_for(lambda: any(n == "ch05.fader" and abs(v + 10.0) < 0.05 for n, v in heard)
+                        and ("ch05.mute", True) in heard), heard
