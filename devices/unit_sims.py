@@ -506,6 +506,80 @@ def midi_express_xt(sim: Simulator, msg: mido.Message) -> bool:
     return True
 
 
+# ---- Routers: each answers its tie commands as its document prints them ----------------------------------------
+# Blackmagic Videohub Developer Information: a "VIDEO OUTPUT ROUTING:" block of "<output> <input>" lines, numbered
+# from 0, ended by a blank line; the hub answers "ACK" (or "NAK" for a block it refuses). 12 x 12 here.
+def videohub(sim: Simulator, block: Any) -> str | bool:
+    if isinstance(block, PanelMove):
+        return False
+    lines = str(block).strip("\n").split("\n")
+    if lines[0] != "VIDEO OUTPUT ROUTING:" or len(lines) < 2:
+        return False
+    pairs = [line.split(" ") for line in lines[1:]]
+    if not all(len(p) == 2 and p[0].isdigit() and p[1].isdigit() and int(p[0]) < 12 and int(p[1]) < 12
+               for p in pairs):
+        sim.rejected.append(f"NAK: {block!r}")
+        return "NAK"
+    for out, source in pairs:
+        sim._set_tie(int(out) + 1, int(source) + 1)
+    return "ACK"
+
+
+# Extron MAV Plus SIS (CrossPoint/MAV Programmer's Guide 4-13..4-16): "X!*X@$" ties input X! audio to output X@ and
+# answers "OutX@ InX! Aud" (two digits each; "X!*X@!" ties all and answers "... All"), input 0 unties; "X@$" answers the tied input. "E01" invalid input
+# number, "E10" invalid command, "E13" invalid value. 24 inputs x 12 outputs.
+def extron_mav(sim: Simulator, line: Any) -> str | bool:
+    if isinstance(line, PanelMove):
+        return False
+    text = str(line)
+    if text[-1:] not in ("$", "!") or not text[:-1].replace("*", "", 1).isdigit():
+        sim.rejected.append(f"E10: {text!r}")
+        return "E10"
+    kind = "Aud" if text.endswith("$") else "All"             # "!" ties video and audio together
+    if "*" in text:
+        source, output = (int(x) for x in text[:-1].split("*"))
+        if source > 24:
+            sim.rejected.append(f"E01: {text!r}")
+            return "E01"
+        if not 1 <= output <= 12:
+            sim.rejected.append(f"E13: {text!r}")
+            return "E13"
+        sim._set_tie(output, source)
+        return f"Out{output:02d} In{source:02d} {kind}"
+    output = int(text[:-1])
+    if not 1 <= output <= 12:
+        sim.rejected.append(f"E13: {text!r}")
+        return "E13"
+    with sim._lock:
+        return f"{sim.ties.get(output, 0):02d}"
+
+
+# Kramer Protocol 3000 (VP-81K manual p. 31; VS-88HN manual p. 28): "#AUD IN>OUT" CR answered "~01@AUD IN>OUT OK",
+# IN 0 disconnects; "#AUD? OUT" answered "~01@AUD IN>OUT"; "ERR003" parameter out of range, "ERR001" syntax. 8 x 8.
+def kramer_p3000(sim: Simulator, line: Any) -> str | bool:
+    if isinstance(line, PanelMove):
+        return False
+    text = str(line)
+    if text.startswith("#AUD? ") and text[6:].isdigit():
+        output = int(text[6:])
+        if not 1 <= output <= 8:
+            sim.rejected.append(f"ERR003: {text!r}")
+            return "~01@AUD ERR003"
+        with sim._lock:
+            return f"~01@AUD {sim.ties.get(output, 0)}>{output}"
+    if text.startswith("#AUD ") and ">" in text:
+        source_text, _, output_text = text[5:].partition(">")
+        if source_text.isdigit() and output_text.isdigit():
+            source, output = int(source_text), int(output_text)
+            if source > 8 or not 1 <= output <= 8:
+                sim.rejected.append(f"ERR003: {text!r}")
+                return "~01@AUD ERR003"
+            sim._set_tie(output, source)
+            return f"~01@AUD {source}>{output} OK"
+    sim.rejected.append(f"ERR001: {text!r}")
+    return "~01@ ERR001"
+
+
 DECODERS: dict[str, Decoder] = {
     "alesis-midiverb3": midiverb3,
     "behringer-dsp1100": dsp1100,
@@ -522,4 +596,7 @@ DECODERS: dict[str, Decoder] = {
     "elektron-analog-drive": analog_drive,
     "elektron-analog-heat-mk2": analog_heat_mk2,
     "motu-midi-express-xt": midi_express_xt,
+    "blackmagic-videohub": videohub,
+    "extron-mav-plus": extron_mav,
+    "kramer-p3000-matrix": kramer_p3000,
 }
