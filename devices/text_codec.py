@@ -67,6 +67,11 @@ class TextTemplate:
     def build(self, **values: Any) -> str:
         return self.text.format(**values)
 
+    def with_display(self) -> TextTemplate:
+        """The same line, optionally followed by a quoted display string (Yamaha RCP:
+        ``NOTIFY set ... 0 0 -7760 "-77.60"``), which is matched and ignored."""
+        return TextTemplate(self.text, re.compile(self.regex.pattern[:-2] + r'(?: "[^"]*")?\Z'), self.fields)
+
     def match(self, line: str) -> dict[str, Any] | None:
         found = self.regex.match(line)
         return None if found is None else found.groupdict()
@@ -155,9 +160,9 @@ def parse_serial_encoding(table: Any, *, file: str | None, key: str) -> SerialEn
         raise ProfileError('expected a table like { set = "DRV {value:.1f}", query = "DRV?" }',
                            file=file, key=key)
     for name in table:
-        if name not in ("set", "query", "reply", "notify", "wire_max", "wire", "scale", "floor_wire"):
-            raise ProfileError("unknown key; expected set, query, reply, notify, wire_max, wire, scale or floor_wire",
-                               file=file, key=f"{key}.{name}")
+        if name not in ("set", "query", "reply", "notify", "wire_max", "wire", "scale", "floor_wire", "display"):
+            raise ProfileError("unknown key; expected set, query, reply, notify, wire_max, wire, scale, floor_wire "
+                               "or display", file=file, key=f"{key}.{name}")
     set_t = TextTemplate.parse(table.get("set"), file=file, key=f"{key}.set")
     query = table.get("query")
     if query is not None and (not isinstance(query, str) or not query):
@@ -170,6 +175,13 @@ def parse_serial_encoding(table: Any, *, file: str | None, key: str) -> SerialEn
     if wire is not None and (not isinstance(wire, list) or not all(isinstance(w, int) for w in wire)):
         raise ProfileError("expected a list of integers", file=file, key=f"{key}.wire")
     notify = TextTemplate.parse(table["notify"], file=file, key=f"{key}.notify") if "notify" in table else None
+    display = table.get("display", False)
+    if not isinstance(display, bool):
+        raise ProfileError("expected true or false (replies may end in a quoted display string)",
+                           file=file, key=f"{key}.display")
+    if display:
+        reply = reply.with_display()
+        notify = notify.with_display() if notify is not None else None
     scale = table.get("scale", 0)
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 <= scale <= 1e6 or scale != scale:
         raise ProfileError("expected a positive number (the wire integer per unit, e.g. 100 for 1/100 dB)",

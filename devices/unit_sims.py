@@ -12,6 +12,7 @@ handled; the simulator records anything else as rejected.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -322,11 +323,21 @@ def _tf_notice(move: PanelMove) -> str | None:
                 if pattern.format(x + 1) != move.param:
                     continue
                 if table is _TF_ONS:
-                    return f"NOTIFY set {address} {x} 0 {0 if move.value else 1}"
+                    return f"NOTIFY set {address} {x} 0 {_tf_on(not move.value)}"
                 value = float(move.value)
-                level = _TF_NEG_INF if value == float("-inf") or value < -138.0 else round(value * 100)
-                return f"NOTIFY set {address} {x} 0 {level}"
+                return f"NOTIFY set {address} {x} 0 {_tf_level(-math.inf if value < -138.0 else value)}"
     return None
+
+
+def _tf_level(db: float) -> str:
+    """A level and its display string, as the RCP notices print them: '-7760 "-77.60"', '-32768 "-Inf"'."""
+    if db == -math.inf:
+        return f'{_TF_NEG_INF} "-Inf"'
+    return f'{round(db * 100)} "{db:.2f}"'
+
+
+def _tf_on(on: bool) -> str:
+    return '1 "1"' if on else '0 "0"'      # as the specification's 'NOTIFY set MTX:EvntScd_On 0 0 1 "1"'
 
 
 def yamaha_tf(sim: Simulator, line: Any) -> str | bool | None:
@@ -349,9 +360,8 @@ def yamaha_tf(sim: Simulator, line: Any) -> str | bool | None:
         with sim._lock:
             value = sim.state[name]
         if table is _TF_ONS:
-            return f"OK get {head} {0 if value else 1}"
-        level = _TF_NEG_INF if value == float("-inf") else round(value * 100)
-        return f"OK get {head} {level}"
+            return f"OK get {head} {_tf_on(not value)}"
+        return f"OK get {head} {_tf_level(float(value))}"
     raw = words[4]
     if not raw.lstrip("-").isdigit():
         return _tf_error(sim, verb, "InvalidArgument", line)

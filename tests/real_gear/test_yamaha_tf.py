@@ -59,6 +59,12 @@ def test_replies_are_read_in_hundredths_and_minus_32768_is_minus_inf(tf):
     fader = tf.parameters["ch01.fader"]
     enc = fader.encoding
     assert enc.value_from(fader, enc.reply.match("OK get MIXER:Current/InCh/Fader/Level 0 0 -1000")) == -10.0
+    # RCP specification 3.2.2: 'NOTIFY set MTX:mem_512/60000/0/0/0/0/0 0 0 -7760 "-77.60"': the display string
+    # after the value is read and ignored, with or without it
+    assert enc.value_from(fader, enc.notify.match('NOTIFY set MIXER:Current/InCh/Fader/Level 0 0 -7760 "-77.60"')) \
+        == -77.6
+    assert enc.value_from(fader, enc.reply.match('OK get MIXER:Current/InCh/Fader/Level 0 0 -1000 "-10.00"')) == -10.0
+    assert enc.notify.match('NOTIFY set MIXER:Current/InCh/Fader/Level 0 0 -7760 -77.60') is None
     bottom = enc.value_from(fader, enc.reply.match("OK get MIXER:Current/InCh/Fader/Level 0 0 -32768"))
     assert fader.format(bottom) == "-inf dB"
     with pytest.raises(ProfileError, match=r"wire value 5000 is out of range -13800\.\.1000"):
