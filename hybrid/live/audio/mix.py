@@ -40,7 +40,7 @@ import soundfile as sf
 from hybrid.errors import HybridError
 from hybrid.live.audio.ping import PingRoute
 from hybrid.live.audio.printing import (PassResult, PingSettings, PrintJob, PrintOptions, Return, Send,
-                                        SideTolerance, print_pass, run_pass)
+                                        SideTolerance, again_if_spoilt, print_pass, run_pass)
 from hybrid.live.audio.song import known_sides, store_pass_latency
 from hybrid.live.audio.wavio import read_bext
 from recall.errors import key_path
@@ -217,8 +217,8 @@ def print_mix(studio, sheet, song_dir: Path, song: str, settings, options: Print
             if plan.bus_loop is not None:
                 rounds.mkdir(exist_ok=True)
                 target = rounds / f"{variant}.bus.wav"
-            outcome = _summing_pass(plan, variant, target, bus_outs, settings, options, ping,
-                                    on_progress, cancel)
+            outcome = again_if_spoilt(lambda opts, variant=variant, target=target: _summing_pass(
+                plan, variant, target, bus_outs, settings, opts, ping, on_progress, cancel), options)
             passes = [outcome]
             printed = outcome.files[0]
             if printed.good and plan.bus_loop is not None:
@@ -231,8 +231,9 @@ def print_mix(studio, sheet, song_dir: Path, song: str, settings, options: Print
                                ms=loop.ms, sides=SideTolerance(loop.max_skew_samples, loop.max_gain_diff_db,
                                                                where=f"{studio.file}: {key_path('loops', loop.name)}"))
                 bus_options = replace(options, keep_tail=False)
-                outcome = print_pass([job], settings, bus_options, ping=ping, on_progress=on_progress, cancel=cancel,
-                                     known_sides=known_sides(studio, settings))
+                outcome = again_if_spoilt(lambda opts, job=job: print_pass(
+                    [job], settings, opts, ping=ping, on_progress=on_progress, cancel=cancel,
+                    known_sides=known_sides(studio, settings)), bus_options)
                 store_pass_latency(studio, settings, outcome)
                 passes.append(outcome)
                 printed = outcome.files[0]
