@@ -21,12 +21,17 @@ import threading
 import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Iterable, Mapping
 
+import mido
+
 from devices.device import Device
+from devices.dump import Dump, replay
 from devices.errors import DeviceError
 from devices.parameter import Parameter
+from recall.dumps import checked_dump, kept_dumps
 from recall.errors import RecallError
 from recall.sheet import Sheet, require_valid
 from recall.state import StudioState
@@ -156,12 +161,17 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
     require_valid(sheet, studio)
     slug = slug or "sheet"
     wanted = targets(sheet, studio)
+    # units recalled by dump: the song keeps their edit buffer beside sheet.toml (recall.dumps)
+    song_folder = Path(sheet.file).parent if sheet.file else None
+    dumped = kept_dumps(studio, song_folder) if song_folder is not None else {}
+    for name in dumped:
+        wanted.setdefault(name, {})
     if only is not None:
         only = list(only)
         for name in only:
             if name not in wanted:
-                raise RecallError(f"the sheet sets no values for {name!r}", file=sheet.file,
-                                  key=f'devices."{name}"')
+                raise RecallError(f"the sheet sets no values for {name!r} and the song keeps no dump of it",
+                                  file=sheet.file, key=f'devices."{name}"')
         wanted = {k: v for k, v in wanted.items() if k in only}
     state = StudioState(studio.state_dir)
     digest = sheet_digest(sheet)
@@ -198,18 +208,28 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
     # Open every device first, one at a time: JACK client creation stalls when several
     # threads do it at once, and a recall should spend its parallel time on the wire.
     sessions: dict[str, tuple[AbstractContextManager[Device], Device, dict[str, Any]]] = {}
+    dumps: dict[str, Dump] = {}
     for _port, names in by_port.items():
         for name in names:
             report, entry = reports[name], studio.devices[name]
+            if name in dumped and song_folder is not None:
+                try:      # checked before the port opens: a bad file is never sent
+                    dumps[name] = checked_dump(song_folder, entry)
+                except RecallError as exc:
+                    _fail(report, str(exc), state)
+                    emit.device(report, done=True)
+                    continue
             to_send = _to_send(entry, wanted[name], state, changed_only)
-            if not to_send:
+            if not to_send and name not in dumps:
                 report.status = ApplyStatus.UNCHANGED
                 report.reason = "the gear already has these values"
                 state.journal_done(slug, name, ApplyStatus.UNCHANGED)
                 emit.device(report, done=True)
                 continue
             try:
-                cm, device = enter_device(opener, entry, answers=verify and entry.readback)
+                fmt = entry.profile.dump
+                asks_dump = name in dumps and fmt is not None and fmt.verify
+                cm, device = enter_device(opener, entry, answers=verify and (entry.readback or asks_dump))
             except DeviceError as exc:
                 _fail(report, str(exc), state)
                 emit.device(report, done=True)
@@ -232,9 +252,14 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
             cm, device, to_send = sessions[name]
             failure: BaseException | None = None
             try:
-                _apply_one(entry, device, wanted[name], to_send, report, state, slug, verify, emit)
+                if name in dumps:
+                    _replay_dump(device, dumps[name], report, verify, emit)
+                if to_send or name not in dumps:
+                    _apply_one(entry, device, wanted[name], to_send, report, state, slug, verify, emit)
             except DeviceError as exc:
                 failure = exc
+                if exc.port is None:
+                    exc.port = entry.port
                 _fail(report, str(exc), state)
             except Exception as exc:  # noqa: BLE001 - a broken device must not stop the others
                 failure = exc
@@ -294,8 +319,8 @@ def _apply_one(entry: StudioDevice, device: Device, values: dict[str, Any], to_s
     report.status = ApplyStatus.SENDING
     emit.device(report)
     messages = device.plan(to_send)
-    report.messages = len(messages)
-    report.wire_time_s = float(device.wire_time_s(messages))
+    report.messages += len(messages)
+    report.wire_time_s += float(device.wire_time_s(messages))
     device.apply(to_send)
     report.sent = {k: show(params[k], v) for k, v in to_send.items()}
     state.remember(entry.name, to_send, song=slug)
@@ -325,7 +350,28 @@ def _apply_one(entry: StudioDevice, device: Device, values: dict[str, Any], to_s
     else:
         report.status = ApplyStatus.SET
         report.reason = "set (no read-back)" if not device.readback else "set (not verified)"
-    report.elapsed_s = time.perf_counter() - t0
+    report.elapsed_s += time.perf_counter() - t0
+
+
+def _replay_dump(device: Device, dump: Dump, report: DeviceReport, verify: bool, emit: _Emitter) -> None:
+    """Send a unit its kept edit buffer; verified by asking for it back where the profile allows."""
+    t0 = time.perf_counter()
+    report.status = ApplyStatus.SENDING
+    emit.device(report)
+    messages = [mido.Message("sysex", data=m[1:-1]) for m in dump.messages]
+    report.messages += len(messages)
+    report.wire_time_s += float(device.wire_time_s(messages))
+    fmt = device.profile.dump
+    asks = verify and fmt is not None and fmt.verify
+    if asks:
+        report.status = ApplyStatus.VERIFYING
+        emit.device(report)
+    verified = replay(device, dump, verify=asks)
+    report.sent["dump"] = f"{len(dump.messages)} message(s), {sum(len(m) for m in dump.messages)} bytes"
+    report.status = ApplyStatus.VERIFIED if verified else ApplyStatus.SET
+    report.reason = "dump verified" if verified else "dump sent (the unit cannot be asked for it back)" \
+        if fmt is None or not fmt.verify else "dump sent (not verified)"
+    report.elapsed_s += time.perf_counter() - t0
 
 
 def enter_device(opener: DeviceOpener, entry: StudioDevice, *,
