@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import time
+from collections.abc import Callable
 
 import serial
 
@@ -116,6 +117,31 @@ class SerialPort:
         reply = self._read_line(action)
         self._last_end_s = time.monotonic()
         return reply
+
+    def listen(self, duration_s: float, enough: Callable[[str], bool]) -> str:
+        """What the unit says on its own (a greeting) within ``duration_s``, as text; returns early
+        once ``enough(text)`` says it has heard what it listens for. Nothing is sent."""
+        if self._serial is None:
+            raise DeviceError("port is not open", device=self.device, port=self.url, action="listening")
+        heard = b""
+        deadline = time.monotonic() + duration_s
+        try:
+            self._serial.timeout = 0.02
+            while time.monotonic() < deadline:
+                chunk = self._serial.read(4096)
+                if chunk:
+                    heard += chunk
+                    if enough(heard.decode("latin-1")):
+                        break
+        except _LINE_ERRORS as exc:
+            raise DeviceError(f"serial port failed: {_reason(exc)}", device=self.device, port=self.url,
+                              action="listening") from None
+        finally:
+            if self._serial is not None:
+                self._serial.timeout = self.settings.timeout_ms / 1000
+        if heard and self.monitor is not None:
+            self.monitor.record(IN, self.url, heard, "listening")
+        return heard.decode("latin-1")
 
     def _read_line(self, action: str) -> str:
         s = self.settings

@@ -39,6 +39,7 @@ class MidiTransport(Transport):
     protocol = "midi"
     encoding_key = "midi"
     carries_sysex = True
+    identifies_alongside = False
 
     def load_settings(self, reader: Any, _base: Any) -> MidiSettings:
         return _load_midi(reader)

@@ -37,9 +37,9 @@ from devices.monitor import IN, OUT
 from devices.profile import SerialSettings, _load_serial
 from devices.text_codec import TextTemplate, decode_escapes
 from devices.transports.base import DeviceContext, Identity, Link, Listener, SimSide
-from devices.transports.text import TextAnswerer, TextLink, TextTransport
+from devices.transports.text import TextAnswerer, TextLink, TextTransport, banner_fits
 
-_NET_KEYS = ("port", "banner", "password_prompt", "password", "login_ok", "keepalive", "keepalive_ms",
+_NET_KEYS = ("port", "banner", "greeting", "password_prompt", "password", "login_ok", "keepalive", "keepalive_ms",
              "unsolicited", "reconnect_ms", "reconnect_max_ms")
 
 
@@ -51,6 +51,9 @@ class TcpSettings(SerialSettings):
     """The TCP port when the URL gives none (Videohub 9990, Extron 23)."""
     banner: TextTemplate | None = None
     """A line (or block) the unit sends on connect; commands wait until it has come."""
+    greeting: TextTemplate | None = None
+    """A line or block the unit sends first that says what it is (``hybrid devices scan``
+    recognises it by this, else by ``banner``); may hold ``{value}``, ``{index}``, one ``{label}``."""
     password_prompt: str | None = None
     """Text that asks for a password (may come without a line end: ``Password:``)."""
     password: str | None = None
@@ -89,6 +92,9 @@ class TcpTransport(TextTransport):
             if net["port"] is not None and not 1 <= net["port"] <= 65535:
                 reader.fail("port", f"expected a TCP port 1..65535, got {net['port']}")
             net["banner"] = _template(reader, "banner")
+            greeting = reader.get("greeting", str, default=None, what="a text template")
+            net["greeting"] = None if greeting is None else TextTemplate.parse(
+                decode_escapes(greeting), file=reader.file, key=reader.key("greeting"), allowed=("value", "index", "label"))
             net["login_ok"] = _template(reader, "login_ok")
             for key in ("password_prompt", "password", "keepalive"):
                 value = reader.get(key, str, default=None)
@@ -137,16 +143,12 @@ class TcpTransport(TextTransport):
                 if not chunk:
                     break
                 heard += chunk
+                if banner_fits(heard.decode("latin-1"), profiles, self.name):
+                    break              # a greeting fitted: no need to sit out the timeout
+        if not heard:
+            return None                    # connected, but the unit said nothing within the timeout
         text = heard.decode("latin-1")
-        lines = [line.strip() for line in text.replace("\r", "\n").split("\n") if line.strip()]
-        blocks = [b.strip("\n") for b in text.replace("\r\n", "\n").split("\n\n") if b.strip()]
-        fits = []
-        for profile in profiles:
-            settings = profile.settings.get(self.name)
-            banner = getattr(settings, "banner", None)
-            if banner is not None and any(banner.match(x) is not None for x in (*lines, *blocks)):
-                fits.append(profile.id)
-        return Identity(port, self.name, text, fits)
+        return Identity(port, self.name, text, banner_fits(text, profiles, self.name))
 
     def presence(self, port: str, _cache: dict[str, Any]) -> tuple[bool, str]:
         try:
