@@ -17,6 +17,7 @@ hand it to its own thread, e.g. Textual's ``post_message``).
 from __future__ import annotations
 
 import hashlib
+import queue
 import threading
 import time
 from contextlib import AbstractContextManager
@@ -181,6 +182,8 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
         kept = (ApplyStatus.SET, ApplyStatus.VERIFIED, ApplyStatus.UNCHANGED)
         earlier = {k: v for k, v in journal.get("done", {}).items() if v in kept}
     state.start_journal(slug, digest, earlier)
+    known = state.all_known() if changed_only else {}
+    writer = _StateWriter(state, slug)     # the workers' state updates, written off the send path
     emit = _Emitter(on_event, slug)
     opener = open_device or device_for
 
@@ -216,14 +219,14 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
                 try:      # checked before the port opens: a bad file is never sent
                     dumps[name] = checked_dump(song_folder, entry)
                 except RecallError as exc:
-                    _fail(report, str(exc), state)
+                    _fail(report, str(exc), writer)
                     emit.device(report, done=True)
                     continue
-            to_send = _to_send(entry, wanted[name], state, changed_only)
+            to_send = _to_send(entry, wanted[name], known.get(name, {}), changed_only)
             if not to_send and name not in dumps:
                 report.status = ApplyStatus.UNCHANGED
                 report.reason = "the gear already has these values"
-                state.journal_done(slug, name, ApplyStatus.UNCHANGED)
+                writer.journal_done(name, ApplyStatus.UNCHANGED)
                 emit.device(report, done=True)
                 continue
             try:
@@ -231,11 +234,11 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
                 asks_dump = name in dumps and fmt is not None and fmt.verify
                 cm, device = enter_device(opener, entry, answers=verify and (entry.readback or asks_dump))
             except DeviceError as exc:
-                _fail(report, str(exc), state)
+                _fail(report, str(exc), writer)
                 emit.device(report, done=True)
                 continue
             except Exception as exc:  # noqa: BLE001 - a unit that will not open must not stop the others
-                _fail(report, f"{name}: opening: {type(exc).__name__}: {exc}", state)
+                _fail(report, f"{name}: opening: {type(exc).__name__}: {exc}", writer)
                 emit.device(report, done=True)
                 continue
             sessions[name] = (cm, device, to_send)
@@ -255,19 +258,19 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
                 if name in dumps:
                     _replay_dump(device, dumps[name], report, verify, emit)
                 if to_send or name not in dumps:
-                    _apply_one(entry, device, wanted[name], to_send, report, state, slug, verify, emit)
+                    _apply_one(entry, device, wanted[name], to_send, report, writer, slug, verify, emit)
             except DeviceError as exc:
                 failure = exc
                 if exc.port is None:
                     exc.port = entry.port
-                _fail(report, str(exc), state)
+                _fail(report, str(exc), writer)
             except Exception as exc:  # noqa: BLE001 - a broken device must not stop the others
                 failure = exc
-                _fail(report, f"{type(exc).__name__}: {exc}", state)
+                _fail(report, f"{type(exc).__name__}: {exc}", writer)
             failures[name] = failure
             wire_by_port[port] = wire_by_port.get(port, 0.0) + report.wire_time_s
             if report.status.good:
-                state.journal_done(slug, name, report.status)
+                writer.journal_done(name, report.status)
             emit.device(report, done=True)
 
     threads = [threading.Thread(target=run_port, args=(port, names), name=f"recall-{port}", daemon=True)
@@ -284,6 +287,9 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
             cm.__exit__(type(failure) if failure else None, failure, None)
         except DeviceError:
             pass
+    writer.close()
+    if writer.error is not None:
+        raise writer.error
 
     ordered = [reports[d] for d in wanted]
     failed = [r.device for r in ordered if r.status == ApplyStatus.FAILED]
@@ -298,22 +304,70 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
     return run
 
 
-def _to_send(entry: StudioDevice, values: dict[str, Any], state: StudioState, changed_only: bool) -> dict[str, Any]:
+def _to_send(entry: StudioDevice, values: dict[str, Any], known: dict[str, Any], changed_only: bool) -> dict[str, Any]:
     if not changed_only:
         return dict(values)
     params = entry.profile.parameters
-    known = state.known(entry.name)
     return {k: v for k, v in values.items() if k not in known or not same(params[k], known[k], v)}
 
 
-def _fail(report: DeviceReport, reason: str, state: StudioState) -> None:
+class _StateWriter:
+    """The studio state as the apply workers change it. Their updates are queued and one thread
+    writes them in batches (one gear.json and one journal write per batch, however many ports
+    finished meanwhile), so no port waits on the disk's fsyncs or on another port's write.
+    ``close()`` writes what is left; ``error`` is the first write that failed."""
+
+    def __init__(self, state: StudioState, slug: str) -> None:
+        self.state, self.slug = state, slug
+        self.error: RecallError | None = None
+        self._queue: queue.SimpleQueue[tuple[str, str, Any, str | None] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="recall-state", daemon=True)
+        self._thread.start()
+
+    def remember(self, device: str, values: dict[str, Any], *, song: str | None = None) -> None:
+        self._queue.put(("gear", device, dict(values), song))
+
+    def forget(self, device: str) -> None:
+        self._queue.put(("gear", device, None, None))
+
+    def journal_done(self, device: str, status: str) -> None:
+        self._queue.put(("journal", device, str(status), None))
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        finished = False
+        while not finished:
+            batch = [self._queue.get()]
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            finished = None in batch
+            items = [b for b in batch if b is not None]
+            try:
+                self.state.update_gear([(d, v, song) for kind, d, v, song in items if kind == "gear"])
+                self.state.journal_done_many(self.slug, {d: v for kind, d, v, _ in items if kind == "journal"})
+            except RecallError as exc:
+                if self.error is None:
+                    self.error = exc
+            except Exception as exc:  # noqa: BLE001 - reported after the run, never a dead writer
+                if self.error is None:
+                    self.error = RecallError(f"cannot save the gear's state: {type(exc).__name__}: {exc}",
+                                             file=str(self.state.gear_file))
+
+
+def _fail(report: DeviceReport, reason: str, state: _StateWriter) -> None:
     report.status = ApplyStatus.FAILED
     report.reason = reason
     state.forget(report.device)
 
 
 def _apply_one(entry: StudioDevice, device: Device, values: dict[str, Any], to_send: dict[str, Any],
-               report: DeviceReport, state: StudioState, slug: str, verify: bool, emit: _Emitter) -> None:
+               report: DeviceReport, state: _StateWriter, slug: str, verify: bool, emit: _Emitter) -> None:
     params = entry.profile.parameters
     t0 = time.perf_counter()
     report.status = ApplyStatus.SENDING
