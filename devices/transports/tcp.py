@@ -35,7 +35,7 @@ from typing import Any
 from devices.errors import DeviceError, DeviceTimeoutError
 from devices.monitor import IN, OUT
 from devices.profile import SerialSettings, _load_serial
-from devices.text_codec import TextTemplate, decode_escapes
+from devices.text_codec import SerialEncoding, TextTemplate, decode_escapes
 from devices.transports.base import DeviceContext, Identity, Link, Listener, SimSide
 from devices.transports.text import TextAnswerer, TextLink, TextTransport, banner_fits
 
@@ -385,17 +385,62 @@ class TcpLink(TextLink):
             self._write(line + self.tcp.terminator, action)
             if not wait:
                 return None
+            return self._reply_for(action, expect, time.monotonic() + self.timeout_s)
+
+    # ---- several commands back to back ------------------------------------------------------
+    def _pipelined(self, count: int) -> bool:
+        """Send ``count`` commands back to back and take their replies in order? Over TCP the unit
+        reads them from its socket buffer one by one, and replies come in the order asked; not
+        when the profile asks for a gap between commands, nor for a single command."""
+        return count > 1 and self.tcp.wait_reply and self.tcp.min_gap_ms <= 0
+
+    def _send_all(self, lines: list[tuple[str, str]]) -> None:
+        if self._sock is None:
+            self._connect(lines[0][1])
+        self._take_unasked()
+        for line, action in lines:
+            self._write(line + self.tcp.terminator, action)
+
+    def _reply_for(self, action: str, expect: TextTemplate | None, deadline: float) -> str:
+        fits = (lambda r: self.matches_reply(r, expect)) if self.tcp.unsolicited else (lambda _r: True)
+        try:
+            return self._await(fits, deadline, action, "reply", code="timeout")
+        except DeviceError as exc:
+            if exc.code != "connection_closed":
+                raise
+            self._failed_attempt()
+            self._drop()
+            raise self.error("the unit closed the connection before its reply was complete", action,
+                             code="connection_closed") from None
+
+    def apply(self, planned: list[Any]) -> None:
+        """Every setting back to back, then their acknowledges in order: one round trip for the
+        lot instead of one per parameter (see :meth:`_pipelined`)."""
+        if not self._pipelined(len(planned)):
+            super().apply(planned)
+            return
+        with self._lock:
+            self._send_all([(item.message.text, item.action) for item in planned])
             deadline = time.monotonic() + self.timeout_s
-            fits = (lambda r: self.matches_reply(r, expect)) if self.tcp.unsolicited else (lambda _r: True)
-            try:
-                return self._await(fits, deadline, action, "reply", code="timeout")
-            except DeviceError as exc:
-                if exc.code != "connection_closed":
-                    raise
-                self._failed_attempt()
-                self._drop()
-                raise self.error("the unit closed the connection before its reply was complete", action,
-                                 code="connection_closed") from None
+            for item in planned:
+                self.expect_ack(self._reply_for(item.action, None, deadline), item.action)
+
+    def read(self, names: list[str]) -> dict[str, Any]:
+        """Every query back to back, then the replies in order (each matched to its template,
+        status lines between them go to the known state); nothing waits past the timeout."""
+        params = self.device.profile.parameters
+        encodings: dict[str, SerialEncoding] = {n: params[n].encoding for n in names}
+        if not self._pipelined(len(names)) or any(not e.query for e in encodings.values()):
+            return super().read(names)
+        out: dict[str, Any] = {}
+        with self._lock:
+            self._send_all([(str(encodings[n].query), f"reading {n}") for n in names])
+            deadline = time.monotonic() + self.timeout_s
+            for name in names:
+                action = f"reading {name}"
+                reply = self._reply_for(action, encodings[name].reply, deadline)
+                out[name] = self.value_in_reply(name, reply, action)
+        return out
 
     def _take_unasked(self) -> None:
         """What arrived between commands was not asked for: a late answer, a status block."""

@@ -127,10 +127,14 @@ class TextLink(Link):
         return {name: self._read_one(name) for name in names}
 
     def _read_one(self, name: str) -> Any:
+        enc: SerialEncoding = self.device.profile.parameters[name].encoding
+        action = f"reading {name}"
+        return self.value_in_reply(name, self.query(enc.query, action=action, expect=enc.reply), action)
+
+    def value_in_reply(self, name: str, reply: str, action: str) -> Any:
+        """The value of ``name`` in the unit's ``reply`` to its query (DeviceError when it holds none)."""
         param = self.device.profile.parameters[name]
         enc: SerialEncoding = param.encoding
-        action = f"reading {name}"
-        reply = self.query(enc.query, action=action, expect=enc.reply)
         found = enc.reply.match(reply)
         if found is None:
             self.raise_reply(reply, action, expected=enc.reply.text)
