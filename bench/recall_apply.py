@@ -7,7 +7,9 @@ device is on its own port, so recall sends on all ports at once, each at its own
 
 Printed: the sum of the per-port wire times (bytes / rate, plus the gaps the profiles
 ask for), the longest single port's wire time (the floor for a parallel recall), and
-the wall time of the send phase, as ratios. Goal: wall < 1.2 x the sum of per-port wire
+the wall time of the send phase, as ratios; then, per transport, how long a unit kept
+its port busy against its wire time (where the time goes: a serial unit's command/reply
+round trips, a MIDI unit's pacing, a read-back's round trip). Goal: wall < 1.2 x the sum of per-port wire
 times. Runs: send only (no read-back), then send + verify (read-back round trips add
 to the wall time, not to the wire time of the sends), then cold (opening every port in
 the same call). Run first: JACK 2 serves at most 64 clients and a closed rtmidi port keeps
@@ -117,6 +119,7 @@ def main() -> int:
                     sheet.set_values(name, random_values(prof, rng))
                 save_sheet(sheet, studio=studio)
                 songs.append(path.parent.name)
+            kinds_of = {name: prof.transport for name, _ref, prof, _port in devices}
             machine = sum(1 for d in devices if d[2].recallable)
             kinds = sorted({d[2].transport for d in devices if d[2].recallable})
             print(f"{len(devices)} devices ({machine} machine-set on {machine} ports: {', '.join(kinds)}; "
@@ -137,6 +140,18 @@ def main() -> int:
                 print(f"  opening the ports           {statistics.median(opens) * 1000:8.1f} ms")
                 worst = max(w / m for w, m in zip(walls, maxes, strict=False))
                 print(f"  worst of {len(reports)}: wall = {worst:.3f} x the max port's wire time (goal <= 1.05)")
+                # where the time goes: per transport, a device's time on its port against its wire time
+                by_kind: dict[str, list[tuple[float, float, int]]] = {}
+                for r in reports:
+                    for d in r.devices:
+                        if d.port and d.elapsed_s:
+                            kind = kinds_of[d.device]
+                            by_kind.setdefault(kind, []).append((d.elapsed_s, d.wire_time_s, d.messages))
+                for kind, rows in sorted(by_kind.items()):
+                    el = sorted(x[0] for x in rows)
+                    print(f"    {kind:7s} {len(rows) // len(reports):3d} units: time on the port p50 {el[len(el) // 2] * 1000:6.1f} ms, "
+                          f"max {el[-1] * 1000:6.1f} ms; wire max {max(x[1] for x in rows) * 1000:5.1f} ms; "
+                          f"{statistics.median(x[2] for x in rows):.0f} messages")
                 if bad:
                     print(f"  FAILED devices: {len(bad)}: {bad[0].device}: {bad[0].reason}")
 

@@ -246,7 +246,7 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
     start = time.perf_counter()
     failures: dict[str, BaseException | None] = {}
 
-    def run_port(port: str, names: list[str]) -> None:
+    def run_port(names: list[str]) -> None:
         for name in names:
             if name not in sessions:
                 continue
@@ -268,18 +268,21 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
                 failure = exc
                 _fail(report, f"{type(exc).__name__}: {exc}", writer)
             failures[name] = failure
-            wire_by_port[port] = wire_by_port.get(port, 0.0) + report.wire_time_s
             if report.status.good:
                 writer.journal_done(name, report.status)
             emit.device(report, done=True)
 
-    threads = [threading.Thread(target=run_port, args=(port, names), name=f"recall-{port}", daemon=True)
+    threads = [threading.Thread(target=run_port, args=(names,), name=f"recall-{port}", daemon=True)
                for port, names in by_port.items()]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     wall = time.perf_counter() - start
+    for port, names in by_port.items():      # in the studio's order, whichever port finished first
+        ran = [reports[n].wire_time_s for n in names if n in sessions]
+        if ran:
+            wire_by_port[port] = sum(ran)
     # Close after every port is done, one at a time, for the same reason as opening.
     for name, (cm, _device, _values) in sessions.items():
         failure = failures.get(name)
