@@ -142,3 +142,26 @@ def test_a_mapped_dump_lists_by_parameter(lib, tmp_path, cli):
         assert "type = Plate" in text and "F0 41 10 00 5A 12 10 00 00" in text
         out = cli("recall", "dumps", "night-drive", "--studio", str(studio.root))
         assert out.returncode == 0 and "  type = Plate" in out.stdout
+
+
+def test_a_kept_dump_with_a_bad_checksum_is_refused_naming_the_expected_sum(lib, tmp_path):
+    port = f"dump-verb-sum-{os.getpid()}"
+    with Simulator(lib["hy-verb-sysex"], port, state={"decay": 4.0}) as verb:
+        studio = _studio(tmp_path, {"Verb": ("hy-verb-sysex", port)})
+        folder = studio.root / "songs" / "night-drive"
+        # the RQ1 answer, as the unit sends it: F0 41 dev 00 5A 12 | 10 00 00 | 8 data | sum | F7,
+        # Roland's sum: (128 - (address + data) % 128) % 128; one data byte changed after the sum was taken
+        body = [0x10, 0x00, 0x00, 1, 2, 3, 4, 5, 6, 7, 8]
+        good_sum = (128 - sum(body) % 128) % 128
+        body[4] = 9
+        path = dump_path(folder, "Verb")
+        path.parent.mkdir()
+        path.write_bytes(bytes([0xF0, 0x41, 0x10, 0x00, 0x5A, 0x12, *body, good_sum, 0xF7]))
+        before = len(verb.received)
+        report = apply_song(studio, "night-drive")
+        (r,) = report.devices
+        right = (128 - sum(body) % 128) % 128
+        assert r.status == ApplyStatus.FAILED and f"checksum {good_sum:02X}; expected {right:02X}" in r.reason
+        assert str(path) in r.reason and port in r.reason
+        time.sleep(0.1)
+        assert len(verb.received) == before and verb.state["decay"] == pytest.approx(4.0, rel=0.05)
