@@ -9,6 +9,8 @@ value) is the caller's business, with the templates of the profile.
 from __future__ import annotations
 
 import errno
+import os
+import select
 import time
 from collections.abc import Callable
 
@@ -149,8 +151,7 @@ class SerialPort:
         if self._serial is None:
             raise DeviceError("port is not open", device=self.device, port=self.url, action=action)
         try:
-            # read_until gives up after the port's timeout over the whole call: nothing hangs.
-            buffer: bytes = self._serial.read_until(end, size=4096)
+            buffer = self._read_reply(end, s.timeout_ms / 1000)
         except _LINE_ERRORS as exc:
             raise DeviceError(f"serial port failed: {_reason(exc)}", device=self.device, port=self.url,
                               action=action) from None
@@ -164,6 +165,39 @@ class SerialPort:
             raise DeviceTimeoutError(f"no reply within {s.timeout_ms:.0f} ms", device=self.device, port=self.url,
                                      action=action)
         return buffer[: -len(end)].decode("latin-1")
+
+
+    def _read_reply(self, end: bytes, timeout_s: float) -> bytes:
+        """Bytes up to and including ``end`` (or what came before the deadline). A device path is
+        read in chunks as they arrive (pyserial's read_until takes a byte per call, each a select
+        and a read: slow when many ports are busy at once); a pyserial URL keeps read_until. Bytes
+        after ``end`` are dropped: one command is answered at a time, and the next command's
+        input flush would drop them too. Nothing waits past ``timeout_s``."""
+        port = self._serial
+        assert port is not None
+        try:
+            fd = port.fileno()
+        except (AttributeError, NotImplementedError, serial.SerialException, OSError, ValueError):
+            fd = None
+        if not isinstance(fd, int):
+            # read_until gives up after the port's timeout over the whole call: nothing hangs.
+            return bytes(port.read_until(end, size=4096))
+        buffer = b""
+        deadline = time.monotonic() + timeout_s
+        while end not in buffer and len(buffer) < 4096:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                break
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                raise serial.SerialException("device reports readiness to read but returned no data")
+            buffer += chunk
+        if end in buffer:
+            buffer = buffer[: buffer.index(end) + len(end)]
+        return buffer
 
 
 def _errno(exc: BaseException) -> int | None:
