@@ -73,7 +73,10 @@ class DeviceReport:
         if self.status == ApplyStatus.FAILED:
             return self.reason
         if self.status in (ApplyStatus.SET, ApplyStatus.VERIFIED):
-            return f"{len(self.sent)} parameters, {self.messages} messages, {self.elapsed_s * 1000:.0f} ms"
+            params = len(self.sent) - ("dump" in self.sent)
+            what = (f"dump ({self.sent['dump']})" + (f" + {params} parameters" if params else "")
+                    if "dump" in self.sent else f"{params} parameters")
+            return f"{what}, {self.messages} messages, {self.elapsed_s * 1000:.0f} ms"
         return self.reason
 
     def to_dict(self) -> dict[str, Any]:
