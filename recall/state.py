@@ -84,14 +84,7 @@ class StudioState:
 
     def remember(self, device: str, values: dict[str, Any], *, song: str | None = None) -> None:
         """Merge ``values`` into the known state of ``device``."""
-        with self._lock, _locked(self.gear_file):
-            data = _read_json(self.gear_file)
-            entry = data.setdefault(device, {"values": {}})
-            entry.setdefault("values", {}).update(values)
-            entry["at"] = utc_now()
-            if song:
-                entry["song"] = song
-            _write_json(self.gear_file, data)
+        self.update_gear([(device, values, song)])
 
     def update_gear(self, changes: list[tuple[str, dict[str, Any] | None, str | None]]) -> None:
         """Several :meth:`remember` (``(device, values, song)``) and :meth:`forget` (``(device, None,
