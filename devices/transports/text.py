@@ -9,6 +9,7 @@ commands and read the replies. :class:`TextTransport` reads those parts of a pro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,29 @@ class SerialCommand:
 
     def bytes(self) -> bytes:
         return (self.text + self.terminator).encode("latin-1")
+
+
+def heard_parts(text: str) -> list[str]:
+    """What a unit said, as the pieces a banner template is matched against: each line, and each
+    block of lines (a Videohub's preamble ends with a blank line)."""
+    lines = [line.strip() for line in text.replace("\r", "\n").split("\n") if line.strip()]
+    blocks = [b.strip("\n") for b in text.replace("\r\n", "\n").split("\n\n") if b.strip()]
+    return [*lines, *blocks]
+
+
+def banner_fits(text: str, profiles: list[Any], transport: str) -> list[str]:
+    """Ids of the profiles whose ``[<transport>] greeting`` (else ``banner``) matches something the
+    unit said."""
+    parts = heard_parts(text)
+    fits = []
+    for profile in profiles:
+        settings = profile.settings.get(transport)
+        for name in ("greeting", "banner"):
+            template = getattr(settings, name, None)
+            if template is not None and any(template.match(x) is not None for x in parts):
+                fits.append(profile.id)
+                break
+    return fits
 
 
 class TextTransport(Transport):
@@ -104,10 +128,14 @@ class TextLink(Link):
         return {name: self._read_one(name) for name in names}
 
     def _read_one(self, name: str) -> Any:
+        enc: SerialEncoding = self.device.profile.parameters[name].encoding
+        action = f"reading {name}"
+        return self.value_in_reply(name, self.query(enc.query, action=action, expect=enc.reply), action)
+
+    def value_in_reply(self, name: str, reply: str, action: str) -> Any:
+        """The value of ``name`` in the unit's ``reply`` to its query (DeviceError when it holds none)."""
         param = self.device.profile.parameters[name]
         enc: SerialEncoding = param.encoding
-        action = f"reading {name}"
-        reply = self.query(enc.query, action=action, expect=enc.reply)
         found = enc.reply.match(reply)
         if found is None:
             self.raise_reply(reply, action, expected=enc.reply.text)
@@ -186,12 +214,15 @@ class TextAnswerer:
     ``write(bytes)`` sends to the controller; the transport feeds ``answer(line)``.
     """
 
-    def __init__(self, sim: Any, settings: SerialSettings, write: Any, fixed: dict[str, str] | None = None):
+    def __init__(self, sim: Any, settings: SerialSettings, write: Any, fixed: dict[str, str] | None = None,
+                 tell_others: Callable[[str, Any], None] | None = None):
         self.sim = sim
         self.settings = settings
         self.write = write
         self.fixed = dict(fixed or {})
         """Lines with a fixed answer (a keepalive's)."""
+        self.tell_others = tell_others
+        """Called with each value a command changed, for the unit's other clients (a console's NOTIFY)."""
         verbs = set()
         for param in sim.profile.parameters.values():
             verbs.add(param.encoding.set.text[-1:])
@@ -257,11 +288,18 @@ class TextAnswerer:
             self.reply(self.fixed[line])
             return
         if sim.decoder is not None:          # the maker's document reads the line, not the profile's templates
+            with sim._lock:
+                before = dict(sim.state)
             answer = sim.decoder(sim, line)
             if isinstance(answer, str):
                 self.reply(answer)
             elif not answer:
                 self.error("unknown_command", f"not in the document: {line!r}")
+            if self.tell_others is not None:
+                with sim._lock:
+                    changed = {k: v for k, v in sim.state.items() if before.get(k) != v}
+                for name, value in changed.items():
+                    self.tell_others(name, value)
             return
         parsed = self.parse(line)
         if parsed is None:
