@@ -677,7 +677,7 @@ def ping_tail(read: Callable[[int, int], np.ndarray], latency_samples: float, pi
     sweep (the silence before it: the floor is its quietest 10 ms); ``tail_from`` the last
     sweep's end. The tail's last 20 ms must be no louder than the floor + 6 dB, or 60 dB under
     the sweep's return, or -100 dBFS. The gap needed on top of the one there follows the
-    tail's decay (dB per second over 10 ms blocks) down to that limit, with a fifth more; with
+    tail's decay (dB per second over 10 ms blocks) down to that limit, half as long again; with
     too little tail to fit a decay, :data:`FIRST_GAP_S`.
     """
     lat = int(round(latency_samples))
@@ -705,7 +705,7 @@ def ping_tail(read: Callable[[int, int], np.ndarray], latency_samples: float, pi
         t = np.arange(len(levels)) * _TAIL_BLOCK_S
         half = len(levels) // 2      # the later half: past the reverb's build-up
         slope = float(np.polyfit(t[half:], levels[half:], 1)[0])
-    more = (last_db - limit_db) / -slope * 1.2 if slope < -1.0 else FIRST_GAP_S
+    more = (last_db - limit_db) / -slope * 1.5 if slope < -1.0 else FIRST_GAP_S
     return last_db, limit_db, float(min(MAX_PING_GAP_S, max(0.25, more)))
 
 
