@@ -13,6 +13,7 @@ sheet the product would refuse.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,22 +126,24 @@ def build_demo_studio(root: str | Path, *, samplerate: int = 48000, interface: s
     """
     from recall.paths import StudioPaths
     from recall.sheet import Insert, Sheet, require_valid
+    from recall.store import load_sheet
     from recall.studio import load_studio
     from recall.tomlio import save_text
 
     root = Path(root).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
     paths = StudioPaths(root)
-    if not paths.studio_file.exists():
+    if not _kept(paths.studio_file):
         save_text(paths.studio_file, studio_toml(samplerate, interface))
     studio = load_studio(root)
     for variant, song in enumerate(SONGS):
         song_paths = paths.song(song.slug)
         stems_dir = song_paths.stems
-        if not all((stems_dir / f"{name}.wav").exists() for name in _stem_names()):
+        if not all([_kept(stems_dir / f"{name}.wav") for name in _stem_names()]):
             write_stems(stems_dir, song.arrangement, samplerate, song.key_root)
         sheet_file = song_paths.sheet
-        if sheet_file.exists():
+        if _kept(sheet_file):
+            load_sheet(studio, song.slug)  # a broken sheet is refused now, before JACK starts
             continue
         sheet = Sheet.new(song.title, artist=ARTIST, album=ALBUM, samplerate=samplerate,
                           stage=song.stage,
@@ -156,6 +159,18 @@ def build_demo_studio(root: str | Path, *, samplerate: int = 48000, interface: s
         require_valid(sheet, studio)
         save_text(sheet_file, sheet.dumps())
     return root
+
+
+def _kept(path: Path) -> bool:
+    """Whether the demo folder already has ``path`` (kept as the engineer left it). Something
+    else in its place (a folder, a FIFO, a link to a device) is refused in one line
+    (devices.safe_read), never opened."""
+    from devices.safe_read import regular_file
+
+    if not os.path.lexists(path):
+        return False
+    regular_file(path)
+    return True
 
 
 def _stem_names() -> tuple[str, ...]:
