@@ -184,18 +184,20 @@ def main() -> int:
     parser.add_argument("--scheduling", default="rt",
                         help="rt (real-time server, default) and/or nort (--no-realtime)")
     parser.add_argument("--before", metavar="REV", help="also run the demo from git revision REV, alternating")
-    parser.add_argument("--period", type=int, default=PERIOD, help=f"JACK period in frames (default {PERIOD})")
+    parser.add_argument("--period", default=str(PERIOD),
+                        help=f"JACK period in frames, or several (1024,2048) run alternately (default {PERIOD})")
     parser.add_argument("--probe", type=int, metavar="PRIO", help=argparse.SUPPRESS)  # the floor probe's process
     args = parser.parse_args()
     if args.probe is not None:
-        return probe(args.probe, args.period)
+        return probe(args.probe, int(args.period))
+    periods = [int(p) for p in args.period.split(",") if p]
     conditions = [c for c in args.conditions.split(",") if c]
     schedules = [s for s in args.scheduling.split(",") if s]
     if "rt" in schedules and not realtime_allowed():
         print("note: this process may not use real-time scheduling: 'rt' runs fall back to --no-realtime")
-    print(f"hybrid demo --no-tui at JACK period {args.period} (48 kHz); busy = 2 busy loops + dd 4000 MB conv=fsync; "
+    print(f"hybrid demo --no-tui at JACK period {args.period} frames (48 kHz); busy = 2 busy loops + dd 4000 MB conv=fsync; "
           f"load average now {os.getloadavg()[0]:.1f}")
-    print(f"{'tree':<8}{'machine':<8}{'jackd':<7}{'run':>4}{'files good':>12}{'attempts':>9}{'spoilt':>8}"
+    print(f"{'tree':<11}{'machine':<8}{'jackd':<7}{'run':>4}{'files good':>12}{'attempts':>9}{'spoilt':>8}"
           f"{'xruns in pass':>15}{'jackd xruns':>13}{'wall s':>8}{'floor: late > period':>22}")
     totals: dict[tuple[str, str, str], list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-demo-load-") as tmp:
@@ -206,18 +208,20 @@ def main() -> int:
             for condition in conditions:
                 for sched in schedules:
                     for run in range(1, args.runs + 1):
-                        for label, tree in trees:
-                            tag = f"{condition}-{sched}-{label}-{run}"
+                        for (label, tree), period in [(t, p) for t in trees for p in periods]:
+                            if len(periods) > 1:
+                                label = f"{label[:5]}/{period}"
+                            tag = f"{condition}-{sched}-{label.replace('/', '-')}-{run}"
                             if condition == "busy":
                                 with Load(Path(tmp)) as load:
                                     time.sleep(2)  # let the writer fill the page cache first
-                                    result = run_demo(sched == "rt", load, tag, tree, args.period)
+                                    result = run_demo(sched == "rt", load, tag, tree, period)
                             else:
-                                result = run_demo(sched == "rt", None, tag, tree, args.period)
+                                result = run_demo(sched == "rt", None, tag, tree, period)
                             totals.setdefault((label, condition, result["scheduling"]), []).append(result)
                             good = f"{result['good']} of {result['files']}"
                             xruns = ",".join(str(x) for x in result["pass_xruns"]) or "-"
-                            print(f"{label:<8}{condition:<8}{result['scheduling']:<7}{run:>4}{good:>12}"
+                            print(f"{label:<11}{condition:<8}{result['scheduling']:<7}{run:>4}{good:>12}"
                                   f"{result.get('attempts', 0):>9}{result.get('spoilt', 0):>8}{xruns:>15}"
                                   f"{result['server_xruns']:>13}{result['wall_s']:>8.1f}"
                                   f"{_floor(result['floor']):>22}"
@@ -232,7 +236,7 @@ def main() -> int:
         passes = sum(1 for r in results if r["files"] and r["good"] == r["files"])
         attempts = sum(r.get("attempts", 0) for r in results)
         spoilt = sum(r.get("spoilt", 0) for r in results)
-        print(f"{label:<8}{condition:<8}{sched:<7}all files good in {passes} of {len(results)} run(s); "
+        print(f"{label:<11}{condition:<8}{sched:<7}all files good in {passes} of {len(results)} run(s); "
               f"{spoilt} of {attempts} print attempts spoilt by xruns; "
               f"jackd xruns per run {sum(r['server_xruns'] for r in results) / len(results):.1f}; "
               f"FIFO {PROBE_PRIORITY} probe woken more than a period late {sum(r['floor'].get('over_period', 0) for r in results)} "
