@@ -149,7 +149,10 @@ def run_demo(realtime: bool, load: Load | None, tag: str, tree: Path = ROOT, per
     if printing is None:
         result["error"] = "no print step in the report"
         return result
-    data = printing.get("data", {})
+    data = printing.get("data") or {}
+    if not data:
+        result["error"] = f"print step: {printing.get('summary')}"
+        return result
     files = data.get("files", [])
     result["files"] = len(files)
     result["good"] = sum(1 for f in files if f.get("good"))
