@@ -58,7 +58,7 @@ def base(tmp_path_factory) -> Path:
         for folder, seconds in (("Song A", 0.2), ("Song B", 0.3)):
             zf.writestr(f"{folder}/1Kick.wav", _wav(seconds, seed=1))
             zf.writestr(f"{folder}/2Snare.wav", _wav(seconds, seed=2))
-    build_demo_studio(root.parent / "demo")
+    build_demo_studio(root.parent / "demo", mix_and_master=True)  # as `hybrid demo` builds it
     return root
 
 
