@@ -22,18 +22,28 @@ How this backend avoids those:
   ``client_name=X`` gets a client of its own and is ``X:N`` (JACK renames a second
   client ``X-01``, as with rtmidi). Non-virtual ports (the gear hybrid talks to) all
   live on one shared client per process, ``mido:output-1``, ``mido:input-2``...,
-  connected to the named port: one Python process callback a period instead of one
-  per port (16 idle ports: about 8x less CPU, ``bench/jack_midi_clients.py``).
+  connected to the named port: one process callback a period instead of one per port
+  (16 idle ports: about 8x less CPU, ``bench/jack_midi_clients.py``).
 - A port is never unregistered under a running process callback: a port leaving the
   shared client first leaves the list its process callback walks, and is unregistered
   once a later cycle has ended; a client's last port closes it with ``deactivate()``
   (libjack waits for the cycle in flight; CFFI has released the GIL, so a callback
   waiting for it finishes) and then ``close()``.
-- The process callback only moves bytes: outgoing events wait in a deque and are
-  written in the next cycle, whatever does not fit in the period's buffer stays queued
-  for the next one (never dropped); incoming events are copied into a deque and a
-  dispatcher thread parses them and calls the user's callback or fills the port's
-  queue. No user code runs in JACK's process thread.
+- The process callback is C (``devices/_jack_midi_ring.c``, built once with cffi by
+  ``devices.jack_midi_ring``) and only moves bytes: ``send()`` puts an event into the
+  port's jack_ringbuffer and the next cycle writes it, whatever does not fit in the
+  period's buffer stays queued for the next one (never dropped); incoming events (with
+  their frame time) go into the input port's ring, the callback writes a byte to the
+  input's pipe, and the input's dispatcher thread pulls them, parses them and calls the
+  user's callback or fills the port's queue. No Python, and no user code, runs in JACK's
+  process thread: it never waits for the GIL (issue 15: a Python callback late for its
+  cycle lost that cycle's MIDI under load; ``bench/jack_midi_load.py``, two busy loops:
+  about 86 messages lost per 10,000 with the Python callback, 0 with C). A port's ring
+  is freed only once two cycles have ended since it left its slot.
+- Where the C callback cannot be built (no compiler or Python headers) the backend logs
+  one line and runs the same logic as a Python process callback (deques instead of
+  rings); ``HYBRID_JACK_MIDI_CALLBACK=python`` forces it (benchmarks); ``callback_kind()``
+  says which runs.
 - A non-virtual open returns once two cycles have run with the new connection (the
   server applies it from a later cycle on; a message sent before would go nowhere).
 - An output flushes before it closes: it waits (bounded) until the process thread has
@@ -42,11 +52,10 @@ How this backend avoids those:
 - Errors (no server, unknown port, server gone) are ``OSError``, which the device layer
   already turns into DeviceError.
 
-What remains: every process callback here is Python and needs the GIL once a period.
-A client late for its cycle (a thread holding the GIL, a starved CPU) is an xrun, and
-JACK itself then loses or repeats that cycle's MIDI (measured: a 20 kB SysEx parsed by
-mido holds the GIL for 13 ms, more than two 256-frame periods). So opening the first
-port lowers Python's GIL switch interval to ``SWITCH_INTERVAL_S`` (from 5 ms, about one
+With the Python fallback every process callback needs the GIL once a period. A client
+late for its cycle (a thread holding the GIL, a starved CPU) is an xrun, and JACK itself
+then loses or repeats that cycle's MIDI (measured: a 20 kB SysEx parsed by mido holds the
+GIL for 13 ms, more than two 256-frame periods). So opening the first port lowers Python's GIL switch interval to ``SWITCH_INTERVAL_S`` (from 5 ms, about one
 period): a waiting process thread gets the GIL within half a millisecond. That is a
 process-wide setting, taken on purpose; every Python JACK client in the process gains.
 For the same reason it lowers the niceness of the process's threads to
