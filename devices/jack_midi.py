@@ -156,13 +156,25 @@ def _server_key() -> str:
     return os.environ.get("JACK_DEFAULT_SERVER") or "default"
 
 
+OPEN_RETRIES = 3
+"""Tries to open a client when the server answers with a communication error (ServerError:
+seen under two busy loops when a client named like one just closed opened at once)."""
+
+
 def _open_client(name: str) -> jack.Client:
     """A new JACK client; DeviceTimeoutError (an OSError) if the server does not answer."""
-    try:
-        return call_with_timeout(lambda: jack.Client(name, no_start_server=True),
-                                 doing=f"opening JACK client {name!r}")
-    except jack.JackError as exc:
-        raise OSError(f"cannot reach the JACK server {_server_key()!r} ({exc})") from None
+    attempt = 1
+    while True:
+        try:
+            return call_with_timeout(lambda: jack.Client(name, no_start_server=True),
+                                     doing=f"opening JACK client {name!r}")
+        except jack.JackError as exc:
+            status = getattr(exc, "status", None)
+            transient = status is not None and status.server_error and not status.server_failed
+            if not transient or attempt >= OPEN_RETRIES:
+                raise OSError(f"cannot reach the JACK server {_server_key()!r} ({exc})") from None
+        time.sleep(0.05 * attempt)
+        attempt += 1
 
 
 # ---- listing ----------------------------------------------------------------------------
