@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 from textual.worker import WorkerCancelled
@@ -77,3 +78,14 @@ async def settle(app, pilot) -> None:
             continue
     await pilot.pause()
     await pilot.pause()
+
+
+async def until(pilot, predicate, timeout_s: float = 10.0) -> bool:
+    """Wait for ``predicate()`` to hold, looking every 20 ms, for at most ``timeout_s``: for
+    what happens outside the app's workers (MIDI, a gear process), instead of a fixed pause."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        await pilot.pause(0.02)
+    return True
