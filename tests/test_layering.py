@@ -32,7 +32,7 @@ RANKS: dict[str, list[list[str]]] = {
     "recall": [["recall", "recall.errors"], [CORE], ["recall.routing"]],
     "hybrid": [["hybrid", "hybrid.errors", "hybrid.tomlfile"], ["hybrid.models"], ["hybrid.files"],
                ["hybrid.live"], ["hybrid.simgear"], ["hybrid.app"], ["hybrid.cli", "hybrid.__main__"]],
-    "tui": [["tui", "tui.errors"], ["tui.widgets"], ["tui.views"], ["tui.commands"], ["tui.app"]],
+    "tui": [["tui", "tui.errors", "tui.numbers"], ["tui.widgets"], ["tui.views"], ["tui.commands"], ["tui.app"]],
 }
 """No CORE in hybrid's ranks: a new sub-package of hybrid/ must be placed here (the test says so)."""
 

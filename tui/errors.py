@@ -13,14 +13,17 @@ import traceback
 from contextlib import contextmanager
 from collections.abc import Iterator
 
+from textual.markup import escape
+
 from hybrid.errors import LAYER_ERRORS
 
 
 def one_line(exc: BaseException) -> str:
-    """The line a person reads for ``exc``."""
+    """The line a person reads for ``exc``, as Textual markup: the views put it into markup, where
+    an unescaped key such as ``[mix]`` or ``[summing]`` would be taken for a style and vanish."""
     if isinstance(exc, LAYER_ERRORS):
-        return str(exc)
-    return f"internal error ({type(exc).__name__}: {exc}); details in the log"
+        return escape(str(exc))
+    return escape(f"internal error ({type(exc).__name__}: {exc}); details in the log")
 
 
 @contextmanager

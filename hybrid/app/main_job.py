@@ -75,7 +75,20 @@ def run_main_job(session, slug: str, *, on_event: Callable[[str], None] | None =
     t0 = time.perf_counter()
     sheet = session.sheet(slug)
     report = MainJobReport(song=slug, title=sheet.title)
+    run = step_runner(report, say)
 
+    applied = run("recall: apply the sheet to the gear", lambda: _apply(session, slug, say))
+    run("recall: hand-set gear (walk-through)", lambda: _walkthrough(session, slug, applied))
+    run("verify: read the gear back against the sheet", lambda: _verify(session, slug))
+    run("verify: listen to each chain", lambda: _listen(session, slug))
+    run("loops: measure the round trips", lambda: _measure(session, slug))
+    run("print: stems through their insert chains", lambda: _print(session, slug, say))
+    report.wall_time_s = time.perf_counter() - t0
+    return report
+
+
+def step_runner(report: MainJobReport, say: Callable[[str], None]) -> Callable[[str, Callable[[], JobStep]], JobStep]:
+    """``run(name, fn)``: a step of ``report``, its lines said as it goes; a layer's error is a failed step."""
     def run(name: str, fn: Callable[[], JobStep]) -> JobStep:
         say(f"{name}…")
         try:
@@ -88,14 +101,7 @@ def run_main_job(session, slug: str, *, on_event: Callable[[str], None] | None =
             say(f"    {line}")
         return step
 
-    applied = run("recall: apply the sheet to the gear", lambda: _apply(session, slug, say))
-    run("recall: hand-set gear (walk-through)", lambda: _walkthrough(session, slug, applied))
-    run("verify: read the gear back against the sheet", lambda: _verify(session, slug))
-    run("verify: listen to each chain", lambda: _listen(session, slug))
-    run("loops: measure the round trips", lambda: _measure(session, slug))
-    run("print: stems through their insert chains", lambda: _print(session, slug, say))
-    report.wall_time_s = time.perf_counter() - t0
-    return report
+    return run
 
 
 def _apply(session, slug: str, say: Callable[[str], None]) -> JobStep:

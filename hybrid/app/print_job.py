@@ -16,18 +16,21 @@ job (``hybrid demo --no-tui``) and the TUI's Print view all call
 
 To print something new (a mix, a master), give the request a kind and branch in
 :func:`perform`; the session, the child process and the front ends stay as they are.
+A mix (``mix=True``) or an album's mastering passes (``album=NAME``) run through
+:func:`run_request`: the same child process, cancel and xrun retry, and for a master the
+hand-set walk-through of each song sent back to the front end (``on_steps``) before it plays.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from hybrid.app.rows import PrintedStem, PrintProgress, PrintReport
-from hybrid.errors import XRUNS, code_of, only
+from hybrid.errors import PING_TAIL, XRUNS, HybridError, code_of, only
 from hybrid.live.audio.printing import PingSettings, PrintOptions
 from recall.paths import SongPaths
 
@@ -54,6 +57,15 @@ class PrintRequest:
     of its stems through their inserts; the result is then a MixResult."""
     variants: list[str] | None = None
     """With ``mix``: the variants to print (None: every variant of the sheet's [mix])."""
+    album: str | None = None
+    """Print this album's mastering passes (hybrid.live.audio.master) instead; ``song`` is
+    then unused (""). The result is a MasterResult; each printed master is recorded in the
+    album's album.toml."""
+
+    @property
+    def label(self) -> str:
+        """What the request prints, for error lines: ``album NAME`` or ``song NAME``."""
+        return f"album {self.album}" if self.album else f"song {self.song}"
 
     def settings(self, studio):
         from hybrid.live.audio.song import interface_of
@@ -64,12 +76,19 @@ class PrintRequest:
 
 def perform(studio, request: PrintRequest, *, on_pass: Callable[..., None] | None = None,
             on_progress: Callable[[Any], None] | None = None, on_route: Callable[..., None] | None = None,
-            cancel: threading.Event | None = None):
+            on_steps: Callable[..., None] | None = None, cancel: threading.Event | None = None):
     """Run ``request`` on ``studio`` (recall's Studio) in this process; a SongPrintResult
-    (a MixResult for a ``mix`` request: ``on_pass(number, total, variant)``)."""
+    (a MixResult for a ``mix`` request: ``on_pass(number, total, variant)``; a MasterResult
+    for an ``album`` request: ``on_pass(number, total, song)``, ``on_steps(song, steps)``)."""
     from hybrid.live.audio.song import print_song
     from recall import store
 
+    if request.album:
+        from hybrid.live.audio.master import print_master
+
+        return print_master(studio, request.album, request.settings(studio), request.options, ping=request.ping,
+                            on_steps=on_steps, on_pass=on_pass, on_progress=on_progress, cancel=cancel,
+                            record=True)
     sheet = store.load_sheet(studio, request.song)
     if request.mix:
         from hybrid.live.audio.mix import print_mix
@@ -149,18 +168,82 @@ def print_request(session, request: PrintRequest, *,
         notes.extend(note for outcome in result.passes for note in outcome.notes)
         if result.cancelled or retried >= xrun_retries or not spoilt_only_by_xruns(outcomes):
             break
-        retried += 1  # the machine was busy for a moment: the pass is worth one more go
-        notes.append(f"attempt {retried} spoilt by xruns between the pings: printed again")
+        retried += 1  # the machine was busy for a moment, or a ping's tail rang on: one more go
+        why = ("the first ping's tail rang into the stems: printed again with the gap it needs (latency.toml "
+               "[tails])" if any(code_of(p) == PING_TAIL for f in outcomes for p in f.problems)
+               else "xruns between the pings: printed again")
+        notes.append(f"attempt {retried} spoilt by {why}")
     return PrintReport(song=slug, folder=str(SongPaths(session.song_dir(slug)).prints), files=files,
                        passes=len(result.passes), dry=sorted(result.plan.skipped), retried_for_xruns=retried,
                        routing=list(routing), cancelled=result.cancelled, kept=[str(p) for p in result.kept],
                        notes=notes, result=result)
 
 
+def run_request(session, request: PrintRequest, *, on_pass: Callable[..., None] | None = None,
+                on_progress: Callable[[Any], None] | None = None, on_steps: Callable[..., None] | None = None,
+                xrun_retries: int = XRUN_RETRIES, separate_process: bool = True,
+                cancel: threading.Event | None = None) -> tuple[Any, int]:
+    """A mix or master ``request`` for ``session``: ``(MixResult | MasterResult, attempts spoilt by xruns)``.
+
+    Like :func:`print_request`: in the print process unless ``separate_process`` is False,
+    under the session's audio lock, cancellable, and run again (up to ``xrun_retries``)
+    when xruns between the pings are all that spoilt it. ``on_steps(song, steps)`` gets a
+    master song's hand-set walk-through before it plays; it returns when they are set
+    (raise HybridError to stop).
+    """
+    from hybrid.app.print_process import run_print
+
+    if not (request.mix or request.album):
+        raise HybridError("run_request prints a mix or a master; a song's stems print through print_song",
+                          where=request.label)
+    retried = 0
+    while True:
+        with session.audio_lock:
+            if separate_process:
+                result = run_print(session.root, request, on_pass=on_pass or _ignore,
+                                   on_progress=on_progress or _ignore, on_steps=on_steps, cancel=cancel)
+            else:
+                result = perform(session.studio, request, on_pass=on_pass, on_progress=on_progress,
+                                 on_steps=on_steps, cancel=cancel)
+        if getattr(result, "cancelled", None) or retried >= xrun_retries or not _spoilt_by_xruns(result):
+            return result, retried
+        retried += 1
+        gap = max([request.options.ping_gap_s] + [f.ping_tail_s or 0.0 for f in _files(result)])
+        if gap > request.options.ping_gap_s:      # a ping's tail rang into the print: leave it that long
+            request = replace(request, options=replace(request.options, ping_gap_s=gap))
+
+
+def _ignore(*_args: Any) -> None:
+    return None
+
+
+def _groups(result) -> list:
+    groups = getattr(result, "variants", None)
+    return list(groups if groups is not None else getattr(result, "songs", []))
+
+
+def _files(result) -> list:
+    return [f for g in _groups(result) for p in g.passes for f in p.files]
+
+
+def _spoilt_by_xruns(result) -> bool:
+    """A mix or master result whose bad passes went bad only through xruns (or a ping's tail)."""
+    groups = _groups(result)
+    bad = [p for g in groups if not g.good for p in g.passes if not p.good]
+    if not bad or any(not g.passes for g in groups if not g.good):
+        return False
+    return all(only([*p.problems, *(x for f in p.files for x in f.problems)], *AGAIN) for p in bad)
+
+
+AGAIN = (XRUNS, PING_TAIL)
+"""What a print is run again for: the machine was busy, or the first ping's tail rang into the
+stems (the next attempt leaves the gap that tail was measured to need)."""
+
+
 def spoilt_only_by_xruns(printed) -> bool:
-    """True when some printed files are bad and xruns are all that is wrong with them."""
+    """True when some printed files are bad and xruns (or a ping's tail) are all that is wrong with them."""
     bad = [f for f in printed if not f.good]
-    return bool(bad) and all(only(f.problems, XRUNS) for f in bad)
+    return bool(bad) and all(only(f.problems, *AGAIN) for f in bad)
 
 
 def printed_stem(f) -> PrintedStem:

@@ -12,13 +12,16 @@ MIDI and monitor threads.
 :class:`hybrid.app.print_job.PrintRequest` from its standard input, runs
 :func:`hybrid.app.print_job.perform`, and writes pickled frames to its standard output:
 ``("route", (number, total, RouteResult))`` where the studio has a router,
-``("pass", (number, total, planned))``, ``("progress", Progress)``, then
+``("pass", (number, total, planned))``, ``("progress", Progress)``, for a master
+``("steps", (song, [walk-through Step]))`` before a song with hand-set units plays (the
+child waits for ``go``), then
 ``("result", SongPrintResult)`` or ``("error", line)``. Frames are length-prefixed;
 anything else the child prints goes to its standard error (``STUDIO/.state/print-process.log``).
 
 After the request, the child's standard input carries lines: ``cancel`` (stop the
 running pass within a period; the result says what was kept) and ``go`` (the cords of
-a paper bay's pass are patched: play it; only with ``wait_for_cords``). The child
+a paper bay's pass are patched: play it; only with ``wait_for_cords``; or a master song's
+hand-set units are set). The child
 ignores Ctrl-C: the parent turns it into ``cancel``.
 """
 
@@ -44,11 +47,14 @@ MODULE = "hybrid.app.print_process"
 
 
 def run_print(root: Path, request, *, on_pass: Callable[..., None], on_progress: Callable[[Any], None],
-              on_route: Callable[..., None] | None = None, cancel: threading.Event | None = None):
-    """Run ``request`` (a PrintRequest) for the studio at ``root`` in a child process; its SongPrintResult.
+              on_route: Callable[..., None] | None = None, on_steps: Callable[..., None] | None = None,
+              cancel: threading.Event | None = None):
+    """Run ``request`` (a PrintRequest) for the studio at ``root`` in a child process; its result
+    (hybrid.app.print_job.perform's).
 
     ``on_route`` runs before a routed pass plays; with ``request.wait_for_cords`` the child
     waits for it to return (an exception from it stops the child and is raised here).
+    ``on_steps(song, steps)`` likewise before a master song with hand-set units plays.
     Ctrl-C here cancels the print like ``cancel``.
     """
     package_root = Path(__file__).resolve().parents[2]
@@ -56,7 +62,7 @@ def run_print(root: Path, request, *, on_pass: Callable[..., None], on_progress:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(package_root), env.get("PYTHONPATH")]))
     log = StudioPaths(root).state / "print-process.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    slug = request.song
+    label = request.label
     with log.open("ab") as err:
         proc = subprocess.Popen([sys.executable, "-m", MODULE, str(root)],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=env)
@@ -82,7 +88,7 @@ def run_print(root: Path, request, *, on_pass: Callable[..., None], on_progress:
                 if frame is None:
                     proc.wait()
                     raise HybridError(f"the print process ended without a result (exit code {proc.returncode}; "
-                                      f"see {log})", where=f"song {slug}")
+                                      f"see {log})", where=label)
                 kind, payload = frame
                 if kind == "pass":
                     on_pass(*payload)
@@ -97,10 +103,18 @@ def run_print(root: Path, request, *, on_pass: Callable[..., None], on_progress:
                             waiting.clear()
                     if request.wait_for_cords and payload[2].steps:
                         control.send("go")
+                elif kind == "steps":
+                    if on_steps is not None:
+                        waiting.set()
+                        try:
+                            on_steps(*payload)
+                        finally:
+                            waiting.clear()
+                    control.send("go")
                 elif kind == "result":
                     return payload
                 elif kind == "error":
-                    raise HybridError(payload, where=f"song {slug}")
+                    raise HybridError(payload, where=label)
         finally:
             if restore is not None:
                 signal.signal(signal.SIGINT, restore)
@@ -205,10 +219,18 @@ def main(argv: list[str] | None = None) -> int:
                 go.wait()
                 go.clear()
 
+        def on_steps(song: str, steps) -> None:
+            send("steps", (song, list(steps)))
+            go.wait()
+            go.clear()
+            if cancel.is_set():
+                raise HybridError(f"stopped before {song}: its hand-set units were not confirmed",
+                                  where=request.label)
+
         result = perform(load_studio(args[0]), request,
                          on_pass=lambda number, total, planned: send("pass", (number, total, planned)),
                          on_progress=lambda progress: send("progress", progress),
-                         on_route=on_route, cancel=cancel)
+                         on_route=on_route, on_steps=on_steps, cancel=cancel)
     except (*LAYER_ERRORS, OSError) as exc:
         send("error", str(exc))
         return 1

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from devices.errors import DeviceError
-from hybrid.app.print_job import XRUN_RETRIES, PrintRequest, print_request
+from hybrid.app.print_job import XRUN_RETRIES, PrintRequest, print_request, run_request
 from hybrid.app.rows import DeviceProgress, DeviceStatus, LoopState, PrintPlan, PrintProgress, PrintReport
 from hybrid.app.traffic import TrafficLog
 from hybrid.errors import HOST_ERROR, HybridError
@@ -393,6 +393,35 @@ class StudioSession:
             raise HybridError(f"the request is for {request.song!r}, not {slug!r}", where=str(self.root))
         return print_request(self, request, on_progress=on_progress, on_pass=on_pass, on_route=on_route,
                              xrun_retries=xrun_retries, separate_process=separate_process, cancel=cancel)
+
+    def print_mix(self, slug: str, *, request: PrintRequest | None = None,
+                  on_pass: Callable[..., None] | None = None, on_progress: Callable[..., None] | None = None,
+                  separate_process: bool = True, cancel: threading.Event | None = None):
+        """Print ``slug``'s mix variants through the summing mixer (hybrid.live.audio.mix) the way
+        every front end does (hybrid.app.print_job.run_request): ``(MixResult, attempts spoilt by xruns)``."""
+        request = request or PrintRequest(song=slug, mix=True)
+        if request.song != slug or not request.mix:
+            raise HybridError(f"the request is not a mix of {slug!r}", where=str(self.root))
+        return run_request(self, request, on_pass=on_pass, on_progress=on_progress,
+                           separate_process=separate_process, cancel=cancel)
+
+    def print_master(self, album: str, *, request: PrintRequest | None = None,
+                     on_steps: Callable[..., None] | None = None, on_pass: Callable[..., None] | None = None,
+                     on_progress: Callable[..., None] | None = None, separate_process: bool = True,
+                     cancel: threading.Event | None = None):
+        """Print ``album``'s mastering passes (hybrid.live.audio.master), each master recorded in
+        album.toml: ``(MasterResult, attempts spoilt by xruns)``. ``on_steps(song, steps)`` gets a
+        song's hand-set walk-through and returns when it is set (without it, and with ``hands``,
+        the demo's stand-in turns the knobs)."""
+        request = request or PrintRequest(song="", album=album)
+        if request.album != album:
+            raise HybridError(f"the request is not a master of {album!r}", where=str(self.root))
+        if on_steps is None and self.hands is not None:
+            def on_steps(_song: str, steps: list[Step]) -> None:
+                for step in steps:
+                    self.confirm_step(step)
+        return run_request(self, request, on_pass=on_pass, on_progress=on_progress, on_steps=on_steps,
+                           separate_process=separate_process, cancel=cancel)
 
     # -- the main job ---------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from hybrid.cli.output import add_json_flag, emit
@@ -29,7 +30,9 @@ def register(sub) -> None:
         description="Start a private JACK server, simulators for the built-in gear and simulated analog "
                     "chains, build a demo studio and open the control-room UI on it. Quitting stops "
                     "everything. With --no-tui, run the main job headless (recall, verify, measure the "
-                    "loops, print one song's stems) and print the report.")
+                    "loops, print one song's stems), then print every song's mix (full and instrumental) "
+                    "through the summing mixer, master the EP and build its DDP and approval set, and "
+                    "print the report.")
     demo.add_argument("--no-tui", action="store_true", help="run the main job headless and report")
     demo.add_argument("--studio", type=Path, metavar="DIR",
                       help="build (or reuse) the demo studio here instead of a temp folder")
@@ -39,7 +42,9 @@ def register(sub) -> None:
                       help="use this running JACK server instead of starting a private one "
                            "(its period and rate are used; it is left running)")
     demo.add_argument("--song", default=None, metavar="SONG",
-                      help="with --no-tui: the song to run (default: the EP's first)")
+                      help="with --no-tui: the song of the main job (default: the EP's first)")
+    demo.add_argument("--song-only", action="store_true",
+                      help="with --no-tui: only the song's main job (no mixes, masters or DDP)")
     add_json_flag(demo)
     demo.set_defaults(func=run_demo)
 
@@ -87,7 +92,7 @@ def run_demo(args: argparse.Namespace) -> int:
     else:
         studio_dir = args.studio
     try:
-        build_demo_studio(studio_dir)
+        build_demo_studio(studio_dir, mix_and_master=True)
         with DemoRig(Path(studio_dir), jack_name=args.jack) as rig:
             if args.no_tui:
                 return _headless(args, studio_dir, rig)
@@ -113,7 +118,14 @@ def _headless(args: argparse.Namespace, studio_dir: Path, rig) -> int:
             print(line, flush=True)
 
     say(f"demo studio: {session.root} ({rig.label()})")
+    t0 = time.perf_counter()
     report = session.run_main_job(song, on_event=say)
+    if not args.song_only:
+        from hybrid.app.album_job import run_album_job
+        from hybrid.app.demo.studio import ALBUM_SLUG
+
+        run_album_job(session, report, ALBUM_SLUG, [s.slug for s in SONGS], on_event=say)
+        report.wall_time_s = time.perf_counter() - t0
     say("")
     # the details were printed as the job ran: end with the summary
     emit(report.to_dict(), args.json, lambda _data: report.text(details=False))

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from hybrid.cli.output import add_json_flag, emit
@@ -168,24 +169,31 @@ def cmd_print(args) -> int:
     return _print_stem(args)
 
 
+def _request(args, **kind):
+    """The PrintRequest of a mix or master: the command line's options and interface overrides."""
+    from hybrid.app.print_job import PrintRequest
+
+    return PrintRequest(song=kind.pop("song", ""), options=_options(args), device=args.device, hostapi=args.hostapi,
+                        samplerate=args.samplerate, blocksize=args.blocksize, **kind)
+
+
 def _print_mix(args) -> int:
-    """``SONG --mix``: every variant (or those asked) through the summing mixer, in consecutive passes."""
+    """``SONG --mix``: every variant (or those asked) through the summing mixer, in consecutive passes,
+    in the print process like every print (hybrid.app.print_job.run_request)."""
+    from hybrid.app.session import StudioSession
     from recall import store
-    from recall.studio import load_studio
 
-    from hybrid.live.audio.mix import plan_mix, print_mix
-    from hybrid.live.audio.song import interface_of
+    from hybrid.live.audio.mix import plan_mix
 
-    studio = load_studio(args.studio)
-    sheet = store.load_sheet(studio, args.target)
-    song_dir = store.song_dir(studio, args.target)
+    session = StudioSession(args.studio, strict=True)
     if args.plan:
-        emit(plan_mix(studio, sheet, song_dir, args.target, args.variant).to_dict(), args.json,
+        studio = session.studio
+        plan = plan_mix(studio, store.load_sheet(studio, args.target), store.song_dir(studio, args.target),
+                        args.target, args.variant)
+        emit(plan.to_dict(), args.json,
              lambda d: "\n".join([f"mix of {d['song']}: variants {', '.join(d['variants'])}"]
                                  + [f"  {s['stem']} -> input(s) {s['inputs']}" for s in d["stems"]]))
         return 0
-    settings = interface_of(studio).override(device=args.device, hostapi=args.hostapi,
-                                             samplerate=args.samplerate, blocksize=args.blocksize)
     progress = _ProgressLine()
 
     def on_pass(number, total, variant):
@@ -193,8 +201,9 @@ def _print_mix(args) -> int:
         sys.stderr.write(f"mix pass {number}/{total}: {variant}\n")
 
     try:
-        result = print_mix(studio, sheet, song_dir, args.target, settings, _options(args), variants=args.variant,
-                           on_pass=on_pass, on_progress=progress)
+        result, _retried = session.print_mix(args.target, request=_request(args, song=args.target, mix=True,
+                                                                              variants=args.variant),
+                                             on_pass=on_pass, on_progress=progress)
     finally:
         progress.done()
     emit(result.to_dict(), args.json, _mix_text)
@@ -207,19 +216,17 @@ def _print_mix(args) -> int:
 
 
 def _print_master(args) -> int:
-    """``--master ALBUM``: each track's mix through the album's mastering chain, recalled song by song."""
-    from recall.studio import load_studio
+    """``--master ALBUM``: each track's mix through the album's mastering chain, recalled song by song,
+    in the print process (hybrid.app.print_job.run_request); each master recorded in album.toml."""
+    from hybrid.app.session import StudioSession
 
-    from hybrid.live.audio.master import plan_master, print_master
-    from hybrid.live.audio.song import interface_of
+    from hybrid.live.audio.master import plan_master
 
-    studio = load_studio(args.studio)
+    session = StudioSession(args.studio, strict=True)
     if args.plan:
-        emit(plan_master(studio, args.master).to_dict(), args.json,
+        emit(plan_master(session.studio, args.master).to_dict(), args.json,
              lambda d: f"master {d['album']}: {', '.join(d['songs'])} through {' > '.join(d['chain'])}")
         return 0
-    settings = interface_of(studio).override(device=args.device, hostapi=args.hostapi,
-                                             samplerate=args.samplerate, blocksize=args.blocksize)
     progress = _ProgressLine()
 
     def on_steps(song, steps):
@@ -239,12 +246,17 @@ def _print_master(args) -> int:
         sys.stderr.write(f"master {number}/{total}: {song}\n")
 
     try:
-        result = print_master(studio, args.master, settings, _options(args), on_steps=on_steps, on_pass=on_pass,
-                              on_progress=progress)
+        result, _retried = session.print_master(args.master, request=_request(args, album=args.master),
+                                                on_steps=on_steps, on_pass=on_pass, on_progress=progress)
     finally:
         progress.done()
     emit(result.to_dict(), args.json, lambda d: "\n".join(
         f"{'good' if s['good'] else 'BAD '}  {s['song']}: {s['path'] or s['problem']}" for s in d["songs"]))
+    if result.cancelled:
+        kept = ", ".join(p.name for p in result.kept) or "none"
+        print(f"hybrid: error: album {args.master}: mastering cancelled ({result.cancelled}); masters kept: {kept}",
+              file=sys.stderr)
+        return 1
     if not result.good:
         bad = ", ".join(f"{s.song} ({s.problem})" for s in result.songs if not s.good)
         print(f"hybrid: error: album {args.master}: master(s) bad: {bad}", file=sys.stderr)
@@ -306,9 +318,13 @@ def _print_stem(args) -> int:
             result = print_pass([job], settings, options, on_progress=progress)
             if not spoilt_only_by_xruns(result.files):
                 break
+            gap = result.files[0].ping_tail_s
             if attempt < XRUN_RETRIES:
-                print(f"hybrid: note: {job.stem}: xruns between the pings spoilt the pass; printing again",
-                      file=sys.stderr)
+                why = (f"the first ping's tail rang into the stem; printing again {gap:.2f} s after the ping"
+                       if gap else "xruns between the pings spoilt the pass; printing again")
+                print(f"hybrid: note: {job.stem}: {why}", file=sys.stderr)
+            if gap:
+                options = replace(options, ping_gap_s=gap)
     finally:
         progress.done()
     emit(result.to_dict(), args.json, _pass_text)

@@ -126,9 +126,19 @@ def test_stereo_stem_through_a_stereo_loop_each_side_aligned_with_the_skew_repor
     assert f.good, f.problems
     assert f.skew_samples == pytest.approx(0.75, abs=0.01)
     assert [c.polarity for c in f.channels] == [1, -1]
+    # each side's gain measured on its own, and both brought to their mean (-0.15 dB): L down, R up
+    assert [c.gain_db for c in f.channels] == [pytest.approx(0.0, abs=0.02), pytest.approx(-0.3, abs=0.02)]
+    assert [c.gain_correction_db for c in f.channels] == [pytest.approx(-0.15, abs=0.02),
+                                                          pytest.approx(0.15, abs=0.02)]
     printed = sf.read(f.path, dtype="float32", always_2d=True)[0]
+    assert residual_db(x[:, 0], printed[:, 0], gain_db=-0.15) < -60
+    assert residual_db(x[:, 1], printed[:, 1], gain_db=-0.15) < -60
+    from dataclasses import replace
+
+    raw = _clean(lambda: print_pass([job], _settings(), replace(OPTIONS, balance_sides=False), ping=FAST_PING))
+    printed = sf.read(raw.files[0].path, dtype="float32", always_2d=True)[0]
+    assert residual_db(x[:, 1], printed[:, 1], gain_db=-0.3) < -60           # as the loop returned it
     assert residual_db(x[:, 0], printed[:, 0]) < -60
-    assert residual_db(x[:, 1], printed[:, 1], gain_db=-0.3) < -60
 
 
 def test_sides_further_apart_than_the_tolerance_are_refused_before_anything_plays(mix_gear, tmp_path):
@@ -282,8 +292,8 @@ def test_master_pass_prints_each_song_through_the_chain_after_its_recall(mix_gea
     assert result.good, result.to_dict()
     master, rate = sf.read(album / "masters" / "mixed.wav", dtype="float32", always_2d=True)
     assert rate == RATE and len(master) == len(x) + int(0.05 * RATE)       # head kept, tail kept
-    assert residual_db(x[:, 0], master[:len(x), 0]) < -60
-    assert residual_db(x[:, 1], master[:len(x), 1], gain_db=-0.3) < -60
+    assert residual_db(x[:, 0], master[:len(x), 0], gain_db=-0.15) < -60    # sides balanced to their mean
+    assert residual_db(x[:, 1], master[:len(x), 1], gain_db=-0.15) < -60
     assert not (album / "masters" / ".rounds").exists()
 
 
@@ -346,3 +356,122 @@ def test_cli_mix_prints_the_variant_asked_and_full_to_null_against(mix_gear, roo
     assert [v["variant"] for v in report["variants"]] == ["full", "instrumental"]
     assert report["variants"][1]["null_residual_db"] < -60
     assert (root / "songs" / "mixed" / "mix" / "instrumental.wav").is_file()
+
+
+def _album_without_files(root: Path) -> Path:
+    """An album whose tracks name no master file yet (print --master records them), with a comment."""
+    album = _album(root)
+    (album / "album.toml").write_text('spec = "hybrid-album/1"\ntitle = "EP"\n# running order: keep it\n'
+                                      '[[tracks]]\nsong = "mixed"\n')
+    (album / "sheets" / "mixed.toml").write_text('spec = "hybrid-sheet/1"\n[song]\ntitle = "Mixed"\n'
+                                                 'samplerate = 48000\n')
+    song = root / "songs" / "mixed"
+    (song / "mix").mkdir()
+    write_stem(song / "mix" / "full.wav", band_limited(RATE // 2, channels=2, seed=21, peak=0.4),
+               time_reference=480000)
+    return album
+
+
+def test_cli_master_prints_in_the_print_process_and_records_each_master_in_album_toml(mix_gear, room, cli):
+    import json
+
+    root, _ = room
+    album = _album_without_files(root)
+    log = root / ".state" / "print-process.log"
+    for _ in range(3):
+        done = cli("print", "--master", "ep", "--studio", str(root), "--json", "--tail-s", "0.05")
+        if done.returncode == 0:    # a pass spoilt by the machine (xruns, a ping off) is printed again
+            break
+    assert done.returncode == 0, done.stderr + done.stdout[-2000:]
+    report = json.loads(done.stdout)
+    assert report["good"] and report["recorded"] == ["mixed"]
+    assert log.is_file()                                  # the print process ran it (its stderr log)
+    text = (album / "album.toml").read_text()
+    assert 'file = "masters/mixed.wav"' in text and "# running order: keep it" in text
+    import tomllib
+
+    track = tomllib.loads(text)["tracks"][0]
+    assert (album / track["file"]).is_file() and track["song"] == "mixed"
+
+
+def test_master_through_the_session_cancels_within_the_pass_and_keeps_nothing(mix_gear, room):
+    import threading
+
+    from hybrid.app.print_job import PrintRequest
+    from hybrid.app.session import StudioSession
+
+    root, _ = room
+    album = _album_without_files(root)
+    cancel = threading.Event()
+    session = StudioSession(root)
+    request = PrintRequest(song="", album="ep", options=OPTIONS, ping=FAST_PING)
+    result, _ = session.print_master("ep", request=request, on_pass=lambda *_: cancel.set(), cancel=cancel)
+    assert result.cancelled and "master 1 of 1 (mixed)" in result.cancelled
+    assert not result.good and result.kept == [] and result.recorded == []
+    assert not list((album / "masters").glob("*.wav"))
+    assert "file" not in (album / "album.toml").read_text()
+
+
+def test_a_stereo_loops_sides_are_stored_in_latency_toml_and_read_back_by_the_next_pass(mix_gear, room, tmp_path):
+    from hybrid.errors import SIDES_DIFFER, code_of
+    from hybrid.live.audio import latency_store
+    from hybrid.live.audio.latency_store import SideLatency
+    from hybrid.live.audio.master import print_master
+    from hybrid.live.audio.song import known_sides
+
+    root, _ = room
+    _album_without_files(root)
+    studio = load_studio(root)
+    assert _clean_master(lambda: print_master(studio, "ep", _settings(), OPTIONS, ping=FAST_PING)).good
+    entry = latency_store.load(root)["ST"]
+    assert [s.polarity for s in entry.sides] == [1, -1]
+    assert entry.skew_samples == pytest.approx(0.75, abs=0.02)
+    assert [s.gain_db for s in entry.sides] == [pytest.approx(0.0, abs=0.05), pytest.approx(-0.3, abs=0.05)]
+    assert "skew_samples = 0.7" in (root / "latency.toml").read_text()
+    assert known_sides(studio, _settings())["ST"] == entry.sides
+    # What the printers read back: sides stored within the loop's tolerance stand in for the quick
+    # ping before the pass; the pass's own pings still find the real skew and the file is bad.
+    x = band_limited(RATE // 4, channels=2, seed=3)
+    stem = write_stem(tmp_path / "st.wav", x)
+    job = PrintJob(stem=stem, output=tmp_path / "st.print.wav", out_channels=(1, 2), in_channels=(1, 2), loop="ST",
+                   sides=SideTolerance(max_skew_samples=0.5, where="studio.toml: loops.ST"))
+    stored = {"ST": (SideLatency(1000.0, 1, 0.0), SideLatency(1000.2, -1, -0.3))}
+    f = _clean(lambda: print_pass([job], _settings(), OPTIONS, ping=FAST_PING, known_sides=stored)).files[0]
+    assert not f.good and [code_of(p) for p in f.problems] == [SIDES_DIFFER], f.problems
+    assert "sides differ by 0.75" in f.problems[0]
+    with pytest.raises(HybridError, match=r"sides differ by 0.75"):     # nothing stored: refused before it plays
+        print_pass([job], _settings(), OPTIONS, ping=FAST_PING)
+
+
+def test_a_bus_loop_after_the_summing_mixer_prints_through_it_aligned(mix_gear, room):
+    """``[summing] bus = "ST"``: each variant's bus print goes through the stereo loop ST (its
+    sides 0.75 sample apart, R inverted and 0.3 dB down) as a second pass, aligned again: the
+    result is the summing model's mix, both sides at the sides' mean gain (-0.15 dB)."""
+    root, stems = room
+    text = (root / "studio.toml").read_text().replace("ins = [9, 10]\n", 'ins = [9, 10]\nbus = "ST"\n')
+    (root / "studio.toml").write_text(text)
+    song = root / "songs" / "mixed"
+    studio = load_studio(root)
+    assert studio.summing.bus == "ST"
+    sheet = store.load_sheet(studio, "mixed")
+    result = _clean(lambda: print_mix(studio, sheet, song, "mixed", _settings(), OPTIONS, ping=FAST_PING,
+                                      variants=["full"]), mix=True)
+    assert result.good, result.to_dict()
+    full = result.variants[0]
+    assert [p.files[0].job.loop for p in full.passes] == ["summing", "ST"]
+    through = full.passes[1].files[0]
+    assert through.skew_samples == pytest.approx(0.75, abs=0.02) and [c.polarity for c in through.channels] == [1, -1]
+    assert not (song / "mix" / ".rounds").exists()                 # the raw bus print is gone
+    printed, rate = sf.read(song / "mix" / "full.wav", dtype="float64", always_2d=True)
+    assert rate == RATE and len(printed) == RATE + int(OPTIONS.tail_s * RATE)
+    from hybrid.live.audio.wavio import read_bext
+
+    assert read_bext(song / "mix" / "full.wav").time_reference == 480000
+    model = _mixer()
+    model.set_delay(0, 0.0)
+    model.set_delay(1, 0.0)
+    matrix = np.stack([stems[k][:, 0] for k in ("1Kick", "2Snare", "3Bass", "5Vox")], axis=1)
+    matrix = np.vstack([matrix, np.zeros((len(printed) - len(matrix), 4), dtype=np.float32)])
+    expected = model.mix_offline(matrix)
+    for side in (0, 1):
+        assert residual_db(expected[:, side], printed[:, side], gain_db=-0.15) < -60

@@ -42,3 +42,24 @@ def test_a_rebuild_keeps_the_engineers_edits(tmp_path):
     store.save_sheet(sheet, studio=load_studio(root))
     build_demo_studio(root)
     assert store.load_sheet(root, SONGS[0].slug).values("VCA Comp")["threshold"] == -30.0
+
+
+def test_the_mix_and_master_room_has_a_summing_mixer_mixes_and_an_album_to_master(tmp_path):
+    from hybrid.app.demo.studio import ALBUM_SLUG, MASTER_CHAIN
+    from hybrid.live.audio.master import plan_master
+    from hybrid.live.audio.mix import plan_mix
+
+    root = build_demo_studio(tmp_path / "room", mix_and_master=True)
+    studio = load_studio(root)
+    assert studio.summing.bus == "BUS" and studio.loops["BUS"].sides == 2
+    for song in SONGS:
+        plan = plan_mix(studio, store.load_sheet(studio, song.slug), root / "songs" / song.slug, song.slug)
+        assert list(plan.variants) == ["full", "instrumental"] and plan.variants["instrumental"] == ["5Vox"]
+        assert [s.inputs for s in plan.stems] == [(1,), (2,), (3,), (4,), (5,)]
+        (root / "songs" / song.slug / "mix").mkdir()
+        (root / "songs" / song.slug / "mix" / "full.wav").write_bytes(
+            (root / "songs" / song.slug / "stems" / "1Kick.wav").read_bytes())   # plan_master wants a mix file
+    master = plan_master(studio, ALBUM_SLUG)
+    assert [loop.name for loop in master.chain] == list(MASTER_CHAIN)
+    assert master.songs == [s.slug for s in SONGS]
+    assert all(sheet.used_devices() == ["Mastering Comp"] for sheet in master.sheets.values())

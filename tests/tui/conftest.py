@@ -89,3 +89,9 @@ async def until(pilot, predicate, timeout_s: float = 10.0) -> bool:
             return False
         await pilot.pause(0.02)
     return True
+
+
+def offered(app) -> set[str]:
+    """The labels the footer shows for the focused view's own keys (not the app's)."""
+    return {active.binding.description for active in app.screen.active_bindings.values()
+            if active.binding.show and active.enabled and active.node not in (app, app.screen)}

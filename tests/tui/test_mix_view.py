@@ -10,7 +10,8 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from tests.audio_print.conftest import RATE, band_limited, write_stem
 from tests.audio_print.test_stereo_mix import SHEET as STEREO_MIX_SHEET
-from tests.tui.conftest import make_app, settle
+from tests.tui.conftest import make_app, offered, settle
+from tests.tui.gear_process import gear_process
 from tui.views.album import AlbumView
 from tui.views.mix import InputEditor, MixView
 from tui.widgets.loudness_plot import LoudnessPlot
@@ -60,29 +61,10 @@ seed = 5
 def summing_gear(demo_jack, tmp_path_factory):
     """The simulated summing mixer and a stereo mastering loop, as their own process (as in the
     demo): their JACK callbacks never wait for this process's UI to hand over the GIL."""
-    import json
-    import os
-    import subprocess
-    import sys
-
-    import sounddevice as sd
-
-    from tests.conftest import ROOT
-
     config = tmp_path_factory.mktemp("mixgear") / "gear.toml"
     config.write_text(GEAR_CONFIG.format(gear=GEAR, server=demo_jack.name))
-    proc = subprocess.Popen([sys.executable, "-m", "hybrid.simgear", "--config", str(config)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    try:
-        ready = json.loads(proc.stdout.readline() or "{}")
-        assert ready.get("ready"), proc.stderr.read()
-        sd._terminate()
-        sd._initialize()
+    with gear_process(config) as proc:
         yield proc
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture
@@ -127,10 +109,14 @@ async def test_print_the_variants_null_them_and_deliver(summing_gear, room):
         editor.query_one(Input).value = "4"
         await pilot.press("enter")
         await pilot.pause()
+        meters = app.query_one("#mix-meters", MeterBank)   # the Print view has a MeterBank too
+        ticks_before = meters.repaints
         # print every variant; a pass spoilt by a busy machine is printed again
         for _ in range(3):
             view.focus()
             await pilot.press("p")
+            assert view.busy == "printing the mix"        # seconds of printing: meanwhile the footer
+            assert "Stop" in offered(app) and "Print mix" not in offered(app)   # offers Stop, not Print
             await settle(app, pilot)
             rows = {r[0]: r for r in _rows(app.query_one("#mix-results", DataTable))}
             if all("good" in rows[v][1] for v in ("full", "instrumental")):
@@ -138,7 +124,7 @@ async def test_print_the_variants_null_them_and_deliver(summing_gear, room):
         assert all("good" in rows[v][1] for v in ("full", "instrumental")), (rows, view.report_lines)
         assert float(rows["instrumental"][4]) < -50.0            # the null residual against full
         assert float(rows["full"][2]) < 0 and float(rows["full"][3]) < 0
-        assert app.query_one(MeterBank).repaints > 0
+        assert meters.repaints > ticks_before   # the bus's levels reached the Mix view's meters
         assert (room / "songs/mixed/mix/full.wav").is_file() and (room / "songs/mixed/mix/instrumental.wav").is_file()
         assert app.query_one("#mix-plot", LoudnessPlot)._momentary, [   # a 1 s mix: no 3 s short-term window yet
             (r.variant, r.path, r.integrated_lufs, bool(r.short_term_lufs)) for r in view.rows.values()]

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Static
 from devices.midi_port import JACK_BACKEND
 from devices.surfaces.sim import SimulatedMcu
 from recall.store import load_sheet
-from tests.tui.conftest import SIZE, make_app, settle, until
+from tests.tui.conftest import SIZE, make_app, offered, settle, until
 from tui.views.surfaces import SurfacesView
 
 
@@ -45,6 +45,7 @@ async def test_a_connected_mcu_shows_the_sheet_and_its_events_as_they_happen(stu
         assert await until(pilot, lambda: "Desk" in view.connections), \
             str(app.query_one("#surfaces-status", Static).render())
         connection = view.connections["Desk"]
+        assert offered(app) == {"Disconnect", "Bank ◀", "Bank ▶", "Reload"}   # connected: no second Connect
         table = _rows(app.query_one("#surfaces-table", DataTable))
         assert table[0][0] == "[b]Desk[/b]" and "online" in table[0][3] and table[0][4] == "night-drive"
         strips = app.query_one("#surface-strips", DataTable)
@@ -118,5 +119,5 @@ async def test_without_surfaces_the_view_says_how_to_add_one(studio):
         app.action_show("surfaces")
         await pilot.pause()
         assert "[surfaces.Desk]" in str(app.query_one("#surfaces-status", Static).render())
-        await pilot.press("c")
-        assert "no surface to connect" in str(app.query_one("#surfaces-status", Static).render())
+        await pilot.press("c")   # not offered without a surface: the status still says how to add one
+        assert "[surfaces.Desk]" in str(app.query_one("#surfaces-status", Static).render())

@@ -32,6 +32,7 @@ from hybrid.files.deliver.album_edit import ALBUM_FIELDS, TRACK_FIELDS, AlbumDoc
 from hybrid.files.loudness.files import measure_curves
 from recall.paths import StudioPaths
 from tui.errors import UI_BOUNDARY, one_line
+from tui.numbers import fixed
 from tui.widgets.loudness_plot import LoudnessPlot
 
 DEFAULT_TARGET_LUFS = -14.0
@@ -52,10 +53,6 @@ def problem_lines(exc: BaseException) -> list[str]:
     if isinstance(exc, AlbumProblems):
         return [f"{exc.where}: {problem}" for problem in exc.problems]
     return [one_line(exc)]
-
-
-def _fmt(value: float | None, digits: int = 1) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
 
 
 def _length(seconds: float) -> str:
@@ -118,11 +115,11 @@ class AlbumView(Vertical):
         Binding("ctrl+s", "save", "Save"),
         Binding("l", "measure", "Loudness"),
         Binding("m", "print_masters", "Print masters"),
-        Binding("y", "steps_done", "Hand-set done", show=False),
+        Binding("y", "steps_done", "Hand-set done"),
         Binding("b", "build", "Build DDP"),
         Binding("v", "verify", "Verify DDP"),
         Binding("a", "approve", "Approval set"),
-        Binding("escape", "cancel", "Cancel", show=False),
+        Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+r", "reload", "Reload"),
     ]
 
@@ -182,6 +179,26 @@ class AlbumView(Vertical):
                            ("tp", "dBTP"), ("lra", "LRA")):
             tracks.add_column(label, key=key)
         self.reload()
+
+    CANCELLABLE = ("measuring loudness", "printing the mastering passes")
+    """The long work that escape stops (a DDP build or verification runs to its end)."""
+
+    def check_action(self, action: str, _parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers only what works now: while work runs, its cancel (and y when a
+        mastering pass waits for hand-set units); otherwise the album's keys, once one is open."""
+        if action == "steps_done":
+            return bool(self.waiting_steps)
+        if action == "cancel":
+            return self.busy in self.CANCELLABLE
+        if action == "reload":
+            return not self.busy
+        if self.busy or self.album_name is None:
+            return False
+        if action in ("edit_track", "edit_album", "move", "save"):
+            return self.doc is not None
+        if action == "measure":
+            return self.album is not None
+        return True
 
     # -- the view protocol ------------------------------------------------------------------
     def focus_default(self) -> None:
@@ -280,10 +297,11 @@ class AlbumView(Vertical):
                     str(table.get("isrc", "")) or "[dim]none[/]",
                     str(table.get("pregap_s", track.pregap_s if track else "")),
                     _length(track.duration_s) if track else "?",
-                    _fmt(loud.integrated_lufs) if loud else "", _fmt(loud.true_peak_dbtp) if loud else "",
-                    _fmt(loud.range_lu) if loud else "", key=str(i))
+                    fixed(loud.integrated_lufs) if loud else "", fixed(loud.true_peak_dbtp) if loud else "",
+                    fixed(loud.range_lu) if loud else "", key=str(i))
             if tracks.row_count:
                 tracks.move_cursor(row=min(keep, tracks.row_count - 1))
+        self.refresh_bindings()   # an album open or not, readable or not: the footer's keys follow
         problems = self.query_one("#album-problems", Static)
         if self.problems:
             problems.update("[b red]Problems[/]\n" + "\n".join(f"· {p}" for p in self.problems))
@@ -448,8 +466,6 @@ class AlbumView(Vertical):
     @work(thread=True, exclusive=True, group="album")
     def _print_masters(self, album: str) -> None:
         from hybrid.errors import HybridError
-        from hybrid.live.audio.master import print_master
-        from hybrid.live.audio.song import interface_of
 
         session = self.app.session
 
@@ -465,9 +481,8 @@ class AlbumView(Vertical):
             self.post_message(self.Done(f"master {number}/{total}: {song}", ["running"]))
 
         try:
-            with session.audio_lock:
-                result = print_master(session.studio, album, interface_of(session.studio), on_steps=on_steps,
-                                      on_pass=on_pass, cancel=self._cancel)
+            result, _retried = session.print_master(album, on_steps=on_steps, on_pass=on_pass,
+                                                    cancel=self._cancel)  # in the print process
         except UI_BOUNDARY as exc:
             self.post_message(self.Done("printing the mastering passes", [], exc))
             return
@@ -542,3 +557,4 @@ class AlbumView(Vertical):
 
     def _status(self, text: str) -> None:
         self.query_one("#album-status", Static).update(text)
+        self.refresh_bindings()   # the state that the status tells of decides the footer's keys

@@ -119,6 +119,19 @@ class IntakeView(Vertical):
         self._status("type a path or pick an archive from inbox/, then enter")
         self.reload()
 
+    def check_action(self, action: str, _parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers only what works now: Take in when idle, Cancel while taking in,
+        Accept and Refuse once a song was taken in, Save note once there is a report."""
+        if action == "take_in":
+            return not self.running
+        if action == "cancel":
+            return self.running
+        if action in ("accept", "refuse"):
+            return not self.running and self.report is not None and bool(self.report.song_dir)
+        if action == "save_note":
+            return not self.running and self.report is not None
+        return True
+
     # -- the view protocol ------------------------------------------------------------------
     def focus_default(self) -> None:
         self.query_one("#intake-path", Input).focus()
@@ -300,4 +313,5 @@ class IntakeView(Vertical):
 
     def _status(self, text: str) -> None:
         self.query_one("#intake-status", Static).update(text)
+        self.refresh_bindings()   # the state that the status tells of decides the footer's keys
 

@@ -27,6 +27,7 @@ from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 
 from hybrid.files.loudness.files import measure_curves
 from tui.errors import UI_BOUNDARY, one_line
+from tui.numbers import fixed
 from tui.widgets.loudness_plot import LoudnessPlot
 from tui.widgets.meter import MeterBank
 
@@ -96,6 +97,7 @@ class MixView(Vertical):
         Binding("ctrl+s", "save", "Save"),
         Binding("l", "measure", "Loudness"),
         Binding("d", "deliver", "Deliverables"),
+        Binding("ctrl+r", "reload", "Reload"),
     ]
 
     @dataclass
@@ -150,6 +152,20 @@ class MixView(Vertical):
         self.query_one(MeterBank).set_channels(["L", "R"])
         self._fill()
 
+    def check_action(self, action: str, _parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers only what works now: Stop while the mix prints; the rest with a song
+        whose sheet has a [mix] open and nothing running (Input also needs the studio's [summing])."""
+        if action == "stop":
+            return self.busy == "printing the mix"
+        if action == "reload":
+            return not self.busy
+        if action in ("print_mix", "edit_input", "save", "measure", "deliver"):
+            if self.busy or self.sheet is None or self.sheet.mix is None:
+                return False
+            if action in ("print_mix", "edit_input"):
+                return self.app.session.studio.summing is not None
+        return True
+
     # -- the view protocol ------------------------------------------------------------------
     def focus_default(self) -> None:
         self.query_one("#mix-inputs", DataTable).focus()
@@ -167,12 +183,19 @@ class MixView(Vertical):
 
     # -- drawing ----------------------------------------------------------------------------
     def _fill(self) -> None:
+        try:
+            self._fill_tables()
+        finally:
+            self.refresh_bindings()   # a song with or without a [mix]: the footer's keys follow
+
+    def _fill_tables(self) -> None:
         title = self.query_one("#mix-title", Static)
         inputs = self.query_one("#mix-inputs", DataTable)
         variants = self.query_one("#mix-variants", DataTable)
         inputs.clear()
         variants.clear()
         if not self.slug:
+            self.sheet = None
             title.update("Mix: open a song on Songs (1)")
             self._draw_results()
             return
@@ -180,8 +203,8 @@ class MixView(Vertical):
         summing = session.studio.summing
         if summing is None:
             self.query_one("#mix-summing", Static).update(
-                "[b]no [summing] in studio.toml[/b]: outs = [...] (interface outputs feeding the mixer's "
-                "inputs 1..N), ins = [L, R]")
+                "[b]no \\[summing] in studio.toml[/b]: outs = \\[...] (interface outputs feeding the mixer's "
+                "inputs 1..N), ins = \\[L, R]")
         else:
             bus = f" · bus loop {summing.bus}" if summing.bus else ""
             self.query_one("#mix-summing", Static).update(
@@ -190,12 +213,13 @@ class MixView(Vertical):
         try:
             self.sheet = session.sheet(self.slug)
         except UI_BOUNDARY as exc:
+            self.sheet = None
             title.update(f"[b red]{one_line(exc)}[/]")
             return
         title.update(f"Mix [b]{self.sheet.title}[/b]: p print the variants · d deliverables · e move a stem")
         mix = self.sheet.mix
         if mix is None:
-            self._status("this song's sheet has no [mix] table: [mix] inputs = { \"1Kick\" = 1, ... }")
+            self._status("this song's sheet has no \\[mix] table: \\[mix] inputs = { \"1Kick\" = 1, ... }")
         else:
             for stem, number in mix.inputs.items():
                 inputs.add_row(stem, str(number), key=stem)
@@ -209,8 +233,8 @@ class MixView(Vertical):
         table.clear()
         for row in self.rows.values():
             state = "-" if row.good is None else ("[b green]good[/]" if row.good else "[b red]bad[/]")
-            null = "" if row.null_residual_db is None else f"{row.null_residual_db:.1f}"
-            table.add_row(row.variant, state, _num(row.integrated_lufs), _num(row.true_peak_dbtp), null,
+            table.add_row(row.variant, state, fixed(row.integrated_lufs), fixed(row.true_peak_dbtp),
+                          fixed(row.null_residual_db, missing=""),
                           row.note, key=row.variant)
         self._draw_plot()
 
@@ -236,7 +260,7 @@ class MixView(Vertical):
         table = self.query_one("#mix-inputs", DataTable)
         summing = self.app.session.studio.summing
         if self.sheet is None or table.row_count == 0 or summing is None:
-            self._status("nothing to edit: the song needs a [mix] and the studio a [summing]")
+            self._status("nothing to edit: the song needs a \\[mix] and the studio a \\[summing]")
             return
         stem = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
         current = self.sheet.mix.inputs[stem]
@@ -249,6 +273,14 @@ class MixView(Vertical):
         self.sheet.doc["mix"]["inputs"][stem] = number
         self.query_one("#mix-inputs", DataTable).update_cell(stem, "input", str(number))
         self._status(f"{stem} -> input {number}; ctrl+s saves the sheet")
+
+    def action_reload(self) -> None:
+        """Read the sheet again (after its [mix] was written in an editor, say)."""
+        if self.busy:
+            self._status(f"{self.busy} is running")
+            return
+        self._fill()
+        self._status("sheet read again")
 
     def action_save(self) -> None:
         if self.sheet is None:
@@ -389,6 +421,7 @@ class MixView(Vertical):
 
     def _status(self, text: str) -> None:
         self.query_one("#mix-status", Static).update(text)
+        self.refresh_bindings()   # the state that the status tells of decides the footer's keys
 
 
 def _measure_rows(rows: list[VariantRow]) -> None:
@@ -401,7 +434,3 @@ def _measure_rows(rows: list[VariantRow]) -> None:
         row.true_peak_dbtp = curves.result.true_peak_dbtp
         row.momentary_lufs = curves.momentary_lufs
         row.short_term_lufs = curves.short_term_lufs
-
-
-def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"

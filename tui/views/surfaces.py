@@ -132,6 +132,22 @@ class SurfacesView(Vertical):
                 self._status(f"{', '.join(moved)} still show {self.connections[moved[0]].song}: "
                              "d then c to show the open song")
 
+    def check_action(self, action: str, _parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers only what works on the selected surface: Connect when it is not
+        connected (and a song is open), Disconnect when it is, the bank keys with a surface connected."""
+        name = self.selected() if self.is_mounted else None
+        if action == "connect":
+            return name is not None and name not in self.connections and name not in self.busy
+        if action == "disconnect":
+            return name is not None and name in self.connections and name not in self.busy
+        if action == "bank":
+            return bool(self.connections)
+        return True
+
+    @on(DataTable.RowHighlighted, "#surfaces-table")
+    def _surface_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()
+
     # -- surfaces ---------------------------------------------------------------------------
     def configs(self) -> dict[str, SurfaceConfig]:
         return dict(self.app.session.studio.surfaces)
@@ -147,7 +163,7 @@ class SurfacesView(Vertical):
             table.move_cursor(row=min(keep, len(configs) - 1))
             self._status("c connect the selected surface to the open song · d disconnect · [ ] bank")
         else:
-            self._status("no [surfaces] in studio.toml: add e.g. [surfaces.Desk] kind = \"mcu\", "
+            self._status("no \\[surfaces] in studio.toml: add e.g. [surfaces.Desk] kind = \"mcu\", "
                          "ports = [\"MCU\"] and reload (ctrl+r)")
         self._refresh_live()
 
@@ -188,7 +204,7 @@ class SurfacesView(Vertical):
     def action_connect(self) -> None:
         name = self.selected()
         if name is None:
-            self._status("no surface to connect: add one under [surfaces] in studio.toml")
+            self._status("no surface to connect: add one under \\[surfaces] in studio.toml")
             return
         song = self.app.song
         if not song:
@@ -362,3 +378,4 @@ class SurfacesView(Vertical):
 
     def _status(self, text: str) -> None:
         self.query_one("#surfaces-status", Static).update(text)
+        self.refresh_bindings()   # the state that the status tells of decides the footer's keys

@@ -31,6 +31,11 @@ from hybrid.errors import HybridError
 LOOP_DELAYS_SAMPLES = (37.25, 61.6, 100.3, 23.8)
 LOOP_GAINS_DB = (-0.4, 0.3, -1.1, 0.0)
 INVERTED_LOOP_INDEX = 2  # one loop is wired with pins 2 and 3 swapped: polarity inverted
+# Stereo loops: each side its own converter delay (a fraction apart) and a small level error,
+# which printing measures and corrects side by side.
+STEREO_SIDE_DELAYS_SAMPLES = ((15.25, 15.6), (8.5, 8.75))
+STEREO_SIDE_GAINS_DB = ((0.0, -0.4), (0.2, 0.0))
+SUMMING_DELAYS_SAMPLES = (23.4, 24.1)   # the summing mixer's converters, a different delay per side
 
 
 def _say(obj: dict) -> None:
@@ -73,7 +78,7 @@ class GearProcess:
         inverted, so measuring and printing have real work to do."""
         from hybrid.simgear import LoopSpec, SimGear
 
-        loops = self.studio.loops
+        loops = {name: loop for name, loop in self.studio.loops.items() if loop.sides == 1}
         channels = max([loop.out_channel for loop in loops.values()] + [2])
         specs = [LoopSpec() for _ in range(channels)]
         for index, (_name, loop) in enumerate(sorted(loops.items())):
@@ -84,8 +89,35 @@ class GearProcess:
                 noise_dbfs=-90.0, highpass_hz=12.0, seed=index + 1,
                 processors=self._processors(loop.devices),
             )
+        specs += self._stereo_specs()
         interface = self.studio.interface
         self.gear = SimGear(specs, name=interface.device if interface else "hybrid-gear").start()
+
+    def _stereo_specs(self) -> list:
+        """The stereo loops (their stereo units from :func:`_stereo_units`) and the summing mixer."""
+        from hybrid.simgear import LoopSpec
+        from hybrid.simgear.loop import StereoLoopSpec, SummingSpec
+
+        out: list = []
+        wide = [(name, loop) for name, loop in sorted(self.studio.loops.items()) if loop.sides == 2]
+        for index, (name, loop) in enumerate(wide):
+            delays = STEREO_SIDE_DELAYS_SAMPLES[index % len(STEREO_SIDE_DELAYS_SAMPLES)]
+            gains = STEREO_SIDE_GAINS_DB[index % len(STEREO_SIDE_GAINS_DB)]
+            sides = [LoopSpec(delay_samples=d, gain_db=g, noise_dbfs=-96.0, highpass_hz=12.0, seed=20 + 2 * index + k)
+                     for k, (d, g) in enumerate(zip(delays, gains, strict=True))]
+            out.append(StereoLoopSpec(left=sides[0], right=sides[1], units=_stereo_units(name),
+                                      channels=(loop.out_channels[0], loop.out_channels[1])))
+        summing = self.studio.summing
+        if summing is not None:
+            from hybrid.models.stereo import SummingMixer
+
+            n = len(summing.outs)
+            pans = [(-0.3, 0.3, 0.0, 0.5, -0.1)[k % 5] for k in range(n)]
+            trims = [(-2.0, -3.0, -1.0, -4.0, -2.0)[k % 5] for k in range(n)]
+            mixer = SummingMixer(n, pans=pans, trims_db=trims, crosstalk_db=-80.0, drive_db=2.0, noise_dbfs=-100.0,
+                                 delay_samples=SUMMING_DELAYS_SAMPLES, seed=41)
+            out.append(SummingSpec(mixer=mixer, sends=tuple(summing.outs), returns=tuple(summing.ins)))
+        return out
 
     def _processors(self, devices: list[str]) -> list:
         """The DSP of each device on a loop (its profile's ``[sound]``), following its simulator's
@@ -130,6 +162,22 @@ class GearProcess:
         self.simulators.clear()
 
 
+def _stereo_units(loop: str) -> list:
+    """The stereo gear of the demo's stereo loops: a linked bus compressor after the summing
+    mixer, and an M/S EQ before a gentle linked compressor on the mastering loop. Their
+    settings are fixed (the hand-set units' walk-through is the recall; these models do not
+    follow its knobs). Any other stereo loop is a stereo wire."""
+    from hybrid.models.dsp import Band
+    from hybrid.models.stereo import LinkedCompressor, MidSideEQ
+
+    if loop == "BUS":
+        return [LinkedCompressor(threshold_db=-18.0, ratio=2.0, attack_ms=10.0, release_ms=300.0, makeup_db=1.0)]
+    if loop == "M":
+        return [MidSideEQ(mid_bands=[Band("lowshelf", 100.0, 1.0)], side_bands=[Band("highshelf", 8000.0, 1.5)]),
+                LinkedCompressor(threshold_db=-14.0, ratio=1.5, attack_ms=30.0, release_ms=400.0, makeup_db=1.5)]
+    return []
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1:
@@ -144,7 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     jack.set_info_function(lambda _message: None)
     proc = GearProcess(Path(args[0]))
     try:
-        _say(proc.start())
+        ready = proc.start()
+        from hybrid.simgear.gear import steady_gear_process
+
+        steady = steady_gear_process()  # once every JACK client of the process is active
+        _say(dict(ready, realtime_priority=steady.priority, memory_locked=steady.locked))
     except (DeviceError, HybridError, OSError, ImportError) as exc:
         _say({"error": str(exc)})
         proc.stop()

@@ -9,6 +9,14 @@ sheet with insert chains through the room's loops.
 The studio file follows docs/CONTRACTS.md; sheets are built with :mod:`recall.sheet`
 and checked against the studio before they are written, so the demo never ships a
 sheet the product would refuse.
+
+With ``mix_and_master`` (what ``hybrid demo`` builds) the room also has the analog mix
+and master of issue 13: a summing mixer fed by five outputs (``[summing]``, its bus
+through the stereo loop ``BUS`` with a hand-set bus compressor), each song's ``[mix]``
+(every stem on its own input; variants ``full`` and ``instrumental``), a stereo
+mastering loop ``M`` (a hand-set variable-mu) and the album ``night-shift-ep`` with its
+mastering chain and one mastering sheet per song, so the demo runs from the client's
+stems to the DDP.
 """
 
 from __future__ import annotations
@@ -64,6 +72,26 @@ LOOPS = {
 ROUTER_LOOPS = {"A": (1, 1)}          # loop -> (send: matrix input, return: matrix output)
 ROUTER_UNITS = {"VCA Comp": (2, 2)}   # unit -> (in: matrix output, out: matrix input)
 
+# The mix and master room (mix_and_master=True): hand-set stereo units, the summing mixer,
+# two stereo loops and the album.
+MIX_DEVICES = (
+    DemoDevice("Bus Comp", "ssl-g-bus-compressor", None),
+    DemoDevice("Mastering Comp", "manley-variable-mu", None),
+)
+SUMMING_OUTS = (7, 8, 9, 10, 11)      # interface outputs feeding the summing mixer's inputs 1..5
+SUMMING_INS = (7, 8)                  # interface inputs its stereo bus comes back on
+BUS_LOOP = "BUS"
+STEREO_LOOPS = {BUS_LOOP: ((12, 13), ["Bus Comp"]), "M": ((14, 15), ["Mastering Comp"])}
+MASTER_CHAIN = ("M",)
+ALBUM_SLUG = "night-shift-ep"
+MIX_VARIANTS = {"instrumental": ["5Vox"]}
+MASTER_TAIL_S = 0.5
+MASTER_VALUES = (                     # the variable-mu per song: a touch more on the loud one
+    {"mode": "COMP", "input": "12:00", "threshold": 6.0, "attack": 45.0, "recovery": "MEDIUM", "output": 7.0},
+    {"mode": "COMP", "input": "12:00", "threshold": 5.0, "attack": 55.0, "recovery": "SLOW", "output": 7.5},
+    {"mode": "COMP", "input": "+1", "threshold": 6.5, "attack": 40.0, "recovery": "MEDIUM", "output": 7.0},
+)
+
 
 @dataclass(frozen=True)
 class DemoSong:
@@ -114,11 +142,14 @@ SONGS = (
 )
 
 
-def build_demo_studio(root: str | Path, *, samplerate: int = 48000, interface: str = INTERFACE_CLIENT) -> Path:
+def build_demo_studio(root: str | Path, *, samplerate: int = 48000, interface: str = INTERFACE_CLIENT,
+                      mix_and_master: bool = False) -> Path:
     """Write the demo studio into ``root`` (created if needed; an existing demo is refreshed).
 
     ``interface`` names the simulated gear's JACK client (two demo rigs on one JACK
-    server need different names).
+    server need different names). ``mix_and_master``: the summing mixer, the stereo
+    loops, each song's ``[mix]`` and the album with its mastering chain (see the module
+    doc); ``hybrid demo`` builds it, other rooms built on the demo leave it out.
 
     Stems are rendered only where missing, so re-opening a demo folder is quick and
     keeps the engineer's prints and sheet edits.
@@ -132,7 +163,7 @@ def build_demo_studio(root: str | Path, *, samplerate: int = 48000, interface: s
     root.mkdir(parents=True, exist_ok=True)
     paths = StudioPaths(root)
     if not paths.studio_file.exists():
-        save_text(paths.studio_file, studio_toml(samplerate, interface))
+        save_text(paths.studio_file, studio_toml(samplerate, interface, mix_and_master=mix_and_master))
     studio = load_studio(root)
     for variant, song in enumerate(SONGS):
         song_paths = paths.song(song.slug)
@@ -152,10 +183,78 @@ def build_demo_studio(root: str | Path, *, samplerate: int = 48000, interface: s
             sheet.set_values(device, values)
         for device, note in (song.device_notes or {}).items():
             sheet.set_device_notes(device, note)
+        if mix_and_master:
+            _add_mix(sheet)
         sheet.file = str(sheet_file)
         require_valid(sheet, studio)
         save_text(sheet_file, sheet.dumps())
+    if mix_and_master:
+        build_demo_album(root, studio)
     return root
+
+
+def _add_mix(sheet) -> None:
+    """The song's ``[mix]``: every stem on its own summing input, and the instrumental variant."""
+    table = tomlkit.table()
+    table.add(tomlkit.comment("stem -> summing input (studio.toml [summing] outs feed inputs 1..5)"))
+    inputs = tomlkit.inline_table()
+    inputs.update({name: k + 1 for k, name in enumerate(_stem_names())})
+    table["inputs"] = inputs
+    variants = tomlkit.table(is_super_table=True)
+    for name, mute in MIX_VARIANTS.items():
+        variant = tomlkit.table()
+        variant["mute"] = list(mute)
+        variants[name] = variant
+    table["variants"] = variants
+    sheet.doc["mix"] = table
+
+
+def build_demo_album(root: Path, studio) -> Path:
+    """``albums/night-shift-ep``: album.toml (the EP's running order, no master files yet:
+    ``hybrid print --master`` records them), mastering.toml (the chain) and a mastering sheet
+    per song. Files that exist are left alone (the engineer's edits)."""
+    from recall.paths import StudioPaths
+    from recall.sheet import Sheet, require_valid
+    from recall.tomlio import save_text
+
+    folder = StudioPaths(root).album(ALBUM_SLUG).file.parent
+    sheets = folder / "sheets"
+    sheets.mkdir(parents=True, exist_ok=True)
+    album_file = folder / "album.toml"
+    if not album_file.exists():
+        doc = tomlkit.document()
+        doc.add(tomlkit.comment("The demo EP. `hybrid print --master night-shift-ep` prints each song's mix"))
+        doc.add(tomlkit.comment("through the mastering chain and records each track's file here."))
+        doc["spec"] = "hybrid-album/1"
+        doc["title"] = ALBUM
+        doc["performer"] = ARTIST
+        doc["master_id"] = "NSEP-DEMO"
+        tracks = tomlkit.aot()
+        for k, song in enumerate(SONGS):
+            track = tomlkit.table()
+            track["song"] = song.slug
+            if k:
+                track["pregap_s"] = 1.0
+            tracks.append(track)
+        doc["tracks"] = tracks
+        save_text(album_file, tomlkit.dumps(doc))
+    mastering = folder / "mastering.toml"
+    if not mastering.exists():
+        doc = tomlkit.document()
+        doc["spec"] = "hybrid-mastering/1"
+        doc["chain"] = list(MASTER_CHAIN)
+        doc["tail_s"] = MASTER_TAIL_S
+        save_text(mastering, tomlkit.dumps(doc))
+    for k, song in enumerate(SONGS):
+        path = sheets / f"{song.slug}.toml"
+        if path.exists():
+            continue
+        sheet = Sheet.new(song.title, artist=ARTIST, album=ALBUM, samplerate=studio.interface.samplerate or 48000)
+        sheet.set_values("Mastering Comp", dict(MASTER_VALUES[k % len(MASTER_VALUES)]))
+        sheet.file = str(path)
+        require_valid(sheet, studio)
+        save_text(path, sheet.dumps())
+    return folder
 
 
 def _stem_names() -> tuple[str, ...]:
@@ -164,7 +263,7 @@ def _stem_names() -> tuple[str, ...]:
     return STEM_NAMES
 
 
-def studio_toml(samplerate: int, interface_client: str = INTERFACE_CLIENT) -> str:
+def studio_toml(samplerate: int, interface_client: str = INTERFACE_CLIENT, *, mix_and_master: bool = False) -> str:
     """The demo room's studio.toml, commented for a newcomer who opens it."""
     doc = tomlkit.document()
     doc.add(tomlkit.comment("The demo room of `hybrid demo`: simulated gear on a private JACK server."))
@@ -178,7 +277,7 @@ def studio_toml(samplerate: int, interface_client: str = INTERFACE_CLIENT) -> st
     interface["blocksize"] = 0
     doc["interface"] = interface
     devices = tomlkit.table(is_super_table=True)
-    for dev in DEVICES:
+    for dev in DEVICES + (MIX_DEVICES if mix_and_master else ()):
         entry = tomlkit.table()
         entry["profile"] = dev.profile
         if dev.port == "pty":
@@ -196,7 +295,22 @@ def studio_toml(samplerate: int, interface_client: str = INTERFACE_CLIENT) -> st
         entry["in"] = in_ch
         entry["devices"] = gear
         loops[name] = entry
+    if mix_and_master:
+        for name, (channels, gear) in STEREO_LOOPS.items():
+            entry = tomlkit.table()
+            entry["out"] = list(channels)
+            entry["in"] = list(channels)
+            entry["devices"] = gear
+            loops[name] = entry
     doc["loops"] = loops
+    if mix_and_master:
+        summing = tomlkit.table()
+        summing.add(tomlkit.comment("the simulated summing mixer: five outputs in, its stereo bus back on 7/8"))
+        summing["outs"] = list(SUMMING_OUTS)
+        summing["ins"] = list(SUMMING_INS)
+        summing["bus"] = BUS_LOOP
+        summing["bus"].comment("the bus compressor's stereo loop, printed after the bus")
+        doc["summing"] = summing
     router = tomlkit.table()
     router["device"] = "Matrix"
     router["device"].comment("the serial matrix patches loop A's unit before each print pass")

@@ -154,3 +154,35 @@ class AlbumDoc:
         self._disk = text
         self.dirty = False
         return True
+
+
+def record_masters(studio: str | Path, name: str, files: dict[str, str]) -> list[str]:
+    """Point each track of album ``name`` whose song is in ``files`` (song -> master, relative to
+    the album folder) at that file: ``file = "masters/<song>.wav"``, so ``hybrid deliver master``
+    takes it. The songs recorded, in running order.
+
+    Written through :class:`AlbumDoc`: comments and hand edits are kept, the save is atomic,
+    and a change saved by someone else meanwhile is never overwritten (the file is read
+    again and the keys set on the new text, once; a second clash is refused naming the file).
+    An album with one continuous ``master`` has no per-track files: nothing is written.
+    """
+    for attempt in range(2):
+        doc = AlbumDoc(studio, name)
+        if "master" in doc.doc:
+            return []
+        done = []
+        for table in doc.tracks:
+            song = table.get("song")
+            if isinstance(song, str) and song in files:
+                if table.get("file") != files[song]:
+                    table["file"] = files[song]
+                    doc.dirty = True
+                done.append(song)
+        try:
+            doc.save()
+        except HybridError:
+            if attempt:
+                raise
+            continue
+        return done
+    return []

@@ -19,6 +19,23 @@ saved atomically (temp file, fsync, rename)::
     measured_at = "2026-11-21T13:40:00Z"
     key = { device = "hybrid-gear", samplerate = 48000, blocksize = 0, route = "" }
 
+A stereo (or wider) loop's entry is its first side's figure, with every side's own and the
+skew (last side minus first), as a print measured them::
+
+    [loops.BUS]
+    latency_samples = 1039.25
+    ...
+    sides = [{ latency_samples = 1039.25, polarity = 1, gain_db = 0.0 },
+             { latency_samples = 1039.6, polarity = 1, gain_db = -0.4 }]
+    skew_samples = 0.35
+
+``[tails]`` holds, per loop, how long the first ping of a print pass must be left to ring
+before the stems start (seconds; a reverb's tail, measured by a print: hybrid.live.audio.printing's
+``PING_TAIL``). It depends on the gear's settings, not on the interface, so it has no key::
+
+    [tails]
+    D = 1.9
+
 The loops themselves are studio.toml's (``recall.studio.load_loops``).
 """
 
@@ -79,10 +96,33 @@ class StoredLatency:
     key: LatencyKey
     measured_at: str
     stale_reason: str | None = None
+    sides: tuple[SideLatency, ...] = ()
+    """A multi-channel loop's sides, in order (empty for a mono loop)."""
+
+    @property
+    def skew_samples(self) -> float | None:
+        return self.sides[-1].latency_samples - self.sides[0].latency_samples if len(self.sides) > 1 else None
 
     def to_dict(self) -> dict:
-        return {"loop": self.loop, **self.result.to_dict(), "key": self.key.to_dict(),
-                "measured_at": self.measured_at, "stale_reason": self.stale_reason}
+        out = {"loop": self.loop, **self.result.to_dict(), "key": self.key.to_dict(),
+               "measured_at": self.measured_at, "stale_reason": self.stale_reason}
+        if self.sides:
+            out["sides"] = [side.to_dict() for side in self.sides]
+            out["skew_samples"] = round(self.skew_samples or 0.0, 4)
+        return out
+
+
+@dataclass(frozen=True)
+class SideLatency:
+    """One side of a multi-channel loop, as stored."""
+
+    latency_samples: float
+    polarity: int
+    gain_db: float
+
+    def to_dict(self) -> dict:
+        return {"latency_samples": round(self.latency_samples, 4), "polarity": self.polarity,
+                "gain_db": round(self.gain_db, 3)}
 
 
 @dataclass(frozen=True)
@@ -125,6 +165,31 @@ def load(studio_dir) -> dict[str, StoredLatency]:
     return {name: _entry(name, table, path) for name, table in loops.items()}
 
 
+def tails(studio_dir) -> dict[str, float]:
+    """``[tails]``: seconds each loop's ping needs before the stems (empty when none was measured)."""
+    path = path_of(studio_dir)
+    data = read_toml(path, missing=None) or {}
+    table = data.get("tails", {})
+    if not isinstance(table, dict):
+        raise HybridError("tails: expected a table of loop = seconds", where=str(path))
+    out = {}
+    for loop, value in table.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 60:
+            raise HybridError(f"expected seconds 0..60, got {value!r}", where=f"{path}: tails.{loop}")
+        out[str(loop)] = float(value)
+    return out
+
+
+def store_tail(studio_dir, loop: str, tail_s: float) -> None:
+    """Record that ``loop``'s ping needs ``tail_s`` seconds before the stems (kept if longer already)."""
+    with _locked(studio_dir):
+        doc = _document(studio_dir)
+        table = doc.setdefault("tails", tomlkit.table())
+        if float(table.get(loop, 0.0)) < tail_s:
+            table[loop] = round(float(tail_s), 3)
+            _save(studio_dir, doc)
+
+
 def _entry(name: str, table, path: Path) -> StoredLatency:
     where = f"{path}: loops.{name}"
     if not isinstance(table, dict):
@@ -154,7 +219,23 @@ def _entry(name: str, table, path: Path) -> StoredLatency:
         raise HybridError(str(exc), where=where) from exc
     stale = table.get("stale_reason")
     return StoredLatency(loop=name, result=result, key=stored_key, measured_at=str(table.get("measured_at", "")),
-                         stale_reason=str(stale) if stale else None)
+                         stale_reason=str(stale) if stale else None, sides=_sides(table, where))
+
+
+def _sides(table: dict, where: str) -> tuple[SideLatency, ...]:
+    raw = table.get("sides")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or len(raw) < 2:
+        raise HybridError("sides: expected one { latency_samples, polarity, gain_db } per side", where=where)
+    out = []
+    for k, side in enumerate(raw):
+        key = f"{where}.sides[{k}]"
+        if not isinstance(side, dict):
+            raise HybridError("expected { latency_samples, polarity, gain_db }", where=key)
+        out.append(SideLatency(latency_samples=_number(side, "latency_samples", key),
+                               polarity=_polarity(side, key), gain_db=_number(side, "gain_db", key)))
+    return tuple(out)
 
 
 def _number(table: dict, name: str, where: str, optional: bool = False) -> float | None:
@@ -200,8 +281,9 @@ def lookup(studio_dir, loop: str, key: LatencyKey) -> LatencyResult | None:
 
 
 def store(studio_dir, loop: str, result: LatencyResult, key: LatencyKey, *,
-          measured_at: str | None = None) -> StoredLatency:
-    """Record ``result`` for ``loop`` under ``key`` (replacing the loop's earlier entry)."""
+          measured_at: str | None = None, sides: list[LatencyResult] | None = None) -> StoredLatency:
+    """Record ``result`` for ``loop`` under ``key`` (replacing the loop's earlier entry); with
+    ``sides``, a multi-channel loop's every side (``result`` is then its first) and the skew."""
     if not loop or any(c in loop for c in "\n\r"):
         raise HybridError(f"bad loop name {loop!r}", where=str(path_of(studio_dir)))
     measured_at = measured_at or _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -221,9 +303,19 @@ def store(studio_dir, loop: str, result: LatencyResult, key: LatencyKey, *,
         inline = tomlkit.inline_table()
         inline.update(key.to_dict())
         entry["key"] = inline
+        stored = tuple(SideLatency(float(r.latency_samples), int(r.polarity), float(r.gain_db))
+                       for r in sides or ()) if sides and len(sides) > 1 else ()
+        if stored:
+            array = tomlkit.array()
+            for side in stored:
+                item = tomlkit.inline_table()
+                item.update(side.to_dict())
+                array.append(item)
+            entry["sides"] = array
+            entry["skew_samples"] = round(stored[-1].latency_samples - stored[0].latency_samples, 4)
         loops[loop] = entry
         _save(studio_dir, doc)
-    return StoredLatency(loop=loop, result=result, key=key, measured_at=measured_at)
+    return StoredLatency(loop=loop, result=result, key=key, measured_at=measured_at, sides=stored)
 
 
 def invalidate(studio_dir, loop: str, reason: str) -> None:

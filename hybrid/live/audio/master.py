@@ -19,8 +19,12 @@ recall succeeded does the mix go through the chain, loop after loop (each a pass
 mix's frame 0, tails kept), at the session's rate. A song whose recall failed is not
 printed (its old master is left alone) and the result says why.
 
-Files: ``albums/<album>/masters/<song>.wav`` (point album.toml's ``file`` there, for
-``hybrid deliver master``). Intermediate rounds live in ``masters/.rounds`` and go away.
+Files: ``albums/<album>/masters/<song>.wav``; with ``record`` (``hybrid print --master``
+does) each good master is recorded in album.toml as its track's ``file`` as soon as it is
+printed (hybrid.files.deliver.album_edit.record_masters: atomic, comments kept, a
+concurrent edit never overwritten), so ``hybrid deliver master`` takes them as they are.
+Intermediate rounds live in ``masters/.rounds`` and go away. ``cancel`` stops the running
+pass within a period: it keeps nothing, and the result says which masters were kept.
 """
 
 from __future__ import annotations
@@ -30,8 +34,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from hybrid.errors import HybridError
+from hybrid.errors import HybridError, PrintCancelled
 from hybrid.live.audio.printing import PassResult, PingSettings, PrintJob, PrintOptions, SideTolerance, print_pass
+from hybrid.live.audio.song import known_sides, store_pass_latency
 from hybrid.tomlfile import read_toml
 from recall.errors import RecallError, key_path
 
@@ -75,13 +80,22 @@ class SongMaster:
 class MasterResult:
     plan: MasterPlan
     songs: list[SongMaster] = field(default_factory=list)
+    recorded: list[str] = field(default_factory=list)
+    """Songs whose master album.toml now names (``record``)."""
+    cancelled: str | None = None
+    """Why the passes stopped early on request (the running pass kept nothing), else None."""
 
     @property
     def good(self) -> bool:
-        return bool(self.songs) and all(s.good for s in self.songs)
+        return self.cancelled is None and bool(self.songs) and all(s.good for s in self.songs)
+
+    @property
+    def kept(self) -> list[Path]:
+        return [s.path for s in self.songs if s.path is not None and s.path.is_file()]
 
     def to_dict(self) -> dict:
         return {"album": self.plan.album, "good": self.good, "plan": self.plan.to_dict(),
+                "recorded": list(self.recorded), "cancelled": self.cancelled,
                 "songs": [s.to_dict() for s in self.songs]}
 
 
@@ -158,11 +172,12 @@ def plan_master(studio, album: str) -> MasterPlan:
 
 def print_master(studio, album: str, settings, options: PrintOptions | None = None, *,
                  ping: PingSettings | None = None, recall=None, on_steps=None, on_pass=None, on_progress=None,
-                 cancel=None) -> MasterResult:
+                 cancel=None, record: bool = False) -> MasterResult:
     """Every album track's mix through the chain, each after its own recall.
 
     ``recall(studio, sheet, song) -> ApplyReport`` defaults to ``recall.apply.apply_sheet``;
     ``on_steps(song, steps)`` gets the hand-set walk-through before that song prints.
+    ``record``: each good master goes into album.toml as its track's ``file``.
     """
     options = options or PrintOptions()
     ping = ping or PingSettings()
@@ -181,6 +196,9 @@ def print_master(studio, album: str, settings, options: PrintOptions | None = No
     result = MasterResult(plan=plan)
     try:
         for number, song in enumerate(plan.songs, start=1):
+            if cancel is not None and cancel.is_set():
+                result.cancelled = f"before master {number} of {len(plan.songs)} ({song}): cancelled"
+                break
             report = recall(studio, plan.sheets[song], song)
             if not report.ok:
                 from recall.apply import ApplyStatus
@@ -194,8 +212,17 @@ def print_master(studio, album: str, settings, options: PrintOptions | None = No
                 on_steps(song, report.steps)
             if on_pass is not None:
                 on_pass(number, len(plan.songs), song)
-            result.songs.append(_master_song(plan, song, out_dir, rounds, studio, settings, options, ping,
-                                             on_progress, cancel, report.to_dict()))
+            try:
+                done = _master_song(plan, song, out_dir, rounds, studio, settings, options, ping, on_progress,
+                                    cancel, report.to_dict())
+            except PrintCancelled as exc:
+                result.cancelled = f"master {number} of {len(plan.songs)} ({song}): {exc.reason}"
+                break
+            result.songs.append(done)
+            if record and done.good:
+                from hybrid.files.deliver.album_edit import record_masters
+
+                result.recorded += record_masters(studio.root, album, {song: f"{MASTERS_DIR}/{song}.wav"})
     finally:
         shutil.rmtree(rounds, ignore_errors=True)
     return result
@@ -215,7 +242,9 @@ def _master_song(plan: MasterPlan, song: str, out_dir: Path, rounds: Path, studi
                        in_channels=tuple(loop.in_channels), loop=loop.name, chain=tuple(loop.devices), ms=loop.ms,
                        sides=SideTolerance(loop.max_skew_samples, loop.max_gain_diff_db,
                                            where=f"{studio.file}: {key_path('loops', loop.name)}"))
-        outcome = print_pass([job], settings, options, ping=ping, on_progress=on_progress, cancel=cancel)
+        outcome = print_pass([job], settings, options, ping=ping, on_progress=on_progress, cancel=cancel,
+                             known_sides=known_sides(studio, settings))
+        store_pass_latency(studio, settings, outcome)
         passes.append(outcome)
         printed = outcome.files[0]
         if not printed.good:

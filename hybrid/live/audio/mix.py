@@ -41,6 +41,7 @@ from hybrid.errors import HybridError
 from hybrid.live.audio.ping import PingRoute
 from hybrid.live.audio.printing import (PassResult, PingSettings, PrintJob, PrintOptions, Return, Send,
                                         SideTolerance, print_pass, run_pass)
+from hybrid.live.audio.song import known_sides, store_pass_latency
 from hybrid.live.audio.wavio import read_bext
 from recall.errors import key_path
 from recall.paths import SongPaths
@@ -230,7 +231,9 @@ def print_mix(studio, sheet, song_dir: Path, song: str, settings, options: Print
                                ms=loop.ms, sides=SideTolerance(loop.max_skew_samples, loop.max_gain_diff_db,
                                                                where=f"{studio.file}: {key_path('loops', loop.name)}"))
                 bus_options = replace(options, keep_tail=False)
-                outcome = print_pass([job], settings, bus_options, ping=ping, on_progress=on_progress, cancel=cancel)
+                outcome = print_pass([job], settings, bus_options, ping=ping, on_progress=on_progress, cancel=cancel,
+                                     known_sides=known_sides(studio, settings))
+                store_pass_latency(studio, settings, outcome)
                 passes.append(outcome)
                 printed = outcome.files[0]
             good = all(p.good for p in passes)

@@ -24,12 +24,22 @@ back or whose sides differ by more than the loop's tolerance (``SideTolerance``)
 job plays its stem mid/side-encoded and decodes the aligned return.
 
 Each return is recorded to a temp file, then aligned: print[n] = return(P + latency + n),
-fraction included (``hybrid.live.audio.align``), polarity corrected, exactly the stem's length
+fraction included (``hybrid.live.audio.align``), polarity corrected, a stereo loop's sides
+brought to their mean gain (``balance_sides``: each side's gain from its own ping), exactly the stem's length
 (or plus the tail when asked), written to a temp WAV carrying the stem's BWF ``bext`` and
 renamed into place only when the pass is good. A bad pass (xruns, latency moved, clipped
 return, a dropout in a return (``hybrid.live.audio.checks``), failed ping) leaves its file as ``NAME.BAD.wav`` beside the wanted one, never under
 the good name; an earlier good file there is left alone. Every problem is a typed
 ``hybrid.errors.Problem`` (a code and a text).
+
+The first ping's own tail must not reach the print: a reverb or plate in a loop rings on
+after the sweep, and the stems start right after the ping's capture. ``ping_gap_s`` leaves
+that much more silence between them; after the stream, each return's last 20 ms before
+the stems arrive is compared with the noise floor heard before the sweep, and a tail
+still ringing there (more than 6 dB over the floor) makes the file bad (``PING_TAIL``),
+with the gap the measured decay needs (``PrintedFile.ping_tail_s``), so the front ends
+print it again with that gap (hybrid.app.print_job) and remember it per loop
+(latency.toml ``tail_s``, read back before the next pass: hybrid.live.audio.song).
 
 Xruns spoil a pass only inside the span that matters: from the first ping to the end of
 the last ping's capture (the stems and their tails lie between). The stream records where
@@ -54,8 +64,8 @@ from hybrid.live.audio.signals import CAPTURE_S, PREROLL_S, SLOT_S, SWEEP_S, pin
 from hybrid.live.audio.interface import InterfaceSettings, resolve_device
 from hybrid.live.audio.stream import DuplexRun, Progress, StreamStats
 from hybrid.live.audio.wavio import FORMATS, Bext, Levels, WavWriter, read_bext
-from hybrid.errors import (CLIPPED, DROPOUT, LATENCY_MOVED, OVER_FULL_SCALE, PING_FAILED, POLARITY_FLIPPED,
-                           XRUNS, HybridError, Problem)
+from hybrid.errors import (CLIPPED, DROPOUT, LATENCY_MOVED, OVER_FULL_SCALE, PING_FAILED, PING_TAIL,
+                           POLARITY_FLIPPED, SIDES_DIFFER, XRUNS, HybridError, Problem, code_of)
 from hybrid.tomlfile import regular_file
 from recall.atomic import clean_stale_temps, commit, temp_name
 
@@ -107,6 +117,7 @@ class PrintOptions:
     fmt: str = "pcm24"                          # "pcm24" | "float32"
     whole_samples: bool = False                 # align to the nearest sample only (like a DAW insert)
     correct_polarity: bool = True
+    balance_sides: bool = True                  # a stereo loop's sides brought to their mean gain (L/R, not M/S)
     keep_tail: bool = False                     # keep the post-roll tail instead of trimming to the stem
     settle_s: float = 0.1                       # silence before the first ping (stream start)
     tail_s: float = 1.0                         # post-roll after the longest stem, for reverbs and delays
@@ -114,11 +125,12 @@ class PrintOptions:
     clip_level_dbfs: float = -0.01              # a return sample at or above this counts as clipped
     allow_clipping: bool = False                # deliver a pass whose returns clipped
     progress_interval_s: float = 0.1
+    ping_gap_s: float = 0.0                     # silence after the first ping before the stems (ping tails)
 
     def check(self) -> None:
         if self.fmt not in FORMATS:
             raise HybridError(f"format {self.fmt!r}: expected one of {', '.join(FORMATS)}")
-        for name in ("settle_s", "tail_s"):
+        for name in ("settle_s", "tail_s", "ping_gap_s"):
             if getattr(self, name) < 0:
                 raise HybridError(f"{name} must not be negative, got {getattr(self, name)}")
         if self.latency_tolerance_samples <= 0:
@@ -158,6 +170,7 @@ class ChannelLatency:
     applied_samples: float | None = None
     polarity: int = 1
     gain_db: float | None = None
+    gain_correction_db: float = 0.0     # applied to this side to match the loop's other sides
     problem: str | None = None          # why a ping gave no result
 
     @property
@@ -180,7 +193,8 @@ class ChannelLatency:
                 "change_samples": None if change is None else round(change, 4),
                 "applied_latency_samples": None if self.applied_samples is None else round(self.applied_samples, 4),
                 "polarity": self.polarity,
-                "gain_db": None if self.gain_db is None else round(self.gain_db, 2)}
+                "gain_db": None if self.gain_db is None else round(self.gain_db, 2),
+                "gain_correction_db": round(self.gain_correction_db, 3)}
 
 
 @dataclass
@@ -198,6 +212,8 @@ class PrintedFile:
     return_clipped_samples: list[int] = field(default_factory=list)
     time_reference: int | None = None
     problems: list[str] = field(default_factory=list)
+    ping_tail_s: float | None = None
+    """With a ``PING_TAIL`` problem: the gap after the first ping its measured decay needs."""
 
     @property
     def skew_samples(self) -> float | None:
@@ -217,6 +233,7 @@ class PrintedFile:
                 "latency": [c.to_dict() for c in self.channels],
                 "levels": None if self.levels is None else self.levels.to_dict(),
                 "return_clipped_samples": sum(self.return_clipped_samples),
+                "ping_tail_s": None if self.ping_tail_s is None else round(self.ping_tail_s, 2),
                 "problems": self.problems}
 
 
@@ -296,12 +313,14 @@ class Return:
 def print_pass(jobs: Sequence[PrintJob], settings: InterfaceSettings, options: PrintOptions = PrintOptions(),
                *, ping: PingSettings = PingSettings(),
                on_progress: Callable[[Progress], None] | None = None,
-               cancel: threading.Event | None = None) -> PassResult:
+               cancel: threading.Event | None = None, known_sides: dict | None = None) -> PassResult:
     """Print ``jobs`` in one pass through ``settings.device``; every loop runs at once.
 
     Raises HybridError for bad input (unreadable stem, rate mismatch, channel clash, missing
     device), for a loop whose first ping fails, for a stereo loop whose sides differ by
-    more than its tolerance (found by a quick ping of every loop before anything plays),
+    more than its tolerance (found by a quick ping of every loop before anything plays; skipped
+    when ``known_sides`` (loop -> its sides as stored in latency.toml for this interface) already
+    holds every such loop within its tolerance: the pass's own pings check them again),
     and when ``cancel`` is set while the pass
     streams (nothing is written then, not even a BAD file). Problems found
     after the stems have played (xruns, latency moved, clipping, a failed second ping) do
@@ -328,7 +347,7 @@ def print_pass(jobs: Sequence[PrintJob], settings: InterfaceSettings, options: P
                        for o, i in zip(job.out_channels, job.in_channels, strict=True)]
             returns.append(Return(job=job, routes=list(range(first, len(routes))), frames=send.frames,
                                   bext=read_bext(job.stem), reference=[send], ms=job.ms))
-        return run_pass(sends, returns, routes, settings, options, ping, on_progress, cancel)
+        return run_pass(sends, returns, routes, settings, options, ping, on_progress, cancel, known_sides)
     finally:
         for s in sends:
             if s.file is not None:
@@ -386,6 +405,12 @@ def check_sides(job: PrintJob, results: Sequence[LatencyResult]) -> str | None:
     return None
 
 
+def _known_within(job: PrintJob, known: dict) -> bool:
+    """The loop's sides as stored (latency.toml) are all there and within its tolerance."""
+    sides = known.get(job.loop or "")
+    return bool(sides) and len(sides) == len(job.in_channels) and check_sides(job, sides) is None
+
+
 def preflight(returns: Sequence[Return], routes: Sequence[PingRoute], device, rate: int, blocksize: int,
               ping: PingSettings) -> None:
     """Ping every route of the pass in one quick stream before anything plays; refuse an
@@ -404,14 +429,15 @@ def preflight(returns: Sequence[Return], routes: Sequence[PingRoute], device, ra
 
 
 def run_pass(sends: list[Send], returns: list[Return], routes: list[PingRoute], settings: InterfaceSettings,
-             options: PrintOptions, ping: PingSettings, on_progress, cancel) -> PassResult:
+             options: PrintOptions, ping: PingSettings, on_progress, cancel,
+             known_sides: dict | None = None) -> PassResult:
     """One duplex stream: pings on every route, the sends from P, the returns recorded and delivered.
 
     The engine under :func:`print_pass` (one send and one return per job) and the summing
     and mastering passes (``hybrid.live.audio.mix``: many sends, one stereo return).
     """
     try:
-        return _run_pass(sends, returns, routes, settings, options, ping, on_progress, cancel)
+        return _run_pass(sends, returns, routes, settings, options, ping, on_progress, cancel, known_sides or {})
     finally:
         for r in returns:
             if r.record is not None and not r.record.closed:
@@ -421,7 +447,7 @@ def run_pass(sends: list[Send], returns: list[Return], routes: list[PingRoute], 
 
 
 def _run_pass(sends: list[Send], returns: list[Return], routes: list[PingRoute], settings: InterfaceSettings,
-              options: PrintOptions, ping: PingSettings, on_progress, cancel) -> PassResult:
+              options: PrintOptions, ping: PingSettings, on_progress, cancel, known_sides: dict) -> PassResult:
     rates = {s.file.samplerate for s in sends}
     if len(rates) > 1:
         raise HybridError(f"stems of one pass must share a sample rate, got {sorted(rates)} Hz "
@@ -432,16 +458,19 @@ def _run_pass(sends: list[Send], returns: list[Return], routes: list[PingRoute],
         raise HybridError(f"the stems are {stem_rate} Hz but the interface runs at {rate} Hz; "
                           f"print at the stems' rate (no resampling in a print)", where=str(sends[0].path))
     device = resolve_device(settings.device, settings.hostapi)
-    if any(r.job.sides is not None for r in returns):
+    sided = [r.job for r in returns if r.job.sides is not None]
+    if sided and not all(_known_within(job, known_sides) for job in sided):
         preflight(returns, routes, device, rate, settings.blocksize, ping)
 
     probe = ping.signal(rate, len(routes))
     ping_outs, ping_sends = route_sends(probe, routes)
     ping_out_cols = [o - 1 for o in ping_outs]
     window = probe.frames
-    settle = int(round(options.settle_s * rate))
+    # With a gap for a ping's tail, the same silence before the first ping: the last pass's closing
+    # ping rings out too, and the floor the tail is judged against is heard clean.
+    settle = int(round(max(options.settle_s, options.ping_gap_s) * rate))
     ping_a = settle
-    start = ping_a + window                                   # P: stem frame 0 on the outputs
+    start = ping_a + window + int(round(options.ping_gap_s * rate))   # P: stem frame 0 on the outputs
     longest = max(s.frames for s in sends)
     tail = int(round(options.tail_s * rate))
     # Ping B waits for the slowest return of the stems (up to the ping's capture window)
@@ -553,8 +582,9 @@ def _run_pass(sends: list[Send], returns: list[Return], routes: list[PingRoute],
                 lat.after = None
                 lat.problem = f"the ping after the pass failed: {exc.reason}"
 
+    tail_from = ping_a + probe.stop + (probe.slots - 1) * probe.slot_frames   # the last sweep has ended
     files = [_deliver(r, _return_latencies(r, routes, latencies), options, rate, start, stats, pass_problems,
-                      on_progress) for r in returns]
+                      on_progress, tail=((0, ping_a + probe.start), tail_from)) for r in returns]
     good = not pass_problems and all(f.good for f in files)
     return PassResult(good=good, files=files, stats=stats, device=device.name, samplerate=rate,
                       blocksize=settings.blocksize, problems=pass_problems, notes=notes)
@@ -601,8 +631,62 @@ def _latency_problems(lat: ChannelLatency, tol: float) -> list[str]:
     return out
 
 
+PING_TAIL_OVER_FLOOR_DB = 6.0
+"""A return louder than its noise floor by this much just before the stems arrive still rings ..."""
+PING_TAIL_BELOW_PING_DB = 60.0
+"""... unless it is this far below the ping's own return (a reverb's RT60: gone for the ear) ..."""
+PING_TAIL_MIN_DBFS = -100.0
+"""... or quieter than this (a digitally silent loop has no floor to compare with)."""
+_TAIL_BLOCK_S = 0.01
+_TAIL_LAST_S = 0.02
+_TAIL_FIT_BLOCKS = 10
+FIRST_GAP_S = 1.0
+"""The gap to try when the tail seen was too short to fit its decay (the next pass measures it)."""
+MAX_PING_GAP_S = 10.0
+
+
+def ping_tail(read: Callable[[int, int], np.ndarray], latency_samples: float, ping_span: tuple[int, int],
+              tail_from: int, start: int, rate: int) -> tuple[float, float, float] | None:
+    """``(tail dBFS, limit dBFS, more gap needed in s)`` when the first ping still rings in the
+    return where the stems arrive (``start`` + latency), else None.
+
+    Stream frames, shifted by the latency here: ``ping_span`` is the ping's window up to its
+    sweep (the silence before it: the floor is its quietest 10 ms); ``tail_from`` the last
+    sweep's end. The tail's last 20 ms must be no louder than the floor + 6 dB, or 60 dB under
+    the sweep's return, or -100 dBFS. The gap needed on top of the one there follows the
+    tail's decay (dB per second over 10 ms blocks) down to that limit, with a fifth more; with
+    too little tail to fit a decay, :data:`FIRST_GAP_S`.
+    """
+    lat = int(round(latency_samples))
+    block = max(1, int(_TAIL_BLOCK_S * rate))
+
+    def db(x: np.ndarray) -> float:
+        rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
+        return 20.0 * np.log10(rms) if rms > 0 else -240.0
+
+    def blocks(x: np.ndarray) -> list[float]:
+        return [db(x[i:i + block]) for i in range(0, len(x) - block + 1, block)] or [db(x)]
+
+    floor_db = min(blocks(read(lat, ping_span[1])))
+    ping_db = db(read(ping_span[1] + lat, tail_from - ping_span[1]))
+    tail = read(tail_from + lat, start - tail_from)
+    last_db = db(tail[-max(1, int(_TAIL_LAST_S * rate)):])
+    limit_db = max(floor_db + PING_TAIL_OVER_FLOOR_DB, ping_db - PING_TAIL_BELOW_PING_DB, PING_TAIL_MIN_DBFS)
+    if last_db <= limit_db:
+        return None
+    levels = np.asarray(blocks(tail))
+    slope = 0.0
+    if len(levels) >= _TAIL_FIT_BLOCKS:
+        t = np.arange(len(levels)) * _TAIL_BLOCK_S
+        half = len(levels) // 2      # the later half: past the reverb's build-up
+        slope = float(np.polyfit(t[half:], levels[half:], 1)[0])
+    more = (last_db - limit_db) / -slope * 1.2 if slope < -1.0 else FIRST_GAP_S
+    return last_db, limit_db, float(min(MAX_PING_GAP_S, max(0.25, more)))
+
+
 def _deliver(r: Return, chans: list[ChannelLatency], options: PrintOptions, rate: int, start: int,
-             stats: StreamStats, pass_problems: list[str], on_progress) -> PrintedFile:
+             stats: StreamStats, pass_problems: list[str], on_progress,
+             tail: tuple[tuple[int, int], int] | None = None) -> PrintedFile:
     job = r.job
     problems: list[str] = []
     for lat in chans:
@@ -613,7 +697,18 @@ def _deliver(r: Return, chans: list[ChannelLatency], options: PrintOptions, rate
         lat.applied_samples = (float(lat.before.latency_samples) if after is None
                                else (float(lat.before.latency_samples) + float(after.latency_samples)) / 2)
         lat.polarity = int(lat.before.polarity)
-        lat.gain_db = float(lat.before.gain_db)
+        lat.gain_db = float(lat.before.gain_db) if after is None else (float(lat.before.gain_db)
+                                                                       + float(after.gain_db)) / 2
+    differ = check_sides(job, [lat.before for lat in chans]) if job.sides is not None else None
+    if differ:
+        problems.append(Problem(SIDES_DIFFER, differ))
+    if options.balance_sides and job.sides is not None and not r.ms and len(chans) > 1:
+        # A stereo unit's sides differ by their wiring and converters, not by intent: each side is
+        # brought to the sides' mean gain, so the image sits where the gear put it. (M/S sides
+        # differ on purpose; a summing bus's sides by the pans: neither is balanced.)
+        mean_db = sum(lat.gain_db for lat in chans) / len(chans)
+        for lat in chans:
+            lat.gain_correction_db = mean_db - lat.gain_db
     clipped = [int(c) for c in r.clipped]
     if sum(clipped) and not options.allow_clipping:
         problems.append(Problem(CLIPPED, f"the return clipped ({sum(clipped)} samples at or above "
@@ -625,11 +720,24 @@ def _deliver(r: Return, chans: list[ChannelLatency], options: PrintOptions, rate
     refs = [sf.SoundFile(s.path) for s in r.reference]
     try:
         readers = [_column_reader(reader, k) for k in range(r.channels)]
+        tail_s = None
+        # Xruns between the pings move audio about in the recording (a period lost or repeated):
+        # the pass is bad for them already, and a tail seen then is no measure of the gear.
+        judged = tail is not None and not any(code_of(p) == XRUNS for p in pass_problems)
+        for k, lat in enumerate(chans if judged else ()):
+            rings = ping_tail(readers[k], lat.applied_samples, tail[0], tail[1], start, rate)
+            if rings is not None:
+                level, limit, more = rings
+                tail_s = max(tail_s or 0.0, options.ping_gap_s + more)
+                problems.append(Problem(PING_TAIL, f"in {lat.in_channel}: the first ping's tail still rings where "
+                                                   f"the stems start ({level:.1f} dBFS, over {limit:.1f} dBFS): "
+                                                   f"leave {options.ping_gap_s + more:.2f} s after the ping"))
         aligners = [ChannelAligner(readers[k], start + lat.applied_samples,
                                    whole_samples=options.whole_samples,
                                    polarity=lat.polarity if options.correct_polarity else 1)
                     for k, lat in enumerate(chans)]
         detectors = [DropoutDetector(k, rate) for k in range(r.channels)]
+        gains = [float(10.0 ** (lat.gain_correction_db / 20.0)) for lat in chans]
         out = np.zeros((_BLOCK, r.channels), dtype=np.float32)
         ref_frames = max(s.frames for s in r.reference)
         with WavWriter(tmp, rate, r.channels, options.fmt, bext=r.bext) as writer:
@@ -637,6 +745,8 @@ def _deliver(r: Return, chans: list[ChannelLatency], options: PrintOptions, rate
                 n = min(_BLOCK, frames - pos)
                 for k, aligner in enumerate(aligners):
                     out[:n, k] = aligner.block(pos, n)
+                    if gains[k] != 1.0:
+                        out[:n, k] *= gains[k]
                 writer.write(ms_decode(out[:n]) if r.ms else out[:n])
                 if pos < ref_frames:      # dropouts: only where the sends play
                     m = min(n, ref_frames - pos)
@@ -668,7 +778,7 @@ def _deliver(r: Return, chans: list[ChannelLatency], options: PrintOptions, rate
     return PrintedFile(job=job, good=good, path=final, frames=frames, samplerate=rate, fmt=options.fmt,
                        channels=chans, levels=levels, return_clipped_samples=clipped,
                        time_reference=None if r.bext is None else r.bext.time_reference,
-                       problems=problems + pass_problems)
+                       problems=problems + pass_problems, ping_tail_s=tail_s)
 
 
 def _reference_block(refs: list[sf.SoundFile], r: Return, m: int) -> np.ndarray:

@@ -26,7 +26,7 @@ a loop whose pings disagreed is marked stale there with the figures.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable
@@ -252,8 +252,9 @@ def print_song(studio, sheet, song_dir: Path, song: str, settings: InterfaceSett
                 if on_pass is not None:
                     on_pass(number, plan.passes, planned)
                 try:
-                    outcome = print_pass(jobs, settings, options, ping=ping, on_progress=on_progress,
-                                         cancel=cancel)
+                    outcome = print_pass(jobs, settings, _with_ping_gap(studio, options, jobs), ping=ping,
+                                         on_progress=on_progress, cancel=cancel,
+                                         known_sides=known_sides(studio, settings))
                 except PrintCancelled as exc:
                     result.cancelled = f"pass {number} of {plan.passes}: {exc}"
                     return result
@@ -263,10 +264,20 @@ def print_song(studio, sheet, song_dir: Path, song: str, settings: InterfaceSett
                         failed_stems.add(f.job.output)
                         result.failed_tracks[f.job.stem.name] = "; ".join(f.problems)
                 if store_latency:
-                    _store(studio, settings, outcome)
+                    store_pass_latency(studio, settings, outcome)
     finally:
         shutil.rmtree(SongPaths(song_dir).rounds, ignore_errors=True)
     return result
+
+
+def _with_ping_gap(studio, options: PrintOptions, jobs) -> PrintOptions:
+    """``options`` with the ping gap the pass's loops were measured to need (latency.toml [tails])."""
+    try:
+        known = latency_store.tails(studio.root)
+    except HybridError:
+        return options           # a broken latency.toml is reported where it is stored; the check still guards
+    gap = max([options.ping_gap_s] + [known.get(j.loop or "", 0.0) for j in jobs])
+    return options if gap == options.ping_gap_s else replace(options, ping_gap_s=gap)
 
 
 def _one_side(studio, job: PrintJob) -> bool:
@@ -275,16 +286,35 @@ def _one_side(studio, job: PrintJob) -> bool:
     return loop is not None and loop.sides > 1
 
 
-def _store(studio, settings: InterfaceSettings, outcome: PassResult) -> None:
-    key = latency_store.LatencyKey(device=settings.device, samplerate=outcome.samplerate,
-                                   blocksize=settings.blocksize)
+def _key(settings: InterfaceSettings, samplerate: int | None) -> latency_store.LatencyKey:
+    return latency_store.LatencyKey(device=settings.device, samplerate=samplerate, blocksize=settings.blocksize)
+
+
+def known_sides(studio, settings: InterfaceSettings) -> dict[str, tuple]:
+    """Each multi-channel loop's sides as latency.toml holds them for this interface (current
+    entries only): what a pass reads back to skip its quick ping of the sides before it plays."""
+    try:
+        entries = latency_store.load(studio.root)
+    except HybridError:
+        return {}                # a broken latency.toml: the pass pings the sides itself
+    key = _key(settings, settings.samplerate)
+    return {name: e.sides for name, e in entries.items()
+            if e.sides and not e.stale_reason and not e.key.differences(key, compare_route=False)}
+
+
+def store_pass_latency(studio, settings: InterfaceSettings, outcome: PassResult) -> None:
+    """Good pings of a pass's studio loops into latency.toml (a stereo loop with every side and
+    its skew), a loop whose pings disagreed marked stale, a ping's measured tail kept per loop."""
+    key = _key(settings, outcome.samplerate)
     studio_dir = studio.root
     for f in outcome.files:
-        if not f.job.loop or len(f.channels) != 1 or _one_side(studio, f.job):
-            continue
-        lat = f.channels[0]
+        if f.job.loop and f.ping_tail_s is not None:
+            latency_store.store_tail(studio_dir, f.job.loop, f.ping_tail_s)
+        if f.job.loop not in studio.loops or len(f.channels) != studio.loops[f.job.loop].sides:
+            continue                 # not a studio loop (the summing bus), or one side of a wider loop
         moved = [p for p in f.problems if code_of(p) in (LATENCY_MOVED, POLARITY_FLIPPED)]
         if moved:
             latency_store.invalidate(studio_dir, f.job.loop, moved[0])
-        elif lat.before is not None and not any(code_of(p) == XRUNS for p in outcome.problems):
-            latency_store.store(studio_dir, f.job.loop, lat.before, key)
+        elif all(c.before is not None for c in f.channels) and not any(code_of(p) == XRUNS for p in outcome.problems):
+            sides = [c.before for c in f.channels] if len(f.channels) > 1 else None
+            latency_store.store(studio_dir, f.job.loop, f.channels[0].before, key, sides=sides)
