@@ -17,13 +17,6 @@ from tui.app import HybridApp
 SIZE = (120, 40)
 
 
-def pytest_collection_modifyitems(items):
-    """The tests that need the demo rig run last, together: the rig's gear process computes
-    its loops all the time (about 14 % of a core when idle), so it starts as late as it can
-    and stops with the package. The order is otherwise kept."""
-    items.sort(key=lambda item: "tests/tui/" in item.nodeid and "rig" in getattr(item, "fixturenames", ()))
-
-
 @pytest.fixture(scope="session")
 def built_studio(tmp_path_factory):
     """The demo studio, built once for the package (rendering the stems costs seconds): tests
