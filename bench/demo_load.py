@@ -1,20 +1,24 @@
-"""The demo's main job on an idle machine and with both cores busy: xruns per print pass.
+"""The demo's main job on an idle machine and with both cores busy: xruns per print pass, before and after.
 
 Runs ``hybrid demo --no-tui --json --jack NAME`` (recall, verify, ping, print one song's
 stems through the simulated room at JACK period 1024) on a JACK server this bench
 starts, once per condition:
 
 - ``idle``: nothing else started by the bench (other users of the machine still run);
-- ``busy``: two ``python -c 'while 1: pass'`` loops and a ``dd if=/dev/zero of=FILE bs=1M
-  count=4000 conv=fsync`` writer (restarted when it ends) for the whole run,
+- ``busy``: two ``python -c 'while 1: pass'`` loops (one per core) and a ``dd
+  if=/dev/zero of=FILE bs=1M count=4000 conv=fsync`` writer (restarted when it ends) for
+  the whole run.
 
-each with the server real-time (the default: SCHED_FIFO for jackd and every client's
-process thread) and ``--no-realtime`` (as before), so before and after are measured in
-the same run. Per run it prints the files good, the xruns in the print pass (from the
-report: a pass with xruns is retried once, both counted), the xruns jackd reported over
-the whole demo (and which clients were late), and the wall time.
+With ``--before REV`` the same demo also runs from revision REV (a git worktree made in
+this run), alternating with this tree run by run, so before and after meet the same
+machine. ``--scheduling nort`` runs the server ``--no-realtime`` as well.
 
-    python bench/demo_load.py [--runs N] [--conditions idle,busy] [--scheduling rt,nort]
+Per run it prints the files good, the print attempts (a pass spoilt by xruns between
+its pings is printed again, up to twice) and how many were spoilt, the xruns between the
+pings of the last attempt, the xruns jackd reported over the whole demo (and which
+clients were late), and the wall time.
+
+    python bench/demo_load.py [--runs N] [--conditions idle,busy] [--scheduling rt,nort] [--before REV]
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from devices.jack_server import JackServer, realtime_allowed  # noqa: E402
 
 PERIOD = 1024
-XRUNS = re.compile(r"(\d+) xrun\(s\)")
+XRUNS = re.compile(r"xruns in (\d+) period\(s\) between the pings")
 LATE = re.compile(r"client = (\S+) was not finished")
 
 
@@ -70,14 +74,14 @@ class Load:
         self.file.unlink(missing_ok=True)
 
 
-def run_demo(realtime: bool, load: Load | None, tag: str) -> dict:
+def run_demo(realtime: bool, load: Load | None, tag: str, tree: Path = ROOT) -> dict:
     server = JackServer(name=f"bench-demo-load-{os.getpid()}-{tag}", period_frames=PERIOD, realtime=realtime)
     server.start(slot_wait_s=120)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH")])))
     start = time.monotonic()
     try:
         proc = subprocess.Popen([sys.executable, "-m", "hybrid", "demo", "--no-tui", "--json", "--jack", server.name],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tree)
         while proc.poll() is None:
             if load is not None:
                 load.keep_writing()
@@ -103,52 +107,76 @@ def run_demo(realtime: bool, load: Load | None, tag: str) -> dict:
     files = data.get("files", [])
     result["files"] = len(files)
     result["good"] = sum(1 for f in files if f.get("good"))
-    # every file of a pass carries the pass's xrun count: the first file's is the pass's
+    # every file of a pass spoilt by xruns says how many fell between its pings
     reasons = [f.get("reason") or "" for f in files]
     found = [int(m.group(1)) for r in reasons for m in [XRUNS.search(r)] if m]
-    result["pass_xruns"] = [found[0] if found else 0]
+    result["pass_xruns"] = [max(found) if found else 0]
     result["retried"] = int(data.get("retried_for_xruns", 0))
+    result["attempts"] = result["retried"] + 1
+    result["spoilt"] = result["retried"] + (1 if found else 0)
     return result
+
+
+def worktree(rev: str, folder: Path) -> Path:
+    """A checkout of ``rev`` (git worktree, removed by the caller's cleanup)."""
+    path = folder / f"before-{rev}"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(path), rev], check=True,
+                   stdout=subprocess.DEVNULL)
+    return path
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1, help="runs per condition (default 1)")
     parser.add_argument("--conditions", default="idle,busy", help="idle, busy or both (default idle,busy)")
-    parser.add_argument("--scheduling", default="nort,rt",
-                        help="nort (--no-realtime, before) and/or rt (real-time, after); default both")
+    parser.add_argument("--scheduling", default="rt",
+                        help="rt (real-time server, default) and/or nort (--no-realtime)")
+    parser.add_argument("--before", metavar="REV", help="also run the demo from git revision REV, alternating")
     args = parser.parse_args()
     conditions = [c for c in args.conditions.split(",") if c]
     schedules = [s for s in args.scheduling.split(",") if s]
     if "rt" in schedules and not realtime_allowed():
         print("note: this process may not use real-time scheduling: 'rt' runs fall back to --no-realtime")
-    print(f"hybrid demo --no-tui at JACK period {PERIOD} (48 kHz); load = 2 busy loops + dd 4000 MB conv=fsync; "
+    print(f"hybrid demo --no-tui at JACK period {PERIOD} (48 kHz); busy = 2 busy loops + dd 4000 MB conv=fsync; "
           f"load average now {os.getloadavg()[0]:.1f}")
-    print(f"{'machine':<8}{'jackd':<7}{'run':>4}{'files good':>12}{'pass xruns':>12}{'retried':>9}"
-          f"{'jackd xruns':>13}{'wall s':>8}")
-    totals: dict[tuple[str, str], list[dict]] = {}
+    print(f"{'tree':<8}{'machine':<8}{'jackd':<7}{'run':>4}{'files good':>12}{'attempts':>9}{'spoilt':>8}"
+          f"{'xruns in pass':>15}{'jackd xruns':>13}{'wall s':>8}")
+    totals: dict[tuple[str, str, str], list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-demo-load-") as tmp:
-        for condition in conditions:
-            for sched in schedules:
-                for run in range(1, args.runs + 1):
-                    tag = f"{condition}-{sched}-{run}"
-                    if condition == "busy":
-                        with Load(Path(tmp)) as load:
-                            time.sleep(2)  # let the writer fill the page cache first
-                            result = run_demo(sched == "rt", load, tag)
-                    else:
-                        result = run_demo(sched == "rt", None, tag)
-                    totals.setdefault((condition, result["scheduling"]), []).append(result)
-                    good = f"{result['good']} of {result['files']}"
-                    xruns = ",".join(str(x) for x in result["pass_xruns"]) or "-"
-                    print(f"{condition:<8}{result['scheduling']:<7}{run:>4}{good:>12}{xruns:>12}"
-                          f"{result.get('retried', 0):>9}{result['server_xruns']:>13}{result['wall_s']:>8.1f}"
-                          + (f"  error: {result['error']}" if result["error"] else "")
-                          + (f"  late (last 200 log lines): {result['late']}" if result["late"] else ""), flush=True)
+        trees = [("after", ROOT)]
+        if args.before:
+            trees.insert(0, (args.before[:8], worktree(args.before, Path(tmp))))
+        try:
+            for condition in conditions:
+                for sched in schedules:
+                    for run in range(1, args.runs + 1):
+                        for label, tree in trees:
+                            tag = f"{condition}-{sched}-{label}-{run}"
+                            if condition == "busy":
+                                with Load(Path(tmp)) as load:
+                                    time.sleep(2)  # let the writer fill the page cache first
+                                    result = run_demo(sched == "rt", load, tag, tree)
+                            else:
+                                result = run_demo(sched == "rt", None, tag, tree)
+                            totals.setdefault((label, condition, result["scheduling"]), []).append(result)
+                            good = f"{result['good']} of {result['files']}"
+                            xruns = ",".join(str(x) for x in result["pass_xruns"]) or "-"
+                            print(f"{label:<8}{condition:<8}{result['scheduling']:<7}{run:>4}{good:>12}"
+                                  f"{result.get('attempts', 0):>9}{result.get('spoilt', 0):>8}{xruns:>15}"
+                                  f"{result['server_xruns']:>13}{result['wall_s']:>8.1f}"
+                                  + (f"  error: {result['error']}" if result["error"] else "")
+                                  + (f"  late: {result['late']}" if result["late"] else ""), flush=True)
+        finally:
+            if args.before:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(trees[0][1])],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     print()
-    for (condition, sched), results in totals.items():
+    for (label, condition, sched), results in totals.items():
         passes = sum(1 for r in results if r["files"] and r["good"] == r["files"])
-        print(f"{condition:<8}{sched:<7}all files good in {passes} of {len(results)} run(s); "
+        attempts = sum(r.get("attempts", 0) for r in results)
+        spoilt = sum(r.get("spoilt", 0) for r in results)
+        print(f"{label:<8}{condition:<8}{sched:<7}all files good in {passes} of {len(results)} run(s); "
+              f"{spoilt} of {attempts} print attempts spoilt by xruns; "
               f"jackd xruns per run {sum(r['server_xruns'] for r in results) / len(results):.1f}")
     return 0
 

@@ -289,6 +289,108 @@ def favour_this_process(nice: int = AUDIO_NICE) -> bool:
     return changed
 
 
+GIL_HOLDERS_BELOW = 5
+"""How far below this process's lowest real-time (libjack) thread ``realtime_gil_holders``
+puts every other thread."""
+
+
+@dataclass
+class RealtimeHolders:
+    """What :func:`realtime_gil_holders` changed: ``priority`` given (0: nothing changed),
+    ``threads`` moved, ``locked`` whether memory is locked; ``undo()`` puts it back."""
+
+    priority: int = 0
+    threads: int = 0
+    locked: bool = False
+    note: str = ""
+    _saved: list[tuple[int, int, int]] = field(default_factory=list, repr=False)
+
+    def undo(self) -> None:
+        saved, self._saved = self._saved, []
+        for tid, policy, prio in saved:
+            try:
+                os.sched_setscheduler(tid, policy, os.sched_param(prio))
+            except OSError:
+                continue  # the thread has ended
+        if self.locked:
+            _libc_call("munlockall")
+            self.locked = False
+
+
+def realtime_gil_holders(*, below: int = GIL_HOLDERS_BELOW, lock_memory: bool = True) -> RealtimeHolders:
+    """Run every ordinary thread of this process under SCHED_FIFO just below its real-time
+    JACK process threads, and lock its memory; call once the JACK client is active.
+
+    Why: a Python JACK client's real-time process thread needs the GIL every period, and
+    the GIL is often held by an ordinary thread of the same process (the print worker,
+    the gear's simulators and MIDI dispatchers, the main thread). At nice -10
+    (``favour_this_process``) such a thread still shares its core with other work, and
+    with both cores busy it was preempted while holding the GIL: the callbacks ran late
+    (jackd: "PortAudio-01 was not finished, state = Triggered", the previous cycle still
+    waiting for the GIL) and every pass of the demo was spoilt by xruns
+    (bench/demo_load.py). Under SCHED_FIFO no ordinary (SCHED_OTHER) process can preempt
+    them; below the process threads, they never delay a callback by priority.
+    Threads started later by any of them inherit the policy. What is mapped now is
+    locked in memory (``mlockall(MCL_CURRENT)``: libraries, the interpreter's heap, thread
+    stacks), so no page evicted under a big file write faults back in from disk while a
+    thread holds the GIL; later allocations are not locked (their faults are minor).
+
+    The priority is relative to the real-time threads found in this process (libjack
+    creates them at the server's priority minus a few), so with a ``--no-realtime``
+    server, or where SCHED_FIFO is not allowed, nothing changes (``priority`` 0, ``note``
+    says why) and ``favour_this_process``'s niceness is what remains.
+    Only for processes whose ordinary threads never busy-wait: a FIFO thread that spins
+    keeps the ordinary work of the machine off its core.
+    """
+    result = RealtimeHolders()
+    if not hasattr(os, "sched_setscheduler") or not os.path.isdir("/proc/self/task"):
+        result.note = "no SCHED_FIFO on this system"
+        return result
+    threads: list[int] = []
+    rt_prios: list[int] = []
+    for name in os.listdir("/proc/self/task"):
+        try:
+            tid = int(name)
+            policy = os.sched_getscheduler(tid)
+            prio = os.sched_getparam(tid).sched_priority
+        except (OSError, ValueError):
+            continue
+        if policy in (os.SCHED_FIFO, os.SCHED_RR):
+            rt_prios.append(prio)
+        else:
+            threads.append(tid)
+    if not rt_prios:
+        result.note = "no real-time JACK thread in this process (server --no-realtime?)"
+        return result
+    priority = max(1, min(rt_prios) - below)
+    for tid in threads:
+        try:
+            policy = os.sched_getscheduler(tid)
+            os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(priority))
+        except OSError as exc:
+            if not result.threads:
+                result.note = f"SCHED_FIFO not allowed ({exc.strerror})"
+                return result
+            continue
+        result._saved.append((tid, policy, 0))
+        result.threads += 1
+    result.priority = priority
+    if lock_memory:
+        result.locked = _libc_call("mlockall", 1) == 0  # MCL_CURRENT: what is mapped now
+    return result
+
+
+def _libc_call(name: str, *args: int) -> int:
+    """``libc.name(*args)`` (-1 where there is no such call)."""
+    import ctypes
+
+    try:
+        func = getattr(ctypes.CDLL(None, use_errno=True), name)
+    except (OSError, AttributeError):
+        return -1
+    return int(func(*args))
+
+
 def _drain_lines(stream: IO[bytes], lines: collections.deque[str], xruns: list[int]) -> None:
     """Read ``stream`` to its end, keeping the last lines (decoded) in ``lines`` and
     counting jackd's xrun reports in ``xruns[0]``."""

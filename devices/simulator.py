@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import mido
@@ -22,6 +23,15 @@ from devices.errors import ProfileError
 from devices.profile import Profile
 from devices.transports import transport_for_port
 from devices.transports.base import SimSide
+
+
+@dataclass(frozen=True)
+class PanelMove:
+    """Handed to a document decoder when a knob on the simulated unit is turned: the decoder
+    answers with what the unit then says unasked (a Yamaha ``NOTIFY`` line), or None."""
+
+    param: str
+    value: Any
 
 
 class Callbacks(list[Callable[[str, Any], None]]):
@@ -50,7 +60,7 @@ class Simulator:
     def __init__(self, profile: Profile, port: str | None = None, *, channel: int | None = None,
                  backend: mido.Backend | None = None, device_id: int | None = None,
                  state: dict[str, Any] | None = None,
-                 decoder: Callable[[Simulator, Any], bool] | None = None):
+                 decoder: Callable[[Simulator, Any], Any] | None = None):
         self.profile = profile
         self.channel = channel or (profile.midi.channel if profile.midi else 1)
         self.device_id = device_id if device_id is not None else (profile.midi.device_id if profile.midi else 0x10)
@@ -73,8 +83,9 @@ class Simulator:
         self.memory: dict[str, Any] = {}
         """What a document-rule decoder keeps between messages (a selected bank, an edit buffer)."""
         self.decoder = decoder
-        """Reads incoming messages (MIDI, OSC) by the maker's document instead of the profile's
-        codec (``devices.unit_sims``); returns True when it handled the message."""
+        """Reads incoming messages (MIDI, OSC, text lines) by the maker's document instead of the
+        profile's codec (``devices.unit_sims``); returns True when it handled the message, False
+        when the unit would refuse it, or the unit's answer (a text line; an OSC ``(address, args)``)."""
         self._impl: SimSide | None = None
         self._lock = threading.Lock()
 

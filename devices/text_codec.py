@@ -52,7 +52,7 @@ class TextTemplate:
                 pattern += f"(?P={name})"
                 continue
             fields.append(name)
-            if name == "label":
+            if name in ("label", "message"):             # free text (an error reply's reason)
                 pattern += f"(?P<{name}>.+?)"
             elif name == "value" or (spec and spec[-1:] in "feEgG%"):
                 pattern += f"(?P<{name}>{_NUM}|\\S+?)" if name == "value" else f"(?P<{name}>{_NUM})"
@@ -66,6 +66,11 @@ class TextTemplate:
 
     def build(self, **values: Any) -> str:
         return self.text.format(**values)
+
+    def with_display(self) -> TextTemplate:
+        """The same line, optionally followed by a quoted display string (Yamaha RCP:
+        ``NOTIFY set ... 0 0 -7760 "-77.60"``), which is matched and ignored."""
+        return TextTemplate(self.text, re.compile(self.regex.pattern[:-2] + r'(?: "[^"]*")?\Z'), self.fields)
 
     def match(self, line: str) -> dict[str, Any] | None:
         found = self.regex.match(line)
@@ -83,6 +88,12 @@ class SerialEncoding:
     wire_max: int = 0
     """Range of ``{wire}`` (0 = the template uses ``value``/``index``/``on`` instead)."""
     wire: tuple[int, ...] | None = None
+    notify: TextTemplate | None = None
+    """What the unit says unasked when the value changes elsewhere (Yamaha RCP ``NOTIFY set ...``)."""
+    scale: float = 0.0
+    """``{wire}`` is the value times ``scale``, rounded (Yamaha RCP: dB in hundredths, scale 100)."""
+    floor_wire: int | None = None
+    """With ``scale``: the wire number of the range's floor (-inf on a fader; Yamaha RCP -32768)."""
 
     def fields_for(self, parameter: Any, value: Any) -> dict[str, Any]:
         """Template fields for a checked value of ``parameter``."""
@@ -97,12 +108,33 @@ class SerialEncoding:
             out["on"] = 1 if value else 0
             out["value"] = out["on"]
             out["index"] = out["on"]
-        if self.wire_max:
+        if self.scale:
+            out["wire"] = self.scaled_wire(parameter, float(value))
+        elif self.wire_max:
             out["wire"] = parameter.to_wire(value, self.wire_max, list(self.wire) if self.wire else None)
         return out
 
+    def scaled_wire(self, parameter: Any, value: float) -> int:
+        if self.floor_wire is not None and parameter.floor_label is not None and value <= parameter.bounds()[0]:
+            return self.floor_wire
+        return round(value * self.scale)
+
+    def scaled_value(self, parameter: Any, wire: int) -> float:
+        """The engineer's number for a scaled ``{wire}``: the floor, or wire / scale within the range."""
+        if self.floor_wire is not None and wire == self.floor_wire:
+            return float(parameter.bounds()[0])
+        value = wire / self.scale
+        lo, hi = parameter.bounds()
+        if not lo <= value <= hi:
+            floor = f" (or {self.floor_wire})" if self.floor_wire is not None else ""
+            raise ProfileError(f"wire value {wire} is out of range {round(lo * self.scale)}..{round(hi * self.scale)}"
+                               f"{floor}", key=f"parameter {parameter.name}")
+        return float(value)
+
     def value_from(self, parameter: Any, fields: dict[str, Any]) -> Any:
         """The engineer's value from parsed template fields (the inverse of ``fields_for``)."""
+        if self.scale and fields.get("wire") is not None:
+            return self.scaled_value(parameter, int(fields["wire"]))
         if "wire" in fields and fields["wire"] is not None and self.wire_max:
             if not 0 <= int(fields["wire"]) <= self.wire_max:
                 raise ProfileError(f"wire value {fields['wire']} is out of range 0..{self.wire_max}",
@@ -128,9 +160,9 @@ def parse_serial_encoding(table: Any, *, file: str | None, key: str) -> SerialEn
         raise ProfileError('expected a table like { set = "DRV {value:.1f}", query = "DRV?" }',
                            file=file, key=key)
     for name in table:
-        if name not in ("set", "query", "reply", "wire_max", "wire"):
-            raise ProfileError("unknown key; expected set, query, reply, wire_max or wire",
-                               file=file, key=f"{key}.{name}")
+        if name not in ("set", "query", "reply", "notify", "wire_max", "wire", "scale", "floor_wire", "display"):
+            raise ProfileError("unknown key; expected set, query, reply, notify, wire_max, wire, scale, floor_wire "
+                               "or display", file=file, key=f"{key}.{name}")
     set_t = TextTemplate.parse(table.get("set"), file=file, key=f"{key}.set")
     query = table.get("query")
     if query is not None and (not isinstance(query, str) or not query):
@@ -142,7 +174,28 @@ def parse_serial_encoding(table: Any, *, file: str | None, key: str) -> SerialEn
     wire = table.get("wire")
     if wire is not None and (not isinstance(wire, list) or not all(isinstance(w, int) for w in wire)):
         raise ProfileError("expected a list of integers", file=file, key=f"{key}.wire")
-    return SerialEncoding(set_t, query, reply, wire_max, tuple(wire) if wire else None)
+    notify = TextTemplate.parse(table["notify"], file=file, key=f"{key}.notify") if "notify" in table else None
+    display = table.get("display", False)
+    if not isinstance(display, bool):
+        raise ProfileError("expected true or false (replies may end in a quoted display string)",
+                           file=file, key=f"{key}.display")
+    if display:
+        reply = reply.with_display()
+        notify = notify.with_display() if notify is not None else None
+    scale = table.get("scale", 0)
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 <= scale <= 1e6 or scale != scale:
+        raise ProfileError("expected a positive number (the wire integer per unit, e.g. 100 for 1/100 dB)",
+                           file=file, key=f"{key}.scale")
+    floor_wire = table.get("floor_wire")
+    if floor_wire is not None and (isinstance(floor_wire, bool) or not isinstance(floor_wire, int)):
+        raise ProfileError("expected an integer (the wire number of the floor, e.g. -32768)",
+                           file=file, key=f"{key}.floor_wire")
+    if floor_wire is not None and not scale:
+        raise ProfileError("floor_wire needs scale", file=file, key=f"{key}.floor_wire")
+    if scale and wire_max:
+        raise ProfileError("give scale or wire_max, not both", file=file, key=f"{key}.scale")
+    return SerialEncoding(set_t, query, reply, wire_max, tuple(wire) if wire else None, notify,
+                          float(scale), floor_wire)
 
 
 def decode_escapes(text: str) -> str:

@@ -48,6 +48,7 @@ from recall.errors import RecallError, key_path
 from recall.sheet import Sheet, normalise_value
 from recall.state import StudioState
 from recall.store import SheetConflict, load_sheet, save_sheet, sheet_path, song_dir
+from recall.tomlio import read_text
 from recall.studio import Studio, StudioDevice
 from recall.values import position, show, tidy
 from recall.walkthrough import Step, walkthrough
@@ -118,7 +119,7 @@ class SheetBinding:
         self.state = StudioState(studio.state_dir)
         self._lock = threading.RLock()
         self.sheet: Sheet = load_sheet(studio, self.slug)
-        self._disk_text = self.path.read_text(encoding="utf-8")
+        self._disk_text = self.sheet.loaded_text if self.sheet.loaded_text is not None else read_text(self.path)
         self._only = list(devices) if devices is not None else None
         for name in self._only or ():
             studio.device(name)  # an unknown name is refused now, with the studio file
@@ -127,6 +128,7 @@ class SheetBinding:
         self.done: dict[tuple[str, str], Any] = {}
         """(device, parameter) -> the target confirmed on the surface."""
         self.errors: list[str] = []
+        self._last_unreadable: str | None = None
         self.edits = 0
         self.saves = 0
         self.gear_messages = 0
@@ -287,9 +289,13 @@ class SheetBinding:
             if self._unsaved:
                 return False
             try:
-                disk = self.path.read_text(encoding="utf-8")
-            except OSError:
+                disk = read_text(self.path)
+            except RecallError as exc:  # gone, special, too big, not UTF-8: keep the last good sheet
+                if exc.reason != self._last_unreadable:
+                    self._last_unreadable = exc.reason
+                    self._error(f"{exc}; the surface keeps showing the last good sheet")
                 return False
+            self._last_unreadable = None
             if disk == self._disk_text:
                 return False
             try:

@@ -599,9 +599,17 @@ class OscSim(SimSide):
         self._tell_subscribers(param, value, None)
 
     def _tell_subscribers(self, param: str, value: Any, source: Any) -> None:
-        parameter = self.sim.profile.parameters[param]
-        enc: OscEncoding = parameter.encoding
-        data = OscCommand(enc.address, (enc.to_arg(parameter, value),), enc.type).bytes()
+        decoder = getattr(self.sim, "decoder", None)
+        if decoder is not None:              # the unit's report as its document types it
+            from devices.simulator import PanelMove
+            report = decoder(self.sim, PanelMove(param, value))
+            if not isinstance(report, tuple):
+                return
+            data = OscCommand(report[0], tuple(report[1])).bytes()
+        else:
+            parameter = self.sim.profile.parameters[param]
+            enc: OscEncoding = parameter.encoding
+            data = OscCommand(enc.address, (enc.to_arg(parameter, value),), enc.type).bytes()
         now = time.monotonic()
         with self._lock:
             targets = [peer for peer, until in self._subscribers.items() if until > now and peer != source]
@@ -672,8 +680,12 @@ class OscSim(SimSide):
         address = msg.address
         asking = not msg.params
         decoder = getattr(sim, "decoder", None)
-        if decoder is not None and not asking:      # the maker's document decodes, not the profile's codec
-            if not decoder(sim, msg):
+        if decoder is not None:      # the maker's document decodes and answers, not the profile's codec
+            answer = decoder(sim, msg)
+            if isinstance(answer, tuple):
+                if self.answers:
+                    self._send(peer, OscCommand(answer[0], tuple(answer[1])).bytes())
+            elif not answer:
                 sim.rejected.append(f"not in the document: {msg.address} {list(msg.params)!r}")
             return
         if s.query == "prefix" and address.startswith(s.query_prefix + "/"):

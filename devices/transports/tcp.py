@@ -39,6 +39,9 @@ from devices.text_codec import TextTemplate, decode_escapes
 from devices.transports.base import DeviceContext, Identity, Link, Listener, SimSide
 from devices.transports.text import TextAnswerer, TextLink, TextTransport
 
+PUMP_S = 0.05
+"""How often a listened-to link takes the lines a unit sent unasked between commands."""
+
 _NET_KEYS = ("port", "banner", "password_prompt", "password", "login_ok", "keepalive", "keepalive_ms",
              "unsolicited", "reconnect_ms", "reconnect_max_ms")
 
@@ -202,6 +205,7 @@ class TcpLink(TextLink):
         self._backoff_s = settings.reconnect_ms / 1000
         self._keepalive: threading.Thread | None = None
         self._prompted = threading.Event()
+        self._pump: threading.Thread | None = None
 
     @property
     def timeout_s(self) -> float:
@@ -222,6 +226,9 @@ class TcpLink(TextLink):
         if self._keepalive is not None:
             self._keepalive.join(timeout=1)
             self._keepalive = None
+        pump = self._pump
+        if pump is not None and pump is not threading.current_thread():
+            pump.join(timeout=1)
 
     def _drop(self) -> None:
         sock, self._sock = self._sock, None
@@ -410,7 +417,26 @@ class TcpLink(TextLink):
             self._unasked(reply)
 
     def listen(self, callback: Listener) -> Callable[[], None]:
-        return self.add_listener(callback)
+        """``callback`` hears what the unit says unasked (a Videohub's routing block, a Yamaha
+        console's ``NOTIFY``) as it arrives, not only at the next command: while anyone listens,
+        lines that wait between commands are taken every ``PUMP_S``."""
+        stop = self.add_listener(callback)
+        if self._pump is None:
+            self._pump = threading.Thread(target=self._pump_unasked, name=f"tcp-unasked {self.port}", daemon=True)
+            self._pump.start()
+        return stop
+
+    def _pump_unasked(self) -> None:
+        while not self._closing.wait(PUMP_S) and self._listeners:
+            if self._sock is None or not self._lock.acquire(timeout=PUMP_S):
+                continue
+            try:
+                self._take_unasked()
+            except DeviceError:
+                pass                      # a dropped line: the next command reconnects and says so
+            finally:
+                self._lock.release()
+        self._pump = None
 
     def _keep_alive(self) -> None:
         every_s = self.tcp.keepalive_ms / 1000
@@ -474,9 +500,17 @@ class TcpSim(SimSide):
     def transmit(self, param: str, value: Any) -> None:
         if not self.settings.unsolicited:
             return
+        decoder = getattr(self.sim, "decoder", None)
+        if decoder is not None:              # the unit's notice as its document prints it
+            from devices.simulator import PanelMove
+            notice = decoder(self.sim, PanelMove(param, value))
+            if isinstance(notice, str):
+                self.broadcast(notice)
+            return
         parameter = self.sim.profile.parameters[param]
         enc = parameter.encoding
-        self.broadcast(enc.reply.build(**enc.fields_for(parameter, value)))
+        template = enc.notify if enc.notify is not None else enc.reply
+        self.broadcast(template.build(**enc.fields_for(parameter, value)))
 
     def broadcast(self, text: str) -> None:
         """Send ``text`` (plus the reply terminator) to every connected client, unasked."""

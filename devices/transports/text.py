@@ -167,6 +167,8 @@ class TextLink(Link):
                 continue
             for line in {reply, *reply.splitlines()}:
                 found = enc.reply.match(line)
+                if found is None and enc.notify is not None:
+                    found = enc.notify.match(line)
                 if found is None:
                     continue
                 try:
@@ -253,6 +255,13 @@ class TextAnswerer:
         sim.received.append(line.encode("latin-1"))
         if line in self.fixed:
             self.reply(self.fixed[line])
+            return
+        if sim.decoder is not None:          # the maker's document reads the line, not the profile's templates
+            answer = sim.decoder(sim, line)
+            if isinstance(answer, str):
+                self.reply(answer)
+            elif not answer:
+                self.error("unknown_command", f"not in the document: {line!r}")
             return
         parsed = self.parse(line)
         if parsed is None:

@@ -49,11 +49,15 @@ def main(argv: list[str] | None = None) -> int:
                 devices.append({"loop": entry.loop, "profile": entry.profile.id, "listens": sim.describe(),
                                 "port": str(sim.port)})
         gear.start()
+        from hybrid.simgear.gear import steady_gear_process
+
+        steady = steady_gear_process()
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         print(json.dumps({"ready": True, "name": gear.name, "samplerate": gear.samplerate,
-                          "loops": len(gear.units), "channels": gear.channels, "devices": devices}), flush=True)
+                          "loops": len(gear.units), "channels": gear.channels, "devices": devices,
+                          "realtime_priority": steady.priority, "memory_locked": steady.locked}), flush=True)
         while not stop.wait(0.5):
             pass
         if gear.errors:

@@ -180,6 +180,29 @@ class SimGear:
         self.blocksize = blocksize
 
 
+SWITCH_INTERVAL_S = 0.0005
+"""The gear process's GIL switch interval (Python's default, 5 ms, is a quarter of a period)."""
+
+
+def steady_gear_process():
+    """For a process that runs the simulated gear (``python -m hybrid.simgear``, the demo's
+    gear process), once its JACK clients are active: every ordinary thread under SCHED_FIFO
+    below the process callbacks and memory locked (``devices.jack_server.realtime_gil_holders``),
+    the GIL switch interval at 0.5 ms, and what start-up built frozen out of the collector's
+    reach (a full collection over it held the GIL for up to 50 ms: late callbacks).
+    Returns what realtime_gil_holders changed (``priority`` 0 where real time is not allowed)."""
+    import gc
+    import sys
+
+    from devices.jack_server import favour_this_process, realtime_gil_holders
+
+    favour_this_process()  # the fallback where SCHED_FIFO is not allowed
+    sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
+    gc.collect()
+    gc.freeze()
+    return realtime_gil_holders()
+
+
 def _wiring(specs: Sequence[UnitSpec], name: str) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
     """``(sends, returns)`` gear channels of each unit; a channel returned twice is refused."""
     wiring = []

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from hybrid.errors import PING_TAIL, code_of
+from hybrid.errors import PING_TAIL, XRUNS, code_of
 from hybrid.live.audio.interface import InterfaceSettings
 from hybrid.live.audio.printing import PrintJob, print_pass
 
@@ -43,12 +43,13 @@ def _stem(tmp_path):
 
 
 def _pass(job, options):
-    """A pass, run again only when the loaded machine gave it xruns (they make a pass bad by design)."""
-    for _ in range(3):
+    """A pass, run again only when the loaded machine gave it xruns between the pings (they
+    make a pass bad by design, and no tail is judged then)."""
+    for _ in range(4):
         result = print_pass([job], InterfaceSettings(device=TAILGEAR), options, ping=FAST_PING)
-        if result.stats.xruns == 0:
+        if not any(code_of(p) == XRUNS for p in result.problems):
             return result
-    raise AssertionError(f"xruns in 3 passes in a row: {result.problems}")
+    raise AssertionError(f"xruns in 4 passes in a row: {result.problems}")
 
 
 def _head_dbfs(path) -> float:
@@ -107,13 +108,18 @@ def test_print_song_remembers_the_gap_and_prints_again_with_it(tail_gear, tmp_pa
                                      '[[tracks."4Keys".inserts]]\nloop = "PLATE"\n')
     session = StudioSession(root)
     request = PrintRequest(song="keys", options=FAST, ping=FAST_PING)
-    report = session.print_song("keys", request=request, separate_process=False, xrun_retries=3)
-    assert report.good, report.to_dict()
-    assert any("the first ping's tail rang into the stems" in n for n in report.notes), report.notes
+    notes: list[str] = []
+    for _ in range(3):    # the loaded machine's xruns spoil a pass now and then: those are printed again
+        report = session.print_song("keys", request=request, separate_process=False, xrun_retries=3)
+        notes += report.notes
+        if report.good:
+            break
+    assert report.good, (report.to_dict(), notes)
+    assert any("the first ping's tail rang into the stems" in n for n in notes), notes
     gap = latency_store.tails(root)["PLATE"]
     assert gap > 0.5
     assert _head_dbfs(song / "prints" / "4Keys.wav") < -75
-    for _ in range(3):    # the loaded machine's xruns spoil a pass now and then: those are printed again
+    for _ in range(3):
         again = session.print_song("keys", request=request, separate_process=False, xrun_retries=3)
         if again.good:
             break

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from hybrid.files.deliver.staging import OWNER_NAME, Staging
+from hybrid.files.deliver.staging import Staging
 from tests.conftest import ROOT
 from tests.deliver.studio import music, write_wav
 
@@ -37,14 +37,14 @@ def test_a_signal_mid_run_removes_the_staging_folder(studio, signum, code):
     albums = studio / "albums" / "big"
     process = _start(studio)
     deadline = time.monotonic() + 60
-    while not list(albums.glob(".deliver.tmp-*/CD/*.wav")):
+    while not list(albums.glob(".tmp-deliver.*/CD/*.wav")):
         assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
         time.sleep(0.05)
     process.send_signal(signum)
     _, err = process.communicate(timeout=60)
     assert process.returncode == code, err
     assert "Traceback" not in err and "interrupted" in err
-    assert list(albums.glob(".deliver.tmp-*")) == []
+    assert list(albums.glob(".tmp-deliver.*")) == []
     assert not (albums / "deliver").exists()
 
 
@@ -52,14 +52,13 @@ def test_a_folder_left_by_a_kill_is_removed_by_the_next_run(tmp_path):
     destination = tmp_path / "deliver"
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                           text=True, check=True)
-    stale = tmp_path / ".deliver.tmp-killed"
+    stale = tmp_path / f".tmp-deliver.{dead.stdout.strip()}.0123abcd"
     (stale / "CD").mkdir(parents=True)
     (stale / "CD" / "half.wav").write_bytes(b"x" * 1000)
-    (stale / OWNER_NAME).write_text(f"{dead.stdout.strip()}\n")
     with Staging(destination) as stage:
-        other = tmp_path / ".deliver.tmp-running"     # a live run's folder is left alone
+        assert stage.path.name.startswith(f".tmp-deliver.{os.getpid()}.")
+        other = tmp_path / f".tmp-deliver.{os.getpid()}.89abcdef"   # a live run's folder is left alone
         other.mkdir()
-        (other / OWNER_NAME).write_text((stage.path / OWNER_NAME).read_text())
         (stage.path / "report.txt").write_text("done")
         stage.commit()
     assert not stale.exists() and other.exists()

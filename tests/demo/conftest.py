@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from hybrid.app.demo.rig import DemoRig
@@ -16,10 +18,20 @@ def demo_jack():
     demo_server.release()
 
 
+@pytest.fixture(scope="session")
+def built_demo_studio(tmp_path_factory):
+    """The demo studio as built, once for the package (rendering the stems costs seconds):
+    tests take copies of it (``demo_studio``), never this folder."""
+    return build_demo_studio(tmp_path_factory.mktemp("demo-built") / "Demo Room")
+
+
 @pytest.fixture(scope="module")
-def demo_studio(tmp_path_factory):
-    """A freshly built demo studio (stems rendered, sheets checked against the studio)."""
-    return build_demo_studio(tmp_path_factory.mktemp("demo") / "Demo Room")
+def demo_studio(built_demo_studio, tmp_path_factory):
+    """A freshly built demo studio (stems rendered, sheets checked against the studio): a
+    module's own copy of the built one."""
+    root = tmp_path_factory.mktemp("demo") / "Demo Room"
+    shutil.copytree(built_demo_studio, root)
+    return root
 
 
 @pytest.fixture(scope="module")

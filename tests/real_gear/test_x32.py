@@ -64,3 +64,35 @@ def test_recall_lands_by_the_documents_rules_and_reads_back(x32):
         got = dev.read(list(values))
         assert got["ch07.insert.sel"] == "FX2R" and got["ch07.mute"] is True
         assert got["ch07.fader"] == pytest.approx(want["ch07.fader"], abs=1e-6)
+
+
+def test_read_back_is_answered_by_the_documents_float(x32):
+    """The console answers a query with its own float ("/ch/07/mix/fader" ,f 0.5 is -10 dB by the document's
+    "float to dB"); a profile with a straight law over -90..+10 reads that as -40 dB and is caught."""
+    import dataclasses
+
+    fader = x32.parameters["ch07.fader"]
+    straight = dataclasses.replace(fader, encoding=dataclasses.replace(fader.encoding, law=None))
+    wrong = dataclasses.replace(x32, parameters={**x32.parameters, "ch07.fader": straight})
+    state = {"ch07.fader": -10.0, "ch07.mute": True, "ch07.insert.sel": "AUX2", "ch07.insert.pos": "POST"}
+    with Simulator(x32, "osc.udp://127.0.0.1:0", decoder=DECODERS["behringer-x32"], state=state) as sim:
+        with Device(x32, sim.port, name="X32") as dev:
+            got = dev.read(list(state))
+        assert got["ch07.fader"] == pytest.approx(-10.0, abs=0.05)
+        assert got["ch07.mute"] is True and got["ch07.insert.sel"] == "AUX2" and got["ch07.insert.pos"] == "POST"
+        with Device(wrong, sim.port, name="X32") as dev:
+            assert dev.read(["ch07.fader"])["ch07.fader"] == pytest.approx(-40.0, abs=0.1)
+        assert sim.rejected == []
+
+
+def test_a_fader_moved_at_the_desk_is_reported_as_the_document_types_it(x32):
+    """/xremote clients hear "/ch/05/mix/fader ,f 0.5" when the desk's fader goes to -10 dB."""
+    with Simulator(x32, "osc.udp://127.0.0.1:0", decoder=DECODERS["behringer-x32"]) as sim, \
+            Device(x32, sim.port, name="X32") as dev:
+        heard = []
+        dev.listen(lambda name, value: heard.append((name, value)))
+        dev.read(["ch05.fader"])                               # subscribed by now
+        sim.set("ch05.fader", "-10 dB")
+        sim.set("ch05.mute", True)
+        assert wait_for(lambda: any(n == "ch05.fader" and abs(v + 10.0) < 0.05 for n, v in heard)
+                        and ("ch05.mute", True) in heard), heard

@@ -345,3 +345,26 @@ def test_surface_follows_a_sheet_saved_elsewhere(rig):
     assert ("Pultec", "low_boost") in [(s.device, s.parameter) for s in rig.binding.pending_steps()]
     assert rig.binding.sheet.values("1176 #2")["threshold"] == -5.0
     assert rig.comp.received == []       # a sheet saved elsewhere is not a recall: the gear is left alone
+
+
+@pytest.mark.parametrize("bad", ["latin1", "fifo"])
+def test_a_sheet_made_unreadable_on_disk_is_reported_once_and_the_surface_keeps_the_last_good(rig, bad):
+    path = rig.binding.path
+    good = path.read_bytes()
+    thr = rig.strip("1176 #2", "threshold")
+    assert rig.mcu.wait_for(lambda: rig.mcu.strip_text(thr)[1] == "-20 dB ")
+    path.unlink()
+    if bad == "latin1":   # an editor saving as Latin-1: not UTF-8
+        path.write_bytes(good.replace(b"\n", "\n# 5 \u00b5s\n".encode("latin-1"), 1))
+    else:                 # a FIFO in the sheet's place: never opened for reading (it would block)
+        os.mkfifo(path)
+    assert wait_until(lambda: rig.binding.errors, 3)
+    time.sleep(3 * rig.binding.disk_poll_s)
+    assert len(rig.binding.errors) == 1, rig.binding.errors       # said once, not every poll
+    line = rig.binding.errors[0]
+    assert str(path) in line and "last good sheet" in line
+    assert ("not UTF-8" in line or "UTF-8" in line) if bad == "latin1" else "FIFO" in line
+    assert rig.binding.sheet.values("1176 #2")["threshold"] == -20.0
+    path.unlink()
+    path.write_bytes(good.replace(b"threshold = -20.0", b"threshold = -5.0"))
+    assert rig.mcu.wait_for(lambda: rig.mcu.strip_text(thr)[1] == "-5 dB  ", 3)

@@ -16,8 +16,17 @@ from tui.app import HybridApp
 SIZE = (120, 40)
 
 
-@pytest.fixture(scope="module")
+def pytest_collection_modifyitems(items):
+    """The tests that need the demo rig run last, together: the rig's gear process computes
+    its loops all the time (about 14 % of a core when idle), so it starts as late as it can
+    and stops with the package. The order is otherwise kept."""
+    items.sort(key=lambda item: "tests/tui/" in item.nodeid and "rig" in getattr(item, "fixturenames", ()))
+
+
+@pytest.fixture(scope="session")
 def built_studio(tmp_path_factory):
+    """The demo studio, built once for the package (rendering the stems costs seconds): tests
+    take copies of it, never this folder."""
     return build_demo_studio(tmp_path_factory.mktemp("tui") / "Demo Room", interface="hybrid-gear-tui")
 
 
@@ -30,8 +39,11 @@ def studio(built_studio, tmp_path):
 
 
 @pytest.fixture(scope="package")
-def rig_studio(tmp_path_factory):
-    return build_demo_studio(tmp_path_factory.mktemp("tui-rig") / "Demo Room", interface="hybrid-gear-tui")
+def rig_studio(built_studio, tmp_path_factory):
+    """The rig's studio: a copy of the built demo studio, shared by the tests that use the rig."""
+    root = tmp_path_factory.mktemp("tui-rig") / "Demo Room"
+    shutil.copytree(built_studio, root)
+    return root
 
 
 @pytest.fixture(scope="session")

@@ -192,7 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     jack.set_info_function(lambda _message: None)
     proc = GearProcess(Path(args[0]))
     try:
-        _say(proc.start())
+        ready = proc.start()
+        from hybrid.simgear.gear import steady_gear_process
+
+        steady = steady_gear_process()  # once every JACK client of the process is active
+        _say(dict(ready, realtime_priority=steady.priority, memory_locked=steady.locked))
     except (DeviceError, HybridError, OSError, ImportError) as exc:
         _say({"error": str(exc)})
         proc.stop()

@@ -639,6 +639,7 @@ PING_TAIL_MIN_DBFS = -100.0
 """... or quieter than this (a digitally silent loop has no floor to compare with)."""
 _TAIL_BLOCK_S = 0.01
 _TAIL_LAST_S = 0.02
+_TAIL_GUARD_S = 0.002
 _TAIL_FIT_BLOCKS = 10
 FIRST_GAP_S = 1.0
 """The gap to try when the tail seen was too short to fit its decay (the next pass measures it)."""
@@ -669,7 +670,9 @@ def ping_tail(read: Callable[[int, int], np.ndarray], latency_samples: float, pi
 
     floor_db = min(blocks(read(lat, ping_span[1])))
     ping_db = db(read(ping_span[1] + lat, tail_from - ping_span[1]))
-    tail = read(tail_from + lat, start - tail_from)
+    # The tail stops short of the stems' arrival by a guard: an interpolating delay's filter
+    # (the gear's converters, a fractional delay) rings a few samples ahead of a loud first note.
+    tail = read(tail_from + lat, max(0, start - tail_from - int(_TAIL_GUARD_S * rate)))
     last_db = db(tail[-max(1, int(_TAIL_LAST_S * rate)):])
     limit_db = max(floor_db + PING_TAIL_OVER_FLOOR_DB, ping_db - PING_TAIL_BELOW_PING_DB, PING_TAIL_MIN_DBFS)
     if last_db <= limit_db:

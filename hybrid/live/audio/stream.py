@@ -25,6 +25,7 @@ for those output channels and ``consume`` receives frames of those input channel
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 import time
@@ -33,6 +34,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from devices.jack_server import realtime_gil_holders
 from hybrid.live.audio.interface import ResolvedDevice
 from hybrid.live.audio.ring import FrameRing
 from hybrid.errors import HybridError, PrintCancelled
@@ -316,9 +318,17 @@ class DuplexRun:
             raise stream_error(exc, f"cannot open the stream at {self.samplerate} Hz, block "
                                     f"{self.blocksize or 'host default'}",
                                where=f"device {self.device.name}") from exc
+        holders = None
+        gc_was_enabled = gc.isenabled()
         try:
             worker.start()
             with stream:
+                # The callback's GIL holders (this thread, the worker) under SCHED_FIFO below
+                # the callback, memory locked; the collector off (a full collection held the
+                # GIL 10-140 ms in this process); all undone after the run.
+                holders = realtime_gil_holders()
+                gc.freeze()
+                gc.disable()
                 last_frames, last_change = -1, time.monotonic()
                 while not self._done.wait(0.05):
                     if self._cancel is not None and self._cancel.is_set():
@@ -346,6 +356,11 @@ class DuplexRun:
             self._done.set()
             worker.join(timeout=10)
             sys.setswitchinterval(saved_switch)
+            if holders is not None:
+                holders.undo()
+            if gc_was_enabled:
+                gc.enable()
+            gc.unfreeze()
         if self._error is not None:
             if isinstance(self._error, HybridError):
                 raise self._error
