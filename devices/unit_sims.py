@@ -42,6 +42,15 @@ _BIGSKY_TYPES = ["Room", "Hall", "Plate", "Spring", "Swell", "Bloom", "Cloud", "
                  "Magneto", "Nonlinear", "Reflections"]
 
 
+def _strymon_preset(sim: Simulator, program: int, letters: str, width: int) -> bool:
+    """The bank chosen by CC 0 times 128 plus the program: the preset's place in the list, ``letters`` per number."""
+    index = sim.memory.get("bank", 0) * 128 + program
+    if index >= 300:
+        return False
+    sim._update("preset", f"{index // len(letters):0{width}d}{letters[index % len(letters)]}")
+    return True
+
+
 def bigsky(sim: Simulator, msg: mido.Message) -> bool:
     if not _channel_ok(sim, msg):
         return False
@@ -50,11 +59,7 @@ def bigsky(sim: Simulator, msg: mido.Message) -> bool:
         memory["bank"] = msg.value                    # CC 0 only; CC 32 is not in the chart
         return True
     if msg.type == "program_change":
-        number = memory.get("bank", 0) * 128 + msg.program
-        if number >= 300:
-            return False
-        sim._update("preset", f"{number // 3:02d}{'ABC'[number % 3]}")
-        return True
+        return _strymon_preset(sim, msg.program, "ABC", 2)
     if msg.type != "control_change":
         return False
     if msg.control in _BIGSKY_CC:
@@ -438,11 +443,7 @@ def bigsky_mx(sim: Simulator, msg: mido.Message) -> bool:
         sim.memory["bank"] = msg.value
         return True
     if msg.type == "program_change":
-        index = sim.memory.get("bank", 0) * 128 + msg.program
-        if index >= 300:
-            return False
-        sim._update("preset", f"{index // 2:03d}{'AB'[index % 2]}")
-        return True
+        return _strymon_preset(sim, msg.program, "AB", 3)
     if msg.type != "control_change":
         return False
     if msg.control in (102, 97) and msg.value in (0, 127):

@@ -681,12 +681,18 @@ class OscSim(SimSide):
         asking = not msg.params
         decoder = getattr(sim, "decoder", None)
         if decoder is not None:      # the maker's document decodes and answers, not the profile's codec
+            with sim._lock:
+                before = dict(sim.state)
             answer = decoder(sim, msg)
             if isinstance(answer, tuple):
                 if self.answers:
                     self._send(peer, OscCommand(answer[0], tuple(answer[1])).bytes())
             elif not answer:
                 sim.rejected.append(f"not in the document: {msg.address} {list(msg.params)!r}")
+            with sim._lock:
+                changed = {k: v for k, v in sim.state.items() if before.get(k) != v}
+            for name, value in changed.items():         # the other subscribed clients hear the change
+                self._tell_subscribers(name, value, peer)
             return
         if s.query == "prefix" and address.startswith(s.query_prefix + "/"):
             address, asking = address[len(s.query_prefix):], True

@@ -497,7 +497,8 @@ class TcpSim(SimSide):
     def describe(self) -> str:
         return f"TCP {self.port}"
 
-    def transmit(self, param: str, value: Any) -> None:
+    def transmit(self, param: str, value: Any, *, but: socket.socket | None = None) -> None:
+        """The unit reports a changed value unasked (to every client ``but`` the one that changed it)."""
         if not self.settings.unsolicited:
             return
         decoder = getattr(self.sim, "decoder", None)
@@ -505,18 +506,18 @@ class TcpSim(SimSide):
             from devices.simulator import PanelMove
             notice = decoder(self.sim, PanelMove(param, value))
             if isinstance(notice, str):
-                self.broadcast(notice)
+                self.broadcast(notice, but=but)
             return
         parameter = self.sim.profile.parameters[param]
         enc = parameter.encoding
         template = enc.notify if enc.notify is not None else enc.reply
-        self.broadcast(template.build(**enc.fields_for(parameter, value)))
+        self.broadcast(template.build(**enc.fields_for(parameter, value)), but=but)
 
-    def broadcast(self, text: str) -> None:
-        """Send ``text`` (plus the reply terminator) to every connected client, unasked."""
+    def broadcast(self, text: str, *, but: socket.socket | None = None) -> None:
+        """Send ``text`` (plus the reply terminator) to every connected client (``but`` one), unasked."""
         data = (text + self.settings.reply_terminator).encode("latin-1")
         with self._lock:
-            clients = list(self._clients)
+            clients = [c for c in self._clients if c is not but]
         for client in clients:
             try:
                 client.sendall(data)
@@ -549,7 +550,8 @@ class TcpSim(SimSide):
                 pass
 
         fixed = {s.keepalive: s.ack.text} if s.keepalive and s.ack is not None and not s.ack.fields else {}
-        answerer = TextAnswerer(self.sim, s, write, fixed)
+        answerer = TextAnswerer(self.sim, s, write, fixed,
+                                tell_others=lambda name, value: self.transmit(name, value, but=client))
         if s.banner is not None and not s.banner.fields:
             write((s.banner.text + s.reply_terminator).encode("latin-1"))
         logged_in = s.password is None

@@ -9,6 +9,7 @@ commands and read the replies. :class:`TextTransport` reads those parts of a pro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,12 +187,15 @@ class TextAnswerer:
     ``write(bytes)`` sends to the controller; the transport feeds ``answer(line)``.
     """
 
-    def __init__(self, sim: Any, settings: SerialSettings, write: Any, fixed: dict[str, str] | None = None):
+    def __init__(self, sim: Any, settings: SerialSettings, write: Any, fixed: dict[str, str] | None = None,
+                 tell_others: Callable[[str, Any], None] | None = None):
         self.sim = sim
         self.settings = settings
         self.write = write
         self.fixed = dict(fixed or {})
         """Lines with a fixed answer (a keepalive's)."""
+        self.tell_others = tell_others
+        """Called with each value a command changed, for the unit's other clients (a console's NOTIFY)."""
         verbs = set()
         for param in sim.profile.parameters.values():
             verbs.add(param.encoding.set.text[-1:])
@@ -257,11 +261,18 @@ class TextAnswerer:
             self.reply(self.fixed[line])
             return
         if sim.decoder is not None:          # the maker's document reads the line, not the profile's templates
+            with sim._lock:
+                before = dict(sim.state)
             answer = sim.decoder(sim, line)
             if isinstance(answer, str):
                 self.reply(answer)
             elif not answer:
                 self.error("unknown_command", f"not in the document: {line!r}")
+            if self.tell_others is not None:
+                with sim._lock:
+                    changed = {k: v for k, v in sim.state.items() if before.get(k) != v}
+                for name, value in changed.items():
+                    self.tell_others(name, value)
             return
         parsed = self.parse(line)
         if parsed is None:

@@ -96,3 +96,14 @@ def test_a_fader_moved_at_the_desk_is_reported_as_the_document_types_it(x32):
         sim.set("ch05.mute", True)
         assert wait_for(lambda: any(n == "ch05.fader" and abs(v + 10.0) < 0.05 for n, v in heard)
                         and ("ch05.mute", True) in heard), heard
+
+
+def test_another_clients_change_reaches_the_subscribed_clients(x32):
+    with Simulator(x32, "osc.udp://127.0.0.1:0", decoder=DECODERS["behringer-x32"]) as sim, \
+            Device(x32, sim.port, name="X32 A") as a, Device(x32, sim.port, name="X32 B") as b:
+        heard = []
+        b.listen(lambda name, value: heard.append((name, value)))
+        b.read(["ch03.mute"])                                  # B is subscribed by now
+        a.apply({"ch03.fader": "-30 dB", "ch03.insert.sel": "FX1L"})
+        assert wait_for(lambda: any(n == "ch03.fader" and abs(v + 30.0) < 0.1 for n, v in heard)
+                        and ("ch03.insert.sel", "FX1L") in heard), heard

@@ -127,6 +127,20 @@ def test_a_listener_hears_the_desk_without_sending_anything(tf):
         stop()
 
 
+def test_another_clients_change_comes_to_the_others_as_notify(tf):
+    # RCP specification section 4: "if parameters change ... due to a request from another controller, a
+    # parameter change notification is received".
+    with _sim(tf) as sim, Device(tf, sim.port, name="TF A") as a, Device(tf, sim.port, name="TF B") as b:
+        b.read(["ch01.fader"])
+        a.read(["ch01.fader"])
+        heard_a, heard_b = [], []
+        a.listen(lambda name, value: heard_a.append((name, value)))
+        b.listen(lambda name, value: heard_b.append((name, value)))
+        a.apply({"ch04.fader": "-6 dB", "ch04.mute": True})
+        assert wait_for(lambda: ("ch04.fader", -6.0) in heard_b and ("ch04.mute", True) in heard_b, 5.0), heard_b
+        assert heard_a == []                                   # the client that asked got its OK, not a notice
+
+
 def _with(profile, name, **changes):
     """``profile`` with one strip's encoding changed: a wrong profile, for the simulator to catch."""
     param = profile.parameters[name]
