@@ -94,23 +94,16 @@ def run_print(root: Path, request, *, on_pass: Callable[..., None], on_progress:
                     on_pass(*payload)
                 elif kind == "progress":
                     on_progress(payload)
-                elif kind == "route":
-                    if on_route is not None:
+                elif kind in ("route", "steps"):   # the child may wait for a person: ask, then "go"
+                    handler = on_route if kind == "route" else on_steps
+                    if handler is not None:
                         waiting.set()
                         try:
-                            on_route(*payload)
+                            handler(*payload)
                         finally:
                             waiting.clear()
-                    if request.wait_for_cords and payload[2].steps:
+                    if kind == "steps" or (request.wait_for_cords and payload[2].steps):
                         control.send("go")
-                elif kind == "steps":
-                    if on_steps is not None:
-                        waiting.set()
-                        try:
-                            on_steps(*payload)
-                        finally:
-                            waiting.clear()
-                    control.send("go")
                 elif kind == "result":
                     return payload
                 elif kind == "error":

@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from hybrid.errors import HybridError, PrintCancelled
-from hybrid.live.audio.printing import PassResult, PingSettings, PrintJob, PrintOptions, SideTolerance, print_pass
+from hybrid.live.audio.printing import (PassResult, PingSettings, PrintJob, PrintOptions, SideTolerance,
+                                        again_if_spoilt, print_pass)
 from hybrid.live.audio.song import known_sides, store_pass_latency
 from hybrid.tomlfile import read_toml
 from recall.errors import RecallError, key_path
@@ -242,8 +243,9 @@ def _master_song(plan: MasterPlan, song: str, out_dir: Path, rounds: Path, studi
                        in_channels=tuple(loop.in_channels), loop=loop.name, chain=tuple(loop.devices), ms=loop.ms,
                        sides=SideTolerance(loop.max_skew_samples, loop.max_gain_diff_db,
                                            where=f"{studio.file}: {key_path('loops', loop.name)}"))
-        outcome = print_pass([job], settings, options, ping=ping, on_progress=on_progress, cancel=cancel,
-                             known_sides=known_sides(studio, settings))
+        outcome = again_if_spoilt(lambda opts, job=job: print_pass(
+            [job], settings, opts, ping=ping, on_progress=on_progress, cancel=cancel,
+            known_sides=known_sides(studio, settings)), options)
         store_pass_latency(studio, settings, outcome)
         passes.append(outcome)
         printed = outcome.files[0]

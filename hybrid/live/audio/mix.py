@@ -23,7 +23,9 @@ Printed stems are played where they exist (``prints/<stem>.wav``), else the clie
 
 Repeatability: where the stems a variant mutes are silent (and have been for
 ``NULL_GUARD_S``), the variant and ``full`` carry the same audio; their difference there,
-against ``full``'s level, is the variant's null residual (dB). A residual above the
+against ``full``'s level, is the variant's null residual (dB). With a bus loop it is taken
+on the summing passes' prints, before the bus loop: a bus compressor reacts to the whole
+mix (with the vocal muted it pumps less), so after it the variants differ by design. A residual above the
 sheet's ``null_limit_db`` flags the pass (gear drifting, a knob touched between passes).
 """
 
@@ -40,7 +42,7 @@ import soundfile as sf
 from hybrid.errors import HybridError
 from hybrid.live.audio.ping import PingRoute
 from hybrid.live.audio.printing import (PassResult, PingSettings, PrintJob, PrintOptions, Return, Send,
-                                        SideTolerance, print_pass, run_pass)
+                                        SideTolerance, again_if_spoilt, print_pass, run_pass)
 from hybrid.live.audio.song import known_sides, store_pass_latency
 from hybrid.live.audio.wavio import read_bext
 from recall.errors import key_path
@@ -104,6 +106,10 @@ class VariantResult:
     null_residual_db: float | None = None
     null_flagged: bool = False
     null_note: str = ""
+    summed: Path | None = None
+    """The summing pass's print (the bus before a bus loop): what the null test compares. A bus
+    compressor reacts to the whole mix, so after it a variant cannot null even where the
+    muted stems are silent; the summing mixer itself must."""
 
     def to_dict(self) -> dict:
         return {"variant": self.variant, "good": self.good, "path": None if self.path is None else str(self.path),
@@ -217,8 +223,8 @@ def print_mix(studio, sheet, song_dir: Path, song: str, settings, options: Print
             if plan.bus_loop is not None:
                 rounds.mkdir(exist_ok=True)
                 target = rounds / f"{variant}.bus.wav"
-            outcome = _summing_pass(plan, variant, target, bus_outs, settings, options, ping,
-                                    on_progress, cancel)
+            outcome = again_if_spoilt(lambda opts, variant=variant, target=target: _summing_pass(
+                plan, variant, target, bus_outs, settings, opts, ping, on_progress, cancel), options)
             passes = [outcome]
             printed = outcome.files[0]
             if printed.good and plan.bus_loop is not None:
@@ -231,16 +237,18 @@ def print_mix(studio, sheet, song_dir: Path, song: str, settings, options: Print
                                ms=loop.ms, sides=SideTolerance(loop.max_skew_samples, loop.max_gain_diff_db,
                                                                where=f"{studio.file}: {key_path('loops', loop.name)}"))
                 bus_options = replace(options, keep_tail=False)
-                outcome = print_pass([job], settings, bus_options, ping=ping, on_progress=on_progress, cancel=cancel,
-                                     known_sides=known_sides(studio, settings))
+                outcome = again_if_spoilt(lambda opts, job=job: print_pass(
+                    [job], settings, opts, ping=ping, on_progress=on_progress, cancel=cancel,
+                    known_sides=known_sides(studio, settings)), bus_options)
                 store_pass_latency(studio, settings, outcome)
                 passes.append(outcome)
                 printed = outcome.files[0]
             good = all(p.good for p in passes)
-            result.variants.append(VariantResult(variant, good, printed.path, passes))
+            result.variants.append(VariantResult(variant, good, printed.path, passes,
+                                                 summed=passes[0].files[0].path))
+        _null_tests(plan, result)       # on the summing prints, before the raw ones go
     finally:
         shutil.rmtree(rounds, ignore_errors=True)
-    _null_tests(plan, result)
     return result
 
 
@@ -273,13 +281,14 @@ def _null_tests(plan: MixPlan, result: MixResult) -> None:
             v.null_note = "no null test: full and this variant did not both print good"
             continue
         muted = [s for s in plan.stems if s.name in plan.variants[v.variant]]
-        residual, seconds = null_residual_db(full.path, v.path, [s.path for s in muted])
+        residual, seconds = null_residual_db(full.summed or full.path, v.summed or v.path, [s.path for s in muted])
         if residual is None:
             v.null_note = "no null test: the muted stems are never silent"
             continue
         v.null_residual_db = residual
         v.null_flagged = residual > plan.null_limit_db
-        v.null_note = (f"{residual:.1f} dB against full over {seconds:.1f} s where "
+        where = f" (the summing bus, before {plan.bus_loop.name})" if plan.bus_loop is not None else ""
+        v.null_note = (f"{residual:.1f} dB against full{where} over {seconds:.1f} s where "
                        f"{', '.join(s.name for s in muted)} is silent (limit {plan.null_limit_db:g} dB)"
                        + ("; ABOVE THE LIMIT: gear drifting, or a knob touched between passes?"
                           if v.null_flagged else ""))
