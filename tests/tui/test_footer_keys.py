@@ -43,6 +43,12 @@ async def test_mix_offers_its_keys_only_for_a_song_with_a_mix(tmp_path):
         app.open_song("mixed", view="mix")
         await pilot.pause()
         assert offered(app) == {"Print mix", "Input", "Save", "Loudness", "Deliverables", "Reload"}
+        await pilot.resize_terminal(100, 30)                     # the small layout: the status stays on screen
+        await pilot.pause()
+        status = app.query_one("#mix-status", Static).region
+        assert status.height >= 1 and status.bottom <= app.size.height - 1, (status, app.size)
+        await pilot.resize_terminal(*SIZE)
+        await pilot.pause()
         await pilot.press("d")                            # deliverables before any mix was printed
         await settle(app, pilot)
         status = _text(app, "#mix-status")
