@@ -182,7 +182,8 @@ def parse_dump(table: Any, *, file: str, transport: str) -> DumpFormat:
         count_at, count_from = int(count["at"]), int(count["from"])
     request = None
     if "request" in table:
-        request = SysexTemplate.parse(table["request"], file=file, key=f"{key}.request")
+        request = SysexTemplate.parse(table["request"], file=file, key=f"{key}.request",
+                                      checksum_kind=kind, checksum_start=start)
     verify = table.get("verify", request is not None)
     if not isinstance(verify, bool) or (verify and request is None):
         raise ProfileError("verify needs a request to ask the unit with", file=file, key=f"{key}.verify")
@@ -224,7 +225,8 @@ def _head(text: str, *, file: str, key: str) -> tuple[int | str, ...]:
 def _format(device: Device) -> DumpFormat:
     fmt = device.profile.dump
     if fmt is None:
-        raise DeviceError(f"profile {device.profile.id} has no [dump]", device=device.name, action="dump")
+        raise DeviceError(f"profile {device.profile.id} has no [dump]", device=device.name, port=device.port,
+                          action="dump")
     return fmt
 
 
@@ -244,7 +246,8 @@ def capture(device: Device, *, learn: bool = False, timeout_s: float | None = No
         return msg.type == "sysex" and fmt.is_dump(bytes(msg.bytes()), device.channel)
 
     wait = timeout_s if timeout_s is not None else fmt.timeout_ms / 1000
-    first = device.receive_raw(fits, wait, action=action, send_first=request)
+    # learn mode keeps what came in since the input opened: the person may be quicker than the prompt
+    first = device.receive_raw(fits, wait, action=action, send_first=request, flush=ask)
     messages = [bytes(first.bytes())]
     deadline = time.monotonic() + max(wait, 1.0) * 4
     while time.monotonic() < deadline:
@@ -260,12 +263,19 @@ def capture(device: Device, *, learn: bool = False, timeout_s: float | None = No
 
 def check(device: Device, dump: Dump, *, action: str = "checking the dump") -> None:
     """Refuse a dump whose messages the profile would not accept (size, count, checksum)."""
-    fmt = _format(device)
+    problem = dump_problem(_format(device), dump, device.channel)
+    if problem is not None:
+        raise DumpError(f"{problem}; refused, nothing sent", device=device.name, port=device.port, action=action)
+
+
+def dump_problem(fmt: DumpFormat, dump: Dump, channel: int) -> str | None:
+    """What is wrong with ``dump`` for a unit of format ``fmt`` on ``channel`` (first bad message), or None."""
     for k, message in enumerate(dump.messages):
-        problem = fmt.problem(message, device.channel)
+        problem = fmt.problem(message, channel)
         if problem is not None:
             where = f"message {k + 1} of {len(dump.messages)}" if len(dump.messages) > 1 else "the dump"
-            raise DumpError(f"{where}: {problem}; refused, nothing sent", device=device.name, action=action)
+            return f"{where}: {problem}"
+    return None
 
 
 def replay(device: Device, dump: Dump, *, verify: bool | None = None) -> bool:
@@ -281,5 +291,5 @@ def replay(device: Device, dump: Dump, *, verify: bool | None = None) -> bool:
     back = capture(device)
     if back.messages != dump.messages:
         raise DeviceError("the unit's edit buffer differs from the dump just sent", device=device.name,
-                          action="verifying the replayed dump")
+                          port=device.port, action="verifying the replayed dump")
     return True

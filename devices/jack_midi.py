@@ -397,6 +397,18 @@ class _JackPort:
             raise OSError(f"unknown port {name!r}")
         return name
 
+    @property
+    def connection_count(self) -> int | None:
+        """How many ports this port is connected to now: a local look at JACK's graph, no port
+        listing. A named port's client going away drops its connection (0). None when closed."""
+        jport = self._jport
+        if jport is None or self._gone is not None:
+            return None
+        try:
+            return int(jport.number_of_connections)
+        except jack.JackError:
+            return None
+
     def _check_alive(self) -> None:
         if self._gone is not None:
             raise OSError(f"JACK MIDI port {self.name!r} is gone: {self._gone}")

@@ -2,12 +2,16 @@
 
 Each transport asks in its own way (:meth:`devices.transports.base.Transport.identify`):
 MIDI sends the universal device inquiry and reads the maker's id from the reply; TCP
-reads the banner a unit greets with; OSC asks each OSC profile's first address. MIDI
-ports present are tried unasked; network units are tried at the URLs given.
+reads the greeting a unit sends on connect (a Videohub's protocol preamble, a login
+banner) and serial listens for the one it sends at power-up (Extron's copyright line);
+OSC asks each OSC profile's first address. MIDI ports present are tried unasked;
+network units and serial lines are tried at the ports given, all at once, each for at
+most the timeout.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,8 +56,28 @@ def scan(profiles: list[Profile], ports: list[str] | None = None, *, timeout_s: 
             if not owners:
                 result.silent.append(port)
             tries += [(port, t) for t in owners]
-    for port, transport in tries:
-        identity = transport.identify(port, profiles, timeout_s)
+    # Network and serial units are asked at once (each waits at most ``timeout_s`` for its
+    # greeting); MIDI ports one after another (JACK clients are opened one at a time). The
+    # report keeps the order the ports were given in.
+    answers: list[Identity | None] = [None] * len(tries)
+
+    def ask(k: int) -> None:
+        port, transport = tries[k]
+        try:
+            answers[k] = transport.identify(port, profiles, timeout_s)
+        except DeviceError as exc:
+            result.problems.append(f"{port}: {exc.reason}")
+
+    threads = [threading.Thread(target=ask, args=(k,), name=f"scan-{tries[k][0]}", daemon=True)
+               for k in range(len(tries)) if tries[k][1].identifies_alongside]
+    for t in threads:
+        t.start()
+    for k in range(len(tries)):
+        if not tries[k][1].identifies_alongside:
+            ask(k)
+    for t in threads:
+        t.join()
+    for (port, _transport), identity in zip(tries, answers, strict=True):
         if identity is None:
             result.silent.append(port)
         else:

@@ -9,7 +9,10 @@ value) is the caller's business, with the templates of the profile.
 from __future__ import annotations
 
 import errno
+import os
+import select
 import time
+from collections.abc import Callable
 
 import serial
 
@@ -117,14 +120,38 @@ class SerialPort:
         self._last_end_s = time.monotonic()
         return reply
 
+    def listen(self, duration_s: float, enough: Callable[[str], bool]) -> str:
+        """What the unit says on its own (a greeting) within ``duration_s``, as text; returns early
+        once ``enough(text)`` says it has heard what it listens for. Nothing is sent."""
+        if self._serial is None:
+            raise DeviceError("port is not open", device=self.device, port=self.url, action="listening")
+        heard = b""
+        deadline = time.monotonic() + duration_s
+        try:
+            self._serial.timeout = 0.02
+            while time.monotonic() < deadline:
+                chunk = self._serial.read(4096)
+                if chunk:
+                    heard += chunk
+                    if enough(heard.decode("latin-1")):
+                        break
+        except _LINE_ERRORS as exc:
+            raise DeviceError(f"serial port failed: {_reason(exc)}", device=self.device, port=self.url,
+                              action="listening") from None
+        finally:
+            if self._serial is not None:
+                self._serial.timeout = self.settings.timeout_ms / 1000
+        if heard and self.monitor is not None:
+            self.monitor.record(IN, self.url, heard, "listening")
+        return heard.decode("latin-1")
+
     def _read_line(self, action: str) -> str:
         s = self.settings
         end = s.reply_terminator.encode("latin-1")
         if self._serial is None:
             raise DeviceError("port is not open", device=self.device, port=self.url, action=action)
         try:
-            # read_until gives up after the port's timeout over the whole call: nothing hangs.
-            buffer: bytes = self._serial.read_until(end, size=4096)
+            buffer = self._read_reply(end, s.timeout_ms / 1000)
         except _LINE_ERRORS as exc:
             raise DeviceError(f"serial port failed: {_reason(exc)}", device=self.device, port=self.url,
                               action=action) from None
@@ -138,6 +165,39 @@ class SerialPort:
             raise DeviceTimeoutError(f"no reply within {s.timeout_ms:.0f} ms", device=self.device, port=self.url,
                                      action=action)
         return buffer[: -len(end)].decode("latin-1")
+
+
+    def _read_reply(self, end: bytes, timeout_s: float) -> bytes:
+        """Bytes up to and including ``end`` (or what came before the deadline). A device path is
+        read in chunks as they arrive (pyserial's read_until takes a byte per call, each a select
+        and a read: slow when many ports are busy at once); a pyserial URL keeps read_until. Bytes
+        after ``end`` are dropped: one command is answered at a time, and the next command's
+        input flush would drop them too. Nothing waits past ``timeout_s``."""
+        port = self._serial
+        assert port is not None
+        try:
+            fd = port.fileno()
+        except (AttributeError, NotImplementedError, serial.SerialException, OSError, ValueError):
+            fd = None
+        if not isinstance(fd, int):
+            # read_until gives up after the port's timeout over the whole call: nothing hangs.
+            return bytes(port.read_until(end, size=4096))
+        buffer = b""
+        deadline = time.monotonic() + timeout_s
+        while end not in buffer and len(buffer) < 4096:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                break
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                raise serial.SerialException("device reports readiness to read but returned no data")
+            buffer += chunk
+        if end in buffer:
+            buffer = buffer[: buffer.index(end) + len(end)]
+        return buffer
 
 
 def _errno(exc: BaseException) -> int | None:

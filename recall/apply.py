@@ -17,16 +17,22 @@ hand it to its own thread, e.g. Textual's ``post_message``).
 from __future__ import annotations
 
 import hashlib
+import queue
 import threading
 import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Iterable, Mapping
 
+import mido
+
 from devices.device import Device
+from devices.dump import Dump, replay
 from devices.errors import DeviceError
 from devices.parameter import Parameter
+from recall.dumps import checked_dump, kept_dumps
 from recall.errors import RecallError
 from recall.sheet import Sheet, require_valid
 from recall.state import StudioState
@@ -67,7 +73,10 @@ class DeviceReport:
         if self.status == ApplyStatus.FAILED:
             return self.reason
         if self.status in (ApplyStatus.SET, ApplyStatus.VERIFIED):
-            return f"{len(self.sent)} parameters, {self.messages} messages, {self.elapsed_s * 1000:.0f} ms"
+            params = len(self.sent) - ("dump" in self.sent)
+            what = (f"dump ({self.sent['dump']})" + (f" + {params} parameters" if params else "")
+                    if "dump" in self.sent else f"{params} parameters")
+            return f"{what}, {self.messages} messages, {self.elapsed_s * 1000:.0f} ms"
         return self.reason
 
     def to_dict(self) -> dict[str, Any]:
@@ -156,12 +165,17 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
     require_valid(sheet, studio)
     slug = slug or "sheet"
     wanted = targets(sheet, studio)
+    # units recalled by dump: the song keeps their edit buffer beside sheet.toml (recall.dumps)
+    song_folder = Path(sheet.file).parent if sheet.file else None
+    dumped = kept_dumps(studio, song_folder) if song_folder is not None else {}
+    for name in dumped:
+        wanted.setdefault(name, {})
     if only is not None:
         only = list(only)
         for name in only:
             if name not in wanted:
-                raise RecallError(f"the sheet sets no values for {name!r}", file=sheet.file,
-                                  key=f'devices."{name}"')
+                raise RecallError(f"the sheet sets no values for {name!r} and the song keeps no dump of it",
+                                  file=sheet.file, key=f'devices."{name}"')
         wanted = {k: v for k, v in wanted.items() if k in only}
     state = StudioState(studio.state_dir)
     digest = sheet_digest(sheet)
@@ -171,6 +185,8 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
         kept = (ApplyStatus.SET, ApplyStatus.VERIFIED, ApplyStatus.UNCHANGED)
         earlier = {k: v for k, v in journal.get("done", {}).items() if v in kept}
     state.start_journal(slug, digest, earlier)
+    known = state.all_known() if changed_only else {}
+    writer = _StateWriter(state, slug)     # the workers' state updates, written off the send path
     emit = _Emitter(on_event, slug)
     opener = open_device or device_for
 
@@ -198,24 +214,34 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
     # Open every device first, one at a time: JACK client creation stalls when several
     # threads do it at once, and a recall should spend its parallel time on the wire.
     sessions: dict[str, tuple[AbstractContextManager[Device], Device, dict[str, Any]]] = {}
+    dumps: dict[str, Dump] = {}
     for _port, names in by_port.items():
         for name in names:
             report, entry = reports[name], studio.devices[name]
-            to_send = _to_send(entry, wanted[name], state, changed_only)
-            if not to_send:
+            if name in dumped and song_folder is not None:
+                try:      # checked before the port opens: a bad file is never sent
+                    dumps[name] = checked_dump(song_folder, entry)
+                except RecallError as exc:
+                    _fail(report, str(exc), writer)
+                    emit.device(report, done=True)
+                    continue
+            to_send = _to_send(entry, wanted[name], known.get(name, {}), changed_only)
+            if not to_send and name not in dumps:
                 report.status = ApplyStatus.UNCHANGED
                 report.reason = "the gear already has these values"
-                state.journal_done(slug, name, ApplyStatus.UNCHANGED)
+                writer.journal_done(name, ApplyStatus.UNCHANGED)
                 emit.device(report, done=True)
                 continue
             try:
-                cm, device = enter_device(opener, entry, answers=verify and entry.readback)
+                fmt = entry.profile.dump
+                asks_dump = name in dumps and fmt is not None and fmt.verify
+                cm, device = enter_device(opener, entry, answers=verify and (entry.readback or asks_dump))
             except DeviceError as exc:
-                _fail(report, str(exc), state)
+                _fail(report, str(exc), writer)
                 emit.device(report, done=True)
                 continue
             except Exception as exc:  # noqa: BLE001 - a unit that will not open must not stop the others
-                _fail(report, f"{name}: opening: {type(exc).__name__}: {exc}", state)
+                _fail(report, f"{name}: opening: {type(exc).__name__}: {exc}", writer)
                 emit.device(report, done=True)
                 continue
             sessions[name] = (cm, device, to_send)
@@ -223,7 +249,7 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
     start = time.perf_counter()
     failures: dict[str, BaseException | None] = {}
 
-    def run_port(port: str, names: list[str]) -> None:
+    def run_port(names: list[str]) -> None:
         for name in names:
             if name not in sessions:
                 continue
@@ -232,26 +258,34 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
             cm, device, to_send = sessions[name]
             failure: BaseException | None = None
             try:
-                _apply_one(entry, device, wanted[name], to_send, report, state, slug, verify, emit)
+                if name in dumps:
+                    _replay_dump(device, dumps[name], report, verify, emit)
+                if to_send or name not in dumps:
+                    _apply_one(entry, device, wanted[name], to_send, report, writer, slug, verify, emit)
             except DeviceError as exc:
                 failure = exc
-                _fail(report, str(exc), state)
+                if exc.port is None:
+                    exc.port = entry.port
+                _fail(report, str(exc), writer)
             except Exception as exc:  # noqa: BLE001 - a broken device must not stop the others
                 failure = exc
-                _fail(report, f"{type(exc).__name__}: {exc}", state)
+                _fail(report, f"{type(exc).__name__}: {exc}", writer)
             failures[name] = failure
-            wire_by_port[port] = wire_by_port.get(port, 0.0) + report.wire_time_s
             if report.status.good:
-                state.journal_done(slug, name, report.status)
+                writer.journal_done(name, report.status)
             emit.device(report, done=True)
 
-    threads = [threading.Thread(target=run_port, args=(port, names), name=f"recall-{port}", daemon=True)
+    threads = [threading.Thread(target=run_port, args=(names,), name=f"recall-{port}", daemon=True)
                for port, names in by_port.items()]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     wall = time.perf_counter() - start
+    for port, names in by_port.items():      # in the studio's order, whichever port finished first
+        ran = [reports[n].wire_time_s for n in names if n in sessions]
+        if ran:
+            wire_by_port[port] = sum(ran)
     # Close after every port is done, one at a time, for the same reason as opening.
     for name, (cm, _device, _values) in sessions.items():
         failure = failures.get(name)
@@ -259,6 +293,9 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
             cm.__exit__(type(failure) if failure else None, failure, None)
         except DeviceError:
             pass
+    writer.close()
+    if writer.error is not None:
+        raise writer.error
 
     ordered = [reports[d] for d in wanted]
     failed = [r.device for r in ordered if r.status == ApplyStatus.FAILED]
@@ -273,29 +310,77 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
     return run
 
 
-def _to_send(entry: StudioDevice, values: dict[str, Any], state: StudioState, changed_only: bool) -> dict[str, Any]:
+def _to_send(entry: StudioDevice, values: dict[str, Any], known: dict[str, Any], changed_only: bool) -> dict[str, Any]:
     if not changed_only:
         return dict(values)
     params = entry.profile.parameters
-    known = state.known(entry.name)
     return {k: v for k, v in values.items() if k not in known or not same(params[k], known[k], v)}
 
 
-def _fail(report: DeviceReport, reason: str, state: StudioState) -> None:
+class _StateWriter:
+    """The studio state as the apply workers change it. Their updates are queued and one thread
+    writes them in batches (one gear.json and one journal write per batch, however many ports
+    finished meanwhile), so no port waits on the disk's fsyncs or on another port's write.
+    ``close()`` writes what is left; ``error`` is the first write that failed."""
+
+    def __init__(self, state: StudioState, slug: str) -> None:
+        self.state, self.slug = state, slug
+        self.error: RecallError | None = None
+        self._queue: queue.SimpleQueue[tuple[str, str, Any, str | None] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="recall-state", daemon=True)
+        self._thread.start()
+
+    def remember(self, device: str, values: dict[str, Any], *, song: str | None = None) -> None:
+        self._queue.put(("gear", device, dict(values), song))
+
+    def forget(self, device: str) -> None:
+        self._queue.put(("gear", device, None, None))
+
+    def journal_done(self, device: str, status: str) -> None:
+        self._queue.put(("journal", device, str(status), None))
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        finished = False
+        while not finished:
+            batch = [self._queue.get()]
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            finished = None in batch
+            items = [b for b in batch if b is not None]
+            try:
+                self.state.update_gear([(d, v, song) for kind, d, v, song in items if kind == "gear"])
+                self.state.journal_done_many(self.slug, {d: v for kind, d, v, _ in items if kind == "journal"})
+            except RecallError as exc:
+                if self.error is None:
+                    self.error = exc
+            except Exception as exc:  # noqa: BLE001 - reported after the run, never a dead writer
+                if self.error is None:
+                    self.error = RecallError(f"cannot save the gear's state: {type(exc).__name__}: {exc}",
+                                             file=str(self.state.gear_file))
+
+
+def _fail(report: DeviceReport, reason: str, state: _StateWriter) -> None:
     report.status = ApplyStatus.FAILED
     report.reason = reason
     state.forget(report.device)
 
 
 def _apply_one(entry: StudioDevice, device: Device, values: dict[str, Any], to_send: dict[str, Any],
-               report: DeviceReport, state: StudioState, slug: str, verify: bool, emit: _Emitter) -> None:
+               report: DeviceReport, state: _StateWriter, slug: str, verify: bool, emit: _Emitter) -> None:
     params = entry.profile.parameters
     t0 = time.perf_counter()
     report.status = ApplyStatus.SENDING
     emit.device(report)
     messages = device.plan(to_send)
-    report.messages = len(messages)
-    report.wire_time_s = float(device.wire_time_s(messages))
+    report.messages += len(messages)
+    report.wire_time_s += float(device.wire_time_s(messages))
     device.apply(to_send)
     report.sent = {k: show(params[k], v) for k, v in to_send.items()}
     state.remember(entry.name, to_send, song=slug)
@@ -325,7 +410,28 @@ def _apply_one(entry: StudioDevice, device: Device, values: dict[str, Any], to_s
     else:
         report.status = ApplyStatus.SET
         report.reason = "set (no read-back)" if not device.readback else "set (not verified)"
-    report.elapsed_s = time.perf_counter() - t0
+    report.elapsed_s += time.perf_counter() - t0
+
+
+def _replay_dump(device: Device, dump: Dump, report: DeviceReport, verify: bool, emit: _Emitter) -> None:
+    """Send a unit its kept edit buffer; verified by asking for it back where the profile allows."""
+    t0 = time.perf_counter()
+    report.status = ApplyStatus.SENDING
+    emit.device(report)
+    messages = [mido.Message("sysex", data=m[1:-1]) for m in dump.messages]
+    report.messages += len(messages)
+    report.wire_time_s += float(device.wire_time_s(messages))
+    fmt = device.profile.dump
+    asks = verify and fmt is not None and fmt.verify
+    if asks:
+        report.status = ApplyStatus.VERIFYING
+        emit.device(report)
+    verified = replay(device, dump, verify=asks)
+    report.sent["dump"] = f"{len(dump.messages)} message(s), {sum(len(m) for m in dump.messages)} bytes"
+    report.status = ApplyStatus.VERIFIED if verified else ApplyStatus.SET
+    report.reason = "dump verified" if verified else "dump sent (the unit cannot be asked for it back)" \
+        if fmt is None or not fmt.verify else "dump sent (not verified)"
+    report.elapsed_s += time.perf_counter() - t0
 
 
 def enter_device(opener: DeviceOpener, entry: StudioDevice, *,

@@ -84,14 +84,35 @@ class StudioState:
 
     def remember(self, device: str, values: dict[str, Any], *, song: str | None = None) -> None:
         """Merge ``values`` into the known state of ``device``."""
+        self.update_gear([(device, values, song)])
+
+    def update_gear(self, changes: list[tuple[str, dict[str, Any] | None, str | None]]) -> None:
+        """Several :meth:`remember` (``(device, values, song)``) and :meth:`forget` (``(device, None,
+        None)``) in their order, with one read and one write of gear.json."""
+        if not changes:
+            return
         with self._lock, _locked(self.gear_file):
             data = _read_json(self.gear_file)
-            entry = data.setdefault(device, {"values": {}})
-            entry.setdefault("values", {}).update(values)
-            entry["at"] = utc_now()
-            if song:
-                entry["song"] = song
+            for device, values, song in changes:
+                if values is None:
+                    data.pop(device, None)
+                    continue
+                entry = data.setdefault(device, {"values": {}})
+                entry.setdefault("values", {}).update(values)
+                entry["at"] = utc_now()
+                if song:
+                    entry["song"] = song
             _write_json(self.gear_file, data)
+
+    def journal_done_many(self, slug: str, done: dict[str, str]) -> None:
+        """Several :meth:`journal_done` with one read and one write of the journal."""
+        if not done:
+            return
+        with self._lock, _locked(self.journal_file(slug)):
+            path = self.journal_file(slug)
+            data = _read_json(path)
+            data.setdefault("done", {}).update(done)
+            _write_json(path, data)
 
     def forget(self, device: str) -> None:
         """Known state is no longer trusted (a failed send, someone touched the gear)."""

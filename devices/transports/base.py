@@ -174,6 +174,8 @@ class Transport:
     """Its simulator picks its own port (a pseudo-terminal, a free TCP/UDP port)."""
     carries_sysex: bool = False
     """It carries SysEx, so a unit's edit buffer can be dumped and replayed (``[dump]``)."""
+    identifies_alongside: bool = True
+    """``identify`` may run while other ports are asked (False: one at a time, e.g. JACK MIDI clients)."""
 
     # ---- the profile ---------------------------------------------------------------------
     def load_settings(self, _reader: Any, _base: Any) -> Any:

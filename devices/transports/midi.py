@@ -39,6 +39,7 @@ class MidiTransport(Transport):
     protocol = "midi"
     encoding_key = "midi"
     carries_sysex = True
+    identifies_alongside = False
 
     def load_settings(self, reader: Any, _base: Any) -> MidiSettings:
         return _load_midi(reader)
@@ -214,15 +215,7 @@ class MidiLink(Link):
         msg = self.query(mido.Message("sysex", data=request[1:-1]), action=action, fits=fits)
         if not checked["checksum_ok"]:
             raise self.error(f"garbled dump (checksum mismatch): {msg.hex()}", action, code="garbled_reply")
-        data = checked["data"]
-        out = {}
-        for name in names:
-            param = device.profile.parameters[name]
-            assert param.dump is not None
-            offset, size = param.dump["offset"], param.dump["size"]
-            chunk = data[offset: offset + size]
-            out[name] = _from_wire(param, chunk[0] if size == 1 else (chunk[0] << 7) | chunk[1])
-        return out
+        return values_from_dump_data(device.profile, checked["data"], names)
 
     def listen(self, callback: Listener) -> Callable[[], None]:
         decoder = decoder_for(self.device)
@@ -232,6 +225,34 @@ class MidiLink(Link):
             for name, wire in decoder.feed(msg):
                 callback(name, _from_wire(profile.parameters[name], wire))
         return self.midi.add_listener(on_message)
+
+
+def values_from_dump_data(profile: Profile, data: list[int], names: list[str] | None = None) -> dict[str, Any]:
+    """Parameter values (engineer's units) held in a dump's data block, by each parameter's
+    ``dump = { offset, size }``; ``names`` None: every parameter the profile maps."""
+    out: dict[str, Any] = {}
+    for name in (names if names is not None else list(profile.parameters)):
+        param = profile.parameters[name]
+        if param.dump is None:
+            continue
+        offset, size = param.dump["offset"], param.dump["size"]
+        chunk = data[offset: offset + size]
+        if len(chunk) < size:
+            continue
+        out[name] = _from_wire(param, chunk[0] if size == 1 else (chunk[0] << 7) | chunk[1])
+    return out
+
+
+def values_in_dump_message(profile: Profile, message: bytes | list[int], device_id: int | None = None) -> dict[str, Any] | None:
+    """The parameter values a dump message carries when it fits the profile's ``[midi.dump]``
+    reply (the bytes the profile maps); None when it does not fit or its checksum is wrong."""
+    midi: MidiSettings | None = profile.settings.get("midi")
+    if midi is None or midi.dump_reply is None:
+        return None
+    found = midi.dump_reply.match(list(message), dev=device_id)
+    if found is None or not found["checksum_ok"]:
+        return None
+    return values_from_dump_data(profile, found["data"])
 
 
 INQUIRY = bytes([0xF0, 0x7E, 0x7F, 0x06, 0x01, 0xF7])
@@ -340,6 +361,13 @@ class MidiSim(SimSide):
                     return
                 sim.dump_requests += 1
                 self.send(self._dump())
+                return
+        if msg.type == "sysex" and midi.dump_reply is not None:
+            # its own dump sent back (a Roland-style DT1 of the whole block) sets the unit
+            held = values_in_dump_message(sim.profile, bytes(msg.bytes()), sim.device_id)
+            if held is not None:
+                for name, value in held.items():
+                    sim._update(name, value)
                 return
         before = self.decoder.bad_checksums
         updates = self.decoder.feed(msg)

@@ -472,12 +472,51 @@ class OscLink(Link):
                 self._waiting = set()
 
     def read(self, names: list[str]) -> dict[str, Any]:
+        """Ask for every parameter at once (the queries back to back, then the replies as they
+        come, matched by address), so a read-back costs one round trip, not one per parameter;
+        nothing waits past the profile's timeout."""
+        params = self.device.profile.parameters
+        prefix = self.settings.query_prefix if self.settings.query == "prefix" else ""
+        name_of: dict[str, str] = {}
+        for name in names:
+            address = params[name].encoding.address
+            name_of[address] = name_of[prefix + address] = name
+        replies: dict[str, OscMessage] = {}
+        with self._lock:
+            self._renew()
+            while not self._replies.empty():
+                self._replies.get_nowait()
+            self._waiting = set(name_of)
+            try:
+                for name in names:
+                    self.send(OscCommand(prefix + params[name].encoding.address), note=f"reading {name}")
+                deadline = time.monotonic() + self.timeout_s
+                while len(replies) < len(names):
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        name = next(n for n in names if n not in replies)
+                        raise DeviceTimeoutError(
+                            f"no OSC reply on {params[name].encoding.address} within {self.settings.timeout_ms:.0f} ms "
+                            f"(OSC/{self.protocol}; is the unit on and is this its address?)",
+                            device=self.device.name, port=self.port, action=f"reading {name}")
+                    try:
+                        reply = self._replies.get(timeout=left)
+                    except queue.Empty:
+                        continue
+                    if reply is None:
+                        raise self.error("the unit closed the OSC connection before answering",
+                                         f"reading {next(n for n in names if n not in replies)}",
+                                         code="connection_closed")
+                    if reply.address in name_of:
+                        replies.setdefault(name_of[reply.address], reply)
+            finally:
+                self._waiting = set()
         out: dict[str, Any] = {}
         for name in names:
-            param = self.device.profile.parameters[name]
+            param = params[name]
             enc: OscEncoding = param.encoding
             action = f"reading {name}"
-            reply = self.query(OscCommand(enc.address), action=action)
+            reply = replies[name]
             args = list(reply.params)
             if len(args) != 1:
                 raise self.error(f"OSC reply {enc.address} carries {len(args)} arguments; expected one "

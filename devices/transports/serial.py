@@ -2,6 +2,11 @@
 
 One command at a time (:class:`devices.serial_port.SerialPort`); the simulator sits on a
 pseudo-terminal whose path is its port.
+
+``[serial] banner`` is the greeting a unit sends on its own when it powers up (Extron's
+copyright line); it may hold ``{value}``/``{index}`` and one ``{label}`` for what varies
+(year, firmware, part number). ``hybrid devices scan --port /dev/ttyUSB0`` listens for it
+(never longer than the scan's timeout) and lists the profiles whose banner fits.
 """
 
 from __future__ import annotations
@@ -10,14 +15,25 @@ import os
 import select
 import threading
 import time
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from devices.errors import DeviceError
 from devices.profile import SerialSettings, _load_serial
 from devices.serial_port import SerialPort
-from devices.text_codec import TextTemplate
-from devices.transports.base import DeviceContext, Link, SimSide
-from devices.transports.text import TextAnswerer, TextLink, TextTransport
+from devices.text_codec import TextTemplate, decode_escapes
+from devices.transports.base import DeviceContext, Identity, Link, SimSide
+from devices.transports.text import TextAnswerer, TextLink, TextTransport, banner_fits
+
+BANNER_FIELDS = ("value", "index", "label")
+
+
+@dataclass(frozen=True)
+class SerialUnitSettings(SerialSettings):
+    """``[serial]`` with the greeting the unit sends on its own at power-up."""
+
+    banner: TextTemplate | None = None
 
 
 class SerialTransport(TextTransport):
@@ -28,7 +44,37 @@ class SerialTransport(TextTransport):
     assigns_port = True
 
     def load_settings(self, reader: Any, _base: Any) -> SerialSettings:
-        return _load_serial(reader)
+        if reader is None or "banner" not in reader.table:
+            return _load_serial(reader)
+        text = reader.get("banner", str, what="the greeting the unit sends at power-up")
+        banner = TextTemplate.parse(decode_escapes(text), file=reader.file, key=reader.key("banner"),
+                                    allowed=BANNER_FIELDS)
+        rest = {k: v for k, v in reader.table.items() if k != "banner"}
+        base = _load_serial(type(reader)(reader.file, rest, reader.path))
+        return SerialUnitSettings(**{f.name: getattr(base, f.name) for f in fields(SerialSettings)}, banner=banner)
+
+    def identify(self, port: str, profiles: list[Any], timeout_s: float) -> Identity | None:
+        """Listen on ``port`` for a greeting (at the line settings of the first profile that has a
+        serial banner) for at most ``timeout_s``; the profiles whose banner fits. None when the
+        line stays silent or cannot be opened."""
+        greeters = [p for p in profiles if getattr(p.settings.get(self.name), "banner", None) is not None]
+        if not greeters:
+            return None
+        settings = greeters[0].settings[self.name]
+        line = SerialPort(port, settings, device="scan")
+        try:
+            line.open()
+        except DeviceError:
+            return None
+        try:
+            heard = line.listen(timeout_s, lambda text: bool(banner_fits(text, greeters, self.name)))
+        except DeviceError:
+            return None
+        finally:
+            line.close()
+        if not heard:
+            return None
+        return Identity(port, self.name, heard, banner_fits(heard, greeters, self.name))
 
     def wire_time_s(self, profile: Any, messages: list[Any]) -> float:
         s = self.text_settings(profile)
@@ -90,6 +136,9 @@ class SerialSim(SimSide):
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)
         self.port = self.sim.port = os.ttyname(self._slave)
+        banner = getattr(self.answerer.settings, "banner", None)
+        if banner is not None and not banner.fields:       # powered up: it greets once
+            self._write((banner.text + self.answerer.settings.reply_terminator).encode("latin-1"))
         self._thread = threading.Thread(target=self._run, name=f"sim-{self.sim.profile.id}", daemon=True)
         self._thread.start()
 

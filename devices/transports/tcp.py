@@ -35,14 +35,14 @@ from typing import Any
 from devices.errors import DeviceError, DeviceTimeoutError
 from devices.monitor import IN, OUT
 from devices.profile import SerialSettings, _load_serial
-from devices.text_codec import TextTemplate, decode_escapes
+from devices.text_codec import SerialEncoding, TextTemplate, decode_escapes
 from devices.transports.base import DeviceContext, Identity, Link, Listener, SimSide
-from devices.transports.text import TextAnswerer, TextLink, TextTransport
+from devices.transports.text import TextAnswerer, TextLink, TextTransport, banner_fits
 
 PUMP_S = 0.05
 """How often a listened-to link takes the lines a unit sent unasked between commands."""
 
-_NET_KEYS = ("port", "banner", "password_prompt", "password", "login_ok", "keepalive", "keepalive_ms",
+_NET_KEYS = ("port", "banner", "greeting", "password_prompt", "password", "login_ok", "keepalive", "keepalive_ms",
              "unsolicited", "reconnect_ms", "reconnect_max_ms")
 
 
@@ -54,6 +54,9 @@ class TcpSettings(SerialSettings):
     """The TCP port when the URL gives none (Videohub 9990, Extron 23)."""
     banner: TextTemplate | None = None
     """A line (or block) the unit sends on connect; commands wait until it has come."""
+    greeting: TextTemplate | None = None
+    """A line or block the unit sends first that says what it is (``hybrid devices scan``
+    recognises it by this, else by ``banner``); may hold ``{value}``, ``{index}``, one ``{label}``."""
     password_prompt: str | None = None
     """Text that asks for a password (may come without a line end: ``Password:``)."""
     password: str | None = None
@@ -92,6 +95,9 @@ class TcpTransport(TextTransport):
             if net["port"] is not None and not 1 <= net["port"] <= 65535:
                 reader.fail("port", f"expected a TCP port 1..65535, got {net['port']}")
             net["banner"] = _template(reader, "banner")
+            greeting = reader.get("greeting", str, default=None, what="a text template")
+            net["greeting"] = None if greeting is None else TextTemplate.parse(
+                decode_escapes(greeting), file=reader.file, key=reader.key("greeting"), allowed=("value", "index", "label"))
             net["login_ok"] = _template(reader, "login_ok")
             for key in ("password_prompt", "password", "keepalive"):
                 value = reader.get(key, str, default=None)
@@ -140,16 +146,12 @@ class TcpTransport(TextTransport):
                 if not chunk:
                     break
                 heard += chunk
+                if banner_fits(heard.decode("latin-1"), profiles, self.name):
+                    break              # a greeting fitted: no need to sit out the timeout
+        if not heard:
+            return None                    # connected, but the unit said nothing within the timeout
         text = heard.decode("latin-1")
-        lines = [line.strip() for line in text.replace("\r", "\n").split("\n") if line.strip()]
-        blocks = [b.strip("\n") for b in text.replace("\r\n", "\n").split("\n\n") if b.strip()]
-        fits = []
-        for profile in profiles:
-            settings = profile.settings.get(self.name)
-            banner = getattr(settings, "banner", None)
-            if banner is not None and any(banner.match(x) is not None for x in (*lines, *blocks)):
-                fits.append(profile.id)
-        return Identity(port, self.name, text, fits)
+        return Identity(port, self.name, text, banner_fits(text, profiles, self.name))
 
     def presence(self, port: str, _cache: dict[str, Any]) -> tuple[bool, str]:
         try:
@@ -390,17 +392,62 @@ class TcpLink(TextLink):
             self._write(line + self.tcp.terminator, action)
             if not wait:
                 return None
+            return self._reply_for(action, expect, time.monotonic() + self.timeout_s)
+
+    # ---- several commands back to back ------------------------------------------------------
+    def _pipelined(self, count: int) -> bool:
+        """Send ``count`` commands back to back and take their replies in order? Over TCP the unit
+        reads them from its socket buffer one by one, and replies come in the order asked; not
+        when the profile asks for a gap between commands, nor for a single command."""
+        return count > 1 and self.tcp.wait_reply and self.tcp.min_gap_ms <= 0
+
+    def _send_all(self, lines: list[tuple[str, str]]) -> None:
+        if self._sock is None:
+            self._connect(lines[0][1])
+        self._take_unasked()
+        for line, action in lines:
+            self._write(line + self.tcp.terminator, action)
+
+    def _reply_for(self, action: str, expect: TextTemplate | None, deadline: float) -> str:
+        fits = (lambda r: self.matches_reply(r, expect)) if self.tcp.unsolicited else (lambda _r: True)
+        try:
+            return self._await(fits, deadline, action, "reply", code="timeout")
+        except DeviceError as exc:
+            if exc.code != "connection_closed":
+                raise
+            self._failed_attempt()
+            self._drop()
+            raise self.error("the unit closed the connection before its reply was complete", action,
+                             code="connection_closed") from None
+
+    def apply(self, planned: list[Any]) -> None:
+        """Every setting back to back, then their acknowledges in order: one round trip for the
+        lot instead of one per parameter (see :meth:`_pipelined`)."""
+        if not self._pipelined(len(planned)):
+            super().apply(planned)
+            return
+        with self._lock:
+            self._send_all([(item.message.text, item.action) for item in planned])
             deadline = time.monotonic() + self.timeout_s
-            fits = (lambda r: self.matches_reply(r, expect)) if self.tcp.unsolicited else (lambda _r: True)
-            try:
-                return self._await(fits, deadline, action, "reply", code="timeout")
-            except DeviceError as exc:
-                if exc.code != "connection_closed":
-                    raise
-                self._failed_attempt()
-                self._drop()
-                raise self.error("the unit closed the connection before its reply was complete", action,
-                                 code="connection_closed") from None
+            for item in planned:
+                self.expect_ack(self._reply_for(item.action, None, deadline), item.action)
+
+    def read(self, names: list[str]) -> dict[str, Any]:
+        """Every query back to back, then the replies in order (each matched to its template,
+        status lines between them go to the known state); nothing waits past the timeout."""
+        params = self.device.profile.parameters
+        encodings: dict[str, SerialEncoding] = {n: params[n].encoding for n in names}
+        if not self._pipelined(len(names)) or any(not e.query for e in encodings.values()):
+            return super().read(names)
+        out: dict[str, Any] = {}
+        with self._lock:
+            self._send_all([(str(encodings[n].query), f"reading {n}") for n in names])
+            deadline = time.monotonic() + self.timeout_s
+            for name in names:
+                action = f"reading {name}"
+                reply = self._reply_for(action, encodings[name].reply, deadline)
+                out[name] = self.value_in_reply(name, reply, action)
+        return out
 
     def _take_unasked(self) -> None:
         """What arrived between commands was not asked for: a late answer, a status block."""

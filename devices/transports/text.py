@@ -35,6 +35,29 @@ class SerialCommand:
         return (self.text + self.terminator).encode("latin-1")
 
 
+def heard_parts(text: str) -> list[str]:
+    """What a unit said, as the pieces a banner template is matched against: each line, and each
+    block of lines (a Videohub's preamble ends with a blank line)."""
+    lines = [line.strip() for line in text.replace("\r", "\n").split("\n") if line.strip()]
+    blocks = [b.strip("\n") for b in text.replace("\r\n", "\n").split("\n\n") if b.strip()]
+    return [*lines, *blocks]
+
+
+def banner_fits(text: str, profiles: list[Any], transport: str) -> list[str]:
+    """Ids of the profiles whose ``[<transport>] greeting`` (else ``banner``) matches something the
+    unit said."""
+    parts = heard_parts(text)
+    fits = []
+    for profile in profiles:
+        settings = profile.settings.get(transport)
+        for name in ("greeting", "banner"):
+            template = getattr(settings, name, None)
+            if template is not None and any(template.match(x) is not None for x in parts):
+                fits.append(profile.id)
+                break
+    return fits
+
+
 class TextTransport(Transport):
     """The text side of a transport; subclasses add the byte stream (a tty, a socket)."""
 
@@ -105,10 +128,14 @@ class TextLink(Link):
         return {name: self._read_one(name) for name in names}
 
     def _read_one(self, name: str) -> Any:
+        enc: SerialEncoding = self.device.profile.parameters[name].encoding
+        action = f"reading {name}"
+        return self.value_in_reply(name, self.query(enc.query, action=action, expect=enc.reply), action)
+
+    def value_in_reply(self, name: str, reply: str, action: str) -> Any:
+        """The value of ``name`` in the unit's ``reply`` to its query (DeviceError when it holds none)."""
         param = self.device.profile.parameters[name]
         enc: SerialEncoding = param.encoding
-        action = f"reading {name}"
-        reply = self.query(enc.query, action=action, expect=enc.reply)
         found = enc.reply.match(reply)
         if found is None:
             self.raise_reply(reply, action, expected=enc.reply.text)

@@ -35,6 +35,9 @@ from hybrid.live.audio.printing import PingSettings, PrintOptions
 from recall.paths import SongPaths
 
 XRUN_RETRIES = 2
+TAIL_RETRIES = 3
+"""A print whose first ping's tail rang into the stems is run again with the gap that tail was
+measured to need, up to this often (a first guess, then the measured decay), on top of the xrun retries."""
 """A print spoilt only by xruns is run again up to this often (machines shared with other work
 drop a period now and then); the delivered files always come from a pass with none that matter."""
 
@@ -149,7 +152,7 @@ def print_request(session, request: PrintRequest, *,
                                   position_s=progress.position_s, xruns=progress.xruns,
                                   peak_db=peak, rms_db=rms, clips=dict(clips)))
 
-    retried = 0
+    retried = tails = 0
     notes: list[str] = []
     if not separate_process:
         session.find_interface(request.settings(session.studio))
@@ -166,13 +169,15 @@ def print_request(session, request: PrintRequest, *,
                     if ".rounds" not in Path(f.job.output).parts]
         files = [printed_stem(f) for f in outcomes]
         notes.extend(note for outcome in result.passes for note in outcome.notes)
-        if result.cancelled or retried >= xrun_retries or not spoilt_only_by_xruns(outcomes):
+        rang = any(code_of(p) == PING_TAIL for f in outcomes for p in f.problems)
+        if (result.cancelled or not spoilt_only_by_xruns(outcomes)
+                or (tails >= TAIL_RETRIES if rang else retried >= xrun_retries)):
             break
-        retried += 1  # the machine was busy for a moment, or a ping's tail rang on: one more go
+        # the machine was busy for a moment, or a ping's tail rang on: one more go (each its own count)
+        tails, retried = (tails + 1, retried) if rang else (tails, retried + 1)
         why = ("the first ping's tail rang into the stems: printed again with the gap it needs (latency.toml "
-               "[tails])" if any(code_of(p) == PING_TAIL for f in outcomes for p in f.problems)
-               else "xruns between the pings: printed again")
-        notes.append(f"attempt {retried} spoilt by {why}")
+               "[tails])" if rang else "xruns between the pings: printed again")
+        notes.append(f"attempt {retried + tails} spoilt by {why}")
     return PrintReport(song=slug, folder=str(SongPaths(session.song_dir(slug)).prints), files=files,
                        passes=len(result.passes), dry=sorted(result.plan.skipped), retried_for_xruns=retried,
                        routing=list(routing), cancelled=result.cancelled, kept=[str(p) for p in result.kept],

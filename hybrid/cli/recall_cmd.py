@@ -59,6 +59,15 @@ def register(sub) -> None:
     sp.add_argument("--learn", type=float, metavar="SECONDS", default=None,
                     help="also record knob moves the gear sends for SECONDS")
     sp.add_argument("--samplerate", type=int, default=None, help="sample rate of a new song (default: the studio's)")
+    sp = song_cmd("dump", "capture a unit's edit buffer (asked for, or sent from its front panel) and keep "
+                          "it beside the song's sheet; `recall apply` sends it back", cmd_dump)
+    sp.add_argument("device", help="the studio's name for the unit (its profile has a [dump])")
+    sp.add_argument("--learn", action="store_true",
+                    help="do not ask: wait for the dump a person sends from the unit's front panel")
+    sp.add_argument("--timeout-s", type=float, default=None, metavar="S",
+                    help="how long to wait for the dump (default: the profile's timeout)")
+    song_cmd("dumps", "the edit-buffer dumps a song keeps, by parameter where the profile maps the bytes",
+             cmd_dumps)
 
     from hybrid.cli.verify_cmd import register_recall_subcommands
 
@@ -253,3 +262,70 @@ def cmd_capture(args) -> int:
     for dev, err in result.failed.items():
         print(f"hybrid: error: {dev}: {err}", file=sys.stderr)
     return 0 if result.ok else 1
+
+
+def cmd_dump(args) -> int:
+    from devices.device import Device
+    from recall.dumps import capture_to_song, dump_listing, dump_values, load_dump
+    from recall.errors import RecallError
+    from recall.store import load_sheet, song_paths
+
+    studio = _studio(args)
+    load_sheet(studio, args.song)                       # the song must exist
+    folder = song_paths(studio, args.song).folder
+    entry = studio.devices.get(args.device)
+    key = f'devices."{args.device}"'
+    if entry is None:
+        raise RecallError(f"no device {args.device!r} in the studio (known: {', '.join(studio.devices) or 'none'})",
+                          file=str(studio.file), key=key)
+    fmt = entry.profile.dump
+    if fmt is None or not entry.machine_settable:
+        raise RecallError(f"profile {entry.profile.id} has no [dump]" if fmt is None else
+                          "has no port: a dump is captured over the unit's MIDI port", file=str(studio.file), key=key)
+    learn = args.learn or fmt.request is None
+    timeout_s = args.timeout_s if args.timeout_s is not None else fmt.timeout_ms / 1000
+    if not 0 < timeout_s <= 600:
+        raise RecallError(f"--timeout-s must be above 0 and at most 600, got {timeout_s:g}", key="--timeout-s")
+    with Device(entry.profile, entry.port, name=entry.name, channel=entry.channel) as device:
+        if learn:
+            device.open_input()                         # listening before the person is asked
+            if not args.json:
+                print(f"{entry.name}: {fmt.front_panel or 'send the dump from the unit'} now "
+                      f"(waiting up to {timeout_s:g} s)", flush=True)
+        path = capture_to_song(device, folder, entry.name, learn=learn, timeout_s=timeout_s)
+        dump = load_dump(folder, entry.name)
+        values = dump_values(entry.profile, dump, device.device_id)
+        listing = dump_listing(entry.name, dump, entry.profile, device.device_id)
+    result = {"ok": True, "device": entry.name, "file": str(path), "messages": len(dump.messages),
+              "size_bytes": sum(len(m) for m in dump.messages),
+              "values": {k: entry.profile.parameters[k].format(v) for k, v in values.items()}}
+    emit(result, args.json, lambda _: f"kept {path}\n" + listing.rstrip("\n"))
+    return 0
+
+
+def cmd_dumps(args) -> int:
+    from recall.dumps import describe_kept
+    from recall.store import load_sheet, song_paths
+
+    studio = _studio(args)
+    load_sheet(studio, args.song)
+    kept = describe_kept(studio, song_paths(studio, args.song).folder)
+    result = {"ok": all(not d.problem for d in kept), "dumps": [d.to_dict() for d in kept]}
+
+    def text(_):
+        if not kept:
+            return "no dumps kept for this song"
+        lines = []
+        for d in kept:
+            if d.problem:
+                lines.append(f"{d.device}: BROKEN: {d.problem}")
+                continue
+            lines.append(f"{d.device}: {d.messages} message(s), {d.size_bytes} bytes ({d.file})")
+            lines += [f"  {k} = {v}" for k, v in d.values.items()] or ["  (the profile does not map the bytes)"]
+        return "\n".join(lines)
+
+    emit(result, args.json, text)
+    for d in kept:
+        if d.problem:
+            print_error(f"{d.file}: {d.problem}")
+    return 0 if result["ok"] else 1

@@ -77,7 +77,8 @@ def cmd_plan(args) -> int:
 def _plan_text(plan) -> str:
     bay = plan.bay
     how = {"matrix": f"matrix {bay.device!r}", "patchbay": f"patchbay {bay.device!r} (stored patches)",
-           "paper": "paper bay (patched by hand)"}[bay.kind]
+           "paper": "paper bay (patched by hand)",
+           "insert": f"console {bay.device!r} (channel inserts)"}[bay.kind]
     lines = [f"{plan.song}: {len(plan.passes)} pass{'es' if len(plan.passes) != 1 else ''} on the {how}"]
     for rp in plan.passes:
         tracks = ", ".join(c.track for c in rp.chains)
@@ -130,6 +131,7 @@ def _apply_text(slug: str, bay, result) -> str:
     r = result.report
     lines = [f"{slug}: pass {result.pass_index}: {r.device} {r.status}" + (f" ({r.reason})" if r.reason else "")]
     lines += [f"  tie {t.text(bay)}   ({t.source} -> {t.dest})" for t in result.ties if bay.kind == "matrix"]
+    lines += [f"  {k} = {v}" for k, v in r.sent.items()] if bay.kind == "insert" else []
     lines += [f"  {s}" for s in result.steps]
     return "\n".join(lines)
 

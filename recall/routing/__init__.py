@@ -52,12 +52,12 @@ program-change patchbay all chains of a pass must come from one stored patch.
 
 from recall.chain import DEST_KINDS, SOURCE_KINDS, Chain, Endpoint, song_chains
 from recall.routing.apply import MIDI_CLOSE_LINGER_S, RouteResult, apply_routes, route_print_pass
-from recall.routing.bay import MATRIX, PAPER, PATCHBAY, Bay, load_bay
+from recall.routing.bay import INSERT, MATRIX, PAPER, PATCHBAY, Bay, load_bay
 from recall.routing.paper import patch_steps, walkthrough_with_patching
 from recall.routing.plan import (RoutePass, RoutePlan, Tie, chain_problems, chains_for_jobs, plan_routes,
                                  print_pass_fits, route_pass)
 
-__all__ = ["DEST_KINDS", "MATRIX", "MIDI_CLOSE_LINGER_S", "PAPER", "PATCHBAY", "SOURCE_KINDS", "Bay", "Chain",
+__all__ = ["DEST_KINDS", "INSERT", "MATRIX", "MIDI_CLOSE_LINGER_S", "PAPER", "PATCHBAY", "SOURCE_KINDS", "Bay", "Chain",
            "Endpoint", "RoutePass", "RoutePlan", "RouteResult", "Tie", "apply_routes", "chain_problems",
            "chains_for_jobs", "load_bay", "patch_steps", "plan_routes", "print_pass_fits", "route_pass",
            "route_print_pass", "song_chains", "walkthrough_with_patching"]

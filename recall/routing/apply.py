@@ -12,11 +12,12 @@ from devices.errors import DeviceError
 from devices.device import Device
 from recall.apply import ApplyEvent, DeviceOpener, DeviceReport, _Emitter, device_for
 from recall.errors import RecallError
-from recall.routing.bay import PAPER, PATCHBAY, Bay, load_bay, patch_param
+from recall.routing.bay import INSERT, PAPER, PATCHBAY, Bay, load_bay, patch_param
 from recall.routing.paper import patch_steps
 from recall.routing.plan import RoutePass, Tie, chains_for_jobs, route_pass
 from recall.status import ApplyStatus
 from recall.studio import Studio
+from recall.values import same, show
 from recall.walkthrough import Step
 
 MIDI_CLOSE_LINGER_S = 0.05
@@ -115,6 +116,8 @@ def apply_routes(studio: Studio, rp: RoutePass, *, bay: Bay | None = None, verif
                     # we close the port right away: give the transport a moment to carry the
                     # last message (a JACK MIDI port closed within its cycle can drop it)
                     time.sleep(MIDI_CLOSE_LINGER_S)
+            elif bay.kind == INSERT:
+                _insert_all(device, bay, rp, report, verify, emit)
             else:
                 _tie_all(device, rp, report, result, verify, emit)
         except BaseException as exc:
@@ -133,6 +136,64 @@ def apply_routes(studio: Studio, rp: RoutePass, *, bay: Bay | None = None, verif
         emit.device(report, done=True)
         emit(ApplyEvent("finish", song=song))
     return result
+
+
+def insert_values(bay: Bay, rp: RoutePass) -> dict[str, Any]:
+    """The channel-insert settings that make a pass's ties on a console (``bay.kind == INSERT``):
+    a loop's channel gets its unit's slot, the bay's position, and the insert on; a loop whose
+    chain has no unit gets its insert off. Slot and position go before the switch."""
+    values: dict[str, Any] = {}
+    for tie in rp.ties:
+        if not tie.source.is_loop:
+            continue                      # unit out -> loop return: the same slot's return
+        strip = bay.strip(tie.source_point)
+        if tie.dest.is_loop:
+            values[f"{strip}.insert.on"] = False
+            continue
+        values[f"{strip}.insert.sel"] = tie.dest_point
+        values[f"{strip}.insert.pos"] = bay.insert_pos
+        values[f"{strip}.insert.on"] = True
+    return values
+
+
+def _insert_all(device: Device, bay: Bay, rp: RoutePass, report: DeviceReport, verify: bool,
+                emit: _Emitter) -> None:
+    """Set a console's channel inserts through its profile's parameters (any transport: OSC on
+    the X32), read them back where the profile allows, resend once what did not take."""
+    params = device.profile.parameters
+    values = {k: v for k, v in insert_values(bay, rp).items() if k in params}
+    values = {k: params[k].check(params[k].parse(v)) for k, v in values.items()}
+    report.messages = len(device.plan(values))
+    device.apply(values)
+    report.sent = {k: show(params[k], v) for k, v in values.items()}
+    if not verify or not device.readback:
+        report.status = ApplyStatus.SET
+        report.reason = "set (no read-back)"
+        return
+    report.status = ApplyStatus.VERIFYING
+    emit.device(report)
+
+    def wrong(read: dict[str, Any]) -> list[str]:
+        return [k for k, v in values.items() if read.get(k) is None or not same(params[k], v, read[k])]
+
+    read = device.read(list(values))
+    missed = wrong(read)
+    if missed:
+        device.apply({k: values[k] for k in missed})
+        report.resent = list(missed)
+        read.update(device.read(missed))
+        missed = wrong(read)
+    for k in missed:
+        have = read.get(k)
+        report.mismatches[k] = (show(params[k], values[k]), "nothing" if have is None else show(params[k], have))
+    if missed:
+        report.status = ApplyStatus.FAILED
+        report.reason = "read back differs: " + ", ".join(f"{k} = {h} (wanted {w})"
+                                                          for k, (w, h) in report.mismatches.items())
+    else:
+        report.status = ApplyStatus.VERIFIED
+        strips = sorted({k.split(".")[0] for k in values})
+        report.reason = f"{len(values)} insert settings on {', '.join(strips)} read back"
 
 
 def _tie_all(device: Device, rp: RoutePass, report: DeviceReport, result: RouteResult, verify: bool,

@@ -16,7 +16,11 @@ from recall.errors import Problem, RecallError, RecallProblems, key_path
 from recall.studio import Studio, StudioDevice
 from recall.tomlio import plain
 
-MATRIX, PATCHBAY, PAPER = "matrix", "patchbay", "paper"
+MATRIX, PATCHBAY, PAPER, INSERT = "matrix", "patchbay", "paper", "insert"
+INSERT_SUFFIXES = ("insert.sel", "insert.on", "insert.pos")
+"""A console's channel insert as its profile names it: ``chNN.insert.sel`` (the slot, by the
+console's labels), ``chNN.insert.on``, ``chNN.insert.pos`` (optional, ``PRE``/``POST``)."""
+INSERT_POSITIONS = ("PRE", "POST")
 
 Patches = dict[str, list[tuple[str, tuple[str, ...]]]]
 """stored patch label -> the chains it makes: (loop, units in signal order)"""
@@ -29,7 +33,7 @@ class Bay:
     """The studio's ``[router]``: what kind of router, and where each loop and unit sits on it."""
 
     kind: str
-    """``matrix``, ``patchbay`` or ``paper``."""
+    """``matrix``, ``patchbay``, ``paper`` or ``insert`` (a console's channel inserts)."""
     device: str | None
     """The router's name in [devices]; None for a paper bay."""
     loops: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -41,6 +45,12 @@ class Bay:
     inputs: int = 0
     outputs: int = 0
     file: str | None = None
+    strips: list[str] = field(default_factory=list)
+    """An insert host's channels that have an insert (``ch01`` ...): loop points are 1-based into it."""
+    slots: list[str] = field(default_factory=list)
+    """An insert host's insert slots, by the console's labels (``FX1L`` ... ``AUX6``; OFF excluded)."""
+    insert_pos: str = "PRE"
+    """Where an insert host's inserts sit in the channel (``[router] insert_pos``)."""
 
     def point(self, end: Endpoint) -> Any:
         table = self.loops if end.is_loop else self.devices
@@ -53,8 +63,14 @@ class Bay:
             return str(end)
         if self.kind == PAPER:
             return str(point) if isinstance(point, str) else f"point {point}"
+        if self.kind == INSERT:
+            return self.strip(point) if end.is_loop else str(point)
         side = "in" if end.kind in SOURCE_KINDS else "out"
         return f"{side} {point}"
+
+    def strip(self, point: Any) -> str:
+        """An insert host's channel for a loop's point (1-based)."""
+        return self.strips[int(point) - 1]
 
     def has(self, end: Endpoint) -> bool:
         return self.point(end) is not None
@@ -88,18 +104,30 @@ def load_bay(studio: Studio) -> Bay:
             kind = MATRIX
         elif pk == "patchbay" and patch_param(entry) is not None:
             kind = PATCHBAY
+        elif insert_strips(entry):
+            kind = INSERT
         else:
             raise RecallError(f"{router.device!r} (profile {entry.profile.id}, kind {pk}) is not a router: "
-                              "expected a matrix with [router] commands or a program-change patchbay",
-                              file=file, key="router.device")
+                              "expected a matrix with [router] commands, a program-change patchbay or a "
+                              "console with channel inserts (chNN.insert.sel)", file=file, key="router.device")
         name = router.device
     bay = Bay(kind=kind, device=name, file=file)
     spec = entry.profile.router if entry is not None else None
     if spec is not None:
         bay.inputs, bay.outputs = spec.inputs, spec.outputs
+    known_keys = ("device", "loops", "devices", "patches") + (("insert_pos",) if kind == INSERT else ())
+    if kind == INSERT and entry is not None:
+        bay.strips = insert_strips(entry)
+        sel = entry.profile.parameters[f"{bay.strips[0]}.insert.sel"]
+        bay.slots = [label for label in sel.labels if label.upper() != "OFF"]
+        pos = table.get("insert_pos", "PRE")
+        if pos not in INSERT_POSITIONS:
+            bad("router.insert_pos", f"expected one of {', '.join(INSERT_POSITIONS)}, got {pos!r}")
+        else:
+            bay.insert_pos = pos
     for key in table:
-        if key not in ("device", "loops", "devices", "patches"):
-            bad(key_path("router", str(key)), "unknown key (known: device, loops, devices, patches)")
+        if key not in known_keys:
+            bad(key_path("router", str(key)), f"unknown key (known: {', '.join(known_keys)})")
 
     def points(section: str, sides: tuple[str, str], known: dict[str, Any]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
@@ -139,6 +167,8 @@ def load_bay(studio: Studio) -> Bay:
         bay.loops = points("loops", ("send", "return"), studio.loops)
         bay.devices = points("devices", ("in", "out"), studio.devices)
         _check_unique(bay, seen, bad)
+        if kind == INSERT:
+            _check_insert_pairs(bay, bad)
     else:
         for section in ("loops", "devices"):
             if section in table:
@@ -152,6 +182,20 @@ def load_bay(studio: Studio) -> Bay:
 
 
 def _point(bay: Bay, value: Any, side: str, key: str, bad: Bad) -> Any:
+    if bay.kind == INSERT:
+        if side in ("send", "return"):
+            count = len(bay.strips)
+            if isinstance(value, str) and value in bay.strips:
+                return bay.strips.index(value) + 1
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= count:
+                bad(key, f"expected the console channel the loop comes in on and leaves from, 1..{count} "
+                         f"(or {bay.strips[0]} .. {bay.strips[-1]}), got {value!r}")
+                return None
+            return value
+        if not isinstance(value, str) or value not in bay.slots:
+            bad(key, f"expected the insert slot the unit is wired to, one of {', '.join(bay.slots)}, got {value!r}")
+            return None
+        return value
     if bay.kind == MATRIX:
         count = bay.inputs if side in SOURCE_KINDS else bay.outputs
         what = "input" if side in SOURCE_KINDS else "output"
@@ -168,6 +212,17 @@ def _point(bay: Bay, value: Any, side: str, key: str, bad: Bad) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
+def _check_insert_pairs(bay: Bay, bad: Bad) -> None:
+    """On a console a loop comes in and leaves on one channel, and a unit sits in one insert slot
+    (its send and return): both points of each must be the same."""
+    for section, table, (one, two) in (("loops", bay.loops, ("send", "return")), ("devices", bay.devices, ("in", "out"))):
+        for name, pts in table.items():
+            if pts.get(one) != pts.get(two):
+                bad(key_path("router", section, name, two), f"expected the same point as {one} ({pts.get(one)!r}): "
+                    f"on {bay.device!r} " + ("a loop is one channel" if section == "loops" else
+                                            "a unit is wired to one insert slot (send and return)"))
+
+
 def _check_unique(bay: Bay, declared: list[tuple[str, str, dict[str, Any]]], bad: Bad) -> None:
     """Two things wired to one matrix input (or one point of a bay) cannot both be right."""
     seen: dict[tuple[str, Any], str] = {}
@@ -178,6 +233,20 @@ def _check_unique(bay: Bay, declared: list[tuple[str, str, dict[str, Any]]], bad
                 bad(key_path("router", section, name, side), f"point {point!r} is also {seen[(half, point)]}")
             else:
                 seen[(half, point)] = str(Endpoint(side, name))
+
+
+def insert_strips(entry: StudioDevice) -> list[str]:
+    """The channels of a console profile that have an insert (``ch01`` ... in panel order):
+    those with both ``<strip>.insert.sel`` (stepped) and ``<strip>.insert.on`` (a switch)."""
+    params = entry.profile.parameters
+    out = []
+    for name, param in params.items():
+        if name.endswith(".insert.sel") and param.kind == "stepped":
+            strip = name[: -len(".insert.sel")]
+            on = params.get(f"{strip}.insert.on")
+            if on is not None and on.kind == "switch":
+                out.append(strip)
+    return out
 
 
 def patch_param(entry: StudioDevice) -> Parameter | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from recall.chain import Chain, Endpoint, song_chains
 from recall.errors import Problem, RecallError, RecallProblems
-from recall.routing.bay import PAPER, PATCHBAY, Bay, bay_name, load_bay
+from recall.routing.bay import INSERT, PAPER, PATCHBAY, Bay, bay_name, load_bay
 from recall.sheet import Sheet, require_valid
 from recall.studio import Studio
 
@@ -61,6 +61,10 @@ def chain_problems(chain: Chain, bay: Bay, studio: Studio, file: str | None) -> 
         problems.append(Problem(file, chain.key + ".loop",
                                 f"loop {chain.loop!r} is not on the {bay_name(bay)} (no [router.loops.{chain.loop}] "
                                 f"in studio.toml) and is {have}"))
+    if bay.kind == INSERT and len(chain.devices) > 1:
+        problems.append(Problem(file, chain.key + ".devices",
+                                f"{bay_name(bay)} gives a channel one insert slot: expected one unit per chain, "
+                                f"got {len(chain.devices)} ({', '.join(chain.devices)})"))
     for j, dev in enumerate(chain.devices):
         if dev not in bay.devices:
             problems.append(Problem(file, f"{chain.key}.devices[{j}]",

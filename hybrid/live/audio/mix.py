@@ -281,7 +281,8 @@ def _null_tests(plan: MixPlan, result: MixResult) -> None:
             v.null_note = "no null test: full and this variant did not both print good"
             continue
         muted = [s for s in plan.stems if s.name in plan.variants[v.variant]]
-        residual, seconds = null_residual_db(full.summed or full.path, v.summed or v.path, [s.path for s in muted])
+        residual, seconds = null_residual_db(full.summed or full.path, v.summed or v.path, [s.path for s in muted],
+                                             playing=[s.path for s in plan.playing(v.variant)])
         if residual is None:
             v.null_note = "no null test: the muted stems are never silent"
             continue
@@ -294,16 +295,19 @@ def _null_tests(plan: MixPlan, result: MixResult) -> None:
                           if v.null_flagged else ""))
 
 
-def null_residual_db(full: Path, variant: Path, muted: list[Path], *, block_s: float = NULL_BLOCK_S,
-                     guard_s: float = NULL_GUARD_S) -> tuple[float | None, float]:
+def null_residual_db(full: Path, variant: Path, muted: list[Path], *, playing: list[Path] = (),
+                     block_s: float = NULL_BLOCK_S, guard_s: float = NULL_GUARD_S) -> tuple[float | None, float]:
     """``(residual dB, seconds compared)``: ``variant - full`` against ``full`` where every
-    ``muted`` stem has been silent for ``guard_s``. Streams block by block (flat memory)."""
+    ``muted`` stem has been silent for ``guard_s`` and (given ``playing``) a stem that plays in
+    both is not: where nothing plays (the tail) the two passes hold only their own hiss, which
+    cannot null. Streams block by block (flat memory)."""
     silent = 10.0 ** (SILENT_DBFS / 20.0)
     with sf.SoundFile(full) as fa, sf.SoundFile(variant) as fb:
         rate = fa.samplerate
         block = max(1, int(round(block_s * rate)))
         guard_blocks = int(math.ceil(guard_s / block_s))
         mutes = [sf.SoundFile(p) for p in muted]
+        plays = [sf.SoundFile(p) for p in playing]
         try:
             quiet_run = 0
             err = ref = 0.0
@@ -320,13 +324,17 @@ def null_residual_db(full: Path, variant: Path, muted: list[Path], *, block_s: f
                     if len(got):
                         peak = max(peak, float(np.max(np.abs(got))))
                 quiet_run = quiet_run + 1 if peak < silent else 0
-                if quiet_run > guard_blocks:
+                sounding = not plays
+                for m in plays:
+                    got = m.read(n, dtype="float32", always_2d=True)
+                    sounding = sounding or (len(got) > 0 and float(np.max(np.abs(got))) >= silent)
+                if quiet_run > guard_blocks and sounding:
                     d = a[:n] - b[:n]
                     err += float(np.sum(d * d))
                     ref += float(np.sum(a[:n] * a[:n]))
                     compared += n
         finally:
-            for m in mutes:
+            for m in mutes + plays:
                 m.close()
     if compared == 0 or ref <= 0.0:
         return None, 0.0
