@@ -130,8 +130,9 @@ async def test_upload_to_approval_set_by_keys(rig, rig_studio):
         await pilot.press("a")
         await settle(app, pilot)
         table = app.query_one("#recall-table", DataTable)
-        assert str(table.get_cell("Tape Sat", "status")) == "verified"
-        assert str(table.get_cell("Plate", "status")) == "verified"
+        why = (_rows(table), _text(app, "#recall-summary"))   # what the view said, if a unit did not verify
+        assert str(table.get_cell("Tape Sat", "status")) == "verified", why
+        assert str(table.get_cell("Plate", "status")) == "verified", why
         assert "RECALLED" in _text(app, "#recall-summary")
         walk = app.query_one(WalkBox)
         first = str(walk.render())
