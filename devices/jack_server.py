@@ -317,9 +317,10 @@ class RealtimeHolders:
             self.locked = False
 
 
-def realtime_gil_holders(*, below: int = GIL_HOLDERS_BELOW, lock_memory: bool = True) -> RealtimeHolders:
+def realtime_gil_holders(*, below: int = GIL_HOLDERS_BELOW, lock_memory: bool = False) -> RealtimeHolders:
     """Run every ordinary thread of this process under SCHED_FIFO just below its real-time
-    JACK process threads, and lock its memory; call once the JACK client is active.
+    JACK process threads (and, with ``lock_memory``, lock its memory); call once the JACK
+    client is active.
 
     Why: a Python JACK client's real-time process thread needs the GIL every period, and
     the GIL is often held by an ordinary thread of the same process (the print worker,
@@ -330,10 +331,12 @@ def realtime_gil_holders(*, below: int = GIL_HOLDERS_BELOW, lock_memory: bool = 
     waiting for the GIL) and every pass of the demo was spoilt by xruns
     (bench/demo_load.py). Under SCHED_FIFO no ordinary (SCHED_OTHER) process can preempt
     them; below the process threads, they never delay a callback by priority.
-    Threads started later by any of them inherit the policy. What is mapped now is
-    locked in memory (``mlockall(MCL_CURRENT)``: libraries, the interpreter's heap, thread
-    stacks), so no page evicted under a big file write faults back in from disk while a
-    thread holds the GIL; later allocations are not locked (their faults are minor).
+    Threads started later by any of them inherit the policy. ``lock_memory`` locks what
+    is mapped now (``mlockall(MCL_CURRENT)``), so no page evicted under memory pressure
+    faults back in from disk while a thread holds the GIL. Off by default: on the 2-core
+    test machine (24 GB, 22 free) no such fault was seen, and paging in the gear process's
+    ~200 MB while its callbacks ran coincided with twice the start-up xruns (idle demo:
+    jackd reported 84 a run against 46).
 
     The priority is relative to the real-time threads found in this process (libjack
     creates them at the server's priority minus a few), so with a ``--no-realtime``

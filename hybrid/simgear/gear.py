@@ -187,9 +187,9 @@ SWITCH_INTERVAL_S = 0.0005
 def steady_gear_process():
     """For a process that runs the simulated gear (``python -m hybrid.simgear``, the demo's
     gear process), once its JACK clients are active: every ordinary thread under SCHED_FIFO
-    below the process callbacks and memory locked (``devices.jack_server.realtime_gil_holders``),
+    below the process callbacks (``devices.jack_server.realtime_gil_holders``),
     the GIL switch interval at 0.5 ms, and what start-up built frozen out of the collector's
-    reach (a full collection over it held the GIL for up to 50 ms: late callbacks).
+    reach (a full collection over it took up to 50 ms in the demo's gear process, holding the GIL).
     Returns what realtime_gil_holders changed (``priority`` 0 where real time is not allowed)."""
     import gc
     import sys

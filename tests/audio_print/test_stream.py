@@ -69,3 +69,43 @@ def test_ring_underruns_and_overruns_are_counted(gear):
 
     stats = _run(total, lambda b: (b.fill(0.0), len(b))[1], slow_consume, ring_seconds=0.0, chunk_frames=4096)
     assert stats.ring_overruns > 0 and stats.xruns >= stats.ring_overruns
+
+
+def test_the_callbacks_gil_holders_run_real_time_below_it_while_the_stream_runs(gear, print_server):
+    """While the stream runs every ordinary thread of the process (the worker, the caller)
+    is SCHED_FIFO a few steps below libjack's process thread, and the collector is off;
+    afterwards all is as before. Where real time is not allowed (a --no-realtime server,
+    no CAP_SYS_NICE) nothing changes."""
+    import gc
+    import os
+
+    from devices.jack_server import GIL_HOLDERS_BELOW
+
+    def policies() -> dict[int, tuple[int, int]]:
+        out = {}
+        for name in os.listdir("/proc/self/task"):
+            try:
+                out[int(name)] = (os.sched_getscheduler(int(name)), os.sched_getparam(int(name)).sched_priority)
+            except OSError:
+                continue
+        return out
+
+    seen = {}
+
+    def look():
+        seen["threads"] = policies()
+        seen["gc"] = gc.isenabled()
+        seen["worker"] = threading.get_native_id()
+
+    main = threading.get_native_id()
+    before = policies()[main]
+    _run(RATE // 2, lambda b: (b.fill(0.0), len(b))[1], lambda p, b: None, checkpoints=[(RATE // 4, look)])
+    fifo = {tid: prio for tid, (policy, prio) in seen["threads"].items() if policy == os.SCHED_FIFO}
+    if print_server.realtime_granted:
+        callback_prio = max(fifo.values())
+        assert seen["threads"][main] == (os.SCHED_FIFO, callback_prio - GIL_HOLDERS_BELOW)
+        assert seen["threads"][seen["worker"]] == (os.SCHED_FIFO, callback_prio - GIL_HOLDERS_BELOW)
+        assert seen["gc"] is False
+    else:
+        assert seen["threads"][main][0] != os.SCHED_FIFO
+    assert policies()[main] == before and gc.isenabled()

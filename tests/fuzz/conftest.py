@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from hybrid.app.demo.studio import build_demo_studio
 from hybrid.live.audio import latency_store
 from hybrid.live.audio.ping import LatencyResult
 from recall.store import create_song, load_sheet, save_sheet
@@ -53,6 +54,11 @@ def base(tmp_path_factory) -> Path:
     with zipfile.ZipFile(root.parent / "upload.zip", "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("Song/1Kick.wav", _wav(seed=1))
         zf.writestr("Song/2Snare.wav", _wav(seed=2, subtype="FLOAT"))
+    with zipfile.ZipFile(root.parent / "two-songs.zip", "w", zipfile.ZIP_DEFLATED) as zf:  # split in two
+        for folder, seconds in (("Song A", 0.2), ("Song B", 0.3)):
+            zf.writestr(f"{folder}/1Kick.wav", _wav(seconds, seed=1))
+            zf.writestr(f"{folder}/2Snare.wav", _wav(seconds, seed=2))
+    build_demo_studio(root.parent / "demo", mix_and_master=True)  # as `hybrid demo` builds it
     return root
 
 

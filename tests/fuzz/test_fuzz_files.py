@@ -28,7 +28,10 @@ from tests.fuzz.forked import run_forked
 
 SEED = 15
 CASES = {"profile": 40, "studio": 40, "sheet": 50, "album": 15, "latency": 20, "wav": 25,
-         "archive": 25}
+         "archive": 25, "split-archive": 15, "demo": 20}
+NO_JACK = "hybrid-fuzz-no-such-server"
+"""``hybrid demo --jack`` with a server nobody runs: a demo folder that passes its checks
+ends at the JACK probe (one line), so no case starts a JACK server."""
 HOSTILE_VALUES = [
     "-inf", "nan", "inf", "+nan", "1e999", "9" * 30, "-" + "9" * 25, "1" * 5000, '"/dev/zero"',
     '"."', '""', "true", "[]", "{}", '[1, "a"]', '"\\u0000"', "1979-05-27T07:32:00Z",
@@ -119,9 +122,16 @@ def _case(base: Path, where: Path, kind: str, i: int, rng: random.Random) -> tup
         shutil.copy(base.parent / "stem.wav", wav)
         hit(wav)
         return ["loudness", str(wav), "--json"], studio
+    elif kind == "demo":  # the demo folder as the engineer left it, one file of it broken
+        demo = where / "Demo Room"
+        shutil.copytree(base.parent / "demo", demo)
+        hit(rng.choice([demo / "studio.toml", demo / "songs" / "night-drive" / "sheet.toml",
+                        demo / "songs" / "night-drive" / "stems" / "3Bass.wav"]))
+        return ["demo", "--no-tui", "--json", "--studio", str(demo), "--jack", NO_JACK], studio
     else:
-        upload = where / "upload.zip"
-        shutil.copy(base.parent / "upload.zip", upload)
+        name = "two-songs.zip" if kind == "split-archive" else "upload.zip"
+        upload = where / name
+        shutil.copy(base.parent / name, upload)
         upload.write_bytes(mutate(upload.read_bytes(), rng))
         return ["intake", str(upload), *s, "--json"], studio
     return [*args, "--json"], studio

@@ -21,6 +21,7 @@ stems to the DDP.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,22 +157,24 @@ def build_demo_studio(root: str | Path, *, samplerate: int = 48000, interface: s
     """
     from recall.paths import StudioPaths
     from recall.sheet import Insert, Sheet, require_valid
+    from recall.store import load_sheet
     from recall.studio import load_studio
     from recall.tomlio import save_text
 
     root = Path(root).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
     paths = StudioPaths(root)
-    if not paths.studio_file.exists():
+    if not _kept(paths.studio_file):
         save_text(paths.studio_file, studio_toml(samplerate, interface, mix_and_master=mix_and_master))
     studio = load_studio(root)
     for variant, song in enumerate(SONGS):
         song_paths = paths.song(song.slug)
         stems_dir = song_paths.stems
-        if not all((stems_dir / f"{name}.wav").exists() for name in _stem_names()):
+        if not all([_kept(stems_dir / f"{name}.wav") for name in _stem_names()]):
             write_stems(stems_dir, song.arrangement, samplerate, song.key_root)
         sheet_file = song_paths.sheet
-        if sheet_file.exists():
+        if _kept(sheet_file):
+            load_sheet(studio, song.slug)  # a broken sheet is refused now, before JACK starts
             continue
         sheet = Sheet.new(song.title, artist=ARTIST, album=ALBUM, samplerate=samplerate,
                           stage=song.stage,
@@ -191,6 +194,18 @@ def build_demo_studio(root: str | Path, *, samplerate: int = 48000, interface: s
     if mix_and_master:
         build_demo_album(root, studio)
     return root
+
+
+def _kept(path: Path) -> bool:
+    """Whether the demo folder already has ``path`` (kept as the engineer left it). Something
+    else in its place (a folder, a FIFO, a link to a device) is refused in one line
+    (devices.safe_read), never opened."""
+    from devices.safe_read import regular_file
+
+    if not os.path.lexists(path):
+        return False
+    regular_file(path)
+    return True
 
 
 def _add_mix(sheet) -> None:
@@ -221,7 +236,7 @@ def build_demo_album(root: Path, studio) -> Path:
     sheets = folder / "sheets"
     sheets.mkdir(parents=True, exist_ok=True)
     album_file = folder / "album.toml"
-    if not album_file.exists():
+    if not _kept(album_file):
         doc = tomlkit.document()
         doc.add(tomlkit.comment("The demo EP. `hybrid print --master night-shift-ep` prints each song's mix"))
         doc.add(tomlkit.comment("through the mastering chain and records each track's file here."))
@@ -239,7 +254,7 @@ def build_demo_album(root: Path, studio) -> Path:
         doc["tracks"] = tracks
         save_text(album_file, tomlkit.dumps(doc))
     mastering = folder / "mastering.toml"
-    if not mastering.exists():
+    if not _kept(mastering):
         doc = tomlkit.document()
         doc["spec"] = "hybrid-mastering/1"
         doc["chain"] = list(MASTER_CHAIN)
@@ -247,7 +262,7 @@ def build_demo_album(root: Path, studio) -> Path:
         save_text(mastering, tomlkit.dumps(doc))
     for k, song in enumerate(SONGS):
         path = sheets / f"{song.slug}.toml"
-        if path.exists():
+        if _kept(path):
             continue
         sheet = Sheet.new(song.title, artist=ARTIST, album=ALBUM, samplerate=studio.interface.samplerate or 48000)
         sheet.set_values("Mastering Comp", dict(MASTER_VALUES[k % len(MASTER_VALUES)]))

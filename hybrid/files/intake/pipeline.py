@@ -13,7 +13,10 @@ Refused, nothing kept (exit status 1):
   * two stems that would get the same name in ``stems/`` (duplicates after dropping
     folders, or names differing only in case) (``duplicate``);
   * two songs in one upload (``two-songs``): folders holding the same stem names, or
-    folders each of one length different from the others';
+    folders each of one length different from the others', unless the folders say which
+    song is which (one top-level folder per song, each numbered from its own first stem;
+    hybrid.files.intake.split): then each folder becomes a song named after it (not with
+    ``--song``, which names one song), all or none;
   * no readable WAV at all (``empty``), a song that already exists (``exists``), not
     enough disk space (``disk``), a read or write error (``io``), a sheet recall refuses
     (``sheet``), an interrupt (``interrupted``).
@@ -55,6 +58,7 @@ from hybrid.files.intake.limits import Budget, Limits, size_text
 from hybrid.files.intake.members import classify, clash_key, safe_parts, stem_filename
 from hybrid.files.intake.names import check_name
 from hybrid.files.intake.report import FileReport, IntakeRefused, IntakeReport, Refusal
+from hybrid.files.intake.split import song_folders, songs_differ, top_folder
 from hybrid.files.intake.zip_source import ZipSource
 from recall import store
 from recall.errors import RecallError
@@ -115,66 +119,130 @@ def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | N
     if not title:
         raise HybridError("the song needs a name (--song)", where=str(archive))
     report = IntakeReport(archive=str(archive), song=title)
+    reports = [report]
+    split_hint = ""
     staging: Path | None = None
+    placed: list[Path] = []
     try:
-        song_dir = StudioPaths(studio).song(store.slugify(title)).folder
-        if song_dir.exists():
-            raise Refusal(f"song folder {song_dir} already exists; pick another name with --song",
-                          rule="exists")
-        # staging sits in songs/ itself, so the final rename never crosses disks (songs/
-        # may be a mount or a link to another disk)
-        songs_dir = song_dir.parent
+        songs_dir = StudioPaths(studio).song(store.slugify(title)).folder.parent
         with _open_source(archive, extractor, report, limits) as source:
             entries = source.entries()
             report.extractor = getattr(source, "extractor", "zipfile")
-            wanted, declared = _plan(entries, report, limits)
-            songs_dir.mkdir(parents=True, exist_ok=True)
-            _check_space(songs_dir, declared, limits)
-            swept = _sweep_stale_staging(studio) + _sweep_stale_staging(songs_dir)
-            if swept:
-                report.notes.append(f"Removed {swept} staging folder(s) left by interrupted intakes.")
-            staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(), dir=songs_dir))
-            stems_tmp = staging / "song" / STEMS_DIR
-            stems_tmp.mkdir(parents=True)
-            raw_to_stem = {raw: name for name, raw in wanted.values()}
-            done = [0]
-
-            def unpacking(member: str) -> None:
-                if member in raw_to_stem:
-                    done[0] += 1
-                    tell("unpack", raw_to_stem[member], done[0], len(wanted))
-
-            source.extract({key: stems_tmp / name for key, (name, _) in wanted.items()},
-                           Budget(limits, on_member=unpacking, archive_bytes=archive.stat().st_size,
-                                  space_dir=songs_dir), chunk_bytes=limits.chunk_bytes,
-                           max_files=limits.max_files)
-        _verify_staging(stems_tmp, {name for name, _ in wanted.values()})
-        _check_stems(stems_tmp, wanted, report, rules, tell)
-        imported = [f for f in report.files if f.imported]
-        if not imported:
-            raise Refusal("no WAV stems in the archive" + _skipped_hint(report), rule="empty")
-        _refuse_two_songs(imported)
-        _check_together(imported, report)
-        report.notes[:0] = NOTES
-        _place(studio, title, artist, album, staging / "song", song_dir, report)
-        report.song_dir = str(song_dir)
-        return report
+            if len(entries) > limits.max_files:
+                raise Refusal(f"{len(entries)} entries, more than the {limits.max_files} allowed", rule="bomb")
+            folders = song_folders(entries)
+            if folders and song is not None:  # --song names one song: no split, but say how
+                split_hint = (f"; the folders {', '.join(repr(f) for f in folders[:3])} would each be "
+                              "taken as a song without --song")
+                folders = None
+            if not folders:
+                _refuse_existing(StudioPaths(studio).song(store.slugify(title)).folder)
+            if folders:  # one folder per song, each numbered on its own: try them as songs
+                reports = [IntakeReport(archive=str(archive), song=display_path(f).strip() or "Untitled",
+                                        extractor=report.extractor) for f in folders]
+                groups = [[e for e in entries if top_folder(e.name) == f] for f in folders]
+                staging = _take(source, archive, groups, reports, songs_dir, limits, rules, tell)
+                if not songs_differ([[f for f in r.files if f.imported] for r in reports]):
+                    shutil.rmtree(staging, ignore_errors=True)  # one song in folders after all
+                    staging, reports = None, [report]
+            if staging is None:
+                staging = _take(source, archive, [entries], reports, songs_dir, limits, rules, tell)
+        targets = [StudioPaths(studio).song(store.slugify(r.song or "")).folder for r in reports]
+        for r, song_dir in zip(reports, targets, strict=True):
+            _refuse_existing(song_dir, None if len(reports) == 1 else r.song)
+        if len(set(targets)) < len(targets):
+            raise Refusal("two of the upload's song folders get one folder name: "
+                          f"{', '.join(repr(r.song) for r in reports[:3])}; ask for one archive per song",
+                          rule="two-songs")
+        for k, (r, song_dir) in enumerate(zip(reports, targets, strict=True)):
+            r.notes[:0] = NOTES
+            if len(reports) > 1:
+                r.notes.insert(0, f"One of {len(reports)} songs in this upload (one folder each): "
+                               f"{', '.join(repr(x.song) for x in reports)}.")
+            _place(studio, r.song or "", artist, album, staging / str(k) / "song", song_dir, r)
+            r.song_dir = str(song_dir)
+            placed.append(song_dir)
+        reports[0].also = reports[1:]
+        return reports[0]
     except KeyboardInterrupt:
-        _refused(report, Refusal("interrupted; nothing was imported", rule="interrupted"))
+        _undo(placed)
+        _refused(reports, Refusal("interrupted; nothing was imported", rule="interrupted"))
         raise
     except Refusal as refusal:
+        _undo(placed)
         refusal.archive = str(archive)
-        _refused(report, refusal)
-        raise IntakeRefused(refusal, report) from None
+        if refusal.rule == "two-songs" and split_hint:
+            refusal.reason += split_hint
+        _refused(reports, refusal)
+        raise IntakeRefused(refusal, reports[0]) from None
     except OSError as exc:
+        _undo(placed)
         refusal = Refusal(f"cannot read the archive or write the stems ({exc.strerror or exc}"
                           f"{': ' + str(exc.filename) if exc.filename else ''})", rule="io",
                           archive=str(archive))
-        _refused(report, refusal)
-        raise IntakeRefused(refusal, report) from None
+        _refused(reports, refusal)
+        raise IntakeRefused(refusal, reports[0]) from None
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _take(source, archive: Path, groups: list[list], reports: list[IntakeReport], songs_dir: Path,
+          limits: Limits, rules: Rules, tell: Progress) -> Path:
+    """Plan, unpack and check each group of entries as one song (``reports[k]`` for group k),
+    into a new staging folder whose ``K/song/stems`` holds group K's stems; the folder.
+    Refusals are raised as they are found (nothing is placed here)."""
+    declared_total = sum(e.size or 0 for group in groups for e in group if e.kind != "dir")
+    if declared_total > limits.max_total_bytes:
+        raise Refusal(f"declares {size_text(declared_total)} in all, more than the "
+                      f"{size_text(limits.max_total_bytes)} allowed", rule="bomb")
+    plans = [_plan(group, r, limits) for group, r in zip(groups, reports, strict=True)]
+    songs_dir.mkdir(parents=True, exist_ok=True)
+    _check_space(songs_dir, sum(declared for _, declared in plans), limits)
+    swept = _sweep_stale_staging(songs_dir.parent) + _sweep_stale_staging(songs_dir)
+    if swept:
+        reports[0].notes.append(f"Removed {swept} staging folder(s) left by interrupted intakes.")
+    # staging sits in songs/ itself, so the final rename never crosses disks (songs/
+    # may be a mount or a link to another disk)
+    staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(), dir=songs_dir))
+    try:
+        targets: dict[str, Path] = {}
+        raw_to_stem: dict[str, str] = {}
+        for k, (wanted, _) in enumerate(plans):
+            stems_tmp = staging / str(k) / "song" / STEMS_DIR
+            stems_tmp.mkdir(parents=True)
+            targets.update({key: stems_tmp / name for key, (name, _) in wanted.items()})
+            raw_to_stem.update({raw: name for name, raw in wanted.values()})
+        done = [0]
+
+        def unpacking(member: str) -> None:
+            if member in raw_to_stem:
+                done[0] += 1
+                tell("unpack", raw_to_stem[member], done[0], len(raw_to_stem))
+
+        source.extract(targets, Budget(limits, on_member=unpacking, archive_bytes=archive.stat().st_size,
+                                       space_dir=songs_dir), chunk_bytes=limits.chunk_bytes,
+                       max_files=limits.max_files)
+        for k, ((wanted, _), r) in enumerate(zip(plans, reports, strict=True)):
+            stems_tmp = staging / str(k) / "song" / STEMS_DIR
+            _verify_staging(stems_tmp, {name for name, _ in wanted.values()})
+            _check_stems(stems_tmp, wanted, r, rules, tell)
+            imported = [f for f in r.files if f.imported]
+            if not imported:
+                where = f" (folder {r.song!r})" if len(reports) > 1 else ""
+                raise Refusal(f"no WAV stems in the archive{where}" + _skipped_hint(r), rule="empty")
+            _refuse_two_songs(imported)
+            _check_together(imported, r)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
+
+
+def _undo(placed: list[Path]) -> None:
+    """Remove the song folders this run placed (a later song of the upload was refused)."""
+    for song_dir in placed:
+        shutil.rmtree(song_dir, ignore_errors=True)
 
 
 def _staging_prefix() -> str:
@@ -395,13 +463,23 @@ def _place(studio: Path, title: str, artist: str, album: str, staged_song: Path,
         raise
 
 
-def _refused(report: IntakeReport, refusal: Refusal) -> None:
-    report.refused = True
-    report.song_dir = None
-    report.refusal = {"rule": refusal.rule, "member": refusal.member, "reason": refusal.reason}
-    for f in report.files:
-        f.imported = False
-        f.file = None
+def _refused(reports: list[IntakeReport], refusal: Refusal) -> None:
+    """Mark every song of the upload refused (all or none); the first carries the others."""
+    for report in reports:
+        report.refused = True
+        report.song_dir = None
+        report.refusal = {"rule": refusal.rule, "member": refusal.member, "reason": refusal.reason}
+        for f in report.files:
+            f.imported = False
+            f.file = None
+    reports[0].also = reports[1:]
+
+
+def _refuse_existing(song_dir: Path, folder: str | None = None) -> None:
+    if song_dir.exists():
+        raise Refusal(f"song folder {song_dir} already exists; pick another name with --song" if folder is None
+                      else f"song folder {song_dir} (for the upload's folder {folder!r}) already exists; "
+                      "nothing was imported", rule="exists")
 
 
 def _skipped_hint(report: IntakeReport) -> str:

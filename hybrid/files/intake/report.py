@@ -138,6 +138,8 @@ class IntakeReport:
     """System junk dropped quietly (__MACOSX, .DS_Store, folders)."""
     notes: list[str] = field(default_factory=list)
     """What the checks can and cannot tell (said once, not per file)."""
+    also: list[IntakeReport] = field(default_factory=list)
+    """The upload's other songs, when its folders held one song each (this is the first)."""
 
     def summary(self) -> dict[str, int]:
         counts = {"imported": 0, "pass": 0, "info": 0, "warn": 0, "fail": 0, "skipped": 0,
@@ -157,11 +159,19 @@ class IntakeReport:
             "extractor": self.extractor,
             "summary": self.summary(), "files": [f.to_dict() for f in self.files],
             "ignored": self.ignored, "notes": self.notes,
+            **({"also": [other.to_dict() for other in self.also]} if self.also else {}),
         }
 
 
 def format_text(report: IntakeReport) -> str:
-    """The report for people: one line per file, its failing rules under it, then a summary."""
+    """The report for people: one line per file, its failing rules under it, then a summary
+    (the upload's other songs follow, each the same way)."""
+    if report.also and not report.refused:
+        return "\n\n".join(_format_one(r) for r in [report, *report.also])
+    return _format_one(report)
+
+
+def _format_one(report: IntakeReport) -> str:
     lines = []
     if report.refused:
         r = report.refusal or {}

@@ -324,8 +324,9 @@ class DuplexRun:
             worker.start()
             with stream:
                 # The callback's GIL holders (this thread, the worker) under SCHED_FIFO below
-                # the callback, memory locked; the collector off (a full collection held the
-                # GIL 10-140 ms in this process); all undone after the run.
+                # the callback; the collector off (its full passes took 10-140 ms in the print
+                # process, measured while it imports and plans: that long inside the stream is
+                # a late callback); all undone after the run.
                 holders = realtime_gil_holders()
                 gc.freeze()
                 gc.disable()
