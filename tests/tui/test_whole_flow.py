@@ -178,8 +178,8 @@ async def test_upload_to_approval_set_by_keys(rig, rig_studio):
                 break
         assert all("good" in rows[v][1] for v in ("full", "instrumental")), (rows, mix.report_lines)
         assert meters.repaints > ticks
-        assert float(rows["full"][2]) < 0 and float(rows["full"][3]) < 0      # LUFS, dBTP shown
-        assert float(rows["instrumental"][4]) < -40.0 or rows["instrumental"][5], rows   # null vs full, or why not
+        for variant in ("full", "instrumental"):          # LUFS and dBTP shown (the null: test_mix_view)
+            assert float(rows[variant][2]) < 0 and float(rows[variant][3]) < 0, rows
         song_dir = StudioPaths(studio).song(SONG).folder
         assert (song_dir / "mix" / "full.wav").is_file() and (song_dir / "mix" / "instrumental.wav").is_file()
 
