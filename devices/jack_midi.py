@@ -22,18 +22,28 @@ How this backend avoids those:
   ``client_name=X`` gets a client of its own and is ``X:N`` (JACK renames a second
   client ``X-01``, as with rtmidi). Non-virtual ports (the gear hybrid talks to) all
   live on one shared client per process, ``mido:output-1``, ``mido:input-2``...,
-  connected to the named port: one Python process callback a period instead of one
-  per port (16 idle ports: about 8x less CPU, ``bench/jack_midi_clients.py``).
+  connected to the named port: one process callback a period instead of one per port
+  (16 idle ports: about 8x less CPU, ``bench/jack_midi_clients.py``).
 - A port is never unregistered under a running process callback: a port leaving the
   shared client first leaves the list its process callback walks, and is unregistered
   once a later cycle has ended; a client's last port closes it with ``deactivate()``
   (libjack waits for the cycle in flight; CFFI has released the GIL, so a callback
   waiting for it finishes) and then ``close()``.
-- The process callback only moves bytes: outgoing events wait in a deque and are
-  written in the next cycle, whatever does not fit in the period's buffer stays queued
-  for the next one (never dropped); incoming events are copied into a deque and a
-  dispatcher thread parses them and calls the user's callback or fills the port's
-  queue. No user code runs in JACK's process thread.
+- The process callback is C (``devices/_jack_midi_ring.c``, built once with cffi by
+  ``devices.jack_midi_ring``) and only moves bytes: ``send()`` puts an event into the
+  port's jack_ringbuffer and the next cycle writes it, whatever does not fit in the
+  period's buffer stays queued for the next one (never dropped); incoming events (with
+  their frame time) go into the input port's ring, the callback writes a byte to the
+  input's pipe, and the input's dispatcher thread pulls them, parses them and calls the
+  user's callback or fills the port's queue. No Python, and no user code, runs in JACK's
+  process thread: it never waits for the GIL (issue 15: a Python callback late for its
+  cycle lost that cycle's MIDI under load; ``bench/jack_midi_load.py``, two busy loops:
+  86 and 183 messages lost per 10,000 with the Python callback in two runs, 0 with C). A port's ring
+  is freed only once two cycles have ended since it left its slot.
+- Where the C callback cannot be built (no compiler or Python headers) the backend logs
+  one line and runs the same logic as a Python process callback (deques instead of
+  rings); ``HYBRID_JACK_MIDI_CALLBACK=python`` forces it (benchmarks); ``callback_kind()``
+  says which runs.
 - A non-virtual open returns once two cycles have run with the new connection (the
   server applies it from a later cycle on; a message sent before would go nowhere).
 - An output flushes before it closes: it waits (bounded) until the process thread has
@@ -42,11 +52,10 @@ How this backend avoids those:
 - Errors (no server, unknown port, server gone) are ``OSError``, which the device layer
   already turns into DeviceError.
 
-What remains: every process callback here is Python and needs the GIL once a period.
-A client late for its cycle (a thread holding the GIL, a starved CPU) is an xrun, and
-JACK itself then loses or repeats that cycle's MIDI (measured: a 20 kB SysEx parsed by
-mido holds the GIL for 13 ms, more than two 256-frame periods). So opening the first
-port lowers Python's GIL switch interval to ``SWITCH_INTERVAL_S`` (from 5 ms, about one
+With the Python fallback every process callback needs the GIL once a period. A client
+late for its cycle (a thread holding the GIL, a starved CPU) is an xrun, and JACK itself
+then loses or repeats that cycle's MIDI (measured: a 20 kB SysEx parsed by mido holds the
+GIL for 13 ms, more than two 256-frame periods). So opening the first port lowers Python's GIL switch interval to ``SWITCH_INTERVAL_S`` (from 5 ms, about one
 period): a waiting process thread gets the GIL within half a millisecond. That is a
 process-wide setting, taken on purpose; every Python JACK client in the process gains.
 For the same reason it lowers the niceness of the process's threads to
@@ -62,8 +71,10 @@ through ``devices.jack_server.call_with_timeout``: a wedged server is a TimeoutE
 from __future__ import annotations
 
 import collections
+import logging
 import os
 import queue
+import struct
 import sys
 import threading
 import time
@@ -75,6 +86,7 @@ import jack
 import mido
 from mido import ports
 
+from devices import jack_midi_ring
 from devices.jack_server import call_with_timeout, favour_this_process
 
 # JACK-Client's own CFFI handles: the process callbacks call libjack's MIDI buffer
@@ -102,6 +114,41 @@ _DEFAULT_CLIENT = {"input": "mido-in", "output": "mido-out"}
 SHARED_CLIENT_NAME = "mido"
 """The client carrying this process's non-virtual ports (``mido:output-1``...)."""
 _ACTIVE_SENSING = 0xFE
+INPUT_RING_BYTES = 1 << 20
+"""Each input port's ring (C callback): ~95,000 3-byte events waiting for the dispatcher."""
+OUTPUT_RING_BYTES = 1 << 18
+OUTPUT_RECORD_MAX = 1 << 16
+"""A message longer than this goes into an output's ring in several records (a long SysEx;
+JACK carries it in pieces anyway, and the receiving side reassembles it)."""
+CALLBACK_ENV = "HYBRID_JACK_MIDI_CALLBACK"
+"""``python`` forces the Python process callback (benchmarks, diagnosis); default: C."""
+_RECORD_HEAD = struct.Struct("=II")
+_log = logging.getLogger(__name__)
+_ring_state: list[tuple[Any, Any] | None] = []
+
+
+def _ring() -> tuple[Any, Any] | None:
+    """(ffi, lib) of the C process callback, or None: the Python one (logged once)."""
+    if not _ring_state:
+        if os.environ.get(CALLBACK_ENV, "c").lower() == "python":
+            _ring_state.append(None)
+        else:
+            loaded = jack_midi_ring.load()
+            if loaded is None:
+                _log.warning("hybrid: JACK MIDI runs its Python process callback (C callback not built: %s)",
+                             jack_midi_ring.failure())
+            _ring_state.append(loaded)
+    return _ring_state[0]
+
+
+def callback_kind() -> str:
+    """``"C"`` when the JACK process callbacks of this process are the C ring, else ``"python"``."""
+    return "C" if _ring() is not None else "python"
+
+
+def _address(pointer: Any) -> int:
+    """A JACK-Client CFFI pointer as a plain address (for the ring module's own ffi)."""
+    return int(_ffi.cast("uintptr_t", pointer))
 
 
 
@@ -109,13 +156,25 @@ def _server_key() -> str:
     return os.environ.get("JACK_DEFAULT_SERVER") or "default"
 
 
+OPEN_RETRIES = 3
+"""Tries to open a client when the server answers with a communication error (ServerError:
+seen under two busy loops when a client named like one just closed opened at once)."""
+
+
 def _open_client(name: str) -> jack.Client:
     """A new JACK client; DeviceTimeoutError (an OSError) if the server does not answer."""
-    try:
-        return call_with_timeout(lambda: jack.Client(name, no_start_server=True),
-                                 doing=f"opening JACK client {name!r}")
-    except jack.JackError as exc:
-        raise OSError(f"cannot reach the JACK server {_server_key()!r} ({exc})") from None
+    attempt = 1
+    while True:
+        try:
+            return call_with_timeout(lambda: jack.Client(name, no_start_server=True),
+                                     doing=f"opening JACK client {name!r}")
+        except jack.JackError as exc:
+            status = getattr(exc, "status", None)
+            transient = status is not None and status.server_error and not status.server_failed
+            if not transient or attempt >= OPEN_RETRIES:
+                raise OSError(f"cannot reach the JACK server {_server_key()!r} ({exc})") from None
+        time.sleep(0.05 * attempt)
+        attempt += 1
 
 
 # ---- listing ----------------------------------------------------------------------------
@@ -183,20 +242,74 @@ class _Host:
         self.shared = shared
         self.server = _server_key()
         self.members: tuple[_JackPort, ...] = ()
-        self.cycles = 0
+        self._py_cycles = 0
         self.gone: str | None = None
         self.process_thread: int | None = None
         self.event = _ffi.new("jack_midi_event_t*")
         self._lock = threading.Lock()
         self._next_port = 1
+        self._free_slots: list[int] = []
+        self._slot_count = 0
         self.client = _open_client(name)
+        self.ring_mod = _ring()
+        self.ring: Any = None
         try:
-            self.client.set_process_callback(self._process)
+            if self.ring_mod is not None:
+                rffi, rlib = self.ring_mod
+                self.ring = rlib.ring_host_new(rffi.cast("void*", _address(self.client._ptr)),
+                                               MAX_EVENTS_PER_CYCLE, MAX_BYTES_PER_CYCLE)
+                if self.ring == rffi.NULL or rlib.ring_host_install(self.ring) != 0:
+                    raise jack.JackError("cannot install the C process callback")
+            else:
+                self.client.set_process_callback(self._process)
             self.client.set_shutdown_callback(self._shutdown)
             self.client.activate()
         except jack.JackError as exc:
             self.client.close()
+            self._free_ring_host()
             raise OSError(f"cannot activate JACK client {name!r}: {exc}") from None
+
+    @property
+    def cycles(self) -> int:
+        """Process cycles this client has ended."""
+        if self.ring is not None and self.ring_mod is not None:
+            return int(self.ring_mod[1].ring_host_cycles(self.ring))
+        return self._py_cycles
+
+    def _free_ring_host(self) -> None:
+        if self.ring is not None and self.ring_mod is not None:
+            self.ring_mod[1].ring_host_free(self.ring)
+        self.ring = None
+
+    def plug(self, jport: Any, is_input: bool, wake_fd: int) -> tuple[Any, int]:
+        """A ring for ``jport`` in a free slot of the C callback: (ring port, slot)."""
+        assert self.ring_mod is not None
+        rffi, rlib = self.ring_mod
+        size = INPUT_RING_BYTES if is_input else OUTPUT_RING_BYTES
+        rport = rlib.ring_port_new(rffi.cast("void*", _address(jport._ptr)), int(is_input), size, wake_fd)
+        if rport == rffi.NULL:
+            raise OSError(f"cannot allocate a MIDI ring for {jport.name!r}")
+        with self._lock:
+            if self._free_slots:
+                slot = self._free_slots.pop()
+            elif self._slot_count < rlib.RING_MAX_PORTS:
+                slot = self._slot_count
+                self._slot_count += 1
+            else:
+                rlib.ring_port_free(rport)
+                raise OSError(f"more than {rlib.RING_MAX_PORTS} MIDI ports on one JACK client")
+            rlib.ring_host_set_slot(self.ring, slot, rport)
+        return rport, slot
+
+    def unplug(self, slot: int) -> None:
+        """Empty ``slot``: cycles starting from now on no longer see its port."""
+        assert self.ring_mod is not None
+        self.ring_mod[1].ring_host_set_slot(self.ring, slot, self.ring_mod[0].NULL)
+
+    def release_slot(self, slot: int) -> None:
+        """``slot`` may take a new port (two cycles have ended since ``unplug``)."""
+        with self._lock:
+            self._free_slots.append(slot)
 
     # JACK's process thread: each member moves its bytes; nothing here may raise.
     def _process(self, frames: int) -> None:
@@ -206,7 +319,7 @@ class _Host:
                 member._process(frames)
             except Exception as exc:  # an exception into JACK would stop the callback for good
                 member._failed = f"process callback failed: {exc}"
-        self.cycles += 1
+        self._py_cycles += 1
 
     def _shutdown(self, _status: Any, reason: str) -> None:
         self.gone = reason or "JACK server shut down"
@@ -240,42 +353,51 @@ class _Host:
             time.sleep(0.001)
         return True
 
-    def detach(self, member: _JackPort, jport: Any) -> None:
+    def detach(self, member: _JackPort, jport: Any, slot: int | None = None) -> bool:
+        """Take ``member`` off this client; True once no process cycle can touch its port
+        (its ring may then be freed)."""
         with _hosts_lock:
             with self._lock:
                 if member not in self.members:
-                    return
+                    return False
                 self.members = tuple(m for m in self.members if m is not member)
                 last = not self.members
                 if last:
                     _hosts.discard(self)
+        if slot is not None:
+            self.unplug(slot)
         if self.gone is not None:
             if last:
                 _abandon(self.client)
-            return
+            return False
         in_process_thread = threading.get_ident() == self.process_thread
         if last:
             if in_process_thread:
                 # Closed from JACK's own thread (garbage collection of a dropped port):
                 # deactivating here would wait for this very cycle. Hand it to a thread.
                 threading.Thread(target=_retire, args=(self.client,), daemon=True).start()
-            else:
-                _retire(self.client)
-            return
+                return False
+            _retire(self.client)
+            self._free_ring_host()  # deactivated: no cycle runs any more
+            return True
         if jport is None:
-            return
+            return False
         if in_process_thread:
-            threading.Thread(target=self._unregister, args=(jport,), daemon=True).start()
-        else:
-            self._unregister(jport)
+            threading.Thread(target=self._unregister, args=(jport, None), daemon=True).start()
+            return False
+        return self._unregister(jport, slot)
 
-    def _unregister(self, jport: Any) -> None:
-        # A cycle ending after the member left the tuple started after it left: from
-        # then on no process callback can touch the port.
-        self.wait_cycles(1, time.monotonic() + FLUSH_TIMEOUT_S)
-        if self.gone is None:
-            with self._lock:
-                jport.unregister()
+    def _unregister(self, jport: Any, slot: int | None) -> bool:
+        # A cycle ending after the member left the tuple (or its slot) may have started
+        # before; the one after that started after it left: from then on no process
+        # callback can touch the port.
+        if not self.wait_cycles(2, time.monotonic() + FLUSH_TIMEOUT_S) or self.gone is not None:
+            return False
+        with self._lock:
+            jport.unregister()
+        if slot is not None:
+            self.release_slot(slot)
+        return True
 
 
 def _retire(client: jack.Client) -> None:
@@ -347,6 +469,9 @@ class _JackPort:
             sys.setswitchinterval(SWITCH_INTERVAL_S)
             favour_this_process()  # the GIL's holders: not to be preempted while the callback waits
         self._port_ptr = None  # the process callback skips this member until it has a port
+        self._rport: Any = None  # the port's ring (C callback)
+        self._slot: int | None = None
+        self._ring_free = False  # True once no process cycle can touch the ring
         host = _own_host(self, client_name or _DEFAULT_CLIENT[self._direction]) if virtual else _shared_host(self)
         jport = target = None
         try:
@@ -354,7 +479,10 @@ class _JackPort:
                 target = self._target(host.client, name)
             jport = host.register(self._direction, name if virtual else None)
             self._host, self._jport = host, jport
-            self._port_ptr = jport._ptr
+            if host.ring is not None:
+                self._rport, self._slot = host.plug(jport, self._direction == "input", self._wake_fd())
+            else:
+                self._port_ptr = jport._ptr
             if target is not None:
                 pair = (target, jport) if self._direction == "input" else (jport, target)
                 try:
@@ -366,7 +494,8 @@ class _JackPort:
                 host.wait_cycles(_DRAIN_CYCLES, time.monotonic() + FLUSH_TIMEOUT_S)
         except BaseException:
             self._host = self._jport = None
-            host.detach(self, jport)
+            self._ring_free = host.detach(self, jport, self._slot)
+            self._free_ring()
             raise
         self.name = name if virtual else target
 
@@ -421,7 +550,19 @@ class _JackPort:
             host, jport = self._host, self._jport
             self._host = None
         if host is not None:
-            host.detach(self, jport)
+            self._ring_free = host.detach(self, jport, self._slot)
+
+    def _wake_fd(self) -> int:
+        """The file descriptor the C callback writes to after new input (-1: none)."""
+        return -1
+
+    def _free_ring(self) -> None:
+        """Free the port's ring once no cycle can touch it (else it is left allocated)."""
+        rport, self._rport = self._rport, None
+        if rport is not None and self._ring_free:
+            ring = _ring()
+            assert ring is not None
+            ring[1].ring_port_free(rport)
 
     def _wait_cycles(self, cycles: int, deadline: float) -> bool:
         host = self._host
@@ -447,9 +588,38 @@ class Input(_JackPort, ports.BaseInput):  # type: ignore[misc]  # mido's bases a
         self._dispatcher = threading.Thread(target=self._dispatch, daemon=True,
                                             name=f"jack-midi-in {self.name}")
         self._event = _ffi.new("jack_midi_event_t*")
-        self._open_jack(self.name, virtual, client_name)
+        self._release_lock = threading.Lock()
+        self._pipe: tuple[int, int] | None = None
+        if _ring() is not None:
+            self._pipe = os.pipe()
+            os.set_blocking(self._pipe[1], False)  # the C callback must never block on it
+        try:
+            self._open_jack(self.name, virtual, client_name)
+        except BaseException:
+            self._close_pipe()
+            raise
+        if self._rport is not None:
+            self._dispatcher = threading.Thread(target=self._dispatch_ring, daemon=True)
+        else:
+            self._close_pipe()
         self._dispatcher.name = f"jack-midi-in {self.name}"
         self._dispatcher.start()
+
+    def _wake_fd(self) -> int:
+        return self._pipe[1] if self._pipe is not None else -1
+
+    def _close_pipe(self) -> None:
+        pipe, self._pipe = self._pipe, None
+        if pipe is not None:
+            os.close(pipe[0])
+            os.close(pipe[1])
+
+    def _release(self) -> None:
+        """Free the ring and its pipe once the port has left JACK and the dispatcher is done."""
+        with self._release_lock:
+            if self._ring_free:
+                self._free_ring()
+                self._close_pipe()
 
     # JACK's process thread: copy the bytes, wake the dispatcher, nothing else.
     def _process(self, frames: int) -> None:
@@ -476,14 +646,50 @@ class Input(_JackPort, ports.BaseInput):  # type: ignore[misc]  # mido's bases a
                 if parsed_bytes >= YIELD_EVERY_BYTES:
                     parsed_bytes = 0
                     time.sleep(0)  # let a JACK process thread waiting for the GIL have it now
-                for msg in self._parse(data):
-                    with self._callback_lock:  # a callback being swapped in gets it, not the queue
-                        try:
-                            (self._callback or self._queue.put)(msg)
-                        except Exception:  # a callback's bug must not stop the input
-                            traceback.print_exc()
+                self._deliver(data)
             if self._stopping:
                 return
+
+    def _dispatch_ring(self) -> None:
+        """The dispatcher with the C callback: woken through the pipe, it pulls whole
+        records (``=II`` size and frame time, then the bytes) out of the port's ring."""
+        ring, pipe, rport = _ring(), self._pipe, self._rport
+        assert ring is not None and pipe is not None
+        rffi, rlib = ring
+        buf = rffi.new("unsigned char[]", INPUT_RING_BYTES)
+        head = _RECORD_HEAD.size
+        try:
+            while True:
+                os.read(pipe[0], 4096)  # blocks with the GIL released
+                while True:
+                    got = rlib.ring_port_pull(rport, buf, INPUT_RING_BYTES)
+                    if not got:
+                        break
+                    data = rffi.buffer(buf, got)[:]
+                    offset = 0
+                    while offset < got:
+                        size, _frame = _RECORD_HEAD.unpack_from(data, offset)
+                        self._deliver(data[offset + head:offset + head + size])
+                        offset += head + size
+                if self._stopping:
+                    return
+        finally:
+            if self._stopping:
+                self._release()
+
+    def _deliver(self, data: bytes) -> None:
+        for msg in self._parse(data):
+            with self._callback_lock:  # a callback being swapped in gets it, not the queue
+                try:
+                    (self._callback or self._queue.put)(msg)
+                except Exception:  # a callback's bug must not stop the input
+                    traceback.print_exc()
+
+    @property
+    def lost(self) -> int:
+        """Events the C callback dropped because this input's ring was full (0: none)."""
+        ring, rport = _ring(), self._rport
+        return int(ring[1].ring_port_lost(rport)) if ring is not None and rport is not None else 0
 
     def _parse(self, data: bytes) -> list[mido.Message]:
         """Messages in one JACK event; a SysEx longer than a period's buffer comes in pieces."""
@@ -542,8 +748,17 @@ class Input(_JackPort, ports.BaseInput):  # type: ignore[misc]  # mido's bases a
         self._close_jack()
         self._stopping = True
         self._wake.set()
+        with self._release_lock:  # the dispatcher may be closing the pipe meanwhile
+            if self._pipe is not None:
+                try:
+                    os.write(self._pipe[1], b"\0")
+                except BlockingIOError:
+                    pass  # full: the dispatcher is awake anyway
         if self._dispatcher.is_alive() and threading.current_thread() is not self._dispatcher:
             self._dispatcher.join(FLUSH_TIMEOUT_S)
+        if not self._dispatcher.is_alive():
+            self._release()
+        # else the dispatcher releases the ring on its way out (a callback closing its port)
 
 
 class Output(_JackPort, ports.BaseOutput):  # type: ignore[misc]  # mido's bases are untyped
@@ -553,6 +768,8 @@ class Output(_JackPort, ports.BaseOutput):  # type: ignore[misc]  # mido's bases
 
     def _open(self, virtual: bool = False, client_name: str | None = None, **_kwargs: Any) -> None:
         self._outgoing: collections.deque[bytes] = collections.deque()
+        self._push_lock = threading.Lock()
+        self._pushed = 0
         self._open_jack(self.name, virtual, client_name)
 
     def send(self, msg: mido.Message) -> None:
@@ -562,7 +779,27 @@ class Output(_JackPort, ports.BaseOutput):  # type: ignore[misc]  # mido's bases
         if self.closed:
             raise ValueError("send() called on closed port")
         self._check_alive()
-        self._outgoing.append(bytes(msg.bytes()))  # a deque append is thread-safe: no lock
+        data = bytes(msg.bytes())
+        if self._rport is None:
+            self._outgoing.append(data)  # a deque append is thread-safe: no lock
+            return
+        with self._push_lock:  # one writer at a time into the ring
+            for start in range(0, len(data), OUTPUT_RECORD_MAX):
+                self._push(data[start:start + OUTPUT_RECORD_MAX])
+
+    def _push(self, record: bytes) -> None:
+        """Put one record into the ring, waiting (bounded) while the ring is full."""
+        ring, rport = _ring(), self._rport
+        if ring is None or rport is None:
+            raise ValueError("send() called on closed port")
+        deadline = time.monotonic() + FLUSH_TIMEOUT_S
+        while not ring[1].ring_port_push(rport, record, len(record)):
+            self._check_alive()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"JACK MIDI port {self.name!r}: the process cycle took nothing "
+                                   f"for {FLUSH_TIMEOUT_S:.0f} s (server wedged?)")
+            time.sleep(0.0005)
+        self._pushed += 1
 
     def _send(self, msg: mido.Message) -> None:
         self.send(msg)
@@ -595,12 +832,15 @@ class Output(_JackPort, ports.BaseOutput):  # type: ignore[misc]  # mido's bases
     @property
     def pending(self) -> int:
         """Events queued but not yet written to JACK."""
+        ring, rport = _ring(), self._rport
+        if ring is not None and rport is not None:
+            return max(0, self._pushed - int(ring[1].ring_port_done(rport)))
         return len(self._outgoing)
 
     def flush(self, timeout_s: float = FLUSH_TIMEOUT_S) -> bool:
         """Wait until every queued event has reached the destination's cycle; False on timeout."""
         deadline = time.monotonic() + timeout_s
-        while self._outgoing:
+        while self.pending:
             if self._gone is not None or self._client is None or time.monotonic() > deadline:
                 return False
             time.sleep(0.001)
@@ -610,6 +850,8 @@ class Output(_JackPort, ports.BaseOutput):  # type: ignore[misc]  # mido's bases
         if self._client is not None and not self._in_process_thread():
             self.flush()
         self._close_jack()
+        with self._push_lock:  # no send() is writing into the ring now
+            self._free_ring()
 
 
 class IOPort(ports.IOPort):  # type: ignore[misc]  # mido's bases are untyped

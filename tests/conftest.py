@@ -19,6 +19,13 @@ from devices.midi_port import JACK_BACKEND
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# One BLAS thread per test process and per process it starts (they inherit the environment):
+# OpenBLAS's worker threads spin on the small products the analyses do, and on two shared cores
+# that made them ~30x slower in CPU (verify's tone analysis: 30 ms -> 1 ms a call) and took
+# cycles from the JACK clients. Set before anything here imports numpy.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 
 @pytest.fixture(scope="session")
 def jack_server():

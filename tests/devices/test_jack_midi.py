@@ -112,17 +112,19 @@ def test_blocking_receive_and_late_callback_get_queued_messages(backend):
 
 
 def _burst_once(backend, xruns: list[int], burst, tag):
-    """(bytes received, xruns during the pass) for one burst through a non-virtual output."""
+    """(bytes received, xruns during the pass, most events queued at once) for one burst
+    through a non-virtual output."""
     got, collect = _collector()
     sink = backend.open_input("burst", client_name=f"jm-burst-{tag}", callback=collect)
     out = backend.open_output(f"jm-burst-{tag}:burst")
     before = xruns[0]
+    peak = 0
     try:
         for msg in burst:
             out.send(msg)
-        assert out.pending > 256  # more than one cycle's worth waited in the queue
+            peak = max(peak, out.pending)
         wait_for(lambda: len(got) >= len(burst), timeout_s=5.0)
-        return [m.bytes() for m in got], xruns[0] - before
+        return [m.bytes() for m in got], xruns[0] - before, peak
     finally:
         out.close()
         sink.close()
@@ -137,12 +139,14 @@ def test_burst_larger_than_a_period_buffer_arrives_complete_in_order(backend, pa
     patchbay.set_xrun_callback(lambda delay_us: xruns.__setitem__(0, xruns[0] + 1))
     patchbay.activate()
     for tag in "abcdef":
-        got, late = _burst_once(backend, xruns, burst, tag)
-        if got == [m.bytes() for m in burst] or not late:
+        got, late, peak = _burst_once(backend, xruns, burst, tag)
+        if peak > 256 and (got == [m.bytes() for m in burst] or not late):
             break
         # A client late for its cycle (an xrun: the machine, or the burst's own parsing
         # holding the GIL) loses that cycle's events in JACK itself: measure again. A pass
-        # without an xrun must be complete, and one of six must get through.
+        # without an xrun must be complete, and one of six must get through. A sender
+        # preempted on a busy machine may let every cycle empty the queue: once more too.
+    assert peak > 256  # more than one cycle's worth waited in the queue
     assert len(got) == len(burst), f"{len(got)} of {len(burst)} arrived ({late} xruns)"
     assert got == [m.bytes() for m in burst]
 

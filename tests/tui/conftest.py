@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 from textual.worker import WorkerCancelled
@@ -14,13 +15,6 @@ from tests.demo import server as demo_server
 from tui.app import HybridApp
 
 SIZE = (120, 40)
-
-
-def pytest_collection_modifyitems(items):
-    """The tests that need the demo rig run last, together: the rig's gear process computes
-    its loops all the time (about 14 % of a core when idle), so it starts as late as it can
-    and stops with the package. The order is otherwise kept."""
-    items.sort(key=lambda item: "tests/tui/" in item.nodeid and "rig" in getattr(item, "fixturenames", ()))
 
 
 @pytest.fixture(scope="session")
@@ -83,6 +77,17 @@ async def settle(app, pilot) -> None:
             continue
     await pilot.pause()
     await pilot.pause()
+
+
+async def until(pilot, predicate, timeout_s: float = 10.0) -> bool:
+    """Wait for ``predicate()`` to hold, looking every 20 ms, for at most ``timeout_s``: for
+    what happens outside the app's workers (MIDI, a gear process), instead of a fixed pause."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        await pilot.pause(0.02)
+    return True
 
 
 def offered(app) -> set[str]:

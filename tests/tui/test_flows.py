@@ -11,7 +11,7 @@ from tui.views.printing import PrintView
 from tui.views.recall import RecallView, WalkBox
 from tui.widgets.meter import MeterBank
 
-from tests.tui.conftest import SIZE, make_app, settle
+from tests.tui.conftest import SIZE, make_app, settle, until
 
 SONG = "night-drive"
 
@@ -68,9 +68,13 @@ async def test_devices_show_connection_and_traffic(rig, rig_studio):
         assert _cell(table, "Tape Sat", "state").strip() == "connected"
         assert _cell(table, "Pultec", "state").strip() == "hand-set"
         app.session.apply(SONG)  # the recall's bytes show in the monitor
-        await pilot.pause(0.6)
         log = app.query_one("#traffic", RichLog)
-        lines = "\n".join(str(line.text) for line in log.lines)
+
+        def traffic() -> str:
+            return "\n".join(str(line.text) for line in log.lines)
+
+        await until(pilot, lambda: all(text in traffic() for text in ("VCA Comp", "→", "Tape Sat", "←")))
+        lines = traffic()
         assert "VCA Comp" in lines and "→" in lines
         assert "Tape Sat" in lines and "←" in lines  # serial replies come back
 

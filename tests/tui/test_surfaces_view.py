@@ -5,7 +5,6 @@ pending hand-set steps, banking, disconnecting (edits saved), and a surface that
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 from textual.widgets import DataTable, Static
@@ -13,21 +12,12 @@ from textual.widgets import DataTable, Static
 from devices.midi_port import JACK_BACKEND
 from devices.surfaces.sim import SimulatedMcu
 from recall.store import load_sheet
-from tests.tui.conftest import SIZE, make_app, offered, settle
+from tests.tui.conftest import SIZE, make_app, offered, settle, until
 from tui.views.surfaces import SurfacesView
 
 
 def _rows(table: DataTable) -> list[list[str]]:
     return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
-
-
-async def _until(pilot, predicate, timeout_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        await pilot.pause(0.02)
-    return True
 
 
 @pytest.fixture
@@ -52,25 +42,25 @@ async def test_a_connected_mcu_shows_the_sheet_and_its_events_as_they_happen(stu
         await pilot.pause()
         view = app.query_one(SurfacesView)
         await pilot.press("c")
-        assert await _until(pilot, lambda: "Desk" in view.connections), \
+        assert await until(pilot, lambda: "Desk" in view.connections), \
             str(app.query_one("#surfaces-status", Static).render())
         connection = view.connections["Desk"]
         assert offered(app) == {"Disconnect", "Bank ◀", "Bank ▶", "Reload"}   # connected: no second Connect
         table = _rows(app.query_one("#surfaces-table", DataTable))
         assert table[0][0] == "[b]Desk[/b]" and "online" in table[0][3] and table[0][4] == "night-drive"
         strips = app.query_one("#surface-strips", DataTable)
-        assert await _until(pilot, lambda: strips.row_count == 16)  # an MCU and one XT: 16 strips
+        assert await until(pilot, lambda: strips.row_count == 16)  # an MCU and one XT: 16 strips
         first = connection.session.visible()[0][1]
         assert first is not None
-        assert await _until(pilot, lambda: _rows(strips)[0][1:3] == [first.device, first.parameter])
+        assert await until(pilot, lambda: _rows(strips)[0][1:3] == [first.device, first.parameter])
         assert mcu.strip_text(0)[0].strip()  # the surface itself shows a label there
         # a hand on the fader: held on screen, the move lands in the sheet and in the event log
         mcu.touch(0)
-        assert await _until(pilot, lambda: "held" in _rows(strips)[0][4])
+        assert await until(pilot, lambda: "held" in _rows(strips)[0][4])
         mcu.move(0, 0.25)
         mcu.touch(0, False)
-        assert await _until(pilot, lambda: any("sheet:" in e and first.device in e for e in view.events))
-        assert await _until(pilot, lambda: "held" not in _rows(strips)[0][4])
+        assert await until(pilot, lambda: any("sheet:" in e and first.device in e for e in view.events))
+        assert await until(pilot, lambda: "held" not in _rows(strips)[0][4])
         # hand-set targets wait on the side until confirmed on the surface
         targets = [i for i, (_, slot) in enumerate(connection.session.visible()) if slot and slot.target]
         pending_before = len(connection.binding.pending_steps())
@@ -83,19 +73,19 @@ async def test_a_connected_mcu_shows_the_sheet_and_its_events_as_they_happen(stu
         assert targets and pending_before > 0
         assert "set by hand" in _rows(strips)[targets[0]][5]
         mcu.press("select", targets[0])
-        assert await _until(pilot, lambda: len(connection.binding.pending_steps()) == pending_before - 1)
-        assert await _until(pilot, lambda: "confirmed" in _rows(strips)[targets[0]][5])
+        assert await until(pilot, lambda: len(connection.binding.pending_steps()) == pending_before - 1)
+        assert await until(pilot, lambda: "confirmed" in _rows(strips)[targets[0]][5])
         assert any("confirmed" in e for e in view.events)
         bank = _rows(app.query_one("#surfaces-table", DataTable))[0][5]
         offset = connection.session.offset
         await pilot.press("left_square_bracket")  # one bank back: 16 strips to the left, or to the first
         back = max(0, offset - 16)
-        assert await _until(pilot, lambda: _rows(app.query_one("#surfaces-table", DataTable))[0][5]
+        assert await until(pilot, lambda: _rows(app.query_one("#surfaces-table", DataTable))[0][5]
                             .startswith(f"{back + 1}-"))
         assert bank != _rows(app.query_one("#surfaces-table", DataTable))[0][5]
         # disconnect: the edits are saved and the surface is free
         await pilot.press("d")
-        assert await _until(pilot, lambda: "Desk" not in view.connections and not view.busy)
+        assert await until(pilot, lambda: "Desk" not in view.connections and not view.busy)
         await settle(app, pilot)
         values = load_sheet(studio, "night-drive").values(first.device)
         assert values  # the fader's edit is in the saved sheet
@@ -116,7 +106,7 @@ async def test_a_surface_that_is_not_there_is_one_line_and_nothing_opens(studio,
         app.open_song("night-drive", view="surfaces")
         await pilot.pause()
         await pilot.press("c")
-        assert await _until(pilot, lambda: not view.busy)
+        assert await until(pilot, lambda: not view.busy)
         status = str(app.query_one("#surfaces-status", Static).render())
         assert "Desk" in status and "no-such-surface" in status and "Traceback" not in status
         assert view.connections == {} and app.errors == []
