@@ -148,6 +148,8 @@ def test_demo_in_a_real_terminal(tmp_path):
         _single(studio)
         term.keys("0")
         term.wait_for("late-train-single")
+        term.keys("BTab", "Up")                      # the albums list (the EP is open), the single above it
+        term.wait_for("Late Train · The Examples")
         term.keys("m")
         term.wait_for("then y", timeout_s=120)
         term.keys("y")
