@@ -5,7 +5,15 @@ a private dummy server, period 1024) and one song of four 20-second stems on fou
 inputs. While the Mix view prints the variants, the bench switches views with the
 keyboard (1 = Songs, 7 = Mix: a full-screen repaint each) and times each key press to
 the next paint. The reference, in the same run, is the same presses with nothing
-printing.
+printing. The simulated gear runs as its own process (tests/tui/gear_process), as in the
+demo and the tests: in the UI's process its JACK callback waits for the GIL and xruns.
+
+Meter repaints are counted twice: timer ticks that found new levels (MeterBank.repaints)
+and real renders of the Mix view's bank (its ``render`` calls), over 2 s with the Mix view
+on screen and no keys, and over the key presses. A hidden view's bank is not rendered
+(Textual skips it), so while switching it renders about half as often as it ticks. (The
+previous version counted 0 because ``query_one(MeterBank)`` found the Print view's bank,
+and it timed its presses before the pass's first levels.)
 
     python bench/tui_mix_meters.py [--presses 20] [--seconds 20]
 """

@@ -34,10 +34,16 @@ def studio(built_studio, tmp_path):
 
 @pytest.fixture(scope="package")
 def rig_studio(built_studio, tmp_path_factory):
-    """The rig's studio: a copy of the built demo studio, shared by the tests that use the rig."""
+    """The rig's studio, shared by the tests that use the rig: a copy of the built demo studio made
+    into the demo as ``hybrid demo`` builds it, with the summing mixer, the stereo loops, each song's
+    [mix] and the album (the whole-flow test mixes and masters on it). Only studio.toml and the
+    sheets are written again; the stems are kept (rendering them is what costs)."""
     root = tmp_path_factory.mktemp("tui-rig") / "Demo Room"
     shutil.copytree(built_studio, root)
-    return root
+    (root / "studio.toml").unlink()
+    for sheet in (root / "songs").glob("*/sheet.toml"):
+        sheet.unlink()
+    return build_demo_studio(root, interface="hybrid-gear-tui", mix_and_master=True)
 
 
 @pytest.fixture(scope="session")

@@ -85,8 +85,8 @@ async def test_measure_a_loop_and_plot_it(rig, rig_studio):
         await pilot.press("5")
         await settle(app, pilot)
         table = app.query_one("#loops-table", DataTable)
-        assert table.row_count == 4
-        table.move_cursor(row=2)  # loop C: the inverted one
+        assert table.row_count == 6                    # A..D and the stereo loops BUS and M
+        table.move_cursor(row=table.get_row_index("C"))  # loop C: the inverted one
         await pilot.press("m")
         await settle(app, pilot)
         latency = float(_cell(table, "C", "latency"))

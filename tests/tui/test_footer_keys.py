@@ -43,6 +43,12 @@ async def test_mix_offers_its_keys_only_for_a_song_with_a_mix(tmp_path):
         app.open_song("mixed", view="mix")
         await pilot.pause()
         assert offered(app) == {"Print mix", "Input", "Save", "Loudness", "Deliverables", "Reload"}
+        await pilot.resize_terminal(100, 30)                     # the small layout: the status stays on screen
+        await pilot.pause()
+        status = app.query_one("#mix-status", Static).region
+        assert status.height >= 1 and status.bottom <= app.size.height - 1, (status, app.size)
+        await pilot.resize_terminal(*SIZE)
+        await pilot.pause()
         await pilot.press("d")                            # deliverables before any mix was printed
         await settle(app, pilot)
         status = _text(app, "#mix-status")
@@ -117,3 +123,18 @@ async def test_surfaces_offer_connect_for_a_surface_not_connected(studio, demo_j
         status = _text(app, "#surfaces-status")
         assert "open a song first" in status and one_line(status)
         assert app.errors == []
+
+
+def test_a_mix_file_that_cannot_be_measured_is_a_note_in_its_row(tmp_path):
+    """A printed variant whose file is gone when the view measures it: one line in its row's note,
+    and the other rows are still measured (the print worker used to die on it with a traceback)."""
+    from tests.audio_print.conftest import RATE, band_limited, write_stem
+    from tui.views.mix import VariantRow, _measure_rows
+
+    write_stem(tmp_path / "instrumental.wav", band_limited(RATE, seed=1, peak=0.25))
+    rows = [VariantRow("full", False, str(tmp_path / "gone.wav"), note="bad pass"),
+            VariantRow("instrumental", True, str(tmp_path / "instrumental.wav"))]
+    _measure_rows(rows)
+    assert rows[0].note.startswith("bad pass; not measured: ") and "gone.wav" in rows[0].note, rows[0].note
+    assert "\n" not in rows[0].note and rows[0].integrated_lufs is None
+    assert rows[1].integrated_lufs is not None and rows[1].note == ""

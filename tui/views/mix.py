@@ -381,11 +381,7 @@ class MixView(Vertical):
             path = folder / f"{name}.wav"
             rows.append(VariantRow(name, known.good, str(path) if path.is_file() else None,
                                    null_residual_db=known.null_residual_db, note=known.note))
-        try:
-            _measure_rows(rows)
-        except UI_BOUNDARY as exc:
-            self.post_message(self.Finished("measuring the mix files", [], [], exc))
-            return
+        _measure_rows(rows)
         self.post_message(self.Finished("measuring the mix files", rows, []))
 
     def action_deliver(self) -> None:
@@ -425,11 +421,16 @@ class MixView(Vertical):
 
 
 def _measure_rows(rows: list[VariantRow]) -> None:
-    """Loudness, true peak and the curves of each row's file (in a worker thread)."""
+    """Loudness, true peak and the curves of each row's file (in a worker thread); a file that
+    cannot be measured gets its one line in the row's note (the other rows are still measured)."""
     for row in rows:
         if not row.path:
             continue
-        curves = measure_curves(row.path)
+        try:
+            curves = measure_curves(row.path)
+        except UI_BOUNDARY as exc:
+            row.note = "; ".join(filter(None, [row.note, f"not measured: {one_line(exc)}"]))
+            continue
         row.integrated_lufs = curves.result.integrated_lufs
         row.true_peak_dbtp = curves.result.true_peak_dbtp
         row.momentary_lufs = curves.momentary_lufs
