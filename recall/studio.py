@@ -96,6 +96,9 @@ class Loop:
     ``out_channel``/``in_channel`` are then its first side. ``ms``: a stereo stem goes
     through it mid/side (encoded before, decoded after). ``max_skew_samples`` and
     ``max_gain_diff_db``: how far its sides may differ before a print is refused.
+    ``level_dependent``: its gain follows the signal (a compressor or limiter linked across
+    its sides): a ping on one side sets the gain the next side's ping meets, so the sides'
+    gains are neither compared nor balanced (latency and polarity still are, per side).
     """
 
     name: str
@@ -107,6 +110,7 @@ class Loop:
     ms: bool = False
     max_skew_samples: float = 2.0
     max_gain_diff_db: float = 1.0
+    level_dependent: bool = False
 
     def __post_init__(self) -> None:
         if not self.out_channels:
@@ -436,11 +440,13 @@ class _Checker:
                 self.bad(key_path("loops", name, "ms"), "M/S needs a stereo loop (out = [L, R], in = [L, R])")
             skew = self.number(entry, "max_skew_samples", key, 2.0)
             gain = self.number(entry, "max_gain_diff_db", key, 1.0)
-            self.unknown(entry, {"out", "in", "devices", "ms", "max_skew_samples", "max_gain_diff_db"}, key)
+            dynamic = self.typed(entry, "level_dependent", bool, key, default=False)
+            self.unknown(entry, {"out", "in", "devices", "ms", "max_skew_samples", "max_gain_diff_db",
+                                 "level_dependent"}, key)
             if len(self.problems) == before and outs and ins:
                 out[name] = Loop(name=name, out_channel=outs[0], in_channel=ins[0], devices=[str(d) for d in gear],
                                  out_channels=outs, in_channels=ins, ms=bool(ms), max_skew_samples=skew,
-                                 max_gain_diff_db=gain)
+                                 max_gain_diff_db=gain, level_dependent=bool(dynamic))
         return out
 
     def channels(self, entry: dict[str, Any], name: str, key: str) -> tuple[int, ...]:

@@ -477,3 +477,49 @@ def test_a_bus_loop_after_the_summing_mixer_prints_through_it_aligned(mix_gear, 
     expected = model.mix_offline(matrix)
     for side in (0, 1):
         assert residual_db(expected[:, side], printed[:, side], gain_db=-0.15) < -60
+
+
+def test_a_level_dependent_loops_sides_are_not_compared_or_balanced_by_gain(tmp_path):
+    """A linked bus compressor: the first side's ping pulls the gain the second side's ping
+    meets (the demo's bus loop measured -2.0 and -4.2 dB). studio.toml says so with
+    ``level_dependent = true``; its sides' latency is still checked, their gain is not."""
+    from hybrid.live.audio.ping import LatencyResult
+    from hybrid.live.audio.printing import SideTolerance, check_sides
+    from recall.studio import load_loops
+
+    def side(latency: float, gain_db: float) -> LatencyResult:
+        return LatencyResult(latency_samples=latency, polarity=1, gain_db=gain_db, snr_db=70.0,
+                             noise_floor_dbfs=-100.0, confidence=0.9, uncertainty_samples=0.01,
+                             samplerate=48000, peak_dbfs=-6.0)
+
+    (tmp_path / "studio.toml").write_text(
+        '[interface]\ndevice = "x"\nsamplerate = 48000\nblocksize = 256\n[devices]\n'
+        '[loops.BUS]\nout = [9, 10]\nin = [9, 10]\nlevel_dependent = true\n'
+        '[loops.EQ]\nout = [11, 12]\nin = [11, 12]\n')
+    loops = load_loops(tmp_path)
+    assert loops["BUS"].level_dependent and not loops["EQ"].level_dependent
+
+    class Studio:
+        file = tmp_path / "studio.toml"
+
+    pumped = [side(1000.0, -2.0), side(1000.3, -4.18)]
+    job = _stereo_job(SideTolerance.of(Studio, loops["BUS"]))
+    assert check_sides(job, pumped) is None
+    assert "2.18 dB of gain" in check_sides(_stereo_job(SideTolerance.of(Studio, loops["EQ"])), pumped)
+    skewed = [side(1000.0, -2.0), side(1003.0, -2.0)]
+    assert "samples of latency" in check_sides(job, skewed)        # latency still checked
+
+    (tmp_path / "studio.toml").write_text(
+        '[interface]\ndevice = "x"\nsamplerate = 48000\nblocksize = 256\n[devices]\n'
+        '[loops.BUS]\nout = [9, 10]\nin = [9, 10]\nlevel_dependent = "yes"\n')
+    from recall.errors import RecallError
+
+    with pytest.raises(RecallError, match=r"loops\.BUS\.level_dependent"):
+        load_loops(tmp_path)
+
+
+def _stereo_job(sides):
+    from hybrid.live.audio.printing import PrintJob
+
+    return PrintJob(stem="x.wav", output="y.wav", out_channels=(9, 10), in_channels=(9, 10), loop="BUS",
+                    sides=sides)

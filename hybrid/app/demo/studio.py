@@ -316,6 +316,7 @@ def studio_toml(samplerate: int, interface_client: str = INTERFACE_CLIENT, *, mi
             entry["out"] = list(channels)
             entry["in"] = list(channels)
             entry["devices"] = gear
+            entry["level_dependent"] = True      # linked compressors: their gain follows the ping
             loops[name] = entry
     doc["loops"] = loops
     if mix_and_master:

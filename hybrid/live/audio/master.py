@@ -241,8 +241,7 @@ def _master_song(plan: MasterPlan, song: str, out_dir: Path, rounds: Path, studi
         target = final if last else rounds / f"{song}.{k + 1}.wav"
         job = PrintJob(stem=source, output=target, out_channels=tuple(loop.out_channels),
                        in_channels=tuple(loop.in_channels), loop=loop.name, chain=tuple(loop.devices), ms=loop.ms,
-                       sides=SideTolerance(loop.max_skew_samples, loop.max_gain_diff_db,
-                                           where=f"{studio.file}: {key_path('loops', loop.name)}"))
+                       sides=SideTolerance.of(studio, loop))
         outcome = again_if_spoilt(lambda opts, job=job: print_pass(
             [job], settings, opts, ping=ping, on_progress=on_progress, cancel=cancel,
             known_sides=known_sides(studio, settings)), options)

@@ -234,8 +234,7 @@ def print_mix(studio, sheet, song_dir: Path, song: str, settings, options: Print
                 loop = plan.bus_loop
                 job = PrintJob(stem=target, output=final, out_channels=tuple(loop.out_channels),
                                in_channels=tuple(loop.in_channels), loop=loop.name, chain=tuple(loop.devices),
-                               ms=loop.ms, sides=SideTolerance(loop.max_skew_samples, loop.max_gain_diff_db,
-                                                               where=f"{studio.file}: {key_path('loops', loop.name)}"))
+                               ms=loop.ms, sides=SideTolerance.of(studio, loop))
                 bus_options = replace(options, keep_tail=False)
                 outcome = again_if_spoilt(lambda opts, job=job: print_pass(
                     [job], settings, opts, ping=ping, on_progress=on_progress, cancel=cancel,

@@ -64,6 +64,7 @@ from hybrid.live.audio.signals import CAPTURE_S, PREROLL_S, SLOT_S, SWEEP_S, pin
 from hybrid.live.audio.interface import InterfaceSettings, resolve_device
 from hybrid.live.audio.stream import DuplexRun, Progress, StreamStats
 from hybrid.live.audio.wavio import FORMATS, Bext, Levels, WavWriter, read_bext
+from recall.errors import key_path
 from hybrid.errors import (CLIPPED, DROPOUT, LATENCY_MOVED, OVER_FULL_SCALE, PING_FAILED, PING_TAIL,
                            POLARITY_FLIPPED, SIDES_DIFFER, XRUNS, HybridError, Problem, code_of, only)
 from hybrid.tomlfile import regular_file
@@ -102,12 +103,22 @@ class SideTolerance:
 
     Each side is aligned by its own latency and polarity whatever this says; a larger
     difference means a side goes through other gear or another converter than it should.
-    ``where`` names the studio.toml key for the refusal line.
+    ``where`` names the studio.toml key for the refusal line. ``check_gain`` False: the
+    loop's gain follows the signal (recall.studio.Loop.level_dependent): its sides' gains
+    are neither compared nor balanced.
     """
 
     max_skew_samples: float = 2.0
     max_gain_diff_db: float = 1.0
     where: str = ""
+    check_gain: bool = True
+
+    @classmethod
+    def of(cls, studio, loop) -> SideTolerance:
+        """The tolerance studio.toml's ``[loops.NAME]`` sets."""
+        return cls(loop.max_skew_samples, loop.max_gain_diff_db,
+                   where=f"{studio.file}: {key_path('loops', loop.name)}",
+                   check_gain=not getattr(loop, "level_dependent", False))
 
 
 @dataclass(frozen=True)
@@ -421,7 +432,7 @@ def check_sides(job: PrintJob, results: Sequence[LatencyResult]) -> str | None:
         return (f"the sides differ by {skew:.3f} samples of latency ({', '.join(f'{x:.3f}' for x in lat)}; "
                 f"tolerance {tol.max_skew_samples:g}): a side patched through other gear or another converter?")
     spread = max(gains) - min(gains)
-    if spread > tol.max_gain_diff_db:
+    if tol.check_gain and spread > tol.max_gain_diff_db:
         return (f"the sides differ by {spread:.2f} dB of gain ({', '.join(f'{g:+.2f}' for g in gains)} dB; "
                 f"tolerance {tol.max_gain_diff_db:g} dB): a side's level or a cable?")
     return None
@@ -727,7 +738,7 @@ def _deliver(r: Return, chans: list[ChannelLatency], options: PrintOptions, rate
     differ = check_sides(job, [lat.before for lat in chans]) if job.sides is not None else None
     if differ:
         problems.append(Problem(SIDES_DIFFER, differ))
-    if options.balance_sides and job.sides is not None and not r.ms and len(chans) > 1:
+    if options.balance_sides and job.sides is not None and job.sides.check_gain and not r.ms and len(chans) > 1:
         # A stereo unit's sides differ by their wiring and converters, not by intent: each side is
         # brought to the sides' mean gain, so the image sits where the gear put it. (M/S sides
         # differ on purpose; a summing bus's sides by the pans: neither is balanced.)

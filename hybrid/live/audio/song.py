@@ -149,8 +149,7 @@ def plan_song(studio, sheet, song_dir: Path, song: str, *,
             outs, ins, ms = insert_channels(sheet, track.name, k, insert, loop, channels)
             sides = None
             if len(outs) > 1:
-                sides = SideTolerance(loop.max_skew_samples, loop.max_gain_diff_db,
-                                      where=f"{studio.file}: {key_path('loops', loop.name)}")
+                sides = SideTolerance.of(studio, loop)
             job = PrintJob(stem=source, output=output, out_channels=outs, in_channels=ins, loop=loop.name,
                            chain=chain.devices, ms=ms, sides=sides)
             while len(per_round) <= k:
