@@ -118,7 +118,7 @@ class SideTolerance:
         """The tolerance studio.toml's ``[loops.NAME]`` sets."""
         return cls(loop.max_skew_samples, loop.max_gain_diff_db,
                    where=f"{studio.file}: {key_path('loops', loop.name)}",
-                   check_gain=not getattr(loop, "level_dependent", False))
+                   check_gain=not loop.level_dependent)
 
 
 @dataclass(frozen=True)
