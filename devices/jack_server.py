@@ -27,6 +27,9 @@ JACK_CALL_TIMEOUT_S = 10.0
 """Longest a call into the JACK server (open a client, list or connect ports) may take;
 ``$HYBRID_JACK_TIMEOUT_S`` overrides it."""
 
+VIRTUAL_CLOCK_ENV = "HYBRID_JACK_VIRTUAL_CLOCK"
+"""Set (to the server's name) by ``JackServer(virtual_clock=True).environ()``: see :func:`virtual_clock`."""
+
 INSTALL_HINT = (
     "install JACK 2 (Debian/Ubuntu: apt-get install jackd2 libportaudio2; "
     "or run scripts/setup)"
@@ -50,6 +53,17 @@ class JackServer:
     state = Triggered": never scheduled, not slow). With SCHED_FIFO: 0 (bench/demo_load.py).
     Where real-time scheduling is not allowed the server runs --no-realtime (jackd -R
     without the right reports spurious xruns); ``realtime_granted`` says which it got.
+
+    ``virtual_clock`` makes it a simulated room's clock: jackd runs synchronous (``-S``),
+    so every cycle waits until every client has run it, and a client that is late (a
+    Python callback waiting for the interpreter on a busy machine) delays the cycle
+    instead of losing it. No client's audio is skipped or repeated; what remains is the
+    dummy driver noticing that it woke after its deadline ("JackTimedDriver::Process
+    XRun"), which it reports as an xrun and which PortAudio passes on as an input
+    overflow and output underflow. Streams on such a server count those as clock slips,
+    not as lost audio (:func:`virtual_clock`); the pings around every pass still check
+    that nothing moved. A real interface's clock does not wait: servers for real rooms
+    and the tests of xrun detection keep ``virtual_clock`` off.
     """
 
     name: str
@@ -61,6 +75,7 @@ class JackServer:
     client_timeout_ms: int = 5000
     realtime: bool = True
     realtime_priority: int = 70
+    virtual_clock: bool = False
     realtime_granted: bool = field(default=False, init=False)
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _log: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=200),
@@ -99,7 +114,8 @@ class JackServer:
         self.realtime_granted = self.realtime and realtime_allowed(self.realtime_priority)
         scheduling = ["-R", "-P", str(self.realtime_priority)] if self.realtime_granted else ["--no-realtime"]
         cmd = [
-            jackd, "-n", self.name, *scheduling, "-p", str(self.max_ports),
+            jackd, "-n", self.name, *scheduling, *(["-S"] if self.virtual_clock else []),
+            "-p", str(self.max_ports),
             # client timeout: on a loaded machine a Python client can stall for longer than
             # JACK's default 500 ms and would be thrown out of the graph
             "-t", str(self.client_timeout_ms),
@@ -181,13 +197,26 @@ class JackServer:
 
     def environ(self) -> dict[str, str]:
         """Environment variables that make clients (PortAudio, rtmidi, JACK-Client) use this server."""
-        return {"JACK_DEFAULT_SERVER": self.name, "JACK_NO_START_SERVER": "1"}
+        env = {"JACK_DEFAULT_SERVER": self.name, "JACK_NO_START_SERVER": "1"}
+        if self.virtual_clock:
+            env[VIRTUAL_CLOCK_ENV] = self.name
+        return env
 
     def __enter__(self) -> JackServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def virtual_clock(hostapi: str) -> bool:
+    """Whether a stream on PortAudio host API ``hostapi`` runs on a simulated room's clock:
+    the JACK server this process's clients use (``$JACK_DEFAULT_SERVER``) was started by
+    ``JackServer(virtual_clock=True)``, which names itself in ``$HYBRID_JACK_VIRTUAL_CLOCK``.
+    There a late cycle is late, not lost, and the xrun flags PortAudio raises for it are
+    clock slips (see ``JackServer``). False for every other host API and server."""
+    name = os.environ.get(VIRTUAL_CLOCK_ENV)
+    return bool(name) and "jack" in hostapi.lower() and name == os.environ.get("JACK_DEFAULT_SERVER", "default")
 
 
 def realtime_allowed(priority: int = 70) -> bool:

@@ -92,8 +92,9 @@ class DemoRig:
             self.period_frames = self.server.period_frames
             self._set_environ()
             return
+        # the simulated room's clock waits for a late cycle (see JackServer.virtual_clock)
         server = JackServer(name=self.server_name, samplerate=self.samplerate,
-                            period_frames=self.period_frames)
+                            period_frames=self.period_frames, virtual_clock=True)
         if shutil.which("jackd") is None:
             raise HybridError(f"no JACK server to run the demo on: jackd is not installed; {INSTALL_HINT}",
                               where="hybrid demo")

@@ -567,15 +567,20 @@ def run_streams(device_index: int, sends: np.ndarray, out_channels: Sequence[int
     """
     import sounddevice as sd
 
+    from devices.jack_server import virtual_clock
+
     total = len(sends)
     received = np.zeros((total, len(in_channels)), dtype=np.float32)
     out_idx = [o - 1 for o in out_channels]
     in_idx = [i - 1 for i in in_channels]
     state = {"pos": 0, "xruns": 0}
     done = threading.Event()
+    # on a simulated room's clock a late cycle is waited for, not lost: its flags are no xrun
+    slips_only = virtual_clock(sd.query_hostapis(sd.query_devices(device_index)["hostapi"])["name"])
 
     def callback(indata, outdata, frames, _time_info, status):
-        if status.input_overflow or status.output_underflow or status.input_underflow or status.output_overflow:
+        if not slips_only and (status.input_overflow or status.output_underflow or status.input_underflow
+                               or status.output_overflow):
             state["xruns"] += 1
         pos = state["pos"]
         n = min(frames, total - pos)

@@ -607,6 +607,9 @@ def _run_pass(sends: list[Send], returns: list[Return], routes: list[PingRoute],
         where = ", ".join(f"{p / rate:.2f} s" for p in stats.xrun_frames[:8])
         notes.append(f"xruns in {stats.xrun_callbacks} period(s) outside the pings (at {where}; the pings span "
                      f"{ping_a / rate:.2f}-{span_end / rate:.2f} s): the printed audio is not affected")
+    if stats.clock_slips:
+        notes.append(f"the simulated room's clock slipped {stats.clock_slips} time(s) (a late cycle, waited "
+                     f"for: no audio lost; the pings before and after the pass agree or it is refused)")
     for slot, route in enumerate(routes):
         for lat, i in zip(latencies[slot], route.ins, strict=True):
             try:

@@ -16,6 +16,11 @@ record-ring overruns (no room for the input). The stream records where each one 
 span of the timeline matters (:meth:`StreamStats.xruns_within`) and never delivers a
 pass with an xrun inside it.
 
+On a simulated room's clock (``devices.jack_server.virtual_clock``: a JACK dummy server in
+sync mode, where a late cycle is waited for, not lost) PortAudio's flags mean only that
+the clock slipped: they are counted as ``clock_slips`` and spoil nothing (the pings
+around a pass still check that no audio moved). The ring checks count as always.
+
 A cancel (``cancel`` set from any thread) is seen by the callback itself: that block is
 silence and the stream is aborted, so audio stops within one period.
 
@@ -34,7 +39,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from devices.jack_server import realtime_gil_holders
+from devices.jack_server import realtime_gil_holders, virtual_clock
 from hybrid.live.audio.interface import ResolvedDevice
 from hybrid.live.audio.ring import FrameRing
 from hybrid.errors import HybridError, PrintCancelled
@@ -87,6 +92,8 @@ class StreamStats:
     """Timeline positions of the callbacks that had an xrun (the first 64 of them)."""
     xrun_callbacks: int = 0
     """How many callbacks had an xrun (one callback may count several kinds)."""
+    clock_slips: int = 0
+    """Callbacks whose PortAudio flags reported a late cycle of a simulated room's clock (not xruns)."""
     callback_cost_s: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -110,6 +117,7 @@ class StreamStats:
                 "input_underflows": self.input_underflows, "output_underflows": self.output_underflows,
                 "output_overflows": self.output_overflows, "ring_underruns": self.ring_underruns,
                 "ring_overruns": self.ring_overruns, "callbacks": self.callbacks,
+                "clock_slips": self.clock_slips,
                 "xrun_frames": list(self.xrun_frames)}
 
 
@@ -173,6 +181,8 @@ class DuplexRun:
         self._xrun_n = 0
         self._xrun_calls = 0
         self._cancelled_at: int | None = None          # timeline position where the callback saw cancel
+        self._virtual_clock = virtual_clock(device.hostapi)
+        self._slips = 0
 
     @property
     def callbacks(self) -> int:
@@ -192,7 +202,9 @@ class DuplexRun:
             self._cancelled_at = self._cb_frames
             raise self._abort   # stop now: no further block plays
         hit = False
-        if status:
+        if status and self._virtual_clock:
+            self._slips += 1            # the simulated room's clock waited for a late cycle
+        elif status:
             if status.input_overflow:
                 self._in_over += 1
                 hit = True
@@ -375,6 +387,7 @@ class DuplexRun:
         s.blocksize_seen = self._cb_block
         s.xrun_frames = [int(v) for v in self._xrun_at[:self._xrun_n]]
         s.xrun_callbacks = self._xrun_calls
+        s.clock_slips = self._slips
         if self._costs is not None:
             s.callback_cost_s = self._costs[:self._cost_n].copy()
         return s

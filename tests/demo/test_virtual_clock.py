@@ -1,0 +1,78 @@
+"""The simulated room's clock (JackServer(virtual_clock=True), the demo's): a late cycle is
+waited for, not lost. Its counterpart on a real clock, where the same stall spoils a pass,
+is tests/audio_print/test_xrun_span.py."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+
+from devices.jack_server import VIRTUAL_CLOCK_ENV, virtual_clock
+from hybrid.live.audio.interface import resolve_device
+from hybrid.live.audio.portaudio import rescan
+from hybrid.live.audio.stream import DuplexRun
+from hybrid.simgear import LoopSpec, SimGear
+
+RATE = 48000
+
+
+def _hog_the_interpreter() -> None:
+    """Hold the GIL about 0.3 s (huge multiplications in C): every Python JACK callback of
+    this process, the stream's and the gear's, misses several 21 ms periods."""
+    big = (1 << 800_000) - 1
+    threading.Thread(target=lambda: [big * big for _ in range(3)]).start()
+
+
+def test_the_demo_server_is_a_virtual_clock_and_nothing_else_is(demo_jack):
+    assert demo_jack.virtual_clock and os.environ[VIRTUAL_CLOCK_ENV] == demo_jack.name
+    assert virtual_clock("JACK Audio Connection Kit")
+    assert not virtual_clock("ALSA")                      # a real interface's host API never is
+    saved = os.environ["JACK_DEFAULT_SERVER"]
+    os.environ["JACK_DEFAULT_SERVER"] = "someone-elses-server"
+    try:
+        assert not virtual_clock("JACK Audio Connection Kit")
+    finally:
+        os.environ["JACK_DEFAULT_SERVER"] = saved
+
+
+def test_a_stalled_cycle_slips_the_clock_and_loses_no_sample(demo_jack):
+    total = 3 * RATE
+    rng = np.random.default_rng(7)
+    sent = (rng.uniform(-0.5, 0.5, total)).astype(np.float32)
+    got = np.zeros(total, dtype=np.float32)
+    pos = [0]
+    fired = threading.Event()
+
+    def produce(block: np.ndarray) -> int:
+        n = min(len(block), total - pos[0])
+        block[:n, 0] = sent[pos[0]:pos[0] + n]
+        pos[0] += n
+        return n
+
+    def consume(at: int, block: np.ndarray) -> None:
+        got[at:at + len(block)] = block[:, 0]
+
+    def on_progress(progress) -> None:
+        if progress.position_frames >= RATE and not fired.is_set():
+            fired.set()
+            _hog_the_interpreter()
+
+    name = f"vclock-gear-{os.getpid()}"
+    with SimGear([LoopSpec()], name=name, servername=demo_jack.name):
+        rescan()
+        run = DuplexRun(resolve_device(name), samplerate=RATE, blocksize=0, out_channels=1, in_channels=1,
+                        total_frames=total, produce=produce, consume=consume, on_progress=on_progress,
+                        progress_interval_s=0.01)
+        stats = run.run()
+    rescan()
+    assert fired.is_set()
+    assert stats.clock_slips > 0, "the stall did not make the dummy driver late: nothing was tested"
+    assert stats.xruns == 0, stats.to_dict()
+    # the wire returns what was sent, one fixed delay later, every sample of it
+    head = RATE // 2
+    corr = np.correlate(got[:head + 4096], sent[:head], mode="valid")
+    delay = int(np.argmax(corr))
+    assert 0 < delay <= 4096
+    np.testing.assert_allclose(got[delay:], sent[:total - delay], atol=1e-6)
