@@ -43,12 +43,8 @@ def register(sub) -> None:
                            "(its period and rate are used; it is left running)")
     demo.add_argument("--song", default=None, metavar="SONG",
                       help="with --no-tui: the song of the main job (default: the EP's first)")
-    demo.add_argument("--album", action="store_true",
-                      help="with --no-tui: after the main job, every song's mix (full, instrumental) "
-                           "through the summing mixer, the EP's masters, CD master, DDP and approval "
-                           "set (not reliable yet: a bus-loop pass is often spoilt by an xrun)")
     demo.add_argument("--song-only", action="store_true",
-                      help="with --no-tui: only the song's main job (the default; --album adds the rest)")
+                      help="with --no-tui: only the song's main job (no mixes, masters or DDP)")
     add_json_flag(demo)
     demo.set_defaults(func=run_demo)
 
@@ -124,7 +120,7 @@ def _headless(args: argparse.Namespace, studio_dir: Path, rig) -> int:
     say(f"demo studio: {session.root} ({rig.label()})")
     t0 = time.perf_counter()
     report = session.run_main_job(song, on_event=say)
-    if args.album and not args.song_only:
+    if not args.song_only:
         from hybrid.app.album_job import run_album_job
         from hybrid.app.demo.studio import ALBUM_SLUG
 

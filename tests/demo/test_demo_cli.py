@@ -12,21 +12,38 @@ from tests.conftest import ROOT
 
 
 def _run_main_job(cli, demo_jack, studio):
-    return cli("demo", "--no-tui", "--json", "--studio", str(studio), "--jack", demo_jack.name, timeout=240)
+    return cli("demo", "--no-tui", "--json", "--studio", str(studio), "--jack", demo_jack.name, timeout=900)
 
 
-def test_no_tui_runs_the_main_job_and_reports(cli, demo_jack, tmp_path):
+def _steps(stdout: str) -> str:
+    """The report's steps, each with its summary and details (what a failed run is read by)."""
+    try:
+        steps = json.loads(stdout)["steps"]
+    except (ValueError, KeyError):
+        return stdout[-3000:]
+    return "\n".join(f"{s['ok']} {s['step']}: {s['summary']}\n  " + "\n  ".join(s["details"]) for s in steps)
+
+
+def test_no_tui_runs_from_the_clients_stems_to_the_ddp(cli, demo_jack, tmp_path):
+    """The main job on the first song, then every song's mix (full and instrumental) through the
+    summing mixer and its bus loop, the EP's masters through the mastering loop, and the DDP."""
+    import tomllib
+
+    from hybrid.app.demo.studio import ALBUM_SLUG, SONGS
+    from hybrid.files.deliver.master import verify_delivery
+
     studio = tmp_path / "Demo Room"
-    out = _run_main_job(cli, demo_jack, studio)  # a pass spoilt by xruns is printed again once
-    assert out.returncode == 0, out.stderr + out.stdout[-2000:]
+    out = _run_main_job(cli, demo_jack, studio)  # a pass spoilt by xruns is printed again
+    assert out.returncode == 0, out.stderr + _steps(out.stdout)
     report = json.loads(out.stdout)
     assert report["ok"] and report["song"] == "night-drive"
-    assert len(report["steps"]) == 6 and all(s["ok"] for s in report["steps"])
+    assert len(report["steps"]) == 9 and all(s["ok"] for s in report["steps"])
     names = [s["step"] for s in report["steps"]]
     assert names[0].startswith("recall: apply") and names[1].startswith("recall: hand-set")
     assert names[2].startswith("verify: read") and names[3].startswith("verify: listen")
     assert "first recall: stored how its" in report["steps"][3]["summary"]
     assert names[4].startswith("loops") and names[5].startswith("print")
+    assert [n.split(":")[0] for n in names[6:]] == ["mix", "master", "deliver"]
     printed = report["steps"][5]["data"]["files"]
     routing = report["steps"][5]["data"]["routing"]   # loop A patched on the simulated matrix, read back
     assert routing and all("Matrix verified (2 ties read back)" in line for line in routing), routing
@@ -38,10 +55,41 @@ def test_no_tui_runs_the_main_job_and_reports(cli, demo_jack, tmp_path):
     loops = {l["loop"]: l for l in report["steps"][4]["data"]}
     assert loops["C"]["polarity"] == -1 and loops["A"]["polarity"] == 1
 
+    # the mixes: both variants of every song, stereo, the stems' length plus the tail, nulled
+    mixes = {m["song"]: m for m in report["steps"][6]["data"]}
+    assert list(mixes) == [s.slug for s in SONGS]
+    measured = []
+    for slug, mix in mixes.items():
+        assert [v["variant"] for v in mix["variants"]] == ["full", "instrumental"]
+        stems = sf.info(studio / "songs" / slug / "stems" / "1Kick.wav")
+        for v in mix["variants"]:
+            info = sf.info(v["path"])
+            assert v["good"] and info.channels == 2 and info.frames == stems.frames + stems.samplerate
+            assert len(v["passes"]) == 2 and v["passes"][1]["files"][0]["loop"] == "BUS"   # through the bus loop
+        inst = mix["variants"][1]
+        if inst["null_residual_db"] is not None:      # where the vocal is silent long enough to compare
+            assert inst["null_residual_db"] < -50 and not inst["null_flagged"], inst["null_note"]
+            measured.append(slug)
+        else:
+            assert "never silent" in inst["null_note"]
+    assert "glass-harbour" in measured                # its vocal rests a whole second: always compared
+
+    # the masters, recorded in album.toml; the DDP read back and verified; the approval set
+    album = studio / "albums" / ALBUM_SLUG
+    tracks = tomllib.loads((album / "album.toml").read_text())["tracks"]
+    assert [t["file"] for t in tracks] == [f"masters/{s.slug}.wav" for s in SONGS]
+    for slug in mixes:
+        master = sf.info(album / "masters" / f"{slug}.wav")
+        full = sf.info(studio / "songs" / slug / "mix" / "full.wav")
+        assert master.channels == 2 and master.frames == full.frames + int(0.5 * full.samplerate)
+    assert (album / "deliver" / "DDP" / "IMAGE.DAT").is_file()
+    assert verify_delivery(studio, ALBUM_SLUG)       # raises on any mismatch
+    assert list((album / "approval").glob("*.zip"))
+
 
 def test_text_report_ends_with_the_steps(cli, demo_jack, tmp_path):
     out = cli("demo", "--no-tui", "--studio", str(tmp_path / "room"), "--jack", demo_jack.name,
-              "--song", "glass-harbour", timeout=240)
+              "--song", "glass-harbour", "--song-only", timeout=240)
     lines = out.stdout.strip().splitlines()
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr
     summary = lines[-7:]

@@ -1,5 +1,8 @@
-"""``hybrid demo`` in a real terminal (tmux): it paints, takes keys, recalls a song, quits cleanly,
-and leaves no JACK server or simulator process behind."""
+"""``hybrid demo`` in a real terminal (tmux): it paints, takes keys, and runs the whole job by keys
+(a client's upload taken in from the drop folder, the new song recalled with its walk-through,
+printed, mixed, mastered, the DDP built and verified, the approval set written), quits cleanly,
+and leaves no JACK server or simulator process behind. The new song's sheet and its single's
+album come from files, as in tests/tui/test_whole_flow.py (the UI has no editor for them)."""
 
 from __future__ import annotations
 
@@ -11,9 +14,12 @@ import time
 
 import pytest
 
+from hybrid.app.demo.studio import build_demo_studio
 from tests.conftest import ROOT
+from tests.tui.test_whole_flow import _sheet_from_template, _single, _upload
 
 EXIT_MARK = "DEMO-EXIT="
+RETRIES = 3
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
 
@@ -44,6 +50,14 @@ class Terminal:
                 raise AssertionError(f"the demo ended while waiting for {text!r}:\n{screen}")
             time.sleep(0.1)
         raise AssertionError(f"{text!r} not on screen after {timeout_s:.0f} s:\n{self.screen()}")
+
+    def press_and_wait(self, key: str, text: str, timeout_s: float = 30.0) -> str:
+        """Press ``key`` and wait for ``text`` to show anew (a status line from the last press goes first)."""
+        self.keys(key)
+        deadline = time.monotonic() + 5.0
+        while text in self.screen() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.wait_for(text, timeout_s)
 
     def pane_pid(self) -> int:
         return int(self._tmux("list-panes", "-t", "S", "-F", "#{pane_pid}").split()[0])
@@ -84,6 +98,8 @@ def _alive(pid: int) -> bool:
 
 def test_demo_in_a_real_terminal(tmp_path):
     studio = tmp_path / "Demo Room"
+    build_demo_studio(studio, mix_and_master=True)   # what `hybrid demo` builds; it reuses the folder
+    _upload(studio)
     command = (f"cd {ROOT} && {sys.executable} -m hybrid demo --studio '{studio}'; "
                f"echo {EXIT_MARK}$?; sleep 600")
     term = Terminal(f"hybrid-tmux-{os.getpid()}", command)
@@ -96,16 +112,57 @@ def test_demo_in_a_real_terminal(tmp_path):
         demo = [p for p in _descendants(term.pane_pid()) if "hybrid" in _cmdline(p)]
         names = " ".join(_cmdline(p) for p in demo)
         assert "jackd -n hybrid-demo-" in names and "hybrid.app.demo.gear" in names
-        term.keys("Down", "Enter")
-        screen = term.wait_for("Threshold")
-        assert "VCA Comp" in screen and "Pultec" in screen
-        term.keys("3")
-        term.wait_for("Recall Night Drive")
+        # upload: the drop folder lists the client's archive; enter takes it in, a accepts the song
+        term.keys("8")
+        term.wait_for("Late Train - STEMS.zip")
+        term.keys("Tab", "Enter")
+        term.wait_for("song Late Train: 5 stems", timeout_s=60)
         term.keys("a")
-        screen = term.wait_for("RECALLED", timeout_s=30)
-        assert "verified" in screen and "Step 1 of 9" in screen
-        term.keys("Enter")
-        term.wait_for("Step 2 of 9")
+        term.wait_for("Late Train")
+        _sheet_from_template(studio)                 # the engineer's sheet (see the module doc)
+        # recall: the gear set over MIDI and serial, then the hand-set unit walked through
+        term.keys("3")
+        term.wait_for("Recall Late Train")
+        term.keys("a")
+        screen = term.wait_for("RECALLED", timeout_s=60)
+        assert "verified" in screen and "Step 1 of " in screen, screen
+        steps = int(screen.split("Step 1 of ")[1].split()[0])
+        term.keys(*["Enter"] * steps)
+        term.wait_for("WALK-THROUGH DONE")
+        # print the stems, then the mix (full and instrumental through the summing mixer)
+        term.keys("6")
+        term.wait_for("Print Late Train")
+        for _ in range(RETRIES):                     # a pass spoilt by xruns on a busy machine: p again
+            screen = term.press_and_wait("p", "printed files good", timeout_s=180)
+            if "4 of 4" in screen:
+                break
+        assert "4 of 4" in screen, screen
+        term.keys("7")
+        term.wait_for("Mix Late Train")
+        for _ in range(RETRIES):
+            screen = term.press_and_wait("p", "printing the mix: done", timeout_s=180)
+            if "full: good" in screen and "instrumental: good" in screen:
+                break
+        assert "full: good" in screen and "instrumental: good" in screen, screen
+        # master: the single's album; its hand-set unit confirmed with y
+        _single(studio)
+        term.keys("0")
+        term.wait_for("late-train-single")
+        term.keys("BTab", "Up")                      # the albums list (the EP is open), the single above it
+        term.wait_for("Late Train · The Examples")
+        term.keys("m")
+        term.wait_for("then y", timeout_s=120)
+        term.keys("y")
+        term.wait_for("good  late-train", timeout_s=180)
+        # the CD master and DDP, verified again, and the approval set
+        term.keys("C-r")
+        term.keys("b")
+        term.wait_for("report)", timeout_s=120)   # "(N lines in the report)"
+        term.keys("v")
+        term.wait_for("DDP verified:", timeout_s=60)
+        term.keys("a")
+        term.wait_for("approval set in", timeout_s=60)
+        assert list((studio / "albums" / "late-train-single").rglob("DDPMS"))
         term.keys("q")
         screen = term.wait_for(EXIT_MARK, timeout_s=20)
         assert f"{EXIT_MARK}0" in screen, screen
