@@ -17,13 +17,19 @@ from typing import Any
 
 import mido
 
-from devices.errors import DeviceError, ProfileError
+from devices.errors import DeviceError, DeviceTimeoutError, ProfileError
 from devices.monitor import TrafficMonitor
 from devices.profile import Profile, RouterSpec
 from devices.text_codec import TextTemplate
 from devices.transports import transport, transport_for_port
 from devices.transports.base import Link
 from devices.transports.text import SerialCommand, TextLink
+
+READ_ATTEMPTS = 2
+"""A read-back that got no answer within the profile's reply time is asked once more before
+the unit is reported silent (a dump request is harmless to repeat): on a loaded machine one
+answer can miss its window (the gear is another process, JACK MIDI delivers per cycle).
+A unit that is off costs twice its reply time to report."""
 
 __all__ = ["Device", "Message", "SerialCommand"]
 
@@ -201,7 +207,13 @@ class Device:
         names = list(p.parameters) if params is None else [p.parameter(n).name for n in params]
         link = self._require_open("reading back")
         with self._lock:
-            return link.read(names)
+            for attempt in range(READ_ATTEMPTS):
+                try:
+                    return link.read(names)
+                except DeviceTimeoutError:
+                    if attempt == READ_ATTEMPTS - 1:
+                        raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # ---- router ----------------------------------------------------------------------
     def _router(self, action: str) -> tuple[RouterSpec, TextLink]:

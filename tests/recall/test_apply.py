@@ -247,7 +247,7 @@ def test_cli_apply_and_diff_against_the_gear(rig, cli):
     out = cli("recall", "diff", "night-drive", "current", "gear", "--studio", str(rig.root), "--json")
     assert out.returncode == 1
     changes = {c["key"]: c for c in json.loads(out.stdout)["changes"]}
-    assert set(changes) == {"devices.Verb.values.decay", "devices.Sat.values.drive"}
+    assert set(changes) == {"devices.Verb.values.decay", "devices.Sat.values.drive"}, out.stderr
     assert changes["devices.Sat.values.drive"]["old"] == 9.0 and changes["devices.Sat.values.drive"]["new"] == 3.0
     # a switched-off unit: apply exits non-zero with one line naming it
     rig.sims.stop("Verb")

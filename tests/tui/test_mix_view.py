@@ -153,3 +153,51 @@ async def test_print_the_variants_null_them_and_deliver(summing_gear, room):
         assert albums.results and albums.results[0].startswith("good  mixed"), albums.results
         assert (album / "masters" / "mixed.wav").is_file()
         assert app.errors == []
+
+
+async def test_a_variants_mutes_are_picked_checked_and_saved(room):
+    """``m`` on a variant: the stems it mutes, at least one; ``full`` mutes none; saved through recall."""
+    from recall.store import load_sheet
+    from recall.studio import load_studio
+    from textual.widgets import SelectionList
+
+    from tui.views.mix import MuteEditor
+
+    app = make_app(room)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(app, pilot)
+        app.open_song("mixed", view="mix")
+        await pilot.pause()
+        variants = app.query_one("#mix-variants", DataTable)
+        variants.focus()
+        assert "Mutes" in offered(app)
+        await pilot.press("m")                      # on full: refused with a line, no editor
+        await pilot.pause()
+        assert not isinstance(app.screen, MuteEditor)
+        assert "full is every stem" in str(app.query_one("#mix-status", Static).render())
+        variants.move_cursor(row=1)
+        await pilot.press("m")
+        await pilot.pause()
+        editor = app.screen
+        assert isinstance(editor, MuteEditor)
+        picks = editor.query_one(SelectionList)
+        assert picks.selected == ["5Vox"]
+        picks.deselect("5Vox")                      # none left: refused as picked
+        await pilot.pause()
+        assert "at least one stem" in str(editor.query_one("#mute-check", Label).render())
+        await pilot.press("enter")
+        assert app.screen is editor
+        picks.select("5Vox")
+        picks.select("3Bass")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is not editor
+        assert _rows(variants)[1] == ["instrumental", "3Bass, 5Vox"]
+        app.query_one(MixView).focus()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "sheet saved" in str(app.query_one("#mix-status", Static).render())
+    sheet = load_sheet(load_studio(room), "mixed")
+    assert sheet.mix is not None and sheet.mix.variants["instrumental"] == ["3Bass", "5Vox"]
+    assert app.errors == []

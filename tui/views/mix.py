@@ -2,8 +2,9 @@
 
 Shows the studio's ``[summing]`` and the sheet's ``[mix]``: which stem plays on which
 summing input and which stems each variant mutes (``e`` moves the selected stem to
-another input, checked against the summing mixer's inputs; ``ctrl+s`` saves the sheet
-through recall). ``p`` prints every variant in consecutive passes (hybrid.live.audio.mix,
+another input, checked against the summing mixer's inputs; ``m`` picks the stems the
+selected variant mutes, ``full`` muting none and a variant at least one; ``ctrl+s`` saves
+the sheet through recall). ``p`` prints every variant in consecutive passes (hybrid.live.audio.mix,
 in a thread worker, ``s`` stops it within a period) with the bus's L/R meters; the
 results list each variant's file, integrated loudness, true peak and its null residual
 against ``full``, and the selected variant's loudness over time is drawn against the
@@ -23,9 +24,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Input, Label, ProgressBar, Static
+from textual.widgets import DataTable, Input, Label, ProgressBar, SelectionList, Static
 
 from hybrid.files.loudness.files import measure_curves
+from recall.sheet import MIX_FULL
 from tui.errors import UI_BOUNDARY, one_line
 from tui.numbers import fixed
 from tui.widgets.loudness_plot import LoudnessPlot
@@ -85,6 +87,41 @@ class InputEditor(ModalScreen[int | None]):
             self.dismiss(number)
 
 
+class MuteEditor(ModalScreen[list[str] | None]):
+    """Pick the stems a variant mutes (space toggles, enter sets): at least one, or the
+    variant is ``full`` again."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"),
+                Binding("enter", "set", "Set", priority=True)]   # before the list takes enter as a toggle
+
+    def __init__(self, variant: str, stems: list[str], muted: list[str]) -> None:
+        super().__init__()
+        self.variant = variant
+        self.stems = stems
+        self.muted = muted
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="editor"):
+            yield Label(f"[b]{self.variant}[/b] mutes", id="editor-title")
+            yield SelectionList[str](*[(stem, stem, stem in self.muted) for stem in self.stems], id="mute-list")
+            yield Label("space toggles a stem; enter to set, escape to cancel", id="mute-check")
+
+    def on_mount(self) -> None:
+        self.query_one(SelectionList).focus()
+
+    @on(SelectionList.SelectedChanged)
+    def _changed(self, _event: SelectionList.SelectedChanged) -> None:
+        chosen = self.query_one(SelectionList).selected
+        self.query_one("#mute-check", Label).update(
+            f"[green]mutes {len(chosen)} of {len(self.stems)}[/]" if chosen else
+            "[b red]a variant mutes at least one stem (full is every stem)[/]")
+
+    def action_set(self) -> None:
+        chosen = [stem for stem in self.stems if stem in self.query_one(SelectionList).selected]
+        if chosen:
+            self.dismiss(chosen)
+
+
 class MixView(Vertical):
     """The open song's summing prints and mix deliverables."""
 
@@ -94,6 +131,7 @@ class MixView(Vertical):
         Binding("p", "print_mix", "Print mix"),
         Binding("s", "stop", "Stop"),
         Binding("e", "edit_input", "Input"),
+        Binding("m", "edit_mutes", "Mutes"),
         Binding("ctrl+s", "save", "Save"),
         Binding("l", "measure", "Loudness"),
         Binding("d", "deliver", "Deliverables"),
@@ -144,7 +182,9 @@ class MixView(Vertical):
         inputs = self.query_one("#mix-inputs", DataTable)
         inputs.add_column("Stem", key="stem")
         inputs.add_column("Summing input", key="input")
-        self.query_one("#mix-variants", DataTable).add_columns("Variant", "Mutes")
+        variants = self.query_one("#mix-variants", DataTable)
+        variants.add_column("Variant", key="variant")
+        variants.add_column("Mutes", key="mutes")
         results = self.query_one("#mix-results", DataTable)
         for key, label in (("variant", "Variant"), ("state", "Print"), ("lufs", "LUFS"), ("tp", "dBTP"),
                            ("null", "Null vs full dB"), ("note", "Note")):
@@ -159,7 +199,7 @@ class MixView(Vertical):
             return self.busy == "printing the mix"
         if action == "reload":
             return not self.busy
-        if action in ("print_mix", "edit_input", "save", "measure", "deliver"):
+        if action in ("print_mix", "edit_input", "edit_mutes", "save", "measure", "deliver"):
             if self.busy or self.sheet is None or self.sheet.mix is None:
                 return False
             if action in ("print_mix", "edit_input"):
@@ -216,7 +256,7 @@ class MixView(Vertical):
             self.sheet = None
             title.update(f"[b red]{one_line(exc)}[/]")
             return
-        title.update(f"Mix [b]{self.sheet.title}[/b]: p print the variants · d deliverables · e move a stem")
+        title.update(f"Mix [b]{self.sheet.title}[/b]: p print the variants · d deliverables · e move a stem · m mutes")
         mix = self.sheet.mix
         if mix is None:
             self._status("this song's sheet has no \\[mix] table: \\[mix] inputs = { \"1Kick\" = 1, ... }")
@@ -273,6 +313,34 @@ class MixView(Vertical):
         self.sheet.doc["mix"]["inputs"][stem] = number
         self.query_one("#mix-inputs", DataTable).update_cell(stem, "input", str(number))
         self._status(f"{stem} -> input {number}; ctrl+s saves the sheet")
+
+    def action_edit_mutes(self) -> None:
+        table = self.query_one("#mix-variants", DataTable)
+        if self.sheet is None or self.sheet.mix is None or table.row_count == 0:
+            self._status("nothing to edit: the song needs a \\[mix]")
+            return
+        variant = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        if variant == MIX_FULL:
+            self._status("full is every stem: it mutes nothing (pick another variant)")
+            return
+        mix = self.sheet.mix
+        self.app.push_screen(MuteEditor(variant, list(mix.inputs), mix.variants.get(variant, [])),
+                             lambda muted: self._set_mutes(variant, muted))
+
+    def _set_mutes(self, variant: str, muted: list[str] | None) -> None:
+        if muted is None or self.sheet is None:
+            return
+        import tomlkit
+
+        variants = self.sheet.doc["mix"].setdefault("variants", tomlkit.table())
+        if variant not in variants:
+            variants[variant] = tomlkit.table()
+        variants[variant]["mute"] = muted
+        self.query_one("#mix-variants", DataTable).update_cell(variant, "mutes", ", ".join(muted))
+        self.rows.pop(variant, None)           # its last print no longer matches the sheet
+        self.rows.setdefault(variant, VariantRow(variant, None, None))
+        self._draw_results()
+        self._status(f"{variant} mutes {', '.join(muted)}; ctrl+s saves the sheet")
 
     def action_reload(self) -> None:
         """Read the sheet again (after its [mix] was written in an editor, say)."""
