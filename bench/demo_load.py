@@ -11,7 +11,10 @@ starts, once per condition:
 
 With ``--before REV`` the same demo also runs from revision REV (a git worktree made in
 this run), alternating with this tree run by run, so before and after meet the same
-machine. ``--scheduling nort`` runs the server ``--no-realtime`` as well.
+machine. ``--scheduling nort`` runs the server ``--no-realtime`` as well. ``--clock
+real,virtual`` runs each on both kinds of server: ``real`` (asynchronous, a late client
+loses its cycle: an interface's clock) and ``virtual`` (the demo's own: synchronous, a
+late cycle is waited for and counted as a clock slip, ``JackServer.virtual_clock``).
 
 Beside each demo a probe thread at SCHED_FIFO 80 (above jackd and every client) sleeps
 1 ms at a time and counts the wake-ups that came more than a JACK period late: the
@@ -26,7 +29,7 @@ pings of the last attempt, the xruns jackd reported over the whole demo (and whi
 clients were late), and the wall time.
 
     python bench/demo_load.py [--runs N] [--conditions idle,busy] [--scheduling rt,nort] [--before REV]
-                              [--period FRAMES]
+                              [--period FRAMES] [--clock real,virtual]
 """
 
 from __future__ import annotations
@@ -115,10 +118,13 @@ def probe(priority: int, period: int = PERIOD) -> int:
     return 0
 
 
-def run_demo(realtime: bool, load: Load | None, tag: str, tree: Path = ROOT, period: int = PERIOD) -> dict:
-    server = JackServer(name=f"bench-demo-load-{os.getpid()}-{tag}", period_frames=period, realtime=realtime)
+def run_demo(realtime: bool, load: Load | None, tag: str, tree: Path = ROOT, period: int = PERIOD,
+             clock: str = "real") -> dict:
+    server = JackServer(name=f"bench-demo-load-{os.getpid()}-{tag}", period_frames=period, realtime=realtime,
+                        virtual_clock=clock == "virtual")
     server.start(slot_wait_s=120)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH")])))
+    env.update(server.environ())   # the demo (--jack) takes the server as it is, its clock included
     start = time.monotonic()
     prober = subprocess.Popen([sys.executable, __file__, "--probe", str(PROBE_PRIORITY), "--period", str(period)],
                               stdout=subprocess.PIPE,
@@ -138,7 +144,7 @@ def run_demo(realtime: bool, load: Load | None, tag: str, tree: Path = ROOT, per
         floor = json.loads(prober.communicate()[0] or "{}")
     late = Counter(m.group(1) for line in server.log_tail(200) for m in [LATE.search(line)] if m)
     result = {"scheduling": "rt" if server.realtime_granted else "nort", "wall_s": wall,
-              "server_xruns": server.xruns_logged, "good": 0, "files": 0, "pass_xruns": [], "error": None,
+              "server_xruns": server.xruns_logged, "late_cycles": server.late_cycles_logged, "good": 0, "files": 0, "pass_xruns": [], "error": None,
               "late": ", ".join(f"{name} {count}" for name, count in late.most_common(4)), "floor": floor}
     try:
         report = json.loads(out)
@@ -189,6 +195,8 @@ def main() -> int:
     parser.add_argument("--before", metavar="REV", help="also run the demo from git revision REV, alternating")
     parser.add_argument("--period", default=str(PERIOD),
                         help=f"JACK period in frames, or several (1024,2048) run alternately (default {PERIOD})")
+    parser.add_argument("--clock", default="real,virtual",
+                        help="real (async server), virtual (sync: the demo's own) or both (default both)")
     parser.add_argument("--probe", type=int, metavar="PRIO", help=argparse.SUPPRESS)  # the floor probe's process
     args = parser.parse_args()
     if args.probe is not None:
@@ -196,12 +204,13 @@ def main() -> int:
     periods = [int(p) for p in args.period.split(",") if p]
     conditions = [c for c in args.conditions.split(",") if c]
     schedules = [s for s in args.scheduling.split(",") if s]
+    clocks = [c for c in args.clock.split(",") if c]
     if "rt" in schedules and not realtime_allowed():
         print("note: this process may not use real-time scheduling: 'rt' runs fall back to --no-realtime")
     print(f"hybrid demo --no-tui at JACK period {args.period} frames (48 kHz); busy = 2 busy loops + dd 4000 MB conv=fsync; "
           f"load average now {os.getloadavg()[0]:.1f}")
-    print(f"{'tree':<11}{'machine':<8}{'jackd':<7}{'run':>4}{'files good':>12}{'attempts':>9}{'spoilt':>8}"
-          f"{'xruns in pass':>15}{'jackd xruns':>13}{'wall s':>8}{'floor: late > period':>22}")
+    print(f"{'tree':<11}{'machine':<8}{'jackd':<13}{'run':>4}{'files good':>12}{'attempts':>9}{'spoilt':>8}"
+          f"{'xruns in pass':>15}{'jackd xruns':>13}{'late cycles':>13}{'wall s':>8}{'floor: late > period':>22}")
     totals: dict[tuple[str, str, str], list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-demo-load-") as tmp:
         trees = [("after", ROOT)]
@@ -209,24 +218,25 @@ def main() -> int:
             trees.insert(0, (args.before[:8], worktree(args.before, Path(tmp))))
         try:
             for condition in conditions:
-                for sched in schedules:
+                for sched, clock in [(s, c) for s in schedules for c in clocks]:
                     for run in range(1, args.runs + 1):
                         for (label, tree), period in [(t, p) for t in trees for p in periods]:
                             if len(periods) > 1:
                                 label = f"{label[:5]}/{period}"
-                            tag = f"{condition}-{sched}-{label.replace('/', '-')}-{run}"
+                            tag = f"{condition}-{sched}-{clock}-{label.replace('/', '-')}-{run}"
                             if condition == "busy":
                                 with Load(Path(tmp)) as load:
                                     time.sleep(2)  # let the writer fill the page cache first
-                                    result = run_demo(sched == "rt", load, tag, tree, period)
+                                    result = run_demo(sched == "rt", load, tag, tree, period, clock)
                             else:
-                                result = run_demo(sched == "rt", None, tag, tree, period)
+                                result = run_demo(sched == "rt", None, tag, tree, period, clock)
+                            result["scheduling"] += f"/{clock}"
                             totals.setdefault((label, condition, result["scheduling"]), []).append(result)
                             good = f"{result['good']} of {result['files']}"
                             xruns = ",".join(str(x) for x in result["pass_xruns"]) or "-"
-                            print(f"{label:<11}{condition:<8}{result['scheduling']:<7}{run:>4}{good:>12}"
+                            print(f"{label:<11}{condition:<8}{result['scheduling']:<13}{run:>4}{good:>12}"
                                   f"{result.get('attempts', 0):>9}{result.get('spoilt', 0):>8}{xruns:>15}"
-                                  f"{result['server_xruns']:>13}{result['wall_s']:>8.1f}"
+                                  f"{result['server_xruns']:>13}{result['late_cycles']:>13}{result['wall_s']:>8.1f}"
                                   f"{_floor(result['floor']):>22}"
                                   + (f"  error: {result['error']}" if result["error"] else "")
                                   + (f"  late: {result['late']}" if result["late"] else ""), flush=True)

@@ -81,7 +81,7 @@ class JackServer:
     _log: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=200),
                                     init=False, repr=False)
     _drain: threading.Thread | None = field(default=None, init=False, repr=False)
-    _xruns: list[int] = field(default_factory=lambda: [0], init=False, repr=False)
+    _xruns: list[int] = field(default_factory=lambda: [0, 0], init=False, repr=False)
 
     def start(self, timeout_s: float = 10.0, slot_wait_s: float = 0.0) -> JackServer:
         """Start jackd and wait until it accepts clients.
@@ -131,7 +131,7 @@ class JackServer:
         # jackd blocks in write() with the whole graph stopped. Drain it all the time,
         # keeping the last lines for error messages.
         self._log = collections.deque(maxlen=200)
-        self._xruns = [0]
+        self._xruns = [0, 0]
         self._drain = threading.Thread(target=_drain_lines, args=(self._process.stderr, self._log, self._xruns),
                                        name=f"jackd-log-{self.name}", daemon=True)
         self._drain.start()
@@ -186,6 +186,12 @@ class JackServer:
         """Xruns jackd has reported since it started (its "JackEngine::XRun" lines: one per
         client that had not finished its cycle in time)."""
         return self._xruns[0]
+
+    @property
+    def late_cycles_logged(self) -> int:
+        """Cycles the dummy driver ran after their deadline ("JackTimedDriver::Process XRun"):
+        on a ``virtual_clock`` server, the clock slips; nothing was lost."""
+        return self._xruns[1]
 
     def log_tail(self, count: int = 20) -> list[str]:
         """The last lines jackd printed (xruns, client errors), oldest first."""
@@ -425,11 +431,14 @@ def _libc_call(name: str, *args: int) -> int:
 
 def _drain_lines(stream: IO[bytes], lines: collections.deque[str], xruns: list[int]) -> None:
     """Read ``stream`` to its end, keeping the last lines (decoded) in ``lines`` and
-    counting jackd's xrun reports in ``xruns[0]``."""
+    counting jackd's xrun reports in ``xruns[0]`` (a client late: its cycle lost, unless
+    the server is synchronous) and the dummy driver's late wake-ups in ``xruns[1]``."""
     with stream:
         for raw in iter(stream.readline, b""):
             if b"JackEngine::XRun" in raw:
                 xruns[0] += 1
+            elif b"JackTimedDriver::Process XRun" in raw:
+                xruns[1] += 1
             lines.append(raw.decode(errors="replace").rstrip())
 
 
