@@ -276,6 +276,30 @@ class Sheet:
         return Mix(inputs={str(k): int(v) for k, v in (table.get("inputs") or {}).items()}, variants=variants,
                    null_limit_db=float(table.get("null_limit_db", -50.0)))
 
+    def set_mix(self, mix: Mix | None) -> None:
+        """Write ``[mix]`` as a whole (inputs, the variants other than ``full``, the null limit
+        where it is not the default); None removes it."""
+        if mix is None:
+            if "mix" in self.doc:
+                del self.doc["mix"]
+            return
+        table = tomlkit.table()
+        inputs = tomlkit.table()
+        for stem, number in mix.inputs.items():
+            inputs[stem] = int(number)
+        table["inputs"] = inputs
+        variants = tomlkit.table(is_super_table=True)
+        for name, muted in mix.variants.items():
+            if name != MIX_FULL:
+                variant = tomlkit.table()
+                variant["mute"] = list(muted)
+                variants[name] = variant
+        if len(variants):
+            table["variants"] = variants
+        if mix.null_limit_db != Mix.null_limit_db:
+            table["null_limit_db"] = float(mix.null_limit_db)
+        self.doc["mix"] = table
+
     def set_inserts(self, track: str, inserts: list[Insert]) -> None:
         tracks = self.doc.setdefault("tracks", tomlkit.table(is_super_table=True))
         if track not in tracks:

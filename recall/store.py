@@ -26,7 +26,7 @@ import re
 import shutil
 import tomllib
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from datetime import datetime, UTC
 from pathlib import Path
@@ -35,7 +35,7 @@ from recall.atomic import is_temp, writer_lock
 from recall.errors import Problem, RecallError, RecallProblems, key_path
 from recall.merge import merge_documents
 from recall.paths import SongPaths, StudioPaths
-from recall.sheet import Insert, Sheet, validate_sheet
+from recall.sheet import MIX_FULL, Mix, Sheet, validate_sheet
 from recall.state import StudioState
 from recall.studio import Studio
 from recall.tomlio import parse_toml, read_text, save_text
@@ -424,7 +424,8 @@ def copy_sheet(studio: Studio | str | Path, source: str, target: str, *, title: 
     """Start ``target`` from ``source``'s settings (an album shares most of them).
 
     Copies device values, device notes and photos (the files too), the insert chains of tracks with
-    the same name, and the checklist (unticked). An existing target keeps its own
+    the same name, ``[mix]`` for the stems both songs have (their summing inputs, and each
+    variant with the mutes that still apply), and the checklist (unticked). An existing target keeps its own
     title, artist, tracks and files, and its previous text goes to its history. A new
     target (``title`` or ``target`` as the title) gets the source's artist, album and
     sample rate and no tracks (intake adds them).
@@ -459,7 +460,17 @@ def _copy_into(studio: Studio | str | Path, src: Sheet, dst: Sheet, target_path:
     src_chains = {t.name: t.inserts for t in src.tracks}
     for track in dst.tracks:
         if track.name in src_chains:
-            dst.set_inserts(track.name, [Insert(i.loop, list(i.devices)) for i in src_chains[track.name]])
+            dst.set_inserts(track.name, [replace(i, devices=list(i.devices)) for i in src_chains[track.name]])
+    if src.mix is not None:
+        names = {t.name for t in dst.tracks}
+        inputs = {stem: number for stem, number in src.mix.inputs.items() if stem in names}
+        if inputs:   # the summing inputs of the stems both have; a variant keeps the mutes it still can
+            variants = {}
+            for variant, muted in src.mix.variants.items():
+                kept = [stem for stem in muted if stem in inputs]
+                if variant == MIX_FULL or kept:
+                    variants[variant] = kept
+            dst.set_mix(Mix(inputs, variants, src.mix.null_limit_db))
     existing = {c.item for c in dst.checklist}
     for item in src.checklist:
         if item.item not in existing:

@@ -117,6 +117,14 @@ class StudioSession:
             self._summaries.pop(slug, None)
             return changed
 
+    def copy_from(self, source: str, slug: str) -> None:
+        """Start ``slug``'s sheet from ``source``'s: device settings, the insert chains and
+        ``[mix]`` of the stems both have, the checklist (recall.store.copy_sheet; the old
+        text goes to history)."""
+        with self._lock:
+            store.copy_sheet(self.studio, source, slug)
+            self._summaries.pop(slug, None)
+
     def history(self, slug: str) -> list[store.Version]:
         return store.history(self.root, slug)
 

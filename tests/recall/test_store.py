@@ -159,6 +159,22 @@ def test_copy_from_another_song(studio):
     assert third.values("Pultec A")["gain"] == 3.0
 
 
+def test_copy_takes_the_mix_for_the_stems_both_songs_have(studio):
+    from recall.sheet import Mix
+
+    _song(studio)
+    src = load_sheet(studio, "night-drive")
+    src.set_mix(Mix(inputs={"1Kick": 1, "2Snare": 2}, variants={"full": [], "no-kick": ["1Kick"],
+                                                                "no-snare": ["2Snare", "1Kick"]},
+                    null_limit_db=-60.0))
+    save_sheet(src, studio=studio)
+    create_song(studio.root, "Second Song", samplerate=44100, tracks={"2Snare": "stems/2Snare.wav"})
+    dst = Sheet.load(copy_sheet(studio, "night-drive", "second-song"))
+    # no kick here: its input goes, a variant that muted only the kick goes, the other keeps the snare
+    assert dst.mix == Mix(inputs={"2Snare": 2}, variants={"full": [], "no-snare": ["2Snare"]}, null_limit_db=-60.0)
+    assert "[mix.variants.no-snare]" in dst.dumps() and "no-kick" not in dst.dumps()
+
+
 def test_list_songs_sorted_with_stage(studio):
     _song(studio, "B Side")
     create_song(studio.root, "A Side", album="Demo EP", samplerate=48000, tracks={})

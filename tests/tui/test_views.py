@@ -130,3 +130,42 @@ async def test_views_switch_by_number_keys(studio):
             assert tabs.active == view
         await settle(app, pilot)
         assert app.errors == []
+
+
+async def test_a_new_song_starts_from_another_songs_settings_by_keys(studio):
+    """Sheet ``t``: pick a song; its device settings and the chains of the stems both have come over,
+    the new song's own tracks stay, the old text goes to history."""
+    from textual.widgets import OptionList
+
+    from tui.views.sheet import SongPicker
+
+    store.create_song(studio, "Late Train", samplerate=48000,
+                      tracks={"1Kick": "stems/1Kick.wav", "5Vox": "stems/5Vox.wav", "9Claps": "stems/9Claps.wav"})
+    template = store.load_sheet(studio, "night-drive")
+    app = make_app(studio)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.open_song("late-train")
+        await pilot.pause()
+        assert list(app.query(DevicePanel)) == []
+        app.query_one("#history", OptionList).focus()     # a sheet with no units yet: its history list
+        await pilot.press("t")
+        await pilot.pause()
+        picker = app.screen
+        assert isinstance(picker, SongPicker)
+        options = picker.query_one(OptionList)
+        slugs = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        assert "late-train" not in slugs and "night-drive" in slugs
+        options.highlighted = slugs.index("night-drive")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, SongPicker)
+        assert [p.device_name for p in app.query(DevicePanel)]          # the template's units, shown
+    sheet = store.load_sheet(studio, "late-train")
+    chains = {t.name: t.inserts for t in sheet.tracks}
+    wanted = {t.name: t.inserts for t in template.tracks}
+    assert set(chains) == {"1Kick", "5Vox", "9Claps"}
+    assert chains["1Kick"] == wanted["1Kick"] and chains["5Vox"] == wanted["5Vox"] and chains["9Claps"] == []
+    assert sheet.all_values() == template.all_values()
+    assert len(store.history(studio, "late-train")) == 1
+    assert app.errors == []

@@ -81,6 +81,31 @@ class NotesEditor(ModalScreen[str | None]):
         self.dismiss(event.value)
 
 
+class SongPicker(ModalScreen[str | None]):
+    """Pick the song whose settings a sheet starts from."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, target: str, songs: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.target = target
+        self.songs = songs
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="editor"):
+            yield Label(f"Start [b]{self.target}[/b] from the settings of", id="editor-title")
+            yield OptionList(*[Option(title, id=slug) for slug, title in self.songs], id="song-pick")
+            yield Label("devices, insert chains and \\[mix] of the stems both have, the checklist; "
+                        "enter to take them, escape to cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
 class SheetView(Vertical):
     """The open song's recall sheet."""
 
@@ -91,8 +116,9 @@ class SheetView(Vertical):
         Binding("d", "diff_selected", "Diff version"),
         Binding("g", "diff_gear", "Diff gear"),
         Binding("ctrl+z", "revert", "Revert"),
+        Binding("t", "from_song", "From song"),
     ]
-    PALETTE = (("Save the sheet", "save"), ("Diff the sheet against the gear now", "diff_gear"))
+    PALETTE = (("Start this sheet from another song's settings", "from_song"), ("Save the sheet", "save"), ("Diff the sheet against the gear now", "diff_gear"))
 
     @dataclass
     class GearDiff(Message):
@@ -118,6 +144,32 @@ class SheetView(Vertical):
                 yield Label("History (enter or d: diff against the sheet now)", classes="side-label")
                 yield OptionList(id="history")
                 yield Static(id="diff", classes="side-box")
+
+    def action_from_song(self) -> None:
+        if not self.slug or self.sheet is None:
+            self.app.notify("open a song first (Songs: enter)", severity="warning")
+            return
+        if self.dirty:
+            self.app.notify("this sheet has unsaved edits: ctrl+s or ctrl+z first", severity="warning")
+            return
+        songs = [(s.slug, s.title) for s in self.app.session.known_songs() if s.slug != self.slug and s.ok]
+        if not songs:
+            self.app.notify("no other song to start from", severity="warning")
+            return
+        target = self.slug
+        self.app.push_screen(SongPicker(self.sheet.title, songs), lambda source: self._copy_from(source, target))
+
+    def _copy_from(self, source: str | None, target: str) -> None:
+        if source is None or target != self.slug:
+            return
+        try:
+            self.app.session.copy_from(source, target)
+        except UI_BOUNDARY as exc:
+            self.app.notify(one_line(exc), severity="error")
+            return
+        self.sheet = None
+        self.load()
+        self.app.notify(f"{target}: settings, insert chains and \\[mix] taken from {source} (the old sheet is in history)")
 
     def focus_default(self) -> None:
         rows = list(self.query(ParamRow))
