@@ -27,6 +27,8 @@ MASTER_DIR = "master"
 DELIVER_DIR = "deliver"
 FINGERPRINTS_DIR = "fingerprints"
 ALBUM_FILE = "album.toml"
+MASTERING_FILE = "mastering.toml"
+MASTERING_SHEETS_DIR = "sheets"
 INBOX_DIR = "inbox"
 REFUSED_DIR = ".refused"
 INTAKE_NOTE = "intake/client-note.txt"
@@ -113,6 +115,16 @@ class AlbumPaths:
     @property
     def deliver(self) -> Path:
         return self.folder / DELIVER_DIR
+
+    @property
+    def mastering(self) -> Path:
+        """The mastering chain (hybrid.live.audio.master)."""
+        return self.folder / MASTERING_FILE
+
+    @property
+    def sheets(self) -> Path:
+        """The mastering sheets, one per track: ``sheets/<song>.toml``."""
+        return self.folder / MASTERING_SHEETS_DIR
 
 
 @dataclass(frozen=True)

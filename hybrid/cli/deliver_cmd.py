@@ -81,6 +81,16 @@ def cmd_deliver_approve(args) -> int:
     return 0
 
 
+def cmd_deliver_new_album(args) -> int:
+    from hybrid.files.deliver.album_edit import new_album
+
+    name = new_album(args.studio, args.title, list(args.songs), like=args.like)
+    emit({"album": name, "songs": list(args.songs), "like": args.like}, args.json,
+         lambda r: f"albums/{r['album']}: {len(r['songs'])} track(s)"
+                   + (f", mastering chain and sheets from {r['like']}" if r["like"] else ""))
+    return 0
+
+
 def register(sub) -> None:
     """Add this area's subcommands to ``sub`` (an argparse subparsers action)."""
     loud = sub.add_parser(
@@ -149,3 +159,16 @@ def register(sub) -> None:
     verify.add_argument("--studio", required=True, help="the studio folder")
     add_json_flag(verify)
     verify.set_defaults(func=cmd_deliver_verify)
+
+    new = dsub.add_parser(
+        "new-album", help="start an album (or a single) of the studio's songs",
+        description="Create albums/<slug>/album.toml with the title and one track per song, in "
+                    "the order given. With --like ALBUM: that album's performer, its mastering "
+                    "chain (mastering.toml) and a mastering sheet per song (the song's own there, "
+                    "else its first track's, to adjust).")
+    new.add_argument("title", help="the album's title (CD-Text: ISO 8859-1, at most 160 characters)")
+    new.add_argument("songs", nargs="+", metavar="SONG", help="the songs (their folder names), in running order")
+    new.add_argument("--like", metavar="ALBUM", help="copy the mastering chain and sheets of this album")
+    new.add_argument("--studio", required=True, help="the studio folder")
+    add_json_flag(new)
+    new.set_defaults(func=cmd_deliver_new_album)

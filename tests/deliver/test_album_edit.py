@@ -3,6 +3,8 @@ that never overwrites a change made to the file meanwhile."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from hybrid.errors import HybridError
@@ -94,3 +96,54 @@ def test_a_save_never_overwrites_a_change_made_meanwhile(studio):
     with pytest.raises(HybridError, match="changed on disk since it was read"):
         doc.save()
     assert '"Second"' in path.read_text(encoding="utf-8")
+
+
+def _two_song_room(root):
+    for song in ("night-drive", "glass-harbour"):
+        (root / "songs" / song).mkdir(parents=True)
+        (root / "songs" / song / "sheet.toml").write_text(
+            f'spec = "hybrid-sheet/1"\n[song]\ntitle = "{song}"\nsamplerate = 48000\n', encoding="utf-8")
+    ep = root / "albums" / "night-shift-ep"
+    (ep / "sheets").mkdir(parents=True)
+    (ep / "album.toml").write_text('spec = "hybrid-album/1"\ntitle = "Night Shift EP"\nperformer = "The Examples"\n'
+                                   '[[tracks]]\nsong = "night-drive"\n', encoding="utf-8")
+    (ep / "mastering.toml").write_text('spec = "hybrid-mastering/1"\nchain = ["M"]  # the bus chain\n',
+                                       encoding="utf-8")
+    (ep / "sheets" / "night-drive.toml").write_text('spec = "hybrid-sheet/1"\n[song]\ntitle = "ND master"\n',
+                                                    encoding="utf-8")
+    return root
+
+
+def test_new_album_like_another_takes_its_chain_and_a_sheet_per_song(tmp_path, cli):
+    import tomllib
+
+    room = _two_song_room(tmp_path / "room")
+    out = cli("deliver", "new-album", "Glass Harbour (Single)", "glass-harbour", "night-drive",
+              "--like", "night-shift-ep", "--studio", str(room), "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["album"] == "glass-harbour-single"
+    single = room / "albums" / "glass-harbour-single"
+    album = tomllib.loads((single / "album.toml").read_text(encoding="utf-8"))
+    assert album["title"] == "Glass Harbour (Single)" and album["performer"] == "The Examples"
+    assert [t["song"] for t in album["tracks"]] == ["glass-harbour", "night-drive"]
+    ep = room / "albums" / "night-shift-ep"
+    assert (single / "mastering.toml").read_text() == (ep / "mastering.toml").read_text()   # comments kept
+    # night-drive has its own mastering sheet in the EP; glass-harbour starts from the EP's first track's
+    for song in ("glass-harbour", "night-drive"):
+        assert (single / "sheets" / f"{song}.toml").read_text() == (ep / "sheets" / "night-drive.toml").read_text()
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["Night Shift EP", "night-drive"], "album 'night-shift-ep' exists already"),
+    (["B Sides", "no-such-song"], "no song 'no-such-song' in this studio"),
+    (["Наречие", "night-drive"], "is not in ISO 8859-1"),
+    (["B Sides", "night-drive", "--like", "no-album"], "album 'no-album' to copy from"),
+])
+def test_new_album_refusals_are_one_line_and_write_nothing(tmp_path, cli, args, expected):
+    room = _two_song_room(tmp_path / "room")
+    before = sorted(p.name for p in (room / "albums").iterdir())
+    out = cli("deliver", "new-album", *args, "--studio", str(room))
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hybrid: error:") and expected in lines[0], out.stderr
+    assert sorted(p.name for p in (room / "albums").iterdir()) == before

@@ -6,10 +6,10 @@ loop (the hand-set unit confirmed with y), the CD master and DDP built and verif
 approval set written. The demo's gear runs as its own process (hybrid.app.demo.gear, on the
 package's JACK server); one app instance for the whole flow.
 
-One step is not done by keys, because the UI has no editor for it: the new song's insert chains,
-gear settings and [mix] come from a template sheet (the EP's first song), as an engineer would
-start a new song's sheet in an editor; and the single's album.toml and mastering sheet are
-written the same way (the Album view edits an album; it does not create one).
+The new song's insert chains, gear settings and [mix] come from the EP's first song by keys (Sheet:
+t, pick the song). One step is not done by keys, because the UI has no editor for it: the single's
+album.toml and mastering sheet are written as files (the Album view edits an album; it does not
+create one).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import zipfile
 from pathlib import Path
 
 import soundfile as sf
-import tomlkit
-from textual.widgets import DataTable, Static, TabbedContent
+from textual.widgets import DataTable, OptionList, Static, TabbedContent
 
+from recall import store
 from recall.paths import StudioPaths
 from tests.tui.conftest import SIZE, make_app, offered, settle
 from tui.views.album import AlbumView
@@ -28,6 +28,7 @@ from tui.views.intake import IntakeView
 from tui.views.mix import MixView
 from tui.views.printing import PrintView
 from tui.views.recall import WalkBox
+from tui.views.sheet import SongPicker
 
 TEMPLATE = "night-drive"            # the demo song whose sheet the new song starts from
 SONG = "late-train"
@@ -56,18 +57,6 @@ def _upload(studio) -> None:
             sf.write(cut, audio[: int(STEM_SECONDS * rate)], rate, subtype="PCM_24")
             archive.write(cut, f"Late Train stems/{path.name}")
             cut.unlink()
-
-
-def _sheet_from_template(studio) -> None:
-    """The new song's sheet: the intake's tracks kept, the template's chains, settings and [mix] added."""
-    paths = StudioPaths(studio)
-    template = tomlkit.parse(paths.song(TEMPLATE).sheet.read_text(encoding="utf-8"))
-    sheet_file = paths.song(SONG).sheet
-    doc = tomlkit.parse(sheet_file.read_text(encoding="utf-8"))
-    assert set(doc["tracks"]) == set(template["tracks"]), (doc["tracks"], template["tracks"])
-    for key in ("tracks", "devices", "mix"):
-        doc[key] = template[key]
-    sheet_file.write_text(tomlkit.dumps(doc), encoding="utf-8")
 
 
 def _single(studio) -> None:
@@ -122,8 +111,18 @@ async def test_upload_to_approval_set_by_keys(rig, rig_studio):
                                                              "5Vox.wav"]
         assert abs(sf.info(stems / "1Kick.wav").duration - STEM_SECONDS) < 0.01
 
-        # -- the engineer's sheet for the new song (see the module doc), then recall by keys
-        _sheet_from_template(studio)
+        # -- the new song's sheet starts from the EP's first song's settings (t, pick it), then recall by keys
+        await pilot.press("t")
+        await pilot.pause()
+        picker = app.screen
+        assert isinstance(picker, SongPicker), offered(app)
+        options = picker.query_one(OptionList)
+        slugs = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        assert options.highlighted == 0
+        await pilot.press(*["down"] * slugs.index(TEMPLATE), "enter")
+        await pilot.pause()
+        sheet = store.load_sheet(studio, SONG)
+        assert all(t.inserts for t in sheet.tracks if t.name != "2Snare") and sheet.mix is not None, sheet.dumps()
         await pilot.press("3")
         await settle(app, pilot)
         assert views.active == "recall"

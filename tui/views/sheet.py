@@ -175,6 +175,8 @@ class SheetView(Vertical):
         rows = list(self.query(ParamRow))
         if rows:
             rows[0].focus()
+        elif self.slug:   # a sheet with no units yet: its history list, so the view's keys (t) work
+            self.query_one("#history", OptionList).focus()
 
     def view_shown(self) -> None:
         if self.slug and self.sheet is None:

@@ -11,6 +11,7 @@ the message names the file, and nothing is lost.
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import tomlkit
 from tomlkit.items import AoT, Table
 
 from hybrid.errors import HybridError
-from hybrid.files.deliver.album import (CREDIT_KEYS, MASTER_ID_MAX_CHARS, MAX_PREGAP_S, cdtext_problem,
+from hybrid.files.deliver.album import (ALBUM_SPEC, CREDIT_KEYS, MASTER_ID_MAX_CHARS, MAX_PREGAP_S, cdtext_problem,
                                          parse_position)
 from hybrid.files.deliver.codes import format_isrc, normalize_isrc, normalize_upc
 from recall.errors import RecallError
@@ -186,3 +187,67 @@ def record_masters(studio: str | Path, name: str, files: dict[str, str]) -> list
             continue
         return done
     return []
+
+
+def new_album(studio: str | Path, title: str, songs: list[str], *, like: str | None = None) -> str:
+    """Create ``albums/<slug of title>/`` for ``songs`` (slugs, in running order) and return its name.
+
+    album.toml gets the title and one track per song (each takes its master from
+    ``masters/<song>.wav`` once printed). With ``like`` (another album's name) it also gets
+    that album's performer, a copy of its mastering chain (mastering.toml), and a mastering
+    sheet per song: the song's own sheet there if it has one, else the sheet of ``like``'s
+    first track, as a starting point to adjust. Refused in one line, writing nothing: a
+    title CD-Text cannot carry, an album that exists, a song the studio does not have.
+    """
+    from recall.store import sheet_path, slugify
+
+    paths = StudioPaths(studio)
+    why = cdtext_problem(title.strip()) if title.strip() else "the album needs a title"
+    if why:
+        raise HybridError(f"title: {why}", where=str(paths.albums))
+    name = slugify(title)
+    album = paths.album(name)
+    if album.folder.exists():
+        raise HybridError(f"album {name!r} exists already", where=str(album.folder))
+    if not songs:
+        raise HybridError("an album needs at least one song", where=str(album.folder))
+    for song in songs:
+        if not sheet_path(studio, song).is_file():
+            raise HybridError(f"no song {song!r} in this studio", where=str(album.folder))
+    doc = tomlkit.document()
+    doc["spec"] = ALBUM_SPEC
+    doc["title"] = title.strip()
+    copies: dict[Path, str] = {}
+    if like is not None:
+        source = paths.album(like)
+        try:
+            template = parse_toml(read_text(source.file), display=str(source.file))
+        except RecallError as exc:
+            raise HybridError(f"album {like!r} to copy from: {exc.reason}", where=str(source.file)) from None
+        if isinstance(template.get("performer"), str):
+            doc["performer"] = template["performer"]
+        if source.mastering.is_file():
+            copies[album.mastering] = read_text(source.mastering)
+        first = next((t.get("song") for t in template.get("tracks", []) if isinstance(t, dict)), None)
+        for song in songs:
+            own = source.sheets / f"{song}.toml"
+            fallback = source.sheets / f"{first}.toml" if isinstance(first, str) else None
+            chosen = own if own.is_file() else fallback
+            if chosen is not None and chosen.is_file():
+                copies[album.sheets / f"{song}.toml"] = read_text(chosen)
+    tracks = tomlkit.aot()
+    for song in songs:
+        track = tomlkit.table()
+        track["song"] = song
+        tracks.append(track)
+    doc["tracks"] = tracks
+    try:
+        (album.sheets if copies else album.folder).mkdir(parents=True)
+        for path, text in copies.items():
+            save_text(path, text)
+        save_text(album.file, tomlkit.dumps(doc))   # last: an album exists once its album.toml does
+    except (OSError, RecallError) as exc:
+        shutil.rmtree(album.folder, ignore_errors=True)
+        reason = exc.reason if isinstance(exc, RecallError) else (exc.strerror or str(exc))
+        raise HybridError(f"cannot create the album: {reason}", where=str(album.folder)) from None
+    return name

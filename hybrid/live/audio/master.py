@@ -40,10 +40,9 @@ from hybrid.live.audio.printing import (PassResult, PingSettings, PrintJob, Prin
 from hybrid.live.audio.song import known_sides, store_pass_latency
 from hybrid.tomlfile import read_toml
 from recall.errors import RecallError, key_path
+from recall.paths import MASTERING_FILE, MASTERING_SHEETS_DIR
 
 MASTERING_SPEC = "hybrid-mastering/1"
-MASTERING_FILE = "mastering.toml"
-SHEETS_DIR = "sheets"
 MASTERS_DIR = "masters"
 ROUNDS_DIR = ".rounds"
 
@@ -140,7 +139,7 @@ def plan_master(studio, album: str) -> MasterPlan:
     tail = conf.get("tail_s")
     if tail is not None and (isinstance(tail, bool) or not isinstance(tail, (int, float)) or not 0 <= tail <= 60):
         raise HybridError(f"tail_s: expected seconds 0..60, got {tail!r}", where=str(path))
-    sheets_dir = album_dir / SHEETS_DIR
+    sheets_dir = album_dir / MASTERING_SHEETS_DIR
     for extra in sorted(sheets_dir.glob("*.toml")) if sheets_dir.is_dir() else []:
         if extra.stem not in songs:
             raise HybridError(f"a mastering sheet for {extra.stem!r}, which is not a track of the album "
