@@ -154,3 +154,35 @@ async def test_a_broken_album_lists_every_problem_and_no_albums_says_where_to_wr
         await settle(app, pilot)
         assert _status(app).startswith("building the DDP: ") and "upc" in _status(app)
         assert app.errors == []
+
+
+async def test_a_single_of_the_open_song_is_made_by_keys_its_title_checked_as_typed(studio):
+    """Album ``n``: a new album of the open song; a title CD-Text cannot carry is refused as typed."""
+    from tui.views.album import SingleEditor
+
+    _album(studio)
+    app = make_app(studio)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await settle(app, pilot)
+        app.open_song("paper-moons", view="album")
+        await pilot.pause()
+        view = app.query_one(AlbumView)
+        view.focus_default()
+        await pilot.press("n")
+        await pilot.pause()
+        editor = app.screen
+        assert isinstance(editor, SingleEditor)
+        assert editor.query_one(Input).value == "Paper Moons"           # the song's title to start from
+        editor.query_one(Input).value = "Бумажные луны"
+        await pilot.pause()
+        assert "ISO 8859-1" in str(editor.query_one("#single-check", Label).render())
+        await pilot.press("enter")
+        assert app.screen is editor                                     # refused: nothing written
+        editor.query_one(Input).value = "Paper Moons (Radio Edit)"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert view.album_name == "paper-moons-radio-edit", _status(app)
+        assert [r[1] for r in _rows(app.query_one("#album-tracks", DataTable))] == ["paper-moons"]
+        assert "paper-moons-radio-edit" in view.album_names()
+    assert sorted(p.name for p in (studio / "albums").iterdir()) == ["night-shift-ep", "paper-moons-radio-edit"]
+    assert app.errors == []

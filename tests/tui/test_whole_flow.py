@@ -6,10 +6,9 @@ loop (the hand-set unit confirmed with y), the CD master and DDP built and verif
 approval set written. The demo's gear runs as its own process (hybrid.app.demo.gear, on the
 package's JACK server); one app instance for the whole flow.
 
-The new song's insert chains, gear settings and [mix] come from the EP's first song by keys (Sheet:
-t, pick the song). One step is not done by keys, because the UI has no editor for it: the single's
-album.toml and mastering sheet are written as files (the Album view edits an album; it does not
-create one).
+Every step is by keys: the new song's insert chains, gear settings and [mix] come from the EP's
+first song (Sheet: t, pick the song); the single is made on Album (n: like the EP selected, its
+mastering chain and sheet) and its ISRC typed (e). Typed text is put into the focused field.
 """
 
 from __future__ import annotations
@@ -18,12 +17,12 @@ import zipfile
 from pathlib import Path
 
 import soundfile as sf
-from textual.widgets import DataTable, OptionList, Static, TabbedContent
+from textual.widgets import DataTable, Input, OptionList, Static, TabbedContent
 
 from recall import store
 from recall.paths import StudioPaths
 from tests.tui.conftest import SIZE, make_app, offered, settle
-from tui.views.album import AlbumView
+from tui.views.album import AlbumView, FieldEditor, SingleEditor
 from tui.views.intake import IntakeView
 from tui.views.mix import MixView
 from tui.views.printing import PrintView
@@ -57,20 +56,6 @@ def _upload(studio) -> None:
             sf.write(cut, audio[: int(STEM_SECONDS * rate)], rate, subtype="PCM_24")
             archive.write(cut, f"Late Train stems/{path.name}")
             cut.unlink()
-
-
-def _single(studio) -> None:
-    """A one-track album of the new song, mastered through the demo EP's chain with its first song's settings."""
-    albums = StudioPaths(studio).albums
-    ep = next(albums.glob("*/mastering.toml")).parent
-    folder = albums / ALBUM
-    (folder / "sheets").mkdir(parents=True)
-    (folder / "album.toml").write_text(f'spec = "hybrid-album/1"\ntitle = "Late Train"\nperformer = "The Examples"\n'
-                                       f'master_id = "LATE-TRAIN-1"\n\n[[tracks]]\nsong = "{SONG}"\n'
-                                       f'isrc = "GBXYZ2600042"\n', encoding="utf-8")
-    (folder / "mastering.toml").write_text((ep / "mastering.toml").read_text(encoding="utf-8"), encoding="utf-8")
-    (folder / "sheets" / f"{SONG}.toml").write_text((ep / "sheets" / f"{TEMPLATE}.toml").read_text(encoding="utf-8"),
-                                                   encoding="utf-8")
 
 
 async def _until(pilot, predicate, timeout_s: float = 60.0) -> bool:
@@ -182,15 +167,34 @@ async def test_upload_to_approval_set_by_keys(rig, rig_studio):
         song_dir = StudioPaths(studio).song(SONG).folder
         assert (song_dir / "mix" / "full.wav").is_file() and (song_dir / "mix" / "instrumental.wav").is_file()
 
-        # -- the master: the full mix through the mastering loop; the hand-set unit confirmed with y
-        _single(studio)
+        # -- a single of the new song, like the EP (its chain, the EP's first mastering sheet): n on Album;
+        # its ISRC typed on the track (e) and saved
         await pilot.press("0")
         await pilot.pause()
         album = app.query_one(AlbumView)
-        app.query_one("#albums-table", DataTable).move_cursor(row=album.album_names().index(ALBUM))
+        ep = album.album_name
+        assert ep is not None and "New single" in offered(app)
+        await pilot.press("n")
         await pilot.pause()
-        assert album.album_name == ALBUM
+        editor = app.screen
+        assert isinstance(editor, SingleEditor)
+        editor.query_one(Input).value = "Late Train (Single)"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert album.album_name == ALBUM, _text(app, "#album-status")
+        single = StudioPaths(studio).album(ALBUM)
+        assert (single.sheets / f"{SONG}.toml").read_text(encoding="utf-8") == (
+            StudioPaths(studio).album(ep).sheets / f"{TEMPLATE}.toml").read_text(encoding="utf-8")
         album.focus_default()
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, FieldEditor)
+        app.screen.query_one("#field-input", Input).value = "GB-XYZ-26-00042"
+        await pilot.press("enter", "ctrl+s")
+        await pilot.pause()
+        assert 'isrc = "GBXYZ2600042"' in single.file.read_text(encoding="utf-8"), _text(app, "#album-status")
+
+        # -- the master: the full mix through the mastering loop; the hand-set unit confirmed with y
         for _ in range(RETRIES):
             await pilot.press("m")
             assert await _until(pilot, lambda: bool(album.waiting_steps) or not album.busy)

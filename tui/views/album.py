@@ -27,8 +27,8 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Select, Static
 
-from hybrid.files.deliver.album import Album, AlbumProblems, load_album
-from hybrid.files.deliver.album_edit import ALBUM_FIELDS, TRACK_FIELDS, AlbumDoc, check_field
+from hybrid.files.deliver.album import Album, AlbumProblems, cdtext_problem, load_album
+from hybrid.files.deliver.album_edit import ALBUM_FIELDS, TRACK_FIELDS, AlbumDoc, check_field, new_album
 from hybrid.files.loudness.files import measure_curves
 from recall.paths import StudioPaths
 from tui.errors import UI_BOUNDARY, one_line
@@ -101,6 +101,41 @@ class FieldEditor(ModalScreen[tuple[str, str] | None]):
         self.dismiss((self.field, event.value))
 
 
+class SingleEditor(ModalScreen[str | None]):
+    """Type the title of a new single of the open song (checked as CD-Text as typed)."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, song: str, title: str, like: str | None) -> None:
+        super().__init__()
+        self.song = song
+        self.title_text = title
+        self.like = like
+
+    def compose(self) -> ComposeResult:
+        like = f"; mastering chain and sheet from [b]{self.like}[/b]" if self.like else ""
+        with Vertical(id="editor"):
+            yield Label(f"A new single of [b]{self.song}[/b]{like}", id="editor-title")
+            yield Input(value=self.title_text, id="single-title", select_on_focus=True)
+            yield Label("the album's title; enter to create it, escape to cancel", id="single-check")
+
+    def on_mount(self) -> None:
+        self.query_one("#single-title", Input).focus()
+
+    def _why(self, text: str) -> str | None:
+        return cdtext_problem(text.strip()) if text.strip() else "the album needs a title"
+
+    @on(Input.Changed, "#single-title")
+    def _typed(self, event: Input.Changed) -> None:
+        why = self._why(event.value)
+        self.query_one("#single-check", Label).update(f"[b red]{why}[/]" if why else "[green]ok[/] · enter to create")
+
+    @on(Input.Submitted, "#single-title")
+    def _submitted(self, event: Input.Submitted) -> None:
+        if self._why(event.value) is None:
+            self.dismiss(event.value.strip())
+
+
 class AlbumView(Vertical):
     """An album's running order, codes and loudness; the CD master, DDP and approval set."""
 
@@ -109,6 +144,7 @@ class AlbumView(Vertical):
 
     BINDINGS = [
         Binding("e", "edit_track", "Edit track"),
+        Binding("n", "new_single", "New single"),
         Binding("E", "edit_album", "Edit album"),
         Binding("ctrl+up", "move(-1)", "Move up"),
         Binding("ctrl+down", "move(1)", "Move down"),
@@ -192,6 +228,8 @@ class AlbumView(Vertical):
             return self.busy in self.CANCELLABLE
         if action == "reload":
             return not self.busy
+        if action == "new_single":
+            return not self.busy and self.app.song is not None
         if self.busy or self.album_name is None:
             return False
         if action in ("edit_track", "edit_album", "move", "save"):
@@ -207,8 +245,8 @@ class AlbumView(Vertical):
     def view_shown(self) -> None:
         self.reload()
 
-    def song_changed(self, slug: str | None) -> None:
-        pass
+    def song_changed(self, _slug: str | None) -> None:
+        self.refresh_bindings()   # "New single" needs an open song
 
     # -- reading ----------------------------------------------------------------------------
     @property
@@ -348,6 +386,32 @@ class AlbumView(Vertical):
         current = {f: self.doc.get(index, f) for f in TRACK_FIELDS}
         self.app.push_screen(FieldEditor(f"Track {index + 1}", TRACK_FIELDS, current, "isrc"),
                              lambda result: self._edited(index, result))
+
+    def action_new_single(self) -> None:
+        """A new album of the open song alone, like the album selected (its chain and sheets)."""
+        song = self.app.song
+        if not song:
+            self._status("open a song first (Songs: enter): a single is made of the open song")
+            return
+        try:
+            title = self.app.session.song_summary(song).title or song
+        except UI_BOUNDARY as exc:
+            self._status(f"[b red]{one_line(exc)}[/]")
+            return
+        self.app.push_screen(SingleEditor(song, title, self.album_name),
+                             lambda chosen: self._new_single(song, chosen, self.album_name))
+
+    def _new_single(self, song: str, title: str | None, like: str | None) -> None:
+        if title is None:
+            return
+        try:
+            name = new_album(self.app.session.root, title, [song], like=like)
+        except UI_BOUNDARY as exc:
+            self._status(f"[b red]{one_line(exc)}[/]")
+            return
+        self.album_name = name
+        self.reload()
+        self._status(f"albums/{name}: {song}" + (f", mastering chain and sheet from {like}" if like else ""))
 
     def action_edit_album(self) -> None:
         if self.doc is None:
