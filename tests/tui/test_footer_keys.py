@@ -42,7 +42,7 @@ async def test_mix_offers_its_keys_only_for_a_song_with_a_mix(tmp_path):
         assert "no [mix] table" in _text(app, "#mix-status")
         app.open_song("mixed", view="mix")
         await pilot.pause()
-        assert offered(app) == {"Print mix", "Input", "Save", "Loudness", "Deliverables", "Reload"}
+        assert offered(app) == {"Print mix", "Input", "Mutes", "Save", "Loudness", "Deliverables", "Reload"}
         await pilot.resize_terminal(100, 30)                     # the small layout: the status stays on screen
         await pilot.pause()
         status = app.query_one("#mix-status", Static).region

@@ -1,8 +1,8 @@
 """``hybrid demo`` in a real terminal (tmux): it paints, takes keys, and runs the whole job by keys
 (a client's upload taken in from the drop folder, the new song recalled with its walk-through,
 printed, mixed, mastered, the DDP built and verified, the approval set written), quits cleanly,
-and leaves no JACK server or simulator process behind. The new song's sheet and its single's
-album come from files, as in tests/tui/test_whole_flow.py (the UI has no editor for them)."""
+and leaves no JACK server or simulator process behind. The new song's sheet starts from the EP's
+first song's (Sheet: t), its single is made on Album (n), as in tests/tui/test_whole_flow.py."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 
 from hybrid.app.demo.studio import build_demo_studio
 from tests.conftest import ROOT
-from tests.tui.test_whole_flow import _sheet_from_template, _single, _upload
+from tests.tui.test_whole_flow import TEMPLATE, _upload
 
 EXIT_MARK = "DEMO-EXIT="
 RETRIES = 3
@@ -119,7 +119,18 @@ def test_demo_in_a_real_terminal(tmp_path):
         term.wait_for("song Late Train: 5 stems", timeout_s=60)
         term.keys("a")
         term.wait_for("Late Train")
-        _sheet_from_template(studio)                 # the engineer's sheet (see the module doc)
+        # the new song's sheet from the EP's first song: t, then the song in the list (by album, title)
+        term.wait_for("Insert chains")
+        for _ in range(3):                           # the view takes focus a moment after it shows
+            try:
+                term.press_and_wait("t", "from the settings of", timeout_s=5)
+                break
+            except AssertionError:
+                continue
+        term.wait_for("from the settings of")
+        songs = ["glass-harbour", "night-drive", "paper-moons"]
+        term.keys(*["Down"] * songs.index(TEMPLATE), "Enter")
+        term.wait_for(f"taken from {TEMPLATE}")
         # recall: the gear set over MIDI and serial, then the hand-set unit walked through
         term.keys("3")
         term.wait_for("Recall Late Train")
@@ -145,11 +156,12 @@ def test_demo_in_a_real_terminal(tmp_path):
                 break
         assert "full: good" in screen and "instrumental: good" in screen, screen
         # master: the single's album; its hand-set unit confirmed with y
-        _single(studio)
         term.keys("0")
-        term.wait_for("late-train-single")
-        term.keys("BTab", "Up")                      # the albums list (the EP is open), the single above it
-        term.wait_for("Late Train · The Examples")
+        term.wait_for("New single")
+        term.keys("n")                               # like the EP (open): its chain, its first sheet
+        term.wait_for("A new single of")
+        term.keys("Enter")                           # the song's title: albums/late-train
+        term.wait_for("albums/late-train:")
         term.keys("m")
         term.wait_for("then y", timeout_s=120)
         term.keys("y")
@@ -162,7 +174,7 @@ def test_demo_in_a_real_terminal(tmp_path):
         term.wait_for("DDP verified:", timeout_s=60)
         term.keys("a")
         term.wait_for("approval set in", timeout_s=60)
-        assert list((studio / "albums" / "late-train-single").rglob("DDPMS"))
+        assert list((studio / "albums" / "late-train").rglob("DDPMS"))
         term.keys("q")
         screen = term.wait_for(EXIT_MARK, timeout_s=20)
         assert f"{EXIT_MARK}0" in screen, screen

@@ -192,7 +192,7 @@ async def test_upload_to_approval_set_by_keys(rig, rig_studio):
         app.screen.query_one("#field-input", Input).value = "GB-XYZ-26-00042"
         await pilot.press("enter", "ctrl+s")
         await pilot.pause()
-        assert 'isrc = "GBXYZ2600042"' in single.file.read_text(encoding="utf-8"), _text(app, "#album-status")
+        assert 'isrc = "GB-XYZ-26-00042"' in single.file.read_text(encoding="utf-8"), _text(app, "#album-status")
 
         # -- the master: the full mix through the mastering loop; the hand-set unit confirmed with y
         for _ in range(RETRIES):

@@ -175,7 +175,8 @@ class SheetView(Vertical):
         rows = list(self.query(ParamRow))
         if rows:
             rows[0].focus()
-        elif self.slug:   # a sheet with no units yet: its history list, so the view's keys (t) work
+        elif self.sheet is not None and not self.sheet.used_devices():
+            # a sheet with no units yet: its history list, so the view's keys (t) work
             self.query_one("#history", OptionList).focus()
 
     def view_shown(self) -> None:
