@@ -1,6 +1,6 @@
 """The demo's main job on an idle machine and with both cores busy: xruns per print pass, before and after.
 
-Runs ``hybrid demo --no-tui --json --jack NAME`` (recall, verify, ping, print one song's
+Runs ``hybrid demo --no-tui --song-only --json --jack NAME`` (recall, verify, ping, print one song's
 stems through the simulated room at JACK period 1024) on a JACK server this bench
 starts, once per condition:
 
@@ -130,7 +130,8 @@ def run_demo(realtime: bool, load: Load | None, tag: str, tree: Path = ROOT, per
                               stdout=subprocess.PIPE,
                               text=True)
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "hybrid", "demo", "--no-tui", "--json", "--jack", server.name],
+        proc = subprocess.Popen([sys.executable, "-m", "hybrid", "demo", "--no-tui", "--song-only", "--json", "--jack",
+                                 server.name],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tree)
         while proc.poll() is None:
             if load is not None:
@@ -249,7 +250,7 @@ def main() -> int:
         passes = sum(1 for r in results if r["files"] and r["good"] == r["files"])
         attempts = sum(r.get("attempts", 0) for r in results)
         spoilt = sum(r.get("spoilt", 0) for r in results)
-        print(f"{label:<11}{condition:<8}{sched:<7}all files good in {passes} of {len(results)} run(s); "
+        print(f"{label:<11}{condition:<8}{sched:<13}all files good in {passes} of {len(results)} run(s); "
               f"{spoilt} of {attempts} print attempts spoilt by xruns; "
               f"jackd xruns per run {sum(r['server_xruns'] for r in results) / len(results):.1f}; "
               f"FIFO {PROBE_PRIORITY} probe woken more than a period late {sum(r['floor'].get('over_period', 0) for r in results)} "
