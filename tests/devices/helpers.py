@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 
 
@@ -29,3 +31,32 @@ def off_default_values(profile) -> dict:
         else:
             out[name] = not p.default
     return out
+
+
+class RawServer:
+    """A misbehaving unit: ``handler(conn)`` runs for each TCP connection on 127.0.0.1."""
+
+    def __init__(self, handler, kind=socket.SOCK_STREAM):
+        self.sock = socket.socket(socket.AF_INET, kind)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.handler = handler
+        self.kind = kind
+        if kind == socket.SOCK_STREAM:
+            self.sock.listen(4)
+            threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.handler, args=(conn,), daemon=True).start()
+
+    def close(self):
+        self.sock.close()
+
+    @property
+    def url(self) -> str:
+        return f"tcp://127.0.0.1:{self.port}"

@@ -22,7 +22,7 @@ from devices.profile import load_profile, profile_from_dict, resolve_profile
 from devices.simulator import Simulator
 from devices.transports.osc import OscCommand, OscSim
 from devices.transports.tcp import TcpSim
-from tests.devices.helpers import wait_for
+from tests.devices.helpers import RawServer, wait_for
 
 HERE = Path(__file__).resolve().parent / "profiles"
 
@@ -51,31 +51,6 @@ def tcp_sat():
 @pytest.fixture
 def osc_desk():
     return load_profile(HERE / "test-osc-desk.toml")
-
-
-class RawServer:
-    """A misbehaving unit: ``handler(conn)`` runs for each TCP connection on 127.0.0.1."""
-
-    def __init__(self, handler, kind=socket.SOCK_STREAM):
-        self.sock = socket.socket(socket.AF_INET, kind)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.handler = handler
-        self.kind = kind
-        if kind == socket.SOCK_STREAM:
-            self.sock.listen(4)
-            threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.handler, args=(conn,), daemon=True).start()
-
-    def close(self):
-        self.sock.close()
 
 
 # ---- tcp:// -------------------------------------------------------------------------------

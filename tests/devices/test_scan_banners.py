@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import threading
 import time
 
@@ -24,6 +23,7 @@ import pytest
 
 from devices.profile import builtin_profiles
 from devices.scan import scan
+from tests.devices.helpers import RawServer
 
 EXTRON_GREETING = b"(C) Copyright 2006, Extron Electronics CP 450 MAV Plus, Vx.xx, nn-nnn-nn\r\n"
 VIDEOHUB_PRELUDE = (b"PROTOCOL PREAMBLE:\nVersion: 2.3\n\n"
@@ -37,27 +37,14 @@ def profiles():
     return list(builtin_profiles().values())
 
 
-def _server(greeting: bytes | None) -> socket.socket:
+def _server(greeting: bytes | None) -> RawServer:
     """A loopback TCP peer that sends ``greeting`` on connect (None: says nothing) and holds the line."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(4)
-
-    def run() -> None:
-        while True:
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            if greeting is not None:
-                conn.sendall(greeting)
-            threading.Thread(target=lambda c=conn: (c.recv(100), c.close()), daemon=True).start()
-    threading.Thread(target=run, daemon=True).start()
-    return server
-
-
-def _url(server: socket.socket) -> str:
-    return f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    def greet(conn) -> None:
+        if greeting is not None:
+            conn.sendall(greeting)
+        conn.recv(100)
+        conn.close()
+    return RawServer(greet)
 
 
 def test_a_serial_unit_is_recognised_by_its_power_up_greeting(profiles, pty_pair):
@@ -87,7 +74,7 @@ def test_a_serial_line_that_never_greets_ends_within_the_timeout(profiles, pty_p
 
 def test_a_videohub_is_recognised_by_its_protocol_preamble_over_tcp(profiles):
     hub, mute = _server(VIDEOHUB_PRELUDE), _server(None)
-    hub_url, mute_url = _url(hub), _url(mute)
+    hub_url, mute_url = hub.url, mute.url
     try:
         t0 = time.monotonic()
         result = scan(profiles, [hub_url, mute_url], timeout_s=0.5)
@@ -105,7 +92,7 @@ def test_a_videohub_is_recognised_by_its_protocol_preamble_over_tcp(profiles):
 def test_cli_scan_lists_serial_and_tcp_units_in_the_order_given(cli, pty_pair):
     master, path = pty_pair
     hub = _server(VIDEOHUB_PRELUDE)
-    hub_url = _url(hub)
+    hub_url = hub.url
     stop = threading.Event()
 
     def power_cycle() -> None:       # the CLI's start takes a while: the unit is switched on again and again

@@ -8,7 +8,6 @@ its profile's timeout, and the other units' recall goes on and is verified.
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from recall.studio import init_studio, load_studio
 
 from devices.profile import load_profile
 from devices.simulator import Simulator
+from tests.devices.helpers import RawServer
 
 PROFILES = Path(__file__).resolve().parent.parent / "devices" / "profiles"
 SAT = PROFILES / "test-tcp-sat.toml"
@@ -36,22 +36,12 @@ def _free_tcp_port() -> int:
     return port
 
 
-def _garbage_server() -> socket.socket:
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(2)
-
-    def run() -> None:
-        while True:
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            conn.sendall(b"TN-1 ready\r\nPassword:")      # greets like the unit, then talks nonsense
-            while conn.recv(100):
-                conn.sendall(b"\x00??\r\n")
-    threading.Thread(target=run, daemon=True).start()
-    return server
+def _garbage_server() -> RawServer:
+    def talk_nonsense(conn) -> None:
+        conn.sendall(b"TN-1 ready\r\nPassword:")      # greets like the unit, then talks nonsense
+        while conn.recv(100):
+            conn.sendall(b"\x00??\r\n")
+    return RawServer(talk_nonsense)
 
 
 def test_network_faults_fail_one_unit_each_and_the_rest_is_recalled(tmp_path):
@@ -61,7 +51,7 @@ def test_network_faults_fail_one_unit_each_and_the_rest_is_recalled(tmp_path):
     garbage = _garbage_server()
     dead_port = f"tcp://127.0.0.1:{_free_tcp_port()}"
     mute_port = f"osc.udp://127.0.0.1:{silent.getsockname()[1]}"
-    garbage_port = f"tcp://127.0.0.1:{garbage.getsockname()[1]}"
+    garbage_port = garbage.url
     with Simulator(sat) as sat_sim, Simulator(desk, "osc.udp://127.0.0.1:0") as desk_sim:
         root = tmp_path / "studio"
         init_studio(root)
