@@ -337,8 +337,7 @@ class MixView(Vertical):
             variants[variant] = tomlkit.table()
         variants[variant]["mute"] = muted
         self.query_one("#mix-variants", DataTable).update_cell(variant, "mutes", ", ".join(muted))
-        self.rows.pop(variant, None)           # its last print no longer matches the sheet
-        self.rows.setdefault(variant, VariantRow(variant, None, None))
+        self.rows[variant] = VariantRow(variant, None, None)   # its last print no longer matches the sheet
         self._draw_results()
         self._status(f"{variant} mutes {', '.join(muted)}; ctrl+s saves the sheet")
 

@@ -229,9 +229,9 @@ def new_album(studio: str | Path, title: str, songs: list[str], *, like: str | N
         if source.mastering.is_file():
             copies[album.mastering] = read_text(source.mastering)
         first = next((t.get("song") for t in template.get("tracks", []) if isinstance(t, dict)), None)
+        fallback = source.sheets / f"{first}.toml" if isinstance(first, str) else None
         for song in songs:
             own = source.sheets / f"{song}.toml"
-            fallback = source.sheets / f"{first}.toml" if isinstance(first, str) else None
             chosen = own if own.is_file() else fallback
             if chosen is not None and chosen.is_file():
                 copies[album.sheets / f"{song}.toml"] = read_text(chosen)
