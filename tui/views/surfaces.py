@@ -270,11 +270,12 @@ class SurfacesView(Vertical):
     @on(Opened)
     def _opened(self, event: Opened) -> None:
         self.busy.discard(event.name)
-        self.reload()
+        if event.connection is not None:
+            self.connections[event.name] = event.connection
+        self.reload()  # after the connection is known, so its row says online at once
         if event.connection is None:
             self._status(f"[b red]{event.name}: {one_line(event.error or RuntimeError('not opened'))}[/]")
         else:
-            self.connections[event.name] = event.connection
             self._status(f"{event.name} shows {event.connection.song}: "
                          f"{len(event.connection.binding.slots)} controls · [ ] bank · d disconnect")
             for line in event.connection.binding.errors:
