@@ -141,15 +141,11 @@ def _listen(session, slug: str) -> JobStep:
     """Verify by ear against the stored fingerprints; on a song's first recall, store them."""
     name = "verify: listen to each chain"
     if not session.fingerprinted(slug):
-        stored, failed = [], []
-        try:  # every chain in one measurement (loops share a stream)
-            stored = [fp.key.label for fp in session.fingerprint(slug)]
-        except HybridError:
-            for loop in session.song_loops(slug):  # chain by chain: the one that cannot be measured is named
-                try:
-                    stored.extend(fp.key.label for fp in session.fingerprint(slug, loops=[loop]))
-                except HybridError as exc:
-                    failed.append(f"loop {loop}: {exc}")
+        # every chain in one measurement (loops share a stream); a chain that cannot be
+        # measured is named and the others are stored
+        refused: list[HybridError] = []
+        stored = [fp.key.label for fp in session.fingerprint(slug, failed=refused)]
+        failed = [str(exc) for exc in refused]
         summary = (f"first recall: stored how its {len(stored)} chain(s) sound, "
                    "the next recall is checked against it")
         if failed:

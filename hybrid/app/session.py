@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from devices.errors import DeviceError
 from hybrid.app.print_job import XRUN_RETRIES, PrintRequest, print_request, run_request
@@ -31,6 +34,9 @@ from recall.paths import SongPaths, StudioPaths
 from recall.sheet import Sheet, normalise_value
 from recall.studio import Studio, load_studio
 from recall.walkthrough import Step, walkthrough
+
+TAIL_LISTEN_S = 0.5
+"""Measuring a loop listens this long after its ping, to hear how long the loop rings on."""
 
 
 class StudioSession:
@@ -168,14 +174,14 @@ class StudioSession:
         return folder.is_dir() and any(folder.glob("*.npz"))
 
     def fingerprint(self, slug: str, *, loops: list[str] | None = None,
-                    progress: Callable[[str], None] | None = None):
+                    progress: Callable[[str], None] | None = None, failed: list[HybridError] | None = None):
         """Store how each insert chain of the song (or those on ``loops``) sounds now
-        (hybrid.live.verify.fingerprint_song)."""
+        (hybrid.live.verify.fingerprint_song; ``failed``: see there)."""
         from hybrid.live.verify import song as verify
 
         self.find_interface(self._interface())
         with self.audio_lock:
-            return verify.fingerprint_song(self.root, slug, loops=loops, progress=progress)
+            return verify.fingerprint_song(self.root, slug, loops=loops, progress=progress, failed=failed)
 
     def verify_by_ear(self, slug: str, *, progress: Callable[[str], None] | None = None):
         """Measure each chain again against its fingerprint (hybrid.live.verify.verify_song): a SongVerdict."""
@@ -238,11 +244,14 @@ class StudioSession:
         dev = self.find_interface(iface)
         rate = int(iface.samplerate or 48000)
         signal_ = ping.ping_signal(rate)
+        # the ping, then silence to hear how long the loop rings on (a reverb's decay: _store_tail)
+        listen = replace(signal_, sent=np.concatenate([signal_.sent, np.zeros(int(TAIL_LISTEN_S * rate),
+                                                                              dtype=signal_.sent.dtype)]))
         for attempt in range(2):
             with self.audio_lock:
                 try:
-                    received, xruns = ping.run_duplex(dev.index, signal_, loop.out_channel, loop.in_channel,
-                                                      rate, iface.blocksize or 0, where)
+                    heard, xruns = ping.run_duplex(dev.index, listen, loop.out_channel, loop.in_channel,
+                                                   rate, iface.blocksize or 0, where)
                 except HybridError as exc:
                     if attempt or exc.code != HOST_ERROR:
                         raise
@@ -255,9 +264,11 @@ class StudioSession:
                 break
         else:
             raise HybridError(f"xruns during the ping ({xruns}) twice; the machine is too loaded", where=where)
+        received = heard[:signal_.frames]      # the ping as a print embeds it
         result = ping.estimate(signal_.sent, received, rate, max_latency_samples=signal_.max_latency_samples,
                                where=where)
         self._store_latency(loop, result)
+        self._store_tail(loop, signal_, heard, result.latency_samples, rate)
         state = self._state_from(loop, result, rate, "fresh")
         state.impulse = impulse_around(signal_.sent, received, result.latency_samples)
         state.transfer = loop_transfer(signal_.sent, received, rate, result.latency_samples)
@@ -354,6 +365,24 @@ class StudioSession:
         from hybrid.live.audio import latency_store
 
         latency_store.store(self.root, loop.name, result, self._latency_key())
+
+    def _store_tail(self, loop, signal_, heard, latency_samples: float, rate: int) -> None:
+        """How long ``loop``'s ping rings on, judged as a print judges its first ping
+        (``hybrid.live.audio.printing.ping_tail``), into latency.toml [tails]: the first print
+        through a reverb then leaves that gap before the stems instead of learning it from
+        a spoilt pass. ``heard``: the ping's return and ``TAIL_LISTEN_S`` more."""
+        from hybrid.live.audio import latency_store
+        from hybrid.live.audio.printing import ping_tail
+
+        def read(offset: int, count: int):
+            return heard[offset:offset + count]
+
+        floor, sweep_end = (0, signal_.start), signal_.stop
+        if ping_tail(read, latency_samples, floor, sweep_end, signal_.frames, rate) is None:
+            return                       # quiet where a print's stems would start
+        longer = ping_tail(read, latency_samples, floor, sweep_end, len(heard), rate)
+        extra_s = (len(heard) - signal_.frames) / rate
+        latency_store.store_tail(self.root, loop.name, extra_s + (longer[2] if longer is not None else 0.0))
 
     # -- print ----------------------------------------------------------------------------
 

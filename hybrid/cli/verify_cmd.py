@@ -53,9 +53,10 @@ def _progress(as_json: bool):
 def cmd_fingerprint(args) -> int:
     from hybrid.live.verify import fingerprint_song
 
+    refused: list = []    # a chain that cannot be measured is named; the others are stored
     fps = fingerprint_song(args.studio, args.song, takes=args.takes, loops=args.loop or None,
-                           isolate=not args.no_isolate, progress=_progress(args.json))
-    result = {"ok": True, "song": args.song, "fingerprints": [
+                           isolate=not args.no_isolate, progress=_progress(args.json), failed=refused)
+    result = {"ok": not refused, "song": args.song, "refused": [str(e) for e in refused], "fingerprints": [
         {"chain": fp.key.to_dict(), "samplerate": fp.samplerate, "takes": fp.takes,
          "gain_ref_db": round(fp.reference.gain_ref_db, 3),
          "noise_floor_dbfs": round(fp.reference.noise_floor_dbfs, 2),
@@ -70,10 +71,11 @@ def cmd_fingerprint(args) -> int:
             lines.append(f"{'':36s} tolerance {fp.tolerance.describe()}")
             if fp.alone:
                 lines.append(f"{'':36s} and each unit alone: {', '.join(fp.alone)}")
+        lines.extend(f"NOT STORED: {e}" for e in refused)
         return "\n".join(lines)
 
     emit(result, args.json, text)
-    return 0
+    return 1 if refused else 0
 
 
 def cmd_verify(args) -> int:

@@ -142,3 +142,23 @@ def test_stale_fingerprint_is_refused_by_name(rig, stored, cli):
         assert "stale fingerprint" in result.stderr
     finally:
         sheet.write_text(before)
+
+
+def test_a_chain_that_cannot_be_measured_is_named_and_the_others_are_stored(rig, stored, tmp_path):
+    """Loop B's cable pulled: its chain is refused by name, loop A's (measured in the same
+    stream) is still stored; the CLI says which and exits 1."""
+    folder = rig.studio / "songs" / SONG / "fingerprints"
+    saved = {p.name: p.read_bytes() for p in folder.glob("*.npz")}
+    rig.loop("B").set_open(True)
+    try:
+        result = run_cli("recall", "fingerprint", SONG, "--studio", str(rig.studio), "--no-isolate", "--json")
+        assert result.returncode == 1, result.stderr
+        data = json.loads(result.stdout)
+        assert not data["ok"] and [f["chain"]["loop"] for f in data["fingerprints"]] == ["A"]
+        (line,) = data["refused"]
+        assert line.startswith("loop B:") and "no return" in line, line
+        assert load(folder / "A.npz").created >= stored["A"].created   # stored again just now
+    finally:
+        rig.loop("B").set_open(False)
+        for name, content in saved.items():   # the module's other tests judge against the first fingerprints
+            (folder / name).write_bytes(content)

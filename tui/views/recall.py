@@ -102,6 +102,8 @@ class RecallView(Vertical):
         verdict: Any = None
         stored: int | None = None
         error: BaseException | None = None
+        refused: tuple[str, ...] = ()
+        """Chains that could not be stored (one line each; the others were)."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -338,7 +340,9 @@ class RecallView(Vertical):
         session = self.app.session
         try:
             if store or not session.fingerprinted(slug):
-                self.post_message(self.Listened(slug, stored=len(session.fingerprint(slug))))
+                refused: list = []
+                stored = len(session.fingerprint(slug, failed=refused))
+                self.post_message(self.Listened(slug, stored=stored, refused=tuple(one_line(e) for e in refused)))
             else:
                 self.post_message(self.Listened(slug, verdict=session.verify_by_ear(slug)))
         except UI_BOUNDARY as exc:
@@ -352,8 +356,11 @@ class RecallView(Vertical):
             box.update(f"[b]Verify by ear[/b]: [b red]{one_line(event.error)}[/]")
             return
         if event.stored is not None:
-            box.update(f"[b]Verify by ear[/b]: stored how {event.stored} chain(s) sound now; "
-                       "v checks them after the next recall")
+            text = (f"[b]Verify by ear[/b]: stored how {event.stored} chain(s) sound now; "
+                    "v checks them after the next recall")
+            if event.refused:
+                text += "".join(f"\n  [b red]not stored[/]: {line}" for line in event.refused)  # one_line: escaped
+            box.update(text)
             return
         self.verdict = verdict = event.verdict
         lines = ["[b]Verify by ear[/b]: " + ("[b black on bright_green] AS STORED [/]" if verdict.ok

@@ -1,12 +1,12 @@
 """Play stimuli through several insert loops at once and record their returns, sample-locked.
 
-One duplex sounddevice stream on the studio's interface plays each loop's stimulus on
-its output channel and records its input channel; ``received[k][i]`` arrived in the
-callback position where ``sent[k][i]`` was written (the ping's convention, see
-``hybrid.live.audio.ping.run_duplex``, which does the same for one loop). Loops measured
-together must not share a channel.
+One duplex stream on the studio's interface (``hybrid.live.audio.ping.run_streams``, the
+ping's own) plays each loop's stimulus on its output channel and records its input
+channel; ``received[k][i]`` arrived in the callback position where ``sent[k][i]`` was
+written. Loops measured together must not share a channel.
 
-Xruns: on a loaded machine a JACK client may miss a cycle, and a pass that reported
+Xruns (a simulated room's clock slips are none: see ``devices.jack_server.virtual_clock``):
+on a loaded machine a JACK client may miss a cycle, and a pass that reported
 xruns may have lost or repeated a block somewhere. Such a pass is not thrown away: the
 pass is played again, and the return is assembled block by block (``BLOCK`` samples)
 from passes that *agree* on that block (see ``_agree``); a block no two passes agree on
@@ -16,7 +16,6 @@ When blocks stay disputed, the measurement is refused rather than trusted.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,7 +87,7 @@ def play_record(device: str, routes: list[Route], samplerate: int, *, blocksize:
     passes: list[list[np.ndarray]] = []
     total_xruns = 0
     for _ in range(max(2, retries + 3)):
-        received, xruns = _one_pass(dev.index, routes, frames, samplerate, blocksize, where)
+        received, xruns = _one_pass(dev.index, routes, samplerate, blocksize, where)
         if xruns == 0:
             return Capture(received, total_xruns, len(passes) + 1, [])
         total_xruns += xruns
@@ -127,44 +126,13 @@ def _assemble(passes: list[list[np.ndarray]]) -> list[np.ndarray] | None:
     return out
 
 
-def _one_pass(device_index: int, routes: list[Route], frames: int, samplerate: int, blocksize: int,
+def _one_pass(device_index: int, routes: list[Route], samplerate: int, blocksize: int,
               where: str) -> tuple[list[np.ndarray], int]:
-    import sounddevice as sd
+    """One stream through every route (``hybrid.live.audio.ping.run_streams``: the one duplex
+    play-and-record, which also knows a simulated room's clock slips are no xruns)."""
+    from hybrid.live.audio.ping import run_streams
 
-    n_out = max(r.out_channel for r in routes)
-    n_in = max(r.in_channel for r in routes)
-    sent = np.zeros((frames, n_out), dtype=np.float32)
-    for r in routes:
-        sent[:, r.out_channel - 1] = r.sent
-    in_idx = [r.in_channel - 1 for r in routes]
-    received = np.zeros((frames, len(routes)), dtype=np.float32)
-    state = {"pos": 0, "xruns": 0}
-    done = threading.Event()
-
-    def callback(indata, outdata, count, _time_info, status):
-        if status.input_overflow or status.output_underflow or status.input_underflow or status.output_overflow:
-            state["xruns"] += 1
-        pos = state["pos"]
-        n = min(count, frames - pos)
-        outdata.fill(0)
-        if n > 0:
-            outdata[:n] = sent[pos:pos + n]
-            received[pos:pos + n] = indata[:n, in_idx]
-        state["pos"] = pos + n
-        if pos + n >= frames:
-            raise sd.CallbackStop
-
-    try:
-        stream = sd.Stream(device=(device_index, device_index), samplerate=samplerate, blocksize=blocksize,
-                           channels=(n_in, n_out), dtype="float32", callback=callback,
-                           finished_callback=done.set)
-    except (sd.PortAudioError, ValueError) as exc:
-        from hybrid.live.audio.portaudio import stream_error
-
-        raise stream_error(exc, "cannot open the stream", where=where) from exc
-    with stream:
-        if not done.wait(timeout=frames / samplerate + 10.0):
-            raise HybridError("the stream stalled (no audio callbacks): is the audio server running?", where=where)
-    if state["pos"] < frames:
-        raise HybridError("the stream stopped early", where=where)
-    return [received[:, k].copy() for k in range(len(routes))], state["xruns"]
+    sends = np.stack([np.asarray(r.sent, dtype=np.float32) for r in routes], axis=1)
+    received, xruns = run_streams(device_index, sends, [r.out_channel for r in routes],
+                                  [r.in_channel for r in routes], samplerate, blocksize, where)
+    return [received[:, k].copy() for k in range(len(routes))], xruns

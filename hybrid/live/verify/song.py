@@ -174,10 +174,22 @@ class _Job:
     plan: Plan
     takes: list[Measurement] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    error: HybridError | None = None
+    """Why this chain's return could not be measured (too noisy to time, open, clipping);
+    the chains measured in the same stream are not spoilt by it."""
+
+    def measured(self) -> Measurement:
+        """The first take, or this chain's refusal raised."""
+        if self.error is not None:
+            raise self.error
+        return self.takes[0]
 
 
 def _measure(studio, jobs: list[_Job], takes: int, progress: Progress | None) -> None:
-    """Fill each job's ``takes``: loops without a shared channel and with equal-length plans go together."""
+    """Fill each job's ``takes``: loops without a shared channel and with equal-length plans go together.
+
+    A chain whose return is refused (``analyse``'s refusals) gets ``error`` and no more takes;
+    the others measured beside it keep theirs. A stream that fails raises for all."""
     iface = studio.interface
     rate = int(iface.samplerate)
     pending = list(jobs)
@@ -203,7 +215,12 @@ def _measure(studio, jobs: list[_Job], takes: int, progress: Progress | None) ->
                          + (f" (take {take + 1}/{takes})" if takes > 1 else ""))
             cap = play_record(iface.device, routes, rate, blocksize=int(iface.blocksize or 0), hostapi=iface.hostapi)
             for job, sent, received in zip(group, sents, cap.received, strict=False):
-                job.takes.append(analyse(job.plan, sent, received, where=f"loop {job.chain.key.loop}"))
+                if job.error is not None:
+                    continue
+                try:
+                    job.takes.append(analyse(job.plan, sent, received, where=f"loop {job.chain.key.loop}"))
+                except HybridError as exc:
+                    job.error = exc
                 job.warnings.extend(cap.warnings)
 
 
@@ -212,8 +229,13 @@ def _utc_now() -> str:
 
 
 def fingerprint_song(studio_dir: str | Path, song: str, *, takes: int = 2, loops: list[str] | None = None,
-                     isolate: bool = True, progress: Progress | None = None) -> list[Fingerprint]:
+                     isolate: bool = True, progress: Progress | None = None,
+                     failed: list[HybridError] | None = None) -> list[Fingerprint]:
     """Measure and store the fingerprint of every chain of ``song`` (or only those on ``loops``).
+
+    All chains are measured in one stream where their loops allow. A chain whose return is
+    refused (too noisy to time, an open loop, clipping) is put in ``failed`` when that is
+    given, and the others are stored; without it, the first refusal is raised and nothing stored.
 
     With ``isolate`` and a matrix router, each unit of a multi-unit chain is also patched
     alone into the loop and fingerprinted (``<loop>@<unit>.npz``; ``Fingerprint.alone``;
@@ -231,6 +253,12 @@ def fingerprint_song(studio_dir: str | Path, song: str, *, takes: int = 2, loops
     settle_s = max(p.settle_s for p in plans)   # one length for all: measured in one stream
     jobs = [_Job(c, replace(p, settle_s=settle_s)) for c, p in zip(chains, plans, strict=False)]
     _measure(studio, jobs, takes, progress)
+    refused = [job.error for job in jobs if job.error is not None]
+    if refused and failed is None:
+        raise refused[0]
+    if failed is not None:
+        failed.extend(refused)
+    jobs = [job for job in jobs if job.error is None]
     out = [_store(studio, job, takes) for job in jobs]
     if isolate:
         for job, fp in zip(jobs, out, strict=False):
@@ -244,6 +272,7 @@ def fingerprint_song(studio_dir: str | Path, song: str, *, takes: int = 2, loops
                     route(studio, alone.key, alone.key.devices, chain.out_channel, chain.in_channel)
                     ajob = _Job(alone, job.plan)
                     _measure(studio, [ajob], 1, progress)
+                    ajob.measured()      # a unit that cannot be measured alone: refused as the chain would be
                     fp.alone[alone.key.devices[0]] = _store(studio, ajob, 1, tolerance=fp.tolerance)
             finally:
                 restore(studio, before)
@@ -392,6 +421,10 @@ def verify_song(studio_dir: str | Path, song: str, *, loops: list[str] | None = 
     _measure(studio, [j for _, j, _ in jobs], 1, progress)
     for i, job, fp in jobs:
         t1 = time.perf_counter()
+        if job.error is not None:      # this chain's return refused; the others are judged
+            verdicts[i] = ChainVerdict(job.chain.key, False, error=str(job.error), fingerprint_file=str(job.chain.path),
+                                       created=fp.created)
+            continue
         now = job.takes[0]
         comp = compare(fp, now)
         verdict = ChainVerdict(job.chain.key, comp.ok, comparison=comp, stored=fp.reference, now=now,
@@ -429,7 +462,7 @@ def _measure_alone(studio, chain: MeasuredChain, rate: int, verdict: ChainVerdic
             route(studio, alone.key, alone.key.devices, chain.out_channel, chain.in_channel)
             job = _Job(alone, fp.plan)
             _measure(studio, [job], 1, None)
-            verdict.alone[alone.key.devices[0]] = compare(fp, job.takes[0])
+            verdict.alone[alone.key.devices[0]] = compare(fp, job.measured())
     finally:
         restore(studio, before)
     failing = [name for name, c in verdict.alone.items() if not c.ok]
@@ -522,7 +555,7 @@ def check_steps(studio_dir: str | Path, song: str, steps: list[tuple[str, str]],
     models: dict[str, ChainModel] = {}
     for chain, index, device, parameter in wanted:
         job, fp = jobs[str(chain.path)]
-        comp = compare(fp, job.takes[0])
+        comp = compare(fp, job.measured())
         d = comp.deviation_vector()
         model = models.setdefault(str(chain.path), _model_for(fp, chain))
         out.append(_judge_step(model, d, comp, chain, index, device, parameter))
