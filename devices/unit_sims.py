@@ -345,11 +345,19 @@ def _tf_on(on: bool) -> str:
     return '1 "1"' if on else '0 "0"'      # as the specification's 'NOTIFY set MTX:EvntScd_On 0 0 1 "1"'
 
 
+TF_PRODUCT_NAME = "TF5"
+"""What the simulated desk calls itself when asked ``devinfo productname``."""
+
+
 def yamaha_tf(sim: Simulator, line: Any) -> str | bool | None:
     if isinstance(line, PanelMove):
         return _tf_notice(line)
     words = str(line).split(" ")
     verb = words[0]
+    if words == ["devinfo", "productname"]:   # RM series RCP spec p. 16: 'OK devinfo <item> "xxxx"'
+        return f'OK devinfo productname "{TF_PRODUCT_NAME}"'
+    if verb == "devinfo":
+        return _tf_error(sim, verb, "UnknownAddress", line)
     if verb not in ("set", "get") or len(words) != (5 if verb == "set" else 4):
         return False
     address, x_text, y_text = words[1:4]

@@ -42,7 +42,7 @@ from devices.transports.text import TextAnswerer, TextLink, TextTransport, banne
 PUMP_S = 0.05
 """How often a listened-to link takes the lines a unit sent unasked between commands."""
 
-_NET_KEYS = ("port", "banner", "greeting", "password_prompt", "password", "login_ok", "keepalive", "keepalive_ms",
+_NET_KEYS = ("port", "banner", "greeting", "identify", "password_prompt", "password", "login_ok", "keepalive", "keepalive_ms",
              "unsolicited", "reconnect_ms", "reconnect_max_ms")
 
 
@@ -57,6 +57,9 @@ class TcpSettings(SerialSettings):
     greeting: TextTemplate | None = None
     """A line or block the unit sends first that says what it is (``hybrid devices scan``
     recognises it by this, else by ``banner``); may hold ``{value}``, ``{index}``, one ``{label}``."""
+    identify: str | None = None
+    """A question for a unit that says nothing on connect (Yamaha RCP ``devinfo productname``):
+    ``hybrid devices scan`` asks it and recognises the answer by ``greeting``."""
     password_prompt: str | None = None
     """Text that asks for a password (may come without a line end: ``Password:``)."""
     password: str | None = None
@@ -76,6 +79,26 @@ def _template(reader: Any, name: str) -> TextTemplate | None:
     text = reader.get(name, str, default=None, what="a text template")
     return None if text is None else TextTemplate.parse(decode_escapes(text), file=reader.file, key=reader.key(name),
                                                         allowed=())
+
+
+def _listen(sock: socket.socket, profiles: list[Any], transport: str, timeout_s: float) -> bytes:
+    """What a unit says within ``timeout_s``; sooner once it fits a profile's greeting."""
+    heard = b""
+    deadline = time.monotonic() + timeout_s
+    while (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([sock], [], [], left)
+        if not ready:
+            break
+        try:
+            chunk = sock.recv(4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        heard += chunk
+        if banner_fits(heard.decode("latin-1"), profiles, transport):
+            break              # a greeting fitted: no need to sit out the timeout
+    return heard
 
 
 class TcpTransport(TextTransport):
@@ -99,7 +122,7 @@ class TcpTransport(TextTransport):
             net["greeting"] = None if greeting is None else TextTemplate.parse(
                 decode_escapes(greeting), file=reader.file, key=reader.key("greeting"), allowed=("value", "index", "label"))
             net["login_ok"] = _template(reader, "login_ok")
-            for key in ("password_prompt", "password", "keepalive"):
+            for key in ("password_prompt", "password", "keepalive", "identify"):
                 value = reader.get(key, str, default=None)
                 net[key] = decode_escapes(value) if value is not None else None
             net["keepalive_ms"] = float(reader.number("keepalive_ms", default=0, lo=0, hi=3_600_000))
@@ -108,6 +131,8 @@ class TcpTransport(TextTransport):
             net["reconnect_max_ms"] = float(reader.number("reconnect_max_ms", default=5000, lo=1, hi=600000))
             if net["password"] is not None and net["password_prompt"] is None:
                 reader.fail("password", "a password needs the password_prompt the unit asks with")
+            if net["identify"] is not None and net["greeting"] is None:
+                reader.fail("identify", "a question needs the greeting its answer is recognised by")
         values = {f.name: getattr(text, f.name) for f in fields(SerialSettings)}
         return TcpSettings(**values, **net)
 
@@ -126,28 +151,29 @@ class TcpTransport(TextTransport):
         return found
 
     def identify(self, port: str, profiles: list[Any], timeout_s: float) -> Identity | None:
-        """Connect and read what the unit says first (its banner); profiles whose banner fits."""
+        """Connect and read what the unit says first (its banner); profiles whose banner fits.
+
+        A unit that says nothing within half the timeout is asked the questions of the
+        profiles that have one (``identify``), and its answers are read for the rest."""
         try:
             address = host_port(port, None)
             sock = socket.create_connection(address, timeout=timeout_s)
         except (DeviceError, OSError):
             return None
-        heard = b""
-        deadline = time.monotonic() + timeout_s
+        questions = []
+        for profile in profiles:
+            settings = profile.settings.get(self.name)
+            ask = getattr(settings, "identify", None)
+            if ask and (ask + settings.terminator) not in questions:
+                questions.append(ask + settings.terminator)
         with sock:
-            while (left := deadline - time.monotonic()) > 0:
-                ready, _, _ = select.select([sock], [], [], left)
-                if not ready:
-                    break
+            heard = _listen(sock, profiles, self.name, timeout_s / 2 if questions else timeout_s)
+            if not heard and questions:
                 try:
-                    chunk = sock.recv(4096)
+                    sock.sendall("".join(questions).encode("latin-1"))
                 except OSError:
-                    break
-                if not chunk:
-                    break
-                heard += chunk
-                if banner_fits(heard.decode("latin-1"), profiles, self.name):
-                    break              # a greeting fitted: no need to sit out the timeout
+                    return None
+                heard = _listen(sock, profiles, self.name, timeout_s / 2)
         if not heard:
             return None                    # connected, but the unit said nothing within the timeout
         text = heard.decode("latin-1")

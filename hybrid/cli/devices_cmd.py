@@ -24,6 +24,7 @@ from devices.profile import Profile, builtin_profiles, load_profiles_dir, resolv
 from devices.scan import scan
 from devices.serial_port import list_serial_ports
 from devices.simulator import Simulator
+from devices.unit_sims import DECODERS
 from hybrid.cli.output import add_json_flag, emit
 from recall.values import same
 
@@ -67,6 +68,9 @@ def register(sub) -> None:
                    help="start with this value on the panel (repeatable)")
     p.add_argument("--for", dest="duration_s", type=float, metavar="SECONDS",
                    help="stop after this long instead of waiting for Ctrl-C")
+    p.add_argument("--profile-codec", action="store_true",
+                   help="read what arrives with the profile's own codec, even where a simulator written "
+                        "from the maker's document exists (devices.unit_sims)")
     add_json_flag(p)
     p.set_defaults(func=cmd_simulate)
 
@@ -246,7 +250,11 @@ def cmd_simulate(args) -> int:
         if not sep:
             raise ProfileError(f"expected PARAM=VALUE, got {item!r}", file=profile.id, key="--set")
         initial[name.strip()] = value.strip()
-    sim = Simulator(profile, args.port, channel=args.channel, state=initial)
+    # A shipped unit is simulated as its maker's document says it reads the wire, so what a
+    # profile sends lands as the real unit would take it (a profile that agrees only with
+    # itself is caught here); other profiles are read with their own codec.
+    decoder = None if args.profile_codec else DECODERS.get(profile.id)
+    sim = Simulator(profile, args.port, channel=args.channel, state=initial, decoder=decoder)
     stop = threading.Event()
 
     def on_change(param: str, value: Any) -> None:
@@ -262,13 +270,15 @@ def cmd_simulate(args) -> int:
     sim.on_change(on_change)
     previous = signal.signal(signal.SIGTERM, lambda *_a: stop.set())
     with sim:
+        reads = "the maker's document" if decoder is not None else "the profile's codec"
         where = {"event": "listening", "profile": profile.id, "transport": profile.transport,
                  "port": sim.port, "channel": sim.channel if profile.midi is not None else None,
-                 "where": sim.describe()}
+                 "where": sim.describe(), "reads_by": "document" if decoder is not None else "profile"}
         if args.json:
             _json_line(where)
         else:
-            print(f"Simulating {profile.id} ({profile.maker} {profile.model}) on {sim.describe()}.", flush=True)
+            print(f"Simulating {profile.id} ({profile.maker} {profile.model}) on {sim.describe()}, "
+                  f"reading the wire by {reads}.", flush=True)
             if profile.recallable:
                 verb = "get" if profile.readback or profile.router is not None else "set"
                 print(f"  Talk to it with: hybrid devices {verb} --profile {profile.id} --port {sim.port}"

@@ -66,6 +66,27 @@ def test_set_and_get_a_midi_unit_with_read_back(cli, jack_server):
     assert {"event": "change", "param": "type", "value": "Plate"} in events
 
 
+def test_a_shipped_unit_is_simulated_as_its_makers_document_reads_the_wire(cli, jack_server):
+    """Strymon BigSky User Manual p. 23: "MIDI BANK 1 = PRESETS 42C-85A" (bank in CC 0) and
+    "PRESET 00A = MIDI program # 0": preset 42C is B0 00 01, C0 00. The simulator the CLI starts
+    decodes by that page (devices.unit_sims), not by the profile's codec, so the preset that
+    lands is the one the pedal would load."""
+    proc, where = _simulate("strymon-bigsky", "--port", "cli-bigsky")
+    assert where["reads_by"] == "document"
+    try:
+        out = cli("devices", "set", "--profile", "strymon-bigsky", "--port", "cli-bigsky", "--json", "preset", "42C")
+        assert out.returncode == 0, out.stderr
+        sent = [t["hex"] for t in json.loads(out.stdout)["traffic"] if t.get("direction", "out") == "out"]
+        assert sent[-2:] == ["B0 00 01", "C0 00"], sent
+    finally:
+        log = _stop(proc)
+    events = [json.loads(line) for line in log.splitlines()]
+    assert {"event": "change", "param": "preset", "value": "42C"} in events, events
+    proc, where = _simulate("strymon-bigsky", "--port", "cli-bigsky-codec", "--profile-codec")
+    _stop(proc)
+    assert where["reads_by"] == "profile"
+
+
 def test_serial_unit_and_router_over_ptys(cli):
     proc, where = _simulate("hy-sat-serial")
     try:

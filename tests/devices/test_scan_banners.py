@@ -10,6 +10,11 @@ The greetings are the makers' documents' own words:
   PREAMBLE: / Version: 2.3", then "VIDEOHUB DEVICE: / Device present: true / Model name:
   Blackmagic Smart Videohub / Video inputs: 16 ..."; "A block spans multiple lines and is
   terminated by a blank line. Each line in the protocol is terminated by a newline character."
+- Yamaha RM Series Remote Control Protocol Specifications V1.2.0, p. 16, 3. Command
+  Specifications: a 'devinfo <item>' query is answered 'OK devinfo <item> "xxxx"' (e.g.
+  'OK devinfo manufacturer "Yamaha Corporation"'); the RCP family's product name query is
+  'devinfo productname'. A TF says nothing on connect; that it answers with "TF..." is inferred
+  (the profile says so).
 """
 
 from __future__ import annotations
@@ -87,6 +92,53 @@ def test_a_videohub_is_recognised_by_its_protocol_preamble_over_tcp(profiles):
     assert found.answer.startswith("PROTOCOL PREAMBLE:\nVersion: 2.3")
     assert result.silent == [mute_url]   # connected, but no greeting within the timeout
     assert took < 0.5 + 0.6                # both asked at once
+
+
+def test_a_desk_that_says_nothing_on_connect_is_asked_its_product_name(profiles):
+    """Yamaha RCP: silent on connect; asked 'devinfo productname' (LF-terminated, as every RCP
+    line), it answers 'OK devinfo productname "TF5"' and is recognised as the TF."""
+    asked: list[bytes] = []
+
+    def desk(conn) -> None:
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = conn.recv(100)
+            if not chunk:
+                break
+            data += chunk
+        asked.append(data)
+        if data == b"devinfo productname\n":
+            conn.sendall(b'OK devinfo productname "TF5"\n')
+        conn.recv(100)
+        conn.close()
+
+    tf, mute = RawServer(desk), _server(None)
+    try:
+        t0 = time.monotonic()
+        result = scan(profiles, [tf.url, mute.url], timeout_s=1.0)
+        took = time.monotonic() - t0
+    finally:
+        tf.close()
+        mute.close()
+    assert asked == [b"devinfo productname\n"]
+    (found,) = result.found
+    assert found.port == tf.url and found.profiles == ["yamaha-tf"]
+    assert found.answer.strip() == 'OK devinfo productname "TF5"'
+    assert result.silent == [mute.url]     # asked too, and still silent: not recognised as anything
+    assert took < 1.0 + 0.6
+
+
+def test_the_document_tf_simulator_answers_the_scan(profiles):
+    """The TF simulator written from the documents (devices.unit_sims) answers the same question
+    over its TCP port: `hybrid devices scan tcp://...` finds the simulated desk."""
+    from devices.simulator import Simulator
+    from devices.unit_sims import DECODERS
+
+    tf_profile = builtin_profiles()["yamaha-tf"]
+    with Simulator(tf_profile, "tcp://127.0.0.1:0", decoder=DECODERS["yamaha-tf"]) as sim:
+        result = scan(profiles, [sim.port], timeout_s=1.0)
+    (found,) = result.found
+    assert found.profiles == ["yamaha-tf"], found
 
 
 def test_cli_scan_lists_serial_and_tcp_units_in_the_order_given(cli, pty_pair):
