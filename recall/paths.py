@@ -31,6 +31,7 @@ MASTERING_FILE = "mastering.toml"
 MASTERING_SHEETS_DIR = "sheets"
 INBOX_DIR = "inbox"
 REFUSED_DIR = ".refused"
+SONG_INDEX_FILE = "song-index.json"
 INTAKE_NOTE = "intake/client-note.txt"
 
 
@@ -167,6 +168,11 @@ class StudioPaths:
     def state(self) -> Path:
         """Machine state (recall.state), logs of the gear and the print process."""
         return self.root / STATE_DIR
+
+    @property
+    def song_index(self) -> Path:
+        """What the song list shows of each sheet, cached (recall.song_index)."""
+        return self.state / SONG_INDEX_FILE
 
     def song(self, slug: str) -> SongPaths:
         return SongPaths(self.songs / slug)

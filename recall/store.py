@@ -36,6 +36,7 @@ from recall.errors import Problem, RecallError, RecallProblems, key_path
 from recall.merge import merge_documents
 from recall.paths import SongPaths, StudioPaths
 from recall.sheet import MIX_FULL, Mix, Sheet, validate_sheet
+from recall.song_index import SongIndex
 from recall.state import StudioState
 from recall.studio import Studio
 from recall.tomlio import parse_toml, read_text, save_text
@@ -374,30 +375,39 @@ def list_songs(studio: Studio | str | Path) -> list[SongSummary]:
         recalls = state.recalls()
     except RecallError:
         recalls = {}
+    # Without a Studio to validate against, what the list shows of a sheet comes from the
+    # song index where the sheet has not changed since (recall.song_index).
+    validate = isinstance(studio, Studio)
+    index = None if validate else SongIndex(paths)
     out = []
     for folder in sorted(songs.iterdir()) if songs.is_dir() else []:
         song = SongPaths(folder)
         path = song.sheet
         if not os.path.lexists(path):
             continue
-        summary = SongSummary(slug=folder.name, path=path, title=folder.name,
-                              versions=len(_versions(folder)))
-        try:
-            sheet = Sheet.peek(path)
-        except RecallProblems as exc:
-            summary.problems = exc.problems
-        except RecallError as exc:
-            summary.problems = [Problem(exc.file, exc.key, exc.reason)]
-        else:
-            summary.title = sheet.title
-            summary.artist = sheet.artist
-            summary.album = sheet.album
-            summary.stage = sheet.stage
-            summary.samplerate = sheet.samplerate
-            summary.tracks = len(sheet.tracks)
-            summary.devices = len(sheet.device_names)
-        if isinstance(studio, Studio) and summary.ok:
-            summary.problems = validate_sheet(sheet, studio)
+        summary = SongSummary(slug=folder.name, path=path, title=folder.name)
+        key = SongIndex.key(song) if index is not None else []
+        cached = index.get(folder.name, key) if index is not None else None
+        if cached is None or not _summary_from(summary, cached):
+            summary.versions = len(_versions(folder))
+            try:
+                sheet = Sheet.peek(path)
+            except RecallProblems as exc:
+                summary.problems = exc.problems
+            except RecallError as exc:
+                summary.problems = [Problem(exc.file, exc.key, exc.reason)]
+            else:
+                summary.title = sheet.title
+                summary.artist = sheet.artist
+                summary.album = sheet.album
+                summary.stage = sheet.stage
+                summary.samplerate = sheet.samplerate
+                summary.tracks = len(sheet.tracks)
+                summary.devices = len(sheet.device_names)
+                if isinstance(studio, Studio):
+                    summary.problems = validate_sheet(sheet, studio)
+            if index is not None:
+                index.put(folder.name, key, summary.to_dict())
         recall = recalls.get(folder.name)
         if isinstance(recall, dict):
             summary.last_recalled = recall.get("at")
@@ -407,8 +417,28 @@ def list_songs(studio: Studio | str | Path) -> list[SongSummary]:
             summary.last_printed = (datetime.fromtimestamp(max(prints), UTC)
                                     .isoformat(timespec="seconds").replace("+00:00", "Z"))
         out.append(summary)
+    if index is not None:
+        index.save()
     out.sort(key=lambda s: (s.album.lower(), s.title.lower()))
     return out
+
+
+def _summary_from(summary: SongSummary, fields: dict[str, Any]) -> bool:
+    """Fill ``summary`` from a song index entry (``SongSummary.to_dict``'s fields); False (and
+    ``summary`` untouched) for an entry that is not what the index writes."""
+    try:
+        texts = [fields[name] for name in ("title", "artist", "album", "stage")]
+        numbers = [fields[name] for name in ("samplerate", "tracks", "devices", "versions")]
+        problems = [Problem(p["file"], p["key"], p["reason"]) for p in fields["problems"]]
+    except (KeyError, TypeError):
+        return False
+    if not (all(isinstance(t, str) for t in texts) and all(type(n) is int for n in numbers)
+            and all(isinstance(p.reason, str) for p in problems)):
+        return False
+    summary.title, summary.artist, summary.album, summary.stage = texts
+    summary.samplerate, summary.tracks, summary.devices, summary.versions = numbers
+    summary.problems = problems
+    return True
 
 
 def _copy_files(src_folder: Path, dst_folder: Path, rel_paths: list[str]) -> None:
