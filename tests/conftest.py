@@ -30,7 +30,13 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 @pytest.fixture(scope="session")
 def jack_server():
     """A running ``jackd -d dummy`` (48 kHz, period 256) private to this test session."""
-    server = JackServer(name=f"hybrid-test-{os.getpid()}")
+    yield from private_jack_server("hybrid-test")
+
+
+def private_jack_server(prefix: str, **settings):
+    """A JACK dummy server named ``<prefix>-<pid>`` (``settings``: JackServer's), this process's
+    default until the generator ends: the body of the ``jack_server`` fixtures."""
+    server = JackServer(name=f"{prefix}-{os.getpid()}", **settings)
     server.start(slot_wait_s=300)
     saved = {k: os.environ.get(k) for k in server.environ()}
     os.environ.update(server.environ())
