@@ -55,7 +55,7 @@ class HybridApp(App[int]):
         *(Binding(f"f{i}", f"show('{view.id}')", view.label, show=False)
           for i, view in enumerate(VIEWS, start=1)),
         Binding("q", "quit", "Quit"),
-        Binding("ctrl+p", "command_palette", "Commands", show=True, priority=True),
+        Binding("ctrl+p", "command_palette", "Commands", show=False, priority=True),  # the footer shows it on its right
     ]
 
     song: reactive[str | None] = reactive(None)

@@ -89,6 +89,22 @@ def test_a_dry_loop_needs_no_gap(tail_gear, tmp_path):
     assert np.max(np.abs(printed[len(x) // 2:, 0] - x[len(x) // 2:, 0])) < 1e-3
 
 
+def _keys_room(tmp_path):
+    """A studio on the tail gear: loop PLATE (the reverb) and DRY (a wire), and a song whose
+    keys stem prints through PLATE. Returns (studio root, song folder)."""
+    root = tmp_path / "room"
+    song = root / "songs" / "keys"
+    (song / "stems").mkdir(parents=True)
+    (root / "studio.toml").write_text(f'spec = "hybrid-studio/1"\nname = "Tail"\n[interface]\ndevice = "{TAILGEAR}"\n'
+                                      'samplerate = 48000\n[loops.PLATE]\nout = 1\nin = 1\n[loops.DRY]\nout = 2\nin = 2\n')
+    _, x = _stem(tmp_path)
+    write_stem(song / "stems" / "4Keys.wav", x)
+    (song / "sheet.toml").write_text('spec = "hybrid-sheet/1"\n[song]\ntitle = "Keys"\nsamplerate = 48000\n'
+                                     '[tracks."4Keys"]\nfile = "stems/4Keys.wav"\n'
+                                     '[[tracks."4Keys".inserts]]\nloop = "PLATE"\n')
+    return root, song
+
+
 def test_print_song_remembers_the_gap_and_prints_again_with_it(tail_gear, tmp_path):
     """Through a song: the first pass measures the tail (latency.toml [tails]), the front end's
     retry prints with that gap, and the next print leaves it from the start."""
@@ -96,16 +112,7 @@ def test_print_song_remembers_the_gap_and_prints_again_with_it(tail_gear, tmp_pa
     from hybrid.app.session import StudioSession
     from hybrid.live.audio import latency_store
 
-    root = tmp_path / "room"
-    song = root / "songs" / "keys"
-    (song / "stems").mkdir(parents=True)
-    (root / "studio.toml").write_text(f'spec = "hybrid-studio/1"\nname = "Tail"\n[interface]\ndevice = "{TAILGEAR}"\n'
-                                      'samplerate = 48000\n[loops.PLATE]\nout = 1\nin = 1\n')
-    _, x = _stem(tmp_path)
-    write_stem(song / "stems" / "4Keys.wav", x)
-    (song / "sheet.toml").write_text('spec = "hybrid-sheet/1"\n[song]\ntitle = "Keys"\nsamplerate = 48000\n'
-                                     '[tracks."4Keys"]\nfile = "stems/4Keys.wav"\n'
-                                     '[[tracks."4Keys".inserts]]\nloop = "PLATE"\n')
+    root, song = _keys_room(tmp_path)
     session = StudioSession(root)
     request = PrintRequest(song="keys", options=FAST, ping=FAST_PING)
     notes: list[str] = []
@@ -135,16 +142,7 @@ def test_measuring_the_loop_hears_its_tail_so_the_first_print_leaves_the_gap(tai
     from hybrid.live.audio import latency_store
     from hybrid.live.audio.printing import PingSettings
 
-    root = tmp_path / "room"
-    song = root / "songs" / "keys"
-    (song / "stems").mkdir(parents=True)
-    (root / "studio.toml").write_text(f'spec = "hybrid-studio/1"\nname = "Tail"\n[interface]\ndevice = "{TAILGEAR}"\n'
-                                      'samplerate = 48000\n[loops.PLATE]\nout = 1\nin = 1\n[loops.DRY]\nout = 2\nin = 2\n')
-    _, x = _stem(tmp_path)
-    write_stem(song / "stems" / "4Keys.wav", x)
-    (song / "sheet.toml").write_text('spec = "hybrid-sheet/1"\n[song]\ntitle = "Keys"\nsamplerate = 48000\n'
-                                     '[tracks."4Keys"]\nfile = "stems/4Keys.wav"\n'
-                                     '[[tracks."4Keys".inserts]]\nloop = "PLATE"\n')
+    root, song = _keys_room(tmp_path)
     session = StudioSession(root)
     session.measure_loop("DRY")
     assert "DRY" not in latency_store.tails(root)          # a wire: nothing rings, no gap

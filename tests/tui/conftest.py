@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 from textual.worker import WorkerCancelled
@@ -38,12 +39,17 @@ def rig_studio(built_studio, tmp_path_factory):
     into the demo as ``hybrid demo`` builds it, with the summing mixer, the stereo loops, each song's
     [mix] and the album (the whole-flow test mixes and masters on it). Only studio.toml and the
     sheets are written again; the stems are kept (rendering them is what costs)."""
-    root = tmp_path_factory.mktemp("tui-rig") / "Demo Room"
-    shutil.copytree(built_studio, root)
+    return mix_and_master_room(built_studio, tmp_path_factory.mktemp("tui-rig") / "Demo Room")
+
+
+def mix_and_master_room(built: Path, root: Path, interface: str = "hybrid-gear-tui") -> Path:
+    """A copy of the built demo studio at ``root`` made into the demo's mix and master room
+    (studio.toml and the sheets written again; the stems kept)."""
+    shutil.copytree(built, root)
     (root / "studio.toml").unlink()
     for sheet in (root / "songs").glob("*/sheet.toml"):
         sheet.unlink()
-    return build_demo_studio(root, interface="hybrid-gear-tui", mix_and_master=True)
+    return build_demo_studio(root, interface=interface, mix_and_master=True)
 
 
 @pytest.fixture(scope="session")

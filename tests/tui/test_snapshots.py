@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tui.conftest import SIZE, make_app
+from tests.tui.conftest import SIZE, make_app, mix_and_master_room
 
 
 async def _songs_read(pilot):
@@ -87,3 +87,18 @@ def test_album_at_two_sizes(snap_compare, studio, size):
 
     _album(studio)
     assert snap_compare(make_app(studio), terminal_size=SIZES[size], run_before=_show("album"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_mix_at_two_sizes(snap_compare, built_studio, tmp_path, size):
+    """The demo's mix room (summing mixer, each song's [mix]), before any mix is printed."""
+    room = mix_and_master_room(built_studio, tmp_path / "Demo Room")
+    assert snap_compare(make_app(room), terminal_size=SIZES[size], run_before=_show("mix", "glass-harbour"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_surfaces_at_two_sizes(snap_compare, studio, size):
+    """A studio with one MCU and an extender in studio.toml, not connected yet."""
+    with open(studio / "studio.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[surfaces.Desk]\nkind = "mcu"\nports = ["MCU Pro", "MCU XT"]\n')
+    assert snap_compare(make_app(studio), terminal_size=SIZES[size], run_before=_show("surfaces", "night-drive"))
