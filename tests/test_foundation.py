@@ -76,3 +76,20 @@ def test_jack_server_keeps_running_while_it_logs_a_lot():
         probe.close()
         client.deactivate()
         client.close()
+
+
+def test_a_signal_the_moment_a_long_command_is_ready_ends_it_normally():
+    """Simulators install their Ctrl-C/SIGTERM handling before they print "listening": CI once
+    caught the gap between the two (exit 130, "hybrid: interrupted", from a plain Ctrl-C)."""
+    import os
+    import signal
+
+    from hybrid.cli.stopping import stop_signals, wait_until
+
+    before = signal.getsignal(signal.SIGINT)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with stop_signals() as stop:
+            os.kill(os.getpid(), sig)           # delivered before the next bytecode
+            assert stop.wait(1.0)
+            wait_until(stop, None)              # returns at once: already stopped
+    assert signal.getsignal(signal.SIGINT) is before

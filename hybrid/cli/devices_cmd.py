@@ -10,9 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
-import threading
 import time
 from typing import Any
 
@@ -26,6 +24,7 @@ from devices.serial_port import list_serial_ports
 from devices.simulator import Simulator
 from devices.unit_sims import DECODERS
 from hybrid.cli.output import add_json_flag, emit
+from hybrid.cli.stopping import stop_signals, wait_until
 from recall.values import same
 
 
@@ -255,8 +254,6 @@ def cmd_simulate(args) -> int:
     # itself is caught here); other profiles are read with their own codec.
     decoder = None if args.profile_codec else DECODERS.get(profile.id)
     sim = Simulator(profile, args.port, channel=args.channel, state=initial, decoder=decoder)
-    stop = threading.Event()
-
     def on_change(param: str, value: Any) -> None:
         if param.startswith("tie."):
             text = f"output {param[4:]} <- input {value}" if value else f"output {param[4:]} untied"
@@ -268,8 +265,7 @@ def cmd_simulate(args) -> int:
             print(f"  {text}", flush=True)
 
     sim.on_change(on_change)
-    previous = signal.signal(signal.SIGTERM, lambda *_a: stop.set())
-    with sim:
+    with stop_signals() as stop, sim:
         reads = "the maker's document" if decoder is not None else "the profile's codec"
         where = {"event": "listening", "profile": profile.id, "transport": profile.transport,
                  "port": sim.port, "channel": sim.channel if profile.midi is not None else None,
@@ -285,16 +281,7 @@ def cmd_simulate(args) -> int:
                       + (" PARAM VALUE" if verb == "set" else ""), flush=True)
             print("  Ctrl-C stops it.", flush=True)
         sys.stdout.flush()
-        try:
-            deadline = None if args.duration_s is None else time.monotonic() + args.duration_s
-            while not stop.is_set():
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
-                stop.wait(0.1 if deadline is None else max(0.0, min(0.1, deadline - time.monotonic())))
-        except KeyboardInterrupt:
-            pass
-        finally:
-            signal.signal(signal.SIGTERM, previous)
+        wait_until(stop, args.duration_s)
     if not args.json:
         print("Stopped.", flush=True)
     return 0

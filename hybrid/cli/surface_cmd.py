@@ -19,6 +19,7 @@ import sys
 import time
 
 from hybrid.cli.output import add_json_flag, emit
+from hybrid.cli.stopping import stop_signals, wait_until
 
 
 def register(sub) -> None:
@@ -105,26 +106,22 @@ def cmd_simulate(args) -> int:
         raise HybridError("--extenders go with --mcu, not --hui")
     if not 0 <= args.extenders <= 3:
         raise HybridError(f"--extenders {args.extenders}: an MCU takes 0..3 extenders")
-    sim = SimulatedHui(args.hui) if args.hui else SimulatedMcu(args.mcu, extenders=args.extenders)
-    try:
-        if not args.json:
-            specs = " ".join(f"--{'hui' if args.hui else ('mcu' if i == 0 else 'xt')} {s!r}"
-                             for i, s in enumerate(sim.port_specs))
-            print(f"simulated {sim.kind.upper()} on virtual MIDI ports; use: {specs}", file=sys.stderr)
-            sys.stderr.flush()
-        deadline = None if args.seconds is None else time.monotonic() + args.seconds
+    with stop_signals() as stop:
+        sim = SimulatedHui(args.hui) if args.hui else SimulatedMcu(args.mcu, extenders=args.extenders)
         try:
-            while deadline is None or time.monotonic() < deadline:
-                time.sleep(0.05 if deadline is None else max(0.0, min(0.05, deadline - time.monotonic())))
-        except KeyboardInterrupt:
-            pass
-        picture = {
-            "kind": sim.kind, "ports": sim.port_specs, "queries_answered": sim.queries, "errors": sim.errors,
-            "strips": [{"strip": s + 1, "text": list(sim.strip_text(s)), "fader": sim.fader(s),
-                        "ring": sim.ring(s), "select": sim.led("select", s)} for s in range(sim.strips)],
-        }
-    finally:
-        sim.close()
+            if not args.json:
+                specs = " ".join(f"--{'hui' if args.hui else ('mcu' if i == 0 else 'xt')} {s!r}"
+                                 for i, s in enumerate(sim.port_specs))
+                print(f"simulated {sim.kind.upper()} on virtual MIDI ports; use: {specs}", file=sys.stderr)
+                sys.stderr.flush()
+            wait_until(stop, args.seconds, tick_s=0.05)
+            picture = {
+                "kind": sim.kind, "ports": sim.port_specs, "queries_answered": sim.queries, "errors": sim.errors,
+                "strips": [{"strip": s + 1, "text": list(sim.strip_text(s)), "fader": sim.fader(s),
+                            "ring": sim.ring(s), "select": sim.led("select", s)} for s in range(sim.strips)],
+            }
+        finally:
+            sim.close()
     emit(picture, args.json, _picture_text)
     return 0 if not picture["errors"] else 1
 

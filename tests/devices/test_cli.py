@@ -172,3 +172,12 @@ def test_set_and_get_a_network_unit_by_url(cli, profile, port, words, want):
         assert {k: values[k] for k in want} == want
     finally:
         _stop(proc)
+
+
+def test_ctrl_c_right_after_listening_is_a_normal_stop(jack_server):
+    """The line that says the simulator listens is the cue scripts and tests wait for; a Ctrl-C
+    the moment after it is a normal stop (exit 0), not an interrupted run (exit 130)."""
+    for n in range(3):
+        proc, where = _simulate("hy-comp-cc", "--port", f"cli-stop-{n}")
+        assert where["event"] == "listening"
+        _stop(proc)
