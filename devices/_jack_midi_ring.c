@@ -12,14 +12,20 @@
  *   {uint32 size, uint32 frame time (jack_last_frame_time + offset)} + bytes,
  * then one byte is written to the port's wake pipe (non-blocking) for the dispatcher.
  * A record that does not fit in the ring is counted in `lost` (never blocks).
- * Output port: records {uint32 size, uint32 0} + bytes written by Python; the callback
- * writes whole events while they fit in the period's buffer. An event larger than an
- * empty buffer goes in pieces (a long SysEx); the rest waits for the next cycle.
+ * Output port: records {uint32 size, uint32 due frame} + bytes written by Python; the
+ * callback writes whole events while they fit in the period's buffer. An event larger than
+ * an empty buffer goes in pieces (a long SysEx); the rest waits for the next cycle.
+ * A record whose size has TIMED_FLAG set is written at its due frame (JACK frame time): it
+ * waits in the ring until the cycle that holds that frame and goes in at that offset (never
+ * before an event already in the buffer; a due frame already past goes in at once). So a
+ * sender books the wire ahead (devices.wire) and the bytes leave at the pace of the wire
+ * whenever the sending thread wakes. A record without the flag goes out in the next cycle.
  */
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* libjack's types and prototypes this file uses (jack/types.h, midiport.h, ringbuffer.h;
@@ -39,6 +45,8 @@ typedef struct jack_ringbuffer jack_ringbuffer_t;  /* opaque: only its functions
 
 extern int jack_set_process_callback(void *client, int (*cb)(jack_nframes_t, void *), void *arg);
 extern jack_nframes_t jack_last_frame_time(const void *client);
+extern uint64_t jack_get_time(void);
+extern jack_nframes_t jack_time_to_frames(const void *client, uint64_t usecs);
 extern void *jack_port_get_buffer(void *port, jack_nframes_t frames);
 extern uint32_t jack_midi_get_event_count(void *buf);
 extern int jack_midi_event_get(jack_midi_event_t *event, void *buf, uint32_t index);
@@ -56,6 +64,7 @@ extern void jack_ringbuffer_get_write_vector(const jack_ringbuffer_t *rb, jack_r
 extern void jack_ringbuffer_write_advance(jack_ringbuffer_t *rb, size_t cnt);
 
 #define RING_MAX_PORTS 512
+#define TIMED_FLAG 0x80000000u
 
 struct ring_port {
     void *port;               /* jack_port_t* */
@@ -65,6 +74,7 @@ struct ring_port {
     uint32_t remaining;       /* output: bytes of the current record not yet written */
     uint32_t lost;            /* input: events dropped because the ring was full */
     uint64_t done;            /* output: records written to JACK completely */
+    jack_nframes_t at;        /* output: the current record's offset in this cycle */
 };
 
 struct ring_host {
@@ -111,14 +121,26 @@ static int ring_process(jack_nframes_t frames, void *arg)
             }
         } else {
             uint32_t events = 0, written = 0;
+            jack_nframes_t floor = 0;     /* events go in at non-decreasing offsets */
             jack_midi_clear_buffer(buf);
+            if (p->remaining)
+                p->at = 0;                /* the rest of a record begun in an earlier cycle */
             while (events < host->max_events && written < host->max_bytes) {
                 if (p->remaining == 0) {
                     uint32_t head[2];
                     if (jack_ringbuffer_read_space(p->ring) < sizeof head)
                         break;
+                    jack_ringbuffer_peek(p->ring, (char *)head, sizeof head);
+                    p->at = floor;
+                    if (head[0] & TIMED_FLAG) {
+                        int32_t ahead = (int32_t)(head[1] - now);   /* frame times wrap */
+                        if (ahead >= (int32_t)frames)
+                            break;        /* due in a later cycle: it and all after it wait */
+                        if (ahead > (int32_t)floor)
+                            p->at = (jack_nframes_t)ahead;
+                    }
                     jack_ringbuffer_read(p->ring, (char *)head, sizeof head);
-                    p->remaining = head[0];
+                    p->remaining = head[0] & ~TIMED_FLAG;
                     if (p->remaining == 0) {
                         __atomic_add_fetch(&p->done, 1, __ATOMIC_RELEASE);
                         continue;
@@ -131,10 +153,11 @@ static int ring_process(jack_nframes_t frames, void *arg)
                         break;       /* waits for the next cycle's empty buffer */
                     take = (uint32_t)room;  /* larger than a whole buffer: in pieces */
                 }
-                unsigned char *dst = jack_midi_event_reserve(buf, 0, take);
+                unsigned char *dst = jack_midi_event_reserve(buf, p->at, take);
                 if (dst == NULL)
                     break;
                 jack_ringbuffer_read(p->ring, (char *)dst, take);
+                floor = p->at;
                 p->remaining -= take;
                 events++;
                 written += take;
@@ -198,10 +221,12 @@ static void ring_port_free(struct ring_port *p)
     free(p);
 }
 
-/* Python side of an output: one record (header and bytes in one go); 0 if no room yet. */
-static int ring_port_push(struct ring_port *p, const unsigned char *data, uint32_t size)
+/* Python side of an output: one record (header and bytes in one go); 0 if no room yet.
+ * timed: write it at JACK frame `due` (see the top of this file); else in the next cycle. */
+static int ring_port_push(struct ring_port *p, const unsigned char *data, uint32_t size, int timed,
+                          uint32_t due)
 {
-    uint32_t head[2] = {size, 0};
+    uint32_t head[2] = {timed ? (size | TIMED_FLAG) : size, timed ? due : 0};
     jack_ringbuffer_data_t vec[2];
     size_t need = sizeof head + size, done = 0, k;
     if (jack_ringbuffer_write_space(p->ring) < need)
@@ -263,4 +288,21 @@ static uint32_t ring_port_lost(struct ring_port *p)
 static void ring_host_free(struct ring_host *host)
 {
     free(host);
+}
+
+/* The JACK frame time of a moment `when_s` on CLOCK_MONOTONIC (Python's time.monotonic()),
+ * by the server's own estimate of its clock (jack_time_to_frames); both clocks are read here,
+ * one after the other, so no thread switch comes between them. JACK's microsecond clock has
+ * its own origin; only the difference between the two readings is used. Needs an open client
+ * (libjack sets its clock up when the first client opens). */
+static uint32_t ring_frame_at(void *client, double when_s)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t jack_now_us = jack_get_time();
+    double now_s = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    double target_us = (double)jack_now_us + (when_s - now_s) * 1e6;
+    if (target_us < 0)
+        target_us = 0;
+    return jack_time_to_frames(client, (uint64_t)target_us);
 }

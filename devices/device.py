@@ -46,6 +46,20 @@ class _Planned:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """Values checked and encoded for one device, ready to send (``Device.prepare``): a
+    recall encodes every unit before its ports start sending, so the sending threads only
+    hand bytes to the wire."""
+
+    device: str
+    items: tuple[_Planned, ...]
+
+    @property
+    def messages(self) -> list[Message]:
+        return [item.message for item in self.items]
+
+
 class Device:
     """A device of ``profile`` reached at ``port``: a MIDI port name, a serial path, or a URL
     (``tcp://HOST:PORT``, ``osc.udp://HOST:PORT``, pyserial's ``socket://``...).
@@ -137,6 +151,10 @@ class Device:
         """The messages that would set ``values`` (checked first; nothing is sent)."""
         return [item.message for item in self._plan(values)]
 
+    def prepare(self, values: dict[str, Any]) -> Prepared:
+        """Check and encode ``values`` now, to send later with ``send_prepared``."""
+        return Prepared(self.name, tuple(self._plan(values)))
+
     def _plan(self, values: dict[str, Any]) -> list[_Planned]:
         if not self.profile.recallable:
             raise DeviceError("is set by hand; there is nothing to send", device=self.name, action="planning")
@@ -170,11 +188,17 @@ class Device:
         Returns when the last byte has left the (modelled) wire. A port that vanished,
         a reply that did not come or an error reply raises DeviceError naming the parameter.
         """
-        planned = self._plan(values)
+        return self.send_prepared(self.prepare(values))
+
+    def send_prepared(self, prepared: Prepared) -> list[Message]:
+        """Send what ``prepare`` encoded, paced, as ``apply`` does; returns what was sent."""
+        if prepared.device != self.name:
+            raise DeviceError(f"was given the messages prepared for {prepared.device!r}", device=self.name,
+                              action="applying")
         link = self._require_open("applying")
         with self._lock:
-            link.apply(planned)
-        return [item.message for item in planned]
+            link.apply(list(prepared.items))
+        return prepared.messages
 
     def set(self, param: str, value: Any) -> Any:
         """Set one parameter; returns the checked value."""

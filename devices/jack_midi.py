@@ -767,13 +767,37 @@ class Output(_JackPort, ports.BaseOutput):  # type: ignore[misc]  # mido's bases
     _direction = "output"
 
     def _open(self, virtual: bool = False, client_name: str | None = None, **_kwargs: Any) -> None:
-        self._outgoing: collections.deque[bytes] = collections.deque()
+        # (due frame or None, bytes): the Python process callback's queue (no C callback)
+        self._outgoing: collections.deque[tuple[int | None, bytes]] = collections.deque()
         self._push_lock = threading.Lock()
         self._pushed = 0
         self._open_jack(self.name, virtual, client_name)
 
     def send(self, msg: mido.Message) -> None:
         """Queue ``msg`` for the next process cycle (its bytes are copied now)."""
+        self._queue(msg, None)
+
+    def send_at(self, msg: mido.Message, when_s: float) -> None:
+        """Queue ``msg`` to go out at ``when_s`` (``time.monotonic()``), placed at that frame.
+
+        The process cycle writes it at the offset within its period that matches ``when_s``
+        (JACK frame time), so messages booked ahead keep the wire's spacing however late the
+        sending thread wakes; a time already past goes out in the next cycle. Every event is
+        placed one period later than its time, the latency of any JACK output: a cycle has
+        already been written when its frames are current, and the spacing of the first
+        period's events would otherwise be lost.
+        """
+        client = self._client
+        if client is None:
+            raise ValueError("send() called on closed port")
+        ring = _ring()
+        if ring is not None:     # both clocks read in C, with no thread switch between them
+            frame = int(ring[1].ring_frame_at(client._ptr, max(when_s, time.monotonic())))
+        else:
+            frame = client.frame_time + max(0, round((when_s - time.monotonic()) * client.samplerate))
+        self._queue(msg, (frame + client.blocksize) & 0xFFFFFFFF)
+
+    def _queue(self, msg: mido.Message, due_frame: int | None) -> None:
         if not isinstance(msg, mido.Message):
             raise TypeError("argument to send() must be a Message")
         if self.closed:
@@ -781,19 +805,20 @@ class Output(_JackPort, ports.BaseOutput):  # type: ignore[misc]  # mido's bases
         self._check_alive()
         data = bytes(msg.bytes())
         if self._rport is None:
-            self._outgoing.append(data)  # a deque append is thread-safe: no lock
+            self._outgoing.append((due_frame, data))  # a deque append is thread-safe: no lock
             return
         with self._push_lock:  # one writer at a time into the ring
             for start in range(0, len(data), OUTPUT_RECORD_MAX):
-                self._push(data[start:start + OUTPUT_RECORD_MAX])
+                self._push(data[start:start + OUTPUT_RECORD_MAX], due_frame if start == 0 else None)
 
-    def _push(self, record: bytes) -> None:
+    def _push(self, record: bytes, due_frame: int | None) -> None:
         """Put one record into the ring, waiting (bounded) while the ring is full."""
         ring, rport = _ring(), self._rport
         if ring is None or rport is None:
             raise ValueError("send() called on closed port")
         deadline = time.monotonic() + FLUSH_TIMEOUT_S
-        while not ring[1].ring_port_push(rport, record, len(record)):
+        timed, due = (0, 0) if due_frame is None else (1, due_frame)
+        while not ring[1].ring_port_push(rport, record, len(record), timed, due):
             self._check_alive()
             if time.monotonic() > deadline:
                 raise TimeoutError(f"JACK MIDI port {self.name!r}: the process cycle took nothing "
@@ -804,7 +829,8 @@ class Output(_JackPort, ports.BaseOutput):  # type: ignore[misc]  # mido's bases
     def _send(self, msg: mido.Message) -> None:
         self.send(msg)
 
-    # JACK's process thread: write what fits, keep the rest for the next cycle.
+    # JACK's process thread: write what fits, keep the rest for the next cycle; a timed
+    # event waits for the cycle that holds its frame (as the C callback does).
     def _process(self, frames: int) -> None:
         if self._port_ptr is None:
             return
@@ -813,18 +839,27 @@ class Output(_JackPort, ports.BaseOutput):  # type: ignore[misc]  # mido's bases
         pending = self._outgoing
         if pending:
             room_of, write = _lib.jack_midi_max_event_size, _lib.jack_midi_event_write
-            events = written = 0
+            client = self._client
+            now = client.last_frame_time if client is not None else 0
+            events = written = floor = 0
             while pending and events < MAX_EVENTS_PER_CYCLE and written < MAX_BYTES_PER_CYCLE:
-                data = pending[0]
+                due, data = pending[0]
+                at = floor
+                if due is not None:
+                    ahead = ((due - now + 0x80000000) & 0xFFFFFFFF) - 0x80000000  # frame times wrap
+                    if ahead >= frames:
+                        break
+                    at = max(floor, ahead)
                 room = room_of(buf)
                 if len(data) > room:
                     if events or room < 2:
                         break
                     # Larger than a whole empty buffer: a SysEx goes in pieces.
-                    data, pending[0] = data[:room], data[room:]
-                    write(buf, 0, data, len(data))
+                    data, pending[0] = data[:room], (None, data[room:])
+                    write(buf, at, data, len(data))
                     break
-                write(buf, 0, data, len(data))
+                write(buf, at, data, len(data))
+                floor = at
                 pending.popleft()
                 events += 1
                 written += len(data)

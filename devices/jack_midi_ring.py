@@ -37,11 +37,13 @@ void ring_host_set_slot(struct ring_host *host, uint32_t slot, struct ring_port 
 void ring_host_free(struct ring_host *host);
 struct ring_port *ring_port_new(void *port, int is_input, size_t ring_bytes, int wake_fd);
 void ring_port_free(struct ring_port *p);
-int ring_port_push(struct ring_port *p, const unsigned char *data, uint32_t size);
+int ring_port_push(struct ring_port *p, const unsigned char *data, uint32_t size, int timed,
+                   uint32_t due);
 size_t ring_port_pending(struct ring_port *p);
 size_t ring_port_pull(struct ring_port *p, unsigned char *out, size_t cap);
 uint64_t ring_port_done(struct ring_port *p);
 uint32_t ring_port_lost(struct ring_port *p);
+uint32_t ring_frame_at(void *client, double when_s);
 #define RING_MAX_PORTS 512
 """
 

@@ -56,8 +56,11 @@ class TrafficMonitor:
         self.bytes_in = 0
         self.started_s = time.monotonic()
 
-    def record(self, direction: str, port: str, data: bytes | bytearray | Iterable[int], note: str = "") -> TrafficEntry:
-        entry = TrafficEntry(time.monotonic(), direction, port, bytes(data), note)
+    def record(self, direction: str, port: str, data: bytes | bytearray | Iterable[int], note: str = "",
+               at_s: float | None = None) -> TrafficEntry:
+        """``at_s``: when the bytes go on the wire (``time.monotonic()``), if not now (a
+        message handed over ahead of its slot)."""
+        entry = TrafficEntry(time.monotonic() if at_s is None else at_s, direction, port, bytes(data), note)
         with self._lock:
             self._entries.append(entry)
             if direction == OUT:

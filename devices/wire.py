@@ -8,7 +8,11 @@ free (the interface's buffer holds it while the previous one goes out), never ea
 a gap the gear asks for (``min_gap_s`` between messages, ``gap_after_sysex_s`` after a
 SysEx) is real silence on the wire, so the next message waits for it in full.
 
-Deadlines are absolute, so a late wake-up does not add up over a long recall. Devices
+Deadlines are absolute, so a late wake-up does not add up over a long recall. A port that
+can place a message at a given time (``devices.jack_midi``'s ``send_at``: JACK MIDI events
+carry their frame) is handed messages up to ``ahead_s`` before their slot with the slot's
+time (``wait_turn(..., timed=True)``): the bytes then leave at the wire's pace, gaps
+included, however late the sending thread wakes on a busy machine. Devices
 on one cable share its booking (``shared_wire``): a recall of two units daisy-chained on
 one MIDI out takes the sum of their wire times, never less.
 """
@@ -44,12 +48,13 @@ class WireClock:
     """Paces one device's messages on a wire (its own, or one shared with other devices)."""
 
     def __init__(self, bytes_per_s: float, *, min_gap_s: float = 0.0, gap_after_sysex_s: float = 0.0,
-                 lead_s: float = 0.002, wire: Wire | None = None, clock: Callable[[], float] = time.monotonic,
+                 lead_s: float = 0.002, ahead_s: float = 0.25, wire: Wire | None = None, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep):
         self.bytes_per_s = float(bytes_per_s)
         self.min_gap_s = float(min_gap_s)
         self.gap_after_sysex_s = float(gap_after_sysex_s)
         self.lead_s = float(lead_s)
+        self.ahead_s = float(ahead_s)
         self.wire = wire or Wire()
         self._clock = clock
         self._sleep = sleep
@@ -61,17 +66,19 @@ class WireClock:
     def gap_after_s(self, is_sysex: bool) -> float:
         return max(self.min_gap_s, self.gap_after_sysex_s if is_sysex else 0.0)
 
-    def wait_turn(self, nbytes: int, *, is_sysex: bool = False) -> float:
+    def wait_turn(self, nbytes: int, *, is_sysex: bool = False, timed: bool = False) -> float:
         """Block until a message of ``nbytes`` may be handed to the port, and book the wire for it.
 
         The slot is booked before sleeping, so devices sharing a wire from several threads
-        queue in order. Returns the time its first byte goes on the wire.
+        queue in order. Returns the time its first byte goes on the wire. ``timed``: the
+        port places the message at that time itself, so it may be handed over up to
+        ``ahead_s`` before it (gaps included).
         """
         wire = self.wire
         with wire.lock:
             now = self._clock()
             start = max(now, wire.bytes_end + wire.gap_s)
-            handoff = start if wire.gap_s > 0 else start - self.lead_s
+            handoff = start - self.ahead_s if timed else start if wire.gap_s > 0 else start - self.lead_s
             wire.bytes_end = self._my_end = start + self.duration_s(nbytes)
             wire.gap_s = self.gap_after_s(is_sysex)
         if handoff > now:

@@ -343,3 +343,51 @@ def test_ioport_opens_both_directions(backend):
     finally:
         for port in (peer_in, peer_out, io):
             port.close()
+
+
+def _timed_once(backend, tag: str) -> tuple[list[int], list[bytes], int]:
+    """Twenty 3-byte messages handed over at once through a DIN-paced port: (frame each one
+    arrived at, their bytes, xruns meanwhile), read by a plain JACK client."""
+    from devices.midi_port import MidiPort
+    from devices.wire import WireClock
+
+    rx = jack.Client(f"jm-timed-{tag}", no_start_server=True)
+    port = rx.midi_inports.register("in")
+    got: list[tuple[int, bytes]] = []
+    xruns = [0]
+
+    @rx.set_process_callback
+    def process(_frames):
+        base = rx.last_frame_time
+        for offset, data in port.incoming_midi_events():
+            got.append((base + offset, bytes(data)))
+
+    rx.set_xrun_callback(lambda _delay: xruns.__setitem__(0, xruns[0] + 1))
+    rx.activate()
+    midi = MidiPort(f"jm-timed-{tag}:in", device="timed", backend=backend, clock=WireClock(3125)).open()
+    try:
+        for i in range(20):
+            midi.send(mido.Message("control_change", control=20, value=i))
+        midi.drain()
+        wait_for(lambda: len(got) >= 20, timeout_s=3.0)
+    finally:
+        midi.close()
+        rx.deactivate()
+        rx.close()
+    return [f for f, _ in got], [d for _, d in got], xruns[0]
+
+
+def test_paced_messages_leave_at_their_slot_on_the_wire_whenever_the_sender_wakes(backend):
+    """A DIN wire carries 3125 bytes/s: a 3-byte message every 0.96 ms. The sender hands all
+    twenty over at once (booked ahead, devices.wire); each goes into JACK at the frame of its
+    slot, so the unit sees the wire's spacing, not a burst (a plain send put them all at the
+    start of one period) and not the sending thread's wake-ups."""
+    step_frames = 3 / 3125 * 48000          # 46.08 frames at 48 kHz
+    for tag in "abcde":
+        frames, data, late = _timed_once(backend, tag)
+        if not late:
+            break        # a late client loses or shifts its cycle's events in JACK: again
+    assert data == [bytes(mido.Message("control_change", control=20, value=i).bytes()) for i in range(20)]
+    gaps = [b - a for a, b in zip(frames, frames[1:], strict=False)]
+    assert all(abs(g - step_frames) <= 3 for g in gaps), gaps
+    assert abs((frames[-1] - frames[0]) - 19 * step_frames) <= 3, frames
