@@ -144,7 +144,7 @@ def main() -> int:
                 print(f"  wall time (send phase)      {statistics.median(walls) * 1000:8.1f} ms   "
                       f"= {statistics.median([w / s for w, s in zip(walls, sums, strict=False)]):.2f} x the sum "
                       f"(goal < 1.2), {statistics.median([w / m for w, m in zip(walls, maxes, strict=False)]):.2f} x the max port")
-                print(f"  opening the ports           {statistics.median(opens) * 1000:8.1f} ms")
+                print(f"  opening ports, encoding     {statistics.median(opens) * 1000:8.1f} ms")
                 worst = max(w / m for w, m in zip(walls, maxes, strict=False))
                 print(f"  worst of {len(reports)}: wall = {worst:.3f} x the max port's wire time (goal <= 1.05)")
                 # where the time goes: per transport, a device's time on its port against its wire time

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 import mido
 
-from devices.device import Device
+from devices.device import Device, Prepared
 from devices.dump import Dump, replay
 from devices.errors import DeviceError
 from devices.parameter import Parameter
@@ -213,7 +213,8 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
     t_open = time.perf_counter()
     # Open every device first, one at a time: JACK client creation stalls when several
     # threads do it at once, and a recall should spend its parallel time on the wire.
-    sessions: dict[str, tuple[AbstractContextManager[Device], Device, dict[str, Any]]] = {}
+    sessions: dict[str, tuple[AbstractContextManager[Device], Device, dict[str, Any], Prepared | None]] = {}
+    wire_ahead: dict[str, float] = {}     # each port's wire time, known before sending
     dumps: dict[str, Dump] = {}
     for _port, names in by_port.items():
         for name in names:
@@ -244,9 +245,19 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
                 _fail(report, f"{name}: opening: {type(exc).__name__}: {exc}", writer)
                 emit.device(report, done=True)
                 continue
-            sessions[name] = (cm, device, to_send)
+            # encoded now, so the sending threads below only hand bytes to their wires
+            try:
+                prepared = device.prepare(to_send) if to_send or name not in dumps else None
+            except DeviceError as exc:
+                _fail(report, str(exc), writer)
+                emit.device(report, done=True)
+                cm.__exit__(None, None, None)
+                continue
+            sessions[name] = (cm, device, to_send, prepared)
+            if prepared is not None:
+                wire_ahead[_port_key(entry.port)] = (wire_ahead.get(_port_key(entry.port), 0.0)
+                                                     + float(device.wire_time_s(prepared.messages)))
     open_s = time.perf_counter() - t_open
-    start = time.perf_counter()
     failures: dict[str, BaseException | None] = {}
 
     def run_port(names: list[str]) -> None:
@@ -255,13 +266,13 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
                 continue
             report = reports[name]
             entry = studio.devices[name]
-            cm, device, to_send = sessions[name]
+            cm, device, to_send, prepared = sessions[name]
             failure: BaseException | None = None
             try:
                 if name in dumps:
                     _replay_dump(device, dumps[name], report, verify, emit)
-                if to_send or name not in dumps:
-                    _apply_one(entry, device, wanted[name], to_send, report, writer, slug, verify, emit)
+                if prepared is not None:
+                    _apply_one(entry, device, wanted[name], to_send, prepared, report, writer, slug, verify, emit)
             except DeviceError as exc:
                 failure = exc
                 if exc.port is None:
@@ -275,8 +286,17 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
                 writer.journal_done(name, report.status)
             emit.device(report, done=True)
 
-    threads = [threading.Thread(target=run_port, args=(names,), name=f"recall-{port}", daemon=True)
-               for port, names in by_port.items()]
+    # The port expected to take longest starts first (threads start one after another, and
+    # on a busy machine the last of 30 starts tens of ms after the first): its wire time, or
+    # the time its units took at the last recall in this process (a serial or network unit's
+    # replies cost more than its wire), whichever is longer.
+    def expected_s(port: str) -> float:
+        took = sum(_TOOK_S.get((name, port), 0.0) for name in by_port[port])
+        return max(wire_ahead.get(port, 0.0), took)
+
+    threads = [threading.Thread(target=run_port, args=(by_port[port],), name=f"recall-{port}", daemon=True)
+               for port in sorted(by_port, key=expected_s, reverse=True)]
+    start = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
@@ -286,8 +306,11 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
         ran = [reports[n].wire_time_s for n in names if n in sessions]
         if ran:
             wire_by_port[port] = sum(ran)
+        for n in names:
+            if n in sessions and reports[n].elapsed_s:
+                _TOOK_S[(n, port)] = reports[n].elapsed_s
     # Close after every port is done, one at a time, for the same reason as opening.
-    for name, (cm, _device, _values) in sessions.items():
+    for name, (cm, _device, _values, _prepared) in sessions.items():
         failure = failures.get(name)
         try:
             cm.__exit__(type(failure) if failure else None, failure, None)
@@ -308,6 +331,10 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
     state.record_recall(slug, run.ok, {s.value: run.count(s) for s in REPORTED})
     emit(ApplyEvent("finish", song=slug))
     return run
+
+
+# (device, port) -> how long its last recall in this process kept the port busy (seconds)
+_TOOK_S: dict[tuple[str, str], float] = {}
 
 
 def _to_send(entry: StudioDevice, values: dict[str, Any], known: dict[str, Any], changed_only: bool) -> dict[str, Any]:
@@ -373,15 +400,16 @@ def _fail(report: DeviceReport, reason: str, state: _StateWriter) -> None:
 
 
 def _apply_one(entry: StudioDevice, device: Device, values: dict[str, Any], to_send: dict[str, Any],
-               report: DeviceReport, state: _StateWriter, slug: str, verify: bool, emit: _Emitter) -> None:
+               prepared: Prepared, report: DeviceReport, state: _StateWriter, slug: str, verify: bool,
+               emit: _Emitter) -> None:
     params = entry.profile.parameters
     t0 = time.perf_counter()
     report.status = ApplyStatus.SENDING
     emit.device(report)
-    messages = device.plan(to_send)
+    messages = prepared.messages
     report.messages += len(messages)
     report.wire_time_s += float(device.wire_time_s(messages))
-    device.apply(to_send)
+    device.send_prepared(prepared)
     report.sent = {k: show(params[k], v) for k, v in to_send.items()}
     state.remember(entry.name, to_send, song=slug)
     if verify and device.readback:
