@@ -14,7 +14,9 @@ this run), alternating with this tree run by run, so before and after meet the s
 machine. ``--scheduling nort`` runs the server ``--no-realtime`` as well. ``--clock
 real,virtual`` runs each on both kinds of server: ``real`` (asynchronous, a late client
 loses its cycle: an interface's clock) and ``virtual`` (the demo's own: synchronous, a
-late cycle is waited for and counted as a clock slip, ``JackServer.virtual_clock``).
+late cycle is waited for and counted as a clock slip, ``JackServer.virtual_clock``); ``offline``
+(the demo's default: the server freewheels while each pass and ping streams, no clock at all,
+``JackServer.offline``) as well with ``--clock real,virtual,offline`` (the default).
 
 Beside each demo a probe thread at SCHED_FIFO 80 (above jackd and every client) sleeps
 1 ms at a time and counts the wake-ups that came more than a JACK period late: the
@@ -29,7 +31,7 @@ pings of the last attempt, the xruns jackd reported over the whole demo (and whi
 clients were late), and the wall time.
 
     python bench/demo_load.py [--runs N] [--conditions idle,busy] [--scheduling rt,nort] [--before REV]
-                              [--period FRAMES] [--clock real,virtual]
+                              [--period FRAMES] [--clock real,virtual,offline]
 """
 
 from __future__ import annotations
@@ -121,7 +123,7 @@ def probe(priority: int, period: int = PERIOD) -> int:
 def run_demo(realtime: bool, load: Load | None, tag: str, tree: Path = ROOT, period: int = PERIOD,
              clock: str = "real") -> dict:
     server = JackServer(name=f"bench-demo-load-{os.getpid()}-{tag}", period_frames=period, realtime=realtime,
-                        virtual_clock=clock == "virtual")
+                        virtual_clock=clock == "virtual", offline=clock == "offline")
     server.start(slot_wait_s=120)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH")])))
     env.update(server.environ())   # the demo (--jack) takes the server as it is, its clock included
@@ -196,8 +198,9 @@ def main() -> int:
     parser.add_argument("--before", metavar="REV", help="also run the demo from git revision REV, alternating")
     parser.add_argument("--period", default=str(PERIOD),
                         help=f"JACK period in frames, or several (1024,2048) run alternately (default {PERIOD})")
-    parser.add_argument("--clock", default="real,virtual",
-                        help="real (async server), virtual (sync: the demo's own) or both (default both)")
+    parser.add_argument("--clock", default="real,virtual,offline",
+                        help="real (async server), virtual (sync), offline (freewheeling passes: the "
+                             "demo's own), comma-separated (default all three)")
     parser.add_argument("--probe", type=int, metavar="PRIO", help=argparse.SUPPRESS)  # the floor probe's process
     args = parser.parse_args()
     if args.probe is not None:

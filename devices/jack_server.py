@@ -16,7 +16,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import IO, Any, TypeVar
 
 from devices.errors import DeviceError, DeviceTimeoutError
@@ -29,6 +30,8 @@ JACK_CALL_TIMEOUT_S = 10.0
 
 VIRTUAL_CLOCK_ENV = "HYBRID_JACK_VIRTUAL_CLOCK"
 """Set (to the server's name) by ``JackServer(virtual_clock=True).environ()``: see :func:`virtual_clock`."""
+OFFLINE_ENV = "HYBRID_JACK_OFFLINE"
+"""Set (to the server's name) by ``JackServer(offline=True).environ()``: see :func:`offline_clock`."""
 
 INSTALL_HINT = (
     "install JACK 2 (Debian/Ubuntu: apt-get install jackd2 libportaudio2; "
@@ -64,6 +67,12 @@ class JackServer:
     not as lost audio (:func:`virtual_clock`); the pings around every pass still check
     that nothing moved. A real interface's clock does not wait: servers for real rooms
     and the tests of xrun detection keep ``virtual_clock`` off.
+
+    ``offline`` (implies ``virtual_clock``) lets a simulated room print faster than real
+    time: while a pass streams, the server freewheels (:func:`freewheeling`): it runs each
+    cycle as soon as every client has finished the last, with no clock at all, and the
+    print's callback waits for its own disk worker instead of playing silence. A pass then
+    takes as long as the simulated gear's arithmetic, on an idle machine or a busy one.
     """
 
     name: str
@@ -76,6 +85,7 @@ class JackServer:
     realtime: bool = True
     realtime_priority: int = 70
     virtual_clock: bool = False
+    offline: bool = False
     realtime_granted: bool = field(default=False, init=False)
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _log: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=200),
@@ -114,7 +124,7 @@ class JackServer:
         self.realtime_granted = self.realtime and realtime_allowed(self.realtime_priority)
         scheduling = ["-R", "-P", str(self.realtime_priority)] if self.realtime_granted else ["--no-realtime"]
         cmd = [
-            jackd, "-n", self.name, *scheduling, *(["-S"] if self.virtual_clock else []),
+            jackd, "-n", self.name, *scheduling, *(["-S"] if self.virtual_clock or self.offline else []),
             "-p", str(self.max_ports),
             # client timeout: on a loaded machine a Python client can stall for longer than
             # JACK's default 500 ms and would be thrown out of the graph
@@ -204,8 +214,10 @@ class JackServer:
     def environ(self) -> dict[str, str]:
         """Environment variables that make clients (PortAudio, rtmidi, JACK-Client) use this server."""
         env = {"JACK_DEFAULT_SERVER": self.name, "JACK_NO_START_SERVER": "1"}
-        if self.virtual_clock:
+        if self.virtual_clock or self.offline:
             env[VIRTUAL_CLOCK_ENV] = self.name
+        if self.offline:
+            env[OFFLINE_ENV] = self.name
         return env
 
     def __enter__(self) -> JackServer:
@@ -223,6 +235,37 @@ def virtual_clock(hostapi: str) -> bool:
     clock slips (see ``JackServer``). False for every other host API and server."""
     name = os.environ.get(VIRTUAL_CLOCK_ENV)
     return bool(name) and "jack" in hostapi.lower() and name == os.environ.get("JACK_DEFAULT_SERVER", "default")
+
+
+def offline_clock(hostapi: str) -> bool:
+    """Whether a stream on PortAudio host API ``hostapi`` may run its passes freewheeling: the
+    JACK server in use was started by ``JackServer(offline=True)`` (``$HYBRID_JACK_OFFLINE``)."""
+    name = os.environ.get(OFFLINE_ENV)
+    return bool(name) and "jack" in hostapi.lower() and name == os.environ.get("JACK_DEFAULT_SERVER", "default")
+
+
+@contextmanager
+def freewheeling(name: str = "hybrid-freewheel") -> Iterator[None]:
+    """The server in use freewheels while the block runs (JACK's offline mode: no clock, each
+    cycle starts when every client has finished the last); back on its clock after.
+
+    Only for a simulated room (:func:`offline_clock`): with freewheel on, no audio reaches
+    a real interface. A second process freewheeling the same server ends it for both at
+    the first exit; their streams then go on at the clock's pace (sync mode: a late
+    client slips the clock, nothing is lost)."""
+    import jack
+
+    client = call_with_timeout(lambda: jack.Client(name, no_start_server=True),
+                               doing="opening a client to freewheel the server")
+    try:
+        call_with_timeout(client.activate, doing="activating the freewheel client")
+        call_with_timeout(lambda: client.set_freewheel(True), doing="starting to freewheel")
+        try:
+            yield
+        finally:
+            call_with_timeout(lambda: client.set_freewheel(False), doing="stopping freewheeling")
+    finally:
+        call_with_timeout(client.close, doing="closing the freewheel client")
 
 
 def realtime_allowed(priority: int = 70) -> bool:

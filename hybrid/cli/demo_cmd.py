@@ -41,6 +41,9 @@ def register(sub) -> None:
     demo.add_argument("--jack", metavar="NAME",
                       help="use this running JACK server instead of starting a private one "
                            "(its period and rate are used; it is left running)")
+    demo.add_argument("--real-time", action="store_true",
+                      help="print at the simulated room's clock, as a real room would (default: "
+                           "offline, as fast as the machine computes the simulated gear)")
     demo.add_argument("--song", default=None, metavar="SONG",
                       help="with --no-tui: the song of the main job (default: the EP's first)")
     demo.add_argument("--song-only", action="store_true",
@@ -93,7 +96,7 @@ def run_demo(args: argparse.Namespace) -> int:
         studio_dir = args.studio
     try:
         build_demo_studio(studio_dir, mix_and_master=True)
-        with DemoRig(Path(studio_dir), jack_name=args.jack) as rig:
+        with DemoRig(Path(studio_dir), jack_name=args.jack, offline=not args.real_time) as rig:
             if args.no_tui:
                 return _headless(args, studio_dir, rig)
             return run_tui_app(studio_dir, rig_label=rig.label(), hands=rig)

@@ -21,7 +21,7 @@ _state: dict = {"server": None, "users": 0, "saved": {}}
 def acquire() -> JackServer:
     if _state["server"] is None:
         server = JackServer(name=f"hybrid-demotest-{os.getpid()}", period_frames=DEMO_PERIOD_FRAMES,
-                            virtual_clock=True)  # as the demo's own: the simulated room's clock
+                            offline=True)  # as the demo's own: the simulated room's clock, offline
         server.start(slot_wait_s=120)  # JACK's 8 server slots are shared with other test runs
         env = dict(server.environ(), MIDO_BACKEND=JACK_BACKEND)
         _state["saved"] = {k: os.environ.get(k) for k in env}

@@ -79,6 +79,7 @@ when more than one slot is used (one loop alone may take up to the capture, 100 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 from collections.abc import Sequence
@@ -567,7 +568,7 @@ def run_streams(device_index: int, sends: np.ndarray, out_channels: Sequence[int
     """
     import sounddevice as sd
 
-    from devices.jack_server import virtual_clock
+    from devices.jack_server import freewheeling, offline_clock, virtual_clock
 
     total = len(sends)
     received = np.zeros((total, len(in_channels)), dtype=np.float32)
@@ -576,7 +577,10 @@ def run_streams(device_index: int, sends: np.ndarray, out_channels: Sequence[int
     state = {"pos": 0, "xruns": 0}
     done = threading.Event()
     # on a simulated room's clock a late cycle is waited for, not lost: its flags are no xrun
-    slips_only = virtual_clock(sd.query_hostapis(sd.query_devices(device_index)["hostapi"])["name"])
+    hostapi = sd.query_hostapis(sd.query_devices(device_index)["hostapi"])["name"]
+    slips_only = virtual_clock(hostapi)
+    # a simulated room printing offline runs the whole stream freewheeling (all in memory here)
+    clock = freewheeling() if offline_clock(hostapi) else contextlib.nullcontext()
 
     def callback(indata, outdata, frames, _time_info, status):
         if not slips_only and (status.input_overflow or status.output_underflow or status.input_underflow
@@ -603,7 +607,9 @@ def run_streams(device_index: int, sends: np.ndarray, out_channels: Sequence[int
 
         raise stream_error(exc, "cannot open the stream", where=where) from exc
     stream.start()
-    if not done.wait(timeout=total / samplerate + 10.0):
+    with clock:
+        finished = done.wait(timeout=total / samplerate + 10.0)
+    if not finished:
         # A wedged host (a JACK server that stopped running cycles) can block Pa_StopStream
         # for ever: let a helper thread try, and answer now.
         threading.Thread(target=_close_quietly, args=(stream,), daemon=True).start()

@@ -21,6 +21,11 @@ sync mode, where a late cycle is waited for, not lost) PortAudio's flags mean on
 the clock slipped: they are counted as ``clock_slips`` and spoil nothing (the pings
 around a pass still check that no audio moved). The ring checks count as always.
 
+On a simulated room that prints offline (``devices.jack_server.offline_clock``) the server
+freewheels while the stream runs: there is no deadline, so the callback waits for the
+worker (the play ring fed, room in the record ring) instead of counting an underrun, and
+wakes it after every block; a pass then runs as fast as the room's arithmetic allows.
+
 A cancel (``cancel`` set from any thread) is seen by the callback itself: that block is
 silence and the stream is aborted, so audio stops within one period.
 
@@ -30,6 +35,7 @@ for those output channels and ``consume`` receives frames of those input channel
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import sys
 import threading
@@ -39,7 +45,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from devices.jack_server import realtime_gil_holders, virtual_clock
+from devices.jack_server import freewheeling, offline_clock, realtime_gil_holders, virtual_clock
 from hybrid.live.audio.interface import ResolvedDevice
 from hybrid.live.audio.ring import FrameRing
 from hybrid.errors import HybridError, PrintCancelled
@@ -183,6 +189,9 @@ class DuplexRun:
         self._cancelled_at: int | None = None          # timeline position where the callback saw cancel
         self._virtual_clock = virtual_clock(device.hostapi)
         self._slips = 0
+        self._offline = offline_clock(device.hostapi)
+        self._turn = threading.Event()     # offline: the callback wakes the worker
+        self._fed = threading.Event()      # offline: the worker tells the waiting callback
 
     @property
     def callbacks(self) -> int:
@@ -201,6 +210,8 @@ class DuplexRun:
             outdata.fill(0.0)
             self._cancelled_at = self._cb_frames
             raise self._abort   # stop now: no further block plays
+        if self._offline:
+            self._await_worker(frames)
         hit = False
         if status and self._virtual_clock:
             self._slips += 1            # the simulated room's clock waited for a late cycle
@@ -240,6 +251,20 @@ class DuplexRun:
         if self._costs is not None and self._cost_n < len(self._costs):
             self._costs[self._cost_n] = time.perf_counter() - t0
             self._cost_n += 1
+        if self._offline:
+            self._turn.set()
+
+    def _await_worker(self, frames: int) -> None:
+        """Offline only (the server freewheels, no cycle has a deadline): wait until the
+        worker has fed this block and left room to record it."""
+        while not self._done.is_set():
+            fed = self._fed_total or self._play.available() >= frames
+            room = self._rec.frames_written >= self.total or self._rec.space() >= frames
+            if fed and room:
+                return
+            self._turn.set()
+            self._fed.wait(0.01)
+            self._fed.clear()
 
     # The worker thread. -------------------------------------------------------
     def _feed(self) -> None:
@@ -286,8 +311,14 @@ class DuplexRun:
                     sumsq[:] = 0.0
                     count[0] = 0
                     last = now
+                if self._offline:
+                    self._fed.set()
                 if self._consumed < self.total:
-                    self._done.wait(period_s)
+                    if self._offline:
+                        self._turn.wait(period_s)
+                        self._turn.clear()
+                    else:
+                        self._done.wait(period_s)
                     if self._done.is_set():
                         return
         except BaseException as exc:   # handed to the calling thread, which re-raises it
@@ -334,7 +365,7 @@ class DuplexRun:
         gc_was_enabled = gc.isenabled()
         try:
             worker.start()
-            with stream:
+            with stream, (freewheeling() if self._offline else contextlib.nullcontext()):
                 # The callback's GIL holders (this thread, the worker) under SCHED_FIFO below
                 # the callback; the collector off (its full passes took 10-140 ms in the print
                 # process, measured while it imports and plans: that long inside the stream is
