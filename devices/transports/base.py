@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from devices.errors import DeviceError
+from devices.gc_pause import gc_paused
 
 if TYPE_CHECKING:
     from devices.monitor import TrafficMonitor
@@ -71,9 +72,11 @@ class Link:
 
     # ---- device operations ------------------------------------------------------------
     def apply(self, planned: list[Any]) -> None:
-        """Send planned messages (``.message``, ``.action``) in order; return once they are out."""
-        for item in planned:
-            self.send(item.message, note=item.action)
+        """Send planned messages (``.message``, ``.action``) in order; return once they are out.
+        No garbage collection while they are handed over (a pause there makes them late)."""
+        with gc_paused():
+            for item in planned:
+                self.send(item.message, note=item.action)
         self.drain()
 
     def drain(self) -> None:

@@ -45,6 +45,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from devices.gc_pause import gc_paused
 from devices.jack_server import freewheeling, offline_clock, realtime_gil_holders, virtual_clock
 from hybrid.live.audio.interface import ResolvedDevice
 from hybrid.live.audio.ring import FrameRing
@@ -362,7 +363,7 @@ class DuplexRun:
                                     f"{self.blocksize or 'host default'}",
                                where=f"device {self.device.name}") from exc
         holders = None
-        gc_was_enabled = gc.isenabled()
+        collector = contextlib.ExitStack()
         try:
             worker.start()
             with stream, (freewheeling() if self._offline else contextlib.nullcontext()):
@@ -372,7 +373,7 @@ class DuplexRun:
                 # a late callback); all undone after the run.
                 holders = realtime_gil_holders()
                 gc.freeze()
-                gc.disable()
+                collector.enter_context(gc_paused())
                 last_frames, last_change = -1, time.monotonic()
                 while not self._done.wait(0.05):
                     if self._cancel is not None and self._cancel.is_set():
@@ -402,8 +403,7 @@ class DuplexRun:
             sys.setswitchinterval(saved_switch)
             if holders is not None:
                 holders.undo()
-            if gc_was_enabled:
-                gc.enable()
+            collector.close()
             gc.unfreeze()
         if self._error is not None:
             if isinstance(self._error, HybridError):
