@@ -39,3 +39,34 @@ def test_monitor_ring_subscribers_and_formatting():
     assert seen[0].format(seen[0].time_s).endswith("-> p: B0 14 40  (set threshold)")
     assert seen[1].text() == "OK\\r\\n"
     assert [e.data for e in mon.entries(direction=OUT)] == [b"\x00", b"\x01", b"\x02"]
+
+
+def test_gc_pauses_nest_across_threads_and_restore_the_collector():
+    """A recall's pause inside a print's (two threads): the collector stays off until the last
+    ends, then comes back as it was; a collector that was off stays off."""
+    import gc
+    import threading
+
+    from devices.gc_pause import gc_paused
+
+    assert gc.isenabled()
+    inner_done = threading.Event()
+    with gc_paused():
+        assert not gc.isenabled()
+
+        def recall():
+            with gc_paused():
+                assert not gc.isenabled()
+            inner_done.set()
+
+        threading.Thread(target=recall).start()
+        assert inner_done.wait(5)
+        assert not gc.isenabled()        # the print's pause still holds
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
