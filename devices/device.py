@@ -190,15 +190,31 @@ class Device:
         """
         return self.send_prepared(self.prepare(values))
 
-    def send_prepared(self, prepared: Prepared) -> list[Message]:
-        """Send what ``prepare`` encoded, paced, as ``apply`` does; returns what was sent."""
+    def send_prepared(self, prepared: Prepared, *, wait: bool = True) -> list[Message]:
+        """Send what ``prepare`` encoded, paced, as ``apply`` does; returns what was sent.
+        ``wait=False``: return once handed over; ``drain()`` waits for the wire."""
         if prepared.device != self.name:
             raise DeviceError(f"was given the messages prepared for {prepared.device!r}", device=self.name,
                               action="applying")
         link = self._require_open("applying")
         with self._lock:
-            link.apply(list(prepared.items))
+            if wait:
+                link.apply(list(prepared.items))
+            else:
+                link.hand_over(list(prepared.items))
         return prepared.messages
+
+    def drain(self) -> None:
+        """Wait until what was sent has left the wire (a port gone meanwhile: DeviceError)."""
+        link = self._require_open("applying")
+        with self._lock:
+            link.drain()
+
+    @property
+    def books_ahead(self) -> bool:
+        """Whether this unit's port places messages at their slot on the wire itself: its
+        messages are handed over in microseconds (``send_prepared(..., wait=False)``)."""
+        return self._link is not None and self._link.books_ahead
 
     def set(self, param: str, value: Any) -> Any:
         """Set one parameter; returns the checked value."""

@@ -255,6 +255,11 @@ class MidiPort:
         if self.monitor is not None:
             self.monitor.record(OUT, self.output_name, data, note, at_s=when_s if send_at is not None else None)
 
+    @property
+    def books_ahead(self) -> bool:
+        """Paced, on a port that places each message at its slot (JACK MIDI's ``send_at``)."""
+        return self.clock is not None and hasattr(self._out, "send_at")
+
     def drain(self) -> None:
         """Check the port is still there (while the last bytes go out), then wait until they have."""
         self.check_present("sending")

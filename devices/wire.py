@@ -24,6 +24,10 @@ import time
 from collections.abc import Callable
 
 
+AHEAD_S = 0.25
+"""How far ahead of its slot a message may be handed to a port that places it at its time."""
+
+
 class Wire:
     """One physical cable's booking, shared by every device on it (a DIN MIDI out feeding
     several units on different channels: their messages queue on the same 3125 bytes/s)."""
@@ -48,7 +52,7 @@ class WireClock:
     """Paces one device's messages on a wire (its own, or one shared with other devices)."""
 
     def __init__(self, bytes_per_s: float, *, min_gap_s: float = 0.0, gap_after_sysex_s: float = 0.0,
-                 lead_s: float = 0.002, ahead_s: float = 0.25, wire: Wire | None = None, clock: Callable[[], float] = time.monotonic,
+                 lead_s: float = 0.002, ahead_s: float = AHEAD_S, wire: Wire | None = None, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep):
         self.bytes_per_s = float(bytes_per_s)
         self.min_gap_s = float(min_gap_s)

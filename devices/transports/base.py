@@ -72,12 +72,22 @@ class Link:
 
     # ---- device operations ------------------------------------------------------------
     def apply(self, planned: list[Any]) -> None:
-        """Send planned messages (``.message``, ``.action``) in order; return once they are out.
+        """Send planned messages (``.message``, ``.action``) in order; return once they are out."""
+        self.hand_over(planned)
+        self.drain()
+
+    def hand_over(self, planned: list[Any]) -> None:
+        """Send planned messages in order, not waiting for the wire after the last (``drain``).
         No garbage collection while they are handed over (a pause there makes them late)."""
         with gc_paused():
             for item in planned:
                 self.send(item.message, note=item.action)
-        self.drain()
+
+    @property
+    def books_ahead(self) -> bool:
+        """Whether messages are placed at their slot on the wire by the port itself, so that
+        handing a unit's messages over takes microseconds and waiting is left to ``drain``."""
+        return False
 
     def drain(self) -> None:
         """Wait until what was sent has left the wire."""

@@ -170,6 +170,10 @@ class MidiLink(Link):
     def drain(self) -> None:
         self.midi.drain()
 
+    @property
+    def books_ahead(self) -> bool:
+        return self._port is not None and self._port.books_ahead
+
     def open_input(self) -> None:
         self.midi.open_input("opening for read-back")
 
