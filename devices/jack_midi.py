@@ -790,11 +790,13 @@ class Output(_JackPort, ports.BaseOutput):  # type: ignore[misc]  # mido's bases
         client = self._client
         if client is None:
             raise ValueError("send() called on closed port")
+        # Not clamped to now: a slot that began a moment ago (the first message of a burst,
+        # booked just before this call) keeps its place, one period on, like the rest.
         ring = _ring()
         if ring is not None:     # both clocks read in C, with no thread switch between them
-            frame = int(ring[1].ring_frame_at(client._ptr, max(when_s, time.monotonic())))
+            frame = int(ring[1].ring_frame_at(client._ptr, when_s))
         else:
-            frame = client.frame_time + max(0, round((when_s - time.monotonic()) * client.samplerate))
+            frame = client.frame_time + round((when_s - time.monotonic()) * client.samplerate)
         self._queue(msg, (frame + client.blocksize) & 0xFFFFFFFF)
 
     def _queue(self, msg: mido.Message, due_frame: int | None) -> None:
