@@ -54,6 +54,7 @@ class Prepared:
 
     device: str
     items: tuple[_Planned, ...]
+    wire_time_s: float
 
     @property
     def messages(self) -> list[Message]:
@@ -153,7 +154,8 @@ class Device:
 
     def prepare(self, values: dict[str, Any]) -> Prepared:
         """Check and encode ``values`` now, to send later with ``send_prepared``."""
-        return Prepared(self.name, tuple(self._plan(values)))
+        items = tuple(self._plan(values))
+        return Prepared(self.name, items, float(self.wire_time_s([item.message for item in items])))
 
     def _plan(self, values: dict[str, Any]) -> list[_Planned]:
         if not self.profile.recallable:

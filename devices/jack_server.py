@@ -233,14 +233,18 @@ def virtual_clock(hostapi: str) -> bool:
     ``JackServer(virtual_clock=True)``, which names itself in ``$HYBRID_JACK_VIRTUAL_CLOCK``.
     There a late cycle is late, not lost, and the xrun flags PortAudio raises for it are
     clock slips (see ``JackServer``). False for every other host API and server."""
-    name = os.environ.get(VIRTUAL_CLOCK_ENV)
-    return bool(name) and "jack" in hostapi.lower() and name == os.environ.get("JACK_DEFAULT_SERVER", "default")
+    return _server_in_use_is(VIRTUAL_CLOCK_ENV, hostapi)
 
 
 def offline_clock(hostapi: str) -> bool:
     """Whether a stream on PortAudio host API ``hostapi`` may run its passes freewheeling: the
     JACK server in use was started by ``JackServer(offline=True)`` (``$HYBRID_JACK_OFFLINE``)."""
-    name = os.environ.get(OFFLINE_ENV)
+    return _server_in_use_is(OFFLINE_ENV, hostapi)
+
+
+def _server_in_use_is(variable: str, hostapi: str) -> bool:
+    """A JACK host API, and the server this process's clients use is the one ``$variable`` names."""
+    name = os.environ.get(variable)
     return bool(name) and "jack" in hostapi.lower() and name == os.environ.get("JACK_DEFAULT_SERVER", "default")
 
 

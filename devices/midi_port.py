@@ -238,22 +238,22 @@ class MidiPort:
             raise DeviceError("port is not open", device=self.device, action=note or "sending")
         data = msg.bytes()
         # a port that places messages at a time (JACK MIDI) is given each one's slot on the wire
-        send_at = getattr(self._out, "send_at", None) if self.clock is not None else None
+        timed = self.books_ahead
         when_s = None
         if self.clock is not None:
-            when_s = self.clock.wait_turn(len(data), is_sysex=msg.type == "sysex", timed=send_at is not None)
+            when_s = self.clock.wait_turn(len(data), is_sysex=msg.type == "sysex", timed=timed)
         if time.monotonic() - self._checked_s > _CHECK_EVERY_S:
             self.check_present(note or "sending")
         try:
-            if send_at is not None:
-                send_at(msg, when_s)
+            if timed:
+                self._out.send_at(msg, when_s)
             else:
                 self._out.send(msg)
         except (OSError, RuntimeError, SystemError, ValueError) as exc:
             raise DeviceError(f"MIDI port {self.output_name!r} failed: {exc}", device=self.device,
                               action=note or "sending") from None
         if self.monitor is not None:
-            self.monitor.record(OUT, self.output_name, data, note, at_s=when_s if send_at is not None else None)
+            self.monitor.record(OUT, self.output_name, data, note, at_s=when_s if timed else None)
 
     @property
     def books_ahead(self) -> bool:

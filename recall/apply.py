@@ -256,8 +256,8 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
                 continue
             sessions[name] = (cm, device, to_send, prepared)
             if prepared is not None:
-                wire_ahead[_port_key(entry.port)] = (wire_ahead.get(_port_key(entry.port), 0.0)
-                                                     + float(device.wire_time_s(prepared.messages)))
+                port_key = _port_key(entry.port)
+                wire_ahead[port_key] = wire_ahead.get(port_key, 0.0) + prepared.wire_time_s
     open_s = time.perf_counter() - t_open
     failures: dict[str, BaseException | None] = {}
 
@@ -278,10 +278,7 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
                 _apply_one(entry, device, wanted[name], to_send, prepared, report, writer, slug, verify, emit,
                            wait=wait)
         except DeviceError as exc:
-            failure = exc
-            if exc.port is None:
-                exc.port = entry.port
-            _fail(report, str(exc), writer)
+            failure = failed_on_port(name, exc)
         except Exception as exc:  # noqa: BLE001 - a broken device must not stop the others
             failure = exc
             _fail(report, f"{type(exc).__name__}: {exc}", writer)
@@ -296,12 +293,15 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
         try:
             device.drain()
         except DeviceError as exc:
-            failure = exc
-            if exc.port is None:
-                exc.port = studio.devices[name].port
-            _fail(report, str(exc), writer)
+            failure = failed_on_port(name, exc)
         report.elapsed_s = time.perf_counter() - began[name]     # from hand-over to the wire's end
         finish(name, failure)
+
+    def failed_on_port(name: str, exc: DeviceError) -> DeviceError:
+        if exc.port is None:
+            exc.port = studio.devices[name].port
+        _fail(reports[name], str(exc), writer)
+        return exc
 
     def finish(name: str, failure: BaseException | None) -> None:
         report = reports[name]
@@ -454,9 +454,8 @@ def _apply_one(entry: StudioDevice, device: Device, values: dict[str, Any], to_s
     t0 = time.perf_counter()
     report.status = ApplyStatus.SENDING
     emit.device(report)
-    messages = prepared.messages
-    report.messages += len(messages)
-    report.wire_time_s += float(device.wire_time_s(messages))
+    report.messages += len(prepared.items)
+    report.wire_time_s += prepared.wire_time_s
     device.send_prepared(prepared, wait=wait or (verify and device.readback))
     report.sent = {k: show(params[k], v) for k, v in to_send.items()}
     state.remember(entry.name, to_send, song=slug)

@@ -65,7 +65,7 @@ class DemoRig:
     offline: bool = True
     """The rig's own server prints offline (``JackServer.offline``): passes and pings run as
     fast as the simulated gear's arithmetic allows, freewheeling, never against a clock
-    (the whole headless demo: 163 s in real time, 61 s offline). False: at the room's clock,
+    (the whole headless demo on a quiet machine: 158 s at the clock, 54 s offline). False: at the room's clock,
     meters moving as in a real room (``hybrid demo --real-time``)."""
     gear_process: subprocess.Popen | None = field(default=None, init=False)
     simulators: list[str] = field(default_factory=list, init=False)
