@@ -236,6 +236,8 @@ class StudioSession:
         ``measure_loop`` so the recording is at hand for the impulse-response plot.
         """
         from hybrid.live.audio import ping
+        from hybrid.live.audio.printing import FLOOR_FIT_S
+        from hybrid.live.audio.signals import PREROLL_S
         from hybrid.live.audio.transfer import loop_transfer
 
         loop = self._loop(name)
@@ -243,8 +245,10 @@ class StudioSession:
         where = f"loop {name}"
         dev = self.find_interface(iface)
         rate = int(iface.samplerate or 48000)
-        signal_ = ping.ping_signal(rate)
-        # the ping, then silence to hear how long the loop rings on (a reverb's decay: _store_tail)
+        # silence long enough before the ping to tell a floor from a tail still dying away from
+        # what went through the loop before (printing.FLOOR_FIT_S), and after it, to hear how
+        # long the loop rings on (a reverb's decay: _store_tail)
+        signal_ = ping.ping_signal(rate, preroll_s=max(PREROLL_S, FLOOR_FIT_S))
         listen = replace(signal_, sent=np.concatenate([signal_.sent, np.zeros(int(TAIL_LISTEN_S * rate),
                                                                               dtype=signal_.sent.dtype)]))
         for attempt in range(2):

@@ -690,8 +690,10 @@ def ping_tail(read: Callable[[int, int], np.ndarray], latency_samples: float, pi
     Stream frames, shifted by the latency here: ``ping_span`` is the ping's window up to its
     sweep (the silence before it: the floor is its quietest 10 ms); ``tail_from`` the last
     sweep's end. The tail's last 20 ms must be no louder than the floor + 6 dB, or 60 dB under
-    the sweep's return, or -100 dBFS. The gap needed on top of the one there follows the
-    tail's decay (dB per second over 10 ms blocks) down to that limit, half as long again; with
+    the sweep's return, or -100 dBFS. A floor that is itself dying away (the loop still rang
+    from what went through it before: a reverb just after a print) is no floor: then only the
+    last two count. The gap needed on top of the one there follows the tail's decay (dB per
+    second over 10 ms blocks, a Theil-Sen line) down to that limit, half as long again; with
     too little tail to fit a decay, :data:`FIRST_GAP_S`.
     """
     lat = int(round(latency_samples))
@@ -704,7 +706,11 @@ def ping_tail(read: Callable[[int, int], np.ndarray], latency_samples: float, pi
     def blocks(x: np.ndarray) -> list[float]:
         return [db(x[i:i + block]) for i in range(0, len(x) - block + 1, block)] or [db(x)]
 
-    floor_db = min(blocks(read(lat, ping_span[1])))
+    before = np.asarray(blocks(read(lat, ping_span[1])))
+    floor_db = float(before.min())
+    fit_blocks = int(round(FLOOR_FIT_S / _TAIL_BLOCK_S))
+    if len(before) >= fit_blocks and _decay(before[-fit_blocks:])[0] < -_FLOOR_DECAY_DB_PER_S:
+        floor_db = -240.0            # still ringing from before, up to the ping: its floor is not known
     ping_db = db(read(ping_span[1] + lat, tail_from - ping_span[1]))
     # The tail stops short of the stems' arrival by a guard: an interpolating delay's filter
     # (the gear's converters, a fractional delay) rings a few samples ahead of a loud first note.
@@ -714,13 +720,35 @@ def ping_tail(read: Callable[[int, int], np.ndarray], latency_samples: float, pi
     if last_db <= limit_db:
         return None
     levels = np.asarray(blocks(tail))
-    slope = 0.0
+    slope, end_db = 0.0, last_db
     if len(levels) >= _TAIL_FIT_BLOCKS:
-        t = np.arange(len(levels)) * _TAIL_BLOCK_S
         half = len(levels) // 2      # the later half: past the reverb's build-up
-        slope = float(np.polyfit(t[half:], levels[half:], 1)[0])
-    more = (last_db - limit_db) / -slope * 1.5 if slope < -1.0 else FIRST_GAP_S
+        slope, fitted_end_db = _decay(levels[half:])
+        # where the decay has got to by the tail's end: a dropout in the last 20 ms reads quieter
+        end_db = max(last_db, fitted_end_db)
+    more = (end_db - limit_db) / -slope * 1.5 if slope < -1.0 else FIRST_GAP_S
     return last_db, limit_db, float(min(MAX_PING_GAP_S, max(0.25, more)))
+
+
+_FLOOR_DECAY_DB_PER_S = 20.0
+"""A floor falling faster than this is a tail from before (a reverb of RT60 3 s or shorter; white
+noise's 10 ms levels give a few dB/s over 0.2 s, a crackle or hum a few more) ..."""
+FLOOR_FIT_S = 0.2
+"""... over the last this long before the ping (a tail that died away earlier leaves a floor);
+with less silence before the ping than this, its quietest 10 ms is the floor."""
+
+
+def _decay(levels_db: np.ndarray) -> tuple[float, float]:
+    """``(dB per second, dB at the last block)`` of a line through 10 ms block levels, Theil-Sen
+    (the median of the pairs' slopes), not least squares: a period lost under load (a block at
+    -240 dB) would bend a least-squares line steeply down and ask for far too short a gap."""
+    if len(levels_db) < 2:
+        return 0.0, float(levels_db[-1]) if len(levels_db) else -240.0
+    from scipy.stats import theilslopes
+
+    t = np.arange(len(levels_db)) * _TAIL_BLOCK_S
+    fit = theilslopes(levels_db, t)
+    return float(fit.slope), float(fit.intercept + fit.slope * t[-1])
 
 
 def _deliver(r: Return, chans: list[ChannelLatency], options: PrintOptions, rate: int, start: int,
