@@ -24,16 +24,21 @@ FAST_PING = PingSettings(sweep_s=0.1, preroll_s=0.03, capture_s=0.03)
 FAST = PrintOptions(settle_s=0.02, tail_s=0.02, progress_interval_s=0.01)
 
 
-@pytest.fixture(scope="package")
-def print_server():
-    """A private JACK dummy server with a 1024-frame period, for this package's prints.
+def jack_print_server(*, offline: bool):
+    """A private JACK dummy server with a 1024-frame period for a package's prints, PortAudio
+    pointed at it while it runs and back at the session's server afterwards (a generator for
+    a package fixture).
 
-    Why not the session's 256-frame server: a print pass with any xrun is bad by design,
-    and on two shared cores a JACK server without realtime scheduling misses 5.3 ms
-    deadlines whenever the other suites load the machine (measured at load 5: six passes
-    in seven had an xrun at 256 frames, none of eight at 1024). At 21 ms the deadline
-    holds, so these tests check printing rather than the machine's load. PortAudio is
-    pointed at this server for the package and back at the session's afterwards.
+    ``offline``: the simulated room's clock (``JackServer(offline=True)``: each pass freewheels,
+    as the demo prints): a pass takes what the CPU needs, not its length in real time, and a
+    busy machine cannot spoil it. These prints check printing; what only a real clock shows
+    (xruns, the stream's ring, the callback's deadline, Ctrl-C while streaming) is tested in
+    tests/audio_realtime on a server that keeps time.
+
+    Why 1024 frames and not the session's 256 on a real clock: a print pass with any xrun is
+    bad by design, and on two shared cores a JACK server without realtime scheduling misses
+    5.3 ms deadlines whenever the other suites load the machine (measured at load 5: six
+    passes in seven had an xrun at 256 frames, none of eight at 1024).
     """
     import os
 
@@ -41,7 +46,7 @@ def print_server():
 
     from devices.jack_server import JackServer
 
-    server = JackServer(name=f"hybrid-print-{os.getpid()}", period_frames=PERIOD)
+    server = JackServer(name=f"hybrid-print-{os.getpid()}", period_frames=PERIOD, offline=offline)
     server.start(slot_wait_s=120)        # JACK allows 8 servers per machine: wait for a slot
     saved = {k: os.environ.get(k) for k in server.environ()}
     os.environ.update(server.environ())
@@ -56,6 +61,12 @@ def print_server():
             else:
                 os.environ[key] = value
         sd._initialize()
+
+
+@pytest.fixture(scope="package")
+def print_server():
+    """This package's JACK server: the simulated room's offline clock (see jack_print_server)."""
+    yield from jack_print_server(offline=True)
 
 
 @pytest.fixture(scope="package")

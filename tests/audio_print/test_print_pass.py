@@ -97,40 +97,6 @@ def _hook_at(frame: int, action):
     return hook, fired
 
 
-def test_delay_changed_between_pings_marks_the_pass_bad(gear, stems, tmp_path):
-    d, kick, _ = stems
-    job = _job(tmp_path, "kick", LOOP_HOOKS, d / "1Kick.wav")
-    hook, fired = _hook_at(START + 6000, lambda: gear.set_delay(LOOP_HOOKS, 12.75))   # mid-stem
-    try:
-        result = print_pass([job], _settings(), FAST, ping=FAST_PING, on_progress=hook)
-    finally:
-        gear.set_delay(LOOP_HOOKS, 10.5)
-    assert fired.is_set()
-    f = result.files[0]
-    assert not result.good and not f.good
-    assert not job.output.exists() and f.path.name == "kick.print.BAD.wav"
-    moved = [p for p in f.problems if "latency moved" in p]
-    assert moved and f"latency moved from {PERIOD + 10.5:.2f}" in moved[0], f.problems
-    assert f.channels[0].change_samples == pytest.approx(2.25, abs=0.01)
-
-
-def test_dropout_in_the_return_is_caught(gear, stems, tmp_path):
-    d, _, _ = stems
-    job = _job(tmp_path, "kick", LOOP_HOOKS, d / "1Kick.wav")
-    for _ in range(3):
-        hook, fired = _hook_at(START + 6000, lambda: gear.dropout(LOOP_HOOKS, 20.0))
-        result = print_pass([job], _settings(), FAST, ping=FAST_PING, on_progress=hook)
-        if result.stats.xruns == 0:
-            break
-    assert fired.is_set()
-    f = result.files[0]
-    assert not f.good and not job.output.exists() and f.path.name.endswith(".BAD.wav")
-    drop = [p for p in f.problems if "dropout" in p]
-    assert drop and "20.0 ms of digital silence" in drop[0], f.problems
-    # both pings agree: latency alone would not have caught it
-    assert abs(f.channels[0].change_samples) < 0.01
-
-
 def test_clipping_return_reported_and_refused_unless_allowed(gear, tmp_path):
     stem = write_stem(tmp_path / "loud.wav", band_limited(12000, peak=0.9, seed=4))
     job = PrintJob(stem=stem, output=tmp_path / "loud.print.wav", out_channels=(LOOP_HOT,), in_channels=(LOOP_HOT,))
@@ -145,24 +111,6 @@ def test_clipping_return_reported_and_refused_unless_allowed(gear, tmp_path):
     d = g.to_dict()
     assert d["levels"]["peak_dbfs"] == pytest.approx(0.0, abs=0.1)    # the converter's full scale
     assert -20 < d["levels"]["rms_dbfs"] < 0
-
-
-def test_xruns_are_counted_and_the_pass_is_bad(gear, stems, tmp_path):
-    d, _, _ = stems
-    job = _job(tmp_path, "kick", LOOP_FRAC, d / "1Kick.wav")
-
-    big = (1 << 800_000) - 1
-
-    def hog():
-        # hold the interpreter lock ~0.1 s at a time (one huge multiplication in C): the
-        # JACK callbacks of this process miss their 21 ms periods, as on an overloaded machine
-        threading.Thread(target=lambda: [big * big for _ in range(3)]).start()
-    hook, fired = _hook_at(START - 2000, hog)
-    result = print_pass([job], _settings(), FAST, ping=FAST_PING, on_progress=hook)
-    assert fired.is_set()
-    assert result.stats.xruns > 0 and not result.good
-    assert any("xrun" in p for p in result.problems)
-    assert not job.output.exists() and result.files[0].path.name.endswith(".BAD.wav")
 
 
 def test_open_loop_stops_before_printing(gear, stems, tmp_path):

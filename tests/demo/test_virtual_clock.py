@@ -1,7 +1,7 @@
 """The simulated room's clock (JackServer(virtual_clock=True)): a late cycle is waited for,
 not lost; and offline (JackServer(offline=True), the demo's): a pass runs freewheeling, with
 no clock to slip at all. Their counterpart on a real clock, where the same stall spoils a
-pass, is tests/audio_print/test_xrun_span.py."""
+pass, is tests/audio_realtime/test_mid_pass.py."""
 
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from .conftest import RATE, band_limited, write_stem
-from .test_song_and_cli import _song
+from tests.audio_print.conftest import RATE, band_limited, write_stem
+from tests.audio_print.test_song_and_cli import _song
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ import numpy as np
 from hybrid.live.audio.interface import resolve_device
 from hybrid.live.audio.stream import DuplexRun
 
-from .conftest import GEAR, LOOP_HOOKS, RATE
+from tests.audio_print.conftest import GEAR, LOOP_HOOKS, RATE
 
 
 def _run(total, produce, consume, **kw):

@@ -1,7 +1,12 @@
-"""Where xruns fell decides whether they spoil a pass; a cancel stops the stream within a period.
+"""What happens during a pass, as it happens: where xruns fell decides whether they spoil it;
+a cancel stops the stream within a period; a delay changed or a dropout in the return mid-stem
+makes the pass bad.
 
-Xruns are made for real: a thread holds the interpreter lock (one huge multiplication in
-C), so this process's JACK callbacks miss their periods, as on an overloaded machine.
+The events are made for real, at a point of the pass its progress reports, which only a real
+clock ties to the audio closely enough (offline, the gear is driven as fast as the CPU goes
+and an event set from a report landed where the pass no longer looked: a dropout missed, one
+pass in four). Xruns: a thread holds the interpreter lock (one huge multiplication in C), so
+this process's JACK callbacks miss their periods, as on an overloaded machine.
 """
 
 from __future__ import annotations
@@ -15,8 +20,8 @@ from hybrid.live.audio.interface import resolve_device
 from hybrid.live.audio.printing import PrintOptions, print_pass
 from hybrid.live.audio.stream import DuplexRun, StreamStats
 
-from .conftest import FAST, FAST_PING, GEAR, LOOP_FRAC, PERIOD, RATE, _settings
-from .test_print_pass import _hook_at, _job, stems  # noqa: F401  (stems is a fixture)
+from tests.audio_print.conftest import FAST, FAST_PING, GEAR, LOOP_FRAC, LOOP_HOOKS, PERIOD, RATE, _settings
+from tests.audio_print.test_print_pass import START, _hook_at, _job, stems  # noqa: F401  (stems is a fixture)
 
 BIG = (1 << 800_000) - 1
 
@@ -94,3 +99,49 @@ def test_cancel_stops_the_stream_within_a_period(gear):
     assert run.callbacks - seen["callbacks"] <= 1           # at most the block already in flight played
     if run.cancelled_at_frame is not None:                  # the callback itself saw it and aborted
         assert run.cancelled_at_frame < total
+
+
+def test_xruns_are_counted_and_the_pass_is_bad(gear, stems, tmp_path):  # noqa: F811
+    d, _, _ = stems
+    job = _job(tmp_path, "kick", LOOP_FRAC, d / "1Kick.wav")
+
+    hook, fired = _hook_at(START - 2000, _hog)     # just before the stem: between the pings
+    result = print_pass([job], _settings(), FAST, ping=FAST_PING, on_progress=hook)
+    assert fired.is_set()
+    assert result.stats.xruns > 0 and not result.good
+    assert any("xrun" in p for p in result.problems)
+    assert not job.output.exists() and result.files[0].path.name.endswith(".BAD.wav")
+
+
+def test_delay_changed_between_pings_marks_the_pass_bad(gear, stems, tmp_path):  # noqa: F811
+    d, kick, _ = stems
+    job = _job(tmp_path, "kick", LOOP_HOOKS, d / "1Kick.wav")
+    hook, fired = _hook_at(START + 6000, lambda: gear.set_delay(LOOP_HOOKS, 12.75))   # mid-stem
+    try:
+        result = print_pass([job], _settings(), FAST, ping=FAST_PING, on_progress=hook)
+    finally:
+        gear.set_delay(LOOP_HOOKS, 10.5)
+    assert fired.is_set()
+    f = result.files[0]
+    assert not result.good and not f.good
+    assert not job.output.exists() and f.path.name == "kick.print.BAD.wav"
+    moved = [p for p in f.problems if "latency moved" in p]
+    assert moved and f"latency moved from {PERIOD + 10.5:.2f}" in moved[0], f.problems
+    assert f.channels[0].change_samples == pytest.approx(2.25, abs=0.01)
+
+
+def test_dropout_in_the_return_is_caught(gear, stems, tmp_path):  # noqa: F811
+    d, _, _ = stems
+    job = _job(tmp_path, "kick", LOOP_HOOKS, d / "1Kick.wav")
+    for _ in range(3):
+        hook, fired = _hook_at(START + 6000, lambda: gear.dropout(LOOP_HOOKS, 20.0))
+        result = print_pass([job], _settings(), FAST, ping=FAST_PING, on_progress=hook)
+        if result.stats.xruns == 0:
+            break
+    assert fired.is_set()
+    f = result.files[0]
+    assert not f.good and not job.output.exists() and f.path.name.endswith(".BAD.wav")
+    drop = [p for p in f.problems if "dropout" in p]
+    assert drop and "20.0 ms of digital silence" in drop[0], f.problems
+    # both pings agree: latency alone would not have caught it
+    assert abs(f.channels[0].change_samples) < 0.01
