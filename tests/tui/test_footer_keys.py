@@ -1,6 +1,6 @@
 """The footer offers only the keys that work now in the Mix, Album, Intake and Surfaces views, and
 their errors are one readable line in the view. No audio here: the keys that print are checked
-while they print in test_mix_view and test_whole_flow."""
+while they print in test_mix_view and tests/tui_flows/test_whole_flow."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 (a client's upload taken in from the drop folder, the new song recalled with its walk-through,
 printed, mixed, mastered, the DDP built and verified, the approval set written), quits cleanly,
 and leaves no JACK server or simulator process behind. The new song's sheet starts from the EP's
-first song's (Sheet: t), its single is made on Album (n), as in tests/tui/test_whole_flow.py."""
+first song's (Sheet: t), its single is made on Album (n), as in tests/tui_flows/test_whole_flow.py."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 
 from hybrid.app.demo.studio import build_demo_studio
 from tests.conftest import ROOT
-from tests.tui.test_whole_flow import TEMPLATE, _upload
+from tests.tui_flows.test_whole_flow import TEMPLATE, _upload
 
 EXIT_MARK = "DEMO-EXIT="
 RETRIES = 3
