@@ -147,6 +147,14 @@ def main() -> int:
                 print(f"  opening ports, encoding     {statistics.median(opens) * 1000:8.1f} ms")
                 worst = max(w / m for w, m in zip(walls, maxes, strict=False))
                 print(f"  worst of {len(reports)}: wall = {worst:.3f} x the max port's wire time (goal <= 1.05)")
+                # the longest unit's share: its own time over its wire, and the wall's time outside it
+                # (before its hand-over: opening the phase, encoding nothing; after: the others, joins)
+                longest = [max(r.devices, key=lambda d: d.wire_time_s) for r in reports]
+                over = [(d.elapsed_s - d.wire_time_s) * 1000 for d in longest]
+                outside = [(r.wall_time_s - d.elapsed_s) * 1000 for r, d in zip(reports, longest, strict=True)]
+                print(f"  longest unit ({longest[0].device}): its time over its wire p50 {statistics.median(over):.2f} ms, "
+                      f"max {max(over):.2f} ms; the wall outside its time p50 {statistics.median(outside):.2f} ms, "
+                      f"max {max(outside):.2f} ms")
                 # where the time goes: per transport, a device's time on its port against its wire time
                 by_kind: dict[str, list[tuple[float, float, int]]] = {}
                 for r in reports:

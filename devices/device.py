@@ -11,7 +11,7 @@ messages with the profile's codecs, and sends them at the pace of the wire.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,19 +192,30 @@ class Device:
         """
         return self.send_prepared(self.prepare(values))
 
-    def send_prepared(self, prepared: Prepared, *, wait: bool = True) -> list[Message]:
-        """Send what ``prepare`` encoded, paced, as ``apply`` does; returns what was sent.
-        ``wait=False``: return once handed over; ``drain()`` waits for the wire."""
+    def send_prepared(self, prepared: Prepared) -> list[Message]:
+        """Send what ``prepare`` encoded, paced, as ``apply`` does; returns what was sent."""
+        link = self._prepared_link(prepared)
+        with self._lock:
+            link.apply(list(prepared.items))
+        return prepared.messages
+
+    def _prepared_link(self, prepared: Prepared) -> Link:
         if prepared.device != self.name:
             raise DeviceError(f"was given the messages prepared for {prepared.device!r}", device=self.name,
                               action="applying")
-        link = self._require_open("applying")
-        with self._lock:
-            if wait:
-                link.apply(list(prepared.items))
-            else:
-                link.hand_over(list(prepared.items))
-        return prepared.messages
+        return self._require_open("applying")
+
+    def handing_over(self, prepared: Prepared) -> Iterator[Message]:
+        """Hand what ``prepare`` encoded to a port that books ahead (``books_ahead``), one
+        message at each step, yielding it: a recall steps several units in turn, so every
+        port's first message is booked within microseconds of the others' instead of after
+        whole units (each message keeps its own slot on its own wire). ``drain()`` waits for
+        the wire."""
+        link = self._prepared_link(prepared)
+        for item in prepared.items:
+            with self._lock:
+                link.hand_over([item])
+            yield item.message
 
     def drain(self) -> None:
         """Wait until what was sent has left the wire (a port gone meanwhile: DeviceError)."""
@@ -215,7 +226,7 @@ class Device:
     @property
     def books_ahead(self) -> bool:
         """Whether this unit's port places messages at their slot on the wire itself: its
-        messages are handed over in microseconds (``send_prepared(..., wait=False)``)."""
+        messages are handed over in microseconds (``handing_over``)."""
         return self._link is not None and self._link.books_ahead
 
     def set(self, param: str, value: Any) -> Any:

@@ -235,6 +235,32 @@ def test_pool_keeps_ports_open_between_songs(rig):
     assert rig.gear_matches("Verb", {"decay": 4.0}) == {}
 
 
+def test_units_whose_ports_book_ahead_are_handed_over_a_message_of_each_in_turn(rig):
+    """JACK MIDI units with nothing to read back are handed their messages by the recall's own
+    thread, each message at its slot on its own wire. Port by port, whole units one after
+    another, the last port's first message waited for every message before it (1.055-1.14x the
+    longest wire in bench/recall_apply.py); a message of each port in turn books every port's
+    first message at once (1.01x). The shared traffic monitor records each message as it is
+    handed over, so its order shows the turns."""
+    from devices.device import Device
+    from devices.monitor import TrafficMonitor
+
+    traffic = TrafficMonitor()
+    rig.song()
+    with DevicePool(lambda e: Device(e.profile, e.port, name=e.name, channel=e.channel, monitor=traffic)) as pool:
+        report = apply_song(rig.studio, "night-drive", verify=False, resume=False, open_device=pool.borrow)
+    assert report.ok, report.devices
+    def unit(port: str) -> str | None:          # the monitor names the JACK port as resolved
+        return next((d for d in ("Comp", "EQ", "Verb") if rig.names[d] in port), None)
+
+    order = [d for d in (unit(e.port) for e in traffic.entries("out")) if d is not None]
+    count = {d: order.count(d) for d in ("Comp", "EQ", "Verb")}
+    assert all(count.values()) and count["EQ"] > 2 * count["Comp"]      # NRPN: four messages a value
+    ports = list(dict.fromkeys(order))                                   # in the order they started
+    turns = [d for r in range(max(count.values())) for d in ports if count[d] > r]
+    assert order == turns
+
+
 def test_cli_apply_and_diff_against_the_gear(rig, cli):
     rig.song()
     out = cli("recall", "apply", "night-drive", "--studio", str(rig.root), "--json")
