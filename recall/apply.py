@@ -284,12 +284,15 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
         finish(name, failure)
 
     def drain_device(name: str) -> None:
+        """Wait for the wire of a unit handed over by ``hand_over_together``; then it is set."""
         report, device = reports[name], sessions[name][1]
         failure: BaseException | None = None
         try:
             device.drain()
         except DeviceError as exc:
             failure = failed_on_port(name, exc)
+        else:
+            _set(report, device)
         report.elapsed_s = time.perf_counter() - began[name]     # from hand-over to the wire's end
         finish(name, failure)
 
@@ -340,10 +343,8 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
         def port_steps(port: str) -> Iterator[Any]:
             for name in [n for n in by_port[port] if n in sessions]:
                 _cm, device, _to_send, prepared = sessions[name]
+                assert prepared is not None       # only a unit replayed from a dump has none
                 began[name] = time.perf_counter()
-                if prepared is None:
-                    handed.append(name)
-                    continue
                 _sending(reports[name], prepared)
                 try:
                     yield from device.handing_over(prepared)
@@ -362,13 +363,17 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
                 for step in list(steps):
                     if next(step, _DONE) is _DONE:
                         steps.remove(step)
-        for name in handed:
-            entry, (_cm, device, to_send, prepared) = studio.devices[name], sessions[name]
-            if prepared is not None:
-                _sent(entry, reports[name], to_send, writer, slug)
-                _set(reports[name], device)
+        on_the_wire = []
+        for name in handed:      # sending until drain_device has waited for the wire
+            try:
+                _sent(studio.devices[name], reports[name], sessions[name][2], writer, slug)
+            except Exception as exc:  # noqa: BLE001 - a broken device must not stop the others
+                _fail(reports[name], f"{type(exc).__name__}: {exc}", writer)
+                finish(name, exc)
+                continue
             emit.device(reports[name])
-        return handed
+            on_the_wire.append(name)
+        return on_the_wire
 
     start = time.perf_counter()
     ordered_ports = sorted(by_port, key=expected_s, reverse=True)

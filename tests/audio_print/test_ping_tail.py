@@ -189,6 +189,10 @@ def test_a_loop_still_ringing_from_before_is_not_taken_for_its_floor():
     assert clean is not None and ringing is not None
     assert ringing[1] == pytest.approx(clean[1], abs=0.5)               # 60 dB under the ping either way
     assert ringing[2] == pytest.approx(clean[2], rel=0.1)
+    # still ringing from before on a hissing loop (floor -60 dBFS): its tail, settled on the
+    # hiss, is done (the floor is what it settled on, not unknown: that asked 1.5 s for nothing)
+    hissing = [_decaying(0.2, -40.0, 46.0, -60.0, rng), ping, _decaying(2.1, -24.0, 46.0, -60.0, rng)]
+    assert _asked(np.concatenate(hissing), tail_s=2.0) is None
     # a hissing loop (floor -60 dBFS, hum on it): its floor, and a tail down to it is done
     t = np.arange(int(1.0 * RATE)) / RATE
     hiss = rng.standard_normal(len(t)) * 10 ** (-60 / 20) + 10 ** (-62 / 20) * np.sin(2 * np.pi * 50 * t)

@@ -246,10 +246,14 @@ def test_units_whose_ports_book_ahead_are_handed_over_a_message_of_each_in_turn(
     from devices.monitor import TrafficMonitor
 
     traffic = TrafficMonitor()
+    events = []
     rig.song()
     with DevicePool(lambda e: Device(e.profile, e.port, name=e.name, channel=e.channel, monitor=traffic)) as pool:
-        report = apply_song(rig.studio, "night-drive", verify=False, resume=False, open_device=pool.borrow)
+        report = apply_song(rig.studio, "night-drive", verify=False, resume=False, open_device=pool.borrow,
+                            on_event=lambda ev: events.append((ev.kind, ev.device, ev.report and ev.report.status)))
     assert report.ok, report.devices
+    # sending while its bytes go out, set once its wire has been waited for
+    assert [(k, st) for k, d, st in events if d == "EQ"] == [("device", ApplyStatus.SENDING), ("done", SET)]
     def unit(port: str) -> str | None:          # the monitor names the JACK port as resolved
         return next((d for d in ("Comp", "EQ", "Verb") if rig.names[d] in port), None)
 

@@ -144,7 +144,7 @@ def jack_server():
     """This package's server runs the simulated room's clock offline (``JackServer(offline=True)``,
     as the demo's): verify judges how the gear sounds, and on a busy machine a late cycle is
     then waited for instead of lost. Repairing a pass that had xruns is tested offline
-    (test_offline); real-clock xruns in the audio_print package."""
+    (test_offline); real-clock xruns in tests/audio_realtime."""
     yield from private_jack_server("hybrid-verifytest", offline=True)
 
 

@@ -706,26 +706,27 @@ def ping_tail(read: Callable[[int, int], np.ndarray], latency_samples: float, pi
     def blocks(x: np.ndarray) -> list[float]:
         return [db(x[i:i + block]) for i in range(0, len(x) - block + 1, block)] or [db(x)]
 
-    before = np.asarray(blocks(read(lat, ping_span[1])))
-    floor_db = float(before.min())
-    fit_blocks = int(round(FLOOR_FIT_S / _TAIL_BLOCK_S))
-    if len(before) >= fit_blocks and _decay(before[-fit_blocks:])[0] < -_FLOOR_DECAY_DB_PER_S:
-        floor_db = -240.0            # still ringing from before, up to the ping: its floor is not known
     ping_db = db(read(ping_span[1] + lat, tail_from - ping_span[1]))
     # The tail stops short of the stems' arrival by a guard: an interpolating delay's filter
     # (the gear's converters, a fractional delay) rings a few samples ahead of a loud first note.
     tail = read(tail_from + lat, max(0, start - tail_from - int(_TAIL_GUARD_S * rate)))
     last_db = db(tail[-max(1, int(_TAIL_LAST_S * rate)):])
+    levels = np.asarray(blocks(tail))
+    half = len(levels) // 2          # the later half: past the reverb's build-up
+    slope, fitted_end_db = _decay(levels[half:]) if len(levels) >= _TAIL_FIT_BLOCKS else (0.0, last_db)
+    before = np.asarray(blocks(read(lat, ping_span[1])))
+    floor_db = float(before.min())
+    fit_blocks = int(round(FLOOR_FIT_S / _TAIL_BLOCK_S))
+    if len(before) >= fit_blocks and _decay(before[-fit_blocks:])[0] < -_FLOOR_DECAY_DB_PER_S:
+        # still ringing from before, up to the ping: that is no floor. If the tail has settled
+        # (a hissing loop's tail dies into its hiss), what it settled on is; else it is not known.
+        settled = len(levels) >= _TAIL_FIT_BLOCKS and slope > -_SETTLED_DB_PER_S
+        floor_db = float(levels[half:].min()) if settled else -240.0
     limit_db = max(floor_db + PING_TAIL_OVER_FLOOR_DB, ping_db - PING_TAIL_BELOW_PING_DB, PING_TAIL_MIN_DBFS)
     if last_db <= limit_db:
         return None
-    levels = np.asarray(blocks(tail))
-    slope, end_db = 0.0, last_db
-    if len(levels) >= _TAIL_FIT_BLOCKS:
-        half = len(levels) // 2      # the later half: past the reverb's build-up
-        slope, fitted_end_db = _decay(levels[half:])
-        # where the decay has got to by the tail's end: a dropout in the last 20 ms reads quieter
-        end_db = max(last_db, fitted_end_db)
+    # where the decay has got to by the tail's end: a dropout in the last 20 ms reads quieter
+    end_db = max(last_db, fitted_end_db)
     more = (end_db - limit_db) / -slope * 1.5 if slope < -1.0 else FIRST_GAP_S
     return last_db, limit_db, float(min(MAX_PING_GAP_S, max(0.25, more)))
 
@@ -733,6 +734,9 @@ def ping_tail(read: Callable[[int, int], np.ndarray], latency_samples: float, pi
 _FLOOR_DECAY_DB_PER_S = 20.0
 """A floor falling faster than this is a tail from before (a reverb of RT60 3 s or shorter; white
 noise's 10 ms levels give a few dB/s over 0.2 s, a crackle or hum a few more) ..."""
+_SETTLED_DB_PER_S = 5.0
+"""A tail whose later half falls slower than this has settled on the loop's floor (a hall of
+RT60 12 s falls at 5 dB/s)."""
 FLOOR_FIT_S = 0.2
 """... over the last this long before the ping (a tail that died away earlier leaves a floor);
 with less silence before the ping than this, its quietest 10 ms is the floor."""
