@@ -42,9 +42,9 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import socket
-import tempfile
 from collections import Counter
 from pathlib import Path, PurePosixPath
 from collections.abc import Callable
@@ -141,12 +141,14 @@ def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | N
                 reports = [IntakeReport(archive=str(archive), song=display_path(f).strip() or "Untitled",
                                         extractor=report.extractor) for f in folders]
                 groups = [[e for e in entries if top_folder(e.name) == f] for f in folders]
-                staging = _take(source, archive, groups, reports, songs_dir, limits, rules, tell)
+                staging = _staging_path(songs_dir)    # named first: an interrupt never leaves it
+                _take(source, archive, groups, reports, songs_dir, staging, limits, rules, tell)
                 if not songs_differ([[f for f in r.files if f.imported] for r in reports]):
                     shutil.rmtree(staging, ignore_errors=True)  # one song in folders after all
                     staging, reports = None, [report]
             if staging is None:
-                staging = _take(source, archive, [entries], reports, songs_dir, limits, rules, tell)
+                staging = _staging_path(songs_dir)
+                _take(source, archive, [entries], reports, songs_dir, staging, limits, rules, tell)
         targets = [StudioPaths(studio).song(store.slugify(r.song or "")).folder for r in reports]
         for r, song_dir in zip(reports, targets, strict=True):
             _refuse_existing(song_dir, None if len(reports) == 1 else r.song)
@@ -188,10 +190,11 @@ def intake_archive(archive: str | Path, studio_dir: str | Path, *, song: str | N
 
 
 def _take(source, archive: Path, groups: list[list], reports: list[IntakeReport], songs_dir: Path,
-          limits: Limits, rules: Rules, tell: Progress) -> Path:
+          staging: Path, limits: Limits, rules: Rules, tell: Progress) -> None:
     """Plan, unpack and check each group of entries as one song (``reports[k]`` for group k),
-    into a new staging folder whose ``K/song/stems`` holds group K's stems; the folder.
-    Refusals are raised as they are found (nothing is placed here)."""
+    into the new staging folder ``staging`` (``_staging_path``: made here), whose
+    ``K/song/stems`` holds group K's stems. Refusals are raised as they are found (nothing is
+    placed here)."""
     declared_total = sum(e.size or 0 for group in groups for e in group if e.kind != "dir")
     if declared_total > limits.max_total_bytes:
         raise Refusal(f"declares {size_text(declared_total)} in all, more than the "
@@ -202,10 +205,8 @@ def _take(source, archive: Path, groups: list[list], reports: list[IntakeReport]
     swept = _sweep_stale_staging(songs_dir.parent) + _sweep_stale_staging(songs_dir)
     if swept:
         reports[0].notes.append(f"Removed {swept} staging folder(s) left by interrupted intakes.")
-    # staging sits in songs/ itself, so the final rename never crosses disks (songs/
-    # may be a mount or a link to another disk)
-    staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(), dir=songs_dir))
     try:
+        staging.mkdir(mode=0o700)
         targets: dict[str, Path] = {}
         raw_to_stem: dict[str, str] = {}
         for k, (wanted, _) in enumerate(plans):
@@ -236,13 +237,21 @@ def _take(source, archive: Path, groups: list[list], reports: list[IntakeReport]
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return staging
 
 
 def _undo(placed: list[Path]) -> None:
     """Remove the song folders this run placed (a later song of the upload was refused)."""
     for song_dir in placed:
         shutil.rmtree(song_dir, ignore_errors=True)
+
+
+def _staging_path(songs_dir: Path) -> Path:
+    """A new staging folder's path, not made yet: the caller holds it before it exists, so a
+    Ctrl-C the moment it is made still finds it to remove (``mkdtemp`` returned it only after
+    making it, and an interrupt in between left it behind; seen in CI). It sits in songs/
+    itself, so the final rename never crosses disks (songs/ may be a mount or a link to another
+    disk)."""
+    return songs_dir / f"{_staging_prefix()}{secrets.token_hex(6)}"
 
 
 def _staging_prefix() -> str:
