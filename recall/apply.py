@@ -276,11 +276,8 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
                 _replay_dump(device, dumps[name], report, verify, emit)
             if prepared is not None:
                 _apply_one(entry, device, wanted[name], to_send, prepared, report, writer, slug, verify, emit)
-        except DeviceError as exc:
-            failure = failed_on_port(name, exc)
         except Exception as exc:  # noqa: BLE001 - a broken device must not stop the others
-            failure = exc
-            _fail(report, f"{type(exc).__name__}: {exc}", writer)
+            failure = record_failure(name, exc)
         finish(name, failure)
 
     def drain_device(name: str) -> None:
@@ -290,16 +287,20 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
         try:
             device.drain()
         except DeviceError as exc:
-            failure = failed_on_port(name, exc)
+            failure = record_failure(name, exc)
         else:
             _set(report, device)
         report.elapsed_s = time.perf_counter() - began[name]     # from hand-over to the wire's end
         finish(name, failure)
 
-    def failed_on_port(name: str, exc: DeviceError) -> DeviceError:
-        if exc.port is None:
-            exc.port = studio.devices[name].port
-        _fail(reports[name], str(exc), writer)
+    def record_failure(name: str, exc: Exception) -> Exception:
+        """Record ``name``'s failure: a DeviceError with its port, anything else by its type."""
+        if isinstance(exc, DeviceError):
+            if exc.port is None:
+                exc.port = studio.devices[name].port
+            _fail(reports[name], str(exc), writer)
+        else:
+            _fail(reports[name], f"{type(exc).__name__}: {exc}", writer)
         return exc
 
     def finish(name: str, failure: BaseException | None) -> None:
@@ -348,12 +349,8 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
                 _sending(reports[name], prepared)
                 try:
                     yield from device.handing_over(prepared)
-                except DeviceError as exc:
-                    finish(name, failed_on_port(name, exc))
-                    continue
                 except Exception as exc:  # noqa: BLE001 - a broken device must not stop the others
-                    _fail(reports[name], f"{type(exc).__name__}: {exc}", writer)
-                    finish(name, exc)
+                    finish(name, record_failure(name, exc))
                     continue
                 handed.append(name)
 
@@ -368,8 +365,7 @@ def apply_sheet(studio: Studio, sheet: Sheet, *, slug: str | None = None, change
             try:
                 _sent(studio.devices[name], reports[name], sessions[name][2], writer, slug)
             except Exception as exc:  # noqa: BLE001 - a broken device must not stop the others
-                _fail(reports[name], f"{type(exc).__name__}: {exc}", writer)
-                finish(name, exc)
+                finish(name, record_failure(name, exc))
                 continue
             emit.device(reports[name])
             on_the_wire.append(name)
