@@ -154,7 +154,6 @@ def test_measuring_the_loop_hears_its_tail_so_the_first_print_leaves_the_gap(tai
         report = session.print_song("keys", request=request, separate_process=False, xrun_retries=3)
         if report.good:
             break
-    print("GAP", gap, latency_store.tails(root), [p for f in report.result.passes for o in f.files for p in o.problems])
     assert report.good and not any("tail" in n for n in report.notes), report.notes
     assert _head_dbfs(song / "prints" / "4Keys.wav") < -75
 
