@@ -115,3 +115,20 @@ def test_offline_a_pass_freewheels_and_a_stall_slips_nothing(demo_jack, freewhee
     assert freewheel_watch[:1] == [True] and freewheel_watch[-1:] == [False], freewheel_watch
     assert stats.clock_slips == 0 and stats.xruns == 0, stats.to_dict()
     _every_sample_returned(sent, got)
+
+
+def test_a_server_that_will_not_take_the_freewheel_client_leaves_the_pass_at_the_clock(monkeypatch, caplog):
+    """CI once saw the server refuse the freewheel client (``server_error``) and the demo end in
+    a traceback. Asked of a server that is not there at all, freewheeling tries three times,
+    says so in one warning and lets the pass run at the clock (its server's sync mode)."""
+    from devices.jack_server import FREEWHEEL_OPEN_ATTEMPTS, freewheeling
+
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", f"hybrid-no-such-server-{os.getpid()}")
+    ran = []
+    with caplog.at_level("WARNING", logger="devices.jack_server"):
+        with freewheeling():
+            ran.append(True)
+    assert ran == [True]
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert "would not take a client to freewheel" in warning and f"{FREEWHEEL_OPEN_ATTEMPTS} tries" in warning
+    assert "runs at the clock" in warning
