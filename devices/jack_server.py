@@ -260,13 +260,20 @@ def freewheeling(name: str = "hybrid-freewheel") -> Iterator[None]:
     a real interface. A second process freewheeling the same server ends it for both at
     the first exit; their streams then go on at the clock's pace (sync mode: a late
     client slips the clock, nothing is lost)."""
+    import jack
+
     client = _freewheel_client(name)
     if client is None:          # the pass runs at the clock instead (sync mode: nothing is lost)
         yield
         return
     try:
-        call_with_timeout(client.activate, doing="activating the freewheel client")
-        call_with_timeout(lambda: client.set_freewheel(True), doing="starting to freewheel")
+        try:
+            call_with_timeout(client.activate, doing="activating the freewheel client")
+            call_with_timeout(lambda: client.set_freewheel(True), doing="starting to freewheel")
+        except jack.JackError as exc:
+            _at_the_clock(exc, 1)
+            yield
+            return
         try:
             yield
         finally:
@@ -281,7 +288,8 @@ FREEWHEEL_OPEN_ATTEMPTS = 3
 def _freewheel_client(name: str) -> Any:
     """A client to freewheel the server with, or None when the server will not take one after
     ``FREEWHEEL_OPEN_ATTEMPTS`` tries (CI saw a transient ``server_error`` once): the caller's
-    pass then runs at the simulated room's clock, slower but whole, and a warning says so."""
+    pass then runs at the simulated room's clock, slower but whole, and a warning says so (as
+    when the client will not activate or freewheel)."""
     import jack
 
     failure: BaseException | None = None
@@ -293,10 +301,13 @@ def _freewheel_client(name: str) -> Any:
                                      doing="opening a client to freewheel the server")
         except jack.JackOpenError as exc:
             failure = exc
-    _logger.warning("the JACK server %r would not take a client to freewheel (%s, %d tries): this pass "
-                 "runs at the clock", os.environ.get("JACK_DEFAULT_SERVER") or "default", failure,
-                 FREEWHEEL_OPEN_ATTEMPTS)
+    _at_the_clock(failure, FREEWHEEL_OPEN_ATTEMPTS)
     return None
+
+
+def _at_the_clock(failure: BaseException | None, tries: int) -> None:
+    _logger.warning("the JACK server %r would not take a client to freewheel (%s, %d tries): this pass "
+                    "runs at the clock", os.environ.get("JACK_DEFAULT_SERVER") or "default", failure, tries)
 
 
 def realtime_allowed(priority: int = 70) -> bool:
